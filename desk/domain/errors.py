@@ -1,0 +1,69 @@
+"""Typed errors a person can act on; anything else escaping a service is a bug."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class DeskError(Exception):
+    """An expected failure whose message is shown to the user as it is."""
+
+
+class PermissionDenied(DeskError):
+    pass
+
+
+class NotFound(DeskError):
+    pass
+
+
+class Invalid(DeskError):
+    """Bad input. `fields` maps a field name to what to fix there, for forms that show errors beside the field."""
+
+    def __init__(self, message: str, fields: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.fields: Mapping[str, str] = dict(fields or {})
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field someone else changed since the caller loaded the ticket."""
+
+    field: str
+    before: str | None
+    after: str | None
+
+
+@dataclass(frozen=True)
+class ConflictInfo:
+    changed_by: str | None
+    changes: tuple[FieldChange, ...] = field(default_factory=tuple)
+
+
+class Conflict(DeskError):
+    """A stale write: someone changed the ticket since it was loaded. Carries who and what, so nothing is lost."""
+
+    def __init__(self, message: str, info: ConflictInfo | None = None) -> None:
+        super().__init__(message)
+        self.info = info or ConflictInfo(changed_by=None)
+
+
+class Locked(Conflict):
+    """Another agent is writing a reply to the ticket and holds its lock until `until`.
+
+    The lock is advisory: the GUI shows who holds it (and a take-over button when `can_take_over`), but sending
+    is still possible; the ticket's version check stays the guard against lost updates.
+    """
+
+    def __init__(self, message: str, holder_id: int, holder_name: str, until: datetime, can_take_over: bool) -> None:
+        super().__init__(message, ConflictInfo(changed_by=holder_name))
+        self.holder_id = holder_id
+        self.holder_name = holder_name
+        self.until = until
+        self.can_take_over = can_take_over
+
+
+class SchemaMismatch(DeskError):
+    """The database schema is older or newer than this version of Desk."""

@@ -1,0 +1,98 @@
+"""Who may do what: role permission keys per department, agent-wide rights, and ticket visibility."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+class Perm(enum.StrEnum):
+    """Keys a role grants within one department."""
+
+    TICKET_CREATE = "ticket.create"
+    TICKET_EDIT = "ticket.edit"
+    TICKET_ASSIGN = "ticket.assign"
+    TICKET_RELEASE = "ticket.release"
+    TICKET_TRANSFER = "ticket.transfer"
+    TICKET_MERGE = "ticket.merge"
+    TICKET_LINK = "ticket.link"
+    TICKET_REPLY = "ticket.reply"
+    TICKET_CLOSE = "ticket.close"
+    TICKET_DELETE = "ticket.delete"
+    THREAD_EDIT = "thread.edit"
+
+
+class Right(enum.StrEnum):
+    """Agent-wide rights, independent of department."""
+
+    ADMIN = "admin"
+    USER_MANAGE = "user.manage"
+    SEARCH_ALL = "search.all"
+    REPORTS_VIEW = "reports.view"
+
+
+# What an agent may do on a ticket outside their departments that is assigned to them or their team.
+ASSIGNEE_PERMS = frozenset({Perm.TICKET_REPLY, Perm.TICKET_CLOSE})
+
+
+@dataclass(frozen=True)
+class AgentActor:
+    """A signed-in agent with their access, resolved once per session and passed to every service call."""
+
+    id: int
+    name: str
+    departments: Mapping[int, frozenset[Perm]] = field(default_factory=dict)
+    teams: frozenset[int] = frozenset()
+    rights: frozenset[Right] = frozenset()
+
+    @property
+    def is_admin(self) -> bool:
+        return Right.ADMIN in self.rights
+
+    def can_see(self, department_id: int, assignee_id: int | None, team_id: int | None) -> bool:
+        return (
+            self.is_admin
+            or department_id in self.departments
+            or assignee_id == self.id
+            or (team_id is not None and team_id in self.teams)
+        )
+
+    def perms_on(self, department_id: int, assignee_id: int | None, team_id: int | None) -> frozenset[Perm]:
+        if self.is_admin:
+            return frozenset(Perm)
+        if department_id in self.departments:
+            return self.departments[department_id]
+        if self.can_see(department_id, assignee_id, team_id):
+            return ASSIGNEE_PERMS
+        return frozenset()
+
+    def may_in(self, perm: Perm, department_id: int) -> bool:
+        """Permission within a department as such, e.g. to open a ticket there or transfer one into it."""
+        return self.is_admin or perm in self.departments.get(department_id, frozenset())
+
+
+@dataclass(frozen=True)
+class UserActor:
+    """An end user: sees their own tickets, and their organization's when the organization shares them."""
+
+    id: int
+    name: str
+    email: str
+    organization_id: int | None = None
+    sees_organization: bool = False
+
+    def can_see(self, requester_id: int, requester_org_id: int | None, collaborator_ids: frozenset[int]) -> bool:
+        if requester_id == self.id or self.id in collaborator_ids:
+            return True
+        return self.sees_organization and self.organization_id is not None and requester_org_id == self.organization_id
+
+
+@dataclass(frozen=True)
+class SystemActor:
+    """The worker and mail intake acting on their own: allowed everything, recorded as the system."""
+
+    name: str = "System"
+
+
+Actor = AgentActor | UserActor | SystemActor

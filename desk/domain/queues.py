@@ -1,0 +1,94 @@
+"""Which tickets a queue holds, and saved-search criteria, independent of any database."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from desk.domain.enums import Queue, StatusState, TicketSource
+
+
+@dataclass(frozen=True)
+class QueueFacts:
+    """The fields of a ticket (or of a tally of identical tickets) that queue membership depends on."""
+
+    state: StatusState
+    on_hold: bool
+    assignee_id: int | None
+    team_id: int | None
+    answered: bool
+    overdue: bool
+
+
+def in_queue(queue: Queue, facts: QueueFacts, agent_id: int, team_ids: frozenset[int]) -> bool:
+    if queue == Queue.CLOSED:
+        return facts.state == StatusState.CLOSED
+    if facts.state != StatusState.OPEN:
+        return False
+    match queue:
+        case Queue.OPEN:
+            return True
+        case Queue.UNANSWERED:
+            return not facts.answered
+        case Queue.ANSWERED:
+            return facts.answered
+        case Queue.MINE:
+            return facts.assignee_id == agent_id
+        case Queue.MY_TEAMS:
+            return facts.team_id is not None and facts.team_id in team_ids
+        case Queue.UNASSIGNED:
+            return facts.assignee_id is None
+        case Queue.OVERDUE:
+            return facts.overdue
+        case Queue.ON_HOLD:
+            return facts.on_hold
+    raise AssertionError(queue)
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """A saved search or an ad-hoc filter: every given field must match (lists match any of their values)."""
+
+    queue: Queue | None = None
+    status_ids: tuple[int, ...] = ()
+    department_ids: tuple[int, ...] = ()
+    priority_ids: tuple[int, ...] = ()
+    assignee_ids: tuple[int, ...] = ()
+    unassigned: bool = False
+    team_ids: tuple[int, ...] = ()
+    topic_ids: tuple[int, ...] = ()
+    sources: tuple[TicketSource, ...] = ()
+    text: str = ""
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    updated_from: datetime | None = None
+    updated_to: datetime | None = None
+
+    @property
+    def is_plain_queue(self) -> bool:
+        """Only a queue: its count can come from the tallies."""
+        return self == Criteria(queue=self.queue)
+
+    def to_json(self) -> dict[str, Any]:
+        data = {k: v for k, v in asdict(self).items() if v not in (None, (), "", False)}
+        for key in ("created_from", "created_to", "updated_from", "updated_to"):
+            if key in data:
+                data[key] = data[key].isoformat()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Criteria:
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            if key == "queue":
+                values[key] = Queue(value)
+            elif key == "sources":
+                values[key] = tuple(TicketSource(v) for v in value)
+            elif key.endswith("_ids"):
+                values[key] = tuple(int(v) for v in value)
+            elif key in ("created_from", "created_to", "updated_from", "updated_to"):
+                values[key] = datetime.fromisoformat(value)
+            elif key in ("text", "unassigned"):
+                values[key] = value
+        return cls(**values)

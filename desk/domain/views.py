@@ -1,0 +1,211 @@
+"""Immutable views that services return; ORM objects never leave a service call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from desk.domain.enums import ActorKind, CollaboratorRole, EntryKind, EventKind, StatusState, TicketSource
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A named row: enough to show it and to pick it again."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class PriorityView:
+    id: int
+    name: str
+    level: int
+    colour: str
+
+
+@dataclass(frozen=True)
+class StatusView:
+    id: int
+    name: str
+    state: StatusState
+    pauses_sla: bool
+
+
+@dataclass(frozen=True)
+class PersonView:
+    id: int
+    name: str
+    email: str
+    phone: str | None = None
+    organization: str | None = None
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    id: int
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file the user attaches to a new entry."""
+
+    name: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class EntryView:
+    id: int
+    kind: EntryKind
+    author_kind: ActorKind
+    author: str
+    created_at: datetime
+    body_text: str
+    body_html: str | None
+    recipients: tuple[str, ...] = ()
+    edited_at: datetime | None = None
+    attachments: tuple[AttachmentView, ...] = ()
+
+
+@dataclass(frozen=True)
+class EventView:
+    id: int
+    kind: EventKind
+    actor_kind: ActorKind
+    actor: str
+    created_at: datetime
+    data: dict[str, Any] = field(default_factory=dict)
+    note: str | None = None
+
+
+ThreadItem = EntryView | EventView
+
+
+@dataclass(frozen=True)
+class CollaboratorView:
+    user: PersonView
+    role: CollaboratorRole
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """One ticket as a screen shows it, with its thread as the actor may see it."""
+
+    id: int
+    number: str
+    subject: str
+    requester: PersonView
+    department: Ref
+    topic: Ref | None
+    priority: PriorityView
+    status: StatusView
+    sla: Ref | None
+    assignee: Ref | None
+    team: Ref | None
+    source: TicketSource
+    created_at: datetime
+    updated_at: datetime
+    first_response_due: datetime | None
+    resolution_due: datetime | None
+    first_responded_at: datetime | None
+    answered: bool
+    overdue: bool
+    closed_at: datetime | None
+    reopen_count: int
+    last_message_at: datetime | None
+    last_response_at: datetime | None
+    merged_into: str | None
+    version: int
+    collaborators: tuple[CollaboratorView, ...] = ()
+    linked: tuple[str, ...] = ()
+    thread: tuple[ThreadItem, ...] = ()
+
+    @property
+    def due(self) -> datetime | None:
+        """The next deadline: first response until it is given, then resolution."""
+        if self.first_responded_at is None and self.first_response_due is not None:
+            return self.first_response_due
+        return self.resolution_due
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One line of a queue table."""
+
+    id: int
+    number: str
+    subject: str
+    requester: str
+    requester_email: str
+    priority: str
+    priority_level: int
+    priority_colour: str
+    assignee: str | None
+    team: str | None
+    department: str
+    status: str
+    status_state: StatusState
+    due: datetime | None
+    overdue: bool
+    answered: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """A page of a queue in a stable order; `next_cursor` continues it, None at the end."""
+
+    rows: tuple[QueueRow, ...]
+    total: int
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class ChangeView:
+    """One committed change from the change feed: which ticket, what kind of change, who made it and when."""
+
+    id: int
+    ticket_id: int | None
+    aspect: str  # an EventKind value, or an entry kind ("reply", "note") for thread entries
+    actor_kind: ActorKind
+    actor_id: int | None
+    actor: str  # the agent's or end user's name; "System" for the worker and mail intake
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class LockView:
+    ticket_id: int
+    agent: Ref
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class FeedbackView:
+    ticket_id: int
+    rating: int
+    comment: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What an agent may pick from when editing a ticket: the reference data, in display order."""
+
+    statuses: tuple[StatusView, ...]
+    priorities: tuple[PriorityView, ...]
+    departments: tuple[Ref, ...]
+    topics: tuple[Ref, ...]  # nested topics named "Parent / Child"
+    slas: tuple[Ref, ...]
+    agents: tuple[Ref, ...]
+    teams: tuple[Ref, ...]
+    signature: str | None  # the calling agent's, for the composer
+    attachment_limit: int  # bytes a file may have

@@ -1,0 +1,280 @@
+"""Agents and end users: creating them, argon2id passwords, sign-in with lockout and an audit of every attempt."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from desk.domain.errors import Invalid, NotFound, PermissionDenied
+from desk.domain.permissions import Actor, AgentActor, Perm, Right, SystemActor, UserActor
+from desk.domain.views import PersonView
+from desk.services import settings
+from desk.services.base import command, now, query, require_agent
+from desk.services.views import person
+from desk.storage.db import Database
+from desk.storage.models import (
+    Agent,
+    AgentAccess,
+    Department,
+    LoginAudit,
+    Organization,
+    Role,
+    RolePermission,
+    TeamMember,
+    User,
+)
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_USERNAME = re.compile(r"^[a-z0-9._-]{2,64}$")
+_hasher = PasswordHasher()  # argon2id with the library's recommended parameters
+MIN_PASSWORD = 8
+
+
+def normalize_email(email: str) -> str:
+    address = email.strip().lower()
+    if not _EMAIL.match(address) or len(address) > 254:
+        raise Invalid(f"“{email}” is not an email address.", {"email": "Enter an address like name@example.com."})
+    return address
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise Invalid(
+            f"The password is too short: use at least {MIN_PASSWORD} characters.",
+            {"password": f"Use at least {MIN_PASSWORD} characters."},
+        )
+    return _hasher.hash(password)
+
+
+def _verify(stored: str | None, password: str) -> bool:
+    if stored is None:
+        return False
+    try:
+        return _hasher.verify(stored, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def find_or_create_user(session: Session, email: str, name: str | None, phone: str | None = None) -> User:
+    """The end user with this address, created if unknown (addresses compare case-insensitively)."""
+    address = normalize_email(email)
+    user = session.scalar(select(User).where(User.email == address))
+    if user is None:
+        display = (name or "").strip() or address.split("@")[0]
+        try:
+            with session.begin_nested():
+                user = User(email=address, name=display[:120], phone=phone, created_at=now())
+                session.add(user)
+        except IntegrityError:  # created by a concurrent transaction that has committed since: use that one
+            user = session.scalar(select(User).where(User.email == address))
+            assert user is not None
+    if user.banned:
+        raise PermissionDenied(f"{address} is banned from opening tickets.")
+    return user
+
+
+def _require_right(actor: Actor, right: Right) -> None:
+    if isinstance(actor, SystemActor):
+        return
+    agent = require_agent(actor)
+    if not agent.is_admin and right not in agent.rights:
+        raise PermissionDenied(f"You need the “{right.value}” right for this.")
+
+
+@command
+def add_agent(
+    session: Session,
+    actor: Actor,
+    *,
+    username: str,
+    name: str,
+    email: str,
+    password: str,
+    access: Mapping[str, str] | None = None,
+    rights: Iterable[Right] = (),
+    teams: Iterable[int] = (),
+) -> AgentActor:
+    """Create an agent; `access` maps department names to role names."""
+    _require_right(actor, Right.ADMIN)
+    login = username.strip().lower()
+    if not _USERNAME.match(login):
+        raise Invalid(
+            f"“{username}” cannot be a username.",
+            {"username": "Use 2–64 lower-case letters, digits, dots, dashes or underscores."},
+        )
+    if not name.strip():
+        raise Invalid("Enter the agent's name.", {"name": "Enter a name."})
+    address = normalize_email(email)
+    if session.scalar(select(Agent.id).where((Agent.username == login) | (Agent.email == address))):
+        raise Invalid(f"An agent with username {login} or address {address} exists already.")
+    agent = Agent(
+        username=login,
+        name=name.strip(),
+        email=address,
+        password_hash=hash_password(password),
+        rights=" ".join(sorted(right.value for right in rights)),
+        created_at=now(),
+    )
+    session.add(agent)
+    session.flush()
+    for department_name, role_name in (access or {}).items():
+        department = session.scalar(select(Department).where(Department.name == department_name))
+        role = session.scalar(select(Role).where(Role.name == role_name))
+        if department is None or role is None:
+            raise Invalid(f"Unknown department “{department_name}” or role “{role_name}”.")
+        session.add(AgentAccess(agent_id=agent.id, department_id=department.id, role_id=role.id))
+    for team_id in teams:
+        session.add(TeamMember(team_id=team_id, agent_id=agent.id))
+    session.flush()
+    return agent_actor(session, agent)
+
+
+@command
+def add_user(
+    session: Session,
+    actor: Actor,
+    *,
+    email: str,
+    name: str,
+    phone: str | None = None,
+    password: str | None = None,
+    organization: str | None = None,
+) -> PersonView:
+    """Create an end user (with a Support Center password when given)."""
+    _require_right(actor, Right.USER_MANAGE)
+    address = normalize_email(email)
+    if session.scalar(select(User.id).where(User.email == address)):
+        raise Invalid(f"An end user with address {address} exists already.", {"email": "Use another address."})
+    org_id = None
+    if organization:
+        org = session.scalar(select(Organization).where(Organization.name == organization))
+        if org is None:
+            org = Organization(name=organization)
+            session.add(org)
+            session.flush()
+        org_id = org.id
+    user = User(
+        email=address,
+        name=name.strip() or address,
+        phone=phone,
+        organization_id=org_id,
+        password_hash=hash_password(password) if password else None,
+        created_at=now(),
+    )
+    session.add(user)
+    session.flush()
+    return person(session, user)
+
+
+def agent_actor(session: Session, agent: Agent) -> AgentActor:
+    """The agent's access as one immutable value: role permissions per department, teams and rights."""
+    departments: dict[int, set[Perm]] = {}
+    for department_id, permission in session.execute(
+        select(AgentAccess.department_id, RolePermission.permission)
+        .join(RolePermission, RolePermission.role_id == AgentAccess.role_id, isouter=True)
+        .where(AgentAccess.agent_id == agent.id)
+    ):
+        granted = departments.setdefault(department_id, set())
+        if permission is not None:
+            granted.add(Perm(permission))
+    return AgentActor(
+        id=agent.id,
+        name=agent.name,
+        departments={department: frozenset(perms) for department, perms in departments.items()},
+        teams=frozenset(session.scalars(select(TeamMember.team_id).where(TeamMember.agent_id == agent.id))),
+        rights=frozenset(Right(value) for value in agent.rights.split()),
+    )
+
+
+def _user_actor(session: Session, user: User) -> UserActor:
+    org = session.get(Organization, user.organization_id) if user.organization_id else None
+    return UserActor(
+        id=user.id,
+        name=user.name,
+        email=user.email,
+        organization_id=user.organization_id,
+        sees_organization=bool(org and org.shares_tickets),
+    )
+
+
+@query
+def agent_by_username(session: Session, username: str) -> AgentActor:
+    """An agent's identity without a password check: for the CLI run by an administrator on the server."""
+    agent = session.scalar(select(Agent).where(Agent.username == username.strip().lower()))
+    if agent is None or not agent.active:
+        raise NotFound(f"There is no active agent {username}.")
+    return agent_actor(session, agent)
+
+
+def _sign_in(session: Session, kind: str, principal: str, row: Agent | User | None, password: str) -> str | None:
+    """Check a password, locking the account after repeated failures; every attempt lands in the login audit.
+
+    Returns None on success, else what to tell the person (never whether the account exists).
+    """
+    at = now()
+    max_failures = int(settings.get(session, "login.max_failures"))
+    lockout = timedelta(minutes=int(settings.get(session, "login.lockout_minutes")))
+    refusal = "Wrong username or password." if kind == "agent" else "Wrong email address or password."
+    reason: str | None = None
+    if row is None or (isinstance(row, Agent) and not row.active) or (isinstance(row, User) and row.banned):
+        reason = "unknown"
+    elif row.locked_until is not None and row.locked_until > at:
+        reason = "locked"
+        minutes = max(1, round((row.locked_until - at).total_seconds() / 60))
+        refusal = f"Too many failed sign-ins: this account is locked for {minutes} more minute(s)."
+    elif not _verify(row.password_hash, password):
+        reason = "password"
+        row.failed_logins += 1
+        if row.failed_logins >= max_failures:
+            row.locked_until, row.failed_logins = at + lockout, 0
+    else:
+        row.failed_logins, row.locked_until = 0, None
+        if isinstance(row, Agent):
+            row.last_login_at = at
+        if _hasher.check_needs_rehash(row.password_hash or ""):
+            row.password_hash = _hasher.hash(password)
+    session.add(LoginAudit(at=at, principal_kind=kind, principal=principal, success=reason is None, reason=reason))
+    return None if reason is None else refusal
+
+
+# Sign-in commits its audit row and failure count even when it refuses, so it returns the refusal instead of raising.
+@command
+def _attempt_agent(session: Session, username: str, password: str) -> AgentActor | str:
+    login = username.strip().lower()
+    agent = session.scalar(select(Agent).where(Agent.username == login))
+    refusal = _sign_in(session, "agent", login, agent, password)
+    if refusal is not None or agent is None:
+        return refusal or "Wrong username or password."
+    return agent_actor(session, agent)
+
+
+@command
+def _attempt_user(session: Session, email: str, password: str) -> UserActor | str:
+    address = email.strip().lower()
+    user = session.scalar(select(User).where(User.email == address))
+    refusal = _sign_in(session, "user", address, user, password)
+    if refusal is not None or user is None:
+        return refusal or "Wrong email address or password."
+    return _user_actor(session, user)
+
+
+def authenticate_agent(db: Database, username: str, password: str) -> AgentActor:
+    result = _attempt_agent(db, username, password)
+    if isinstance(result, str):
+        raise PermissionDenied(result)
+    return result
+
+
+def authenticate_user(db: Database, email: str, password: str) -> UserActor:
+    """Sign an end user in to the Support Center, with the same lockout and audit as agents."""
+    result = _attempt_user(db, email, password)
+    if isinstance(result, str):
+        raise PermissionDenied(result)
+    return result

@@ -1,0 +1,400 @@
+"""The conversation: agent replies, internal notes, user messages, edits that keep the original, attachments."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence as Seq
+from datetime import datetime
+
+import nh3
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from desk.domain.enums import CollaboratorRole, EntryKind, EventKind, Recipients, StatusState
+from desk.domain.errors import Invalid, NotFound, PermissionDenied
+from desk.domain.permissions import Actor, AgentActor, Perm, SystemActor, UserActor
+from desk.domain.views import AttachmentView, EntryView, TicketView, Upload
+from desk.services import settings, sla
+from desk.services.base import (
+    actor_columns,
+    actor_kind,
+    can_see,
+    check_version,
+    command,
+    load_ticket,
+    now,
+    query,
+    record_event,
+    require_agent,
+    require_perm,
+)
+from desk.services.lifecycle import apply_status, status_for_change
+from desk.services.views import entry_author, ticket_view
+from desk.storage import changes, search
+from desk.storage.models import Attachment, Blob, Collaborator, EntryRevision, Status, ThreadEntry, Ticket, User
+
+
+def sanitize_html(html: str | None) -> str | None:
+    """Email and editor HTML made safe to show: scripts, handlers and unknown tags removed (nh3 / ammonia)."""
+    return nh3.clean(html) if html and html.strip() else None
+
+
+def store_attachments(session: Session, entry: ThreadEntry, uploads: Seq[Upload]) -> None:
+    limit = int(settings.get(session, "attachments.max_bytes"))
+    for upload in uploads:
+        if len(upload.data) > limit:
+            raise Invalid(
+                f"“{upload.name}” is {len(upload.data):,} bytes; attachments may be at most {limit:,} bytes.",
+                {"attachments": "Remove or shrink the file."},
+            )
+        if not upload.name.strip():
+            raise Invalid("An attachment has no file name.", {"attachments": "Give every file a name."})
+        digest = hashlib.sha256(upload.data).hexdigest()
+        if session.get(Blob, digest) is None:
+            try:
+                with session.begin_nested():  # the same file stored by a concurrent upload is fine
+                    session.add(Blob(sha256=digest, size=len(upload.data), data=upload.data))
+            except IntegrityError:
+                pass
+        session.add(
+            Attachment(
+                entry_id=entry.id,
+                sha256=digest,
+                name=upload.name.strip()[:255],
+                content_type=(upload.content_type or "application/octet-stream")[:127],
+                size=len(upload.data),
+            )
+        )
+
+
+def add_entry(
+    session: Session,
+    ticket: Ticket,
+    kind: EntryKind,
+    body: str,
+    *,
+    body_html: str | None = None,
+    attachments: Seq[Upload] = (),
+    at: datetime | None = None,
+    agent_id: int | None = None,
+    user_id: int | None = None,
+    recipients: Seq[str] = (),
+    refresh_search: bool = True,
+    client_key: str | None = None,
+) -> ThreadEntry:
+    """Write one thread entry with its attachments and make it searchable at once (unless the caller does).
+
+    With a `client_key` the entry is inserted first, under a savepoint: a concurrent attempt with the same key
+    (the first try's COMMIT still finishing on the server) makes it raise `_AlreadyPosted`, and the caller's
+    transaction stays usable to report the entry that won.
+    """
+    if not body.strip() and not attachments:
+        raise Invalid("The message is empty.", {"body": "Write something or attach a file."})
+    if client_key is not None and not 8 <= len(client_key) <= 36:
+        raise Invalid("The send's client key must be 8 to 36 characters (a UUID).")
+    author_kind = "agent" if agent_id else "user" if user_id else "system"
+    entry = ThreadEntry(
+        ticket_id=ticket.id,
+        kind=kind.value,
+        author_kind=author_kind,
+        agent_id=agent_id,
+        user_id=user_id,
+        body_text=body,
+        body_html=sanitize_html(body_html),
+        recipients=list(recipients) or None,
+        created_at=at or now(),
+        client_key=client_key,
+    )
+    if client_key is not None:
+        try:
+            with session.begin_nested():
+                session.add(entry)
+        except IntegrityError as error:
+            raise _AlreadyPosted from error
+    else:
+        session.add(entry)
+    if attachments:
+        session.flush()  # the attachments need the entry's id
+        store_attachments(session, entry, attachments)
+    if refresh_search:
+        search.refresh_document(session, ticket.id)
+    return entry
+
+
+class _AlreadyPosted(Exception):
+    """An entry with this client key was committed by a concurrent attempt of the same send."""
+
+
+def _posted_before(session: Session, actor: Actor, ticket: Ticket, client_key: str | None) -> TicketView | None:
+    """The ticket as it is, if this send (its client key) was already posted; None when it is new.
+
+    A key belongs to one send: found on another ticket or by another author, it is refused rather than treated as
+    done, so a client bug can never swallow a message silently.
+    """
+    if client_key is None:
+        return None
+    found = session.execute(
+        select(ThreadEntry.ticket_id, ThreadEntry.agent_id, ThreadEntry.user_id).where(
+            ThreadEntry.client_key == client_key
+        )
+    ).first()
+    if found is None:
+        return None
+    author = actor_columns(actor)
+    if found.ticket_id != ticket.id or (found.agent_id, found.user_id) != (author["agent_id"], author["user_id"]):
+        raise Invalid("This send's client key was used for another message; send it again.")
+    session.refresh(ticket)  # read before a concurrent attempt committed: show the ticket as it is now
+    return ticket_view(session, ticket, actor)
+
+
+def _recipients(session: Session, ticket: Ticket, choice: Recipients) -> list[str]:
+    if choice == Recipients.NONE:
+        return []
+    requester = session.get(User, ticket.requester_id)
+    addresses = [requester.email] if requester else []
+    if choice == Recipients.ALL:
+        addresses += [
+            f"{'bcc' if role == CollaboratorRole.BCC else 'cc'}:{email}"
+            for email, role in session.execute(
+                select(User.email, Collaborator.role)
+                .join(Collaborator, Collaborator.user_id == User.id)
+                .where(Collaborator.ticket_id == ticket.id)
+                .order_by(User.email)
+            )
+        ]
+    return addresses
+
+
+def _announce(
+    session: Session, actor: Actor, ticket: Ticket, kind: EntryKind, new_status: Status | None, at: datetime
+) -> None:
+    """Apply the status that goes with a new entry (its event feeds the change feed), or feed the entry itself."""
+    if new_status is not None:
+        apply_status(session, actor, ticket, new_status, at)
+    else:
+        session.flush()
+        changes.record(session, ticket.id, kind.value, actor_kind(actor), getattr(actor, "id", None), at)
+
+
+@command
+def post_reply(
+    session: Session,
+    actor: Actor,
+    ticket_id: int,
+    body: str,
+    *,
+    body_html: str | None = None,
+    recipients: Recipients = Recipients.ALL,
+    status_id: int | None = None,
+    attachments: Seq[Upload] = (),
+    expected_version: int | None = None,
+    client_key: str | None = None,
+) -> TicketView:
+    """Answer the end user (emailed to them and collaborators), optionally setting a status in the same action.
+
+    `client_key` makes the call idempotent: sent again with the same key (its outcome was unknown when the
+    connection broke), it returns the ticket with the reply already posted instead of posting it twice. The key
+    is looked up before the version check, since the first attempt itself changed the version.
+    """
+    agent = require_agent(actor)
+    ticket = load_ticket(session, actor, ticket_id)
+    require_perm(actor, ticket, Perm.TICKET_REPLY, "reply to tickets")
+    if (done := _posted_before(session, actor, ticket, client_key)) is not None:
+        return done
+    check_version(session, ticket, expected_version)
+    new_status = status_for_change(session, actor, ticket, status_id) if status_id is not None else None
+    moment = now()
+    try:
+        add_entry(
+            session,
+            ticket,
+            EntryKind.REPLY,
+            body,
+            body_html=body_html,
+            attachments=attachments,
+            at=moment,
+            agent_id=agent.id,
+            recipients=_recipients(session, ticket, recipients),
+            client_key=client_key,
+        )
+    except _AlreadyPosted:
+        return _posted_before(session, actor, ticket, client_key) or ticket_view(session, ticket, actor)
+    ticket.answered = True
+    ticket.last_response_at = moment
+    if ticket.first_responded_at is None:
+        ticket.first_responded_at = moment
+    sla.refresh_due(ticket)
+    ticket.overdue = False if ticket.due_at > moment else ticket.overdue
+    ticket.updated_at = moment
+    _announce(session, actor, ticket, EntryKind.REPLY, new_status, moment)
+    return ticket_view(session, ticket, actor)
+
+
+@command
+def post_note(
+    session: Session,
+    actor: Actor,
+    ticket_id: int,
+    body: str,
+    *,
+    body_html: str | None = None,
+    status_id: int | None = None,
+    attachments: Seq[Upload] = (),
+    expected_version: int | None = None,
+    client_key: str | None = None,
+) -> TicketView:
+    """An internal note: for agents only, never shown or mailed to the end user. `client_key` as in post_reply."""
+    agent = require_agent(actor)
+    ticket = load_ticket(session, actor, ticket_id)
+    if (done := _posted_before(session, actor, ticket, client_key)) is not None:
+        return done
+    check_version(session, ticket, expected_version)
+    new_status = status_for_change(session, actor, ticket, status_id) if status_id is not None else None
+    moment = now()
+    try:
+        add_entry(
+            session,
+            ticket,
+            EntryKind.NOTE,
+            body,
+            body_html=body_html,
+            attachments=attachments,
+            at=moment,
+            agent_id=agent.id,
+            client_key=client_key,
+        )
+    except _AlreadyPosted:
+        return _posted_before(session, actor, ticket, client_key) or ticket_view(session, ticket, actor)
+    ticket.updated_at = moment
+    _announce(session, actor, ticket, EntryKind.NOTE, new_status, moment)
+    return ticket_view(session, ticket, actor)
+
+
+@command
+def add_message(
+    session: Session,
+    actor: Actor,
+    ticket_id: int,
+    body: str,
+    *,
+    body_html: str | None = None,
+    attachments: Seq[Upload] = (),
+    from_user_id: int | None = None,
+) -> TicketView:
+    """A message from the end user (or from the mail intake on their behalf).
+
+    It clears "answered", and reopens a resolved or closed ticket whose status allows it. A message to a ticket
+    merged into another goes to that one.
+    """
+    if isinstance(actor, AgentActor):
+        raise PermissionDenied("Agents post replies or internal notes, not user messages.")
+    if isinstance(actor, SystemActor) and from_user_id is None:
+        raise Invalid("Say which end user the message is from.")
+    ticket = load_ticket(session, actor, ticket_id)
+    while ticket.merged_into_id is not None:
+        ticket = load_ticket(session, SystemActor(), ticket.merged_into_id)
+        if isinstance(actor, UserActor) and not can_see(session, actor, ticket):
+            session.add(Collaborator(ticket_id=ticket.id, user_id=actor.id, role=CollaboratorRole.CC.value))
+    author_id = actor.id if isinstance(actor, UserActor) else from_user_id
+    moment = now()
+    status = session.get(Status, ticket.status_id)
+    assert status is not None
+    if status.state != StatusState.OPEN and not status.allows_reopen:
+        raise Invalid(f"Ticket {ticket.number} is {status.name.lower()} and cannot be reopened; open a new ticket.")
+    add_entry(
+        session,
+        ticket,
+        EntryKind.MESSAGE,
+        body,
+        body_html=body_html,
+        attachments=attachments,
+        at=moment,
+        user_id=author_id,
+    )
+    ticket.answered = False
+    ticket.last_message_at = ticket.updated_at = moment
+    reopen_to = None
+    if status.state != StatusState.OPEN:
+        reopen_to = session.get(Status, status.reopen_status_id or settings.get(session, "ticket.default_status_id"))
+    _announce(session, actor, ticket, EntryKind.MESSAGE, reopen_to, moment)
+    return ticket_view(session, ticket, actor)
+
+
+@command
+def edit_entry(session: Session, actor: Actor, entry_id: int, body: str, *, body_html: str | None = None) -> TicketView:
+    """Correct an entry's text; the text before the edit is kept as a revision."""
+    agent = require_agent(actor)
+    entry = session.get(ThreadEntry, entry_id)
+    if entry is None:
+        raise NotFound(f"Thread entry {entry_id} does not exist.")
+    ticket = load_ticket(session, actor, entry.ticket_id)
+    require_perm(actor, ticket, Perm.THREAD_EDIT, "edit thread entries")
+    if not body.strip():
+        raise Invalid("An entry cannot be emptied.", {"body": "Keep some text."})
+    if body == entry.body_text and sanitize_html(body_html) == entry.body_html:
+        return ticket_view(session, ticket, actor)
+    moment = now()
+    session.add(
+        EntryRevision(
+            entry_id=entry.id,
+            body_text=entry.body_text,
+            body_html=entry.body_html,
+            replaced_at=moment,
+            replaced_by_id=agent.id,
+        )
+    )
+    entry.body_text, entry.body_html = body, sanitize_html(body_html)
+    entry.edited_at, entry.edited_by_id = moment, agent.id
+    session.flush()
+    search.refresh_document(session, ticket.id)
+    record_event(session, actor, ticket, EventKind.ENTRY_EDITED, {"entry_id": entry.id}, at=moment)
+    return ticket_view(session, ticket, actor)
+
+
+@query
+def entry_revisions(session: Session, actor: Actor, entry_id: int) -> tuple[EntryView, ...]:
+    """Earlier texts of an edited entry, oldest first (agents only)."""
+    require_agent(actor)
+    entry = session.get(ThreadEntry, entry_id)
+    if entry is None:
+        raise NotFound(f"Thread entry {entry_id} does not exist.")
+    load_ticket(session, actor, entry.ticket_id)
+    revisions = session.scalars(
+        select(EntryRevision).where(EntryRevision.entry_id == entry_id).order_by(EntryRevision.id)
+    )
+    author = entry_author(session, entry)  # the words were the original author's until replaced
+    return tuple(
+        EntryView(
+            id=entry.id,
+            kind=EntryKind(entry.kind),
+            author_kind=author[0],
+            author=author[1],
+            created_at=revision.replaced_at,
+            body_text=revision.body_text,
+            body_html=revision.body_html,
+        )
+        for revision in revisions
+    )
+
+
+@query
+def attachment_content(session: Session, actor: Actor, attachment_id: int) -> tuple[AttachmentView, bytes]:
+    """An attachment's content, if the actor may see the entry it belongs to."""
+    attachment = session.get(Attachment, attachment_id)
+    entry = session.get(ThreadEntry, attachment.entry_id) if attachment else None
+    if attachment is None or entry is None:
+        raise NotFound(f"Attachment {attachment_id} does not exist.")
+    load_ticket(session, actor, entry.ticket_id)
+    if isinstance(actor, UserActor) and entry.kind == EntryKind.NOTE:
+        raise NotFound(f"Attachment {attachment_id} does not exist.")
+    blob = session.get(Blob, attachment.sha256)
+    assert blob is not None
+    view = AttachmentView(
+        id=attachment.id,
+        name=attachment.name,
+        content_type=attachment.content_type,
+        size=attachment.size,
+        sha256=attachment.sha256,
+    )
+    return view, blob.data

@@ -1,0 +1,336 @@
+"""Working a ticket to its end: status, resolve / close / reopen, merge, links, collaborators, feedback,
+and the system's own duties (overdue marking, auto-close)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence as Seq
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from desk.domain.enums import CollaboratorRole, EventKind, StatusState
+from desk.domain.errors import Invalid, PermissionDenied
+from desk.domain.permissions import Actor, Perm, SystemActor, UserActor
+from desk.domain.views import FeedbackView, TicketView
+from desk.services import settings, sla
+from desk.services.accounts import find_or_create_user
+from desk.services.base import check_version, command, load_ticket, now, record_event, require_agent, require_perm
+from desk.services.views import ticket_view
+from desk.storage import search
+from desk.storage.models import Collaborator, Feedback, Status, ThreadEntry, Ticket, TicketLink, TicketLock, User
+
+_BATCH = 500
+
+
+def _status(session: Session, status_id: int) -> Status:
+    status = session.get(Status, status_id)
+    if status is None:
+        raise Invalid(f"There is no status with id {status_id}.", {"status": "Choose an existing status."})
+    return status
+
+
+def status_for_change(session: Session, actor: Actor, ticket: Ticket, status_id: int) -> Status:
+    """The status to move to, after checking the actor may: closing and reopening need ticket.close,
+    archiving and deleting ticket.delete, moves between open statuses ticket.edit."""
+    new = _status(session, status_id)
+    old = _status(session, ticket.status_id)
+    if new.state in (StatusState.ARCHIVED, StatusState.DELETED):
+        require_perm(actor, ticket, Perm.TICKET_DELETE, f"set tickets to {new.name}")
+    elif new.state == StatusState.CLOSED or old.state != StatusState.OPEN:
+        require_perm(actor, ticket, Perm.TICKET_CLOSE, "close or reopen tickets")
+    else:
+        require_perm(actor, ticket, Perm.TICKET_EDIT, "change the status")
+    return new
+
+
+def apply_status(
+    session: Session, actor: Actor, ticket: Ticket, new: Status, at: datetime, note: str | None = None
+) -> None:
+    """Move the ticket to a status with everything that goes with it, and record the event."""
+    old = _status(session, ticket.status_id)
+    if old.id == new.id:
+        return
+    ticket.status_id, ticket.state = new.id, new.state
+    sla.on_status_change(session, ticket, old, new, at)
+    if new.state != StatusState.OPEN:
+        ticket.closed_at = ticket.closed_at if old.state != StatusState.OPEN else at
+        ticket.overdue = False
+        ticket.sla_paused_at = None
+        session.execute(delete(TicketLock).where(TicketLock.ticket_id == ticket.id))
+        kind = EventKind.CLOSED if old.state == StatusState.OPEN else EventKind.STATUS
+    elif old.state != StatusState.OPEN:
+        ticket.closed_at = None
+        ticket.reopen_count += 1
+        sla.start_clock(session, ticket, at)  # a reopened ticket gets a fresh resolution deadline
+        kind = EventKind.REOPENED
+    else:
+        kind = EventKind.STATUS
+    before, after = {"id": old.id, "name": old.name}, {"id": new.id, "name": new.name}
+    record_event(session, actor, ticket, kind, {"before": before, "after": after}, note=note, at=at)
+
+
+@command
+def set_status(
+    session: Session,
+    actor: Actor,
+    ticket_id: int,
+    status_id: int,
+    *,
+    note: str | None = None,
+    expected_version: int | None = None,
+) -> TicketView:
+    ticket = load_ticket(session, actor, ticket_id)
+    new = status_for_change(session, actor, ticket, status_id)
+    check_version(session, ticket, expected_version)
+    apply_status(session, actor, ticket, new, now(), note)
+    return ticket_view(session, ticket, actor)
+
+
+def _to_setting(
+    session: Session, actor: Actor, ticket_id: int, key: str, note: str | None, expected_version: int | None
+) -> TicketView:
+    ticket = load_ticket(session, actor, ticket_id)
+    new = status_for_change(session, actor, ticket, settings.get(session, key))
+    check_version(session, ticket, expected_version)
+    apply_status(session, actor, ticket, new, now(), note)
+    return ticket_view(session, ticket, actor)
+
+
+@command
+def resolve(
+    session: Session, actor: Actor, ticket_id: int, *, note: str | None = None, expected_version: int | None = None
+) -> TicketView:
+    """Mark the problem fixed; a reply from the user reopens it, and it closes itself after the auto-close days."""
+    return _to_setting(session, actor, ticket_id, "ticket.resolved_status_id", note, expected_version)
+
+
+@command
+def close(
+    session: Session, actor: Actor, ticket_id: int, *, note: str | None = None, expected_version: int | None = None
+) -> TicketView:
+    return _to_setting(session, actor, ticket_id, "ticket.closed_status_id", note, expected_version)
+
+
+@command
+def reopen(
+    session: Session, actor: Actor, ticket_id: int, *, note: str | None = None, expected_version: int | None = None
+) -> TicketView:
+    ticket = load_ticket(session, actor, ticket_id)
+    current = _status(session, ticket.status_id)
+    if current.state == StatusState.OPEN:
+        raise Invalid(f"Ticket {ticket.number} is already open.")
+    if not current.allows_reopen:
+        raise Invalid(f"Tickets in status {current.name} cannot be reopened.")
+    if isinstance(actor, UserActor) and ticket.requester_id != actor.id:
+        raise PermissionDenied("Only the requester can reopen this ticket.")
+    target = current.reopen_status_id or settings.get(session, "ticket.default_status_id")
+    new = (
+        _status(session, target) if isinstance(actor, UserActor) else status_for_change(session, actor, ticket, target)
+    )
+    check_version(session, ticket, expected_version)
+    apply_status(session, actor, ticket, new, now(), note)
+    return ticket_view(session, ticket, actor)
+
+
+@command
+def merge(
+    session: Session, actor: Actor, parent_id: int, child_ids: Seq[int], *, note: str | None = None
+) -> TicketView:
+    """Close each child into the parent: their thread entries move to the parent, their people become collaborators."""
+    parent = load_ticket(session, actor, parent_id)
+    require_perm(actor, parent, Perm.TICKET_MERGE, "merge tickets")
+    if parent.merged_into_id is not None:
+        raise Invalid(f"Ticket {parent.number} was itself merged into another ticket; merge into that one.")
+    children = []
+    for child_id in dict.fromkeys(child_ids):
+        if child_id == parent.id:
+            raise Invalid("A ticket cannot be merged into itself.")
+        child = load_ticket(session, actor, child_id)
+        require_perm(actor, child, Perm.TICKET_MERGE, "merge tickets")
+        if child.merged_into_id is not None:
+            raise Invalid(f"Ticket {child.number} is already merged into another ticket.")
+        children.append(child)
+    if not children:
+        raise Invalid("Choose at least one ticket to merge.")
+    closed = _status(session, settings.get(session, "ticket.closed_status_id"))
+    moment = now()
+    known = {parent.requester_id} | set(
+        session.scalars(select(Collaborator.user_id).where(Collaborator.ticket_id == parent.id))
+    )
+    for child in children:
+        session.execute(update(ThreadEntry).where(ThreadEntry.ticket_id == child.id).values(ticket_id=parent.id))
+        people = [
+            child.requester_id,
+            *session.scalars(select(Collaborator.user_id).where(Collaborator.ticket_id == child.id)),
+        ]
+        for user_id in people:
+            if user_id not in known:
+                session.add(Collaborator(ticket_id=parent.id, user_id=user_id, role=CollaboratorRole.CC.value))
+                known.add(user_id)
+        child.merged_into_id = parent.id
+        apply_status(session, actor, child, closed, moment)
+        record_event(session, actor, child, EventKind.MERGED, {"into": parent.number}, note=note, at=moment)
+        search.refresh_document(session, child.id)
+    parent.last_message_at = max([parent.last_message_at or moment] + [c.last_message_at or moment for c in children])
+    record_event(session, actor, parent, EventKind.MERGED, {"from": [c.number for c in children]}, note=note, at=moment)
+    search.refresh_document(session, parent.id)
+    return ticket_view(session, parent, actor)
+
+
+@command
+def link(session: Session, actor: Actor, ticket_id: int, other_id: int, *, note: str | None = None) -> TicketView:
+    """Mark two tickets as related; each shows the other."""
+    return _set_link(session, actor, ticket_id, other_id, note, linked=True)
+
+
+@command
+def unlink(session: Session, actor: Actor, ticket_id: int, other_id: int, *, note: str | None = None) -> TicketView:
+    return _set_link(session, actor, ticket_id, other_id, note, linked=False)
+
+
+def _set_link(
+    session: Session, actor: Actor, ticket_id: int, other_id: int, note: str | None, *, linked: bool
+) -> TicketView:
+    if ticket_id == other_id:
+        raise Invalid("A ticket cannot be linked to itself.")
+    ticket = load_ticket(session, actor, ticket_id)
+    other = load_ticket(session, actor, other_id)
+    for each in (ticket, other):
+        require_perm(actor, each, Perm.TICKET_LINK, "link tickets")
+    low, high = sorted((ticket.id, other.id))
+    exists = session.get(TicketLink, (low, high)) is not None
+    if exists == linked:
+        return ticket_view(session, ticket, actor)
+    if linked:
+        session.add(TicketLink(ticket_id=low, linked_id=high))
+    else:
+        session.execute(delete(TicketLink).where(TicketLink.ticket_id == low, TicketLink.linked_id == high))
+    moment = now()
+    for this, that in ((ticket, other), (other, ticket)):
+        data = {"ticket": that.number, "linked": linked}
+        record_event(session, actor, this, EventKind.LINKED, data, note=note, at=moment)
+    return ticket_view(session, ticket, actor)
+
+
+@command
+def add_collaborator(
+    session: Session,
+    actor: Actor,
+    ticket_id: int,
+    email: str,
+    *,
+    name: str | None = None,
+    role: CollaboratorRole = CollaboratorRole.CC,
+) -> TicketView:
+    """Copy another person on the ticket's replies (CC, or BCC to hide the address from the others)."""
+    ticket = load_ticket(session, actor, ticket_id)
+    _may_manage_people(actor, ticket)
+    user = find_or_create_user(session, email, name)
+    if user.id == ticket.requester_id:
+        raise Invalid(f"{user.email} is the requester already.", {"email": "Enter someone else's address."})
+    current = session.get(Collaborator, (ticket.id, user.id))
+    if current is not None and current.role == role.value:
+        return ticket_view(session, ticket, actor)
+    if current is None:
+        session.add(Collaborator(ticket_id=ticket.id, user_id=user.id, role=role.value))
+    else:
+        current.role = role.value
+    record_event(session, actor, ticket, EventKind.COLLABORATOR_ADDED, {"email": user.email, "role": role.value})
+    return ticket_view(session, ticket, actor)
+
+
+@command
+def remove_collaborator(session: Session, actor: Actor, ticket_id: int, user_id: int) -> TicketView:
+    ticket = load_ticket(session, actor, ticket_id)
+    _may_manage_people(actor, ticket)
+    current = session.get(Collaborator, (ticket.id, user_id))
+    if current is None:
+        return ticket_view(session, ticket, actor)
+    user = session.get(User, user_id)
+    session.delete(current)
+    record_event(session, actor, ticket, EventKind.COLLABORATOR_REMOVED, {"email": user.email if user else None})
+    return ticket_view(session, ticket, actor)
+
+
+def _may_manage_people(actor: Actor, ticket: Ticket) -> None:
+    if isinstance(actor, UserActor):
+        if ticket.requester_id != actor.id:
+            raise PermissionDenied("Only the requester can change who is copied on this ticket.")
+        return
+    require_perm(actor, ticket, Perm.TICKET_EDIT, "change collaborators")
+
+
+@command
+def leave_feedback(
+    session: Session, actor: Actor, ticket_id: int, rating: int, comment: str | None = None
+) -> FeedbackView:
+    """The requester rates a closed ticket 1–5 with an optional comment; rating again replaces it."""
+    if not isinstance(actor, UserActor):
+        raise PermissionDenied("Only the requester can leave feedback.")
+    ticket = load_ticket(session, actor, ticket_id)
+    if ticket.requester_id != actor.id:
+        raise PermissionDenied("Only the requester can leave feedback.")
+    if ticket.state != StatusState.CLOSED:
+        raise Invalid("Feedback can be given once the ticket is resolved or closed.")
+    if not 1 <= rating <= 5:
+        raise Invalid("Rate from 1 to 5.", {"rating": "Choose 1 to 5 stars."})
+    text = (comment or "").strip() or None
+    moment = now()
+    feedback = session.get(Feedback, ticket.id)
+    if feedback is None:
+        feedback = Feedback(ticket_id=ticket.id, user_id=actor.id, rating=rating, comment=text, created_at=moment)
+        session.add(feedback)
+    else:
+        feedback.rating, feedback.comment, feedback.created_at = rating, text, moment
+    record_event(session, actor, ticket, EventKind.FEEDBACK, {"rating": rating}, note=text, at=moment)
+    return FeedbackView(ticket_id=ticket.id, rating=rating, comment=text, created_at=moment)
+
+
+@command
+def mark_overdue(session: Session, actor: Actor, at: datetime | None = None) -> list[int]:
+    """Flag open tickets past their due time (not while the clock is paused); returns the ids newly flagged."""
+    _require_system(actor)
+    moment = at or now()
+    tickets = session.scalars(
+        select(Ticket)
+        .where(
+            Ticket.state == StatusState.OPEN.value,
+            Ticket.overdue.is_(False),
+            Ticket.due_at < moment,
+            Ticket.sla_paused_at.is_(None),
+        )
+        .order_by(Ticket.id)
+        .limit(_BATCH)
+    ).all()
+    for ticket in tickets:
+        ticket.overdue = True
+        record_event(session, actor, ticket, EventKind.OVERDUE, {"due": ticket.due_at.isoformat()}, at=moment)
+    return [ticket.id for ticket in tickets]
+
+
+@command
+def auto_close(session: Session, actor: Actor, at: datetime | None = None) -> list[int]:
+    """Close tickets resolved more than the configured number of days ago; returns their ids."""
+    _require_system(actor)
+    moment = at or now()
+    days = int(settings.get(session, "ticket.autoclose_days"))
+    resolved = _status(session, settings.get(session, "ticket.resolved_status_id"))
+    closed = _status(session, settings.get(session, "ticket.closed_status_id"))
+    tickets = session.scalars(
+        select(Ticket)
+        .where(Ticket.status_id == resolved.id, Ticket.closed_at < moment - timedelta(days=days))
+        .order_by(Ticket.id)
+        .limit(_BATCH)
+    ).all()
+    for ticket in tickets:
+        apply_status(session, actor, ticket, closed, moment, f"Closed automatically {days} days after resolution.")
+    return [ticket.id for ticket in tickets]
+
+
+def _require_system(actor: Actor) -> None:
+    if isinstance(actor, SystemActor):
+        return
+    agent = require_agent(actor)
+    if not agent.is_admin:
+        raise PermissionDenied("Only the worker or an administrator can run this.")

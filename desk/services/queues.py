@@ -1,0 +1,446 @@
+"""Queues, sidebar counts, saved searches and full-text search, as the actor may see them.
+
+Pages use keyset pagination on (sort key, id) over indexed columns, so page 1,000 costs what page 1 does;
+counts come from the ticket tallies, a few hundred rows whatever the number of tickets.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+from collections.abc import Sequence as Seq
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Integer, Select, and_, bindparam, case, func, or_, select, true
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
+
+from desk.domain.enums import Queue, SortKey, StatusState
+from desk.domain.errors import Invalid, NotFound
+from desk.domain.permissions import Actor, AgentActor
+from desk.domain.queues import Criteria
+from desk.domain.textsearch import parse_query
+from desk.domain.views import QueuePage, QueueRow
+from desk.services.base import agent_sees, command, query, require_agent, visible_to
+from desk.storage import search
+from desk.storage.models import (
+    NO_DUE,
+    Agent,
+    Department,
+    Priority,
+    SavedSearch,
+    Status,
+    Team,
+    Ticket,
+    TicketTally,
+    User,
+)
+
+PAGE_SIZE = 50
+MAX_PAGE = 500
+MAX_IDS = 100_000
+SEARCH_LIMIT = 1000  # full-text matches taken into a filtered queue
+
+# Whether an agent's visibility is restricted, and by departments and by teams: statements built once per shape
+# take the agent's own values as the bound parameters of `_agent_params`.
+Shape = tuple[bool, bool, bool]
+AnySelect = Select[*tuple[Any, ...]]
+
+_SORT_COLUMNS: dict[SortKey, Any] = {
+    SortKey.NUMBER: Ticket.number,
+    SortKey.CREATED: Ticket.created_at,
+    SortKey.UPDATED: Ticket.updated_at,
+    SortKey.DUE: Ticket.due_at,
+    SortKey.PRIORITY: Ticket.priority_level,
+}
+
+
+def _queue_condition(queue: Queue, me: Any, teams: Any, *, tallies: bool = False) -> ColumnElement[bool]:
+    """`desk.domain.queues.in_queue` in SQL for agent `me` of `teams` (values, or bound parameters of a statement
+    built once), over tickets or over the tallies joined to their status (where 0 stands for no assignee)."""
+    row: Any = TicketTally if tallies else Ticket
+    state = Status.state if tallies else Ticket.state
+    if queue == Queue.CLOSED:
+        return state == StatusState.CLOSED.value
+    is_open = state == StatusState.OPEN.value
+    extra: dict[Queue, ColumnElement[bool] | None] = {
+        Queue.OPEN: None,
+        Queue.UNANSWERED: row.answered.is_(False),
+        Queue.ANSWERED: row.answered.is_(True),
+        Queue.MINE: row.assignee_id == me,
+        Queue.MY_TEAMS: row.team_id.in_(teams),
+        Queue.UNASSIGNED: TicketTally.assignee_id == 0 if tallies else Ticket.assignee_id.is_(None),
+        Queue.OVERDUE: row.overdue.is_(True),
+        Queue.ON_HOLD: Status.on_hold.is_(True)
+        if tallies
+        else Ticket.status_id.in_(select(Status.id).where(Status.on_hold.is_(True))),
+    }
+    condition = extra[queue]
+    return is_open if condition is None else and_(is_open, condition)
+
+
+def _conditions(session: Session, agent: AgentActor, criteria: Criteria) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    visible = visible_to(agent)
+    if visible is not None:
+        conditions.append(visible)
+    if criteria.queue is not None:
+        conditions.append(_queue_condition(criteria.queue, agent.id, sorted(agent.teams)))
+    for column, values in (
+        (Ticket.status_id, criteria.status_ids),
+        (Ticket.department_id, criteria.department_ids),
+        (Ticket.priority_id, criteria.priority_ids),
+        (Ticket.team_id, criteria.team_ids),
+        (Ticket.topic_id, criteria.topic_ids),
+        (Ticket.source, [source.value for source in criteria.sources]),
+    ):
+        if values:
+            conditions.append(column.in_(list(values)))
+    if criteria.assignee_ids and criteria.unassigned:
+        conditions.append(Ticket.assignee_id.in_(list(criteria.assignee_ids)) | Ticket.assignee_id.is_(None))
+    elif criteria.assignee_ids:
+        conditions.append(Ticket.assignee_id.in_(list(criteria.assignee_ids)))
+    elif criteria.unassigned:
+        conditions.append(Ticket.assignee_id.is_(None))
+    for moment, low, high in (
+        (Ticket.created_at, criteria.created_from, criteria.created_to),
+        (Ticket.updated_at, criteria.updated_from, criteria.updated_to),
+    ):
+        if low is not None:
+            conditions.append(moment >= low)
+        if high is not None:
+            conditions.append(moment < high)
+    if criteria.text.strip():
+        ids = search.search_ticket_ids(session, parse_query(criteria.text), and_(true(), *conditions), SEARCH_LIMIT)
+        conditions.append(Ticket.id.in_(ids))
+    return conditions
+
+
+def _encode(value: Any, ticket_id: int) -> str:
+    raw = value.isoformat() if isinstance(value, datetime) else value
+    return base64.urlsafe_b64encode(json.dumps([raw, ticket_id]).encode()).decode()
+
+
+def _decode(cursor: str, sort: SortKey) -> tuple[Any, int]:
+    try:
+        raw, ticket_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        value = datetime.fromisoformat(raw) if sort in (SortKey.CREATED, SortKey.UPDATED, SortKey.DUE) else raw
+        return value, int(ticket_id)
+    except (ValueError, TypeError) as error:
+        raise Invalid("The page cursor is not valid; start from the first page.") from error
+
+
+# A queue row's columns, and the joins that give them, from a ticket.
+_ROW_COLUMNS = (
+    Ticket.id,
+    Ticket.number,
+    Ticket.subject,
+    Ticket.priority_level,
+    Ticket.state,
+    Ticket.due_at,
+    Ticket.overdue,
+    Ticket.answered,
+    Ticket.created_at,
+    Ticket.updated_at,
+    User.name,
+    User.email,
+    Priority.name,
+    Priority.colour,
+    Agent.name,
+    Team.name,
+    Department.name,
+    Status.name,
+)
+
+
+def _with_row_joins(statement: AnySelect) -> AnySelect:
+    return (
+        statement.join(User, User.id == Ticket.requester_id)
+        .join(Priority, Priority.id == Ticket.priority_id)
+        .join(Department, Department.id == Ticket.department_id)
+        .join(Status, Status.id == Ticket.status_id)
+        .outerjoin(Agent, Agent.id == Ticket.assignee_id)
+        .outerjoin(Team, Team.id == Ticket.team_id)
+    )
+
+
+# Built once: constructing an 18-column, 7-table select costs more than running it on SQLite.
+_ROWS_BY_ID = _with_row_joins(select(*_ROW_COLUMNS)).where(Ticket.id.in_(bindparam("ids", expanding=True)))
+
+
+def _queue_row(row: Any) -> QueueRow:
+    (ticket_id, number, subject, level, state, due, overdue, answered, created, updated) = row[:10]
+    name, email, priority, colour, assignee, team, department, status = row[10:18]
+    return QueueRow(
+        id=ticket_id,
+        number=number,
+        subject=subject,
+        requester=name,
+        requester_email=email,
+        priority=priority,
+        priority_level=level,
+        priority_colour=colour,
+        assignee=assignee,
+        team=team,
+        department=department,
+        status=status,
+        status_state=StatusState(state),
+        due=None if due == NO_DUE else due,
+        overdue=overdue,
+        answered=answered,
+        created_at=created,
+        updated_at=updated,
+    )
+
+
+def rows_for(session: Session, ids: Seq[int]) -> list[QueueRow]:
+    """Queue rows for these ids, in the order given."""
+    if not ids:
+        return []
+    found = {row[0]: _queue_row(row) for row in session.execute(_ROWS_BY_ID, {"ids": list(ids)})}
+    return [found[i] for i in ids if i in found]
+
+
+@query
+def rows_for_ids(session: Session, actor: Actor, ids: Seq[int]) -> list[QueueRow]:
+    """Rows for tickets already listed (a view's page cache), in the order given, leaving out any now hidden."""
+    agent = require_agent(actor)
+    visible = visible_to(agent)
+    allowed = select(Ticket.id).where(Ticket.id.in_(list(ids)))
+    if visible is not None:
+        allowed = allowed.where(visible)
+    shown = set(session.scalars(allowed))
+    return rows_for(session, [i for i in ids if i in shown])
+
+
+@query
+def queue_page(
+    session: Session,
+    actor: Actor,
+    criteria: Criteria,
+    *,
+    sort: SortKey = SortKey.UPDATED,
+    descending: bool = True,
+    cursor: str | None = None,
+    limit: int = PAGE_SIZE,
+) -> QueuePage:
+    """One page of a queue or saved search in a stable order, with the total; pass `next_cursor` for the next."""
+    agent = require_agent(actor)
+    if not 1 <= limit <= MAX_PAGE:
+        raise Invalid(f"A page holds 1 to {MAX_PAGE} tickets.")
+    found, more, conditions = _walk(session, agent, criteria, sort, descending, cursor, limit, ids_only=False)
+    total = _count(session, agent, criteria, conditions)
+    next_cursor = _encode(found[-1][-1], found[-1][0]) if more and found else None
+    return QueuePage(rows=tuple(_queue_row(row) for row in found), total=total, next_cursor=next_cursor)
+
+
+@query
+def queue_ids(
+    session: Session,
+    actor: Actor,
+    criteria: Criteria,
+    *,
+    sort: SortKey = SortKey.UPDATED,
+    descending: bool = True,
+    cursor: str | None = None,
+    limit: int = MAX_IDS,
+) -> tuple[list[int], str | None]:
+    """A queue's ticket ids in its order, a chunk at a time, and the cursor of the next chunk (None at the end).
+
+    The agent window's table holds a queue's ids, not its rows: a million ids take 8 MB, and any row can then
+    be fetched by position. The cursor is a `queue_page` cursor, so pages and chunks continue each other.
+    """
+    agent = require_agent(actor)
+    if not 1 <= limit <= MAX_IDS:
+        raise Invalid(f"A chunk holds 1 to {MAX_IDS:,} ids.")
+    found, more, _ = _walk(session, agent, criteria, sort, descending, cursor, limit, ids_only=True)
+    next_cursor = _encode(found[-1][0], found[-1][1]) if more and found else None
+    return [row[1] for row in found], next_cursor
+
+
+def _walk(
+    session: Session,
+    agent: AgentActor,
+    criteria: Criteria,
+    sort: SortKey,
+    descending: bool,
+    cursor: str | None,
+    limit: int,
+    *,
+    ids_only: bool,
+) -> tuple[Seq[Any], bool, list[ColumnElement[bool]]]:
+    """The `limit` tickets after the cursor: queue rows (or (sort value, id) pairs), whether more follow, and the
+    conditions used (none for a plain queue, whose statement binds the agent's values instead)."""
+    with_cursor = cursor is not None
+    conditions: list[ColumnElement[bool]] = []
+    if criteria.is_plain_queue and criteria.queue is not None:
+        # The common case, built once per shape: building the statement costs more than running it on SQLite.
+        build_plain = _plain_ids if ids_only else _plain_page
+        statement = build_plain(criteria.queue, _shape(agent), sort, descending, with_cursor)
+    else:
+        conditions = _conditions(session, agent, criteria)
+        build = _ids_statement if ids_only else _page_statement
+        statement = build(conditions, sort, descending, with_cursor)
+    params = _agent_params(agent) | {"page_limit": limit + 1}
+    if cursor is not None:
+        params["after_value"], params["after_id"] = _decode(cursor, sort)
+    found = session.execute(statement, params).all()
+    return found[:limit], len(found) > limit, conditions
+
+
+def _ids_statement(
+    conditions: Seq[ColumnElement[bool]], sort: SortKey, descending: bool, with_cursor: bool
+) -> AnySelect:
+    """(sort_value, ticket_id) of `page_limit` tickets after (`after_value`, `after_id`), in the queue's order."""
+    column = _SORT_COLUMNS[sort]
+    page_query = select(column.label("sort_value"), Ticket.id.label("ticket_id")).where(*conditions)
+    if with_cursor:
+        value, last_id = bindparam("after_value", type_=column.type), bindparam("after_id", type_=Integer)
+        # Spelled so that MariaDB can range-scan the index: it cannot for a row-value (a, b) < (x, y) comparison,
+        # and PostgreSQL cannot for the plain OR form.
+        if descending:
+            after = and_(column <= value, or_(column < value, Ticket.id < last_id))
+        else:
+            after = and_(column >= value, or_(column > value, Ticket.id > last_id))
+        page_query = page_query.where(after)
+    order = (column.desc(), Ticket.id.desc()) if descending else (column.asc(), Ticket.id.asc())
+    return page_query.order_by(*order).limit(bindparam("page_limit", type_=Integer))
+
+
+def _page_statement(
+    conditions: Seq[ColumnElement[bool]], sort: SortKey, descending: bool, with_cursor: bool
+) -> AnySelect:
+    """A page's rows, then each row's sort value: `page_limit` tickets after (`after_value`, `after_id`)."""
+    # The page is found on the index alone, then joined to its rows' columns in the same statement (planning one
+    # 7-table join together with the ORDER BY takes PostgreSQL ~40 ms).
+    page = _ids_statement(conditions, sort, descending, with_cursor).subquery("page")
+    outer = (page.c.sort_value.desc(), page.c.ticket_id.desc()) if descending else (page.c.sort_value, page.c.ticket_id)
+    joined: AnySelect = (
+        select(*_ROW_COLUMNS, page.c.sort_value).select_from(page).join(Ticket, Ticket.id == page.c.ticket_id)
+    )
+    return _with_row_joins(joined).order_by(*outer)
+
+
+def _shape(agent: AgentActor) -> Shape:
+    return (not agent.is_admin, bool(agent.departments), bool(agent.teams))
+
+
+def _agent_params(agent: AgentActor) -> dict[str, Any]:
+    return {"me": agent.id, "my_departments": sorted(agent.departments), "my_teams": sorted(agent.teams)}
+
+
+def _bound_sees(shape: Shape, columns: tuple[Any, Any, Any]) -> ColumnElement[bool] | None:
+    """`visible_to` over these (assignee, department, team) columns, with the agent's values bound."""
+    restricted, departments, teams = shape
+    if not restricted:
+        return None
+    return agent_sees(
+        columns,
+        bindparam("me", type_=Integer),
+        bindparam("my_departments", expanding=True) if departments else None,
+        bindparam("my_teams", expanding=True) if teams else None,
+    )
+
+
+def _plain_conditions(queue: Queue, shape: Shape) -> list[ColumnElement[bool]]:
+    """A plain queue's conditions, with the agent's values as parameters (see `_agent_params`)."""
+    visible = _bound_sees(shape, (Ticket.assignee_id, Ticket.department_id, Ticket.team_id))
+    me: Any = bindparam("me", type_=Integer)
+    condition = _queue_condition(queue, me, bindparam("my_teams", expanding=True))
+    return [c for c in (visible, condition) if c is not None]
+
+
+@functools.cache
+def _plain_page(queue: Queue, shape: Shape, sort: SortKey, descending: bool, with_cursor: bool) -> AnySelect:
+    return _page_statement(_plain_conditions(queue, shape), sort, descending, with_cursor)
+
+
+@functools.cache
+def _plain_ids(queue: Queue, shape: Shape, sort: SortKey, descending: bool, with_cursor: bool) -> AnySelect:
+    return _ids_statement(_plain_conditions(queue, shape), sort, descending, with_cursor)
+
+
+def _count(session: Session, agent: AgentActor, criteria: Criteria, conditions: list[ColumnElement[bool]]) -> int:
+    if criteria.is_plain_queue and criteria.queue is not None:
+        return _tally_counts(session, agent, (criteria.queue,))[criteria.queue]
+    return session.scalar(select(func.count()).select_from(Ticket).where(*conditions)) or 0
+
+
+@functools.cache
+def _tally_statement(wanted: tuple[Queue, ...], shape: Shape) -> AnySelect:
+    """The counts of the `wanted` queues, summed by the engine from the tallies the agent may see, in one row."""
+    me: Any = bindparam("me", type_=Integer)
+    teams: Any = bindparam("my_teams", expanding=True)
+    sums = [
+        func.coalesce(func.sum(case((_queue_condition(q, me, teams, tallies=True), TicketTally.count), else_=0)), 0)
+        for q in wanted
+    ]
+    statement = select(*sums).select_from(TicketTally).join(Status, Status.id == TicketTally.status_id)
+    visible = _bound_sees(shape, (TicketTally.assignee_id, TicketTally.department_id, TicketTally.team_id))
+    return statement if visible is None else statement.where(visible)
+
+
+def _tally_counts(session: Session, agent: AgentActor, wanted: tuple[Queue, ...] = tuple(Queue)) -> dict[Queue, int]:
+    row = session.execute(_tally_statement(wanted, _shape(agent)), _agent_params(agent)).one()
+    counts = dict.fromkeys(Queue, 0)
+    counts.update(zip(wanted, (int(n) for n in row), strict=True))
+    return counts
+
+
+@query
+def queue_counts(session: Session, actor: Actor) -> dict[Queue, int]:
+    """Every sidebar count at once, from the tallies."""
+    return _tally_counts(session, require_agent(actor))
+
+
+@query
+def search_tickets(session: Session, actor: Actor, text: str, *, limit: int = PAGE_SIZE) -> QueuePage:
+    """Full-text search over subject, thread, requester and number; best matches first."""
+    agent = require_agent(actor)
+    terms = parse_query(text)
+    if terms.is_empty:
+        raise Invalid("Type at least one word of three or more letters to search.", {"text": "Enter a word."})
+    ids = search.search_ticket_ids(session, terms, visible_to(agent), min(limit, MAX_PAGE))
+    rows = rows_for(session, ids)
+    return QueuePage(rows=tuple(rows), total=len(rows), next_cursor=None)
+
+
+# --- saved searches -------------------------------------------------------------------------------------------
+
+
+@command
+def save_search(session: Session, actor: Actor, name: str, criteria: Criteria) -> int:
+    agent = require_agent(actor)
+    title = " ".join(name.split())
+    if not title:
+        raise Invalid("Name the saved search.", {"name": "Enter a name."})
+    existing = session.scalar(select(SavedSearch).where(SavedSearch.agent_id == agent.id, SavedSearch.name == title))
+    if existing is None:
+        existing = SavedSearch(agent_id=agent.id, name=title, criteria=criteria.to_json())
+        session.add(existing)
+    else:
+        existing.criteria = criteria.to_json()
+    session.flush()
+    return existing.id
+
+
+@query
+def saved_searches(session: Session, actor: Actor) -> list[tuple[int, str, Criteria]]:
+    agent = require_agent(actor)
+    return [
+        (row.id, row.name, Criteria.from_json(row.criteria))
+        for row in session.scalars(
+            select(SavedSearch).where(SavedSearch.agent_id == agent.id).order_by(SavedSearch.name)
+        )
+    ]
+
+
+@command
+def delete_saved_search(session: Session, actor: Actor, search_id: int) -> None:
+    agent = require_agent(actor)
+    row = session.get(SavedSearch, search_id)
+    if row is None or row.agent_id != agent.id:
+        raise NotFound("That saved search does not exist.")
+    session.delete(row)

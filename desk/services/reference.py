@@ -1,0 +1,103 @@
+"""Reference data and look-ups an agent's screens need: the choices for a ticket's fields, people, their tickets."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from desk.domain.permissions import Actor
+from desk.domain.views import Choices, PersonView, QueueRow, Ref
+from desk.services import settings
+from desk.services.base import query, require_agent, visible_to
+from desk.services.queues import rows_for
+from desk.services.views import priority_view, status_view
+from desk.storage.models import (
+    Agent,
+    Department,
+    HelpTopic,
+    Organization,
+    Priority,
+    SlaPlan,
+    Status,
+    Team,
+    Ticket,
+    User,
+)
+
+
+def _topic_names(topics: list[HelpTopic]) -> dict[int, str]:
+    """Every active topic's full name, "Parent / Child", from one list (no query per level)."""
+    by_id = {topic.id: topic for topic in topics}
+
+    def name(topic: HelpTopic) -> str:
+        parent = by_id.get(topic.parent_id) if topic.parent_id is not None else None
+        return topic.name if parent is None else f"{name(parent)} / {topic.name}"
+
+    return {topic.id: name(topic) for topic in topics}
+
+
+@query
+def choices(session: Session, actor: Actor) -> Choices:
+    agent = require_agent(actor)
+    topics = list(session.scalars(select(HelpTopic)))
+    topic_names = _topic_names(topics)
+    me = session.get(Agent, agent.id)
+    return Choices(
+        statuses=tuple(status_view(s) for s in session.scalars(select(Status).order_by(Status.sort, Status.id))),
+        priorities=tuple(priority_view(p) for p in session.scalars(select(Priority).order_by(Priority.level))),
+        departments=tuple(
+            Ref(id=d.id, name=d.name) for d in session.scalars(select(Department).order_by(Department.name))
+        ),
+        topics=tuple(
+            sorted((Ref(id=t.id, name=topic_names[t.id]) for t in topics if t.active), key=lambda r: r.name.lower())
+        ),
+        slas=tuple(
+            Ref(id=s.id, name=s.name)
+            for s in session.scalars(select(SlaPlan).where(SlaPlan.active).order_by(SlaPlan.name))
+        ),
+        agents=tuple(
+            Ref(id=a.id, name=a.name) for a in session.scalars(select(Agent).where(Agent.active).order_by(Agent.name))
+        ),
+        teams=tuple(Ref(id=t.id, name=t.name) for t in session.scalars(select(Team).order_by(Team.name))),
+        signature=me.signature if me is not None else None,
+        attachment_limit=int(settings.get(session, "attachments.max_bytes")),
+    )
+
+
+@query
+def find_users(session: Session, actor: Actor, text: str, *, limit: int = 20) -> list[PersonView]:
+    """End users whose name or email starts with the text (or whose email contains it), for picking a requester."""
+    require_agent(actor)
+    needle = " ".join(text.split()).lower()
+    if len(needle) < 2:
+        return []
+    pattern = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = session.execute(
+        select(User, Organization.name)
+        .outerjoin(Organization, Organization.id == User.organization_id)
+        .where(
+            or_(
+                func.lower(User.name).like(f"{pattern}%", escape="\\"),
+                User.email.like(f"%{pattern}%", escape="\\"),
+            )
+        )
+        .order_by(User.name, User.id)
+        .limit(limit)
+    )
+    return [
+        PersonView(id=user.id, name=user.name, email=user.email, phone=user.phone, organization=organization)
+        for user, organization in rows
+    ]
+
+
+@query
+def requester_tickets(session: Session, actor: Actor, user_id: int, *, limit: int = 20) -> list[QueueRow]:
+    """A requester's tickets that the agent may see, most recently updated first."""
+    agent = require_agent(actor)
+    ids = select(Ticket.id).where(Ticket.requester_id == user_id)
+    visible = visible_to(agent)
+    if visible is not None:
+        ids = ids.where(visible)
+    return rows_for(
+        session, list(session.scalars(ids.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(limit)))
+    )

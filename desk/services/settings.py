@@ -1,0 +1,45 @@
+"""Shared settings kept in the database, with their defaults in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from desk.storage.models import Setting
+
+DEFAULTS: dict[str, Any] = {
+    "ticket.number_format": "######",
+    "ticket.number_mode": "random",  # or "sequence"
+    "ticket.default_status_id": None,
+    "ticket.resolved_status_id": None,
+    "ticket.closed_status_id": None,
+    "ticket.default_department_id": None,
+    "ticket.default_sla_id": None,
+    "ticket.autoclose_days": 7,
+    "ticket.lock_minutes": 3,
+    "attachments.max_bytes": 10 * 1024 * 1024,
+    "login.max_failures": 5,
+    "login.lockout_minutes": 15,
+}
+
+
+_CACHE = "desk.settings"  # key in Session.info: a session lives for one transaction, and so does this copy
+
+
+def get(session: Session, key: str) -> Any:
+    """A setting, read with all the others once per transaction (opening a ticket reads five)."""
+    values = session.info.get(_CACHE)
+    if values is None:
+        values = session.info[_CACHE] = {
+            key: value for key, value in session.execute(select(Setting.key, Setting.value))
+        }
+    return values[key] if key in values else DEFAULTS[key]
+
+
+def put(session: Session, key: str, value: Any) -> None:
+    if key not in DEFAULTS:
+        raise KeyError(key)
+    session.merge(Setting(key=key, value=value))
+    session.info.pop(_CACHE, None)

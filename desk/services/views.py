@@ -1,0 +1,352 @@
+"""Building the frozen views services return, inside their transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from collections.abc import Sequence as Seq
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, exists, or_, select
+from sqlalchemy.orm import Session
+
+from desk.domain.enums import PUBLIC_EVENTS, ActorKind, CollaboratorRole, EntryKind, EventKind, StatusState
+from desk.domain.enums import TicketSource as Source
+from desk.domain.permissions import Actor, UserActor
+from desk.domain.views import (
+    AttachmentView,
+    CollaboratorView,
+    EntryView,
+    EventView,
+    PersonView,
+    PriorityView,
+    Ref,
+    StatusView,
+    ThreadItem,
+    TicketView,
+)
+from desk.storage.models import (
+    Agent,
+    Attachment,
+    Collaborator,
+    Department,
+    HelpTopic,
+    Organization,
+    Priority,
+    SlaPlan,
+    Status,
+    Team,
+    ThreadEntry,
+    ThreadEvent,
+    Ticket,
+    TicketLink,
+    User,
+)
+
+
+def person(session: Session, user: User) -> PersonView:
+    organization = session.get(Organization, user.organization_id) if user.organization_id else None
+    return PersonView(
+        id=user.id,
+        name=user.name,
+        email=user.email,
+        phone=user.phone,
+        organization=organization.name if organization else None,
+    )
+
+
+def topic_name(session: Session, topic: HelpTopic) -> str:
+    """Nested topics read "Parent / Child"."""
+    return _topic_path(session, [topic.name], topic.parent_id)
+
+
+def _topic_path(session: Session, names: list[str], parent_id: int | None) -> str:
+    """The topic named by `names` (child first) under the topic `parent_id`, its ancestors looked up in turn."""
+    while parent_id is not None:
+        parent = session.get(HelpTopic, parent_id)
+        if parent is None:
+            break
+        names.append(parent.name)
+        parent_id = parent.parent_id
+    return " / ".join(reversed(names))
+
+
+def priority_view(priority: Priority) -> PriorityView:
+    return PriorityView(id=priority.id, name=priority.name, level=priority.level, colour=priority.colour)
+
+
+def status_view(status: Status) -> StatusView:
+    return StatusView(id=status.id, name=status.name, state=StatusState(status.state), pauses_sla=status.pauses_sla)
+
+
+def _names(
+    session: Session, agent_ids: Iterable[int | None], user_ids: Iterable[int | None]
+) -> dict[tuple[str, int], str]:
+    agents = {i for i in agent_ids if i is not None}
+    users = {i for i in user_ids if i is not None}
+    names: dict[tuple[str, int], str] = {}
+    if agents:
+        names |= {("agent", a.id): a.name for a in session.scalars(select(Agent).where(Agent.id.in_(agents)))}
+    if users:
+        names |= {("user", u.id): u.name for u in session.scalars(select(User).where(User.id.in_(users)))}
+    return names
+
+
+def _author(agent_id: int | None, agent: str | None, user_id: int | None, user: str | None) -> tuple[ActorKind, str]:
+    if agent_id is not None:
+        return ActorKind.AGENT, agent or "Unknown agent"
+    if user_id is not None:
+        return ActorKind.USER, user or "Unknown user"
+    return ActorKind.SYSTEM, "System"
+
+
+def entry_author(session: Session, entry: ThreadEntry) -> tuple[ActorKind, str]:
+    names = _names(session, [entry.agent_id], [entry.user_id])
+    agent = names.get(("agent", entry.agent_id)) if entry.agent_id is not None else None
+    user = names.get(("user", entry.user_id)) if entry.user_id is not None else None
+    return _author(entry.agent_id, agent, entry.user_id, user)
+
+
+# --- statements built once: a ticket view takes three, whatever the length of its thread ---------------------------
+# Written on the tables, not the mapped classes: rows then come through Core, without the ORM's loading machinery,
+# which costs more than SQLite's reading of a 200-entry thread. Core statements do not autoflush: `ticket_view`
+# flushes first.
+
+_tickets, _users, _organizations = Ticket.__table__.c, User.__table__.c, Organization.__table__.c
+_departments, _topics, _priorities = Department.__table__.c, HelpTopic.__table__.c, Priority.__table__.c
+_statuses, _slas, _agents, _teams = Status.__table__.c, SlaPlan.__table__.c, Agent.__table__.c, Team.__table__.c
+_merged = Ticket.__table__.alias("merged")
+_parent_topic = HelpTopic.__table__.alias("parent_topic")
+_collaborator = select(Collaborator.__table__.c.ticket_id).where(Collaborator.__table__.c.ticket_id == _tickets.id)
+_links = TicketLink.__table__.c
+_link = select(_links.ticket_id).where(or_(_links.ticket_id == _tickets.id, _links.linked_id == _tickets.id))
+
+# Everything a ticket's header shows besides the ticket's own columns, and whether it has collaborators or links
+# (most have neither, so their queries are skipped).
+_HEADER_COLUMNS = (
+    _users.id,
+    _users.name,
+    _users.email,
+    _users.phone,
+    _organizations.name,
+    _departments.id,
+    _departments.name,
+    _topics.id,
+    _topics.name,
+    _parent_topic.c.id,
+    _parent_topic.c.name,
+    _parent_topic.c.parent_id,
+    _priorities.id,
+    _priorities.name,
+    _priorities.level,
+    _priorities.colour,
+    _statuses.id,
+    _statuses.name,
+    _statuses.state,
+    _statuses.pauses_sla,
+    _slas.id,
+    _slas.name,
+    _agents.id,
+    _agents.name,
+    _teams.id,
+    _teams.name,
+    _merged.c.number,
+    exists(_collaborator),
+    exists(_link),
+)
+
+
+def _header_statement(*entities: Any) -> Any:
+    return (
+        select(*entities, *_HEADER_COLUMNS)
+        .select_from(Ticket.__table__)
+        .join(User.__table__, _users.id == _tickets.requester_id)
+        .outerjoin(Organization.__table__, _organizations.id == _users.organization_id)
+        .join(Department.__table__, _departments.id == _tickets.department_id)
+        .outerjoin(HelpTopic.__table__, _topics.id == _tickets.topic_id)
+        .outerjoin(_parent_topic, _parent_topic.c.id == _topics.parent_id)
+        .join(Priority.__table__, _priorities.id == _tickets.priority_id)
+        .join(Status.__table__, _statuses.id == _tickets.status_id)
+        .outerjoin(SlaPlan.__table__, _slas.id == _tickets.sla_id)
+        .outerjoin(Agent.__table__, _agents.id == _tickets.assignee_id)
+        .outerjoin(Team.__table__, _teams.id == _tickets.team_id)
+        .outerjoin(_merged, _merged.c.id == _tickets.merged_into_id)
+        .where(_tickets.id == bindparam("ticket_id"))
+    )
+
+
+_HEADER = _header_statement()
+TICKET_WITH_HEADER = _header_statement(Ticket)  # the ticket itself too: opening a ticket takes one statement
+
+_author_agent = Agent.__table__.alias("author_agent")
+_author_user = User.__table__.alias("author_user")
+
+
+def _thread_statement(model: type[ThreadEntry] | type[ThreadEvent], *columns: str) -> Any:
+    """A ticket's entries or events with their authors' names: id, kind, agent id and name, user id and name,
+    created_at, then `columns`."""
+    table = model.__table__
+    return (
+        select(
+            table.c.id,
+            table.c.kind,
+            table.c.agent_id,
+            _author_agent.c.name,
+            table.c.user_id,
+            _author_user.c.name,
+            table.c.created_at,
+            *(table.c[name] for name in columns),
+        )
+        .outerjoin(_author_agent, _author_agent.c.id == table.c.agent_id)
+        .outerjoin(_author_user, _author_user.c.id == table.c.user_id)
+        .where(table.c.ticket_id == bindparam("ticket_id"))
+    )
+
+
+def _entries_statement(public_only: bool) -> Any:
+    entries, attachments = ThreadEntry.__table__, Attachment.__table__
+    statement = (
+        _thread_statement(ThreadEntry, "body_text", "body_html", "recipients", "edited_at")
+        .add_columns(*(attachments.c[name] for name in ("id", "name", "content_type", "size", "sha256")))
+        .outerjoin(attachments, attachments.c.entry_id == entries.c.id)
+        .order_by(entries.c.id, attachments.c.id)
+    )
+    return statement.where(entries.c.kind != EntryKind.NOTE.value) if public_only else statement
+
+
+def _events_statement(public_only: bool) -> Any:
+    statement = _thread_statement(ThreadEvent, "data", "note")
+    if public_only:
+        statement = statement.where(ThreadEvent.__table__.c.kind.in_(sorted(kind.value for kind in PUBLIC_EVENTS)))
+    return statement
+
+
+# (entries, events) for agents and the system, and for end users
+_THREAD = {public: (_entries_statement(public), _events_statement(public)) for public in (False, True)}
+
+_COLLABORATORS = (
+    select(_users.id, _users.name, _users.email, _users.phone, _organizations.name, Collaborator.__table__.c.role)
+    .join(Collaborator.__table__, Collaborator.__table__.c.user_id == _users.id)
+    .outerjoin(Organization.__table__, _organizations.id == _users.organization_id)
+    .where(Collaborator.__table__.c.ticket_id == bindparam("ticket_id"))
+    .order_by(_users.name, _users.id)
+)
+_LINKED = (
+    select(_tickets.number)
+    .join(TicketLink.__table__, or_(_links.ticket_id == _tickets.id, _links.linked_id == _tickets.id))
+    .where(
+        or_(_links.ticket_id == bindparam("ticket_id"), _links.linked_id == bindparam("ticket_id")),
+        _tickets.id != bindparam("ticket_id"),
+    )
+    .order_by(_tickets.number)
+)
+
+
+def thread(session: Session, ticket_id: int, actor: Actor) -> tuple[ThreadItem, ...]:
+    """Entries and events in time order; an end user sees no internal note and no agent-only event.
+
+    Two statements whatever the thread's length: authors and attachments come joined to their entries.
+    """
+    public_only = isinstance(actor, UserActor)
+    entries_statement, events_statement = _THREAD[public_only]
+    params = {"ticket_id": ticket_id}
+    items: list[tuple[datetime, int, int, ThreadItem]] = []
+    entries: dict[int, tuple[datetime, Any, list[AttachmentView]]] = {}
+    for row in session.execute(entries_statement, params).all():
+        entry_id = row[0]
+        if entry_id not in entries:
+            entries[entry_id] = (row[6], row, [])
+        if row[11] is not None:
+            entries[entry_id][2].append(
+                AttachmentView(id=row[11], name=row[12], content_type=row[13], size=row[14], sha256=row[15])
+            )
+    for entry_id, (created_at, row, attachments) in entries.items():
+        kind, author = _author(row[2], row[3], row[4], row[5])
+        view = EntryView(
+            id=entry_id,
+            kind=EntryKind(row[1]),
+            author_kind=kind,
+            author=author,
+            created_at=created_at,
+            body_text=row[7],
+            body_html=row[8],
+            recipients=tuple(row[9] or ()),
+            edited_at=row[10],
+            attachments=tuple(attachments),
+        )
+        items.append((created_at, 0, entry_id, view))
+    events = session.execute(events_statement, params).all()
+    for event_id, event_kind, agent_id, agent, user_id, user, created_at, data, note in events:
+        kind, author = _author(agent_id, agent, user_id, user)
+        event_view = EventView(
+            id=event_id,
+            kind=EventKind(event_kind),
+            actor_kind=kind,
+            actor=author,
+            created_at=created_at,
+            data=dict(data),
+            note=None if public_only else note,
+        )
+        items.append((created_at, 1, event_id, event_view))
+    items.sort(key=lambda item: item[:3])
+    return tuple(item[3] for item in items)
+
+
+def ticket_view(
+    session: Session, ticket: Ticket, actor: Actor, *, with_thread: bool = True, header: Seq[Any] | None = None
+) -> TicketView:
+    """The view of a ticket loaded in this session; `header` is the rest of a `TICKET_WITH_HEADER` row if at hand."""
+    session.flush()  # the statements below are Core: they see only what is flushed
+    if header is None:
+        header = session.execute(_HEADER, {"ticket_id": ticket.id}).one()
+    (user_id, user_name, email, phone, organization, department_id, department) = header[:7]
+    (topic_id, topic, parent_id, parent, grandparent_id) = header[7:12]
+    (priority_id, priority, level, colour, status_id, status, state, pauses_sla) = header[12:20]
+    (sla_id, sla, assignee_id, assignee, team_id, team, merged_into, has_collaborators, has_links) = header[20:29]
+    params = {"ticket_id": ticket.id}
+    collaborators: tuple[CollaboratorView, ...] = ()
+    linked: tuple[str, ...] = ()
+    if has_collaborators and (not isinstance(actor, UserActor) or actor.id == ticket.requester_id):
+        collaborators = tuple(
+            CollaboratorView(
+                user=PersonView(id=i, name=name, email=address, phone=number, organization=org),
+                role=CollaboratorRole(role),
+            )
+            for i, name, address, number, org, role in session.execute(_COLLABORATORS, params)
+        )
+    if has_links and not isinstance(actor, UserActor):
+        linked = tuple(session.scalars(_LINKED, params))
+    topic_ref = None
+    if topic_id is not None:
+        names = [topic] if parent_id is None else [topic, parent]
+        topic_ref = Ref(topic_id, _topic_path(session, names, grandparent_id if parent_id is not None else None))
+    return TicketView(
+        id=ticket.id,
+        number=ticket.number,
+        subject=ticket.subject,
+        requester=PersonView(id=user_id, name=user_name, email=email, phone=phone, organization=organization),
+        department=Ref(department_id, department),
+        topic=topic_ref,
+        priority=PriorityView(id=priority_id, name=priority, level=level, colour=colour),
+        status=StatusView(id=status_id, name=status, state=StatusState(state), pauses_sla=pauses_sla),
+        sla=Ref(sla_id, sla) if sla_id is not None else None,
+        assignee=Ref(assignee_id, assignee) if assignee_id is not None else None,
+        team=Ref(team_id, team) if team_id is not None else None,
+        source=Source(ticket.source),
+        created_at=ticket.created_at,
+        updated_at=ticket.updated_at,
+        first_response_due=ticket.first_response_due,
+        resolution_due=ticket.resolution_due,
+        first_responded_at=ticket.first_responded_at,
+        answered=ticket.answered,
+        overdue=ticket.overdue,
+        closed_at=ticket.closed_at,
+        reopen_count=ticket.reopen_count,
+        last_message_at=ticket.last_message_at,
+        last_response_at=ticket.last_response_at,
+        merged_into=merged_into,
+        version=ticket.version,
+        collaborators=collaborators,
+        linked=linked,
+        thread=thread(session, ticket.id, actor) if with_thread else (),
+    )

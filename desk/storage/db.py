@@ -1,0 +1,253 @@
+"""Engines per dialect, short transactions, and the schema-version gate."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from desk.domain.errors import SchemaMismatch
+from desk.storage import tallies
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+# Deadlocks and serialization failures are safe to retry: the whole transaction was rolled back.
+_RETRYABLE = {"40P01", "40001", 1213, 1205}
+
+# The pool of one agent's Desk. The GUI runs at most 4 service calls at once (desk.ui.tasks's executor), and most
+# of the time one or two; 2 kept connections serve that without holding 4 server slots per idle desktop (a 50-agent
+# team would otherwise take 200 of PostgreSQL's default max_connections of 100), and 2 overflow connections open
+# only for a burst. A connection is replaced after 30 minutes, before a NAT or firewall drops an idle TCP
+# session silently (commonly after 1 hour) and before MariaDB's wait_timeout; pre-ping finds the ones that died
+# anyway (server restart). A call waits at most 10 s for a free connection or a server's answer to connect.
+POOL_SIZE = 2
+POOL_OVERFLOW = 2
+POOL_RECYCLE_S = 30 * 60
+CONNECT_TIMEOUT_S = 10
+# TCP keepalives (libpq): a server that vanished without closing the connection (cable pulled, VPN down) is
+# noticed after about 30 + 3 * 10 s instead of the operating system's two hours.
+_PG_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+
+# psycopg: SQLSTATE class 08 (connection exception) and the server shutting down or starting up.
+_PG_UNREACHABLE_STATES = ("08", "57P01", "57P02", "57P03")
+# PyMySQL / MariaDB client errors: can't connect (2003), unknown host (2005), server gone away (2006), lost
+# connection during a query (2013), lost connection at a system call (2055); server shutdown in progress (1053).
+_MYSQL_UNREACHABLE_CODES = {2003, 2005, 2006, 2013, 2055, 1053}
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Pick our drivers for plain URLs (postgresql://, mysql://, mariadb://)."""
+    parsed = make_url(url)
+    drivers = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql", "mariadb": "mariadb+pymysql"}
+    if parsed.drivername in drivers:
+        parsed = parsed.set(drivername=drivers[parsed.drivername])
+    if parsed.get_backend_name() in ("mysql", "mariadb"):
+        parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    return parsed
+
+
+def make_engine(
+    url: str | URL, *, pool_size: int = POOL_SIZE, max_overflow: int = POOL_OVERFLOW, echo: bool = False
+) -> Engine:
+    """An engine set up alike on each engine: UTC, READ COMMITTED on servers, WAL and foreign keys on SQLite.
+
+    On servers, a desktop-sized pool (see POOL_SIZE) that checks a connection before use. TLS options come in
+    the URL's query (sslmode=... for psycopg, ssl_*=... for PyMySQL; the connection dialog writes them) and
+    reach the driver as they are.
+    """
+    parsed = normalize_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        engine = create_engine(parsed, echo=echo, connect_args={"timeout": 30})
+        _configure_sqlite(engine)
+        return engine
+    options: dict[str, Any] = {
+        "isolation_level": "READ COMMITTED",
+        "pool_pre_ping": True,
+        "pool_size": pool_size,
+        "max_overflow": max_overflow,
+        "pool_recycle": POOL_RECYCLE_S,
+        "pool_timeout": CONNECT_TIMEOUT_S,
+    }
+    if backend == "postgresql":
+        options["connect_args"] = {
+            "options": "-c timezone=UTC",
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "application_name": "desk",
+            **_PG_KEEPALIVES,
+        }
+    else:
+        options["connect_args"] = {"init_command": "SET time_zone = '+00:00'", "connect_timeout": CONNECT_TIMEOUT_S}
+    return create_engine(parsed, echo=echo, **options)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    # pysqlite's own transaction handling breaks SAVEPOINT; SQLAlchemy's documented recipe takes it over.
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=30000", "synchronous=NORMAL"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        # A write transaction takes the write lock up front: upgrading a read lock later fails at once with
+        # "database is locked" when another process wrote meanwhile, instead of waiting for busy_timeout.
+        writes = connection.get_execution_options().get("desk_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+def is_retryable(error: DBAPIError) -> bool:
+    orig = error.orig
+    code = getattr(orig, "sqlstate", None) or (orig.args[0] if orig is not None and orig.args else None)
+    return code in _RETRYABLE
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """Whether a failed call means the database server cannot be reached (rather than a bug or a refusal).
+
+    The one place that decides it, for the GUI's offline mode: SQLAlchemy's own disconnect detection (it marks
+    the connection invalidated), or the driver's connection errors when the failure came while connecting (the
+    pool's pre-ping or a new connection). Anything else, a constraint, a syntax error, a lock timeout, is not a
+    lost server and must not be retried as one. SQLite is a local file: its errors never mean "offline".
+    """
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    orig = error.orig
+    if orig is None:
+        return False
+    module = type(orig).__module__
+    if module.startswith("psycopg"):
+        import psycopg  # only here: psycopg is installed with Desk, but the check must not load it for SQLite
+
+        state = getattr(orig, "sqlstate", None)
+        if state is None:  # psycopg raises connection failures without a SQLSTATE (refused, timeout, DNS)
+            return isinstance(orig, psycopg.OperationalError)
+        return str(state).startswith(_PG_UNREACHABLE_STATES)
+    if module.startswith("pymysql"):
+        import pymysql
+
+        if isinstance(orig, pymysql.err.InterfaceError):  # "(0, '')": the socket was closed under the driver
+            return True
+        code = orig.args[0] if orig.args else None
+        return isinstance(orig, pymysql.err.OperationalError) and code in _MYSQL_UNREACHABLE_CODES
+    return False
+
+
+class Database:
+    """One engine and its session factory for the process; every service call takes one short transaction."""
+
+    def __init__(self, url: str | URL, *, pool_size: int = POOL_SIZE, echo: bool = False) -> None:
+        self.engine = make_engine(url, pool_size=pool_size, echo=echo)
+        self.dialect = self.engine.dialect.name
+        self._reads = sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        self._writes = sessionmaker(
+            self.engine.execution_options(desk_write=True), expire_on_commit=False, autoflush=True
+        )
+        event.listen(self._writes, "before_flush", lambda session, *_: tallies.apply_pending(session))
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Session]:
+        """Commit on success, roll back on any error, close the session either way."""
+        with (self._writes if write else self._reads).begin() as session:
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+# --- schema version ---------------------------------------------------------------------------------------------
+
+
+def alembic_config(url: str | URL | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", normalize_url(url).render_as_string(hide_password=False))
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "no migrations found"
+    return head
+
+
+def other_connections(engine: Engine) -> list[str]:
+    """Who else is connected to this engine's database, as "user@host" (one item per connection).
+
+    For `desk db upgrade`, which must not change tables under running clients. PostgreSQL: pg_stat_activity's
+    client backends of this database but ours; MariaDB: the process list of this schema but our connection (its
+    host comes with the client's port, dropped here). SQLite has no server to ask, and needs none: a migration
+    takes the file's write lock, so a running Desk waits for it rather than reading half-changed tables.
+    """
+    dialect = engine.dialect.name
+    with engine.connect() as connection:
+        if dialect == "postgresql":
+            rows = _query(
+                connection,
+                "SELECT usename, coalesce(host(client_addr), 'local socket') FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+            )
+        elif dialect in ("mysql", "mariadb"):
+            rows = _query(
+                connection,
+                "SELECT user, host FROM information_schema.processlist"
+                " WHERE db = DATABASE() AND id <> CONNECTION_ID() AND command <> 'Daemon'",
+            )
+            rows = [(user, host.rsplit(":", 1)[0] if host and ":" in host else host) for user, host in rows]
+        else:
+            return []
+    return [f"{user}@{host or 'local socket'}" for user, host in rows]
+
+
+def _query(connection: Connection, sql: str) -> list[tuple[str, str]]:
+    return [(str(user), str(host) if host is not None else "") for user, host in connection.execute(text(sql))]
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def is_older(revision: str | None) -> bool:
+    """An empty database or one at an earlier revision of ours: `alembic upgrade head` brings it up to date."""
+    if revision is None:
+        return True
+    known = {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    return revision in known and revision != head_revision()
+
+
+def check_schema(engine: Engine) -> None:
+    """Refuse a database whose schema is not exactly the one this code was written for."""
+    try:
+        current = current_revision(engine)
+    except OperationalError as error:
+        raise SchemaMismatch(f"Cannot read the database: {error.orig}") from error
+    head = head_revision()
+    if current == head:
+        return
+    if current is None:
+        raise SchemaMismatch("The database has no Desk schema yet. Run `desk db upgrade` to create it.")
+    if is_older(current):
+        raise SchemaMismatch(
+            f"The database schema ({current}) is older than this Desk ({head}). "
+            "An administrator must run `desk db upgrade`."
+        )
+    raise SchemaMismatch(
+        f"The database schema ({current}) is newer than this Desk ({head}). Install the newer Desk to use it."
+    )

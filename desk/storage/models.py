@@ -1,0 +1,464 @@
+"""The schema: SQLAlchemy 2 typed models. Migrations in `migrations/` must produce exactly this."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    DDL,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from desk.storage.types import JSONText, LongBlob, LongText, UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSONText()}
+
+
+def _fk(target: str, *, nullable: bool = False, ondelete: str | None = None, index: bool = False) -> Any:
+    return mapped_column(ForeignKey(target, ondelete=ondelete), nullable=nullable, index=index)
+
+
+# --- reference data -------------------------------------------------------------------------------------------
+
+
+class Setting(Base):
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSONText())
+
+
+class Sequence(Base):
+    """Counters handed out under a row lock (ticket numbers in sequence mode)."""
+
+    __tablename__ = "sequences"
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
+class Schedule(Base):
+    __tablename__ = "schedules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    hours: Mapped[list[ScheduleHours]] = relationship(lazy="raise", cascade="all, delete-orphan")
+    holidays: Mapped[list[Holiday]] = relationship(lazy="raise", cascade="all, delete-orphan")
+
+
+class ScheduleHours(Base):
+    """One business-hours interval on a weekday (0 = Monday), in minutes after local midnight."""
+
+    __tablename__ = "schedule_hours"
+    __table_args__ = (CheckConstraint("start_minute < end_minute AND end_minute <= 1440", name="interval"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int] = _fk("schedules.id", ondelete="CASCADE", index=True)
+    weekday: Mapped[int] = mapped_column(SmallInteger)
+    start_minute: Mapped[int] = mapped_column(SmallInteger)
+    end_minute: Mapped[int] = mapped_column(SmallInteger)
+
+
+class Holiday(Base):
+    __tablename__ = "holidays"
+    __table_args__ = (UniqueConstraint("schedule_id", "day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int] = _fk("schedules.id", ondelete="CASCADE")
+    day: Mapped[date] = mapped_column(Date)
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class SlaPlan(Base):
+    __tablename__ = "sla_plans"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    first_response_hours: Mapped[float | None]
+    resolution_hours: Mapped[float]
+    schedule_id: Mapped[int | None] = _fk("schedules.id", nullable=True)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Priority(Base):
+    __tablename__ = "priorities"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    level: Mapped[int] = mapped_column(SmallInteger, unique=True)
+    colour: Mapped[str] = mapped_column(String(7))
+    is_default: Mapped[bool] = mapped_column(default=False)
+
+
+class Status(Base):
+    __tablename__ = "statuses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    state: Mapped[str] = mapped_column(String(16))
+    allows_reopen: Mapped[bool] = mapped_column(default=True)
+    reopen_status_id: Mapped[int | None] = _fk("statuses.id", nullable=True)
+    pauses_sla: Mapped[bool] = mapped_column(default=False)
+    on_hold: Mapped[bool] = mapped_column(default=False)
+    sort: Mapped[int] = mapped_column(SmallInteger, default=0)
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    shares_tickets: Mapped[bool] = mapped_column(default=False)
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    rights: Mapped[str] = mapped_column(String(255), default="")  # space-separated desk.domain.permissions.Right
+    signature: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(SmallInteger, default=0)
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[datetime | None]
+
+
+class Role(Base):
+    __tablename__ = "roles"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    permissions: Mapped[list[RolePermission]] = relationship(lazy="raise", cascade="all, delete-orphan")
+
+
+class RolePermission(Base):
+    __tablename__ = "role_permissions"
+    role_id: Mapped[int] = mapped_column(ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True)
+    permission: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class Department(Base):
+    __tablename__ = "departments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    manager_id: Mapped[int | None] = _fk("agents.id", nullable=True)
+    sla_id: Mapped[int | None] = _fk("sla_plans.id", nullable=True)
+    schedule_id: Mapped[int | None] = _fk("schedules.id", nullable=True)
+    public: Mapped[bool] = mapped_column(default=True)
+
+
+class AgentAccess(Base):
+    """An agent's role in one department."""
+
+    __tablename__ = "agent_access"
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True)
+    role_id: Mapped[int] = _fk("roles.id")
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    lead_id: Mapped[int | None] = _fk("agents.id", nullable=True)
+
+
+class TeamMember(Base):
+    __tablename__ = "team_members"
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class User(Base):
+    """An end user (requester); password only once they register for the Support Center."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-cased
+    phone: Mapped[str | None] = mapped_column(String(40))
+    organization_id: Mapped[int | None] = _fk("organizations.id", nullable=True, index=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    banned: Mapped[bool] = mapped_column(default=False)
+    failed_logins: Mapped[int] = mapped_column(SmallInteger, default=0)
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class HelpTopic(Base):
+    __tablename__ = "help_topics"
+    __table_args__ = (CheckConstraint("assign_agent_id IS NULL OR assign_team_id IS NULL", name="one_assignee"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    parent_id: Mapped[int | None] = _fk("help_topics.id", nullable=True)
+    department_id: Mapped[int] = _fk("departments.id")
+    priority_id: Mapped[int | None] = _fk("priorities.id", nullable=True)
+    sla_id: Mapped[int | None] = _fk("sla_plans.id", nullable=True)
+    assign_agent_id: Mapped[int | None] = _fk("agents.id", nullable=True)
+    assign_team_id: Mapped[int | None] = _fk("teams.id", nullable=True)
+    public: Mapped[bool] = mapped_column(default=True)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+# --- tickets ----------------------------------------------------------------------------------------------------
+
+# Stored in tickets.due_at for "no deadline", so the column is never NULL and keyset paging needs no NULL rules.
+NO_DUE = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+class Ticket(Base):
+    """A support ticket. `state`, `priority_level` and `due_at` are copies kept for indexed queue sorting."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_state_updated", "state", "updated_at", "id"),
+        Index("ix_tickets_state_created", "state", "created_at", "id"),
+        Index("ix_tickets_state_due", "state", "due_at", "id"),
+        Index("ix_tickets_state_priority", "state", "priority_level", "id"),
+        Index("ix_tickets_state_number", "state", "number"),
+        Index("ix_tickets_assignee", "assignee_id", "state", "updated_at"),
+        Index("ix_tickets_team", "team_id", "state", "updated_at"),
+        Index("ix_tickets_department", "department_id", "state", "updated_at"),
+        Index("ix_tickets_status", "status_id", "updated_at"),
+        Index("ix_tickets_requester", "requester_id", "created_at"),
+        Index("ix_tickets_state_overdue_due", "state", "overdue", "due_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    subject: Mapped[str] = mapped_column(String(255))
+    requester_id: Mapped[int] = _fk("users.id")
+    department_id: Mapped[int] = _fk("departments.id")
+    topic_id: Mapped[int | None] = _fk("help_topics.id", nullable=True)
+    priority_id: Mapped[int] = _fk("priorities.id")
+    priority_level: Mapped[int] = mapped_column(SmallInteger)
+    status_id: Mapped[int] = _fk("statuses.id")
+    state: Mapped[str] = mapped_column(String(16))
+    sla_id: Mapped[int | None] = _fk("sla_plans.id", nullable=True)
+    assignee_id: Mapped[int | None] = _fk("agents.id", nullable=True)
+    team_id: Mapped[int | None] = _fk("teams.id", nullable=True)
+    source: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    first_response_due: Mapped[datetime | None]
+    resolution_due: Mapped[datetime | None]
+    due_at: Mapped[datetime]  # the next deadline, or NO_DUE: never NULL, so keyset paging needs no NULL rules
+    sla_paused_at: Mapped[datetime | None]
+    first_responded_at: Mapped[datetime | None]
+    answered: Mapped[bool] = mapped_column(default=False)
+    overdue: Mapped[bool] = mapped_column(default=False)
+    closed_at: Mapped[datetime | None]
+    reopen_count: Mapped[int] = mapped_column(default=0)
+    last_message_at: Mapped[datetime | None]
+    last_response_at: Mapped[datetime | None]
+    merged_into_id: Mapped[int | None] = _fk("tickets.id", nullable=True, index=True)
+    version: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class ThreadEntry(Base):
+    """A user message, agent reply or internal note. Insert-only but for edits, which keep the original."""
+
+    __tablename__ = "thread_entries"
+    __table_args__ = (Index("ix_thread_entries_ticket", "ticket_id", "created_at", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = _fk("tickets.id", ondelete="CASCADE")
+    kind: Mapped[str] = mapped_column(String(16))
+    author_kind: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[int | None] = _fk("agents.id", nullable=True)
+    user_id: Mapped[int | None] = _fk("users.id", nullable=True)
+    body_text: Mapped[str] = mapped_column(LongText)
+    body_html: Mapped[str | None] = mapped_column(LongText)
+    recipients: Mapped[Any] = mapped_column(JSONText(), nullable=True)
+    created_at: Mapped[datetime]
+    edited_at: Mapped[datetime | None]
+    edited_by_id: Mapped[int | None] = _fk("agents.id", nullable=True)
+    # The sender's idempotency key (a UUID made when Send was pressed): a send retried after a lost connection
+    # finds its entry instead of adding a second one. A unique index, not a constraint, so that migrating SQLite
+    # needs no table rebuild; NULLs (entries from mail intake, the web, the demo) never collide.
+    client_key: Mapped[str | None] = mapped_column(String(36), index=True, unique=True)
+
+
+class EntryRevision(Base):
+    """The text an entry had before an edit."""
+
+    __tablename__ = "entry_revisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = _fk("thread_entries.id", ondelete="CASCADE", index=True)
+    body_text: Mapped[str] = mapped_column(LongText)
+    body_html: Mapped[str | None] = mapped_column(LongText)
+    replaced_at: Mapped[datetime]
+    replaced_by_id: Mapped[int | None] = _fk("agents.id", nullable=True)
+
+
+class ThreadEvent(Base):
+    __tablename__ = "thread_events"
+    __table_args__ = (Index("ix_thread_events_ticket", "ticket_id", "created_at", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = _fk("tickets.id", ondelete="CASCADE")
+    kind: Mapped[str] = mapped_column(String(32))
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[int | None] = _fk("agents.id", nullable=True)
+    user_id: Mapped[int | None] = _fk("users.id", nullable=True)
+    data: Mapped[dict[str, Any]]
+    note: Mapped[str | None] = mapped_column(Text)
+    ticket_version: Mapped[int | None]  # the ticket's version this event produced: a Conflict lists those after yours
+    created_at: Mapped[datetime]
+
+
+class Blob(Base):
+    """Attachment content, stored once per SHA-256."""
+
+    __tablename__ = "blobs"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int]
+    data: Mapped[bytes] = mapped_column(LongBlob)
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = _fk("thread_entries.id", ondelete="CASCADE", index=True)
+    sha256: Mapped[str] = _fk("blobs.sha256", index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(127))
+    size: Mapped[int]
+
+
+class Collaborator(Base):
+    __tablename__ = "collaborators"
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(8))
+
+
+class TicketLink(Base):
+    """A link between two related tickets, stored once with the lower id first."""
+
+    __tablename__ = "ticket_links"
+    __table_args__ = (CheckConstraint("ticket_id < linked_id", name="ordered"),)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    linked_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class TicketLock(Base):
+    __tablename__ = "ticket_locks"
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    agent_id: Mapped[int] = _fk("agents.id")
+    acquired_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+    __table_args__ = (CheckConstraint("rating BETWEEN 1 AND 5", name="rating"),)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = _fk("users.id")
+    rating: Mapped[int] = mapped_column(SmallInteger)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class TicketTally(Base):
+    """How many tickets share one combination of the fields queues filter on; kept by `storage.tallies`.
+
+    Sidebar counts sum these few hundred rows instead of counting a million tickets. 0 stands for "none"
+    so that the combination can be a primary key on every engine.
+    """
+
+    __tablename__ = "ticket_tallies"
+    department_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    status_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    assignee_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    team_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    answered: Mapped[bool] = mapped_column(primary_key=True)
+    overdue: Mapped[bool] = mapped_column(primary_key=True)
+    count: Mapped[int]
+
+
+class SearchDocument(Base):
+    """The searchable text of one ticket: number, subject, requester and every thread entry.
+
+    Indexed by FTS5 (SQLite, `ticket_fts` below), a GIN expression index (PostgreSQL) or FULLTEXT (MariaDB).
+    """
+
+    __tablename__ = "search_documents"
+    __table_args__ = (
+        Index(
+            "ix_search_documents_tsv",
+            text("to_tsvector('simple', content)"),
+            postgresql_using="gin",
+        ).ddl_if(dialect="postgresql"),
+        Index("ix_search_documents_fulltext", "content", mysql_prefix="FULLTEXT", mariadb_prefix="FULLTEXT").ddl_if(
+            dialect=("mysql", "mariadb")  # type: ignore[arg-type]  # SQLAlchemy accepts a tuple; its stub says str
+        ),
+    )
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    content: Mapped[str] = mapped_column(LongText)
+
+
+class Change(Base):
+    """The change feed: one row per committed change to a ticket, read by every client to refresh."""
+
+    __tablename__ = "changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(index=True)  # no FK: the feed outlives deleted tickets
+    aspect: Mapped[str] = mapped_column(String(32))
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int | None]
+    created_at: Mapped[datetime]
+
+
+class SavedSearch(Base):
+    __tablename__ = "saved_searches"
+    __table_args__ = (UniqueConstraint("agent_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = _fk("agents.id", ondelete="CASCADE")
+    name: Mapped[str] = mapped_column(String(120))
+    criteria: Mapped[dict[str, Any]]
+
+
+class LoginAudit(Base):
+    __tablename__ = "login_audit"
+    __table_args__ = (Index("ix_login_audit_principal", "principal_kind", "principal", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    principal_kind: Mapped[str] = mapped_column(String(16))
+    principal: Mapped[str] = mapped_column(String(254))
+    success: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(String(64))
+
+
+# SQLite's full-text index: an FTS5 table over search_documents, kept in step by triggers.
+SQLITE_FTS_DDL = (
+    "CREATE VIRTUAL TABLE ticket_fts USING fts5(content, content='search_documents', content_rowid='ticket_id')",
+    "CREATE TRIGGER search_documents_ai AFTER INSERT ON search_documents BEGIN "
+    "INSERT INTO ticket_fts(rowid, content) VALUES (new.ticket_id, new.content); END",
+    "CREATE TRIGGER search_documents_ad AFTER DELETE ON search_documents BEGIN "
+    "INSERT INTO ticket_fts(ticket_fts, rowid, content) VALUES ('delete', old.ticket_id, old.content); END",
+    "CREATE TRIGGER search_documents_au AFTER UPDATE ON search_documents BEGIN "
+    "INSERT INTO ticket_fts(ticket_fts, rowid, content) VALUES ('delete', old.ticket_id, old.content); "
+    "INSERT INTO ticket_fts(rowid, content) VALUES (new.ticket_id, new.content); END",
+)
+for _statement in SQLITE_FTS_DDL:
+    event.listen(SearchDocument.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))  # type: ignore[no-untyped-call]

@@ -1,0 +1,131 @@
+"""User-visible names for the domain's enums and thread events: one table per enum, all strings in the UI layer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication
+
+from desk.domain.enums import EntryKind, EventKind, Queue, Recipients, SortKey, TicketSource
+from desk.domain.views import EventView
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("desk", text)
+
+
+QUEUES: dict[Queue, tuple[str, str]] = {  # label, icon
+    Queue.OPEN: ("Open", "inbox"),
+    Queue.UNANSWERED: ("Unanswered", "unanswered"),
+    Queue.ANSWERED: ("Answered", "answered"),
+    Queue.MINE: ("My tickets", "user"),
+    Queue.MY_TEAMS: ("My teams", "team"),
+    Queue.UNASSIGNED: ("Unassigned", "unassigned"),
+    Queue.OVERDUE: ("Overdue", "overdue"),
+    Queue.ON_HOLD: ("Pending and on hold", "pause"),
+    Queue.CLOSED: ("Closed", "closed"),
+}
+
+# What an agent should do when the queue is empty.
+EMPTY_QUEUES: dict[Queue, str] = {
+    Queue.OPEN: "No open tickets. New tickets from email, the Support Center and Ctrl+N appear here.",
+    Queue.UNANSWERED: "Every open ticket has an answer.",
+    Queue.ANSWERED: "No answered tickets are waiting for the user.",
+    Queue.MINE: "Nothing is assigned to you. Pick a ticket from Unassigned and press Ctrl+M to take it.",
+    Queue.MY_TEAMS: "Your teams have no open tickets.",
+    Queue.UNASSIGNED: "Every open ticket has an owner.",
+    Queue.OVERDUE: "Nothing is overdue.",
+    Queue.ON_HOLD: "No ticket is pending or on hold.",
+    Queue.CLOSED: "No closed tickets yet.",
+}
+
+ENTRY_KINDS: dict[EntryKind, tuple[str, str]] = {  # label, icon
+    EntryKind.MESSAGE: ("Message", "message"),
+    EntryKind.REPLY: ("Reply", "reply"),
+    EntryKind.NOTE: ("Internal note", "note"),
+}
+
+SOURCES: dict[TicketSource, str] = {
+    TicketSource.PHONE: "Phone",
+    TicketSource.EMAIL: "Email",
+    TicketSource.WEB: "Web",
+    TicketSource.OTHER: "Other (walk-in, chat)",
+}
+
+RECIPIENTS: dict[Recipients, str] = {
+    Recipients.ALL: "Email the requester and collaborators",
+    Recipients.REQUESTER: "Email the requester only",
+    Recipients.NONE: "Don't email",
+}
+
+SORTS: dict[SortKey, str] = {
+    SortKey.NUMBER: "Number",
+    SortKey.CREATED: "Created",
+    SortKey.UPDATED: "Last update",
+    SortKey.DUE: "Due",
+    SortKey.PRIORITY: "Priority",
+}
+
+_CHANGED: dict[EventKind, str] = {
+    EventKind.ASSIGNED: "assigned the ticket",
+    EventKind.TEAM_ASSIGNED: "set the team",
+    EventKind.TRANSFERRED: "transferred the department",
+    EventKind.PRIORITY: "changed the priority",
+    EventKind.SLA: "changed the SLA plan",
+    EventKind.TOPIC: "changed the help topic",
+    EventKind.STATUS: "changed the status",
+}
+
+
+def _name(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("name", "—"))
+    return "nobody" if value is None else str(value)
+
+
+def describe(event: EventView) -> str:
+    """One line for a system event in the thread: who did what, from what to what."""
+    data = event.data
+    if event.kind in _CHANGED:
+        before, after = data.get("before"), data.get("after")
+        if event.kind == EventKind.ASSIGNED and before is None:
+            return f"{event.actor} assigned the ticket to {_name(after)}"
+        return f"{event.actor} {_CHANGED[event.kind]} from {_name(before)} to {_name(after)}"
+    fixed = {
+        EventKind.CREATED: "opened the ticket",
+        EventKind.RELEASED: "released the ticket",
+        EventKind.CLOSED: "closed the ticket",
+        EventKind.REOPENED: "reopened the ticket",
+        EventKind.OVERDUE: "marked the ticket overdue",
+        EventKind.ENTRY_EDITED: "edited an entry",
+    }
+    if event.kind in fixed:
+        return f"{event.actor} {fixed[event.kind]}"
+    if event.kind == EventKind.MERGED:
+        target = data.get("into") or ", ".join(data.get("from", []))
+        verb = "merged this ticket into" if "into" in data else "merged in"
+        return f"{event.actor} {verb} {target}"
+    if event.kind == EventKind.LINKED:
+        verb = "linked" if data.get("linked", True) else "unlinked"
+        return f"{event.actor} {verb} ticket {data.get('ticket', '')}".rstrip()
+    if event.kind == EventKind.COLLABORATOR_ADDED:
+        return f"{event.actor} added {data.get('email')} as {str(data.get('role', 'cc')).upper()}"
+    if event.kind == EventKind.COLLABORATOR_REMOVED:
+        return f"{event.actor} removed collaborator {data.get('email')}"
+    if event.kind == EventKind.FEEDBACK:
+        return f"{event.actor} rated the help {data.get('rating')} of 5"
+    return f"{event.actor}: {event.kind.value}"
+
+
+def when(moment: datetime | None, *, now: datetime | None = None) -> str:
+    """A UTC time shown in local time, as short as is unambiguous: "14:05", "23 Nov 14:05", "23 Nov 2025"."""
+    if moment is None:
+        return ""
+    local = moment.replace(tzinfo=moment.tzinfo or UTC).astimezone()
+    today = (now or datetime.now(UTC)).astimezone()
+    if local.date() == today.date():
+        return local.strftime("%H:%M")
+    if local.year == today.year:
+        return local.strftime("%d %b %H:%M").lstrip("0")
+    return local.strftime("%d %b %Y").lstrip("0")

@@ -1,0 +1,150 @@
+"""Signing an agent in: username and password checked by the accounts service in a worker thread.
+
+The service decides everything (wrong password, lockout, audit); the dialog shows its words and keeps the
+username, so a person only retypes the password.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from shiboken6 import isValid
+from sqlalchemy.exc import DBAPIError
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QWidget,
+)
+
+from desk.domain.errors import DeskError
+from desk.domain.permissions import AgentActor
+from desk.services import accounts
+from desk.storage.db import Database
+from desk.ui import icons
+from desk.ui.connect import lay_out_dialog, mark_invalid
+from desk.ui.tasks import async_slot, run
+from desk.ui.widgets import set_role
+
+USERNAME_KEY = "login/username"
+
+
+class LoginDialog(QDialog):
+    """The agent's username and password, for the database already opened.
+
+    Finishes with Accepted (then `agent` is set), Rejected, or CHANGE_DATABASE when the person wants another
+    database.
+
+    Attributes:
+        agent: the signed-in agent after Accepted, else None.
+    """
+
+    CHANGE_DATABASE = 2
+
+    def __init__(
+        self,
+        db: Database,
+        executor: ThreadPoolExecutor,
+        parent: QWidget | None = None,
+        *,
+        connection: str = "",
+        username: str | None = None,
+        message: str = "",
+    ) -> None:
+        super().__init__(parent)
+        self.agent: AgentActor | None = None
+        self._db = db
+        self._executor = executor
+        self.setWindowTitle(self.tr("Sign in to Desk"))
+        self.setWindowIcon(icons.icon("user"))
+        self.setMinimumWidth(400)
+
+        heading = QLabel(self.tr("Sign in"))
+        set_role(heading, "heading")
+        self.connection = QLabel(connection)
+        self.connection.setTextFormat(Qt.TextFormat.PlainText)
+        set_role(self.connection, "muted")
+
+        self.username = QLineEdit()
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.message = QLabel()
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
+        self.message.setWordWrap(True)
+        set_role(self.message, "error")
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        form.addRow(self.tr("Username:"), self.username)
+        form.addRow(self.tr("Password:"), self.password)
+
+        self.change_button = QPushButton(self.tr("Change database…"))
+        self.change_button.setFlat(True)
+        self.change_button.setToolTip(self.tr("Connect to another Desk database"))
+        self.change_button.clicked.connect(lambda: self.done(self.CHANGE_DATABASE))
+        self.cancel_button = QPushButton(self.tr("Cancel"))
+        self.cancel_button.clicked.connect(self.reject)
+        self.sign_in_button = QPushButton(self.tr("Sign in"))
+        self.sign_in_button.clicked.connect(self._sign_in)
+        lay_out_dialog(
+            self,
+            [heading, self.connection],
+            form,
+            self.message,
+            self.change_button,
+            self.cancel_button,
+            self.sign_in_button,
+        )
+
+        remembered = str(QSettings().value(USERNAME_KEY, "") or "")
+        self.username.setText(username if username is not None else remembered)
+        self.username.textEdited.connect(self._clear_message)
+        self.password.textEdited.connect(self._clear_message)
+        self._show_message(message)
+        # The remembered username is usually right: start where the typing is.
+        (self.password if self.username.text() else self.username).setFocus()
+
+    def _show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+        mark_invalid(self.password, bool(text))
+
+    def _clear_message(self) -> None:
+        if self.message.text():
+            self._show_message("")
+
+    @async_slot
+    async def _sign_in(self) -> None:
+        username = self.username.text().strip()
+        if not username:
+            self._show_message(self.tr("Enter your username."))
+            self.username.setFocus()
+            return
+        self.sign_in_button.setEnabled(False)
+        self.sign_in_button.setText(self.tr("Signing in…"))
+        refusal = ""
+        agent: AgentActor | None = None
+        try:
+            agent = await run(self._executor, accounts.authenticate_agent, self._db, username, self.password.text())
+        except DeskError as error:  # wrong password, locked out: the service's words
+            refusal = str(error)
+        except DBAPIError as error:
+            # The server went away after the database was opened.
+            detail = str(error.orig if error.orig is not None else error).strip().splitlines()[0]
+            refusal = self.tr("Lost the connection to the database: {0}").format(detail)
+        if not isValid(self):  # cancelled and deleted while the service answered
+            return
+        self.sign_in_button.setEnabled(True)
+        self.sign_in_button.setText(self.tr("Sign in"))
+        if agent is None:
+            self._show_message(refusal)
+            self.password.selectAll()
+            self.password.setFocus()
+            return
+        QSettings().setValue(USERNAME_KEY, username)
+        self.agent = agent
+        self.accept()

@@ -1,0 +1,455 @@
+"""The agent window: sidebar of queues, the queue table, open tickets in tabs, search, shortcuts, status bar."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDialog,
+    QLineEdit,
+    QMainWindow,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desk.domain.enums import ActorKind, EntryKind, Queue, SortKey
+from desk.domain.errors import DeskError
+from desk.domain.queues import Criteria
+from desk.domain.textsearch import parse_query
+from desk.domain.views import ChangeView, TicketView
+from desk.ui import icons
+from desk.ui.live import LiveUpdates
+from desk.ui.offline import ConnectionMonitor, PendingAction
+from desk.ui.queue.model import QueueQuery
+from desk.ui.queue.sidebar import Sidebar
+from desk.ui.queue.widget import QueueWidget
+from desk.ui.tasks import Context, async_slot
+from desk.ui.ticket.editor import TicketEditor
+from desk.ui.ticket.new_ticket import NewTicketDialog
+from desk.ui.widgets import label, set_role
+
+# Live updates arrive in bursts (a bulk action is one change per ticket): counts and the queue's id list are
+# asked again once per burst, not once per change.
+COUNTS_DELAY_MS = 300
+REQUERY_DELAY_MS = 200
+# Changes after which a ticket keeps its place in any queue or search (other changes may move it in or out).
+IN_PLACE_ASPECTS = frozenset({"note", "entry_edited", "linked", "collaborator_added", "collaborator_removed"})
+
+# (action name, shortcut, what it does): one table for the actions and the Help window.
+SHORTCUTS: tuple[tuple[str, str, str], ...] = (
+    ("new_ticket", "Ctrl+N", "New ticket"),
+    ("reply", "Ctrl+R", "Reply to the open ticket"),
+    ("note", "Ctrl+Shift+N", "Internal note on the open ticket"),
+    ("claim", "Ctrl+M", "Assign the open ticket to me"),
+    ("close_ticket", "Ctrl+Shift+C", "Close the open ticket"),
+    ("search", "Ctrl+F", "Search all tickets"),
+    ("next_ticket", "Alt+Down", "Next ticket in the queue"),
+    ("previous_ticket", "Alt+Up", "Previous ticket in the queue"),
+    ("refresh", "F5", "Refresh the queue and counts"),
+    ("next_queue", "Ctrl+PgDown", "Next queue"),
+    ("previous_queue", "Ctrl+PgUp", "Previous queue"),
+    ("show_queue", "Ctrl+0", "Back to the queue"),
+    ("close_tab", "Ctrl+W", "Close the ticket tab"),
+    ("shortcuts", "F1", "Keyboard shortcuts"),
+)
+
+
+class MainWindow(QMainWindow):
+    """The agent's workspace for one signed-in session.
+
+    Signals:
+        ticket_opened: an editor finished loading a ticket (its id): tests and the benchmark wait on it.
+    """
+
+    ticket_opened = Signal(int)
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__()
+        self._ctx = ctx
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.setWindowTitle(f"Desk — {ctx.agent.name}")
+        self.setWindowIcon(icons.icon("inbox", "accent"))
+
+        self.sidebar = Sidebar(ctx)
+        self.sidebar.chosen.connect(self._queue_chosen)
+        sidebar_box = QWidget()
+        sidebar_box.setObjectName("sidebar")
+        sidebar_layout = QVBoxLayout(sidebar_box)
+        sidebar_layout.setContentsMargins(6, 8, 6, 6)
+        sidebar_layout.addWidget(label("QUEUES", "section"))
+        sidebar_layout.addWidget(self.sidebar, 1)
+
+        self.queue = QueueWidget(ctx)
+        self.queue.ticket_activated.connect(self.open_ticket)
+        self.queue.tickets_changed.connect(lambda _ids: self._spawn(self.refresh_counts()))
+        self.queue.search_saved.connect(lambda _name: self._spawn(self.sidebar.load_saved_searches()))
+        self.tabs = QTabWidget(documentMode=True, tabsClosable=True, movable=True)
+        self.tabs.addTab(self.queue, icons.icon("inbox"), "Queue")
+        self.tabs.tabBar().setTabButton(0, self.tabs.tabBar().ButtonPosition.RightSide, None)
+        self.tabs.tabCloseRequested.connect(self._close_tab)
+
+        splitter = QSplitter()
+        splitter.addWidget(sidebar_box)
+        splitter.addWidget(self.tabs)
+        splitter.setStretchFactor(1, 1)
+        splitter.setChildrenCollapsible(False)
+        sidebar_box.setMinimumWidth(200)
+        splitter.setSizes([230, 1100])
+        self.setCentralWidget(splitter)
+
+        self.search_edit = QLineEdit(placeholderText="Search tickets…  (Ctrl+F)")
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.setMaximumWidth(340)
+        self.search_edit.addAction(icons.icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        self.search_edit.returnPressed.connect(self.run_search)
+        self.actions_by_name = self._make_actions()
+        toolbar = QToolBar("Main", movable=False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        toolbar.addAction(self.actions_by_name["new_ticket"])
+        toolbar.addAction(self.actions_by_name["refresh"])
+        spacer = QWidget()
+        spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy())
+        toolbar.addWidget(spacer)
+        toolbar.addWidget(self.search_edit)
+        self.addToolBar(toolbar)
+        self._make_menus()
+
+        self.connection_label = label(ctx.url_label)
+        self.agent_label = label(f"Signed in as {ctx.agent.name}")
+        self.live = LiveUpdates(ctx, self)
+        self.live.changed.connect(self._live_changed)
+        self.live_label = label(self.live.state, "muted")
+        self.live.state_changed.connect(self.live_label.setText)
+        status = self.statusBar()
+        for widget in (self.connection_label, self.agent_label, self.live_label):
+            status.addPermanentWidget(widget)
+        # The watch over the server (issue 5): Context.call tells it when the server is lost, and the composers
+        # keep their sends with it until the server is back.
+        self.connection = ConnectionMonitor(ctx, parent=self)
+        ctx.connection = self.connection
+        self.connection.online_changed.connect(self._online_changed)
+        self.connection.retry_scheduled.connect(self._retry_scheduled)
+        self.connection.action_applied.connect(self._pending_applied)
+        self.connection.action_refused.connect(self._pending_refused)
+        self._counts_timer = QTimer(self, singleShot=True, interval=COUNTS_DELAY_MS)
+        self._counts_timer.timeout.connect(lambda: self._spawn(self.refresh_counts()))
+        self._requery_timer = QTimer(self, singleShot=True, interval=REQUERY_DELAY_MS)
+        self._requery_timer.timeout.connect(self._requery)
+        self._restore_geometry()
+
+    # --- start and refresh ------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Live updates from now on, first data (counts and saved searches), then the Open queue."""
+        self.live.start()
+        await asyncio.gather(self.refresh_counts(), self._said(self.sidebar.load_saved_searches()))
+        self.sidebar.select_queue(Queue.OPEN)
+        self._spawn(self.connection.apply_pending())  # sends kept by an earlier run, while the server was away
+
+    async def refresh_counts(self) -> None:
+        try:
+            await self.sidebar.refresh_counts()
+        except DeskError as error:
+            self.statusBar().showMessage(str(error), 10_000)
+
+    def _requery(self) -> None:
+        """Re-query the queue after others' changes, one at a time: while the previous re-query's first page is
+        still on its way, changes that keep coming wait for it rather than piling up statements in the database
+        threads. (Its remaining ids are not waited for: on a busy desk that would hold every re-query for the
+        seconds a 150,000-ticket queue takes to list.)"""
+        if self.queue.model.is_loading:
+            self._requery_timer.start()
+        else:
+            self.queue.refresh_live()
+
+    def refresh(self) -> None:
+        self.queue.refresh()
+        self._spawn(self.refresh_counts())
+        editor = self.current_editor()
+        if editor is not None:
+            self._spawn(editor.load())
+
+    def _live_changed(self, changes: list[ChangeView]) -> None:
+        """Other agents' (and our own) committed changes: counts, queue rows and open tickets follow them."""
+        me = self._ctx.agent.id
+        changed = list(dict.fromkeys(c.ticket_id for c in changes if c.ticket_id is not None))
+        # Who changed each ticket last, for the marks; our own changes are shown already and not marked.
+        by_others = {
+            c.ticket_id: c.actor
+            for c in changes
+            if c.ticket_id is not None and not (c.actor_kind == ActorKind.AGENT and c.actor_id == me)
+        }
+        self._counts_timer.start()
+        model = self.queue.model
+        model.invalidate(changed)
+        for ticket_id, who in by_others.items():
+            model.mark(ticket_id, who)
+        query = model.query
+        listed = all(model.row_of(i) is not None for i in changed)
+        in_place = all(c.aspect in IN_PLACE_ASPECTS for c in changes)
+        if query is not None and not (listed and in_place and query.sort != SortKey.UPDATED):
+            self._requery_timer.start()
+        for index in range(1, self.tabs.count()):
+            editor = self.tabs.widget(index)
+            if isinstance(editor, TicketEditor) and editor.ticket_id in by_others:
+                editor.show_updated_by(by_others[editor.ticket_id])
+                self._spawn(self._reload(editor))
+
+    async def _reload(self, editor: TicketEditor) -> None:
+        """Show the ticket's new version; the composer keeps what the agent is typing."""
+        try:
+            await editor.load()
+        except DeskError as error:  # e.g. transferred to a department this agent does not see
+            self.statusBar().showMessage(str(error), 10_000)
+
+    # --- connection loss ------------------------------------------------------------------------------------
+
+    def _online_changed(self, online: bool) -> None:
+        if online:
+            set_role(self.connection_label, None)
+            self.connection_label.setText(self._ctx.url_label)
+            self.statusBar().showMessage("Connected to the database server again.", 6000)
+            self._spawn(self._reload_after_outage())
+        else:
+            set_role(self.connection_label, "error")
+            self.connection_label.setText("⚠ Server unreachable")
+            # Short: the permanent connection label beside it needs the room; the composer explains the rest.
+            self.statusBar().showMessage("Server unreachable: what you send is kept until it is back.", 15_000)
+
+    def _retry_scheduled(self, seconds: float) -> None:
+        self.connection_label.setText(f"⚠ Server unreachable · trying again in {seconds:.0f} s")
+
+    async def _reload_after_outage(self) -> None:
+        """What was shown may be stale after an outage: the queue, the counts and the open ticket again."""
+        self.queue.refresh()
+        await self.refresh_counts()
+        editor = self.current_editor()
+        if editor is not None:
+            try:
+                await editor.load()
+            except DeskError as error:
+                self.statusBar().showMessage(str(error), 10_000)
+
+    def _pending_applied(self, action: PendingAction, ticket: TicketView) -> None:
+        self.queue.refresh()
+        self._spawn(self.refresh_counts())
+        kind = "reply" if action.kind == EntryKind.REPLY.value else "note"
+        self.statusBar().showMessage(f"Your {kind} to ticket {ticket.number} was sent.", 8000)
+
+    def _pending_refused(self, action: PendingAction, message: str) -> None:
+        kind = "reply" if action.kind == EntryKind.REPLY.value else "note"
+        self.statusBar().showMessage(
+            f"Your {kind} kept while offline was not sent: {message} Its text is kept in the ticket's draft.", 20_000
+        )
+
+    # --- queues, search, tickets ------------------------------------------------------------------------------
+
+    def _queue_chosen(self, title: str, criteria: Criteria, empty_text: str) -> None:
+        self.tabs.setCurrentWidget(self.queue)
+        self.queue.show_query(title, QueueQuery(criteria), empty_text)
+
+    def focus_search(self) -> None:
+        self.search_edit.setFocus()
+        self.search_edit.selectAll()
+
+    def run_search(self) -> None:
+        text = self.search_edit.text().strip()
+        if parse_query(text).is_empty:
+            self.statusBar().showMessage("Type at least one word of three or more letters to search.", 6000)
+            return
+        self.sidebar.clearSelection()
+        self.tabs.setCurrentWidget(self.queue)
+        self.queue.show_query(
+            f"Search: {text}",
+            QueueQuery(Criteria(), ranked_search=text),
+            "No ticket matches every word. Try fewer or shorter words.",
+        )
+        self.queue.table.setFocus()
+
+    @async_slot
+    async def open_ticket(self, ticket_id: int) -> None:
+        """Open the ticket in its tab (or switch to it if it is open already)."""
+        for index in range(1, self.tabs.count()):
+            editor = self.tabs.widget(index)
+            if isinstance(editor, TicketEditor) and editor.ticket_id == ticket_id:
+                self.tabs.setCurrentIndex(index)
+                return
+        editor = TicketEditor(self._ctx, ticket_id)
+        editor.ticket_changed.connect(self._ticket_changed)
+        editor.open_requested.connect(self.open_ticket)
+        row = self.queue.model.queue_row(ticket_id)
+        index = self.tabs.addTab(editor, icons.icon("message"), row.number if row else "…")
+        self.tabs.setCurrentIndex(index)
+        try:
+            await editor.load()
+        except DeskError as error:
+            if not editor.closed:
+                self._close_tab(self.tabs.indexOf(editor))
+            self.statusBar().showMessage(str(error), 10_000)
+            return
+        if editor.closed:  # closed (or stepped past) while it loaded
+            return
+        if editor.ticket is not None:
+            self.tabs.setTabText(self.tabs.indexOf(editor), editor.ticket.number)
+            self.tabs.setTabToolTip(self.tabs.indexOf(editor), editor.ticket.subject)
+        self.ticket_opened.emit(ticket_id)
+
+    def current_editor(self) -> TicketEditor | None:
+        widget = self.tabs.currentWidget()
+        return widget if isinstance(widget, TicketEditor) else None
+
+    def _ticket_changed(self, ticket: TicketView) -> None:
+        self.queue.refresh()
+        self._spawn(self.refresh_counts())
+
+    def _step_ticket(self, step: int) -> None:
+        """Next or previous ticket of the queue; from a ticket tab, it opens in the same tab."""
+        editor = self.current_editor()
+        ticket_id = self.queue.move_current(step)
+        if ticket_id is None:
+            return
+        if editor is None:
+            return
+        self._close_tab(self.tabs.indexOf(editor))
+        self.open_ticket(ticket_id)
+
+    def _close_tab(self, index: int) -> None:
+        if index > 0:
+            widget = self.tabs.widget(index)
+            self.tabs.removeTab(index)
+            if isinstance(widget, TicketEditor):
+                widget.close_editor()
+
+    def new_ticket(self) -> None:
+        dialog = NewTicketDialog(self._ctx, self)
+        dialog.created.connect(self._ticket_created)
+        dialog.open()
+
+    def _ticket_created(self, ticket: TicketView) -> None:
+        self.queue.refresh()
+        self._spawn(self.refresh_counts())
+        self.open_ticket(ticket.id)
+
+    # --- actions, menus, shortcuts ----------------------------------------------------------------------------
+
+    def _make_actions(self) -> dict[str, QAction]:
+        def on_editor(fn: Callable[[TicketEditor], object]) -> Callable[[], None]:
+            def run() -> None:
+                editor = self.current_editor()
+                if editor is not None:
+                    fn(editor)
+                else:
+                    self.statusBar().showMessage("Open a ticket first (Enter on a queue row).", 5000)
+
+            return run
+
+        handlers: dict[str, Callable[[], object]] = {
+            "new_ticket": self.new_ticket,
+            "reply": on_editor(lambda e: e.start_reply(EntryKind.REPLY)),
+            "note": on_editor(lambda e: e.start_reply(EntryKind.NOTE)),
+            "claim": on_editor(lambda e: e.claim()),
+            "close_ticket": on_editor(lambda e: e.close_ticket()),
+            "search": self.focus_search,
+            "next_ticket": lambda: self._step_ticket(1),
+            "previous_ticket": lambda: self._step_ticket(-1),
+            "refresh": self.refresh,
+            "next_queue": lambda: self.sidebar.select_by_offset(1),
+            "previous_queue": lambda: self.sidebar.select_by_offset(-1),
+            "show_queue": lambda: self.tabs.setCurrentWidget(self.queue),
+            "close_tab": lambda: self._close_tab(self.tabs.currentIndex()),
+            "shortcuts": self.show_shortcuts,
+        }
+        icon_names = {"new_ticket": "new", "refresh": "refresh", "search": "search", "shortcuts": "keyboard"}
+        actions = {}
+        for name, keys, text in SHORTCUTS:
+            action = QAction(text, self)
+            action.setShortcut(QKeySequence(keys))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            if name in icon_names:
+                action.setIcon(icons.icon(icon_names[name]))
+            action.triggered.connect(lambda _=False, run=handlers[name]: run())
+            self.addAction(action)
+            actions[name] = action
+        actions["new_ticket"].setText("New ticket")
+        actions["refresh"].setText("Refresh")
+        return actions
+
+    def _make_menus(self) -> None:
+        menus = self.menuBar()
+        file_menu = menus.addMenu("&File")
+        file_menu.addAction(self.actions_by_name["new_ticket"])
+        file_menu.addSeparator()
+        file_menu.addAction("Quit", QKeySequence.StandardKey.Quit, self.close)
+        ticket_menu = menus.addMenu("&Ticket")
+        for name in ("reply", "note", "claim", "close_ticket", "next_ticket", "previous_ticket", "close_tab"):
+            ticket_menu.addAction(self.actions_by_name[name])
+        view_menu = menus.addMenu("&View")
+        for name in ("refresh", "search", "next_queue", "previous_queue", "show_queue"):
+            view_menu.addAction(self.actions_by_name[name])
+        help_menu = menus.addMenu("&Help")
+        help_menu.addAction(self.actions_by_name["shortcuts"])
+
+    def show_shortcuts(self) -> None:
+        ShortcutsDialog(self).open()
+
+    # --- window state -----------------------------------------------------------------------------------------
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run in the background, keeping a reference so the task is not collected midway; an expected error
+        (the server unreachable, a ticket gone) is said in the status bar, a bug still reaches the crash hook."""
+        task = asyncio.ensure_future(self._said(work))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _said(self, work: Coroutine[Any, Any, None]) -> None:
+        try:
+            await work
+        except DeskError as error:
+            self.statusBar().showMessage(str(error), 10_000)
+
+    def _restore_geometry(self) -> None:
+        geometry = QSettings().value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 860)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        """Remember the window's place and size."""
+        QSettings().setValue("window/geometry", self.saveGeometry())
+        self.connection.stop()
+        self._counts_timer.stop()
+        self._requery_timer.stop()
+        self.live.stop()
+        super().closeEvent(event)
+
+
+class ShortcutsDialog(QDialog):
+    """Help → Keyboard shortcuts: the same table the actions are made from."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard shortcuts")
+        table = QTableWidget(len(SHORTCUTS), 2)
+        table.setHorizontalHeaderLabels(["Keys", "Action"])
+        table.verticalHeader().hide()
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        for row, (_name, keys, text) in enumerate(SHORTCUTS):
+            shown = QKeySequence(keys).toString(QKeySequence.SequenceFormat.NativeText)
+            table.setItem(row, 0, QTableWidgetItem(shown))
+            table.setItem(row, 1, QTableWidgetItem(text))
+        table.resizeColumnsToContents()
+        table.horizontalHeader().setStretchLastSection(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(table)
+        self.table = table
+        self.resize(460, 460)

@@ -1,0 +1,87 @@
+"""Running service calls off the GUI thread: one database executor, awaited on the qasync loop.
+
+The executor's threads never touch a QObject; they return frozen views, and the coroutine that awaited them
+updates the widgets back on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
+
+from sqlalchemy.exc import DBAPIError
+
+import qasync
+
+from desk.domain.errors import DeskError
+from desk.domain.permissions import AgentActor
+from desk.domain.views import Choices
+from desk.storage.db import Database, is_unreachable
+
+if TYPE_CHECKING:
+    from desk.ui.offline import ConnectionMonitor
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class ServerUnreachable(DeskError):
+    """The database server did not answer; whether a change reached it is unknown (hence the client keys)."""
+
+
+@dataclass
+class Context:
+    """What every screen of a signed-in agent shares: the database, the agent, the executor, the choices.
+
+    Attributes:
+        db: the process's one Database.
+        agent: the signed-in agent, passed as the actor of every service call.
+        choices: reference data for the ticket fields, loaded at sign-in and on refresh.
+        url_label: the connection as shown in the status bar (no password).
+        connection: the window's watch over the server (None outside a main window, e.g. in widget tests).
+    """
+
+    db: Database
+    agent: AgentActor
+    choices: Choices
+    url_label: str
+    executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="db")
+    )
+    connection: ConnectionMonitor | None = None
+
+    async def call(self, fn: Callable[Concatenate[Database, AgentActor, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run a service as this agent in the database executor.
+
+        A lost server raises ServerUnreachable, a DeskError, so every screen shows it as a message rather than a
+        traceback, and the window's ConnectionMonitor starts watching for the server's return.
+        """
+        try:
+            return await run(self.executor, fn, self.db, self.agent, *args, **kwargs)
+        except DBAPIError as error:
+            if not is_unreachable(error):
+                raise
+            if self.connection is not None:
+                self.connection.lost()
+            raise ServerUnreachable(
+                "The database server is unreachable. Desk reconnects by itself as soon as it answers."
+            ) from error
+
+    def close(self) -> None:
+        """Drop the queued calls and wait for the ones in flight (bounded by the connect and statement timeouts):
+        a worker thread that outlived the session could drop the last reference to a Qt object off the GUI thread."""
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+async def run(executor: ThreadPoolExecutor, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(executor, functools.partial(fn, *args, **kwargs))
+
+
+def async_slot(fn: Callable[P, Coroutine[Any, Any, None]]) -> Callable[P, None]:
+    """qasync.asyncSlot, typed: the slot starts the coroutine as a task; uncaught errors reach sys.excepthook."""
+    return cast(Callable[P, None], qasync.asyncSlot()(fn))

@@ -1,0 +1,120 @@
+"""Semantic colour tokens with light and dark values, the palette and the style sheet built from them.
+
+Widgets ask for a token (`color("thread.note.bg")`), never a hex value, so both themes stay consistent.
+The theme follows the system's colour scheme unless DESK_THEME=light|dark says otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication
+
+# token: (light, dark)
+TOKENS: dict[str, tuple[str, str]] = {
+    "window.bg": ("#f6f7f9", "#1e2024"),
+    "surface.bg": ("#ffffff", "#26292e"),
+    "surface.alt": ("#f1f3f6", "#2c3036"),
+    "border": ("#d5d9e0", "#3a3f47"),
+    "text": ("#1d2128", "#e4e6ea"),
+    "text.muted": ("#66707d", "#9aa3ae"),
+    "text.placeholder": ("#a3abb5", "#5d646e"),
+    "accent": ("#2f6fdf", "#6a9cf2"),
+    "accent.text": ("#ffffff", "#0f1216"),
+    "selection.bg": ("#d8e5fb", "#2f4466"),
+    "selection.text": ("#0f1a2b", "#eef3fb"),
+    "sidebar.bg": ("#eceff3", "#191b1f"),
+    "sidebar.count.bg": ("#dde2e9", "#30353d"),
+    "danger": ("#c62828", "#ff7b72"),
+    "warning": ("#b26a00", "#e3a33b"),
+    "success": ("#2e7d32", "#6cc070"),
+    "link": ("#1f5fcf", "#79a8ff"),
+    "icon": ("#4a5361", "#c3c9d1"),
+    "thread.message.bg": ("#ffffff", "#26292e"),
+    "thread.message.edge": ("#8a95a5", "#8a95a5"),
+    "thread.reply.bg": ("#eaf2fe", "#1f2d44"),
+    "thread.reply.edge": ("#2f6fdf", "#6a9cf2"),
+    "thread.note.bg": ("#fff6dc", "#3a3221"),
+    "thread.note.edge": ("#d49a00", "#e0b34a"),
+    "thread.event.text": ("#66707d", "#9aa3ae"),
+    "changed.bg": ("#fff2b8", "#4a4220"),
+}
+
+
+def is_dark() -> bool:
+    forced = os.environ.get("DESK_THEME", "").lower()
+    if forced in ("light", "dark"):
+        return forced == "dark"
+    return QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark
+
+
+def color(token: str) -> QColor:
+    light, dark = TOKENS[token]
+    return QColor(dark if is_dark() else light)
+
+
+def hex_of(token: str) -> str:
+    return color(token).name()
+
+
+def readable_on(background: QColor) -> QColor:
+    """Black or white text, whichever reads better on the background (priority badges use the admin's colour)."""
+    return QColor("#000000") if background.lightnessF() > 0.6 else QColor("#ffffff")
+
+
+def palette() -> QPalette:
+    pal = QPalette()
+    roles = {
+        QPalette.ColorRole.Window: "window.bg",
+        QPalette.ColorRole.WindowText: "text",
+        QPalette.ColorRole.Base: "surface.bg",
+        QPalette.ColorRole.AlternateBase: "surface.alt",
+        QPalette.ColorRole.Text: "text",
+        QPalette.ColorRole.Button: "surface.alt",
+        QPalette.ColorRole.ButtonText: "text",
+        QPalette.ColorRole.Highlight: "selection.bg",
+        QPalette.ColorRole.HighlightedText: "selection.text",
+        QPalette.ColorRole.ToolTipBase: "surface.bg",
+        QPalette.ColorRole.ToolTipText: "text",
+        QPalette.ColorRole.PlaceholderText: "text.placeholder",
+        QPalette.ColorRole.Link: "link",
+        QPalette.ColorRole.Mid: "border",
+    }
+    for role, token in roles.items():
+        pal.setColor(role, color(token))
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.WindowText, QPalette.ColorRole.ButtonText):
+        pal.setColor(QPalette.ColorGroup.Disabled, role, color("text.muted"))
+    return pal
+
+
+def style_sheet() -> str:
+    t = hex_of
+    return f"""
+    QWidget#sidebar {{ background: {t("sidebar.bg")}; }}
+    QListView#queueList {{ background: {t("sidebar.bg")}; border: none; }}
+    QLabel[role="muted"] {{ color: {t("text.muted")}; }}
+    QLabel[role="error"] {{ color: {t("danger")}; }}
+    QLabel[role="heading"] {{ font-size: 15pt; font-weight: 600; }}
+    QLabel[role="section"] {{ color: {t("text.muted")}; font-weight: 600; text-transform: uppercase; }}
+    QLabel[role="empty"] {{ color: {t("text.muted")}; font-size: 11pt; }}
+    QLabel[role="banner"] {{ background: {t("changed.bg")}; padding: 4px 8px; border-radius: 4px; }}
+    QLabel[role="changed"] {{ background: {t("changed.bg")}; padding: 1px 6px; border-radius: 3px; }}
+    QTableView {{ gridline-color: {t("border")}; border: 1px solid {t("border")}; }}
+    QHeaderView::section {{ background: {t("surface.alt")}; color: {t("text.muted")}; border: none;
+        border-bottom: 1px solid {t("border")}; padding: 4px 6px; font-weight: 600; }}
+    QTabWidget::pane {{ border: 1px solid {t("border")}; }}
+    QFrame[role="panel"] {{ background: {t("surface.bg")}; border: 1px solid {t("border")}; border-radius: 6px; }}
+    QPushButton[role="primary"] {{ background: {t("accent")}; color: {t("accent.text")}; border: none;
+        border-radius: 4px; padding: 5px 14px; font-weight: 600; }}
+    QPushButton[role="primary"]:disabled {{ background: {t("border")}; color: {t("text.muted")}; }}
+    *[invalid="true"] {{ border: 1px solid {t("danger")}; }}
+    """
+
+
+def apply(app: QApplication) -> None:
+    """Fusion with our palette and style sheet; call again when the system scheme changes."""
+    app.setStyle("Fusion")
+    app.setPalette(palette())
+    app.setStyleSheet(style_sheet())

@@ -1,0 +1,1 @@
+"""One ticket on screen: its editor, properties and the composer for replies and internal notes."""

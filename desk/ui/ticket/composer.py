@@ -1,0 +1,665 @@
+"""The composer under a ticket's thread: a reply to the requester or an internal note, with files, in one send.
+
+What the agent types is never lost: every change is written to a local draft after a short pause (and at once
+when the editor loses focus), a failed send keeps the text, the files and the draft, and a conflict (someone
+changed the ticket since it was loaded) keeps them too, so the agent sends again once the owner has reloaded the
+ticket and called `set_ticket` with the fresh version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import mimetypes
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+import qasync
+from PySide6.QtCore import QMimeData, Qt, QTimer, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QFocusEvent, QHideEvent, QKeySequence, QPalette, QShortcut
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desk.domain.enums import EntryKind, Recipients, StatusState
+from desk.domain.errors import DeskError
+from desk.domain.views import TicketView, Upload
+from desk.services import entries
+from desk.ui import icons, labels, theme
+from desk.ui.offline import PendingAction
+from desk.ui.tasks import Context, ServerUnreachable
+from desk.ui.thread.view import format_size
+from desk.ui.ticket.drafts import Draft, DraftStore
+from desk.ui.ticket.lock import ReplyLock, until_text
+
+log = logging.getLogger(__name__)
+
+DRAFT_DELAY_MS = 500  # a pause in typing this long writes the draft
+MODES = (EntryKind.REPLY, EntryKind.NOTE)  # button-group ids are indexes into this
+# Archiving or deleting is not the follow-up of an answer; those stay in the ticket's own actions.
+_STATUS_STATES = frozenset({StatusState.OPEN, StatusState.CLOSED})
+_MODE_TEXT: dict[EntryKind, tuple[str, str]] = {  # send button, placeholder
+    EntryKind.REPLY: ("Send reply", "Write a reply to the requester…"),
+    EntryKind.NOTE: ("Add note", "Write an internal note; only agents see it…"),
+}
+
+
+def local_files(mime: QMimeData) -> list[Path]:
+    """The local files among dropped or pasted data (a dragged web link is text, not a file)."""
+    if not mime.hasUrls():
+        return []
+    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+
+
+def read_uploads(paths: Sequence[Path]) -> list[Upload]:
+    """The files' contents for the service call; runs in a worker thread (a big file's read must not freeze the GUI)."""
+    return [
+        Upload(
+            name=path.name,
+            content_type=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+            data=path.read_bytes(),
+        )
+        for path in paths
+    ]
+
+
+class _BodyEdit(QPlainTextEdit):
+    """The body editor. Files dropped or pasted onto it are attached instead of pasted as their paths.
+
+    Signals:
+        files_dropped(list): local file paths (Path) dropped or pasted.
+        focus_lost(): the editor lost keyboard focus.
+    """
+
+    files_dropped = Signal(list)
+    focus_lost = Signal()
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:  # noqa: N802
+        """Override QPlainTextEdit.canInsertFromMimeData: accept files too."""
+        return bool(local_files(source)) or super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: N802
+        """Override QPlainTextEdit.insertFromMimeData: files become attachments."""
+        files = local_files(source)
+        if files:
+            self.files_dropped.emit(files)
+        else:
+            super().insertFromMimeData(source)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802
+        """Override QPlainTextEdit.focusOutEvent: tell the composer, which writes the draft."""
+        super().focusOutEvent(event)
+        self.focus_lost.emit()
+
+
+class _AttachmentChip(QFrame):
+    """One attached file: its name and size, and a button that removes it.
+
+    Signals:
+        remove_requested(object): the Path to remove.
+    """
+
+    remove_requested = Signal(object)
+
+    def __init__(self, path: Path, size: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setProperty("role", "panel")
+        self.setObjectName("attachmentChip")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 2, 2, 2)
+        layout.setSpacing(4)
+        icon = QLabel()
+        icon.setPixmap(icons.icon("attachment").pixmap(16, 16))
+        layout.addWidget(icon)
+        text = QLabel(f"{path.name} ({format_size(size)})")
+        text.setToolTip(str(path))
+        layout.addWidget(text)
+        remove = QToolButton()
+        remove.setText("✕")
+        remove.setAutoRaise(True)
+        remove.setToolTip(labels.tr("Remove {name}").format(name=path.name))
+        remove.setAccessibleName(remove.toolTip())
+        remove.clicked.connect(lambda: self.remove_requested.emit(path))
+        layout.addWidget(remove)
+
+
+class ComposerWidget(QWidget):
+    """Reply or internal note for one ticket, with recipients, a status to set, files and the agent's signature.
+
+    The owner calls `set_ticket` when the ticket is shown or reloaded, `set_mode` and `focus_editor` for the
+    reply (Ctrl+R) and note (Ctrl+Shift+N) shortcuts, and `set_lock_holder` when another agent holds the
+    ticket's lock. Ctrl+Enter in the composer sends.
+
+    Signals:
+        sent(object): the TicketView the service returned after a successful send.
+        failed(str): the message of a refused send; it is shown in the composer too, and the text is kept.
+
+    Attributes:
+        drafts: where drafts are kept (shared with the new-ticket form).
+    """
+
+    sent = Signal(object)
+    failed = Signal(str)
+    settled = Signal()  # a send finished, whatever its outcome (the editor waits for it before deleting itself)
+
+    def __init__(self, ctx: Context, drafts: DraftStore | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ctx = ctx
+        self.drafts = drafts if drafts is not None else DraftStore()
+        self._ticket_id: int | None = None
+        self._version: int | None = None
+        self._attachments: dict[Path, int] = {}  # path -> size, in the order attached
+        self._sending = False
+        self._restoring = False  # programmatic changes must not write a draft
+        self._error_from_files = False  # whether the error shown is add_files' refusal
+        self._pending: PendingAction | None = None  # this ticket's send kept until the server is back
+        self._draft_timer = QTimer(self)
+        self._draft_timer.setSingleShot(True)
+        self._draft_timer.setInterval(DRAFT_DELAY_MS)
+        self._draft_timer.timeout.connect(self.save_draft)
+        self._build()
+        self._reply_lock = ReplyLock(ctx, self)
+        self._reply_lock.holder_changed.connect(self.set_lock_holder)
+        self.setAcceptDrops(True)
+        send_shortcut = QShortcut(QKeySequence("Ctrl+Return"), self)
+        send_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        send_shortcut.activated.connect(self._on_send_clicked)
+        if ctx.connection is not None:
+            ctx.connection.action_applied.connect(self._on_pending_applied)
+            ctx.connection.action_refused.connect(self._on_pending_refused)
+        self._apply_mode(EntryKind.REPLY)
+        self._update_send()
+
+    # --- public API ---------------------------------------------------------------------------------------------
+
+    def set_ticket(self, ticket: TicketView) -> None:
+        """Compose for this ticket. The same ticket again (reloaded) only takes its new version and keeps the
+        input; another ticket first saves this one's draft, then restores that ticket's draft."""
+        if ticket.id == self._ticket_id:
+            self._version = ticket.version
+            return
+        self.save_draft()
+        self._reply_lock.set_ticket(ticket.id)  # leaving a ticket gives its lock back
+        self._ticket_id, self._version = ticket.id, ticket.version
+        self._show_error("")
+        self._restore(self.drafts.load(self._ctx.agent.id, ticket.id) or Draft())
+        monitor = self._ctx.connection
+        self._set_pending(monitor.pending_for(ticket.id) if monitor is not None else None)
+
+    def is_sending(self) -> bool:
+        return self._sending
+
+    def ticket_id(self) -> int | None:
+        return self._ticket_id
+
+    def mode(self) -> EntryKind:
+        return MODES[max(self._modes.checkedId(), 0)]
+
+    def set_mode(self, kind: EntryKind) -> None:
+        """Switch between a reply and an internal note."""
+        if kind not in MODES:
+            raise ValueError(f"The composer writes replies and notes, not {kind.value}")
+        button = self._modes.button(MODES.index(kind))
+        assert button is not None
+        button.setChecked(True)  # the group's idToggled applies the mode
+
+    def focus_editor(self) -> None:
+        self._body.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def set_lock_holder(self, name: str | None, until: datetime | None = None, can_take_over: bool = False) -> None:
+        """Show that another agent is replying to this ticket (until when, and a take-over button when the role
+        allows it), or hide the notice (None). Typing and sending stay possible: the lock is advisory."""
+        if name and until is not None:
+            text = labels.tr("{name} is replying to this ticket (until {time})")
+            self._lock_text.setText(text.format(name=name, time=until_text(until)))
+        elif name:
+            self._lock_text.setText(labels.tr("{name} is replying to this ticket").format(name=name))
+        self._take_over.setVisible(bool(name) and can_take_over)
+        self._lock.setVisible(bool(name))
+
+    def release_lock(self) -> None:
+        """Give back the ticket's lock (the owner calls it when the ticket tab closes)."""
+        self._reply_lock.release()
+
+    def add_files(self, paths: Iterable[str | Path]) -> None:
+        """Attach files; ones that are not readable files or are over the size limit are refused with a message."""
+        problems = []
+        for raw in paths:
+            path = Path(raw)
+            try:
+                size = path.stat().st_size if path.is_file() else None
+            except OSError:
+                size = None
+            if size is None:
+                problems.append(labels.tr("“{name}” is not a file that can be attached.").format(name=path.name))
+            elif size > self._ctx.choices.attachment_limit:
+                problems.append(
+                    labels.tr("“{name}” is {size}; files may be at most {limit}.").format(
+                        name=path.name, size=format_size(size), limit=format_size(self._ctx.choices.attachment_limit)
+                    )
+                )
+            elif path not in self._attachments:
+                self._attachments[path] = size
+        if problems or self._error_from_files:  # a refusal of earlier files is stale now; a send error is not
+            self._show_error(" ".join(problems))
+            self._error_from_files = bool(problems)
+        self._refresh_chips()
+        self._changed()
+
+    def attachments(self) -> list[Path]:
+        return list(self._attachments)
+
+    def remove_file(self, path: Path) -> None:
+        self._attachments.pop(path, None)
+        self._refresh_chips()
+        self._changed()
+
+    def draft(self) -> Draft:
+        """What is typed and picked now."""
+        status_id = self._status.currentData()
+        return Draft(
+            mode=self.mode(),
+            body=self._body.toPlainText(),
+            recipients=Recipients(self._recipients.currentData()),
+            status_id=status_id if isinstance(status_id, int) else None,
+            attachments=tuple(str(path) for path in self._attachments),
+        )
+
+    def save_draft(self) -> None:
+        """Write the draft now (the debounce timer and focus-out call this); a disk error is shown, not raised."""
+        self._draft_timer.stop()
+        if self._ticket_id is None:
+            return
+        try:
+            self.drafts.save(self._ctx.agent.id, self._ticket_id, self.draft())
+        except OSError as error:
+            log.warning("Cannot save the draft: %s", error)
+            self._show_error(labels.tr("Could not save the draft: {reason}").format(reason=error.strerror or error))
+
+    async def send(self) -> TicketView | None:
+        """Post the reply or note with its files, status and (for replies) signature, as the loaded version.
+
+        On success the input and the draft are cleared and `sent` is emitted with the updated ticket. A refusal
+        (conflict, invalid input, no permission, ticket gone) or an unreadable file keeps everything, shows the
+        reason and emits `failed`. Returns the updated ticket, or None if nothing was sent.
+        """
+        ticket_id = self._ticket_id
+        if ticket_id is None or self._sending or self._pending or not self._body.toPlainText().strip():
+            return None
+        draft = self.draft()
+        self.save_draft()  # the text is on disk before anything can go wrong
+        self._show_error("")
+        self._set_sending(True)
+        # One key per press of Send: however often this send is tried again, it is posted once (issue 5).
+        client_key = str(uuid.uuid4())
+        body = self._with_signature(draft.body) if draft.mode == EntryKind.REPLY else draft.body
+        monitor = self._ctx.connection
+        try:
+            if monitor is not None and not monitor.online:
+                raise ServerUnreachable  # known to be away: keep it at once rather than wait for a timeout
+            uploads = await asyncio.to_thread(read_uploads, list(self._attachments))
+            if draft.mode == EntryKind.REPLY:
+                ticket = await self._ctx.call(
+                    entries.post_reply,
+                    ticket_id,
+                    body,
+                    recipients=draft.recipients,
+                    status_id=draft.status_id,
+                    attachments=uploads,
+                    expected_version=self._version,
+                    client_key=client_key,
+                )
+            else:
+                ticket = await self._ctx.call(
+                    entries.post_note,
+                    ticket_id,
+                    body,
+                    status_id=draft.status_id,
+                    attachments=uploads,
+                    expected_version=self._version,
+                    client_key=client_key,
+                )
+        except ServerUnreachable as error:
+            if monitor is None:
+                self._refuse(str(error))
+                return None
+            action = PendingAction(
+                client_key=client_key,
+                database=monitor.database,
+                agent_id=self._ctx.agent.id,
+                ticket_id=ticket_id,
+                kind=draft.mode.value,
+                body=body,
+                recipients=draft.recipients.value,
+                status_id=draft.status_id,
+                attachments=draft.attachments,
+                expected_version=self._version,
+                draft=draft.to_json(),
+            )
+            await monitor.keep(action)
+            if self._ticket_id == ticket_id:
+                self._set_pending(action)
+            return None
+        except DeskError as error:
+            self._refuse(str(error))
+            return None
+        except OSError as error:
+            self._refuse(
+                labels.tr("Could not read “{name}”: {reason}").format(
+                    name=Path(error.filename or "").name, reason=error.strerror or error
+                )
+            )
+            return None
+        finally:
+            self._set_sending(False)
+            self.settled.emit()
+        self.drafts.delete(self._ctx.agent.id, ticket_id)
+        if self._ticket_id == ticket_id:  # the agent may have moved on to another ticket while it was sent
+            self._reply_lock.release()  # sent: nobody is writing here any more
+            self._version = ticket.version
+            self._restore(Draft(mode=draft.mode, recipients=draft.recipients))
+        self.sent.emit(ticket)
+        return ticket
+
+    # --- building and state ---------------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+
+        self._lock = QFrame()
+        self._lock.setObjectName("composerLock")
+        self._lock.setAutoFillBackground(True)
+        lock_palette = self._lock.palette()
+        lock_palette.setColor(QPalette.ColorRole.Window, theme.color("changed.bg"))
+        self._lock.setPalette(lock_palette)
+        lock_layout = QHBoxLayout(self._lock)
+        lock_layout.setContentsMargins(8, 4, 8, 4)
+        lock_icon = QLabel()
+        lock_icon.setPixmap(icons.icon("lock", "warning").pixmap(16, 16))
+        lock_layout.addWidget(lock_icon)
+        self._lock_text = QLabel()
+        self._lock_text.setObjectName("composerLockText")
+        lock_layout.addWidget(self._lock_text, 1)
+        self._take_over = QPushButton(labels.tr("Take over"))
+        self._take_over.setObjectName("composerTakeOver")
+        self._take_over.setToolTip(labels.tr("Write the reply yourself; the other agent is told when they type"))
+        self._take_over.clicked.connect(lambda: self._reply_lock.take_over())
+        lock_layout.addWidget(self._take_over)
+        self._lock.hide()
+        layout.addWidget(self._lock)
+
+        top = QHBoxLayout()
+        top.setSpacing(4)
+        self._modes = QButtonGroup(self)
+        for index, kind in enumerate(MODES):
+            text, icon = labels.ENTRY_KINDS[kind]
+            button = QToolButton()
+            button.setObjectName(f"composer{kind.value.capitalize()}Mode")
+            button.setText(labels.tr(text))
+            button.setIcon(icons.icon(icon))
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            button.setCheckable(True)
+            button.setProperty("mode", True)
+            button.setToolTip(labels.tr("Ctrl+R") if kind == EntryKind.REPLY else labels.tr("Ctrl+Shift+N"))
+            self._modes.addButton(button, index)
+            top.addWidget(button)
+        self._modes.button(0).setChecked(True)
+        # Fusion draws a checked tool button barely darker; the mode decides who reads the text, so make it plain.
+        t = theme.hex_of
+        self.setStyleSheet(
+            f'QToolButton[mode="true"] {{ border: 1px solid {t("border")}; border-radius: 4px;'
+            f" padding: 3px 10px; background: {t('surface.alt')}; }}"
+            f' QToolButton[mode="true"]:checked {{ background: {t("selection.bg")}; color: {t("selection.text")};'
+            f" border-color: {t('accent')}; font-weight: 600; }}"
+        )
+        self._modes.idToggled.connect(self._on_mode_toggled)
+        top.addStretch(1)
+        self._recipients = QComboBox()
+        self._recipients.setObjectName("composerRecipients")
+        self._recipients.setAccessibleName(labels.tr("Recipients"))
+        for choice, text in labels.RECIPIENTS.items():
+            self._recipients.addItem(labels.tr(text), choice.value)
+        self._recipients.currentIndexChanged.connect(self._changed)
+        top.addWidget(self._recipients)
+        layout.addLayout(top)
+
+        self._body = _BodyEdit()
+        self._body.setObjectName("composerBody")
+        self._body.setAccessibleName(labels.tr("Message"))
+        self._body.setTabChangesFocus(True)  # keyboard users leave the editor with Tab
+        self._body.setMinimumHeight(90)
+        self._body.textChanged.connect(self._changed)
+        self._body.files_dropped.connect(self.add_files)
+        self._body.focus_lost.connect(self._on_focus_lost)
+        layout.addWidget(self._body, 1)
+
+        self._chips = QWidget()
+        self._chips_layout = QHBoxLayout(self._chips)
+        self._chips_layout.setContentsMargins(0, 0, 0, 0)
+        self._chips_layout.setSpacing(6)
+        self._chips.hide()
+        layout.addWidget(self._chips)
+
+        self._error = QLabel()
+        self._error.setObjectName("composerError")
+        self._error.setProperty("role", "error")
+        self._error.setWordWrap(True)
+        self._error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._error.hide()
+        layout.addWidget(self._error)
+
+        self._offline = QLabel(
+            labels.tr("Not sent yet: the server is unreachable. It will be sent when the connection is back.")
+        )
+        self._offline.setObjectName("composerOffline")
+        self._offline.setProperty("role", "banner")
+        self._offline.setWordWrap(True)
+        self._offline.hide()
+        layout.addWidget(self._offline)
+
+        bottom = QHBoxLayout()
+        self._attach = QToolButton()
+        self._attach.setObjectName("composerAttach")
+        self._attach.setText(labels.tr("Attach…"))
+        self._attach.setIcon(icons.icon("attachment"))
+        self._attach.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self._attach.setToolTip(labels.tr("Attach files (or drop them onto the composer)"))
+        self._attach.clicked.connect(self._on_attach_clicked)
+        bottom.addWidget(self._attach)
+        self._signature = QCheckBox(labels.tr("Add signature"))
+        self._signature.setObjectName("composerSignature")
+        self._signature.setChecked(True)
+        self._signature.setToolTip(self._ctx.choices.signature or "")
+        bottom.addWidget(self._signature)
+        bottom.addStretch(1)
+        self._send = QPushButton()
+        self._send.setObjectName("composerSend")
+        self._send.setProperty("role", "primary")
+        self._send.setToolTip(labels.tr("Ctrl+Enter"))
+        self._send.clicked.connect(self._on_send_clicked)
+        bottom.addWidget(self._send)
+        status_label = QLabel(labels.tr("and set status to"))
+        bottom.addWidget(status_label)
+        self._status = QComboBox()
+        self._status.setObjectName("composerStatus")
+        self._status.setAccessibleName(labels.tr("and set status to"))
+        self._status.addItem(labels.tr("— keep status —"), None)
+        for status in self._ctx.choices.statuses:
+            if status.state in _STATUS_STATES:
+                self._status.addItem(status.name, status.id)
+        self._status.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self._status.currentIndexChanged.connect(self._changed)
+        status_label.setBuddy(self._status)
+        bottom.addWidget(self._status)
+        layout.addLayout(bottom)
+
+    def _apply_mode(self, kind: EntryKind) -> None:
+        """Everything that differs between a reply and a note, so the agent always sees which one they write."""
+        reply = kind == EntryKind.REPLY
+        self._recipients.setVisible(reply)
+        self._signature.setVisible(reply and bool(self._ctx.choices.signature))
+        send_text, placeholder = _MODE_TEXT[kind]
+        self._send.setText(labels.tr(send_text))
+        self._body.setPlaceholderText(labels.tr(placeholder))
+        # The note's own background, as in the thread: a second cue besides the checked "Internal note" button.
+        # A style sheet, not the palette: under the application's style sheet a widget's palette Base is ignored;
+        # and once styled, the frame and its focus cue must be styled too.
+        t = theme.hex_of
+        self._body.setStyleSheet(
+            f"QPlainTextEdit {{ background: {t('surface.bg' if reply else 'thread.note.bg')};"
+            f" border: 1px solid {t('border')}; border-radius: 4px; padding: 2px; }}"
+            f" QPlainTextEdit:focus {{ border-color: {t('accent')}; }}"
+        )
+
+    def _restore(self, draft: Draft) -> None:
+        """Show a draft (or a blank one) without writing it back."""
+        self._restoring = True
+        try:
+            self.set_mode(draft.mode)
+            self._body.setPlainText(draft.body)
+            self._recipients.setCurrentIndex(max(self._recipients.findData(draft.recipients.value), 0))
+            self._status.setCurrentIndex(max(self._status.findData(draft.status_id), 0))
+            self._attachments.clear()
+        finally:
+            self._restoring = False
+        if draft.attachments:
+            self.add_files(draft.attachments)  # files moved or grown since are refused with a message
+        else:
+            self._refresh_chips()
+        self._draft_timer.stop()
+        self._update_send()
+
+    def _refresh_chips(self) -> None:
+        while (item := self._chips_layout.takeAt(0)) is not None:
+            if (widget := item.widget()) is not None:
+                widget.deleteLater()
+        for path, size in self._attachments.items():
+            chip = _AttachmentChip(path, size)
+            chip.remove_requested.connect(self.remove_file)
+            self._chips_layout.addWidget(chip)
+        self._chips_layout.addStretch(1)
+        self._chips.setVisible(bool(self._attachments))
+
+    def _with_signature(self, body: str) -> str:
+        signature = (self._ctx.choices.signature or "").strip()
+        if not signature or not self._signature.isChecked() or body.rstrip().endswith(signature):
+            return body
+        return f"{body.rstrip()}\n\n{signature}"
+
+    def _set_sending(self, sending: bool) -> None:
+        self._sending = sending
+        busy = sending or self._pending is not None
+        self._body.setReadOnly(busy)  # what is being sent is what gets cleared afterwards
+        self._attach.setEnabled(not busy)
+        for button in self._modes.buttons():
+            button.setEnabled(not busy)
+        self._update_send()
+
+    def _set_pending(self, action: PendingAction | None) -> None:
+        """Show (or stop showing) that this ticket's send waits for the server; it stays read-only meanwhile,
+        so what is posted later is what the agent sees."""
+        self._pending = action
+        self._offline.setVisible(action is not None)
+        if action is not None and self._body.toPlainText() != action.saved_draft().body:
+            self._restore(action.saved_draft())  # the draft file was lost or changed: show what will be sent
+        self._set_sending(self._sending)
+
+    def _update_send(self) -> None:
+        self._send.setEnabled(
+            self._ticket_id is not None
+            and not self._sending
+            and self._pending is None
+            and bool(self._body.toPlainText().strip())
+        )
+
+    def _show_error(self, message: str) -> None:
+        self._error_from_files = False
+        self._error.setText(message)
+        self._error.setVisible(bool(message))
+
+    def _refuse(self, message: str) -> None:
+        self._show_error(message)
+        self.failed.emit(message)
+
+    # --- slots ------------------------------------------------------------------------------------------------------
+
+    def _changed(self) -> None:
+        self._update_send()
+        if not self._restoring and self._ticket_id is not None:
+            self._draft_timer.start()  # restarts: the draft is written once typing pauses
+            if self._body.toPlainText().strip():
+                self._reply_lock.typing()  # the agent is writing: take or renew the ticket's lock
+
+    def _on_mode_toggled(self, index: int, checked: bool) -> None:
+        if checked:
+            self._apply_mode(MODES[index])
+            self._changed()
+
+    def _on_pending_applied(self, action: PendingAction, ticket: TicketView) -> None:
+        if self._pending is None or action.client_key != self._pending.client_key:
+            return
+        self._set_pending(None)
+        if self._ticket_id == action.ticket_id:
+            self._version = ticket.version
+            self._restore(Draft(mode=EntryKind(action.kind), recipients=Recipients(action.recipients)))
+        self.sent.emit(ticket)
+
+    def _on_pending_refused(self, action: PendingAction, message: str) -> None:
+        if self._pending is None or action.client_key != self._pending.client_key:
+            return
+        self._set_pending(None)
+        self._refuse(labels.tr("Not sent: {reason}").format(reason=message))
+
+    def _on_focus_lost(self) -> None:
+        if self._draft_timer.isActive():
+            self.save_draft()
+
+    def _on_attach_clicked(self) -> None:
+        # Non-modal, so the qasync loop keeps running while the agent browses (STYLE rule 30).
+        dialog = QFileDialog(self, labels.tr("Attach files"))
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.filesSelected.connect(self.add_files)
+        dialog.open()
+
+    @qasync.asyncSlot()  # type: ignore[untyped-decorator]  # qasync has no type hints
+    async def _on_send_clicked(self) -> None:
+        await self.send()  # send() shows expected errors itself; anything else is a bug for sys.excepthook
+
+    # --- Qt overrides -------------------------------------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        """Override QWidget.dragEnterEvent: files may be dropped anywhere on the composer."""
+        if local_files(event.mimeData()) and not self._sending:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        """Override QWidget.dropEvent: attach the dropped files."""
+        files = local_files(event.mimeData())
+        if files and not self._sending:
+            self.add_files(files)
+            event.acceptProposedAction()
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802
+        """Override QWidget.hideEvent: a closing tab must not take the last half second of typing with it, nor
+        keep the ticket locked (another tab, another ticket, the window closed; not a minimised window)."""
+        if self._draft_timer.isActive():
+            self.save_draft()
+        if not event.spontaneous():
+            self._reply_lock.release()
+        super().hideEvent(event)

@@ -1,0 +1,288 @@
+"""One open ticket: header, colour-coded thread, composer, and the properties panel beside them."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
+
+from desk.domain.enums import EntryKind, StatusState
+from desk.domain.errors import Conflict, DeskError
+from desk.domain.views import TicketView
+from desk.services import lifecycle, reference, tickets
+from desk.ui import icons
+from desk.ui.tasks import Context, async_slot
+from desk.ui.thread.view import ThreadView, open_attachment
+from desk.ui.ticket.composer import ComposerWidget
+from desk.ui.ticket.properties import Change, PropertiesPanel
+from desk.ui.widgets import label
+
+
+class TicketEditor(QWidget):
+    """A ticket as the agent works it. Every change goes through the services with the version last shown;
+    a stale one shows who changed what, then the fresh ticket, and never touches the composer's text.
+
+    Signals:
+        ticket_changed: the ticket after a change made here (TicketView), so queues and counts refresh.
+        open_requested: another ticket to open, by id.
+    """
+
+    ticket_changed = Signal(object)
+    open_requested = Signal(int)
+
+    def __init__(self, ctx: Context, ticket_id: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ctx = ctx
+        self.ticket_id = ticket_id
+        self.ticket: TicketView | None = None
+        self.closed = False  # the tab was closed: answers still in flight are dropped
+        self._applying = asyncio.Lock()
+
+        self.number = label(role="muted")
+        self.subject = label(role="heading", wrap=True)
+        self.subject.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status = label()
+        self.overdue = label("⚠ Overdue", "error")
+        self.overdue.hide()
+        self.updated_by = label(role="changed")  # "Updated by …" for a moment after another agent's change
+        self.updated_by.hide()
+        self._updated_timer = QTimer(self, singleShot=True)
+        self._updated_timer.timeout.connect(self.updated_by.hide)
+        self.claim_button = self._button("Assign to me", "assign-me", "Take this ticket (Ctrl+M)", self.claim)
+        self.resolve_button = self._button("Resolve", "answered", "Mark the problem fixed", self.resolve)
+        self.close_button = self._button("Close", "close-ticket", "Close the ticket (Ctrl+Shift+C)", self.close_ticket)
+        self.reopen_button = self._button("Reopen", "refresh", "Reopen the ticket", self.reopen)
+        self.banner = label(role="banner", wrap=True)
+        self.banner.hide()
+        # A stale save keeps the agent's change: one click applies it again on the fresh ticket (issue 5).
+        self.retry_button = self._button(
+            "Apply my change again", "refresh", "Apply your change to the current ticket", self._retry_change
+        )
+        self.retry_button.setObjectName("retryChange")
+        self.retry_button.hide()
+        self._retry: tuple[Change, tuple[Any, ...], str | None] | None = None
+
+        self.thread_view = ThreadView()
+        self.thread_view.attachment_activated.connect(self._open_attachment)
+        self.composer = ComposerWidget(ctx)
+        self.composer.sent.connect(self._sent)
+        self.composer.failed.connect(self._composer_failed)
+        self.properties = PropertiesPanel(ctx.choices)
+        self.properties.change_requested.connect(self._change_requested)
+        self.properties.collaborator_added.connect(self._add_collaborator)
+        self.properties.collaborator_removed.connect(self._remove_collaborator)
+        self.properties.ticket_requested.connect(self.open_requested)
+
+        title = QVBoxLayout()
+        title.setSpacing(2)
+        title.addWidget(self.number)
+        title.addWidget(self.subject)
+        status_row = QHBoxLayout()
+        status_row.setSpacing(12)
+        status_row.addWidget(self.status)
+        status_row.addWidget(self.overdue)
+        status_row.addWidget(self.updated_by)
+        status_row.addStretch(1)
+        title.addLayout(status_row)
+        header = QHBoxLayout()
+        header.addLayout(title, 1)
+        for button in (self.claim_button, self.resolve_button, self.close_button, self.reopen_button):
+            header.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
+        work = QSplitter(Qt.Orientation.Vertical)
+        work.addWidget(self.thread_view)
+        work.addWidget(self.composer)
+        work.setStretchFactor(0, 3)
+        work.setStretchFactor(1, 1)
+        left = QVBoxLayout()
+        left.addLayout(header)
+        banner_row = QHBoxLayout()
+        banner_row.addWidget(self.banner, 1)
+        banner_row.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignVCenter)
+        left.addLayout(banner_row)
+        left.addWidget(work, 1)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 8)
+        layout.addLayout(left, 1)
+        layout.addWidget(self.properties)
+
+    # --- loading ----------------------------------------------------------------------------------------------
+
+    async def load(self) -> None:
+        """Fetch the ticket (thread included) and the requester's other tickets, and show them."""
+        ticket = await self._ctx.call(tickets.get_ticket, self.ticket_id)
+        if self.closed:
+            return
+        others = asyncio.ensure_future(self._ctx.call(reference.requester_tickets, ticket.requester.id))
+        self.show_ticket(ticket)  # while the requester's other tickets are read
+        found = await others
+        if not self.closed:
+            self.properties.show_other_tickets(found)
+
+    async def _load_or_say(self) -> None:
+        """Reload after a refusal; if the ticket is gone from this agent's view, say so instead of failing."""
+        try:
+            await self.load()
+        except DeskError as error:
+            if not self.closed:
+                self._say(str(error))
+
+    def close_editor(self) -> None:
+        """The tab is going away: give the reply lock back, and let calls still in flight find the editor closed
+        (their answers are dropped: the widgets are deleted)."""
+        self.closed = True
+        self.composer.release_lock()
+        if self.composer.is_sending():
+            # Deleting now would pull the widgets from under the send; the draft must be cleared first.
+            self.composer.settled.connect(self.deleteLater)
+        else:
+            self.deleteLater()
+
+    def show_ticket(self, ticket: TicketView) -> None:
+        self.ticket = ticket
+        self.number.setText(f"Ticket {ticket.number}")
+        self.subject.setText(ticket.subject)
+        self.status.setText(f"{ticket.status.name} · {ticket.priority.name} priority · {ticket.department.name}")
+        self.overdue.setVisible(ticket.overdue)
+        is_open = ticket.status.state == StatusState.OPEN
+        self.claim_button.setVisible(is_open and (ticket.assignee is None or ticket.assignee.id != self._ctx.agent.id))
+        self.resolve_button.setVisible(is_open)
+        self.close_button.setVisible(is_open)
+        self.reopen_button.setVisible(not is_open)
+        self.thread_view.set_thread(ticket.thread)
+        self.properties.show_ticket(ticket)
+        self.composer.set_ticket(ticket)
+
+    def show_updated_by(self, who: str, msecs: int = 3_000) -> None:
+        """Say for a moment that another agent (or the requester, or the system) just changed this ticket."""
+        self.updated_by.setText(f"Updated by {who}")
+        self.updated_by.setToolTip(f"{who} changed this ticket just now; it shows the new version.")
+        self.updated_by.show()
+        self._updated_timer.start(msecs)
+
+    # --- actions ----------------------------------------------------------------------------------------------
+
+    @async_slot
+    async def claim(self) -> None:
+        await self._apply(tickets.claim)
+
+    @async_slot
+    async def resolve(self) -> None:
+        await self._apply(lifecycle.resolve)
+
+    @async_slot
+    async def close_ticket(self) -> None:
+        await self._apply(lifecycle.close)
+
+    @async_slot
+    async def reopen(self) -> None:
+        await self._apply(lifecycle.reopen)
+
+    def start_reply(self, kind: EntryKind) -> None:
+        self.composer.set_mode(kind)
+        self.composer.focus_editor()
+
+    async def _apply(self, service: Change, *args: Any) -> None:
+        """One change with the version on screen and the panel's note; a stale version reloads the ticket.
+
+        Changes run one at a time: a second one picked while the first is on its way waits for it and goes with
+        the version it produced, instead of conflicting with the agent's own change."""
+        async with self._applying:
+            await self._apply_now(service, *args)
+
+    async def _apply_now(self, service: Change, *args: Any) -> None:
+        if self.ticket is None:
+            return
+        note = self.properties.take_note()
+        try:
+            fresh = await self._ctx.call(
+                service, self.ticket_id, *args, note=note, expected_version=self.ticket.version
+            )
+        except Conflict as conflict:
+            if self.closed:
+                return
+            changes = "; ".join(f"{c.field}: {c.before or '—'} → {c.after or '—'}" for c in conflict.info.changes)
+            self._say(f"{conflict}" + (f" Changes: {changes}." if changes else ""))
+            self._retry = (service, args, note)  # the agent's change, kept to apply again in one click
+            self.retry_button.show()
+            await self._load_or_say()
+            return
+        except DeskError as error:
+            if self.closed:
+                return
+            self._say(str(error))
+            if note and not self.properties.note.text():
+                self.properties.note.setText(note)  # what the agent typed is kept for the next try
+            self.show_ticket(self.ticket)  # put the fields back to what is saved
+            return
+        if self.closed:
+            return
+        self.banner.hide()
+        self.retry_button.hide()
+        self.show_ticket(fresh)
+        self.ticket_changed.emit(fresh)
+
+    @async_slot
+    async def _change_requested(self, service: Change, value: Any) -> None:
+        if service is tickets.release:
+            await self._apply(service)
+        else:
+            await self._apply(service, value)
+
+    @async_slot
+    async def _add_collaborator(self, email: str) -> None:
+        await self._collaborators(lifecycle.add_collaborator, email)
+
+    @async_slot
+    async def _remove_collaborator(self, user_id: int) -> None:
+        await self._collaborators(lifecycle.remove_collaborator, user_id)
+
+    async def _collaborators(self, service: Change, value: Any) -> None:
+        try:
+            fresh = await self._ctx.call(service, self.ticket_id, value)
+        except DeskError as error:
+            if not self.closed:
+                self._say(str(error))
+            return
+        if self.closed:
+            return
+        self.show_ticket(fresh)
+        self.ticket_changed.emit(fresh)
+
+    def _sent(self, ticket: TicketView) -> None:
+        self.banner.hide()
+        self.show_ticket(ticket)
+        self.ticket_changed.emit(ticket)
+
+    @async_slot
+    async def _composer_failed(self, _message: str) -> None:
+        # The composer shows the error and keeps the text; a stale ticket is reloaded so a resend can succeed.
+        await self._load_or_say()
+
+    @async_slot
+    async def _open_attachment(self, attachment_id: int) -> None:
+        await open_attachment(self._ctx, self, attachment_id, save=False)
+
+    def _say(self, message: str) -> None:
+        self.banner.setText(message)
+        self.banner.show()
+        self.retry_button.hide()  # shown again by a conflict that keeps a change to retry
+        self._retry = None
+
+    @async_slot
+    async def _retry_change(self) -> None:
+        if self._retry is None:
+            return
+        service, args, note = self._retry
+        self._retry = None
+        self.retry_button.hide()
+        if note:
+            self.properties.note.setText(note)  # _apply takes the note from the panel, as for a first try
+        await self._apply(service, *args)
+
+    def _button(self, text: str, icon_name: str, tip: str, slot: Any) -> QPushButton:
+        button = QPushButton(icons.icon(icon_name), text)
+        button.setToolTip(tip)
+        button.clicked.connect(slot)
+        return button

@@ -1,0 +1,217 @@
+"""The ticket's properties panel: fields changed in place (each with an optional note), requester, due times."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from html import escape
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desk.domain.views import Choices, QueueRow, Ref, TicketView
+from desk.services import lifecycle, tickets
+from desk.ui.labels import SOURCES, when
+from desk.ui.widgets import label, set_role
+
+NONE_ID = 0  # the "none" entry of an optional field's combo
+
+Change = Callable[..., Any]  # a service call as (ticket_id, value, note=..., expected_version=...)
+
+
+def fill(combo: QComboBox, refs: Sequence[Ref], none_label: str | None = None) -> None:
+    combo.clear()
+    if none_label is not None:
+        combo.addItem(none_label, NONE_ID)
+    for ref in refs:
+        combo.addItem(ref.name, ref.id)
+
+
+def select_id(combo: QComboBox, value: int | None) -> None:
+    """Show the value without emitting a change (it came from the ticket, not from the agent)."""
+    combo.blockSignals(True)
+    index = combo.findData(NONE_ID if value is None else value)
+    if index < 0 and value is not None:
+        index = combo.count()
+        combo.addItem(f"(#{value})", value)  # a value the agent may not pick (inactive), shown as it is
+    combo.setCurrentIndex(max(index, 0))
+    combo.blockSignals(False)
+
+
+class PropertiesPanel(QFrame):
+    """Status, priority, department, topic, SLA, assignee, team and collaborators, each applied when changed.
+
+    Signals:
+        change_requested: (service function, value): the editor applies it with the note and the ticket's version.
+        collaborator_added: an email address to add as CC.
+        collaborator_removed: a collaborator's user id.
+        ticket_requested: another ticket of the requester, by id, to open.
+    """
+
+    change_requested = Signal(object, object)
+    collaborator_added = Signal(str)
+    collaborator_removed = Signal(int)
+    ticket_requested = Signal(int)
+
+    def __init__(self, choices: Choices, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setProperty("role", "panel")
+        self.setMinimumWidth(280)
+        self.setMaximumWidth(360)
+        self._ticket: TicketView | None = None
+
+        self.status = QComboBox()
+        for status in choices.statuses:
+            self.status.addItem(status.name, status.id)
+        self.priority = QComboBox()
+        for priority in choices.priorities:
+            self.priority.addItem(priority.name, priority.id)
+        self.department = QComboBox()
+        fill(self.department, choices.departments)
+        self.topic = QComboBox()
+        fill(self.topic, choices.topics, "— none —")
+        self.sla = QComboBox()
+        fill(self.sla, choices.slas, "— none —")
+        self.assignee = QComboBox()
+        fill(self.assignee, choices.agents, "— unassigned —")
+        self.team = QComboBox()
+        fill(self.team, choices.teams, "— no team —")
+        self.note = QLineEdit(placeholderText="Note for the next change (optional)")
+        fields: list[tuple[str, QComboBox, Change]] = [
+            ("Status", self.status, lifecycle.set_status),
+            ("Priority", self.priority, tickets.set_priority),
+            ("Department", self.department, tickets.transfer),
+            ("Help topic", self.topic, tickets.set_topic),
+            ("SLA plan", self.sla, tickets.set_sla),
+            ("Assignee", self.assignee, tickets.assign),
+            ("Team", self.team, tickets.assign_team),
+        ]
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        for title, combo, service in fields:
+            combo.setObjectName(title.lower().replace(" ", "_"))
+            combo.setAccessibleName(title)
+            combo.activated.connect(lambda _i, c=combo, s=service: self._picked(c, s))
+            form.addRow(title, combo)
+        form.addRow("", self.note)
+
+        self.due = label(wrap=True)
+        self.source = label(role="muted")
+        self.requester = label(wrap=True)
+        self.requester.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.other_tickets = QListWidget()
+        self.other_tickets.setMaximumHeight(140)
+        self.other_tickets.itemActivated.connect(self._other_ticket_activated)
+        self.collaborators = QListWidget()
+        self.collaborators.setMaximumHeight(90)
+        self.collaborator_email = QLineEdit(placeholderText="Add CC by email…")
+        self.collaborator_email.returnPressed.connect(self._add_collaborator)
+        remove = QPushButton("Remove")
+        remove.clicked.connect(self._remove_collaborator)
+        collaborator_row = QHBoxLayout()
+        collaborator_row.addWidget(self.collaborator_email, 1)
+        collaborator_row.addWidget(remove)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(label("Properties", "section"))
+        layout.addLayout(form)
+        layout.addWidget(label("Due", "section"))
+        layout.addWidget(self.due)
+        layout.addWidget(label("Requester", "section"))
+        layout.addWidget(self.requester)
+        layout.addWidget(self.source)
+        layout.addWidget(label("Their other tickets", "section"))
+        layout.addWidget(self.other_tickets)
+        layout.addWidget(label("Collaborators", "section"))
+        layout.addWidget(self.collaborators)
+        layout.addLayout(collaborator_row)
+        layout.addStretch(1)
+
+    def show_ticket(self, ticket: TicketView) -> None:
+        self._ticket = ticket
+        select_id(self.status, ticket.status.id)
+        select_id(self.priority, ticket.priority.id)
+        select_id(self.department, ticket.department.id)
+        select_id(self.topic, ticket.topic.id if ticket.topic else None)
+        select_id(self.sla, ticket.sla.id if ticket.sla else None)
+        select_id(self.assignee, ticket.assignee.id if ticket.assignee else None)
+        select_id(self.team, ticket.team.id if ticket.team else None)
+        lines = []
+        if ticket.first_response_due and ticket.first_responded_at is None:
+            lines.append(f"First response by {when(ticket.first_response_due)}")
+        if ticket.resolution_due:
+            lines.append(f"Resolution by {when(ticket.resolution_due)}")
+        if ticket.overdue:
+            lines.insert(0, "⚠ Overdue")
+        self.due.setText("\n".join(lines) or "No due time (no SLA plan, or paused)")
+        set_role(self.due, "error" if ticket.overdue else None)
+        person = ticket.requester
+        details = [
+            f"<b>{escape(person.name)}</b>",
+            f'<a href="mailto:{escape(person.email, quote=True)}">{escape(person.email)}</a>',
+        ]
+        if person.phone:
+            details.append(escape(person.phone))
+        if person.organization:
+            details.append(escape(person.organization))
+        self.requester.setText("<br>".join(details))
+        self.requester.setOpenExternalLinks(True)
+        self.source.setText(f"Opened {when(ticket.created_at)} via {SOURCES[ticket.source].lower()}")
+        self.collaborators.clear()
+        if not ticket.collaborators:
+            self.collaborators.addItem(QListWidgetItem("No one in CC. Add an address below."))
+        for collaborator in ticket.collaborators:
+            item = QListWidgetItem(
+                f"{collaborator.user.name} <{collaborator.user.email}> · {collaborator.role.upper()}"
+            )
+            item.setData(Qt.ItemDataRole.UserRole, collaborator.user.id)
+            self.collaborators.addItem(item)
+
+    def show_other_tickets(self, rows: Sequence[QueueRow]) -> None:
+        self.other_tickets.clear()
+        others = [row for row in rows if self._ticket is None or row.id != self._ticket.id]
+        for row in others:
+            item = QListWidgetItem(f"{row.number} · {row.status} · {row.subject}")
+            item.setData(Qt.ItemDataRole.UserRole, row.id)
+            item.setToolTip(f"Updated {when(row.updated_at)}")
+            self.other_tickets.addItem(item)
+        if not others:
+            self.other_tickets.addItem(QListWidgetItem("No other tickets"))
+
+    def take_note(self) -> str | None:
+        note = self.note.text().strip() or None
+        self.note.clear()
+        return note
+
+    def _picked(self, combo: QComboBox, service: Change) -> None:
+        value = combo.currentData()
+        if service is tickets.assign and value == NONE_ID:
+            service = tickets.release
+        self.change_requested.emit(service, None if value == NONE_ID else value)
+
+    def _other_ticket_activated(self, item: QListWidgetItem) -> None:
+        ticket_id = item.data(Qt.ItemDataRole.UserRole)
+        if ticket_id:
+            self.ticket_requested.emit(ticket_id)
+
+    def _add_collaborator(self) -> None:
+        email = self.collaborator_email.text().strip()
+        if email:
+            self.collaborator_added.emit(email)
+            self.collaborator_email.clear()
+
+    def _remove_collaborator(self) -> None:
+        item = self.collaborators.currentItem()
+        if item is not None and item.data(Qt.ItemDataRole.UserRole):
+            self.collaborator_removed.emit(item.data(Qt.ItemDataRole.UserRole))

@@ -1,0 +1,143 @@
+"""A small help desk to act in: departments, roles, agents with different access, end users, topics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from desk.domain.permissions import AgentActor, Right, SystemActor, UserActor
+from desk.domain.views import TicketView
+from desk.services import accounts, tickets
+from desk.storage.db import Database
+from desk.storage.models import (
+    Change,
+    Department,
+    HelpTopic,
+    Priority,
+    SlaPlan,
+    Status,
+    Team,
+    TeamMember,
+    ThreadEvent,
+)
+
+SYSTEM = SystemActor()
+
+
+@dataclass(frozen=True)
+class World:
+    db: Database
+    support: int
+    billing: int
+    level2: int
+    admin: AgentActor
+    manager: AgentActor  # All access in Support
+    limited: AgentActor  # Limited access in Support, member of Level 2
+    viewer: AgentActor  # View only in Billing
+    outsider: AgentActor  # no department at all
+    alice: UserActor
+    bob: UserActor
+    statuses: dict[str, int]
+    priorities: dict[str, int]
+    topic_problem: int
+    topic_outage: int
+    topic_private: int
+    sla_fast: int
+
+    def open(self, subject: str = "Printer on fire", body: str = "It is really on fire.", **kwargs: Any) -> TicketView:
+        """A ticket for Alice, opened by the manager unless `by` names another actor."""
+        kwargs.setdefault("requester_email", "alice@example.com")
+        by = kwargs.pop("by", self.manager)
+        return tickets.open_ticket(self.db, by, subject=subject, body=body, **kwargs)
+
+
+def count(db: Database, model: type, *where: object) -> int:
+    with db.transaction(write=False) as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0  # type: ignore[arg-type]
+
+
+def events(db: Database, ticket_id: int) -> list[str]:
+    with db.transaction(write=False) as session:
+        return list(
+            session.scalars(select(ThreadEvent.kind).where(ThreadEvent.ticket_id == ticket_id).order_by(ThreadEvent.id))
+        )
+
+
+def feed(db: Database, ticket_id: int) -> list[str]:
+    with db.transaction(write=False) as session:
+        return list(session.scalars(select(Change.aspect).where(Change.ticket_id == ticket_id).order_by(Change.id)))
+
+
+@pytest.fixture
+def world(db: Database) -> World:
+    with db.transaction() as session:
+        support = session.scalar(select(Department).where(Department.name == "Support"))
+        assert support is not None
+        billing = Department(name="Billing")
+        level2 = Team(name="Level 2")
+        fast = SlaPlan(name="Sev-A", first_response_hours=1, resolution_hours=4, schedule_id=None)
+        session.add_all([billing, level2, fast])
+        session.flush()
+        priorities = {p.name: p.id for p in session.scalars(select(Priority))}
+        statuses = {s.name: s.id for s in session.scalars(select(Status))}
+        problem = HelpTopic(name="Report a Problem", department_id=support.id, public=True)
+        session.add(problem)
+        session.flush()
+        outage = HelpTopic(
+            name="Business Critical Outage",
+            parent_id=problem.id,
+            department_id=support.id,
+            priority_id=priorities["Emergency"],
+            sla_id=fast.id,
+            assign_team_id=level2.id,
+        )
+        private = HelpTopic(name="Internal audit", department_id=billing.id, public=False)
+        session.add_all([outage, private])
+        session.flush()
+        ids = (support.id, billing.id, level2.id, problem.id, outage.id, private.id, fast.id)
+    support_id, billing_id, level2_id, problem_id, outage_id, private_id, fast_id = ids
+
+    def agent(username: str, access: dict[str, str], rights: tuple[Right, ...] = ()) -> AgentActor:
+        return accounts.add_agent(
+            db,
+            SYSTEM,
+            username=username,
+            name=username.title() + " Agent",
+            email=f"{username}@desk.example",
+            password=f"{username}-password",
+            access=access,
+            rights=rights,
+        )
+
+    admin = agent("admin", {}, (Right.ADMIN,))
+    manager = agent("manager", {"Support": "All access"})
+    limited = agent("limited", {"Support": "Limited access"})
+    viewer = agent("viewer", {"Billing": "View only"})
+    outsider = agent("outsider", {})
+    with db.transaction() as session:
+        session.add(TeamMember(team_id=level2_id, agent_id=limited.id))
+    limited = accounts.agent_by_username(db, "limited")
+    accounts.add_user(db, SYSTEM, email="alice@example.com", name="Alice Archer", password="alice-password")
+    accounts.add_user(db, SYSTEM, email="bob@example.com", name="Bob Baker", password="bob-password")
+    return World(
+        db=db,
+        support=support_id,
+        billing=billing_id,
+        level2=level2_id,
+        admin=admin,
+        manager=manager,
+        limited=limited,
+        viewer=viewer,
+        outsider=outsider,
+        alice=accounts.authenticate_user(db, "alice@example.com", "alice-password"),
+        bob=accounts.authenticate_user(db, "bob@example.com", "bob-password"),
+        statuses=statuses,
+        priorities=priorities,
+        topic_problem=problem_id,
+        topic_outage=outage_id,
+        topic_private=private_id,
+        sla_fast=fast_id,
+    )

@@ -1,0 +1,142 @@
+"""Replies, internal notes, user messages, edits and attachments."""
+
+from __future__ import annotations
+
+import pytest
+
+from desk.domain.enums import EntryKind, EventKind, Recipients, StatusState
+from desk.domain.errors import Invalid, NotFound, PermissionDenied
+from desk.domain.views import EntryView, EventView, Upload
+from desk.services import entries, lifecycle, queues, settings, tickets
+from desk.storage.models import Blob, EntryRevision, ThreadEntry
+from tests.services.conftest import SYSTEM, World, count, feed
+
+
+def kinds(view: object) -> list[str]:
+    return [item.kind.value for item in view.thread]  # type: ignore[attr-defined]
+
+
+def test_reply_answers_and_records_first_response(world: World) -> None:
+    ticket = world.open()
+    assert not ticket.answered and ticket.first_responded_at is None
+    view = entries.post_reply(world.db, world.limited, ticket.id, "Have you tried turning it off?")
+    assert view.answered
+    assert view.first_responded_at is not None and view.last_response_at == view.first_responded_at
+    assert view.due == view.resolution_due  # the next deadline is now the resolution
+    reply = view.thread[-1]
+    assert isinstance(reply, EntryView) and reply.kind == EntryKind.REPLY and reply.author == "Limited Agent"
+    assert reply.recipients == ("alice@example.com",)
+    assert feed(world.db, ticket.id) == ["created", "reply"]
+
+
+def test_reply_goes_to_collaborators_unless_requester_only(world: World) -> None:
+    ticket = world.open()
+    lifecycle.add_collaborator(world.db, world.manager, ticket.id, "bob@example.com")
+    view = entries.post_reply(world.db, world.manager, ticket.id, "To everyone")
+    assert view.thread[-1].recipients == ("alice@example.com", "cc:bob@example.com")  # type: ignore[union-attr]
+    view = entries.post_reply(world.db, world.manager, ticket.id, "Just you", recipients=Recipients.REQUESTER)
+    assert view.thread[-1].recipients == ("alice@example.com",)  # type: ignore[union-attr]
+    view = entries.post_reply(world.db, world.manager, ticket.id, "Nobody", recipients=Recipients.NONE)
+    assert view.thread[-1].recipients == ()  # type: ignore[union-attr]
+
+
+def test_reply_and_resolve_in_one_action(world: World) -> None:
+    ticket = world.open()
+    view = entries.post_reply(world.db, world.manager, ticket.id, "Fixed it.", status_id=world.statuses["Resolved"])
+    assert view.status.name == "Resolved" and view.status.state == StatusState.CLOSED
+    assert view.closed_at is not None
+    assert kinds(view)[-2:] == ["reply", "closed"]
+
+
+def test_reply_with_status_the_role_cannot_set_changes_nothing(world: World) -> None:
+    ticket = world.open()
+    with pytest.raises(PermissionDenied):
+        entries.post_reply(world.db, world.limited, ticket.id, "Deleting", status_id=world.statuses["Deleted"])
+    assert count(world.db, ThreadEntry) == 1  # only the opening message
+
+
+def test_note_is_hidden_from_the_end_user(world: World) -> None:
+    ticket = world.open()
+    entries.post_note(world.db, world.limited, ticket.id, "Customer seems upset")
+    agent_view = tickets.get_ticket(world.db, world.manager, ticket.id)
+    assert "note" in kinds(agent_view)
+    assert not agent_view.answered
+    user_view = tickets.get_ticket(world.db, world.alice, ticket.id)
+    assert "note" not in kinds(user_view)
+    assert all(
+        item.kind in (EventKind.CREATED, EventKind.CLOSED, EventKind.REOPENED, EventKind.MERGED)
+        for item in user_view.thread
+        if isinstance(item, EventView)
+    )
+
+
+def test_user_message_clears_answered_and_reopens_resolved(world: World) -> None:
+    ticket = world.open()
+    entries.post_reply(world.db, world.manager, ticket.id, "Done", status_id=world.statuses["Resolved"])
+    view = entries.add_message(world.db, world.alice, ticket.id, "Still broken!")
+    assert not view.answered
+    assert view.status.name == "Open" and view.reopen_count == 1 and view.closed_at is None
+    assert kinds(view)[-2:] == ["message", "reopened"]
+
+
+def test_message_to_a_status_that_forbids_reopening_is_refused(world: World) -> None:
+    ticket = world.open()
+    lifecycle.set_status(world.db, world.manager, ticket.id, world.statuses["Archived"])
+    with pytest.raises(Invalid, match="cannot be reopened"):
+        entries.add_message(world.db, world.alice, ticket.id, "Hello?")
+
+
+def test_only_the_requester_or_system_adds_user_messages(world: World) -> None:
+    ticket = world.open()
+    with pytest.raises(NotFound):
+        entries.add_message(world.db, world.bob, ticket.id, "Not my ticket")
+    with pytest.raises(PermissionDenied):
+        entries.add_message(world.db, world.manager, ticket.id, "Agents reply instead")
+    view = entries.add_message(world.db, SYSTEM, ticket.id, "From mail", from_user_id=world.alice.id)
+    assert view.thread[-1].author == "Alice Archer"  # type: ignore[union-attr]
+
+
+def test_edit_keeps_the_original(world: World) -> None:
+    ticket = world.open()
+    view = entries.post_reply(world.db, world.manager, ticket.id, "Teh fix")
+    reply_id = view.thread[-1].id
+    view = entries.edit_entry(world.db, world.manager, reply_id, "The fix")
+    edited = next(i for i in view.thread if isinstance(i, EntryView) and i.id == reply_id)
+    assert edited.body_text == "The fix" and edited.edited_at is not None
+    revisions = entries.entry_revisions(world.db, world.manager, reply_id)
+    assert [(r.body_text, r.author) for r in revisions] == [("Teh fix", "Manager Agent")]
+    assert count(world.db, EntryRevision) == 1
+    with pytest.raises(PermissionDenied, match=r"thread\.edit"):
+        entries.edit_entry(world.db, world.limited, reply_id, "Mine now")
+
+
+def test_html_is_sanitised(world: World) -> None:
+    ticket = world.open(body="see html", body_html='<p onclick="x()">Hi<script>alert(1)</script></p>')
+    first = ticket.thread[0]
+    assert isinstance(first, EntryView) and first.body_html == "<p>Hi</p>"
+
+
+def test_attachments_are_deduplicated_and_limited(world: World) -> None:
+    ticket = world.open()
+    logo = Upload("logo.png", "image/png", b"\x89PNG" + b"x" * 100)
+    entries.post_reply(world.db, world.manager, ticket.id, "One", attachments=[logo])
+    view = entries.post_note(world.db, world.manager, ticket.id, "Same file", attachments=[logo])
+    attachment = view.thread[-1].attachments[0]  # type: ignore[union-attr]
+    assert (attachment.name, attachment.size) == ("logo.png", 104)
+    assert count(world.db, Blob) == 1
+    meta, data = entries.attachment_content(world.db, world.manager, attachment.id)
+    assert data == logo.data and meta.content_type == "image/png"
+    with pytest.raises(NotFound):  # the note's attachment is not the end user's to fetch
+        entries.attachment_content(world.db, world.alice, attachment.id)
+    with world.db.transaction() as session:
+        settings.put(session, "attachments.max_bytes", 50)
+    with pytest.raises(Invalid, match="at most 50 bytes"):
+        entries.post_reply(world.db, world.manager, ticket.id, "Too big", attachments=[logo])
+    assert count(world.db, ThreadEntry) == 3
+
+
+def test_new_entry_is_searchable_at_once(world: World) -> None:
+    ticket = world.open()
+    entries.post_note(world.db, world.manager, ticket.id, "Toner cartridge xylophone")
+    page = queues.search_tickets(world.db, world.manager, "xylophone")
+    assert [row.id for row in page.rows] == [ticket.id]

@@ -1,0 +1,151 @@
+"""Status moves, resolution, merge, links, collaborators, feedback, overdue and auto-close."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from desk.domain.enums import CollaboratorRole, EntryKind, Queue, StatusState
+from desk.domain.errors import Invalid, NotFound, PermissionDenied
+from desk.domain.queues import Criteria
+from desk.domain.views import EntryView
+from desk.services import entries, lifecycle, queues, tickets
+from desk.services.base import now
+from desk.storage.models import Ticket
+from tests.services.conftest import SYSTEM, World, events
+
+
+def test_resolve_close_reopen(world: World) -> None:
+    ticket = world.open()
+    view = lifecycle.resolve(world.db, world.manager, ticket.id, note="Replaced the fuser")
+    assert view.status.name == "Resolved" and view.closed_at is not None and not view.overdue
+    view = lifecycle.close(world.db, world.manager, ticket.id)
+    assert view.status.name == "Closed"
+    assert view.closed_at is not None
+    view = lifecycle.reopen(world.db, world.manager, ticket.id)
+    assert view.status.name == "Open" and view.reopen_count == 1 and view.closed_at is None
+    assert events(world.db, ticket.id) == ["created", "closed", "status", "reopened"]
+    with pytest.raises(Invalid, match="already open"):
+        lifecycle.reopen(world.db, world.manager, ticket.id)
+
+
+def test_closed_tickets_leave_open_queues(world: World) -> None:
+    ticket = world.open()
+    lifecycle.close(world.db, world.manager, ticket.id)
+    open_page = queues.queue_page(world.db, world.manager, Criteria(queue=Queue.OPEN))
+    closed_page = queues.queue_page(world.db, world.manager, Criteria(queue=Queue.CLOSED))
+    assert open_page.total == 0 and [r.id for r in closed_page.rows] == [ticket.id]
+
+
+def test_pending_stops_the_sla_clock(world: World) -> None:
+    ticket = world.open(sla_id=world.sla_fast)  # 24x7: 1 h first response, 4 h resolution
+    lifecycle.set_status(world.db, world.manager, ticket.id, world.statuses["Pending"])
+    paused_for = timedelta(hours=3)
+    with world.db.transaction() as session:  # pretend the ticket waited three hours for the user
+        stored = session.get(Ticket, ticket.id)
+        assert stored is not None and stored.sla_paused_at is not None
+        stored.sla_paused_at -= paused_for
+    view = lifecycle.set_status(world.db, world.manager, ticket.id, world.statuses["Open"])
+    assert view.resolution_due is not None and ticket.resolution_due is not None
+    moved = view.resolution_due - ticket.resolution_due
+    assert paused_for <= moved < paused_for + timedelta(seconds=30)
+    assert view.first_response_due is not None and ticket.first_response_due is not None
+    assert view.first_response_due - ticket.first_response_due == moved
+
+
+def test_overdue_marking(world: World) -> None:
+    late = world.open(sla_id=world.sla_fast)
+    paused = world.open(sla_id=world.sla_fast)
+    lifecycle.set_status(world.db, world.manager, paused.id, world.statuses["Pending"])
+    on_time = world.open(sla_id=world.sla_fast)
+    later = now() + timedelta(hours=2)
+    with world.db.transaction() as session:
+        session.execute(update(Ticket).where(Ticket.id == on_time.id).values(due_at=later + timedelta(hours=1)))
+    assert lifecycle.mark_overdue(world.db, SYSTEM, later) == [late.id]
+    assert lifecycle.mark_overdue(world.db, SYSTEM, later) == []
+    assert tickets.get_ticket(world.db, world.manager, late.id).overdue
+    counts = queues.queue_counts(world.db, world.manager)
+    assert counts[Queue.OVERDUE] == 1
+    with pytest.raises(PermissionDenied):
+        lifecycle.mark_overdue(world.db, world.manager)
+
+
+def test_auto_close_after_configured_days(world: World) -> None:
+    old = world.open()
+    recent = world.open()
+    for ticket in (old, recent):
+        lifecycle.resolve(world.db, world.manager, ticket.id)
+    with world.db.transaction() as session:
+        session.execute(update(Ticket).where(Ticket.id == old.id).values(closed_at=now() - timedelta(days=8)))
+    assert lifecycle.auto_close(world.db, SYSTEM) == [old.id]
+    assert tickets.get_ticket(world.db, world.manager, old.id).status.name == "Closed"
+    assert tickets.get_ticket(world.db, world.manager, recent.id).status.name == "Resolved"
+
+
+def test_merge_combines_threads_and_closes_children(world: World) -> None:
+    parent = world.open(subject="Printer jam")
+    child = world.open(subject="Printer jammed again", requester_email="bob@example.com", body="Paper everywhere")
+    view = lifecycle.merge(world.db, world.manager, parent.id, [child.id])
+    bodies = [i.body_text for i in view.thread if isinstance(i, EntryView) and i.kind == EntryKind.MESSAGE]
+    assert bodies == ["It is really on fire.", "Paper everywhere"]
+    assert [c.user.email for c in view.collaborators] == ["bob@example.com"]
+    merged = tickets.get_ticket(world.db, world.manager, child.id)
+    assert merged.merged_into == parent.number and merged.status.state == StatusState.CLOSED
+    # Bob answers his old ticket: the message lands on the parent he is now copied on.
+    after = entries.add_message(world.db, world.bob, child.id, "Any news?")
+    assert after.id == parent.id and after.thread[-1].body_text == "Any news?"  # type: ignore[union-attr]
+    with pytest.raises(Invalid, match="already merged"):
+        lifecycle.merge(world.db, world.manager, parent.id, [child.id])
+    with pytest.raises(PermissionDenied, match=r"ticket\.merge"):
+        lifecycle.merge(world.db, world.limited, parent.id, [world.open().id])
+
+
+def test_links_show_on_both_tickets(world: World) -> None:
+    first, second = world.open(), world.open()
+    view = lifecycle.link(world.db, world.manager, first.id, second.id)
+    assert view.linked == (second.number,)
+    assert tickets.get_ticket(world.db, world.manager, second.id).linked == (first.number,)
+    view = lifecycle.unlink(world.db, world.manager, second.id, first.id)
+    assert view.linked == ()
+    assert events(world.db, first.id) == ["created", "linked", "linked"]
+
+
+def test_collaborators(world: World) -> None:
+    ticket = world.open()
+    view = lifecycle.add_collaborator(world.db, world.manager, ticket.id, "Bob@example.com", role=CollaboratorRole.BCC)
+    assert [(c.user.name, c.role) for c in view.collaborators] == [("Bob Baker", CollaboratorRole.BCC)]
+    # A collaborator sees the ticket, but not who else is copied.
+    bob_view = tickets.get_ticket(world.db, world.bob, ticket.id)
+    assert bob_view.collaborators == ()
+    with pytest.raises(Invalid, match="requester already"):
+        lifecycle.add_collaborator(world.db, world.manager, ticket.id, "alice@example.com")
+    view = lifecycle.remove_collaborator(world.db, world.manager, ticket.id, world.bob.id)
+    assert view.collaborators == ()
+    with pytest.raises(NotFound):
+        tickets.get_ticket(world.db, world.bob, ticket.id)
+
+
+def test_feedback_after_closing_only_by_requester(world: World) -> None:
+    ticket = world.open()
+    with pytest.raises(Invalid, match="resolved or closed"):
+        lifecycle.leave_feedback(world.db, world.alice, ticket.id, 5)
+    lifecycle.resolve(world.db, world.manager, ticket.id)
+    with pytest.raises(Invalid, match="1 to 5"):
+        lifecycle.leave_feedback(world.db, world.alice, ticket.id, 6)
+    feedback = lifecycle.leave_feedback(world.db, world.alice, ticket.id, 4, "  Quick fix  ")
+    assert (feedback.rating, feedback.comment) == (4, "Quick fix")
+    feedback = lifecycle.leave_feedback(world.db, world.alice, ticket.id, 5)
+    assert feedback.rating == 5
+    with pytest.raises(PermissionDenied):
+        lifecycle.leave_feedback(world.db, world.manager, ticket.id, 1)
+    with pytest.raises(NotFound):
+        lifecycle.leave_feedback(world.db, world.bob, ticket.id, 1)
+
+
+def test_end_user_reopens_own_resolved_ticket(world: World) -> None:
+    ticket = tickets.open_ticket(world.db, world.alice, subject="Cannot print", body="Help")
+    lifecycle.resolve(world.db, world.manager, ticket.id)
+    view = lifecycle.reopen(world.db, world.alice, ticket.id, note="Not fixed")
+    assert view.status.name == "Open"

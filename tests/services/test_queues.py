@@ -1,0 +1,176 @@
+"""Queues, keyset pages, sorting, counts against a recount, saved searches."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from desk.domain.enums import Queue, SortKey
+from desk.domain.errors import Invalid
+from desk.domain.queues import Criteria
+from desk.services import entries, lifecycle, queues
+from desk.storage.db import Database
+from desk.storage.models import Status, Ticket
+from tests.services.conftest import World
+
+
+def ids(page: object) -> list[int]:
+    return [row.id for row in page.rows]  # type: ignore[attr-defined]
+
+
+def recount(world: World, agent_departments: set[int] | None = None) -> dict[Queue, int]:
+    """Counts by plain SQL over the tickets, for an agent who sees everything."""
+    return recount_for(world.db, world.admin.id)
+
+
+def recount_for(db: Database, admin_id: int) -> dict[Queue, int]:
+    """The sidebar counts by plain SQL over the tickets table, for an admin `admin_id` (who sees every ticket)."""
+    with db.transaction(write=False) as session:
+        hold = list(session.scalars(select(Status.id).where(Status.on_hold.is_(True))))
+
+        def n(*where: object) -> int:
+            return session.scalar(select(func.count()).select_from(Ticket).where(*where)) or 0  # type: ignore[arg-type]
+
+        is_open = Ticket.state == "open"
+        return {
+            Queue.OPEN: n(is_open),
+            Queue.UNANSWERED: n(is_open, Ticket.answered.is_(False)),
+            Queue.ANSWERED: n(is_open, Ticket.answered.is_(True)),
+            Queue.MINE: n(is_open, Ticket.assignee_id == admin_id),
+            Queue.MY_TEAMS: 0,
+            Queue.UNASSIGNED: n(is_open, Ticket.assignee_id.is_(None)),
+            Queue.OVERDUE: n(is_open, Ticket.overdue.is_(True)),
+            Queue.ON_HOLD: n(is_open, Ticket.status_id.in_(hold)),
+            Queue.CLOSED: n(Ticket.state == "closed"),
+        }
+
+
+def test_queue_membership_and_counts(world: World) -> None:
+    db, m = world.db, world.manager
+    unanswered = world.open(subject="A")
+    answered = world.open(subject="B")
+    entries.post_reply(db, m, answered.id, "On it")
+    mine = world.open(subject="C", assignee_id=world.admin.id)
+    held = world.open(subject="D")
+    lifecycle.set_status(db, m, held.id, world.statuses["On hold"])
+    closed = world.open(subject="E")
+    lifecycle.close(db, m, closed.id)
+    admin = world.admin
+
+    def q(queue: Queue) -> set[int]:
+        return set(ids(queues.queue_page(db, admin, Criteria(queue=queue))))
+
+    assert q(Queue.OPEN) == {unanswered.id, answered.id, mine.id, held.id}
+    assert q(Queue.ANSWERED) == {answered.id}
+    assert q(Queue.UNANSWERED) == {unanswered.id, mine.id, held.id}
+    assert q(Queue.MINE) == {mine.id}
+    assert q(Queue.UNASSIGNED) == {unanswered.id, answered.id, held.id}
+    assert q(Queue.ON_HOLD) == {held.id}
+    assert q(Queue.CLOSED) == {closed.id}
+    assert queues.queue_counts(db, admin) == recount(world)
+    for queue in Queue:
+        assert queues.queue_page(db, admin, Criteria(queue=queue)).total == len(q(queue))
+
+
+def test_agents_see_only_their_departments_assignments_and_teams(world: World) -> None:
+    db = world.db
+    support = world.open(subject="support")
+    billing = world.open(subject="billing", department_id=world.billing, by=world.admin)
+    assigned = world.open(
+        subject="billing but mine", department_id=world.billing, assignee_id=world.viewer.id, by=world.admin
+    )
+    team = world.open(subject="team", department_id=world.billing, team_id=world.level2, by=world.admin)
+    open_queue = Criteria(queue=Queue.OPEN)
+    assert set(ids(queues.queue_page(db, world.limited, open_queue))) == {support.id, team.id}
+    assert set(ids(queues.queue_page(db, world.viewer, open_queue))) == {billing.id, assigned.id, team.id}
+    assert ids(queues.queue_page(db, world.outsider, open_queue)) == []
+    assert queues.queue_counts(db, world.limited)[Queue.OPEN] == 2
+    assert queues.queue_counts(db, world.limited)[Queue.MY_TEAMS] == 1
+    assert set(ids(queues.queue_page(db, world.limited, Criteria(queue=Queue.MY_TEAMS)))) == {team.id}
+    assert queues.queue_counts(db, world.viewer)[Queue.MINE] == 1
+    assert queues.queue_counts(db, world.outsider)[Queue.OPEN] == 0
+
+
+@pytest.mark.parametrize("sort", list(SortKey))
+@pytest.mark.parametrize("descending", [True, False])
+def test_keyset_pages_walk_every_ticket_once_in_order(world: World, sort: SortKey, descending: bool) -> None:
+    made = [world.open(subject=f"T{i}", priority_id=list(world.priorities.values())[i % 4]) for i in range(13)]
+    seen: list[int] = []
+    cursor = None
+    while True:
+        page = queues.queue_page(
+            world.db, world.admin, Criteria(queue=Queue.OPEN), sort=sort, descending=descending, cursor=cursor, limit=5
+        )
+        assert page.total == 13
+        seen += ids(page)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(t.id for t in made)
+    rows = queues.rows_for_ids(world.db, world.admin, seen)
+    keys = {
+        SortKey.NUMBER: lambda r: (r.number, r.id),
+        SortKey.CREATED: lambda r: (r.created_at, r.id),
+        SortKey.UPDATED: lambda r: (r.updated_at, r.id),
+        SortKey.DUE: lambda r: (r.due, r.id),
+        SortKey.PRIORITY: lambda r: (r.priority_level, r.id),
+    }
+    assert [r.id for r in rows] == [r.id for r in sorted(rows, key=keys[sort], reverse=descending)]
+
+
+@pytest.mark.parametrize("descending", [True, False])
+def test_id_chunks_continue_the_first_page_in_the_same_order(world: World, descending: bool) -> None:
+    for i in range(12):
+        world.open(subject=f"T{i}")
+    world.open(subject="Billing only", department_id=world.billing, by=world.admin)
+    criteria = Criteria(queue=Queue.OPEN)
+    page = queues.queue_page(world.db, world.admin, criteria, sort=SortKey.NUMBER, descending=descending, limit=4)
+    chunks, cursor = [ids(page)], page.next_cursor
+    while cursor is not None:
+        chunk, cursor = queues.queue_ids(
+            world.db, world.admin, criteria, sort=SortKey.NUMBER, descending=descending, cursor=cursor, limit=3
+        )
+        chunks.append(chunk)
+    walked = [ticket_id for chunk in chunks for ticket_id in chunk]
+    every, end = queues.queue_ids(world.db, world.admin, criteria, sort=SortKey.NUMBER, descending=descending)
+    assert end is None and walked == every and len(every) == 13
+    numbers = [row.number for row in queues.rows_for_ids(world.db, world.admin, every)]
+    assert numbers == sorted(numbers, reverse=descending)
+    # The limited agent works in Support only: the Billing ticket is not among their ids.
+    theirs, _ = queues.queue_ids(world.db, world.limited, criteria, sort=SortKey.NUMBER, descending=descending)
+    assert len(theirs) == 12 and set(theirs) < set(every)
+    with pytest.raises(Invalid, match="1 to 100,000 ids"):
+        queues.queue_ids(world.db, world.admin, criteria, limit=0)
+
+
+def test_criteria_filters(world: World) -> None:
+    db = world.db
+    high = world.open(subject="Disk full", priority_id=world.priorities["High"])
+    world.open(subject="Disk slow", department_id=world.billing, by=world.admin)
+    page = queues.queue_page(db, world.admin, Criteria(priority_ids=(world.priorities["High"],)))
+    assert ids(page) == [high.id] and page.total == 1
+    page = queues.queue_page(db, world.admin, Criteria(text="disk", department_ids=(world.billing,)))
+    assert page.total == 1 and page.rows[0].department == "Billing"
+    page = queues.queue_page(db, world.admin, Criteria(queue=Queue.OPEN, unassigned=True, text="full"))
+    assert ids(page) == [high.id]
+
+
+def test_saved_searches_round_trip(world: World) -> None:
+    criteria = Criteria(queue=Queue.OPEN, priority_ids=(world.priorities["High"],), text="disk")
+    search_id = queues.save_search(world.db, world.manager, "  Hot   disks ", criteria)
+    assert queues.saved_searches(world.db, world.manager) == [(search_id, "Hot disks", criteria)]
+    assert queues.saved_searches(world.db, world.limited) == []
+    with pytest.raises(Invalid):
+        queues.save_search(world.db, world.manager, " ", criteria)
+    queues.delete_saved_search(world.db, world.manager, search_id)
+    assert queues.saved_searches(world.db, world.manager) == []
+
+
+def test_search_respects_visibility_and_bad_input(world: World) -> None:
+    support = world.open(subject="Kerberos ticket expired")
+    world.open(subject="Kerberos on billing box", department_id=world.billing, by=world.admin)
+    assert ids(queues.search_tickets(world.db, world.limited, "kerberos")) == [support.id]
+    assert len(queues.search_tickets(world.db, world.admin, "kerber").rows) == 2
+    assert ids(queues.search_tickets(world.db, world.admin, support.number)) == [support.id]
+    with pytest.raises(Invalid, match="at least one word"):
+        queues.search_tickets(world.db, world.admin, "a an")

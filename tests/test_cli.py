@@ -1,0 +1,93 @@
+"""The `desk` command as an administrator uses it, on a fresh SQLite file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import create_engine, text
+
+from desk.cli import main
+from desk.storage.db import alembic_config
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_administration_from_empty(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    code, _, err = run(capsys, "--url", url, "db", "check")
+    assert code == 1 and "Run `desk db upgrade`" in err
+    code, out, _ = run(capsys, "--url", url, "db", "upgrade")
+    assert code == 0 and "(was empty)" in out
+    assert run(capsys, "--url", url, "db", "check")[0] == 0
+    code, out, _ = run(
+        capsys,
+        "--url",
+        url,
+        "agent",
+        "add",
+        "jane",
+        "--name",
+        "Jane Doe",
+        "--email",
+        "jane@example.com",
+        "--password",
+        "correct horse",
+        "--access",
+        "Support=All access",
+    )
+    assert code == 0 and "Agent Jane Doe added" in out
+    code, _, err = run(
+        capsys, "--url", url, "agent", "add", "jane", "--name", "J", "--email", "j2@example.com", "--password", "x" * 9
+    )
+    assert code == 1 and "exists already" in err
+    code, out, _ = run(capsys, "--url", url, "user", "add", "joe@example.com", "--name", "Joe Bloggs")
+    assert code == 0 and "joe@example.com" in out
+    code, out, _ = run(capsys, "--url", url, "queue", "counts", "--agent", "jane")
+    assert code == 0 and "Open" in out
+
+
+def test_refuses_a_newer_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    run(capsys, "--url", url, "db", "upgrade")
+    with create_engine(url).begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = 'f00dfeed0000'"))
+    code, _, err = run(capsys, "--url", url, "queue", "open")
+    assert code == 1 and "newer than this Desk" in err
+
+
+def test_demo_opens_the_agent_window_on_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from desk.ui import app
+
+    opened: list[tuple[str | None, str | None]] = []
+
+    def open_window(url: str | None, username: str | None = None) -> int:
+        opened.append((url, username))
+        return 0
+
+    monkeypatch.setattr(app, "main", open_window)
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    code, out, _ = run(capsys, "--url", url, "demo", "--tickets", "40", "--open")
+    assert code == 0
+    assert opened == [(url, "admin")]
+    assert "admin / demo-admin" in out
+    code, out, _ = run(capsys, "--url", url, "queue", "closed")
+    number = next(line.split()[0] for line in out.splitlines() if line.startswith("  ") and line.split()[0].isdigit())
+    code, out, _ = run(capsys, "--url", url, "show", number)
+    assert code == 0 and out.startswith(f"#{number}")
+
+
+def test_demo_brings_an_older_demo_database_up_to_date(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    command.upgrade(alembic_config(url), "0001")  # a demo made by an earlier Desk
+    code, out, err = run(capsys, "--url", url, "demo", "--tickets", "40")
+    assert code == 0, err
+    code, out, _ = run(capsys, "--url", url, "db", "check")
+    assert code == 0 and "matches this Desk" in out

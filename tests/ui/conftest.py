@@ -1,0 +1,126 @@
+"""GUI fixtures: offscreen Qt, a qasync loop to await service calls on, and a small demo help desk per test.
+
+Widget tests run as coroutines on the qasync loop (`run(loop, scenario())`), so `@asyncSlot`s and
+`Context.call` work exactly as in the application; `until` waits for what the screen shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import shutil
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("DESK_THEME", "light")
+
+import pytest
+
+import qasync
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from desk.services import accounts, reference
+from desk.services.demo import build_demo
+from desk.storage.db import Database
+from desk.ui.queue.model import QueueRole
+from desk.ui.queue.widget import QueueWidget
+from desk.ui.tasks import Context
+from tests.conftest import build_schema
+
+T = TypeVar("T")
+DEMO_TICKETS = 60
+
+
+@pytest.fixture(scope="session")
+def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo help desk (departments, agents admin and john, SLA plans, topics, tickets), built once."""
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    url = f"sqlite:///{path}"
+    db = Database(url)
+    build_schema(db, url)
+    build_demo(db, tickets=DEMO_TICKETS)
+    db.dispose()
+    return path
+
+
+@pytest.fixture
+def demo_db(demo_file: Path, tmp_path: Path) -> Iterator[Database]:
+    """A private copy of the demo database for one test."""
+    path = tmp_path / "desk.db"
+    shutil.copy(demo_file, path)
+    db = Database(f"sqlite:///{path}")
+    yield db
+    db.dispose()
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path: Path, qapp: QApplication, monkeypatch: pytest.MonkeyPatch) -> None:
+    """QSettings and local drafts in the test's own folder, never the developer's."""
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    monkeypatch.setenv("DESK_DATA_DIR", str(tmp_path / "data"))
+
+
+@pytest.fixture
+def loop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
+    """A qasync loop on the test's QApplication; an exception no one awaited fails the test at teardown."""
+    qapp.setQuitOnLastWindowClosed(False)  # as in desk.ui.app: closing a dialog must not stop the loop
+    event_loop = qasync.QEventLoop(qapp, already_running=False)
+    errors: list[dict[str, Any]] = []
+    event_loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    asyncio.set_event_loop(event_loop)
+    yield event_loop
+    # Finish what the test left running (a closed window's live-update and retry tasks), here: a task or a
+    # QObject collected later, in a database worker thread or during the next test's event processing, crashes Qt.
+    leftover = asyncio.all_tasks(event_loop)
+    for task in leftover:
+        task.cancel()
+    event_loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
+    asyncio.set_event_loop(None)
+    event_loop.close()
+    # Collect the closed loop's QObjects here, on the GUI thread: a later collection in a database worker thread
+    # would destroy them there ("Timers cannot be stopped from another thread", a warning that fails a test).
+    gc.collect()
+    assert not errors, errors
+
+
+def make_context(db: Database, username: str) -> Context:
+    agent = accounts.agent_by_username(db, username)
+    return Context(db=db, agent=agent, choices=reference.choices(db, agent), url_label="SQLite demo")
+
+
+@pytest.fixture
+def ctx(demo_db: Database) -> Iterator[Context]:
+    """The demo admin signed in."""
+    context = make_context(demo_db, "admin")
+    yield context
+    context.close()
+
+
+def run(loop: qasync.QEventLoop, coroutine: Coroutine[Any, Any, T], timeout: float = 60) -> T:
+    """Run a test scenario on the qasync loop (Qt events are processed while it awaits)."""
+    result: T = loop.run_until_complete(asyncio.wait_for(coroutine, timeout))
+    return result
+
+
+async def queue_loaded(widget: QueueWidget) -> None:
+    """Every id of the queue's query and every row's contents have arrived."""
+    model = widget.model
+    rows = model.rowCount
+    await until(lambda: model.is_complete and all(model.index(r, 0).data(QueueRole.ROW) for r in range(rows())))
+
+
+async def until(condition: Callable[[], Any], timeout: float = 10, what: str = "") -> Any:
+    """Wait until `condition()` is truthy, letting the loop and Qt run; fail with `what` after `timeout`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        await asyncio.sleep(0.01)

@@ -1,0 +1,150 @@
+"""Render every main screen of the agent window to PNG, for review: `./dev screenshots` (light and dark, on Xvfb).
+
+    python -m tests.ui.screenshots --out build/screenshots
+
+Builds a small demo help desk in a temporary folder, signs in as the demo admin and grabs: the connection and
+login dialogs, the Open queue, a ticket with its thread and properties, the composer with an error, the
+new-ticket dialog with field errors, an empty search, and the keyboard shortcuts. The theme comes from
+DESK_THEME (light / dark); the platform from QT_QPA_PLATFORM (xcb on Xvfb for real rendering).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import qasync
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QWidget
+
+from desk.domain.enums import EntryKind, Queue
+from desk.services.demo import LONG_THREAD_SUBJECT, build_demo
+from desk.storage.db import Database
+from desk.ui import theme
+from desk.ui.app import application
+from desk.ui.connect import ConnectionDialog
+from desk.ui.login import LoginDialog
+from desk.ui.main_window import MainWindow, ShortcutsDialog
+from desk.ui.startup import sign_in
+from desk.ui.ticket.new_ticket import NewTicketDialog
+from tests.conftest import build_schema
+
+
+async def settle(condition: Callable[[], object] = lambda: True, seconds: float = 30) -> None:
+    """Let loading finish and the screen paint."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not condition() and loop.time() < deadline:
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.3)  # the loop runs Qt's events meanwhile (never processEvents() inside a task)
+
+
+def editor_shows(window: MainWindow, entries: int) -> bool:
+    editor = window.current_editor()
+    return editor is not None and editor.ticket is not None and len(editor.ticket.thread) >= entries
+
+
+def save(widget: QWidget, out: Path, name: str) -> None:
+    path = out / f"{name}-{'dark' if theme.is_dark() else 'light'}.png"
+    widget.grab().save(str(path))
+    print(path)
+
+
+async def shoot(out: Path, url: str) -> None:
+    executor = ThreadPoolExecutor(max_workers=2)
+    db = Database(url)
+    connection = ConnectionDialog(executor)
+    connection.show()
+    await settle()
+    save(connection, out, "1-connection")
+    connection.close()
+    login = LoginDialog(db, executor, connection="SQLite demo.db", username="admin")
+    login.show()
+    await settle()
+    save(login, out, "2-login")
+    login.close()
+
+    ctx = await sign_in(url=url, username="admin", password="demo-admin")
+    assert ctx is not None
+    window = MainWindow(ctx)
+    window.resize(1440, 880)
+    window.show()
+    await window.start()
+    await settle(lambda: not window.queue.model.is_loading)
+    window.queue.table.selectRow(2)
+    await settle()
+    save(window, out, "3-queue")
+
+    ticket = next(r for r in range(window.queue.model.rowCount()) if window.queue.model.ticket_id(r))
+    window.open_ticket(window.queue.model.ticket_id(ticket) or 0)
+    await settle(lambda: editor_shows(window, 1))
+    save(window, out, "4-ticket")
+    editor = window.current_editor()
+    assert editor is not None
+    editor.start_reply(EntryKind.NOTE)
+    await settle()
+    save(window, out, "5-ticket-note")
+
+    window.search_edit.setText(LONG_THREAD_SUBJECT)
+    window.run_search()
+    await settle(lambda: not window.queue.model.is_loading)
+    window.open_ticket(window.queue.model.ticket_id(0) or 0)
+    await settle(
+        lambda: (e := window.current_editor()) is not None and e.ticket is not None and len(e.ticket.thread) > 50
+    )
+    save(window, out, "6-long-thread")
+
+    window.tabs.setCurrentWidget(window.queue)
+    window.search_edit.setText("zzqxwv")
+    window.run_search()
+    await settle(lambda: not window.queue.model.is_loading)
+    save(window, out, "7-empty-search")
+    window.sidebar.select_queue(Queue.MINE)
+    await settle(lambda: not window.queue.model.is_loading)
+    save(window, out, "8-my-tickets")
+
+    dialog = NewTicketDialog(ctx, window)
+    dialog.show()
+    dialog.submit()
+    await settle(lambda: dialog.errors["subject"].isVisible())
+    save(dialog, out, "9-new-ticket-errors")
+    dialog.close()
+    shortcuts = ShortcutsDialog(window)
+    shortcuts.show()
+    await settle()
+    save(shortcuts, out, "10-shortcuts")
+    shortcuts.close()
+    window.close()
+    ctx.close()
+    executor.shutdown()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("build/screenshots"))
+    parser.add_argument("--tickets", type=int, default=120)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as folder:
+        os.environ["DESK_DATA_DIR"] = folder  # drafts and settings stay out of the developer's own
+        QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, folder)
+        url = f"sqlite:///{folder}/demo.db"
+        db = Database(url)
+        build_schema(db, url)
+        build_demo(db, tickets=args.tickets)
+        db.dispose()
+        app = application()
+        loop = qasync.QEventLoop(app)
+        asyncio.set_event_loop(loop)
+        with loop:
+            loop.run_until_complete(shoot(args.out, url))
+
+
+if __name__ == "__main__":
+    main()

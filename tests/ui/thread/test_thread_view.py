@@ -1,0 +1,288 @@
+"""The thread view: what an agent reads (labels, authors, times, events), links, no remote content, speed.
+
+The module is not named test_view.py: tests/ has no __init__.py files, so basenames must be unique across it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+import qasync
+from PySide6.QtCore import QPoint, Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QTextDocument
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
+
+from desk.domain.enums import ActorKind, EntryKind, EventKind, Queue
+from desk.domain.queues import Criteria
+from desk.domain.views import AttachmentView, EntryView, EventView, ThreadItem, Upload
+from desk.services import entries, queues, tickets
+from desk.services.demo import LONG_THREAD_SUBJECT
+from desk.ui.tasks import Context
+from desk.ui.thread.view import ThreadView, format_size, format_time, open_attachment
+from tests.ui.conftest import run
+
+T0 = datetime(2026, 11, 23, 13, 5, tzinfo=UTC)
+
+
+def entry(entry_id: int, kind: EntryKind, author: str, body: str = "Hello", **fields: Any) -> EntryView:
+    return EntryView(
+        id=entry_id,
+        kind=kind,
+        author_kind=ActorKind.USER if kind == EntryKind.MESSAGE else ActorKind.AGENT,
+        author=author,
+        created_at=T0 + timedelta(minutes=entry_id),
+        body_text=body,
+        body_html=fields.pop("body_html", None),
+        **fields,
+    )
+
+
+def conversation() -> list[ThreadItem]:
+    return [
+        EventView(id=1, kind=EventKind.CREATED, actor_kind=ActorKind.USER, actor="Anna Berg", created_at=T0),
+        entry(1, EntryKind.MESSAGE, "Anna Berg", "My card is blocked.\nPlease help."),
+        entry(
+            2,
+            EntryKind.REPLY,
+            "John Carter",
+            "We unblocked it.",
+            recipients=("anna@example.com", "cc:boss@example.com"),
+            edited_at=T0 + timedelta(hours=1),
+        ),
+        entry(3, EntryKind.NOTE, "Ada Lindqvist", "Fraud team confirmed."),
+        EventView(
+            id=2,
+            kind=EventKind.STATUS,
+            actor_kind=ActorKind.AGENT,
+            actor="Ada Lindqvist",
+            created_at=T0 + timedelta(minutes=5),
+            data={"before": {"name": "Open"}, "after": {"name": "Resolved"}},
+            note="Customer confirmed by phone.",
+        ),
+    ]
+
+
+@pytest.fixture
+def thread(qtbot: QtBot) -> ThreadView:
+    widget = ThreadView()
+    qtbot.addWidget(widget)
+    widget.resize(700, 500)
+    widget.show()
+    return widget
+
+
+def link_position(widget: ThreadView, text: str) -> QPoint:
+    """Where `text` is shown in the viewport, for clicking it as a person would."""
+    cursor = widget.document().find(text)
+    assert not cursor.isNull(), f"{text!r} is not shown"
+    cursor.setPosition(cursor.selectionStart() + 1)
+    widget.setTextCursor(cursor)
+    widget.ensureCursorVisible()
+    return widget.cursorRect(cursor).center()
+
+
+def test_each_kind_shows_its_label_author_and_time(thread: ThreadView) -> None:
+    thread.set_thread(conversation())
+    text = thread.toPlainText()
+    for label, author in (("Message", "Anna Berg"), ("Reply", "John Carter"), ("Internal note", "Ada Lindqvist")):
+        assert re.search(rf"{label}\s+{author}", text), text
+    assert format_time(T0 + timedelta(minutes=1)) in text
+    assert "My card is blocked.\nPlease help." in text  # line breaks of a plain-text body are kept
+    assert "To: anna@example.com · Cc: boss@example.com" in text
+    assert "edited" in text
+    assert "Anna Berg opened the ticket" in text
+    assert "Ada Lindqvist changed the status from Open to Resolved" in text
+    assert "Customer confirmed by phone." in text
+
+
+def test_time_is_shown_in_local_time_like_mon_23_nov_2026() -> None:
+    shown = format_time(T0)
+    assert re.fullmatch(r"[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}", shown), shown
+    assert shown.endswith(T0.astimezone().strftime("%H:%M"))
+    assert format_size(512) == "512 bytes"
+    assert format_size(48_000) == "47 KB"
+    assert format_size(2_400_000) == "2.3 MB"
+
+
+def test_every_note_on_a_long_demo_thread_is_labelled_and_it_lays_out_fast(
+    thread: ThreadView, ctx: Context, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo's 200-entry thread: one "Internal note" label per note, and the layout time printed."""
+    page = queues.queue_page(ctx.db, ctx.agent, Criteria(text=LONG_THREAD_SUBJECT))
+    ticket = tickets.get_ticket(ctx.db, ctx.agent, page.rows[0].id)
+    notes = [item for item in ticket.thread if isinstance(item, EntryView) and item.kind == EntryKind.NOTE]
+    assert len(ticket.thread) >= 200 and notes
+
+    started = time.perf_counter()
+    thread.set_thread(ticket.thread)
+    thread.document().size()  # forces the whole layout
+    elapsed = (time.perf_counter() - started) * 1000
+    with capsys.disabled():
+        print(f"\nThreadView: {len(ticket.thread)} items set and laid out in {elapsed:.0f} ms")
+
+    assert thread.toPlainText().count("Internal note") == len(notes)
+
+
+def test_opens_scrolled_to_the_newest_entry(thread: ThreadView) -> None:
+    items = [entry(i, EntryKind.MESSAGE, "Anna Berg", f"Message number {i}") for i in range(1, 60)]
+    thread.set_thread(items)
+    QApplication.processEvents()
+    bar = thread.verticalScrollBar()
+    assert bar.maximum() > 0 and bar.value() == bar.maximum()
+
+
+def test_an_empty_thread_says_so(thread: ThreadView) -> None:
+    thread.set_thread([])
+    assert thread.toPlainText().strip() == "No messages yet."
+
+
+class SpyingThreadView(ThreadView):
+    """Records what the document asked to load and what it got."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads: list[tuple[str, object]] = []
+
+    def loadResource(self, type: int, name: QUrl | str) -> object:  # noqa: N802
+        result = super().loadResource(type, name)
+        self.loads.append((QUrl(name).toString(), result))
+        return result
+
+
+def test_remote_and_local_images_in_an_email_are_never_loaded(qtbot: QtBot) -> None:
+    spy = SpyingThreadView()
+    qtbot.addWidget(spy)
+    spy.resize(600, 400)
+    spy.show()
+    body_html = (
+        '<p>Invoice attached <img src="http://tracker.example.com/open.gif?u=anna">'
+        '<img src="https://cdn.example.com/logo.png"><img src="file:///etc/passwd"></p>'
+    )
+    spy.set_thread([entry(1, EntryKind.MESSAGE, "Anna Berg", "Invoice attached", body_html=body_html)])
+    spy.grab()  # lays out and paints, so every image is asked for
+
+    remote = [(url, result) for url, result in spy.loads if not url.startswith("icon:")]
+    assert remote, "the document never asked for the images, so this test proves nothing"
+    assert all(result is None for _url, result in remote), remote
+    document = spy.document()
+    assert (
+        document.resource(QTextDocument.ResourceType.ImageResource, QUrl("http://tracker.example.com/open.gif?u=anna"))
+        is None
+    )
+    icon = document.resource(QTextDocument.ResourceType.ImageResource, QUrl("icon:message"))
+    assert icon is not None and not icon.isNull()  # our own icons are there
+
+
+def test_clicking_an_attachment_link_emits_its_id(thread: ThreadView) -> None:
+    attachment = AttachmentView(id=42, name="statement.pdf", content_type="application/pdf", size=2048, sha256="0")
+    thread.set_thread([entry(1, EntryKind.MESSAGE, "Anna Berg", attachments=(attachment,))])
+    assert "statement.pdf (2 KB)" in thread.toPlainText()
+    activated: list[int] = []
+    thread.attachment_activated.connect(activated.append)
+
+    QTest.mouseClick(thread.viewport(), Qt.MouseButton.LeftButton, pos=link_position(thread, "statement.pdf"))
+
+    assert activated == [42]
+
+
+def test_web_links_open_in_the_browser_only_when_clicked(thread: ThreadView, monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[str] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toString()))
+    thread.set_thread([entry(1, EntryKind.MESSAGE, "Anna Berg", "See https://status.example.com/incident/7.")])
+    QApplication.processEvents()
+    assert opened == []
+
+    QTest.mouseClick(thread.viewport(), Qt.MouseButton.LeftButton, pos=link_position(thread, "status.example.com"))
+
+    assert opened == ["https://status.example.com/incident/7"]  # the sentence's full stop is not part of it
+
+
+def test_a_link_of_another_scheme_does_nothing(thread: ThreadView, monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[QUrl] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", opened.append)
+    activated: list[int] = []
+    thread.attachment_activated.connect(activated.append)
+    for url in ("file:///etc/passwd", "javascript:alert(1)", "attachment:x"):
+        thread.anchorClicked.emit(QUrl(url))
+    assert opened == [] and activated == []
+
+
+# --- open_attachment ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def parent(qtbot: QtBot) -> QWidget:
+    widget = QWidget()
+    qtbot.addWidget(widget)
+    return widget
+
+
+def attachment_on_a_ticket(ctx: Context, name: str, data: bytes) -> int:
+    """Attach a file to a note on an open demo ticket; returns the attachment's id."""
+    ticket_id = queues.queue_page(ctx.db, ctx.agent, Criteria(queue=Queue.OPEN)).rows[0].id
+    ticket = entries.post_note(
+        ctx.db, ctx.agent, ticket_id, "The log", attachments=[Upload(name, "application/octet-stream", data)]
+    )
+    found = [a for item in ticket.thread if isinstance(item, EntryView) for a in item.attachments if a.name == name]
+    return found[-1].id
+
+
+def test_open_attachment_writes_a_temporary_file_and_opens_it(
+    loop: qasync.QEventLoop, ctx: Context, parent: QWidget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    attachment_id = attachment_on_a_ticket(ctx, "../../sync log.txt", b"line 1\n")
+    opened: list[QUrl] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", opened.append)
+
+    assert run(loop, open_attachment(ctx, parent, attachment_id, save=False))
+
+    path = Path(opened[0].toLocalFile())
+    assert path.name == "sync log.txt"  # no folder parts from the sender's name
+    assert path.read_bytes() == b"line 1\n"
+
+
+def test_save_attachment_writes_where_the_agent_picks(
+    loop: qasync.QEventLoop, ctx: Context, parent: QWidget, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    attachment_id = attachment_on_a_ticket(ctx, "invoice.pdf", b"%PDF-1.7")
+    target = tmp_path / "saved.pdf"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args: (str(target), ""))
+
+    assert run(loop, open_attachment(ctx, parent, attachment_id, save=True))
+
+    assert target.read_bytes() == b"%PDF-1.7"
+
+
+def test_a_program_is_saved_never_started(
+    loop: qasync.QEventLoop, ctx: Context, parent: QWidget, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    attachment_id = attachment_on_a_ticket(ctx, "invoice.exe", b"MZ")
+    opened: list[QUrl] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", opened.append)
+    asked: list[str] = []
+
+    def cancel(_parent: QWidget, _title: str, proposed: str) -> tuple[str, str]:
+        asked.append(proposed)
+        return "", ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", cancel)
+
+    assert not run(loop, open_attachment(ctx, parent, attachment_id, save=False))  # cancelled in the dialog
+
+    assert asked and asked[0].endswith("invoice.exe") and opened == []
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints")  # the offscreen platform says so for every dialog
+def test_a_missing_attachment_is_reported_to_the_agent(loop: qasync.QEventLoop, ctx: Context, parent: QWidget) -> None:
+    assert not run(loop, open_attachment(ctx, parent, 987654, save=False))
+    box = parent.findChild(QMessageBox)
+    assert box is not None and "does not exist" in box.text()
+    box.close()
