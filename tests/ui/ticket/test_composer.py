@@ -300,6 +300,9 @@ def test_a_reply_carries_its_files_and_a_chip_can_be_removed(
         mime.setUrls([QUrl.fromLocalFile(str(first)), QUrl.fromLocalFile(str(second))])
         QApplication.clipboard().setMimeData(mime)
         screen.body.paste()  # pasted files are attached, not inserted as text
+        # The clipboard owns `mime` now; left there, it is destroyed during interpreter exit, after QApplication,
+        # which crashes the test process (exit 139) after every test has passed.
+        QApplication.clipboard().clear()
         assert screen.body.toPlainText() == "" and composer.attachments() == [first, second]
         remove = next(b for b in composer.findChildren(QToolButton) if b.toolTip() == "Remove notes.txt")
         remove.click()
