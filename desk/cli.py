@@ -17,7 +17,7 @@ from desk.domain.errors import DeskError
 from desk.domain.permissions import Right, SystemActor
 from desk.domain.queues import Criteria
 from desk.domain.views import EntryView, QueuePage, TicketView
-from desk.services import accounts, queues, tickets
+from desk.services import accounts, mailboxes, queues, settings, tickets
 from desk.services.setup import install_defaults
 from desk.storage.db import (
     Database,
@@ -149,6 +149,103 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run the worker's jobs until interrupted (Ctrl+C or SIGTERM from the service manager)."""
+    import logging
+    import signal
+    import threading
+
+    from desk.services.worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    db = _db(args)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    with db.transaction(write=False) as session:
+        fetch_every = float(settings.get(session, "mail.fetch_seconds"))
+    worker = Worker(db, fetch_every=fetch_every)
+    if args.once:
+        for job, result in worker.run_due().items():
+            print(f"{job}: {result}")
+        worker.stop()
+        return 0
+    print(f"Worker {worker.holder} running; Ctrl+C stops it.")
+    worker.run_forever(stop)
+    return 0
+
+
+def cmd_mailbox_add(args: argparse.Namespace) -> int:
+    db = _db(args)
+    imap_password = getpass.getpass(f"IMAP password for {args.imap_user}: ") if args.imap_user else None
+    smtp_password = None
+    if args.smtp_user:
+        smtp_password = getpass.getpass(f"SMTP password for {args.smtp_user} (empty: the IMAP one): ") or imap_password
+    view = mailboxes.add_mailbox(
+        db,
+        accounts.agent_by_username(db, args.agent),
+        name=args.name or args.address,
+        address=args.address,
+        imap_host=args.imap_host,
+        imap_port=args.imap_port,
+        imap_security=args.imap_security,
+        imap_user=args.imap_user,
+        imap_password=imap_password,
+        folder=args.folder,
+        after_fetch=args.after_fetch,
+        move_to=args.move_to,
+        smtp_host=args.smtp_host,
+        smtp_port=args.smtp_port,
+        smtp_security=args.smtp_security,
+        smtp_user=args.smtp_user,
+        smtp_password=smtp_password,
+    )
+    where = "the system keyring" if view.password_in_keyring else "the database (this machine has no keyring)"
+    print(f"Mailbox {view.address} added (id {view.id}); its passwords are kept in {where}.")
+    return 0
+
+
+def cmd_mailbox_list(args: argparse.Namespace) -> int:
+    for view in mailboxes.list_mailboxes(_db(args), accounts.agent_by_username(_db(args), args.agent)):
+        print(
+            f"  {view.id:>3} {view.address:<30} IMAP {view.imap or '—'} → {view.after_fetch}; SMTP {view.smtp or '—'}"
+        )
+    return 0
+
+
+def cmd_mail_status(args: argparse.Namespace) -> int:
+    from desk.services import worker
+
+    db = _db(args)
+    state = worker.status(db, accounts.agent_by_username(db, args.agent))
+    for job in state.jobs:
+        alive = f"held by {job.holder}" if job.alive else "no worker holds it"
+        print(f"  {job.job:<18} {alive}; last: {job.last_error or job.last_result or 'never run'}")
+    for box in state.mailboxes:
+        print(f"  {box.address:<30} last fetch {box.last_fetch_at or 'never'}; {box.failures} failures")
+    print(f"  outbox: {state.outbox_pending} waiting, {state.outbox_failed} failed this week")
+    print(f"  quarantine: {state.quarantined} message(s)")
+    for problem in state.problems():
+        print(f"! {problem}")
+    return 1 if state.problems() else 0
+
+
+def cmd_mail_quarantine(args: argparse.Namespace) -> int:
+    from desk.services.mail import intake
+
+    db = _db(args)
+    agent = accounts.agent_by_username(db, args.agent)
+    if args.retry:
+        view = intake.retry(db, agent, args.retry)
+        print(f"Message {view.id}: {view.state}" + (f" ({view.reason})" if view.reason else ""))
+        return 0
+    for view in intake.quarantined(db, agent):
+        print(
+            f"  {view.id:>6} {view.received_at:%Y-%m-%d %H:%M} {view.sender:<30} {view.subject[:40]:<40} {view.reason}"
+        )
+    return 0
+
+
 def _print_counts(counts: dict[Queue, int]) -> None:
     for queue, count in counts.items():
         print(f"  {queue.value.replace('_', ' ').title():<12} {count:>9,}")
@@ -218,6 +315,36 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--tickets", type=int, default=300)
     demo.add_argument("--open", action="store_true", help="then open the agent window on it")
     demo.set_defaults(run=cmd_demo)
+
+    worker = sub.add_parser("worker", help="fetch and send mail, mark overdue and close resolved tickets")
+    worker.add_argument("--once", action="store_true", help="run every job once, then exit")
+    worker.set_defaults(run=cmd_worker)
+
+    mailbox = sub.add_parser("mailbox", help="support addresses").add_subparsers(dest="mailbox_command", required=True)
+    madd = mailbox.add_parser("add", help="add a mailbox (passwords are asked for)")
+    madd.add_argument("address")
+    madd.add_argument("--name")
+    madd.add_argument("--imap-host")
+    madd.add_argument("--imap-port", type=int)
+    madd.add_argument("--imap-security", choices=["tls", "starttls", "none"], default="tls")
+    madd.add_argument("--imap-user")
+    madd.add_argument("--folder", default="INBOX")
+    madd.add_argument("--after-fetch", choices=["seen", "move", "delete"], default="seen")
+    madd.add_argument("--move-to", help="folder for --after-fetch move")
+    madd.add_argument("--smtp-host")
+    madd.add_argument("--smtp-port", type=int)
+    madd.add_argument("--smtp-security", choices=["tls", "starttls", "none"], default="starttls")
+    madd.add_argument("--smtp-user")
+    madd.set_defaults(run=cmd_mailbox_add)
+    mailbox.add_parser("list", help="list mailboxes").set_defaults(run=cmd_mailbox_list)
+
+    mail = sub.add_parser("mail", help="the mail channel's state").add_subparsers(dest="mail_command", required=True)
+    mail.add_parser("status", help="worker jobs, mailboxes, outbox and quarantine").set_defaults(run=cmd_mail_status)
+    quarantine = mail.add_parser("quarantine", help="incoming mail kept aside, and retrying it")
+    quarantine.add_argument("--retry", type=int, metavar="ID", help="process this message again")
+    quarantine.set_defaults(run=cmd_mail_quarantine)
+    for command in (madd, mailbox.choices["list"], mail.choices["status"], quarantine):
+        command.add_argument("--agent", default="admin", help="act as this administrator")
 
     for name, run in (("queue", cmd_queue), ("search", cmd_search), ("show", cmd_show)):
         command = sub.add_parser(name, help=f"{name} tickets as an agent")

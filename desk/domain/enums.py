@@ -48,6 +48,7 @@ class EventKind(enum.StrEnum):
     ENTRY_EDITED = "entry_edited"
     OVERDUE = "overdue"
     FEEDBACK = "feedback"
+    MAIL_FAILED = "mail_failed"  # an outgoing mail was given up on: agents must reach the person another way
 
 
 # Events an end user may see in their own ticket's history; every other kind is for agents only.
@@ -91,3 +92,19 @@ class Queue(enum.StrEnum):
     OVERDUE = "overdue"
     ON_HOLD = "on_hold"
     CLOSED = "closed"
+
+
+class InboundState(enum.StrEnum):
+    """Where a fetched message stands; none of these drops it, and every one keeps its raw bytes."""
+
+    NEW = "new"  # stored, not yet threaded
+    DONE = "done"  # became a ticket, a message or a note
+    IGNORED = "ignored"  # an auto-reply, bounce or loop: kept, never answered
+    REJECTED = "rejected"  # from a banned sender
+    QUARANTINED = "quarantined"  # could not be parsed or threaded; administrators can retry it
+
+
+class OutboxState(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # given up after the last retry; shown on its ticket

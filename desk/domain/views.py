@@ -209,3 +209,17 @@ class Choices:
     teams: tuple[Ref, ...]
     signature: str | None  # the calling agent's, for the composer
     attachment_limit: int  # bytes a file may have
+
+
+@dataclass(frozen=True)
+class InboundView:
+    """A fetched message as administrators see it in the quarantine."""
+
+    id: int
+    received_at: datetime
+    sender: str
+    subject: str
+    state: str
+    reason: str | None
+    size: int
+    ticket_id: int | None

@@ -80,7 +80,7 @@ def find_or_create_user(session: Session, email: str, name: str | None, phone: s
     return user
 
 
-def _require_right(actor: Actor, right: Right) -> None:
+def require_right(actor: Actor, right: Right) -> None:
     if isinstance(actor, SystemActor):
         return
     agent = require_agent(actor)
@@ -102,7 +102,7 @@ def add_agent(
     teams: Iterable[int] = (),
 ) -> AgentActor:
     """Create an agent; `access` maps department names to role names."""
-    _require_right(actor, Right.ADMIN)
+    require_right(actor, Right.ADMIN)
     login = username.strip().lower()
     if not _USERNAME.match(login):
         raise Invalid(
@@ -148,7 +148,7 @@ def add_user(
     organization: str | None = None,
 ) -> PersonView:
     """Create an end user (with a Support Center password when given)."""
-    _require_right(actor, Right.USER_MANAGE)
+    require_right(actor, Right.USER_MANAGE)
     address = normalize_email(email)
     if session.scalar(select(User.id).where(User.email == address)):
         raise Invalid(f"An end user with address {address} exists already.", {"email": "Use another address."})

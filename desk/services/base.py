@@ -66,6 +66,13 @@ def query(fn: Callable[Concatenate[Session, P], R]) -> Callable[Concatenate[Data
     return run
 
 
+def within(service: Callable[Concatenate[Database, P], R]) -> Callable[Concatenate[Session, P], R]:
+    """A @command or @query as a function of the caller's session, for a job that must do several user actions in
+    one transaction (mail intake threads a message and posts it together, or not at all)."""
+    inner: Callable[Concatenate[Session, P], R] = getattr(service, "__wrapped__")  # noqa: B009  # set by functools.wraps
+    return inner
+
+
 # --- actors -------------------------------------------------------------------------------------------------------
 
 

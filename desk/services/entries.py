@@ -30,6 +30,7 @@ from desk.services.base import (
     require_perm,
 )
 from desk.services.lifecycle import apply_status, status_for_change
+from desk.services.mail import outbound
 from desk.services.views import entry_author, ticket_view
 from desk.storage import changes, search
 from desk.storage.models import Attachment, Blob, Collaborator, EntryRevision, Status, ThreadEntry, Ticket, User
@@ -206,7 +207,7 @@ def post_reply(
     new_status = status_for_change(session, actor, ticket, status_id) if status_id is not None else None
     moment = now()
     try:
-        add_entry(
+        entry = add_entry(
             session,
             ticket,
             EntryKind.REPLY,
@@ -228,6 +229,7 @@ def post_reply(
     ticket.overdue = False if ticket.due_at > moment else ticket.overdue
     ticket.updated_at = moment
     _announce(session, actor, ticket, EntryKind.REPLY, new_status, moment)
+    outbound.on_reply(session, ticket, entry, agent.name)
     return ticket_view(session, ticket, actor)
 
 
@@ -318,6 +320,7 @@ def add_message(
     if status.state != StatusState.OPEN:
         reopen_to = session.get(Status, status.reopen_status_id or settings.get(session, "ticket.default_status_id"))
     _announce(session, actor, ticket, EntryKind.MESSAGE, reopen_to, moment)
+    outbound.on_message(session, ticket, body)
     return ticket_view(session, ticket, actor)
 
 

@@ -16,6 +16,7 @@ from desk.domain.views import FeedbackView, TicketView
 from desk.services import settings, sla
 from desk.services.accounts import find_or_create_user
 from desk.services.base import check_version, command, load_ticket, now, record_event, require_agent, require_perm
+from desk.services.mail import outbound
 from desk.services.views import ticket_view
 from desk.storage import search
 from desk.storage.models import Collaborator, Feedback, Status, ThreadEntry, Ticket, TicketLink, TicketLock, User
@@ -306,6 +307,7 @@ def mark_overdue(session: Session, actor: Actor, at: datetime | None = None) -> 
     for ticket in tickets:
         ticket.overdue = True
         record_event(session, actor, ticket, EventKind.OVERDUE, {"due": ticket.due_at.isoformat()}, at=moment)
+        outbound.on_overdue(session, ticket)
     return [ticket.id for ticket in tickets]
 
 

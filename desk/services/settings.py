@@ -22,6 +22,12 @@ DEFAULTS: dict[str, Any] = {
     "attachments.max_bytes": 10 * 1024 * 1024,
     "login.max_failures": 5,
     "login.lockout_minutes": 15,
+    "mail.default_mailbox_id": None,  # sends the mail of departments without a mailbox of their own
+    "mail.notifications": {},  # template kind -> on/off, over which departments and help topics switch
+    "mail.templates": {},  # template kind -> {"subject": ..., "body": ...}, over the built-in ones
+    "mail.secret": None,  # signs our Message-IDs; made on first use
+    "mail.alert_after_failures": 3,  # failed fetches in a row before administrators are mailed
+    "mail.fetch_seconds": 60,
 }
 
 
@@ -38,8 +44,13 @@ def get(session: Session, key: str) -> Any:
     return values[key] if key in values else DEFAULTS[key]
 
 
+def forget(session: Session) -> None:
+    """Read the settings again on the next `get` (after a row was written other than through `put`)."""
+    session.info.pop(_CACHE, None)
+
+
 def put(session: Session, key: str, value: Any) -> None:
     if key not in DEFAULTS:
         raise KeyError(key)
     session.merge(Setting(key=key, value=value))
-    session.info.pop(_CACHE, None)
+    forget(session)

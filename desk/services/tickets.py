@@ -30,6 +30,7 @@ from desk.services.base import (
     visible_ticket,
 )
 from desk.services.entries import add_entry
+from desk.services.mail import outbound
 from desk.services.views import TICKET_WITH_HEADER, ticket_view, topic_name
 from desk.storage import search
 from desk.storage.models import (
@@ -210,6 +211,7 @@ def open_ticket(
         },
         at=moment,
     )
+    outbound.on_ticket_opened(session, ticket, by_requester=not isinstance(actor, AgentActor), message=body)
     return ticket_view(session, ticket, actor)
 
 
@@ -321,6 +323,10 @@ def _finish(
     note: str | None,
 ) -> TicketView:
     record_event(session, actor, ticket, kind, {"before": before, "after": after}, note=note)
+    if kind == EventKind.ASSIGNED:
+        outbound.on_assigned(session, ticket, getattr(actor, "id", None), actor.name)
+    elif kind == EventKind.TRANSFERRED:
+        outbound.on_transferred(session, ticket, getattr(actor, "id", None), actor.name)
     return ticket_view(session, ticket, actor)
 
 

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     DDL,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -23,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from desk.storage.types import JSONText, LongBlob, LongText, UTCDateTime
+from desk.storage.types import JSONText, LongBlob, LongText, MessageIdString, UTCDateTime
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -165,6 +166,8 @@ class Department(Base):
     sla_id: Mapped[int | None] = _fk("sla_plans.id", nullable=True)
     schedule_id: Mapped[int | None] = _fk("schedules.id", nullable=True)
     public: Mapped[bool] = mapped_column(default=True)
+    # Mail notifications switched on or off here, over the global setting: {"auto_response": false, ...}
+    mail_notifications: Mapped[dict[str, Any] | None]
 
 
 class AgentAccess(Base):
@@ -218,6 +221,7 @@ class HelpTopic(Base):
     assign_team_id: Mapped[int | None] = _fk("teams.id", nullable=True)
     public: Mapped[bool] = mapped_column(default=True)
     active: Mapped[bool] = mapped_column(default=True)
+    mail_notifications: Mapped[dict[str, Any] | None]  # over the department's, as in Department
 
 
 # --- tickets ----------------------------------------------------------------------------------------------------
@@ -436,6 +440,98 @@ class SavedSearch(Base):
     agent_id: Mapped[int] = _fk("agents.id", ondelete="CASCADE")
     name: Mapped[str] = mapped_column(String(120))
     criteria: Mapped[dict[str, Any]]
+
+
+# --- mail and the worker ----------------------------------------------------------------------------------------
+
+
+class Mailbox(Base):
+    """A support address: fetched over IMAP into tickets, and the account outgoing mail is sent from."""
+
+    __tablename__ = "mailboxes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    address: Mapped[str] = mapped_column(String(254), unique=True)  # lower-cased
+    department_id: Mapped[int | None] = _fk("departments.id", nullable=True)
+    topic_id: Mapped[int | None] = _fk("help_topics.id", nullable=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    imap_host: Mapped[str | None] = mapped_column(String(255))
+    imap_port: Mapped[int | None]
+    imap_security: Mapped[str] = mapped_column(String(8), default="tls")  # tls | starttls | none
+    imap_user: Mapped[str | None] = mapped_column(String(254))
+    imap_secret: Mapped[str | None] = mapped_column(Text)  # "keyring:" or, where there is none, the password
+    folder: Mapped[str] = mapped_column(String(255), default="INBOX")
+    after_fetch: Mapped[str] = mapped_column(String(8), default="seen")  # seen | move | delete
+    move_to: Mapped[str | None] = mapped_column(String(255))
+    smtp_host: Mapped[str | None] = mapped_column(String(255))
+    smtp_port: Mapped[int | None]
+    smtp_security: Mapped[str] = mapped_column(String(8), default="starttls")
+    smtp_user: Mapped[str | None] = mapped_column(String(254))
+    smtp_secret: Mapped[str | None] = mapped_column(Text)
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_fetch_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    failures: Mapped[int] = mapped_column(default=0)  # consecutive failed fetches
+    alerted: Mapped[bool] = mapped_column(default=False)  # administrators were mailed about this failure streak
+
+
+class InboundMessage(Base):
+    """A fetched message, stored raw before it is parsed; kept after, as the record of what arrived."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (Index("ix_inbound_messages_state", "state", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox_id: Mapped[int | None] = _fk("mailboxes.id", nullable=True, ondelete="SET NULL")
+    uid: Mapped[int | None] = mapped_column(BigInteger)
+    message_id: Mapped[str] = mapped_column(MessageIdString, unique=True)
+    raw: Mapped[bytes] = mapped_column(LongBlob)
+    size: Mapped[int]
+    received_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16))  # desk.domain.enums.InboundState
+    reason: Mapped[str | None] = mapped_column(Text)
+    ticket_id: Mapped[int | None] = _fk("tickets.id", nullable=True, ondelete="SET NULL", index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    processed_at: Mapped[datetime | None]
+
+
+class OutboxMessage(Base):
+    """A mail to send, written in the transaction of the reply or event it tells about; sent by the worker."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_state_due", "state", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int | None] = _fk("tickets.id", nullable=True, ondelete="CASCADE", index=True)
+    entry_id: Mapped[int | None] = _fk("thread_entries.id", nullable=True, ondelete="SET NULL")
+    mailbox_id: Mapped[int | None] = _fk("mailboxes.id", nullable=True, ondelete="SET NULL")
+    kind: Mapped[str] = mapped_column(String(32))  # the template
+    recipients: Mapped[dict[str, Any]]  # {"to": [...], "cc": [...], "bcc": [...]}
+    subject: Mapped[str] = mapped_column(Text)
+    body_text: Mapped[str] = mapped_column(LongText)
+    body_html: Mapped[str | None] = mapped_column(LongText)
+    message_id: Mapped[str] = mapped_column(MessageIdString, unique=True)
+    in_reply_to: Mapped[str | None] = mapped_column(Text)
+    reference_ids: Mapped[str | None] = mapped_column(Text)  # the References header
+    state: Mapped[str] = mapped_column(String(16))  # desk.domain.enums.OutboxState
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class WorkerJob(Base):
+    """A worker job's lease (one worker runs it at a time) and what its last run did, for administrators."""
+
+    __tablename__ = "worker_jobs"
+    job: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(120))
+    expires_at: Mapped[datetime | None]
+    last_started_at: Mapped[datetime | None]
+    last_finished_at: Mapped[datetime | None]
+    last_result: Mapped[str | None] = mapped_column(String(255))
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class LoginAudit(Base):

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, LargeBinary, Text
+from sqlalchemy import DateTime, Dialect, LargeBinary, String, Text
 from sqlalchemy.dialects import mysql
 from sqlalchemy.types import TypeDecorator
 
@@ -49,3 +49,5 @@ class JSONText(TypeDecorator[Any]):
 # TEXT on MariaDB holds only 64 KiB: thread bodies and search documents need more.
 LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 LongBlob = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
+# Message-IDs compare exactly on every engine (MariaDB's default collation ignores case).
+MessageIdString = String(255).with_variant(mysql.VARCHAR(255, collation="utf8mb4_bin"), "mysql", "mariadb")

@@ -16,10 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import keyring
-import keyring.backends.fail
-import keyring.backends.null
-from keyring.errors import KeyringError
 from shiboken6 import isValid
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, DBAPIError
@@ -42,12 +38,12 @@ from PySide6.QtWidgets import (
 
 from desk.config import data_dir
 from desk.domain.errors import DeskError, SchemaMismatch
+from desk.keyring_store import keyring_available, remember_password, stored_password
 from desk.storage.db import Database, check_schema, normalize_url
 from desk.ui import icons, theme
 from desk.ui.tasks import async_slot, run
 from desk.ui.widgets import set_role
 
-KEYRING_SERVICE = "Desk"
 SETTINGS_GROUP = "connection"
 
 
@@ -267,41 +263,6 @@ class ConnectionSettings:
 
     def label(self) -> str:
         return describe_url(self.url())
-
-
-# --- the system keyring (call these in a worker thread: some backends talk to a daemon) ----------------------------
-
-
-def keyring_available() -> bool:
-    """Whether a real keyring backend works here (headless Linux usually has none)."""
-    try:
-        backend = keyring.get_keyring()
-    except KeyringError:
-        return False
-    return not isinstance(backend, keyring.backends.fail.Keyring | keyring.backends.null.Keyring)
-
-
-def stored_password(key: str) -> str | None:
-    if not keyring_available():
-        return None
-    try:
-        return keyring.get_password(KEYRING_SERVICE, key)
-    except KeyringError:  # locked or broken keyring: the person types the password instead
-        return None
-
-
-def remember_password(key: str, password: str | None) -> bool:
-    """Store the password (or forget it when None); False when no keyring could take it."""
-    if not keyring_available():
-        return False
-    try:
-        if password:
-            keyring.set_password(KEYRING_SERVICE, key, password)
-        elif keyring.get_password(KEYRING_SERVICE, key) is not None:
-            keyring.delete_password(KEYRING_SERVICE, key)
-    except KeyringError:
-        return False
-    return True
 
 
 # --- opening a database (worker thread) ---------------------------------------------------------------------------

@@ -115,6 +115,9 @@ def describe(event: EventView) -> str:
         return f"{event.actor} removed collaborator {data.get('email')}"
     if event.kind == EventKind.FEEDBACK:
         return f"{event.actor} rated the help {data.get('rating')} of 5"
+    if event.kind == EventKind.MAIL_FAILED:
+        to = ", ".join(data.get("to", [])) or "its recipients"
+        return f"Mail “{data.get('subject', '')}” could not be sent to {to}: {data.get('error', 'unknown error')}"
     return f"{event.actor}: {event.kind.value}"
 
 

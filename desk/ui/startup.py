@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QDialog, QGridLayout, QMessageBox, QSizePolicy, QS
 from desk.config import configured_url
 from desk.domain.errors import DeskError
 from desk.domain.permissions import AgentActor
+from desk.keyring_store import stored_password
 from desk.services import accounts, reference
 from desk.storage.db import Database
 from desk.ui.connect import (
@@ -34,7 +35,6 @@ from desk.ui.connect import (
     EngineKind,
     describe_url,
     open_database,
-    stored_password,
 )
 from desk.ui.login import LoginDialog
 from desk.ui.tasks import Context, run

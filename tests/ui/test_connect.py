@@ -26,10 +26,10 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLineEdit
 
+from desk.keyring_store import SERVICE as KEYRING_SERVICE
 from desk.storage.db import Database, make_engine
 from desk.ui import connect
 from desk.ui.connect import (
-    KEYRING_SERVICE,
     ConnectionDialog,
     ConnectionSettings,
     EngineKind,

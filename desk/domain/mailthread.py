@@ -1,0 +1,125 @@
+"""Mail rules with no I/O: our signed Message-IDs, the ticket tag in subjects, automatic mail, quoted history."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Iterable, Mapping
+
+# The line our outgoing mail starts with; everything a reply quotes below it is history, not the new message.
+REPLY_SEPARATOR = "-- Reply above this line --"
+# A header our outgoing mail carries: seen on incoming mail, it is our own mail come back (a loop).
+LOOP_HEADER = "X-Desk-Loop"
+
+_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+_OURS = re.compile(r"^<t(\d+)\.([0-9a-z]+)\.([0-9a-f]{16})@[^<>\s]+>$")
+_TAG = re.compile(r"\[#([A-Za-z0-9-]{1,20})\]")
+
+
+def _signature(secret: str, ticket_id: int, token: str) -> str:
+    return hmac.new(secret.encode(), f"{ticket_id}.{token}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def make_message_id(secret: str, ticket_id: int, token: str, domain: str) -> str:
+    """A Message-ID for a mail about a ticket that only we can make: a reply to it threads without guessing."""
+    return f"<t{ticket_id}.{token}.{_signature(secret, ticket_id, token)}@{domain}>"
+
+
+def signed_ticket_id(secret: str, message_id: str) -> int | None:
+    """The ticket a Message-ID of ours names, or None when it is not ours (or was forged)."""
+    match = _OURS.match(message_id.strip())
+    if match is None:
+        return None
+    ticket_id, token, signature = int(match[1]), match[2], match[3]
+    return ticket_id if hmac.compare_digest(signature, _signature(secret, ticket_id, token)) else None
+
+
+def message_ids(header: str | None) -> list[str]:
+    """The Message-IDs in an In-Reply-To or References header, in order, without duplicates."""
+    return list(dict.fromkeys(_MESSAGE_ID.findall(header or "")))
+
+
+def subject_number(subject: str) -> str | None:
+    """The ticket number tagged in a subject as "[#123456]", if any."""
+    match = _TAG.search(subject)
+    return match[1] if match else None
+
+
+def tag_subject(subject: str, number: str) -> str:
+    """The subject with the ticket tag, added once."""
+    return subject if f"[#{number}]" in subject else f"{subject} [#{number}]"
+
+
+_AUTO_HEADERS = ("x-autoreply", "x-autorespond", "x-autoresponder", "x-auto-reply")
+_BULK = frozenset({"bulk", "junk", "list", "auto_reply", "auto-reply"})
+_DAEMONS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)@", re.IGNORECASE)
+
+
+def automatic_reason(headers: Mapping[str, str], sender: str | None, domains: Iterable[str] = ()) -> str | None:
+    """Why a message was sent by a machine and must never be answered ("auto-reply", "bounce", "bulk", "loop").
+
+    `headers` maps lower-cased header names to values; `domains` are our own (a loop header naming one of them is
+    our own mail come back).
+    """
+    loop = headers.get(LOOP_HEADER.lower())
+    if loop is not None and (not domains or loop.strip().lower() in {d.lower() for d in domains}):
+        return "loop"
+    if "x-failed-recipients" in headers or (sender and _DAEMONS.match(sender)):
+        return "bounce"
+    if headers.get("return-path", "x").strip() in ("<>", ""):
+        return "bounce"
+    if "report-type=delivery-status" in headers.get("content-type", "").lower().replace(" ", ""):
+        return "bounce"
+    auto = headers.get("auto-submitted", "no").strip().lower()
+    if auto and not auto.startswith("no"):
+        return "auto-reply"
+    if any(name in headers for name in _AUTO_HEADERS):
+        return "auto-reply"
+    suppress = headers.get("x-auto-response-suppress", "").lower()
+    if any(word in suppress for word in ("all", "oof", "autoreply")):
+        return "auto-reply"
+    if headers.get("precedence", "").strip().lower() in _BULK or "list-id" in headers:
+        return "bulk"
+    return None
+
+
+# Lines that start the quoted history in the common clients; the first one found ends the new text.
+_HISTORY = (
+    re.compile(rf"^\s*{re.escape(REPLY_SEPARATOR)}\s*$", re.IGNORECASE),
+    re.compile(r"^\s*-{2,}\s*(Original Message|Ursprüngliche Nachricht|Message d'origine)\s*-{2,}\s*$", re.I),
+    re.compile(r"^\s*On .{4,200}wrote:\s*$", re.IGNORECASE | re.DOTALL),
+    re.compile(r"^\s*Am .{4,200}schrieb .{1,200}:\s*$", re.IGNORECASE | re.DOTALL),
+    re.compile(r"^\s*Le .{4,200}a écrit\s*:\s*$", re.IGNORECASE | re.DOTALL),
+    re.compile(r"^_{20,}\s*$"),  # Outlook on the web's rule above "From: … Sent: …"
+    re.compile(r"^\s*\*?From:\*?\s.+$"),  # Outlook's header block, checked with the "Sent:" line below
+)
+
+
+def strip_quoted(text: str) -> str:
+    """The new part of a reply: the text above the quoted history (our separator, "On … wrote:", Outlook's block).
+
+    A reply that is all quote (top-posting nothing) keeps its text rather than becoming empty.
+    """
+    lines = text.replace("\r\n", "\n").split("\n")
+    cut = len(lines)
+    for index, line in enumerate(lines):
+        if _starts_history(lines, index, line):
+            cut = index
+            break
+    kept = lines[:cut]
+    while kept and (not kept[-1].strip() or kept[-1].lstrip().startswith(">")):
+        kept.pop()  # trailing quote lines and blank lines left above the history
+    new = "\n".join(kept).strip()
+    return new or text.strip()
+
+
+def _starts_history(lines: list[str], index: int, line: str) -> bool:
+    if _HISTORY[-1].match(line):  # "From:" only counts with Outlook's "Sent:" or "Date:" close below it
+        return any(re.match(r"^\s*\*?(Sent|Date|Gesendet):", following) for following in lines[index + 1 : index + 4])
+    if _HISTORY[2].match(line) or _HISTORY[3].match(line) or _HISTORY[4].match(line):
+        return True
+    # A "On … wrote:" line that the client wrapped in two.
+    if index + 1 < len(lines) and re.match(r"^\s*On .{4,200}$", line) and lines[index + 1].rstrip().endswith("wrote:"):
+        return True
+    return any(pattern.match(line) for pattern in _HISTORY[:2] + _HISTORY[5:6])

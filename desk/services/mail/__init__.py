@@ -1,0 +1,1 @@
+"""The email channel: parsing, intake, the outbox and the IMAP / SMTP connections."""

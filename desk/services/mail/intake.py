@@ -1,0 +1,286 @@
+"""Incoming mail: stored raw first, then threaded into a ticket in one transaction, or kept aside — never dropped.
+
+`store` keeps the bytes (once per Message-ID) before anything reads them; `process` turns one stored message into
+a new ticket, a message on its ticket or an agent's internal note, or marks it ignored (automatic mail), rejected
+(banned sender) or quarantined (cannot be parsed or posted), with the reason. Administrators list the quarantine
+and retry a message once the cause is fixed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from email import message_from_bytes, policy
+from email.utils import parseaddr
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from desk.domain import mailthread
+from desk.domain.enums import CollaboratorRole, InboundState, StatusState, TicketSource
+from desk.domain.errors import DeskError, NotFound
+from desk.domain.permissions import Actor, Right, SystemActor
+from desk.domain.views import InboundView
+from desk.services import entries, settings, tickets
+from desk.services.accounts import agent_actor, find_or_create_user, normalize_email, require_right
+from desk.services.base import command, now, query, within
+from desk.services.mail.outbound import mail_secret
+from desk.services.mail.parse import ParsedMail, Unparseable, message_id_of, parse
+from desk.storage.db import Database
+from desk.storage.models import (
+    Agent,
+    Collaborator,
+    InboundMessage,
+    Mailbox,
+    OutboxMessage,
+    Status,
+    Ticket,
+    User,
+)
+
+BATCH = 200
+
+
+@command
+def store(session: Session, mailbox_id: int | None, uid: int | None, raw: bytes) -> int | None:
+    """Keep a fetched message's bytes; None when a message with its Message-ID is stored already."""
+    message_id = message_id_of(raw)
+    if session.scalar(select(InboundMessage.id).where(InboundMessage.message_id == message_id)) is not None:
+        return None
+    row = InboundMessage(
+        mailbox_id=mailbox_id,
+        uid=uid,
+        message_id=message_id,
+        raw=raw,
+        size=len(raw),
+        received_at=now(),
+        state=InboundState.NEW.value,
+    )
+    try:
+        with session.begin_nested():  # the same message stored by a concurrent fetch of another mailbox
+            session.add(row)
+    except IntegrityError:
+        return None
+    return row.id
+
+
+@command
+def process(session: Session, inbound_id: int) -> InboundState:
+    """Thread one stored message. Locked while it is processed, so two workers never post it twice."""
+    row = session.get(InboundMessage, inbound_id, with_for_update=True)
+    if row is None or row.state != InboundState.NEW.value:
+        return InboundState(row.state) if row else InboundState.DONE
+    row.attempts += 1
+    row.processed_at = now()
+    mailbox = session.get(Mailbox, row.mailbox_id) if row.mailbox_id else None
+    ours = tuple(session.scalars(select(Mailbox.address)))
+    try:
+        mail = parse(
+            row.raw,
+            max_attachment=int(settings.get(session, "attachments.max_bytes")),
+            our_domains=tuple({address.rpartition("@")[2] for address in ours}),
+        )
+    except Unparseable as error:
+        return _set(row, InboundState.QUARANTINED, str(error))
+    except Exception as error:  # a parser bug on one strange message must not stop the fetch: keep it aside
+        return _set(row, InboundState.QUARANTINED, f"The message could not be read ({type(error).__name__}: {error}).")
+    if mail.automatic or mail.sender in ours:
+        return _set(row, InboundState.IGNORED, f"Not answered: {mail.automatic or 'sent by one of our mailboxes'}.")
+    banned = session.scalar(select(User.banned).where(User.email == normalize_email(mail.sender)))
+    if banned:
+        return _set(row, InboundState.REJECTED, f"{mail.sender} is banned.")
+    try:
+        with session.begin_nested():  # a refusal leaves nothing of this message behind
+            row.ticket_id = _post(session, mail, mailbox)
+    except DeskError as error:
+        return _set(row, InboundState.QUARANTINED, str(error))
+    return _set(row, InboundState.DONE, None)
+
+
+def _set(row: InboundMessage, state: InboundState, reason: str | None) -> InboundState:
+    row.state, row.reason = state.value, reason
+    return state
+
+
+def _post(session: Session, mail: ParsedMail, mailbox: Mailbox | None) -> int:
+    """Post the mail where it belongs; the ticket's id."""
+    ticket, by_tag = thread(session, mail)
+    text = _with_skipped(mail)
+    agent = session.scalar(select(Agent).where(Agent.email == mail.sender, Agent.active.is_(True)))
+    if ticket is not None and not _may_reopen(session, ticket):
+        ticket = None  # a reply to a ticket that stays closed starts a new one
+    if ticket is not None and agent is not None:
+        view = within(entries.post_note)(
+            session, agent_actor(session, agent), ticket.id, text, body_html=mail.html, attachments=mail.attachments
+        )
+        return view.id
+    if ticket is not None:
+        user = find_or_create_user(session, mail.sender, mail.sender_name)
+        if not by_tag and not _involved(session, ticket, user.id):
+            # Someone else answering in the thread (a colleague in CC): keep them in the conversation.
+            session.add(Collaborator(ticket_id=ticket.id, user_id=user.id, role=CollaboratorRole.CC.value))
+        view = within(entries.add_message)(
+            session,
+            SystemActor(),
+            ticket.id,
+            text,
+            body_html=mail.html,
+            attachments=mail.attachments,
+            from_user_id=user.id,
+        )
+        return view.id
+    view = within(tickets.open_ticket)(
+        session,
+        SystemActor(),
+        subject=mail.subject[:255],
+        body=text,
+        body_html=mail.html,
+        requester_email=mail.sender,
+        requester_name=mail.sender_name or None,
+        source=TicketSource.EMAIL,
+        topic_id=mailbox.topic_id if mailbox else None,
+        department_id=mailbox.department_id if mailbox and not mailbox.topic_id else None,
+        attachments=mail.attachments,
+    )
+    _copy_cc(session, view.id, mail, mailbox)
+    return view.id
+
+
+def thread(session: Session, mail: ParsedMail) -> tuple[Ticket | None, bool]:
+    """The ticket a mail answers, in order of trust; and whether only its subject's tag said so.
+
+    1. Our own signed Message-ID in In-Reply-To or References (only we can make one).
+    2. Any Message-ID we stored, sent or received, in In-Reply-To or References.
+    3. The ticket number tag in the subject, when the sender is its requester, a collaborator or an agent —
+       never for a stranger, who could otherwise write into anyone's ticket by guessing a number.
+    """
+    referenced = list(dict.fromkeys([*mail.in_reply_to, *reversed(mail.references)]))
+    secret = mail_secret(session)
+    for message_id in referenced:
+        ticket_id = mailthread.signed_ticket_id(secret, message_id)
+        ticket = session.get(Ticket, ticket_id) if ticket_id else None
+        if ticket is not None:
+            return ticket, False
+    if referenced:
+        for model in (InboundMessage, OutboxMessage):
+            found = session.scalars(
+                select(model.ticket_id).where(model.message_id.in_(referenced), model.ticket_id.is_not(None))
+            ).first()
+            if found is not None:
+                return session.get(Ticket, found), False
+    number = mailthread.subject_number(mail.subject)
+    ticket = session.scalar(select(Ticket).where(Ticket.number == number)) if number else None
+    if ticket is None:
+        return None, False
+    sender = session.scalar(select(User.id).where(User.email == mail.sender))
+    is_agent = session.scalar(select(Agent.id).where(Agent.email == mail.sender)) is not None
+    if is_agent or (sender is not None and _involved(session, ticket, sender)):
+        return ticket, True
+    return None, False
+
+
+def _involved(session: Session, ticket: Ticket, user_id: int) -> bool:
+    return ticket.requester_id == user_id or session.get(Collaborator, (ticket.id, user_id)) is not None
+
+
+def _may_reopen(session: Session, ticket: Ticket) -> bool:
+    status = session.get(Status, ticket.status_id)
+    return status is not None and (status.state == StatusState.OPEN or status.allows_reopen)
+
+
+def _with_skipped(mail: ParsedMail) -> str:
+    """The text, saying which attachments were too big to keep (the sender is told to send them another way)."""
+    text = mail.text.strip()
+    if mail.skipped:
+        names = ", ".join(f"{s.name} ({s.size:,} bytes)" for s in mail.skipped)
+        text += f"\n\n[Attachments over the size limit were not kept: {names}]"
+    if not text.strip():
+        text = "(no text)" if not mail.attachments else "(no text; see the attachments)"
+    return text.strip()
+
+
+def _copy_cc(session: Session, ticket_id: int, mail: ParsedMail, mailbox: Mailbox | None) -> None:
+    """People the requester copied become collaborators, so replies reach them too (not our own addresses)."""
+    ours = set(session.scalars(select(Mailbox.address))) | set(session.scalars(select(Agent.email)))
+    for address in dict.fromkeys([*mail.cc, *mail.to]):
+        if address in ours or address == mail.sender:
+            continue
+        try:
+            user = find_or_create_user(session, address, None)
+        except DeskError:  # a banned address is simply not copied
+            continue
+        if session.get(Collaborator, (ticket_id, user.id)) is None:
+            session.add(Collaborator(ticket_id=ticket_id, user_id=user.id, role=CollaboratorRole.CC.value))
+
+
+def process_pending(db: Database, keep_alive: Callable[[], None] = lambda: None) -> dict[InboundState, int]:
+    """Thread every stored message not yet processed, oldest first; counts by outcome."""
+    outcome: dict[InboundState, int] = {}
+    while True:
+        with db.transaction(write=False) as session:
+            ids = session.scalars(
+                select(InboundMessage.id)
+                .where(InboundMessage.state == InboundState.NEW.value)
+                .order_by(InboundMessage.id)
+                .limit(BATCH)
+            ).all()
+        if not ids:
+            return outcome
+        for inbound_id in ids:
+            keep_alive()
+            state = process(db, inbound_id)
+            outcome[state] = outcome.get(state, 0) + 1
+
+
+# --- the quarantine, for administrators -------------------------------------------------------------------------
+
+
+def _view(row: InboundMessage) -> InboundView:
+    headers = message_from_bytes(row.raw[:65536], policy=policy.compat32)
+    sender = parseaddr(str(headers.get("From", "")))[1] or "(no sender)"
+    try:
+        subject = str(headers.get("Subject", "") or "")
+    except (TypeError, ValueError):
+        subject = ""
+    return InboundView(
+        id=row.id,
+        received_at=row.received_at,
+        sender=sender,
+        subject=" ".join(subject.split()) or "(no subject)",
+        state=row.state,
+        reason=row.reason,
+        size=row.size,
+        ticket_id=row.ticket_id,
+    )
+
+
+@query
+def quarantined(session: Session, actor: Actor, *, limit: int = 200) -> list[InboundView]:
+    require_right(actor, Right.ADMIN)
+    rows = session.scalars(
+        select(InboundMessage)
+        .where(InboundMessage.state == InboundState.QUARANTINED.value)
+        .order_by(InboundMessage.id.desc())
+        .limit(limit)
+    )
+    return [_view(row) for row in rows]
+
+
+@command
+def release(session: Session, actor: Actor, inbound_id: int) -> None:
+    """Put a quarantined message back in line; `retry` processes it at once."""
+    require_right(actor, Right.ADMIN)
+    row = session.get(InboundMessage, inbound_id, with_for_update=True)
+    if row is None or row.state != InboundState.QUARANTINED.value:
+        raise NotFound(f"No quarantined message {inbound_id}.")
+    row.state, row.reason = InboundState.NEW.value, None
+
+
+def retry(db: Database, actor: Actor, inbound_id: int) -> InboundView:
+    """Process a quarantined message again (after a fix or a setting change); what became of it."""
+    release(db, actor, inbound_id)
+    process(db, inbound_id)
+    with db.transaction(write=False) as session:
+        row = session.get(InboundMessage, inbound_id)
+        assert row is not None
+        return _view(row)

@@ -1,0 +1,343 @@
+"""Outgoing mail: written to the outbox in the transaction of the reply or event it tells about.
+
+The services call the `on_*` functions below; each decides whether the notification is switched on (help topic,
+then department, then the global setting), renders its template and queues one outbox row. Nothing is sent here:
+the worker sends the outbox (`desk.services.mail.sending`), so a reply is never lost to an SMTP outage and never
+sent for a transaction that rolled back.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence as Seq
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from desk.domain import mailthread
+from desk.domain.canned import render
+from desk.domain.enums import OutboxState
+from desk.domain.permissions import Right
+from desk.services import settings
+from desk.services.base import now
+from desk.storage.models import (
+    Agent,
+    AgentAccess,
+    Department,
+    HelpTopic,
+    InboundMessage,
+    Mailbox,
+    OutboxMessage,
+    Setting,
+    ThreadEntry,
+    Ticket,
+    User,
+)
+
+# kind: (subject, body). Administrators override them in the "mail.templates" setting; variables in canned.py.
+TEMPLATES: dict[str, tuple[str, str]] = {
+    "auto_response": (
+        "We received your request: %{ticket.subject}",
+        "Dear %{requester.name},\n\nThank you for contacting us. Your request has been received as ticket "
+        "#%{ticket.number}; we will answer you as soon as we can. Reply to this mail to add to it.\n\n"
+        "%{department.name}",
+    ),
+    "reply": ("Re: %{ticket.subject}", "%{message}"),
+    "alert.new_ticket": (
+        "New ticket #%{ticket.number}: %{ticket.subject}",
+        "%{requester.name} <%{requester.email}> opened a ticket in %{department.name}:\n\n%{message}",
+    ),
+    "alert.new_message": (
+        "New message on #%{ticket.number}: %{ticket.subject}",
+        "%{requester.name} wrote on ticket #%{ticket.number}:\n\n%{message}",
+    ),
+    "alert.assigned": (
+        "Ticket #%{ticket.number} assigned to you: %{ticket.subject}",
+        "%{actor.name} assigned ticket #%{ticket.number} (%{ticket.subject}) to you.",
+    ),
+    "alert.transferred": (
+        "Ticket #%{ticket.number} transferred to %{department.name}",
+        "%{actor.name} transferred ticket #%{ticket.number} (%{ticket.subject}) to %{department.name}.",
+    ),
+    "alert.overdue": (
+        "Ticket #%{ticket.number} is overdue: %{ticket.subject}",
+        "Ticket #%{ticket.number} (%{ticket.subject}) from %{requester.name} is past its due time.",
+    ),
+    "alert.mailbox_failing": (
+        "Mailbox %{mailbox.address} cannot be fetched",
+        "Desk has failed %{mailbox.failures} times in a row to fetch %{mailbox.address}:\n\n%{mailbox.error}\n\n"
+        "No mail from this address reaches Desk until this is fixed. Mail already on the server is kept there "
+        "and fetched once the mailbox works again.",
+    ),
+}
+
+# Notifications an administrator switches per department and help topic (the alert about a mailbox is not one).
+NOTIFICATIONS = tuple(kind for kind in TEMPLATES if kind != "alert.mailbox_failing")
+
+
+def template(session: Session, kind: str) -> tuple[str, str]:
+    custom = settings.get(session, "mail.templates").get(kind) or {}
+    subject, body = TEMPLATES[kind]
+    return custom.get("subject", subject), custom.get("body", body)
+
+
+def enabled(session: Session, kind: str, ticket: Ticket) -> bool:
+    """On or off for this ticket: its help topic's switch, else its department's, else the global one."""
+    topic = session.get(HelpTopic, ticket.topic_id) if ticket.topic_id else None
+    department = session.get(Department, ticket.department_id)
+    for switches in (topic and topic.mail_notifications, department and department.mail_notifications):
+        if switches and kind in switches:
+            return bool(switches[kind])
+    return bool(settings.get(session, "mail.notifications").get(kind, True))
+
+
+def sender_for(session: Session, department_id: int | None) -> Mailbox | None:
+    """The account a ticket's mail is sent from: its department's mailbox, else the default one; None: no mail.
+
+    Looked up once per department and transaction: most changes ask, and most help desks have one mailbox.
+    """
+    cache = session.info.setdefault("desk.senders", {})
+    if department_id not in cache:
+        cache[department_id] = _sender_for(session, department_id)
+    sender: Mailbox | None = cache[department_id]
+    return sender
+
+
+def _sender_for(session: Session, department_id: int | None) -> Mailbox | None:
+    candidates = session.scalars(
+        select(Mailbox).where(Mailbox.active.is_(True), Mailbox.smtp_host.is_not(None)).order_by(Mailbox.id)
+    ).all()
+    default_id = settings.get(session, "mail.default_mailbox_id")
+    ranked = sorted(
+        candidates,
+        key=lambda m: (
+            not (department_id is not None and m.department_id == department_id),  # the department's own
+            m.id != default_id,  # then the default one
+            m.department_id is not None,  # then one that serves no department in particular
+        ),
+    )
+    return ranked[0] if ranked else None
+
+
+def mail_secret(session: Session) -> str:
+    """The key that signs our Message-IDs, made on first use (a concurrent first use keeps the one stored first)."""
+    secret = settings.get(session, "mail.secret")
+    if secret:
+        return str(secret)
+    try:
+        with session.begin_nested():
+            session.add(Setting(key="mail.secret", value=secrets.token_hex(32)))
+    except IntegrityError:
+        pass
+    settings.forget(session)
+    return str(settings.get(session, "mail.secret"))
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2] or "desk.invalid"
+
+
+def _variables(session: Session, ticket: Ticket, actor_name: str, message: str) -> dict[str, Any]:
+    requester = session.get(User, ticket.requester_id)
+    department = session.get(Department, ticket.department_id)
+    return {
+        "ticket.number": ticket.number,
+        "ticket.subject": ticket.subject,
+        "requester.name": requester.name if requester else "",
+        "requester.email": requester.email if requester else "",
+        "department.name": department.name if department else "",
+        "actor.name": actor_name,
+        "message": message,
+    }
+
+
+def _thread_ids(session: Session, ticket_id: int) -> tuple[str | None, list[str]]:
+    """In-Reply-To and References for a new mail on a ticket: the latest mail in its conversation, and the last ten."""
+    inbound = session.execute(
+        select(InboundMessage.message_id, InboundMessage.received_at)
+        .where(InboundMessage.ticket_id == ticket_id)
+        .order_by(InboundMessage.id.desc())
+        .limit(10)
+    ).all()
+    outbound = session.execute(
+        select(OutboxMessage.message_id, OutboxMessage.created_at)
+        .where(OutboxMessage.ticket_id == ticket_id, OutboxMessage.kind.in_(("reply", "auto_response")))
+        .order_by(OutboxMessage.id.desc())
+        .limit(10)
+    ).all()
+    chain = [row[0] for row in sorted([*inbound, *outbound], key=lambda row: row[1])][-10:]
+    last_from_user = inbound[0][0] if inbound else None
+    return last_from_user or (chain[-1] if chain else None), chain
+
+
+def queue(
+    session: Session,
+    kind: str,
+    ticket: Ticket,
+    to: Seq[str],
+    *,
+    cc: Seq[str] = (),
+    bcc: Seq[str] = (),
+    actor_name: str = "System",
+    message: str = "",
+    entry: ThreadEntry | None = None,
+    at: datetime | None = None,
+) -> OutboxMessage | None:
+    """Render the template and write the outbox row; None when there is nowhere to send from or no one to."""
+    recipients = [address for address in dict.fromkeys(to) if address]
+    if not recipients:
+        return None
+    mailbox = sender_for(session, ticket.department_id)
+    if mailbox is None:
+        return None
+    subject_template, body_template = template(session, kind)
+    variables = _variables(session, ticket, actor_name, message)
+    body = render(body_template, variables)
+    if kind in ("reply", "auto_response"):
+        body = f"{mailthread.REPLY_SEPARATOR}\n\n{body}"
+    in_reply_to, references = _thread_ids(session, ticket.id)
+    row = OutboxMessage(
+        ticket_id=ticket.id,
+        entry_id=entry.id if entry is not None else None,
+        mailbox_id=mailbox.id,
+        kind=kind,
+        recipients={"to": recipients, "cc": list(cc), "bcc": list(bcc)},
+        subject=mailthread.tag_subject(render(subject_template, variables), ticket.number),
+        body_text=body,
+        body_html=None,
+        message_id=mailthread.make_message_id(
+            mail_secret(session), ticket.id, secrets.token_hex(6), _domain(mailbox.address)
+        ),
+        in_reply_to=in_reply_to if kind in ("reply", "auto_response") else None,
+        reference_ids=" ".join(references) if kind in ("reply", "auto_response") else None,
+        state=OutboxState.PENDING.value,
+        next_attempt_at=at or now(),
+        created_at=at or now(),
+    )
+    session.add(row)
+    return row
+
+
+def queue_for_addresses(
+    session: Session, kind: str, mailbox: Mailbox, to: list[str], variables: dict[str, Any]
+) -> OutboxMessage | None:
+    """A mail about no ticket (an alert about a mailbox), from the given mailbox or the default one."""
+    sender = mailbox if mailbox.smtp_host else sender_for(session, None)
+    if sender is None or not to:
+        return None
+    subject_template, body_template = template(session, kind)
+    moment = now()
+    row = OutboxMessage(
+        ticket_id=None,
+        mailbox_id=sender.id,
+        kind=kind,
+        recipients={"to": list(dict.fromkeys(to)), "cc": [], "bcc": []},
+        subject=render(subject_template, variables),
+        body_text=render(body_template, variables),
+        message_id=f"<a.{secrets.token_hex(12)}@{_domain(sender.address)}>",
+        state=OutboxState.PENDING.value,
+        next_attempt_at=moment,
+        created_at=moment,
+    )
+    session.add(row)
+    return row
+
+
+# --- what the services tell -------------------------------------------------------------------------------------
+
+
+def _requester_email(session: Session, ticket: Ticket) -> str | None:
+    requester = session.get(User, ticket.requester_id)
+    return requester.email if requester and not requester.banned else None
+
+
+def department_agents(session: Session, department_id: int) -> list[str]:
+    """The addresses of the active agents working in a department (its manager among them)."""
+    manager = select(Department.manager_id).where(Department.id == department_id).scalar_subquery()
+    return list(
+        session.scalars(
+            select(Agent.email)
+            .where(
+                Agent.active.is_(True),
+                or_(
+                    Agent.id.in_(select(AgentAccess.agent_id).where(AgentAccess.department_id == department_id)),
+                    Agent.id == manager,
+                ),
+            )
+            .order_by(Agent.id)
+        )
+    )
+
+
+def admins(session: Session) -> list[str]:
+    return [
+        agent.email
+        for agent in session.scalars(select(Agent).where(Agent.active.is_(True)).order_by(Agent.id))
+        if Right.ADMIN.value in agent.rights.split()
+    ]
+
+
+def _agent_email(session: Session, agent_id: int | None) -> list[str]:
+    agent = session.get(Agent, agent_id) if agent_id else None
+    return [agent.email] if agent is not None and agent.active else []
+
+
+def on_ticket_opened(session: Session, ticket: Ticket, *, by_requester: bool, message: str) -> None:
+    """Auto-response to a requester who opened the ticket themselves (by mail or on the web), alert to agents."""
+    if sender_for(session, ticket.department_id) is None:  # no mailbox to send from: mail is off
+        return
+    if by_requester and enabled(session, "auto_response", ticket):
+        queue(session, "auto_response", ticket, [e for e in [_requester_email(session, ticket)] if e])
+    if enabled(session, "alert.new_ticket", ticket):
+        to = _agent_email(session, ticket.assignee_id) or department_agents(session, ticket.department_id)
+        queue(session, "alert.new_ticket", ticket, to, message=message)
+
+
+def on_message(session: Session, ticket: Ticket, message: str) -> None:
+    if sender_for(session, ticket.department_id) is None:  # no mailbox to send from: mail is off
+        return
+    if enabled(session, "alert.new_message", ticket):
+        to = _agent_email(session, ticket.assignee_id) or department_agents(session, ticket.department_id)
+        queue(session, "alert.new_message", ticket, to, message=message)
+
+
+def on_reply(session: Session, ticket: Ticket, entry: ThreadEntry, actor_name: str) -> None:
+    """The agent's reply, to the recipients the agent chose (stored on the entry as "addr", "cc:addr", "bcc:addr")."""
+    if sender_for(session, ticket.department_id) is None:  # no mailbox to send from: mail is off
+        return
+    if not entry.recipients or not enabled(session, "reply", ticket):
+        return
+    to = [r for r in entry.recipients if ":" not in r]
+    cc = [r.removeprefix("cc:") for r in entry.recipients if r.startswith("cc:")]
+    bcc = [r.removeprefix("bcc:") for r in entry.recipients if r.startswith("bcc:")]
+    if not to:  # only collaborators chosen: the first becomes the addressee
+        to, cc = cc[:1], cc[1:]
+    queue(session, "reply", ticket, to, cc=cc, bcc=bcc, actor_name=actor_name, message=entry.body_text, entry=entry)
+
+
+def on_assigned(session: Session, ticket: Ticket, actor_id: int | None, actor_name: str) -> None:
+    if sender_for(session, ticket.department_id) is None:  # no mailbox to send from: mail is off
+        return
+    if ticket.assignee_id is not None and ticket.assignee_id != actor_id and enabled(session, "alert.assigned", ticket):
+        queue(session, "alert.assigned", ticket, _agent_email(session, ticket.assignee_id), actor_name=actor_name)
+
+
+def on_transferred(session: Session, ticket: Ticket, actor_id: int | None, actor_name: str) -> None:
+    if sender_for(session, ticket.department_id) is None:  # no mailbox to send from: mail is off
+        return
+    if enabled(session, "alert.transferred", ticket):
+        to = [a for a in department_agents(session, ticket.department_id) if a not in _agent_email(session, actor_id)]
+        queue(session, "alert.transferred", ticket, to, actor_name=actor_name)
+
+
+def on_overdue(session: Session, ticket: Ticket) -> None:
+    if sender_for(session, ticket.department_id) is None:  # no mailbox to send from: mail is off
+        return
+    if enabled(session, "alert.overdue", ticket):
+        department = session.get(Department, ticket.department_id)
+        manager_id = department.manager_id if department else None
+        to = _agent_email(session, ticket.assignee_id) or _agent_email(session, manager_id)
+        queue(session, "alert.overdue", ticket, to or department_agents(session, ticket.department_id))

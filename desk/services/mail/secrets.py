@@ -1,0 +1,33 @@
+"""Mailbox passwords: in the system keyring where the worker's machine has one, else in the database.
+
+The mailbox row then holds "keyring:" instead of the password. A headless server usually has no keyring; the
+password is then stored in the row, and `desk mailbox add` says so.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from desk.keyring_store import remember_password, stored_password
+from desk.storage.models import Mailbox
+
+IN_KEYRING = "keyring:"
+Protocol = Literal["imap", "smtp"]
+
+
+def _key(address: str, protocol: Protocol) -> str:
+    return f"mailbox:{protocol}:{address}"
+
+
+def conceal(address: str, protocol: Protocol, password: str | None) -> str | None:
+    """What the mailbox row stores for this password."""
+    if not password:
+        return None
+    return IN_KEYRING if remember_password(_key(address, protocol), password) else password
+
+
+def reveal(mailbox: Mailbox, protocol: Protocol) -> str | None:
+    stored = mailbox.imap_secret if protocol == "imap" else mailbox.smtp_secret
+    if stored == IN_KEYRING:
+        return stored_password(_key(mailbox.address, protocol))
+    return stored

@@ -1,0 +1,221 @@
+"""The worker's side of the outbox: build each due mail, send it over SMTP, and record the outcome.
+
+Each mail is marked sent in its own transaction right after the server accepted it, so a worker that dies loses
+at most the outcome of the one mail in flight; that mail is sent again with the same Message-ID (mail clients
+show it once). A temporary failure is retried with growing delays; a permanent one, or the last retry, marks the
+mail failed and puts an event on its ticket for the agents to see.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from desk.domain import mailthread
+from desk.domain.enums import EventKind, OutboxState
+from desk.domain.permissions import SystemActor
+from desk.services.base import command, now, record_event
+from desk.services.mail.secrets import reveal
+from desk.storage.db import Database
+from desk.storage.models import Attachment, Blob, Mailbox, OutboxMessage, Ticket
+
+MAX_ATTEMPTS = 8  # 1, 2, 4 … 64 minutes apart: about two hours of trying before a mail is given up
+BATCH = 100
+
+
+@dataclass(frozen=True)
+class SmtpAccount:
+    host: str
+    port: int
+    security: str  # tls | starttls | none
+    user: str | None
+    password: str | None
+    address: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    id: int
+    account: SmtpAccount
+    message: EmailMessage
+    recipients: tuple[str, ...]
+
+
+class SmtpTransport:
+    """One SMTP connection per account, kept open across a batch."""
+
+    def __init__(self, *, cafile: str | None = None, timeout: float = 30) -> None:
+        self._context = ssl.create_default_context(cafile=cafile)
+        self._timeout = timeout
+        self._connections: dict[SmtpAccount, smtplib.SMTP] = {}
+
+    def send(self, account: SmtpAccount, message: EmailMessage, recipients: tuple[str, ...]) -> None:
+        connection = self._connections.get(account)
+        if connection is None:
+            connection = self._connections[account] = self._connect(account)
+        try:
+            connection.send_message(message, from_addr=account.address, to_addrs=list(recipients))
+        except (smtplib.SMTPServerDisconnected, OSError):
+            self._connections.pop(account, None)
+            raise
+
+    def _connect(self, account: SmtpAccount) -> smtplib.SMTP:
+        if account.security == "tls":
+            connection: smtplib.SMTP = smtplib.SMTP_SSL(
+                account.host, account.port, timeout=self._timeout, context=self._context
+            )
+        else:
+            connection = smtplib.SMTP(account.host, account.port, timeout=self._timeout)
+            if account.security == "starttls":
+                connection.starttls(context=self._context)
+        if account.user:
+            connection.login(account.user, account.password or "")
+        return connection
+
+    def close(self) -> None:
+        for connection in self._connections.values():
+            try:
+                connection.quit()
+            except (smtplib.SMTPException, OSError):
+                connection.close()
+        self._connections.clear()
+
+
+Transport = Callable[[SmtpAccount, EmailMessage, tuple[str, ...]], None]
+
+
+def account_of(mailbox: Mailbox) -> SmtpAccount:
+    if not mailbox.smtp_host:
+        raise ValueError(f"Mailbox {mailbox.address} has no SMTP server.")
+    security = mailbox.smtp_security
+    default_port = {"tls": 465, "starttls": 587}.get(security, 25)
+    return SmtpAccount(
+        host=mailbox.smtp_host,
+        port=mailbox.smtp_port or default_port,
+        security=security,
+        user=mailbox.smtp_user,
+        password=reveal(mailbox, "smtp"),
+        address=mailbox.address,
+        name=mailbox.name,
+    )
+
+
+def build(session: Session, row: OutboxMessage, mailbox: Mailbox) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = formataddr((mailbox.name, mailbox.address))
+    message["To"] = ", ".join(row.recipients.get("to", []))
+    if row.recipients.get("cc"):
+        message["Cc"] = ", ".join(row.recipients["cc"])
+    message["Subject"] = row.subject
+    message["Date"] = format_datetime(row.created_at)
+    message["Message-ID"] = row.message_id
+    if row.in_reply_to:
+        message["In-Reply-To"] = row.in_reply_to
+    if row.reference_ids:
+        message["References"] = row.reference_ids
+    message[mailthread.LOOP_HEADER] = mailbox.address.rpartition("@")[2]
+    if row.kind != "reply":  # a person's reply is not automatic; everything else is, and must not be answered
+        message["Auto-Submitted"] = "auto-generated" if row.kind.startswith("alert") else "auto-replied"
+        message["X-Auto-Response-Suppress"] = "All"
+    message.set_content(row.body_text)
+    if row.body_html:
+        message.add_alternative(row.body_html, subtype="html")
+    if row.entry_id is not None:
+        files = session.execute(
+            select(Attachment.name, Attachment.content_type, Blob.data)
+            .join(Blob, Blob.sha256 == Attachment.sha256)
+            .where(Attachment.entry_id == row.entry_id)
+            .order_by(Attachment.id)
+        ).all()
+        for name, content_type, data in files:
+            maintype, _, subtype = content_type.partition("/")
+            message.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream", filename=name)
+    return message
+
+
+def _recipients(row: OutboxMessage) -> tuple[str, ...]:
+    return tuple(
+        dict.fromkeys([*row.recipients.get("to", []), *row.recipients.get("cc", []), *row.recipients.get("bcc", [])])
+    )
+
+
+def due(db: Database, limit: int = BATCH) -> list[Outgoing]:
+    """The mails whose time has come, oldest first, built and ready to hand to the transport."""
+    with db.transaction(write=False) as session:
+        rows = session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.state == OutboxState.PENDING.value, OutboxMessage.next_attempt_at <= now())
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        ).all()
+        outgoing = []
+        for row in rows:
+            mailbox = session.get(Mailbox, row.mailbox_id) if row.mailbox_id else None
+            if mailbox is None or not mailbox.smtp_host:
+                continue  # its mailbox was removed: left pending for an administrator to see in the outbox count
+            outgoing.append(Outgoing(row.id, account_of(mailbox), build(session, row, mailbox), _recipients(row)))
+        return outgoing
+
+
+@command
+def mark_sent(session: Session, outbox_id: int) -> None:
+    row = session.get(OutboxMessage, outbox_id, with_for_update=True)
+    if row is not None:
+        row.state, row.sent_at, row.last_error = OutboxState.SENT.value, now(), None
+        row.attempts += 1
+
+
+@command
+def mark_failed(session: Session, outbox_id: int, error: str, *, permanent: bool) -> bool:
+    """Record a failed attempt; True when the mail is given up (then its ticket shows it)."""
+    row = session.get(OutboxMessage, outbox_id, with_for_update=True)
+    if row is None or row.state != OutboxState.PENDING.value:
+        return False
+    row.attempts += 1
+    row.last_error = error[:2000]
+    if not permanent and row.attempts < MAX_ATTEMPTS:
+        row.next_attempt_at = now() + timedelta(minutes=2 ** (row.attempts - 1))
+        return False
+    row.state = OutboxState.FAILED.value
+    ticket = session.get(Ticket, row.ticket_id) if row.ticket_id else None
+    if ticket is not None:
+        to = [*row.recipients.get("to", []), *row.recipients.get("cc", [])]
+        record_event(session, SystemActor(), ticket, EventKind.MAIL_FAILED,
+                     {"subject": row.subject, "to": to, "error": error[:300]})  # fmt: skip
+    return True
+
+
+def is_permanent(error: Exception) -> bool:
+    """5xx answers (unknown recipient, refused sender, message too big) will not change on a retry."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code >= 500 and not isinstance(error, smtplib.SMTPAuthenticationError)
+    return False
+
+
+def send_due(
+    db: Database, transport: Transport, *, limit: int = BATCH, keep_alive: Callable[[], None] = lambda: None
+) -> tuple[int, int]:
+    """Send what is due; returns (sent, failed attempts). One mail's failure never stops the others."""
+    sent = failed = 0
+    for mail in due(db, limit):
+        keep_alive()
+        try:
+            transport(mail.account, mail.message, mail.recipients)
+        except (TimeoutError, smtplib.SMTPException, OSError, ssl.SSLError) as error:
+            failed += 1
+            mark_failed(db, mail.id, f"{type(error).__name__}: {error}", permanent=is_permanent(error))
+            continue
+        mark_sent(db, mail.id)
+        sent += 1
+    return sent, failed

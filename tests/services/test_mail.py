@@ -1,0 +1,312 @@
+"""The mail channel's services on every engine: intake, threading, the quarantine, the outbox, worker leases."""
+
+from __future__ import annotations
+
+import smtplib
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+import pytest
+from sqlalchemy import select, update
+
+from desk.domain import mailthread
+from desk.domain.enums import EntryKind, EventKind, InboundState, OutboxState, TicketSource
+from desk.domain.errors import PermissionDenied
+from desk.domain.views import EntryView, TicketView
+from desk.services import entries, lifecycle, mailboxes, tickets, worker
+from desk.services.base import now
+from desk.services.mail import intake, sending
+from desk.storage.models import Department, InboundMessage, OutboxMessage, Ticket, User, WorkerJob
+from tests.services.conftest import World, count, events
+
+SUPPORT = "support@desk.example"
+
+
+@pytest.fixture
+def mail_world(world: World) -> World:
+    mailboxes.add_mailbox(world.db, world.admin, name="Support", address=SUPPORT, smtp_host="127.0.0.1", smtp_port=2525)
+    return world
+
+
+def mail(
+    sender: str = "Alice Archer <alice@example.com>",
+    subject: str = "Printer broken",
+    body: str = "The printer on floor 2 prints blank pages.",
+    **headers: str,
+) -> bytes:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = SUPPORT
+    message["Subject"] = subject
+    message["Message-ID"] = headers.pop("message_id", make_msgid(domain="example.com"))
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    return message.as_bytes()
+
+
+def deliver(world: World, raw: bytes) -> tuple[InboundState, int | None]:
+    """Store and process one message as the worker does; its outcome and ticket."""
+    inbound_id = intake.store(world.db, None, None, raw)
+    assert inbound_id is not None, "the message was a duplicate"
+    state = intake.process(world.db, inbound_id)
+    with world.db.transaction(write=False) as session:
+        row = session.get(InboundMessage, inbound_id)
+        assert row is not None
+        return state, row.ticket_id
+
+
+def outbox(world: World, ticket_id: int | None = None) -> list[OutboxMessage]:
+    with world.db.transaction(write=False) as session:
+        query = select(OutboxMessage).order_by(OutboxMessage.id)
+        if ticket_id is not None:
+            query = query.where(OutboxMessage.ticket_id == ticket_id)
+        rows = list(session.scalars(query))
+        session.expunge_all()
+        return rows
+
+
+def thread_of(world: World, ticket_id: int) -> list[EntryView]:
+    view = tickets.get_ticket(world.db, world.admin, ticket_id)
+    return [item for item in view.thread if isinstance(item, EntryView)]
+
+
+def test_a_new_mail_opens_a_ticket_and_answers_the_requester(mail_world: World) -> None:
+    state, ticket_id = deliver(mail_world, mail(sender="Carol Cole <Carol@Example.org>"))
+
+    assert state == InboundState.DONE and ticket_id is not None
+    ticket = tickets.get_ticket(mail_world.db, mail_world.admin, ticket_id)
+    assert (ticket.subject, ticket.source, ticket.requester.email) == (
+        "Printer broken",
+        TicketSource.EMAIL,
+        "carol@example.org",
+    )
+    assert ticket.requester.name == "Carol Cole"
+    assert thread_of(mail_world, ticket_id)[0].body_text == "The printer on floor 2 prints blank pages."
+    kinds = {row.kind: row for row in outbox(mail_world, ticket_id)}
+    assert set(kinds) == {"auto_response", "alert.new_ticket"}
+    response = kinds["auto_response"]
+    assert response.recipients["to"] == ["carol@example.org"]
+    assert f"[#{ticket.number}]" in response.subject
+    assert "manager@desk.example" in kinds["alert.new_ticket"].recipients["to"]  # Support's agents are alerted
+
+
+def test_a_reply_to_our_mail_threads_by_its_signed_message_id_and_reopens(mail_world: World) -> None:
+    _, ticket_id = deliver(mail_world, mail())
+    assert ticket_id is not None
+    entries.post_reply(mail_world.db, mail_world.manager, ticket_id, "Please restart it.")
+    lifecycle.resolve(mail_world.db, mail_world.manager, ticket_id)
+    ours = next(row for row in outbox(mail_world, ticket_id) if row.kind == "reply")
+
+    state, threaded = deliver(
+        mail_world, mail(subject="Re: something else", body="Still blank.", In_Reply_To=ours.message_id)
+    )
+
+    assert (state, threaded) == (InboundState.DONE, ticket_id)
+    ticket = tickets.get_ticket(mail_world.db, mail_world.admin, ticket_id)
+    assert ticket.status.name == "Open" and ticket.reopen_count == 1
+    assert [e.kind for e in thread_of(mail_world, ticket_id)] == [EntryKind.MESSAGE, EntryKind.REPLY, EntryKind.MESSAGE]
+
+
+def test_a_forged_message_id_of_ours_does_not_thread(mail_world: World) -> None:
+    _, ticket_id = deliver(mail_world, mail())
+    assert ticket_id is not None
+    forged = mailthread.make_message_id("not-our-secret", ticket_id, "abc123", "desk.example")
+
+    _, threaded = deliver(mail_world, mail(sender="mallory@evil.example", References=forged))
+
+    assert threaded not in (None, ticket_id)
+
+
+def test_references_to_a_stored_message_thread_it(mail_world: World) -> None:
+    first = make_msgid(domain="mail.gmail.com")
+    _, ticket_id = deliver(mail_world, mail(message_id=first))
+
+    _, threaded = deliver(mail_world, mail(subject="Re: Printer broken", References=f"<other@x.example> {first}"))
+
+    assert threaded == ticket_id
+
+
+def test_the_subject_tag_threads_only_for_people_on_the_ticket(mail_world: World) -> None:
+    _, ticket_id = deliver(mail_world, mail())
+    assert ticket_id is not None
+    number = tickets.get_ticket(mail_world.db, mail_world.admin, ticket_id).number
+
+    _, from_requester = deliver(mail_world, mail(subject=f"Re: Printer broken [#{number}]"))
+    _, from_stranger = deliver(mail_world, mail(sender="mallory@evil.example", subject=f"Re: x [#{number}]"))
+
+    assert from_requester == ticket_id
+    assert from_stranger not in (None, ticket_id)
+    assert all(e.author != "mallory@evil.example" for e in thread_of(mail_world, ticket_id))
+
+
+def test_mail_from_an_agent_on_a_ticket_is_an_internal_note(mail_world: World) -> None:
+    _, ticket_id = deliver(mail_world, mail())
+    assert ticket_id is not None
+    ours = outbox(mail_world, ticket_id)[0]
+
+    _, threaded = deliver(
+        mail_world, mail(sender="manager@desk.example", body="Vendor says Friday.", In_Reply_To=ours.message_id)
+    )
+
+    assert threaded == ticket_id
+    note = thread_of(mail_world, ticket_id)[-1]
+    assert (note.kind, note.body_text, note.author) == (EntryKind.NOTE, "Vendor says Friday.", "Manager Agent")
+    assert not [
+        row
+        for row in outbox(mail_world, ticket_id)
+        if "alice@example.com" in row.recipients["to"] and row.kind == "reply"
+    ]
+
+
+def test_a_message_is_stored_and_posted_once(mail_world: World) -> None:
+    raw = mail()
+    first = intake.store(mail_world.db, None, 1, raw)
+    assert first is not None
+    assert intake.store(mail_world.db, None, 2, raw) is None  # fetched again (another mailbox, a crash): not stored
+    intake.process(mail_world.db, first)
+    intake.process(mail_world.db, first)  # a second worker racing the first finds it done
+    assert count(mail_world.db, Ticket) == 1 and count(mail_world.db, InboundMessage) == 1
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({"Auto_Submitted": "auto-replied", "Subject": "Automatic reply: Printer broken"}, "auto-reply"),
+        ({"X_Failed_Recipients": "nobody@example.com"}, "bounce"),
+        ({"Precedence": "bulk"}, "bulk"),
+        ({mailthread.LOOP_HEADER.replace("-", "_"): "desk.example"}, "loop"),
+    ],
+)
+def test_automatic_mail_is_kept_but_never_answered(mail_world: World, headers: dict[str, str], reason: str) -> None:
+    subject = headers.pop("Subject", "Printer broken")
+    state, ticket_id = deliver(mail_world, mail(subject=subject, **headers))
+
+    assert (state, ticket_id) == (InboundState.IGNORED, None)
+    assert count(mail_world.db, Ticket) == 0 and outbox(mail_world) == []
+    with mail_world.db.transaction(write=False) as session:
+        assert reason in (session.scalar(select(InboundMessage.reason)) or "")
+
+
+def test_a_banned_sender_is_rejected_and_the_next_message_still_posts(mail_world: World) -> None:
+    with mail_world.db.transaction() as session:
+        session.execute(update(User).where(User.email == "bob@example.com").values(banned=True))
+
+    assert deliver(mail_world, mail(sender="bob@example.com"))[0] == InboundState.REJECTED
+    assert deliver(mail_world, mail())[0] == InboundState.DONE
+
+
+def test_an_unusable_message_is_quarantined_for_administrators_to_retry(mail_world: World) -> None:
+    raw = b"Subject: who sent this?\r\nMessage-ID: <x1@example.com>\r\n\r\nNo sender at all.\r\n"
+    state, _ = deliver(mail_world, raw)
+
+    assert state == InboundState.QUARANTINED
+    [kept] = intake.quarantined(mail_world.db, mail_world.admin)
+    assert (kept.subject, kept.sender) == ("who sent this?", "(no sender)")
+    assert "no sender address" in (kept.reason or "")
+    with pytest.raises(PermissionDenied):
+        intake.quarantined(mail_world.db, mail_world.manager)
+    assert intake.retry(mail_world.db, mail_world.admin, kept.id).state == InboundState.QUARANTINED.value
+    assert count(mail_world.db, InboundMessage) == 1  # never dropped
+
+
+def test_a_reply_is_queued_to_the_requester_and_copied_people_with_threading_headers(mail_world: World) -> None:
+    first = make_msgid(domain="example.com")
+    _, ticket_id = deliver(mail_world, mail(message_id=first, Cc="bob@example.com"))
+    assert ticket_id is not None
+
+    entries.post_reply(mail_world.db, mail_world.manager, ticket_id, "Please restart it.\n\n-- Manager")
+
+    [reply] = [row for row in outbox(mail_world, ticket_id) if row.kind == "reply"]
+    assert (reply.recipients["to"], reply.recipients["cc"]) == (["alice@example.com"], ["bob@example.com"])
+    assert reply.in_reply_to == first and first in (reply.reference_ids or "")
+    assert reply.body_text.startswith(mailthread.REPLY_SEPARATOR) and "Please restart it." in reply.body_text
+    [outgoing] = [o for o in sending.due(mail_world.db) if o.id == reply.id]
+    assert outgoing.message["Message-ID"] == reply.message_id and outgoing.message["In-Reply-To"] == first
+    assert "Auto-Submitted" not in outgoing.message  # a person's reply; the auto-response carries it
+    assert outgoing.recipients == ("alice@example.com", "bob@example.com")
+
+
+def test_the_outbox_retries_then_gives_up_and_says_so_on_the_ticket(mail_world: World) -> None:
+    _, ticket_id = deliver(mail_world, mail())
+    assert ticket_id is not None
+    with mail_world.db.transaction() as session:  # only the auto-response is left to send
+        session.execute(update(OutboxMessage).where(OutboxMessage.kind != "auto_response").values(state="sent"))
+    attempts: list[str] = []
+
+    def refusing(account: sending.SmtpAccount, message: EmailMessage, to: tuple[str, ...]) -> None:
+        attempts.append(message["Subject"])
+        raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+    for _ in range(sending.MAX_ATTEMPTS):
+        with mail_world.db.transaction() as session:  # its next attempt is due now
+            session.execute(update(OutboxMessage).values(next_attempt_at=now() - timedelta(seconds=1)))
+        sending.send_due(mail_world.db, refusing)
+
+    assert len(attempts) == sending.MAX_ATTEMPTS
+    [row] = [r for r in outbox(mail_world, ticket_id) if r.kind == "auto_response"]
+    assert row.state == OutboxState.FAILED.value and "SMTPServerDisconnected" in (row.last_error or "")
+    assert events(mail_world.db, ticket_id)[-1] == EventKind.MAIL_FAILED.value
+    assert sending.send_due(mail_world.db, refusing) == (0, 0)  # given up: not tried again
+
+
+def test_a_permanent_refusal_fails_at_once_and_other_mail_still_goes(mail_world: World) -> None:
+    deliver(mail_world, mail(sender="nobody@example.com"))
+    deliver(mail_world, mail(sender="carol@example.org"))
+    sent: list[str] = []
+
+    def picky(account: sending.SmtpAccount, message: EmailMessage, to: tuple[str, ...]) -> None:
+        if "nobody@example.com" in to:
+            raise smtplib.SMTPRecipientsRefused({"nobody@example.com": (550, b"No such user")})
+        sent.extend(to)
+
+    sending.send_due(mail_world.db, picky)
+
+    assert "carol@example.org" in sent
+    states = {tuple(r.recipients["to"]): r.state for r in outbox(mail_world) if r.kind == "auto_response"}
+    assert states == {("nobody@example.com",): "failed", ("carol@example.org",): "sent"}
+
+
+def test_notifications_switch_per_department_and_help_topic(mail_world: World) -> None:
+    with mail_world.db.transaction() as session:
+        support = session.get(Department, mail_world.support)
+        assert support is not None
+        support.mail_notifications = {"auto_response": False}
+
+    _, quiet = deliver(mail_world, mail())
+    assert [row.kind for row in outbox(mail_world, quiet)] == ["alert.new_ticket"]
+
+    view = tickets.open_ticket(
+        mail_world.db, mail_world.alice, subject="Down", body="All down.", topic_id=mail_world.topic_problem
+    )
+    assert "auto_response" not in [row.kind for row in outbox(mail_world, view.id)]
+
+
+def test_without_a_mailbox_nothing_is_queued(world: World) -> None:
+    view: TicketView = world.open()
+    entries.post_reply(world.db, world.manager, view.id, "On it.")
+    assert outbox(world) == []
+
+
+def test_one_worker_holds_a_job_until_its_lease_expires(mail_world: World) -> None:
+    db = mail_world.db
+    assert worker.hold(db, "mail.send", "first")
+    assert not worker.hold(db, "mail.send", "second")
+    assert worker.hold(db, "mail.send", "first")  # renewed
+    with db.transaction() as session:  # the first worker died: its lease runs out
+        session.execute(update(WorkerJob).values(expires_at=now() - timedelta(seconds=1)))
+    assert worker.hold(db, "mail.send", "second")
+    assert not worker.hold(db, "mail.send", "first")
+    worker.let_go(db, "mail.send", "second")
+    assert worker.hold(db, "mail.send", "first")
+
+
+def test_administrators_see_the_worker_and_mail_problems(mail_world: World) -> None:
+    deliver(mail_world, b"Subject: ?\r\n\r\nno sender\r\n")
+    status = worker.status(mail_world.db, mail_world.admin)
+    problems = status.problems()
+    assert any("No worker is running" in p for p in problems)
+    assert any("1 incoming message(s) are in quarantine" in p for p in problems)
+    with pytest.raises(PermissionDenied):
+        worker.status(mail_world.db, mail_world.manager)
