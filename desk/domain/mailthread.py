@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 
@@ -115,8 +116,9 @@ def strip_quoted(text: str) -> str:
 
 
 def _starts_history(lines: list[str], index: int, line: str) -> bool:
-    if _HISTORY[-1].match(line):  # "From:" only counts with Outlook's "Sent:" or "Date:" close below it
-        return any(re.match(r"^\s*\*?(Sent|Date|Gesendet):", following) for following in lines[index + 1 : index + 4])
+    if _HISTORY[-1].match(line):  # "From:" only counts in a header block: "Sent:" or "Date:" right below it
+        block = itertools.takewhile(str.strip, lines[index + 1 : index + 4])
+        return any(re.match(r"^\s*\*?(Sent|Date|Gesendet):", following) for following in block)
     if _HISTORY[2].match(line) or _HISTORY[3].match(line) or _HISTORY[4].match(line):
         return True
     # A "On … wrote:" line that the client wrapped in two.
