@@ -121,9 +121,9 @@ class Worker:
         self.db = db
         self.holder = holder or holder_name()
         self._clock = clock or time.monotonic
-        self._smtp = sending.SmtpTransport() if transport is None else None
+        context = context or ssl.create_default_context()  # the servers' certificates are checked against it
+        self._smtp = sending.SmtpTransport(context=context) if transport is None else None
         send = transport or self._smtp.send  # type: ignore[union-attr]
-        context = context or ssl.create_default_context()
 
         def send_mail(alive: Callable[[], None]) -> str:
             sent, failed = sending.send_due(db, send, keep_alive=alive)

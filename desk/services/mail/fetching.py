@@ -176,7 +176,10 @@ def _fetch(db: Database, account: ImapAccount, context: ssl.SSLContext, keep_ali
     imap = connect(account, context)
     try:
         _ok(imap.select(_quoted(account.folder)), f"open folder {account.folder}")
-        validity = int(_ok(imap.response("UIDVALIDITY"), "tell the folder's UIDVALIDITY")[0] or 0)
+        _name, answer = imap.response("UIDVALIDITY")  # the untagged answer to SELECT
+        if not answer or answer[0] is None:
+            raise FetchError(f"The IMAP server did not tell folder {account.folder}'s UIDVALIDITY.")
+        validity = int(answer[0])
         # A new UIDVALIDITY means the server renumbered the folder: start over; Message-IDs keep it from doubling.
         last_uid = account.last_uid if validity == account.uidvalidity else 0
         found = _ok(imap.uid("SEARCH", f"UID {last_uid + 1}:*"), "search for new messages")

@@ -53,8 +53,8 @@ class Outgoing:
 class SmtpTransport:
     """One SMTP connection per account, kept open across a batch."""
 
-    def __init__(self, *, cafile: str | None = None, timeout: float = 30) -> None:
-        self._context = ssl.create_default_context(cafile=cafile)
+    def __init__(self, *, context: ssl.SSLContext | None = None, timeout: float = 30) -> None:
+        self._context = context or ssl.create_default_context()
         self._timeout = timeout
         self._connections: dict[SmtpAccount, smtplib.SMTP] = {}
 
