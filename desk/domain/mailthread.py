@@ -97,14 +97,20 @@ _HISTORY = (
 )
 
 
+_FORWARD = re.compile(r"^\s*(-{5,}\s*Forwarded [Mm]essage\s*-{5,}|Begin forwarded message:)\s*$")
+
+
 def strip_quoted(text: str) -> str:
     """The new part of a reply: the text above the quoted history (our separator, "On … wrote:", Outlook's block).
 
-    A reply that is all quote (top-posting nothing) keeps its text rather than becoming empty.
+    A forwarded message is the new part: nothing below its marker is cut. A reply that is all quote keeps its
+    text rather than becoming empty.
     """
     lines = text.replace("\r\n", "\n").split("\n")
     cut = len(lines)
     for index, line in enumerate(lines):
+        if _FORWARD.match(line):
+            break
         if _starts_history(lines, index, line):
             cut = index
             break

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -165,6 +166,16 @@ class Database:
         """Commit on success, roll back on any error, close the session either way."""
         with (self._writes if write else self._reads).begin() as session:
             yield session
+
+    @functools.cached_property
+    def max_value_bytes(self) -> int:
+        """The largest binary value one statement can carry here. MariaDB refuses a statement over its
+        max_allowed_packet (default 16 MiB) by dropping the connection; half of it leaves room for escaping."""
+        if self.dialect in ("mysql", "mariadb"):
+            with self.engine.connect() as connection:
+                packet = int(connection.execute(text("SELECT @@max_allowed_packet")).scalar_one())
+            return packet // 2
+        return 512 * 1024 * 1024
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -40,6 +40,7 @@ _APPENDUID = re.compile(rb"\[APPENDUID \d+ (\d+)\]")
 class _Daemon:
     """The mutable part of a server: the running process and where its files are."""
 
+    binary: str
     config: Path
     log: Path
     stderr: Path
@@ -160,7 +161,7 @@ class ImapServer:
             return
         with self._daemon.stderr.open("ab") as stderr:
             self._daemon.process = subprocess.Popen(
-                ["dovecot", "-F", "-c", str(self._daemon.config)],
+                [self._daemon.binary, "-F", "-c", str(self._daemon.config)],
                 stdin=subprocess.DEVNULL,
                 stdout=stderr,
                 stderr=stderr,
@@ -225,7 +226,8 @@ class ImapServer:
 
 def start_dovecot(tmp: Path, users: dict[str, str] | None = None) -> ImapServer:
     """Configure and start a private Dovecot; config, certificates and log go to `tmp`."""
-    if shutil.which("dovecot") is None:
+    binary = dovecot_binary()
+    if binary is None:
         raise RuntimeError(INSTALL_HINT)
     tmp.mkdir(parents=True, exist_ok=True)
     run_dir = Path(tempfile.mkdtemp(prefix="desk-dovecot-"))
@@ -239,10 +241,10 @@ def start_dovecot(tmp: Path, users: dict[str, str] | None = None) -> ImapServer:
     for user, password in users.items():
         _write_passwd(passwd_dir, user, password)
     cafile, cert, key = _make_certificates(tmp)
-    port, tls_port = _free_ports(2)
+    port, tls_port = free_ports(2)
     config = tmp / "dovecot.conf"
     config.write_text(_config(tmp, run_dir, passwd_dir, cert, key, port, tls_port, mail_owner))
-    daemon = _Daemon(config, tmp / "dovecot.log", tmp / "dovecot.stderr", run_dir, passwd_dir)
+    daemon = _Daemon(binary, config, tmp / "dovecot.log", tmp / "dovecot.stderr", run_dir, passwd_dir)
     server = ImapServer(HOST, port, tls_port, cafile, users, daemon)
     try:
         server.start()
@@ -252,10 +254,15 @@ def start_dovecot(tmp: Path, users: dict[str, str] | None = None) -> ImapServer:
     return server
 
 
+def dovecot_binary() -> str | None:
+    """Dovecot's executable; /usr/sbin is searched too, as it is not on an ordinary Debian user's PATH."""
+    return shutil.which("dovecot") or shutil.which("dovecot", path="/usr/sbin:/usr/local/sbin")
+
+
 @pytest.fixture
 def imap_server(tmp_path: Path) -> Iterator[ImapServer]:
     """A fresh Dovecot per test with the user `desk` (password in `users`); stopped and deleted afterwards."""
-    if shutil.which("dovecot") is None:
+    if dovecot_binary() is None:
         pytest.fail(INSTALL_HINT, pytrace=False)
     server = start_dovecot(tmp_path / "dovecot")
     try:
@@ -317,7 +324,9 @@ userdb {{
 mail_uid = {uid}
 mail_gid = {gid}
 {first_valid}
-mail_location = maildir:~/Maildir:LAYOUT=fs
+# mdbox: APPEND costs ~0.6 ms against ~3.5 ms with maildir, so 10,000 messages take seconds; clients see
+# no difference. No fsync: a test's mail store need not survive a power cut.
+mail_location = mdbox:~/mdbox
 mail_fsync = never
 namespace inbox {{
   inbox = yes
@@ -370,7 +379,7 @@ def _make_certificates(tmp: Path) -> tuple[Path, Path, Path]:
     return ca, cert, key
 
 
-def _free_ports(count: int) -> list[int]:
+def free_ports(count: int) -> list[int]:
     """Distinct ports the kernel considers free on 127.0.0.1 (held open together so they differ)."""
     with contextlib.ExitStack() as stack:
         sockets = [stack.enter_context(socket.socket()) for _ in range(count)]

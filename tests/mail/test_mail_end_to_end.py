@@ -31,7 +31,7 @@ from desk.services.worker import Worker
 from desk.storage.db import Database
 from desk.storage.models import InboundMessage, OutboxMessage, Ticket, WorkerJob
 from tests.mail import smtp
-from tests.mail.dovecot import ImapServer, _free_ports
+from tests.mail.dovecot import ImapServer, free_ports
 from tests.mail.smtp import Mailer
 
 SUPPORT, ALICE = "support@desk.example", "alice@example.com"
@@ -68,7 +68,7 @@ class Desk:
 @pytest.fixture
 def desk(db: Database, imap_server: ImapServer) -> Iterator[Desk]:
     imap_server.add_user("alice", "alice-secret")
-    mailer, controller = smtp.start_mailer(imap_server, _free_ports(1)[0], {ALICE: "alice"})
+    mailer, controller = smtp.start_mailer(imap_server, free_ports(1)[0], {ALICE: "alice"})
     admin = accounts.add_agent(
         db, SystemActor(), username="admin", name="Ada Admin", email="ada@desk.example", password="x" * 12,
         rights=(Right.ADMIN,), access={"Support": "All access"},

@@ -101,10 +101,10 @@ def _fetch_chunk(imap: imaplib.IMAP4, uids: list[int]) -> list[tuple[int, bytes]
     return sorted(found)
 
 
-def _after_fetch(imap: imaplib.IMAP4, account: ImapAccount, uids: list[int]) -> None:
-    """Mark, move or delete messages whose bytes are committed."""
+def _after_fetch(imap: imaplib.IMAP4, account: ImapAccount, uids: list[int], *, keep: bool = False) -> None:
+    """Mark, move or delete messages whose bytes are committed; only mark those kept on the server (`keep`)."""
     uid_set = ",".join(map(str, uids))
-    if account.after_fetch == "seen":
+    if account.after_fetch == "seen" or keep:
         _ok(imap.uid("STORE", uid_set, "+FLAGS.SILENT", r"(\Seen)"), "mark messages seen")
         return
     if account.after_fetch == "move" and account.move_to:
@@ -190,8 +190,13 @@ def _fetch(db: Database, account: ImapAccount, context: ssl.SSLContext, keep_ali
             chunk = _fetch_chunk(imap, uids[start : start + CHUNK])
             for uid, raw in chunk:
                 stored += intake.store(db, account.mailbox_id, uid, raw) is not None
+            whole = [uid for uid, raw in chunk if intake.fits(db, raw)]
+            too_big = [uid for uid, raw in chunk if not intake.fits(db, raw)]
+            if whole:
+                _after_fetch(imap, account, whole)
+            if too_big:  # only its headers are stored: the message itself stays on the server
+                _after_fetch(imap, account, too_big, keep=True)
             if chunk:
-                _after_fetch(imap, account, [uid for uid, _ in chunk])
                 _advance(db, account.mailbox_id, validity, chunk[-1][0])
         if not uids:
             _advance(db, account.mailbox_id, validity, last_uid)

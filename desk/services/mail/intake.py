@@ -41,20 +41,40 @@ from desk.storage.models import (
 BATCH = 200
 
 
+def store(db: Database, mailbox_id: int | None, uid: int | None, raw: bytes) -> int | None:
+    """Keep a fetched message's bytes; None when a message with its Message-ID is stored already.
+
+    A message bigger than the database takes in one value (see `fits`) keeps only its headers here, quarantined
+    with the reason; the fetcher then leaves the message itself on the mail server.
+    """
+    return _store(db, mailbox_id, uid, raw, fits(db, raw))
+
+
+def fits(db: Database, raw: bytes) -> bool:
+    return len(raw) <= db.max_value_bytes
+
+
 @command
-def store(session: Session, mailbox_id: int | None, uid: int | None, raw: bytes) -> int | None:
-    """Keep a fetched message's bytes; None when a message with its Message-ID is stored already."""
+def _store(session: Session, mailbox_id: int | None, uid: int | None, raw: bytes, whole: bool) -> int | None:
     message_id = message_id_of(raw)
     if session.scalar(select(InboundMessage.id).where(InboundMessage.message_id == message_id)) is not None:
         return None
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0][:65536]
     row = InboundMessage(
         mailbox_id=mailbox_id,
         uid=uid,
         message_id=message_id,
-        raw=raw,
+        raw=raw if whole else head,
         size=len(raw),
         received_at=now(),
-        state=InboundState.NEW.value,
+        state=InboundState.NEW.value if whole else InboundState.QUARANTINED.value,
+        reason=None
+        if whole
+        else (
+            f"The message is {len(raw):,} bytes, more than the database accepts in one value; it was left on the "
+            "mail server (marked seen). Raise the server's max_allowed_packet (MariaDB) and retry, or forward it "
+            "without the large attachments."
+        ),
     )
     try:
         with session.begin_nested():  # the same message stored by a concurrent fetch of another mailbox

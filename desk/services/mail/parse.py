@@ -93,13 +93,13 @@ def parse(raw: bytes, *, max_attachment: int, our_domains: tuple[str, ...] = ())
 
 
 def _header_text(message: Message, name: str) -> str:
-    """A header decoded to text (RFC 2047 words, undeclared 8-bit bytes read as UTF-8 or Latin-1)."""
+    """A header decoded to text (RFC 2047 words; undeclared 8-bit bytes read as UTF-8, else Windows-1252)."""
     value = message.get(name)
     if value is None:
         return ""
     try:
         parts = []
-        for chunk, charset in decode_header(str(value) if not isinstance(value, str) else value):
+        for chunk, charset in decode_header(value):  # a Header (8-bit bytes kept as unknown-8bit) or a str
             if isinstance(chunk, bytes):
                 parts.append(_decode(chunk, charset))
             else:
@@ -191,9 +191,27 @@ def _attach(part: Message, filename: str, attachments: list[Upload], skipped: li
 
 def _text_of(part: Message) -> str:
     data = part.get_payload(decode=True)
-    if not isinstance(data, bytes):
-        return str(part.get_payload())
-    return _decode(data, part.get_content_charset())
+    text = _decode(data, part.get_content_charset()) if isinstance(data, bytes) else str(part.get_payload())
+    if part.get_content_type() == "text/plain" and str(part.get_param("format", "")).lower() == "flowed":
+        return unflow(text, delsp=str(part.get_param("delsp", "")).lower() == "yes")
+    return text
+
+
+def unflow(text: str, *, delsp: bool = False) -> str:
+    """format=flowed text (RFC 3676) as its paragraphs: a line ending in a space continues on the next one."""
+    lines: list[str] = []
+    joining = False
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if line.startswith(" "):
+            line = line[1:]  # space-stuffing
+        if joining:
+            lines[-1] += line
+        else:
+            lines.append(line)
+        joining = line.endswith(" ") and line != "-- "  # the signature separator never flows
+        if joining and delsp:
+            lines[-1] = lines[-1][:-1]
+    return "\n".join(lines)
 
 
 # Remote content (tracking pixels, web fonts) is never loaded: only inline (cid:) and data: images are kept.
