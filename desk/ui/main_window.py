@@ -28,6 +28,7 @@ from desk.domain.textsearch import parse_query
 from desk.domain.views import ChangeView, TicketView
 from desk.ui import icons
 from desk.ui.live import LiveUpdates
+from desk.ui.mail_health import MailHealth
 from desk.ui.offline import ConnectionMonitor, PendingAction
 from desk.ui.queue.model import QueueQuery
 from desk.ui.queue.sidebar import Sidebar
@@ -129,8 +130,9 @@ class MainWindow(QMainWindow):
         self.live.changed.connect(self._live_changed)
         self.live_label = label(self.live.state, "muted")
         self.live.state_changed.connect(self.live_label.setText)
+        self.mail_health = MailHealth(ctx)
         status = self.statusBar()
-        for widget in (self.connection_label, self.agent_label, self.live_label):
+        for widget in (self.mail_health, self.connection_label, self.agent_label, self.live_label):
             status.addPermanentWidget(widget)
         # The watch over the server (issue 5): Context.call tells it when the server is lost, and the composers
         # keep their sends with it until the server is back.
@@ -151,6 +153,7 @@ class MainWindow(QMainWindow):
     async def start(self) -> None:
         """Live updates from now on, first data (counts and saved searches), then the Open queue."""
         self.live.start()
+        self.mail_health.start()
         await asyncio.gather(self.refresh_counts(), self._said(self.sidebar.load_saved_searches()))
         self.sidebar.select_queue(Queue.OPEN)
         self._spawn(self.connection.apply_pending())  # sends kept by an earlier run, while the server was away
