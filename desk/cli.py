@@ -17,7 +17,8 @@ from desk.domain.errors import DeskError
 from desk.domain.permissions import Right, SystemActor
 from desk.domain.queues import Criteria
 from desk.domain.views import EntryView, QueuePage, TicketView
-from desk.services import accounts, mailboxes, queues, settings, tickets
+from desk.services import accounts, mailboxes, queues, reference, settings, tickets
+from desk.services.mail.outbound import NOTIFICATIONS
 from desk.services.setup import install_defaults
 from desk.storage.db import (
     Database,
@@ -230,6 +231,21 @@ def cmd_mail_status(args: argparse.Namespace) -> int:
     return 1 if state.problems() else 0
 
 
+def cmd_mail_notify(args: argparse.Namespace) -> int:
+    db = _db(args)
+    agent = accounts.agent_by_username(db, args.agent)
+    choices = reference.choices(db, agent)
+    department = next((d.id for d in choices.departments if d.name == args.department), None)
+    topic = next((t.id for t in choices.topics if t.name == args.topic), None)
+    if (args.department and department is None) or (args.topic and topic is None):
+        print(f"desk: no department or help topic named {args.department or args.topic!r}", file=sys.stderr)
+        return 1
+    mailboxes.switch_notification(db, agent, args.kind, args.state == "on", department_id=department, topic_id=topic)
+    where = f"help topic {args.topic}" if topic else f"department {args.department}" if department else "everywhere"
+    print(f"{args.kind} is {args.state} for {where}.")
+    return 0
+
+
 def cmd_mail_quarantine(args: argparse.Namespace) -> int:
     from desk.services.mail import intake
 
@@ -343,7 +359,13 @@ def parser() -> argparse.ArgumentParser:
     quarantine = mail.add_parser("quarantine", help="incoming mail kept aside, and retrying it")
     quarantine.add_argument("--retry", type=int, metavar="ID", help="process this message again")
     quarantine.set_defaults(run=cmd_mail_quarantine)
-    for command in (madd, mailbox.choices["list"], mail.choices["status"], quarantine):
+    notify = mail.add_parser("notify", help="switch a mail notification on or off")
+    notify.add_argument("kind", choices=list(NOTIFICATIONS))
+    notify.add_argument("state", choices=["on", "off"])
+    notify.add_argument("--department", help="for this department only")
+    notify.add_argument("--topic", help="for this help topic only (over its department)")
+    notify.set_defaults(run=cmd_mail_notify)
+    for command in (madd, mailbox.choices["list"], mail.choices["status"], quarantine, notify):
         command.add_argument("--agent", default="admin", help="act as this administrator")
 
     for name, run in (("queue", cmd_queue), ("search", cmd_search), ("show", cmd_show)):

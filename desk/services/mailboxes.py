@@ -9,8 +9,10 @@ from sqlalchemy.orm import Session
 
 from desk.domain.errors import Invalid
 from desk.domain.permissions import Actor, Right
+from desk.services import settings
 from desk.services.accounts import normalize_email, require_right
 from desk.services.base import command, query
+from desk.services.mail import outbound
 from desk.services.mail.secrets import IN_KEYRING, conceal
 from desk.services.tickets import get_row
 from desk.storage.models import Department, HelpTopic, Mailbox
@@ -122,3 +124,28 @@ def add_mailbox(
 def list_mailboxes(session: Session, actor: Actor) -> list[MailboxView]:
     require_right(actor, Right.ADMIN)
     return [_view(m) for m in session.scalars(select(Mailbox).order_by(Mailbox.id))]
+
+
+@command
+def switch_notification(
+    session: Session,
+    actor: Actor,
+    kind: str,
+    on: bool,
+    *,
+    department_id: int | None = None,
+    topic_id: int | None = None,
+) -> None:
+    """Turn a mail notification on or off for a help topic, a department, or (neither given) everywhere."""
+    require_right(actor, Right.ADMIN)
+    if kind not in outbound.NOTIFICATIONS:
+        raise Invalid(f"There is no notification “{kind}”; choose one of {', '.join(outbound.NOTIFICATIONS)}.")
+    target: Department | HelpTopic | None = None
+    if topic_id is not None:
+        target = get_row(session, HelpTopic, topic_id, "help topic")
+    elif department_id is not None:
+        target = get_row(session, Department, department_id, "department")
+    if target is None:
+        settings.put(session, "mail.notifications", {**settings.get(session, "mail.notifications"), kind: on})
+    else:
+        target.mail_notifications = {**(target.mail_notifications or {}), kind: on}

@@ -90,7 +90,7 @@ def _fetch_all(db: Database, context: ssl.SSLContext, keep_alive: Callable[[], N
         except Exception as error:  # recorded on the mailbox; the other mailboxes are still fetched
             errors.append(f"mailbox {mailbox_id}: {error}")
     outcome = intake.process_pending(db, keep_alive)
-    summary = f"{stored} fetched; " + ", ".join(f"{n} {state.value}" for state, n in sorted(outcome.items()))
+    summary = "; ".join([f"{stored} fetched", *(f"{n} {state.value}" for state, n in sorted(outcome.items()))])
     if errors:
         raise RuntimeError(summary + "; " + "; ".join(errors))
     return summary

@@ -17,7 +17,7 @@ from desk.domain.views import EntryView, TicketView
 from desk.services import entries, lifecycle, mailboxes, tickets, worker
 from desk.services.base import now
 from desk.services.mail import intake, sending
-from desk.storage.models import Department, InboundMessage, OutboxMessage, Ticket, User, WorkerJob
+from desk.storage.models import InboundMessage, OutboxMessage, Ticket, User, WorkerJob
 from tests.services.conftest import World, count, events
 
 SUPPORT = "support@desk.example"
@@ -269,18 +269,26 @@ def test_a_permanent_refusal_fails_at_once_and_other_mail_still_goes(mail_world:
 
 
 def test_notifications_switch_per_department_and_help_topic(mail_world: World) -> None:
-    with mail_world.db.transaction() as session:
-        support = session.get(Department, mail_world.support)
-        assert support is not None
-        support.mail_notifications = {"auto_response": False}
+    mailboxes.switch_notification(
+        mail_world.db, mail_world.admin, "auto_response", False, department_id=mail_world.support
+    )
+    mailboxes.switch_notification(
+        mail_world.db, mail_world.admin, "auto_response", True, topic_id=mail_world.topic_outage
+    )
+    with pytest.raises(PermissionDenied):
+        mailboxes.switch_notification(mail_world.db, mail_world.manager, "auto_response", True)
 
     _, quiet = deliver(mail_world, mail())
     assert [row.kind for row in outbox(mail_world, quiet)] == ["alert.new_ticket"]
 
-    view = tickets.open_ticket(
-        mail_world.db, mail_world.alice, subject="Down", body="All down.", topic_id=mail_world.topic_problem
+    quiet_topic = tickets.open_ticket(
+        mail_world.db, mail_world.alice, subject="Slow", body="Slow.", topic_id=mail_world.topic_problem
     )
-    assert "auto_response" not in [row.kind for row in outbox(mail_world, view.id)]
+    loud_topic = tickets.open_ticket(
+        mail_world.db, mail_world.alice, subject="Down", body="All down.", topic_id=mail_world.topic_outage
+    )
+    assert "auto_response" not in [row.kind for row in outbox(mail_world, quiet_topic.id)]
+    assert "auto_response" in [row.kind for row in outbox(mail_world, loud_topic.id)]
 
 
 def test_without_a_mailbox_nothing_is_queued(world: World) -> None:
