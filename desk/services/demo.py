@@ -966,7 +966,13 @@ def _showcase(db: Database, refs: Refs, rng: random.Random, count: int, now: dat
     long_start = now - timedelta(days=min(DAYS - 5, 40))
     long_done = not extras
     closed = [story for story in stories if story.fate == "closed"]
-    rare = next((story for story in closed if story.scenario is CARDS), closed[0] if closed else None)
+    # Another closed story of the same department takes the rare word when none is about cards (a small demo):
+    # its handler and senior work in that department.
+    cards_department = refs.topics[TOPIC_OF_SCENARIO[CARDS.topic]].department_id
+    same_department = [
+        s for s in closed if refs.topics[TOPIC_OF_SCENARIO[s.scenario.topic]].department_id == cards_department
+    ]
+    rare = next((story for story in closed if story.scenario is CARDS), same_department[0] if same_department else None)
     if rare is not None:  # the one showcase ticket with the rare search word
         rare.scenario, rare.subject, rare.opening = CARDS, RARE_SUBJECT, RARE_OPENING.format(**rare.fields)
     for n, story in enumerate(stories, 1):

@@ -271,3 +271,12 @@ def test_bulk_load_follows_the_services_rules(db: Database, monkeypatch: pytest.
     )
     assert created.id > last_id and count(db, Ticket) == 2001
     assert queues.queue_counts(db, admin) == recount(db, admin)
+
+
+@pytest.mark.parametrize("count", [1, 10])
+def test_a_small_demo_is_built_too(db: Database, count: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every story's agents work in its ticket's department, however few tickets there are."""
+    monkeypatch.setattr(demo, "LONG_THREAD", 20)
+    demo.build_demo(db, tickets=count)
+    with db.transaction(write=False) as session:
+        assert session.scalar(select(func.count()).select_from(Ticket)) == count
