@@ -11,6 +11,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import keyring
+import keyring.backends.fail
 import pytest
 from alembic import command
 from argon2 import PasswordHasher
@@ -87,6 +89,15 @@ def db(session_db: Database) -> Database:
     with session_db.transaction() as session:
         install_defaults(session)
     return session_db
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_system_keyring() -> Iterator[None]:
+    """Tests never write to the developer's keyring (mailbox passwords then stay in the test database)."""
+    before = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    yield
+    keyring.set_keyring(before)
 
 
 @pytest.fixture(autouse=True)

@@ -81,10 +81,14 @@ def no_keyring() -> Iterator[None]:
 
 
 @pytest.fixture
-def memory_keyring() -> MemoryKeyring:
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """A keyring for this test only: left installed, later tests would keep passwords where no other process sees
+    them (the mail worker's subprocess found its mailbox password missing)."""
+    before = keyring.get_keyring()
     backend = MemoryKeyring()
     keyring.set_keyring(backend)
-    return backend
+    yield backend
+    keyring.set_keyring(before)
 
 
 @pytest.fixture
