@@ -120,6 +120,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_gui(args: argparse.Namespace, url: str | None = None, username: str | None = None) -> int:
     """The agent window; without a configured database it asks for one (Qt is imported only here: the other
     commands run on servers without it)."""
+    if getattr(args, "smoke_test", False):
+        from desk.ui import smoke
+
+        return smoke.main(args.url)
     from desk.ui import app
 
     return app.main(url or configured_url(args.url), username=username)
@@ -296,6 +300,9 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="desk", description="Desk help desk")
     root.add_argument("--version", action="version", version=f"desk {__version__}")
     root.add_argument("--url", help="database URL (default: DESK_DATABASE_URL, config file, or local SQLite)")
+    root.add_argument(
+        "--smoke-test", action="store_true", help="open the agent window on a scratch database, quit, exit 0"
+    )
     root.set_defaults(run=cmd_gui)
     sub = root.add_subparsers(dest="command", title="commands (none: open the agent window)")
 

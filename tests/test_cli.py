@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -91,3 +94,19 @@ def test_demo_brings_an_older_demo_database_up_to_date(tmp_path: Path, capsys: p
     assert code == 0, err
     code, out, _ = run(capsys, "--url", url, "db", "check")
     assert code == 0 and "matches this Desk" in out
+
+
+def test_smoke_test_opens_the_window_on_a_scratch_database_and_exits_0(tmp_path: Path) -> None:
+    """What the installers run on the frozen Desk: here the same command from the source tree, in its own process."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "DESK_DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "desk", "--smoke-test"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("DESK-SMOKE-OK version=") and " schema=0003 queues=8 " in done.stdout
+    assert "Traceback" not in done.stderr and "pending" not in done.stderr
