@@ -16,6 +16,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from email.message import EmailMessage
 from pathlib import Path
 
 import qasync
@@ -23,7 +24,9 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QWidget
 
 from desk.domain.enums import EntryKind, Queue
+from desk.services import accounts, mailboxes
 from desk.services.demo import LONG_THREAD_SUBJECT, build_demo
+from desk.services.mail import intake, sending
 from desk.storage.db import Database
 from desk.ui import theme
 from desk.ui.app import application
@@ -119,9 +122,36 @@ async def shoot(out: Path, url: str) -> None:
     await settle()
     save(shortcuts, out, "10-shortcuts")
     shortcuts.close()
+    window.search_edit.setText(MAIL_SUBJECT)
+    window.run_search()
+    await settle(lambda: not window.queue.model.is_loading)
+    window.open_ticket(window.queue.model.ticket_id(0) or 0)
+    await settle(lambda: editor_shows(window, 3))
+    save(window, out, "11-mail-ticket")
     window.close()
     ctx.close()
     executor.shutdown()
+
+
+MAIL_SUBJECT = "Statement PDF will not open"
+
+
+def add_mail(db: Database) -> None:
+    """A ticket that came by mail, whose auto-response the mail server refused: its thread and the status bar."""
+    admin = accounts.agent_by_username(db, "admin")
+    mailboxes.add_mailbox(db, admin, name="Lumen Support", address="support@lumenbank.example",
+                          imap_host="imap.lumenbank.example", imap_user="support", imap_password="x",
+                          smtp_host="smtp.lumenbank.example")  # fmt: skip
+    message = EmailMessage()
+    message["From"] = "Nora Quinn <nora.quinn@example.org>"
+    message["To"] = "support@lumenbank.example"
+    message["Subject"] = MAIL_SUBJECT
+    message["Message-ID"] = "<screenshot-1@example.org>"
+    message.set_content("Hello,\n\nthe March statement downloads as an empty PDF.\n\nNora")
+    intake.process(db, intake.store(db, None, None, message.as_bytes()) or 0)
+    for mail in sending.due(db):
+        if mail.recipients == ("nora.quinn@example.org",):
+            sending.mark_failed(db, mail.id, "SMTPRecipientsRefused: 550 5.1.1 No such user", permanent=True)
 
 
 def main() -> None:
@@ -138,6 +168,7 @@ def main() -> None:
         db = Database(url)
         build_schema(db, url)
         build_demo(db, tickets=args.tickets)
+        add_mail(db)
         db.dispose()
         app = application()
         loop = qasync.QEventLoop(app)

@@ -25,7 +25,7 @@ from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QImage, QTextDocument
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QTextBrowser, QWidget
 
-from desk.domain.enums import EntryKind
+from desk.domain.enums import EntryKind, EventKind
 from desk.domain.errors import DeskError
 from desk.domain.views import AttachmentView, EntryView, EventView, ThreadItem
 from desk.services import entries
@@ -50,6 +50,7 @@ _ICON_TOKENS: dict[str, str] = {
     **{icon: "icon" for _label, icon in labels.ENTRY_KINDS.values()},
     "attachment": "icon",
     "event": "thread.event.text",
+    "overdue": "danger",  # the mark of an event that needs someone to act (a mail that could not be sent)
 }
 # Plain-text bodies get their web addresses made clickable; the match runs on escaped text and stops before
 # punctuation that usually ends a sentence rather than the address.
@@ -159,13 +160,17 @@ def _render(items: Sequence[ThreadItem]) -> str:
             f"{html.escape(labels.tr('No messages yet.'))}</p>"
         )
     event_colour = theme.hex_of("thread.event.text")
+    alarm_colour = theme.hex_of("danger")
     kind_colours = {kind: (theme.hex_of(f"{p}.bg"), theme.hex_of(f"{p}.edge")) for kind, p in _KIND_TOKENS.items()}
     newest = len(items) - 1
     parts = []
     for index, item in enumerate(items):
         anchor = f'<a name="{NEWEST_ANCHOR}"></a>' if index == newest else ""
         if isinstance(item, EventView):
-            parts.append(_event_html(item, anchor, event_colour))
+            alarm = item.kind == EventKind.MAIL_FAILED
+            parts.append(
+                _event_html(item, anchor, alarm_colour if alarm else event_colour, "overdue" if alarm else "event")
+            )
         else:
             parts.append(_entry_html(item, anchor, kind_colours[item.kind], muted))
     return "".join(parts)
@@ -234,14 +239,14 @@ def _attachments(attachments: Sequence[AttachmentView]) -> str:
     return _icon("attachment") + "&nbsp;" + "&nbsp;&nbsp; ".join(links)
 
 
-def _event_html(event: EventView, anchor: str, colour: str) -> str:
+def _event_html(event: EventView, anchor: str, colour: str, icon: str) -> str:
     line = f"{html.escape(labels.describe(event))} · {format_time(event.created_at)}"
     if event.note:
         line += f"<br><i>{html.escape(event.note)}</i>"
     # A hanging indent: the icon sits in the margin, so a note or a wrapped line starts under the text.
     return (
         f'<p style="margin: 0 0 10px {14 + _EVENT_INDENT}px; text-indent: -{_EVENT_INDENT}px; color: {colour};">'
-        f"{anchor}{_icon('event')}&nbsp;{line}</p>"
+        f"{anchor}{_icon(icon)}&nbsp;{line}</p>"
     )
 
 

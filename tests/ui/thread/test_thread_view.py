@@ -25,6 +25,7 @@ from desk.domain.queues import Criteria
 from desk.domain.views import AttachmentView, EntryView, EventView, ThreadItem, Upload
 from desk.services import entries, queues, tickets
 from desk.services.demo import LONG_THREAD_SUBJECT
+from desk.ui import theme
 from desk.ui.tasks import Context
 from desk.ui.thread.view import ThreadView, format_size, format_time, open_attachment
 from tests.ui.conftest import run
@@ -137,6 +138,20 @@ def test_opens_scrolled_to_the_newest_entry(thread: ThreadView) -> None:
     QApplication.processEvents()
     bar = thread.verticalScrollBar()
     assert bar.maximum() > 0 and bar.value() == bar.maximum()
+
+
+def test_a_mail_that_could_not_be_sent_stands_out_with_its_reason(thread: ThreadView) -> None:
+    failed = EventView(
+        id=9, kind=EventKind.MAIL_FAILED, actor_kind=ActorKind.SYSTEM, actor="System", created_at=T0,
+        data={"subject": "Re: Card blocked [#123456]", "to": ["anna@example.com"], "error": "550 No such user"},
+    )  # fmt: skip
+    thread.set_thread([*conversation(), failed])
+    text = thread.toPlainText()
+    assert "Mail “Re: Card blocked [#123456]” could not be sent to anna@example.com: 550 No such user" in text
+    html = thread.toHtml()
+    danger = theme.hex_of("danger")
+    assert html.count(danger.lower()) + html.count(danger.upper()) >= 1  # in the alarm colour, with its own icon
+    assert "icon:overdue" in html
 
 
 def test_an_empty_thread_says_so(thread: ThreadView) -> None:
