@@ -73,7 +73,9 @@ def thread_of(world: World, ticket_id: int) -> list[EntryView]:
 
 
 def test_a_new_mail_opens_a_ticket_and_answers_the_requester(mail_world: World) -> None:
-    state, ticket_id = deliver(mail_world, mail(sender="Carol Cole <Carol@Example.org>"))
+    state, ticket_id = deliver(
+        mail_world, mail(sender="Carol Cole <Carol@Example.org>", message_id="<first@example.org>")
+    )
 
     assert state == InboundState.DONE and ticket_id is not None
     ticket = tickets.get_ticket(mail_world.db, mail_world.admin, ticket_id)
@@ -89,6 +91,7 @@ def test_a_new_mail_opens_a_ticket_and_answers_the_requester(mail_world: World) 
     response = kinds["auto_response"]
     assert response.recipients["to"] == ["carol@example.org"]
     assert f"[#{ticket.number}]" in response.subject
+    assert (response.in_reply_to, response.reference_ids) == ("<first@example.org>", "<first@example.org>")
     assert "manager@desk.example" in kinds["alert.new_ticket"].recipients["to"]  # Support's agents are alerted
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from email import message_from_bytes, policy
 from email.utils import parseaddr
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -161,6 +161,12 @@ def _post(session: Session, mail: ParsedMail, mailbox: Mailbox | None) -> int:
         topic_id=mailbox.topic_id if mailbox else None,
         department_id=mailbox.department_id if mailbox and not mailbox.topic_id else None,
         attachments=mail.attachments,
+    )
+    # The auto-response answers the mail that opened the ticket, so the requester's client shows them together.
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.ticket_id == view.id, OutboxMessage.kind == "auto_response")
+        .values(in_reply_to=mail.message_id, reference_ids=mail.message_id)
     )
     _copy_cc(session, view.id, mail, mailbox)
     return view.id
