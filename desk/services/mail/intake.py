@@ -8,6 +8,7 @@ and retry a message once the cause is fixed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from email import message_from_bytes, policy
 from email.utils import parseaddr
@@ -39,6 +40,9 @@ from desk.storage.models import (
 )
 
 BATCH = 200
+PER_TRANSACTION = 20
+
+log = logging.getLogger("desk.mail")
 
 
 def store(db: Database, mailbox_id: int | None, uid: int | None, raw: bytes) -> int | None:
@@ -87,6 +91,23 @@ def _store(session: Session, mailbox_id: int | None, uid: int | None, raw: bytes
 @command
 def process(session: Session, inbound_id: int) -> InboundState:
     """Thread one stored message. Locked while it is processed, so two workers never post it twice."""
+    return _process(session, inbound_id)
+
+
+@command
+def _process_many(session: Session, inbound_ids: list[int]) -> list[InboundState]:
+    """Several messages in one transaction: its lookups (settings, mailboxes, senders) and its commit are shared."""
+    return [_process(session, inbound_id) for inbound_id in inbound_ids]
+
+
+@command
+def _quarantine(session: Session, inbound_id: int, reason: str) -> None:
+    row = session.get(InboundMessage, inbound_id, with_for_update=True)
+    if row is not None and row.state == InboundState.NEW.value:
+        _set(row, InboundState.QUARANTINED, reason)
+
+
+def _process(session: Session, inbound_id: int) -> InboundState:
     row = session.get(InboundMessage, inbound_id, with_for_update=True)
     if row is None or row.state != InboundState.NEW.value:
         return InboundState(row.state) if row else InboundState.DONE
@@ -240,7 +261,11 @@ def _copy_cc(session: Session, ticket_id: int, mail: ParsedMail, mailbox: Mailbo
 
 
 def process_pending(db: Database, keep_alive: Callable[[], None] = lambda: None) -> dict[InboundState, int]:
-    """Thread every stored message not yet processed, oldest first; counts by outcome."""
+    """Thread every stored message not yet processed, oldest first, a few per transaction; counts by outcome.
+
+    A batch the database refuses is done again one message at a time, and a message that still fails is
+    quarantined with the error: one bad message never holds up the ones behind it.
+    """
     outcome: dict[InboundState, int] = {}
     while True:
         with db.transaction(write=False) as session:
@@ -252,10 +277,24 @@ def process_pending(db: Database, keep_alive: Callable[[], None] = lambda: None)
             ).all()
         if not ids:
             return outcome
-        for inbound_id in ids:
+        for start in range(0, len(ids), PER_TRANSACTION):
             keep_alive()
-            state = process(db, inbound_id)
-            outcome[state] = outcome.get(state, 0) + 1
+            chunk = list(ids[start : start + PER_TRANSACTION])
+            try:
+                states = _process_many(db, chunk)
+            except Exception:  # found out message by message below
+                states = [_process_alone(db, inbound_id) for inbound_id in chunk]
+            for state in states:
+                outcome[state] = outcome.get(state, 0) + 1
+
+
+def _process_alone(db: Database, inbound_id: int) -> InboundState:
+    try:
+        return process(db, inbound_id)
+    except Exception as error:  # a database refusal of this one message (a value too long, …): kept aside
+        log.exception("incoming message %s could not be posted", inbound_id)
+        _quarantine(db, inbound_id, f"The message could not be posted ({type(error).__name__}: {error}).")
+        return InboundState.QUARANTINED
 
 
 # --- the quarantine, for administrators -------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from email import message_from_bytes, policy
 from email.header import decode_header
 from email.headerregistry import Address
 from email.message import Message
+from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parseaddr
 
 import nh3
@@ -52,7 +53,7 @@ class ParsedMail:
 
 def message_id_of(raw: bytes) -> str:
     """The message's Message-ID, or one made from its bytes when it has none (the same mail gets the same one)."""
-    message = message_from_bytes(raw, policy=policy.compat32)
+    message = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
     found = mailthread.message_ids(_header_text(message, "Message-ID"))
     if found and len(found[0]) <= 255:
         return found[0]
@@ -61,7 +62,7 @@ def message_id_of(raw: bytes) -> str:
 
 def parse(raw: bytes, *, max_attachment: int, our_domains: tuple[str, ...] = ()) -> ParsedMail:
     message = message_from_bytes(raw, policy=policy.default)
-    legacy = message_from_bytes(raw, policy=policy.compat32)  # headers that policy.default refuses to parse
+    legacy = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)  # headers policy.default refuses to parse
     sender_name, sender = _sender(legacy)
     if not sender:
         raise Unparseable("The message has no sender address (From) to answer.")
