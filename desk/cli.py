@@ -257,7 +257,10 @@ def cmd_mail_quarantine(args: argparse.Namespace) -> int:
     agent = accounts.agent_by_username(db, args.agent)
     if args.retry:
         view = intake.retry(db, agent, args.retry)
-        print(f"Message {view.id}: {view.state}" + (f" ({view.reason})" if view.reason else ""))
+        if view is None:
+            print(f"Message {args.retry} will be fetched again from its mail server by the next fetch.")
+        else:
+            print(f"Message {view.id}: {view.state}" + (f" ({view.reason})" if view.reason else ""))
         return 0
     for view in intake.quarantined(db, agent):
         print(

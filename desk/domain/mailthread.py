@@ -58,7 +58,8 @@ _DAEMONS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)@", 
 
 
 def automatic_reason(headers: Mapping[str, str], sender: str | None, domains: Iterable[str] = ()) -> str | None:
-    """Why a message was sent by a machine and must never be answered ("auto-reply", "bounce", "bulk", "loop").
+    """Why a message must never be answered: "auto-reply", "bounce", "loop" (then it is not posted either), or
+    one of POSTED_QUIETLY.
 
     `headers` maps lower-cased header names to values; `domains` are our own (a loop header naming one of them is
     our own mail come back).
@@ -77,12 +78,17 @@ def automatic_reason(headers: Mapping[str, str], sender: str | None, domains: It
         return "auto-reply"
     if any(name in headers for name in _AUTO_HEADERS):
         return "auto-reply"
-    suppress = headers.get("x-auto-response-suppress", "").lower()
-    if any(word in suppress for word in ("all", "oof", "autoreply")):
-        return "auto-reply"
     if headers.get("precedence", "").strip().lower() in _BULK or "list-id" in headers:
         return "bulk"
+    suppress = headers.get("x-auto-response-suppress", "").lower()
+    if any(word in suppress for word in ("all", "oof", "autoreply")):
+        return "no auto-reply wanted"
     return None
+
+
+# Automatic reasons whose mail is still posted (a Google Group in front of the support address marks every
+# customer's mail as list mail): only the automatic answers are held back.
+POSTED_QUIETLY = frozenset({"bulk", "no auto-reply wanted"})
 
 
 # Lines that start the quoted history in the common clients; the first one found ends the new text.

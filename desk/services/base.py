@@ -32,6 +32,10 @@ R = TypeVar("R")
 ATTEMPTS = 5
 
 
+class LeaseLost(Exception):
+    """Another worker holds this job now (this one stalled past its lease): stop, the other carries on."""
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 

@@ -88,6 +88,8 @@ def add_mailbox(
     email = normalize_email(address)
     if session.scalar(select(Mailbox.id).where(Mailbox.address == email)) is not None:
         raise Invalid(f"A mailbox for {email} exists already.", {"address": "Enter another address."})
+    if session.scalar(select(Mailbox.id).where(Mailbox.name == (name.strip() or email))) is not None:
+        raise Invalid(f"A mailbox named “{name.strip()}” exists already.", {"name": "Choose another name."})
     if department_id is not None:
         get_row(session, Department, department_id, "department")
     if topic_id is not None:

@@ -26,7 +26,7 @@ from desk.domain.enums import InboundState, OutboxState
 from desk.domain.permissions import Actor, Right, SystemActor
 from desk.services import lifecycle
 from desk.services.accounts import require_right
-from desk.services.base import command, now, query
+from desk.services.base import LeaseLost, command, now, query
 from desk.services.mail import fetching, intake, sending
 from desk.storage.db import Database
 from desk.storage.models import InboundMessage, Mailbox, OutboxMessage, WorkerJob
@@ -35,10 +35,6 @@ log = logging.getLogger("desk.worker")
 
 LEASE = timedelta(seconds=40)
 TICK = 5.0  # seconds between lease renewals and schedule checks
-
-
-class LeaseLost(Exception):
-    """Another worker holds the job now (this one stalled past its lease): stop, it carries on."""
 
 
 def holder_name() -> str:
@@ -87,6 +83,8 @@ def _fetch_all(db: Database, context: ssl.SSLContext, keep_alive: Callable[[], N
     for mailbox_id in fetching.active_mailboxes(db):
         try:
             stored += fetching.fetch_mailbox(db, mailbox_id, context=context, keep_alive=keep_alive)
+        except LeaseLost:
+            raise
         except Exception as error:  # recorded on the mailbox; the other mailboxes are still fetched
             errors.append(f"mailbox {mailbox_id}: {error}")
     outcome = intake.process_pending(db, keep_alive)
@@ -175,7 +173,10 @@ class Worker:
     def run_forever(self, stop: threading.Event) -> None:
         try:
             while not stop.is_set():
-                self.run_due()
+                try:
+                    self.run_due()
+                except Exception:  # the database away for a moment (a restart, a busy SQLite): try again next tick
+                    log.exception("worker round failed")
                 stop.wait(TICK)
         finally:
             self.stop()

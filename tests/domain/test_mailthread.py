@@ -45,7 +45,7 @@ def test_subject_tags() -> None:
         ({"auto-submitted": "auto-replied"}, "alice@example.com", "auto-reply"),
         ({"auto-submitted": "no"}, "alice@example.com", None),
         ({"x-autoreply": "yes"}, "alice@example.com", "auto-reply"),
-        ({"x-auto-response-suppress": "All"}, "alice@example.com", "auto-reply"),
+        ({"x-auto-response-suppress": "All"}, "alice@example.com", "no auto-reply wanted"),
         ({"precedence": "bulk"}, "alice@example.com", "bulk"),
         ({"list-id": "<news.example.com>"}, "news@example.com", "bulk"),
         ({}, "MAILER-DAEMON@mx.example.com", "bounce"),

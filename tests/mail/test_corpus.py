@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from desk.domain import mailthread
 from desk.domain.enums import EntryKind, InboundState
 from desk.domain.permissions import Right, SystemActor
 from desk.domain.views import EntryView
@@ -89,6 +90,12 @@ def test_each_message_is_threaded_stored_or_quarantined(help_desk: tuple[Databas
     assert row.raw == raw  # kept as it came
     if case["quarantine"]:
         assert state == InboundState.QUARANTINED, row.reason
+        return
+    if case["automatic"] in mailthread.POSTED_QUIETLY:  # list mail: posted, but no automatic answer
+        assert state == InboundState.DONE and case["automatic"] in (row.reason or ""), row.reason
+        with db.transaction(write=False) as session:
+            kinds = session.scalars(select(OutboxMessage.kind).where(OutboxMessage.ticket_id == row.ticket_id)).all()
+        assert "auto_response" not in kinds
         return
     if case["automatic"]:
         assert state == InboundState.IGNORED and case["automatic"] in (row.reason or ""), row.reason

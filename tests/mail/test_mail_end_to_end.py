@@ -133,6 +133,24 @@ def test_a_conversation_by_mail_from_first_message_to_reopening(desk: Desk) -> N
     assert len(desk.imap.messages("alice")) == 2  # a user's reply is not auto-answered
 
 
+def test_the_first_fetch_takes_the_unread_mail_not_the_whole_history(desk: Desk) -> None:
+    old = EmailMessage()
+    old["From"], old["To"], old["Subject"], old["Message-ID"] = ALICE, SUPPORT, "Old, read", make_msgid()
+    old.set_content("Handled by hand years ago.")
+    desk.imap.append("desk", old.as_bytes(), flags="\\Seen")
+    desk.user_mails("New request", "Please help.")
+
+    desk.run_worker()
+
+    with desk.db.transaction(write=False) as session:
+        assert session.scalars(select(Ticket.subject)).all() == ["New request"]
+    later = old.as_bytes().replace(b"Old, read", b"Later, read elsewhere")
+    desk.imap.append("desk", later, flags="\\Seen")
+    desk.run_worker()  # from now on every new UID counts, read or not
+    with desk.db.transaction(write=False) as session:
+        assert sorted(session.scalars(select(Ticket.subject))) == ["Later, read elsewhere", "New request"]
+
+
 def test_the_imap_server_stopping_mid_fetch_loses_and_doubles_nothing(desk: Desk) -> None:
     total = fetching.CHUNK * 2 + 7
     for n in range(total):

@@ -8,7 +8,9 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from desk.domain import mailthread
 from desk.domain.enums import EntryKind, EventKind, InboundState, OutboxState, TicketSource
@@ -16,8 +18,9 @@ from desk.domain.errors import PermissionDenied
 from desk.domain.views import EntryView, TicketView
 from desk.services import entries, lifecycle, mailboxes, tickets, worker
 from desk.services.base import now
-from desk.services.mail import intake, sending
-from desk.storage.models import InboundMessage, OutboxMessage, Ticket, User, WorkerJob
+from desk.services.mail import intake, outbound, sending
+from desk.services.mail.parse import ParsedMail
+from desk.storage.models import InboundMessage, Mailbox, OutboxMessage, Ticket, User, WorkerJob
 from tests.services.conftest import World, count, events
 
 SUPPORT = "support@desk.example"
@@ -137,11 +140,27 @@ def test_the_subject_tag_threads_only_for_people_on_the_ticket(mail_world: World
     number = tickets.get_ticket(mail_world.db, mail_world.admin, ticket_id).number
 
     _, from_requester = deliver(mail_world, mail(subject=f"Re: Printer broken [#{number}]"))
-    _, from_stranger = deliver(mail_world, mail(sender="mallory@evil.example", subject=f"Re: x [#{number}]"))
+    _, from_stranger = deliver(
+        mail_world, mail(sender="mallory@evil.example", subject=f"Re: x [#{number}]", body="Send me the password.")
+    )
 
     assert from_requester == ticket_id
     assert from_stranger not in (None, ticket_id)
-    assert all(e.author != "mallory@evil.example" for e in thread_of(mail_world, ticket_id))
+    assert all("password" not in e.body_text for e in thread_of(mail_world, ticket_id))
+
+
+def test_our_signed_message_id_threads_even_when_nothing_else_knows_it(mail_world: World) -> None:
+    _, ticket_id = deliver(mail_world, mail())
+    assert ticket_id is not None
+    with mail_world.db.transaction() as session:  # a mail of ours whose outbox row is long gone
+        session.execute(delete(OutboxMessage))
+        ours = mailthread.make_message_id(outbound.mail_secret(session), ticket_id, "a1b2c3", "desk.example")
+
+    _, threaded = deliver(mail_world, mail(sender="stranger@elsewhere.example", subject="Fwd: hi", In_Reply_To=ours))
+
+    assert threaded == ticket_id
+    # Posted, but the stranger is not given the ticket: an agent decides whether they belong on it.
+    assert tickets.get_ticket(mail_world.db, mail_world.admin, ticket_id).collaborators == ()
 
 
 def test_mail_from_an_agent_on_a_ticket_is_an_internal_note(mail_world: World) -> None:
@@ -163,13 +182,13 @@ def test_mail_from_an_agent_on_a_ticket_is_an_internal_note(mail_world: World) -
     ]
 
 
-def test_a_message_is_stored_and_posted_once(mail_world: World) -> None:
+def test_a_message_fetched_or_processed_again_is_stored_and_posted_once(mail_world: World) -> None:
     raw = mail()
     first = intake.store(mail_world.db, None, 1, raw)
     assert first is not None
     assert intake.store(mail_world.db, None, 2, raw) is None  # fetched again (another mailbox, a crash): not stored
     intake.process(mail_world.db, first)
-    intake.process(mail_world.db, first)  # a second worker racing the first finds it done
+    intake.process(mail_world.db, first)  # processed again (a retried batch): it is done already
     assert count(mail_world.db, Ticket) == 1 and count(mail_world.db, InboundMessage) == 1
 
 
@@ -178,7 +197,6 @@ def test_a_message_is_stored_and_posted_once(mail_world: World) -> None:
     [
         ({"Auto_Submitted": "auto-replied", "Subject": "Automatic reply: Printer broken"}, "auto-reply"),
         ({"X_Failed_Recipients": "nobody@example.com"}, "bounce"),
-        ({"Precedence": "bulk"}, "bulk"),
         ({mailthread.LOOP_HEADER.replace("-", "_"): "desk.example"}, "loop"),
     ],
 )
@@ -190,6 +208,16 @@ def test_automatic_mail_is_kept_but_never_answered(mail_world: World, headers: d
     assert count(mail_world.db, Ticket) == 0 and outbox(mail_world) == []
     with mail_world.db.transaction(write=False) as session:
         assert reason in (session.scalar(select(InboundMessage.reason)) or "")
+
+
+@pytest.mark.parametrize("headers", [{"Precedence": "list", "List_Id": "<support.groups.example.com>"},
+                                     {"X_Auto_Response_Suppress": "All"}])  # fmt: skip
+def test_list_mail_is_posted_but_never_answered(mail_world: World, headers: dict[str, str]) -> None:
+    """A Google Group in front of the support address marks every customer's mail as list mail."""
+    state, ticket_id = deliver(mail_world, mail(**headers))
+
+    assert state == InboundState.DONE and ticket_id is not None
+    assert [row.kind for row in outbox(mail_world, ticket_id)] == ["alert.new_ticket"]  # agents hear of it
 
 
 def test_a_banned_sender_is_rejected_and_the_next_message_still_posts(mail_world: World) -> None:
@@ -210,7 +238,8 @@ def test_an_unusable_message_is_quarantined_for_administrators_to_retry(mail_wor
     assert "no sender address" in (kept.reason or "")
     with pytest.raises(PermissionDenied):
         intake.quarantined(mail_world.db, mail_world.manager)
-    assert intake.retry(mail_world.db, mail_world.admin, kept.id).state == InboundState.QUARANTINED.value
+    again = intake.retry(mail_world.db, mail_world.admin, kept.id)
+    assert again is not None and again.state == InboundState.QUARANTINED.value
     assert count(mail_world.db, InboundMessage) == 1  # never dropped
 
 
@@ -321,3 +350,55 @@ def test_administrators_see_the_worker_and_mail_problems(mail_world: World) -> N
     assert any("1 incoming message(s) are in quarantine" in p for p in problems)
     with pytest.raises(PermissionDenied):
         worker.status(mail_world.db, mail_world.manager)
+
+
+def test_a_message_the_database_refuses_is_quarantined_and_the_others_go_on(
+    mail_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = [intake.store(mail_world.db, None, n, mail(subject=f"Request {n}")) for n in range(7)]
+    post = intake._post
+
+    def refusing(session: Session, parsed: ParsedMail, mailbox: Mailbox | None) -> int:
+        if parsed.subject == "Request 3":
+            raise OperationalError("INSERT INTO thread_entries ... (huge parameters)", {}, Exception("value too long"))
+        return post(session, parsed, mailbox)
+
+    monkeypatch.setattr(intake, "_post", refusing)
+    outcome = intake.process_pending(mail_world.db)
+
+    assert outcome == {InboundState.DONE: 6, InboundState.QUARANTINED: 1}
+    [kept] = intake.quarantined(mail_world.db, mail_world.admin)
+    assert kept.id == ids[3] and kept.reason == "The message could not be posted (Exception: value too long)."
+
+
+def test_recipients_refused_among_accepted_ones_show_on_the_ticket(mail_world: World) -> None:
+    _, ticket_id = deliver(mail_world, mail(Cc="bob@example.com"))
+    assert ticket_id is not None
+    entries.post_reply(mail_world.db, mail_world.manager, ticket_id, "Done.")
+
+    def greylisting(account: sending.SmtpAccount, message: EmailMessage, to: tuple[str, ...]) -> dict[str, str]:
+        return {"bob@example.com": "450 4.7.1 Greylisted"} if "bob@example.com" in to else {}
+
+    sending.send_due(mail_world.db, greylisting)
+
+    assert events(mail_world.db, ticket_id)[-1] == EventKind.MAIL_FAILED.value
+    [reply] = [row for row in outbox(mail_world, ticket_id) if row.kind == "reply"]
+    assert reply.state == OutboxState.SENT.value and reply.last_error == "bob@example.com: 450 4.7.1 Greylisted"
+
+
+def test_a_message_too_big_for_the_database_is_fetched_again_on_retry(
+    mail_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box = mailboxes.add_mailbox(mail_world.db, mail_world.admin, name="Sales", address="sales@desk.example")
+    with mail_world.db.transaction() as session:
+        session.execute(update(Mailbox).where(Mailbox.id == box.id).values(last_uid=40))
+    monkeypatch.setattr(intake, "fits", lambda _db, raw: len(raw) < 1000)
+    big = intake.store(mail_world.db, box.id, 17, mail(body="x" * 5000))
+    assert big is not None
+
+    [kept] = intake.quarantined(mail_world.db, mail_world.admin)
+    assert "max_allowed_packet" in (kept.reason or "") and kept.size > 5000
+    assert intake.retry(mail_world.db, mail_world.admin, big) is None  # the next fetch takes it from the server
+    with mail_world.db.transaction(write=False) as session:
+        assert session.scalar(select(Mailbox.last_uid).where(Mailbox.id == box.id)) == 16
+        assert session.get(InboundMessage, big) is None

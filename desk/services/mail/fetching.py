@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desk.services import settings
-from desk.services.base import command, now
+from desk.services.base import LeaseLost, command, now
 from desk.services.mail import intake, outbound
 from desk.services.mail.secrets import reveal
 from desk.storage.db import Database
@@ -91,13 +91,20 @@ _UID = re.compile(rb"UID (\d+)")
 
 
 def _fetch_chunk(imap: imaplib.IMAP4, uids: list[int]) -> list[tuple[int, bytes]]:
+    """The chunk's messages by UID. A server may name the UID before the body or after it ("BODY[] {n} UID 7)");
+    a message whose UID cannot be read fails the chunk, rather than being skipped past."""
     data = _ok(imap.uid("FETCH", ",".join(map(str, uids)), "(UID BODY.PEEK[])"), "fetch messages")
     found = []
-    for item in data:
-        if isinstance(item, tuple) and len(item) == 2:
-            match = _UID.search(item[0])
-            if match:
-                found.append((int(match[1]), bytes(item[1])))
+    for index, item in enumerate(data):
+        if not (isinstance(item, tuple) and len(item) == 2):
+            continue
+        match = _UID.search(item[0])
+        after = data[index + 1] if index + 1 < len(data) else b""
+        if match is None and isinstance(after, bytes):
+            match = _UID.search(after)
+        if match is None:
+            raise FetchError(f"The IMAP server sent a message without its UID: {item[0][:80]!r}")
+        found.append((int(match[1]), bytes(item[1])))
     return sorted(found)
 
 
@@ -165,7 +172,9 @@ def fetch_mailbox(
             raise
     try:
         stored = _fetch(db, account, context or ssl.create_default_context(), keep_alive)
-    except (imaplib.IMAP4.error, OSError, FetchError) as error:
+    except LeaseLost:  # another worker carries on: not this mailbox's failure
+        raise
+    except Exception as error:  # whatever stopped it, the administrators are told (and alerted after a few)
         _record(db, mailbox_id, f"{account.host}:{account.port}: {type(error).__name__}: {error}")
         raise
     _record(db, mailbox_id, None)
@@ -180,9 +189,14 @@ def _fetch(db: Database, account: ImapAccount, context: ssl.SSLContext, keep_ali
         if not answer or answer[0] is None:
             raise FetchError(f"The IMAP server did not tell folder {account.folder}'s UIDVALIDITY.")
         validity = int(answer[0])
-        # A new UIDVALIDITY means the server renumbered the folder: start over; Message-IDs keep it from doubling.
-        last_uid = account.last_uid if validity == account.uidvalidity else 0
-        found = _ok(imap.uid("SEARCH", f"UID {last_uid + 1}:*"), "search for new messages")
+        if validity == account.uidvalidity:
+            last_uid = account.last_uid
+            found = _ok(imap.uid("SEARCH", f"UID {last_uid + 1}:*"), "search for new messages")
+        else:
+            # The first fetch, or the server renumbered the folder: the unread mail, not years of history
+            # (Message-IDs keep what was fetched before from coming twice).
+            last_uid = 0
+            found = _ok(imap.uid("SEARCH", "UNSEEN"), "search for unread messages")
         uids = sorted(uid for uid in map(int, (found[0] or b"").split()) if uid > last_uid)
         stored = 0
         for start in range(0, len(uids), CHUNK):

@@ -13,13 +13,13 @@ from collections.abc import Callable
 from email import message_from_bytes, policy
 from email.utils import parseaddr
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from desk.domain import mailthread
 from desk.domain.enums import CollaboratorRole, InboundState, StatusState, TicketSource
-from desk.domain.errors import DeskError, NotFound
+from desk.domain.errors import DeskError, Invalid, NotFound
 from desk.domain.permissions import Actor, Right, SystemActor
 from desk.domain.views import InboundView
 from desk.services import entries, settings, tickets
@@ -40,7 +40,7 @@ from desk.storage.models import (
 )
 
 BATCH = 200
-PER_TRANSACTION = 20
+PER_TRANSACTION = 5  # short enough that agents' writes on SQLite wait no longer than ~0.1 s
 
 log = logging.getLogger("desk.mail")
 
@@ -125,7 +125,7 @@ def _process(session: Session, inbound_id: int) -> InboundState:
         return _set(row, InboundState.QUARANTINED, str(error))
     except Exception as error:  # a parser bug on one strange message must not stop the fetch: keep it aside
         return _set(row, InboundState.QUARANTINED, f"The message could not be read ({type(error).__name__}: {error}).")
-    if mail.automatic or mail.sender in ours:
+    if mail.sender in ours or (mail.automatic and mail.automatic not in mailthread.POSTED_QUIETLY):
         return _set(row, InboundState.IGNORED, f"Not answered: {mail.automatic or 'sent by one of our mailboxes'}.")
     banned = session.scalar(select(User.banned).where(User.email == normalize_email(mail.sender)))
     if banned:
@@ -135,7 +135,9 @@ def _process(session: Session, inbound_id: int) -> InboundState:
             row.ticket_id = _post(session, mail, mailbox)
     except DeskError as error:
         return _set(row, InboundState.QUARANTINED, str(error))
-    return _set(row, InboundState.DONE, None)
+    return _set(
+        row, InboundState.DONE, f"Posted without automatic answers: {mail.automatic}." if mail.automatic else None
+    )
 
 
 def _set(row: InboundMessage, state: InboundState, reason: str | None) -> InboundState:
@@ -145,7 +147,7 @@ def _set(row: InboundMessage, state: InboundState, reason: str | None) -> Inboun
 
 def _post(session: Session, mail: ParsedMail, mailbox: Mailbox | None) -> int:
     """Post the mail where it belongs; the ticket's id."""
-    ticket, by_tag = thread(session, mail)
+    ticket = thread(session, mail)
     text = _with_skipped(mail)
     agent = session.scalar(select(Agent).where(Agent.email == mail.sender, Agent.active.is_(True)))
     if ticket is not None and not _may_reopen(session, ticket):
@@ -156,10 +158,9 @@ def _post(session: Session, mail: ParsedMail, mailbox: Mailbox | None) -> int:
         )
         return view.id
     if ticket is not None:
+        # Someone not on the ticket who answers in its thread is posted, but not given access to the ticket: an
+        # agent adds them as a collaborator when they belong (the thread may have reached a mailing list).
         user = find_or_create_user(session, mail.sender, mail.sender_name)
-        if not by_tag and not _involved(session, ticket, user.id):
-            # Someone else answering in the thread (a colleague in CC): keep them in the conversation.
-            session.add(Collaborator(ticket_id=ticket.id, user_id=user.id, role=CollaboratorRole.CC.value))
         view = within(entries.add_message)(
             session,
             SystemActor(),
@@ -183,18 +184,21 @@ def _post(session: Session, mail: ParsedMail, mailbox: Mailbox | None) -> int:
         department_id=mailbox.department_id if mailbox and not mailbox.topic_id else None,
         attachments=mail.attachments,
     )
-    # The auto-response answers the mail that opened the ticket, so the requester's client shows them together.
-    session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.ticket_id == view.id, OutboxMessage.kind == "auto_response")
-        .values(in_reply_to=mail.message_id, reference_ids=mail.message_id)
-    )
+    auto_responses = (OutboxMessage.ticket_id == view.id, OutboxMessage.kind == "auto_response")
+    if mail.automatic:  # list mail and the like is posted, never answered
+        session.execute(delete(OutboxMessage).where(*auto_responses))
+    else:  # the auto-response answers the mail that opened the ticket: the requester's client shows them together
+        session.execute(
+            update(OutboxMessage)
+            .where(*auto_responses)
+            .values(in_reply_to=mail.message_id, reference_ids=mail.message_id)
+        )
     _copy_cc(session, view.id, mail, mailbox)
     return view.id
 
 
-def thread(session: Session, mail: ParsedMail) -> tuple[Ticket | None, bool]:
-    """The ticket a mail answers, in order of trust; and whether only its subject's tag said so.
+def thread(session: Session, mail: ParsedMail) -> Ticket | None:
+    """The ticket a mail answers, in order of trust; None for a new one.
 
     1. Our own signed Message-ID in In-Reply-To or References (only we can make one).
     2. Any Message-ID we stored, sent or received, in In-Reply-To or References.
@@ -207,23 +211,28 @@ def thread(session: Session, mail: ParsedMail) -> tuple[Ticket | None, bool]:
         ticket_id = mailthread.signed_ticket_id(secret, message_id)
         ticket = session.get(Ticket, ticket_id) if ticket_id else None
         if ticket is not None:
-            return ticket, False
+            return ticket
     if referenced:
+        known: dict[str, int] = {}
         for model in (InboundMessage, OutboxMessage):
-            found = session.scalars(
-                select(model.ticket_id).where(model.message_id.in_(referenced), model.ticket_id.is_not(None))
-            ).first()
-            if found is not None:
-                return session.get(Ticket, found), False
+            rows = session.execute(
+                select(model.message_id, model.ticket_id).where(
+                    model.message_id.in_(referenced), model.ticket_id.is_not(None)
+                )
+            )
+            known.update({message_id: ticket_id for message_id, ticket_id in rows if ticket_id is not None})
+        for message_id in referenced:  # the mail answered first, then the newest reference
+            if message_id in known:
+                return session.get(Ticket, known[message_id])
     number = mailthread.subject_number(mail.subject)
     ticket = session.scalar(select(Ticket).where(Ticket.number == number)) if number else None
     if ticket is None:
-        return None, False
+        return None
     sender = session.scalar(select(User.id).where(User.email == mail.sender))
-    is_agent = session.scalar(select(Agent.id).where(Agent.email == mail.sender)) is not None
+    is_agent = session.scalar(select(Agent.id).where(Agent.email == mail.sender, Agent.active.is_(True))) is not None
     if is_agent or (sender is not None and _involved(session, ticket, sender)):
-        return ticket, True
-    return None, False
+        return ticket
+    return None
 
 
 def _involved(session: Session, ticket: Ticket, user_id: int) -> bool:
@@ -293,7 +302,9 @@ def _process_alone(db: Database, inbound_id: int) -> InboundState:
         return process(db, inbound_id)
     except Exception as error:  # a database refusal of this one message (a value too long, …): kept aside
         log.exception("incoming message %s could not be posted", inbound_id)
-        _quarantine(db, inbound_id, f"The message could not be posted ({type(error).__name__}: {error}).")
+        cause = getattr(error, "orig", None) or error  # the database's words, without the statement and its data
+        first_line = str(cause).strip().splitlines()[0][:300] if str(cause).strip() else ""
+        _quarantine(db, inbound_id, f"The message could not be posted ({type(cause).__name__}: {first_line}).")
         return InboundState.QUARANTINED
 
 
@@ -338,14 +349,21 @@ def release(session: Session, actor: Actor, inbound_id: int) -> None:
     row = session.get(InboundMessage, inbound_id, with_for_update=True)
     if row is None or row.state != InboundState.QUARANTINED.value:
         raise NotFound(f"No quarantined message {inbound_id}.")
+    if row.size > len(row.raw):  # only its headers are here: the next fetch takes the whole message again
+        mailbox = session.get(Mailbox, row.mailbox_id) if row.mailbox_id else None
+        if mailbox is None or row.uid is None:
+            raise Invalid("Only this message's headers were kept, and its mailbox is gone: forward it again.")
+        mailbox.last_uid = min(mailbox.last_uid, row.uid - 1)
+        session.delete(row)
+        return
     row.state, row.reason = InboundState.NEW.value, None
 
 
-def retry(db: Database, actor: Actor, inbound_id: int) -> InboundView:
-    """Process a quarantined message again (after a fix or a setting change); what became of it."""
+def retry(db: Database, actor: Actor, inbound_id: int) -> InboundView | None:
+    """Process a quarantined message again (after a fix or a setting change); what became of it. None: only its
+    headers were kept, and the next fetch takes the message from the mail server again."""
     release(db, actor, inbound_id)
     process(db, inbound_id)
     with db.transaction(write=False) as session:
         row = session.get(InboundMessage, inbound_id)
-        assert row is not None
-        return _view(row)
+        return _view(row) if row is not None else None

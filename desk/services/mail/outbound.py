@@ -13,7 +13,7 @@ from collections.abc import Sequence as Seq
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -255,17 +255,14 @@ def _requester_email(session: Session, ticket: Ticket) -> str | None:
 
 
 def department_agents(session: Session, department_id: int) -> list[str]:
-    """The addresses of the active agents working in a department (its manager among them)."""
-    manager = select(Department.manager_id).where(Department.id == department_id).scalar_subquery()
+    """The addresses of the active agents with access to a department: alerts carry the ticket's text, so only
+    agents who may read the ticket get them."""
     return list(
         session.scalars(
             select(Agent.email)
             .where(
                 Agent.active.is_(True),
-                or_(
-                    Agent.id.in_(select(AgentAccess.agent_id).where(AgentAccess.department_id == department_id)),
-                    Agent.id == manager,
-                ),
+                Agent.id.in_(select(AgentAccess.agent_id).where(AgentAccess.department_id == department_id)),
             )
             .order_by(Agent.id)
         )
@@ -337,7 +334,5 @@ def on_overdue(session: Session, ticket: Ticket) -> None:
     if sender_for(session, ticket.department_id) is None:  # no mailbox to send from: mail is off
         return
     if enabled(session, "alert.overdue", ticket):
-        department = session.get(Department, ticket.department_id)
-        manager_id = department.manager_id if department else None
-        to = _agent_email(session, ticket.assignee_id) or _agent_email(session, manager_id)
-        queue(session, "alert.overdue", ticket, to or department_agents(session, ticket.department_id))
+        to = _agent_email(session, ticket.assignee_id) or department_agents(session, ticket.department_id)
+        queue(session, "alert.overdue", ticket, to)

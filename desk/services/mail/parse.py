@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.header import decode_header
-from email.headerregistry import Address
 from email.message import Message
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parseaddr
@@ -55,7 +54,7 @@ def message_id_of(raw: bytes) -> str:
     """The message's Message-ID, or one made from its bytes when it has none (the same mail gets the same one)."""
     message = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
     found = mailthread.message_ids(_header_text(message, "Message-ID"))
-    if found and len(found[0]) <= 255:
+    if found and len(found[0]) <= 255 and found[0].isprintable():  # no control bytes: every engine stores it
         return found[0]
     return f"<sha256.{hashlib.sha256(raw).hexdigest()}@desk.invalid>"
 
@@ -79,18 +78,26 @@ def parse(raw: bytes, *, max_attachment: int, our_domains: tuple[str, ...] = ())
     return ParsedMail(
         message_id=message_id_of(raw),
         sender=sender,
-        sender_name=sender_name,
+        sender_name=_clean(sender_name),
         to=_addresses(legacy, "To"),
         cc=_addresses(legacy, "Cc"),
-        subject=" ".join(_header_text(legacy, "Subject").split()) or "(no subject)",
+        subject=_clean(" ".join(_header_text(legacy, "Subject").split())) or "(no subject)",
         in_reply_to=tuple(mailthread.message_ids(_header_text(legacy, "In-Reply-To"))),
         references=tuple(mailthread.message_ids(_header_text(legacy, "References"))),
-        text=mailthread.strip_quoted(text),
-        html=body_html,
+        text=_clean(mailthread.strip_quoted(text)),
+        html=_clean(body_html) if body_html else None,
         attachments=tuple(attachments),
         skipped=tuple(skipped),
         automatic=mailthread.automatic_reason(headers, sender, our_domains),
     )
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _clean(text: str) -> str:
+    """Text without control characters: PostgreSQL refuses NUL in text, and none of them means anything here."""
+    return _CONTROL.sub("", text)
 
 
 def _header_text(message: Message, name: str) -> str:
@@ -215,15 +222,16 @@ def unflow(text: str, *, delsp: bool = False) -> str:
     return "\n".join(lines)
 
 
-# Remote content (tracking pixels, web fonts) is never loaded: only inline (cid:) and data: images are kept.
-_REMOTE_SRC = re.compile(r"^(https?:)?//", re.IGNORECASE)
+# Remote content (tracking pixels, web fonts) is never loaded: an image source that is not inline (cid:, data:)
+# is dropped, however its address is spelt.
+_INLINE_SRC = re.compile(r"^\s*(cid|data):", re.IGNORECASE)
 
 
 def sanitize_mail_html(markup: str) -> str | None:
     cleaned = nh3.clean(
         markup,
         attribute_filter=lambda _tag, attribute, value: (
-            None if attribute in ("src", "background") and _REMOTE_SRC.match(value) else value
+            None if attribute in ("src", "background") and not _INLINE_SRC.match(value) else value
         ),
         url_schemes={"http", "https", "mailto", "cid", "data"},
     )
@@ -239,9 +247,3 @@ def html_to_text(markup: str) -> str:
     text = _TAGS.sub("", _BLOCK_END.sub("\n", markup))
     lines = [" ".join(html.unescape(line).split()) for line in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
-def display_address(name: str, address: str) -> str:
-    """A To/From header value, the name quoted and encoded as needed."""
-    username, _, domain = address.partition("@")
-    return str(Address(display_name=name, username=username, domain=domain))

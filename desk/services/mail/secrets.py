@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from desk.domain.errors import DeskError
 from desk.keyring_store import remember_password, stored_password
 from desk.storage.models import Mailbox
 
@@ -28,6 +29,16 @@ def conceal(address: str, protocol: Protocol, password: str | None) -> str | Non
 
 def reveal(mailbox: Mailbox, protocol: Protocol) -> str | None:
     stored = mailbox.imap_secret if protocol == "imap" else mailbox.smtp_secret
-    if stored == IN_KEYRING:
-        return stored_password(_key(mailbox.address, protocol))
-    return stored
+    if stored != IN_KEYRING:
+        return stored
+    password = stored_password(_key(mailbox.address, protocol))
+    if password is None:
+        raise MissingPassword(
+            f"The {protocol.upper()} password of {mailbox.address} is in the keyring of the machine where the mailbox "
+            "was added, not on this one: add the mailbox again on the machine that runs `desk worker`."
+        )
+    return password
+
+
+class MissingPassword(DeskError):
+    """A password kept in another machine's keyring."""

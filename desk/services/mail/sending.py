@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from desk.domain import mailthread
 from desk.domain.enums import EventKind, OutboxState
+from desk.domain.errors import DeskError
 from desk.domain.permissions import SystemActor
 from desk.services.base import command, now, record_event
 from desk.services.mail.secrets import reveal
@@ -58,15 +59,17 @@ class SmtpTransport:
         self._timeout = timeout
         self._connections: dict[SmtpAccount, smtplib.SMTP] = {}
 
-    def send(self, account: SmtpAccount, message: EmailMessage, recipients: tuple[str, ...]) -> None:
+    def send(self, account: SmtpAccount, message: EmailMessage, recipients: tuple[str, ...]) -> dict[str, str]:
+        """Send; the recipients the server refused while accepting the others, with its answer."""
         connection = self._connections.get(account)
         if connection is None:
             connection = self._connections[account] = self._connect(account)
         try:
-            connection.send_message(message, from_addr=account.address, to_addrs=list(recipients))
+            refused = connection.send_message(message, from_addr=account.address, to_addrs=list(recipients))
         except (smtplib.SMTPServerDisconnected, OSError):
             self._connections.pop(account, None)
             raise
+        return {address: f"{code} {answer.decode(errors='replace')}" for address, (code, answer) in refused.items()}
 
     def _connect(self, account: SmtpAccount) -> smtplib.SMTP:
         if account.security == "tls":
@@ -90,7 +93,8 @@ class SmtpTransport:
         self._connections.clear()
 
 
-Transport = Callable[[SmtpAccount, EmailMessage, tuple[str, ...]], None]
+# Sends one mail; returns the recipients refused while the others were accepted (address -> the server's answer).
+Transport = Callable[[SmtpAccount, EmailMessage, tuple[str, ...]], dict[str, str] | None]
 
 
 def account_of(mailbox: Mailbox) -> SmtpAccount:
@@ -157,21 +161,32 @@ def due(db: Database, limit: int = BATCH) -> list[Outgoing]:
             .order_by(OutboxMessage.id)
             .limit(limit)
         ).all()
-        outgoing = []
+        outgoing, broken = [], []
         for row in rows:
             mailbox = session.get(Mailbox, row.mailbox_id) if row.mailbox_id else None
             if mailbox is None or not mailbox.smtp_host:
                 continue  # its mailbox was removed: left pending for an administrator to see in the outbox count
-            outgoing.append(Outgoing(row.id, account_of(mailbox), build(session, row, mailbox), _recipients(row)))
-        return outgoing
+            try:
+                outgoing.append(Outgoing(row.id, account_of(mailbox), build(session, row, mailbox), _recipients(row)))
+            except (ValueError, DeskError) as error:  # a header a template broke, a password not on this machine
+                broken.append((row.id, f"{type(error).__name__}: {error}", isinstance(error, ValueError)))
+    for outbox_id, reason, permanent in broken:  # one bad mail never holds up the others
+        mark_failed(db, outbox_id, reason, permanent=permanent)
+    return outgoing
 
 
 @command
-def mark_sent(session: Session, outbox_id: int) -> None:
+def mark_sent(session: Session, outbox_id: int, refused: dict[str, str] | None = None) -> None:
+    """Sent; recipients the server refused while accepting the others are shown on the ticket."""
     row = session.get(OutboxMessage, outbox_id, with_for_update=True)
-    if row is not None:
-        row.state, row.sent_at, row.last_error = OutboxState.SENT.value, now(), None
-        row.attempts += 1
+    if row is None:
+        return
+    row.state, row.sent_at, row.attempts = OutboxState.SENT.value, now(), row.attempts + 1
+    row.last_error = "; ".join(f"{address}: {answer}" for address, answer in (refused or {}).items()) or None
+    ticket = session.get(Ticket, row.ticket_id) if refused and row.ticket_id else None
+    if ticket is not None and row.last_error:
+        data = {"subject": row.subject, "to": sorted(refused or {}), "error": row.last_error[:300]}
+        record_event(session, SystemActor(), ticket, EventKind.MAIL_FAILED, data)
 
 
 @command
@@ -211,11 +226,11 @@ def send_due(
     for mail in due(db, limit):
         keep_alive()
         try:
-            transport(mail.account, mail.message, mail.recipients)
+            refused = transport(mail.account, mail.message, mail.recipients)
         except (TimeoutError, smtplib.SMTPException, OSError, ssl.SSLError) as error:
             failed += 1
             mark_failed(db, mail.id, f"{type(error).__name__}: {error}", permanent=is_permanent(error))
             continue
-        mark_sent(db, mail.id)
+        mark_sent(db, mail.id, refused)
         sent += 1
     return sent, failed
