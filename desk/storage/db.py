@@ -188,7 +188,10 @@ def alembic_config(url: str | URL | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     if url is not None:
-        config.set_main_option("sqlalchemy.url", normalize_url(url).render_as_string(hide_password=False))
+        # Alembic's options are ConfigParser values, where "%" starts an interpolation: escape the ones a URL has
+        # (an escaped password, a Windows path rendered as C%3A%5C...).
+        rendered = normalize_url(url).render_as_string(hide_password=False)
+        config.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
     return config
 
 
