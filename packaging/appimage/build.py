@@ -164,7 +164,9 @@ def prepare_venv(clean: bool) -> None:
         return
     shutil.rmtree(VENV, ignore_errors=True)
     run([sys.executable, "-m", "venv", VENV])
-    pip = [venv_python(), "-m", "pip", "install", "--quiet", "--no-deps", "--require-hashes", "--only-binary=:all:"]
+    pip: list[str | Path] = [
+        venv_python(), "-m", "pip", "install", "--quiet", "--no-deps", "--require-hashes", "--only-binary=:all:"
+    ]  # fmt: skip
     run([*pip, "-r", locked])
     run([*pip, "-r", tools])
     run([venv_python(), "-m", "pip", "check"])

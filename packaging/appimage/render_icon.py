@@ -45,7 +45,7 @@ def main(argv: list[str]) -> int:
     app = QGuiApplication([])
     size = int(argv[2]) if len(argv) == 3 else 256
     image = render(Path(argv[0]).read_text(encoding="utf-8"), size)
-    if not image.save(argv[1], "PNG"):
+    if not image.save(argv[1]):  # the format from the file name (.png)
         raise SystemExit(f"render_icon: could not write {argv[1]}")
     del app
     return 0
