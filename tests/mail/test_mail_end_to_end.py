@@ -233,8 +233,13 @@ def test_a_worker_killed_mid_send_leaves_each_mail_sent_once(desk: Desk, databas
             process.kill()
     desk.mailer.hold_when = None
     desk.mailer.release.set()
-    with desk.db.transaction() as session:  # time passes: the dead worker's leases run out
+    with desk.db.transaction() as session:  # time passes: the dead worker's leases and its claim on mail run out
         session.execute(update(WorkerJob).values(expires_at=now() - timedelta(seconds=1)))
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.state == OutboxState.PENDING.value)
+            .values(next_attempt_at=now() - timedelta(seconds=1))
+        )
 
     desk.run_worker()
 

@@ -283,6 +283,16 @@ def test_the_outbox_retries_then_gives_up_and_says_so_on_the_ticket(mail_world: 
     assert sending.send_due(mail_world.db, refusing) == (0, 0)  # given up: not tried again
 
 
+def test_mail_being_sent_is_left_alone_by_a_second_worker(mail_world: World) -> None:
+    deliver(mail_world, mail())
+    first = sending.due(mail_world.db)
+    assert {m.message["Subject"] for m in first}  # the auto-response and the alert, claimed
+    assert sending.due(mail_world.db) == []  # a worker that took over meanwhile finds nothing to send twice
+    with mail_world.db.transaction() as session:  # the first worker died: after its claim, the mails go again
+        session.execute(update(OutboxMessage).values(next_attempt_at=now() - timedelta(seconds=1)))
+    assert {m.id for m in sending.due(mail_world.db)} == {m.id for m in first}
+
+
 def test_a_permanent_refusal_fails_at_once_and_other_mail_still_goes(mail_world: World) -> None:
     deliver(mail_world, mail(sender="nobody@example.com"))
     deliver(mail_world, mail(sender="carol@example.org"))

@@ -1,9 +1,10 @@
 """The worker's side of the outbox: build each due mail, send it over SMTP, and record the outcome.
 
-Each mail is marked sent in its own transaction right after the server accepted it, so a worker that dies loses
-at most the outcome of the one mail in flight; that mail is sent again with the same Message-ID (mail clients
-show it once). A temporary failure is retried with growing delays; a permanent one, or the last retry, marks the
-mail failed and puts an event on its ticket for the agents to see.
+A batch is claimed first (put ten minutes ahead), so a worker that took the job over while another still sends
+leaves it alone. Each mail is marked sent in its own transaction right after the server accepted it, so a worker
+that dies loses at most the outcome of the one mail in flight; once its claim runs out that mail is sent again
+with the same Message-ID (mail clients show it once). A temporary failure is retried with growing delays; a
+permanent one, or the last retry, marks the mail failed and puts an event on its ticket for the agents to see.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from desk.domain import mailthread
@@ -30,6 +31,7 @@ from desk.storage.models import Attachment, Blob, Mailbox, OutboxMessage, Ticket
 
 MAX_ATTEMPTS = 8  # 1, 2, 4 … 64 minutes apart: about two hours of trying before a mail is given up
 BATCH = 100
+CLAIM = timedelta(minutes=10)  # a claimed mail whose worker died is sent again after this
 
 
 @dataclass(frozen=True)
@@ -152,16 +154,31 @@ def _recipients(row: OutboxMessage) -> tuple[str, ...]:
     )
 
 
-def due(db: Database, limit: int = BATCH) -> list[Outgoing]:
-    """The mails whose time has come, oldest first, built and ready to hand to the transport."""
-    with db.transaction(write=False) as session:
-        rows = session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.state == OutboxState.PENDING.value, OutboxMessage.next_attempt_at <= now())
+@command
+def _claim(session: Session, limit: int) -> list[int]:
+    """Take the mails whose time has come, oldest first: each is put CLAIM ahead, so that a second worker (one
+    that took the job over while this one still sends) leaves them alone; the outcome replaces the claim."""
+    moment = now()
+    ids = list(
+        session.scalars(
+            select(OutboxMessage.id)
+            .where(OutboxMessage.state == OutboxState.PENDING.value, OutboxMessage.next_attempt_at <= moment)
             .order_by(OutboxMessage.id)
             .limit(limit)
-        ).all()
-        outgoing, broken = [], []
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if ids:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(next_attempt_at=moment + CLAIM))
+    return ids
+
+
+def due(db: Database, limit: int = BATCH) -> list[Outgoing]:
+    """The mails whose time has come, claimed, built and ready to hand to the transport."""
+    ids = _claim(db, limit)
+    outgoing, broken = [], []
+    with db.transaction(write=False) as session:
+        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id))
         for row in rows:
             mailbox = session.get(Mailbox, row.mailbox_id) if row.mailbox_id else None
             if mailbox is None or not mailbox.smtp_host:
