@@ -12,7 +12,7 @@ from alembic import command as alembic_command
 
 from desk import __version__
 from desk.config import configured_url, database_url
-from desk.domain.enums import Queue, SortKey
+from desk.domain.enums import InboundState, Queue, SortKey
 from desk.domain.errors import DeskError
 from desk.domain.permissions import Right, SystemActor
 from desk.domain.queues import Criteria
@@ -262,7 +262,7 @@ def cmd_mail_quarantine(args: argparse.Namespace) -> int:
         else:
             print(f"Message {view.id}: {view.state}" + (f" ({view.reason})" if view.reason else ""))
         return 0
-    for view in intake.quarantined(db, agent):
+    for view in intake.quarantined(db, agent, state=InboundState(args.show)):
         print(
             f"  {view.id:>6} {view.received_at:%Y-%m-%d %H:%M} {view.sender:<30} {view.subject[:40]:<40} {view.reason}"
         )
@@ -368,6 +368,12 @@ def parser() -> argparse.ArgumentParser:
     mail.add_parser("status", help="worker jobs, mailboxes, outbox and quarantine").set_defaults(run=cmd_mail_status)
     quarantine = mail.add_parser("quarantine", help="incoming mail kept aside, and retrying it")
     quarantine.add_argument("--retry", type=int, metavar="ID", help="process this message again")
+    quarantine.add_argument(
+        "--show",
+        choices=[InboundState.QUARANTINED.value, InboundState.IGNORED.value, InboundState.REJECTED.value],
+        default=InboundState.QUARANTINED.value,
+        help="list the messages ignored as automatic, or rejected from banned senders, instead",
+    )
     quarantine.set_defaults(run=cmd_mail_quarantine)
     notify = mail.add_parser("notify", help="switch a mail notification on or off")
     notify.add_argument("kind", choices=list(NOTIFICATIONS))

@@ -331,11 +331,14 @@ def _view(row: InboundMessage) -> InboundView:
 
 
 @query
-def quarantined(session: Session, actor: Actor, *, limit: int = 200) -> list[InboundView]:
+def quarantined(
+    session: Session, actor: Actor, *, state: InboundState = InboundState.QUARANTINED, limit: int = 200
+) -> list[InboundView]:
+    """Incoming mail kept aside, newest first: quarantined, or (`state`) ignored as automatic or rejected."""
     require_right(actor, Right.ADMIN)
     rows = session.scalars(
         select(InboundMessage)
-        .where(InboundMessage.state == InboundState.QUARANTINED.value)
+        .where(InboundMessage.state == state.value)
         .order_by(InboundMessage.id.desc())
         .limit(limit)
     )
