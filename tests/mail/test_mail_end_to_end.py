@@ -22,9 +22,9 @@ import pytest
 from sqlalchemy import func, select, update
 
 from desk.domain.enums import EntryKind, InboundState, OutboxState
-from desk.domain.permissions import AgentActor, Right, SystemActor
+from desk.domain.permissions import AgentActor
 from desk.domain.views import EntryView
-from desk.services import accounts, entries, lifecycle, mailboxes, tickets, worker
+from desk.services import entries, lifecycle, tickets, worker
 from desk.services.base import now
 from desk.services.mail import fetching
 from desk.services.worker import Worker
@@ -32,9 +32,10 @@ from desk.storage.db import Database
 from desk.storage.models import InboundMessage, OutboxMessage, Ticket, WorkerJob
 from tests.mail import smtp
 from tests.mail.dovecot import ImapServer, free_ports
+from tests.mail.helpdesk import SUPPORT, support_desk
 from tests.mail.smtp import Mailer
 
-SUPPORT, ALICE = "support@desk.example", "alice@example.com"
+ALICE = "alice@example.com"
 
 
 @dataclass
@@ -69,17 +70,7 @@ class Desk:
 def desk(db: Database, imap_server: ImapServer) -> Iterator[Desk]:
     imap_server.add_user("alice", "alice-secret")
     mailer, controller = smtp.start_mailer(imap_server, free_ports(1)[0], {ALICE: "alice"})
-    admin = accounts.add_agent(
-        db, SystemActor(), username="admin", name="Ada Admin", email="ada@desk.example", password="x" * 12,
-        rights=(Right.ADMIN,), access={"Support": "All access"},
-    )  # fmt: skip
-    box = mailboxes.add_mailbox(
-        db, admin, name="Desk Support", address=SUPPORT,
-        imap_host="127.0.0.1", imap_port=imap_server.tls_port, imap_security="tls", imap_user="desk",
-        imap_password=imap_server.users["desk"],
-        smtp_host="127.0.0.1", smtp_port=controller.port, smtp_security="starttls", smtp_user=smtp.USER,
-        smtp_password=smtp.PASSWORD,
-    )  # fmt: skip
+    admin, box = support_desk(db, imap_server, "desk", controller.port)
     yield Desk(db, imap_server, mailer, admin, box.id)
     controller.stop()
 

@@ -53,14 +53,14 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
 
 from desk.domain.numbers import random_number
-from desk.domain.permissions import Right, SystemActor
-from desk.services import accounts, mailboxes, settings, tickets
+from desk.services import accounts, settings, tickets
 from desk.services.mail import fetching, intake, sending
 from desk.services.setup import install_defaults
 from desk.storage.db import Database, alembic_config
 from desk.storage.models import Collaborator, OutboxMessage, ThreadEntry, Ticket, User
 from tests.mail import smtp
 from tests.mail.dovecot import ImapServer, free_ports, start_dovecot
+from tests.mail.helpdesk import SUPPORT, support_desk
 from tests.mail.smtp import Mailer
 from tests.perf.bench import recreate
 
@@ -69,7 +69,6 @@ SERVER_URLS = {
     "mariadb": os.environ.get("DESK_MAILBENCH_MARIADB_URL", "mysql://root@127.0.0.1:3306/desk_mailbench"),
 }
 ENGINES = ("sqlite", "postgresql", "mariadb")
-SUPPORT = "support@desk.example"
 TARGET = 200  # messages per second of intake
 SEED = 20261123  # the same messages, and the same ticket numbers, in every run
 
@@ -427,17 +426,7 @@ def run_once(engine_name: str, url: str, imap: ImapServer, user: str, mailer: Ma
     reset_seen(imap, user)
     db = fresh_database(engine_name, url)
     try:
-        admin = accounts.add_agent(
-            db, SystemActor(), username="admin", name="Ada Admin", email="ada@desk.example", password="x" * 12,
-            rights=(Right.ADMIN,), access={"Support": "All access"},
-        )  # fmt: skip
-        box = mailboxes.add_mailbox(
-            db, admin, name="Desk Support", address=SUPPORT,
-            imap_host="127.0.0.1", imap_port=imap.tls_port, imap_security="tls", imap_user=user,
-            imap_password=imap.users[user],
-            smtp_host="127.0.0.1", smtp_port=smtp_port, smtp_security="starttls", smtp_user=smtp.USER,
-            smtp_password=smtp.PASSWORD,
-        )  # fmt: skip
+        _admin, box = support_desk(db, imap, user, smtp_port)
         context = imap.ssl_context()
         seeded_number_generator()
         mailer.received.clear()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.utils import parseaddr
 
@@ -114,18 +115,18 @@ def _process(session: Session, inbound_id: int) -> InboundState:
     row.attempts += 1
     row.processed_at = now()
     mailbox = session.get(Mailbox, row.mailbox_id) if row.mailbox_id else None
-    ours = tuple(session.scalars(select(Mailbox.address)))
+    ours = _our_addresses(session)
     try:
         mail = parse(
             row.raw,
             max_attachment=int(settings.get(session, "attachments.max_bytes")),
-            our_domains=tuple({address.rpartition("@")[2] for address in ours}),
+            our_domains=tuple({address.rpartition("@")[2] for address in ours.mailboxes}),
         )
     except Unparseable as error:
         return _set(row, InboundState.QUARANTINED, str(error))
     except Exception as error:  # a parser bug on one strange message must not stop the fetch: keep it aside
         return _set(row, InboundState.QUARANTINED, f"The message could not be read ({type(error).__name__}: {error}).")
-    if mail.sender in ours or (mail.automatic and mail.automatic not in mailthread.POSTED_QUIETLY):
+    if mail.sender in ours.mailboxes or (mail.automatic and mail.automatic not in mailthread.POSTED_QUIETLY):
         return _set(row, InboundState.IGNORED, f"Not answered: {mail.automatic or 'sent by one of our mailboxes'}.")
     banned = session.scalar(select(User.banned).where(User.email == normalize_email(mail.sender)))
     if banned:
@@ -140,6 +141,23 @@ def _process(session: Session, inbound_id: int) -> InboundState:
     )
 
 
+@dataclass(frozen=True)
+class _Ours:
+    mailboxes: frozenset[str]
+    agents: dict[str, bool]  # every agent's address: is the agent active
+
+
+def _our_addresses(session: Session) -> _Ours:
+    """Our mailboxes' and agents' addresses, read once per transaction (a batch threads several messages)."""
+    ours: _Ours | None = session.info.get("desk.our_addresses")
+    if ours is None:
+        ours = session.info["desk.our_addresses"] = _Ours(
+            frozenset(session.scalars(select(Mailbox.address))),
+            {email: active for email, active in session.execute(select(Agent.email, Agent.active))},
+        )
+    return ours
+
+
 def _set(row: InboundMessage, state: InboundState, reason: str | None) -> InboundState:
     row.state, row.reason = state.value, reason
     return state
@@ -149,7 +167,11 @@ def _post(session: Session, mail: ParsedMail, mailbox: Mailbox | None) -> int:
     """Post the mail where it belongs; the ticket's id."""
     ticket = thread(session, mail)
     text = _with_skipped(mail)
-    agent = session.scalar(select(Agent).where(Agent.email == mail.sender, Agent.active.is_(True)))
+    agent = (
+        session.scalar(select(Agent).where(Agent.email == mail.sender))
+        if _our_addresses(session).agents.get(mail.sender)
+        else None
+    )
     if ticket is not None and not _may_reopen(session, ticket):
         ticket = None  # a reply to a ticket that stays closed starts a new one
     if ticket is not None and agent is not None:
@@ -228,9 +250,10 @@ def thread(session: Session, mail: ParsedMail) -> Ticket | None:
     ticket = session.scalar(select(Ticket).where(Ticket.number == number)) if number else None
     if ticket is None:
         return None
+    if _our_addresses(session).agents.get(mail.sender):  # an active agent
+        return ticket
     sender = session.scalar(select(User.id).where(User.email == mail.sender))
-    is_agent = session.scalar(select(Agent.id).where(Agent.email == mail.sender, Agent.active.is_(True))) is not None
-    if is_agent or (sender is not None and _involved(session, ticket, sender)):
+    if sender is not None and _involved(session, ticket, sender):
         return ticket
     return None
 
@@ -257,9 +280,9 @@ def _with_skipped(mail: ParsedMail) -> str:
 
 def _copy_cc(session: Session, ticket_id: int, mail: ParsedMail, mailbox: Mailbox | None) -> None:
     """People the requester copied become collaborators, so replies reach them too (not our own addresses)."""
-    ours = set(session.scalars(select(Mailbox.address))) | set(session.scalars(select(Agent.email)))
+    ours = _our_addresses(session)
     for address in dict.fromkeys([*mail.cc, *mail.to]):
-        if address in ours or address == mail.sender:
+        if address in ours.mailboxes or address in ours.agents or address == mail.sender:
             continue
         try:
             user = find_or_create_user(session, address, None)

@@ -52,8 +52,11 @@ class ParsedMail:
 
 def message_id_of(raw: bytes) -> str:
     """The message's Message-ID, or one made from its bytes when it has none (the same mail gets the same one)."""
-    message = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
-    found = mailthread.message_ids(_header_text(message, "Message-ID"))
+    return _message_id(BytesHeaderParser(policy=policy.compat32).parsebytes(raw), raw)
+
+
+def _message_id(headers: Message, raw: bytes) -> str:
+    found = mailthread.message_ids(_header_text(headers, "Message-ID"))
     if found and len(found[0]) <= 255 and found[0].isprintable():  # no control bytes: every engine stores it
         return found[0]
     return f"<sha256.{hashlib.sha256(raw).hexdigest()}@desk.invalid>"
@@ -76,7 +79,7 @@ def parse(raw: bytes, *, max_attachment: int, our_domains: tuple[str, ...] = ())
     if not text.strip() and body_html:
         text = html_to_text(body_html)
     return ParsedMail(
-        message_id=message_id_of(raw),
+        message_id=_message_id(legacy, raw),
         sender=sender,
         sender_name=_clean(sender_name),
         to=_addresses(legacy, "To"),
