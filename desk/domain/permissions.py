@@ -74,15 +74,23 @@ class AgentActor:
 
 @dataclass(frozen=True)
 class UserActor:
-    """An end user: sees their own tickets, and their organization's when the organization shares them."""
+    """An end user: sees their own tickets, and their organization's when the organization shares them.
+
+    Signed in through a one-time ticket link rather than with a password, they see that one ticket only.
+    """
 
     id: int
     name: str
     email: str
     organization_id: int | None = None
     sees_organization: bool = False
+    only_ticket_id: int | None = None
 
-    def can_see(self, requester_id: int, requester_org_id: int | None, collaborator_ids: frozenset[int]) -> bool:
+    def can_see(
+        self, ticket_id: int, requester_id: int, requester_org_id: int | None, collaborator_ids: frozenset[int]
+    ) -> bool:
+        if self.only_ticket_id is not None and ticket_id != self.only_ticket_id:
+            return False
         if requester_id == self.id or self.id in collaborator_ids:
             return True
         return self.sees_organization and self.organization_id is not None and requester_org_id == self.organization_id

@@ -167,6 +167,7 @@ def add_user(
         organization_id=org_id,
         password_hash=hash_password(password) if password else None,
         created_at=now(),
+        email_confirmed_at=now() if password else None,  # the administrator vouches for the address
     )
     session.add(user)
     session.flush()
@@ -193,7 +194,7 @@ def agent_actor(session: Session, agent: Agent) -> AgentActor:
     )
 
 
-def _user_actor(session: Session, user: User) -> UserActor:
+def user_actor(session: Session, user: User) -> UserActor:
     org = session.get(Organization, user.organization_id) if user.organization_id else None
     return UserActor(
         id=user.id,
@@ -213,7 +214,7 @@ def agent_by_username(session: Session, username: str) -> AgentActor:
     return agent_actor(session, agent)
 
 
-def _sign_in(session: Session, kind: str, principal: str, row: Agent | User | None, password: str) -> str | None:
+def check_sign_in(session: Session, kind: str, principal: str, row: Agent | User | None, password: str) -> str | None:
     """Check a password, locking the account after repeated failures; every attempt lands in the login audit.
 
     Returns None on success, else what to tell the person (never whether the account exists).
@@ -223,7 +224,11 @@ def _sign_in(session: Session, kind: str, principal: str, row: Agent | User | No
     lockout = timedelta(minutes=int(settings.get(session, "login.lockout_minutes")))
     refusal = "Wrong username or password." if kind == "agent" else "Wrong email address or password."
     reason: str | None = None
-    if row is None or (isinstance(row, Agent) and not row.active) or (isinstance(row, User) and row.banned):
+    if (
+        row is None
+        or (isinstance(row, Agent) and not row.active)
+        or (isinstance(row, User) and (row.banned or row.email_confirmed_at is None))
+    ):
         reason = "unknown"
     elif row.locked_until is not None and row.locked_until > at:
         reason = "locked"
@@ -249,32 +254,14 @@ def _sign_in(session: Session, kind: str, principal: str, row: Agent | User | No
 def _attempt_agent(session: Session, username: str, password: str) -> AgentActor | str:
     login = username.strip().lower()
     agent = session.scalar(select(Agent).where(Agent.username == login))
-    refusal = _sign_in(session, "agent", login, agent, password)
+    refusal = check_sign_in(session, "agent", login, agent, password)
     if refusal is not None or agent is None:
         return refusal or "Wrong username or password."
     return agent_actor(session, agent)
 
 
-@command
-def _attempt_user(session: Session, email: str, password: str) -> UserActor | str:
-    address = email.strip().lower()
-    user = session.scalar(select(User).where(User.email == address))
-    refusal = _sign_in(session, "user", address, user, password)
-    if refusal is not None or user is None:
-        return refusal or "Wrong email address or password."
-    return _user_actor(session, user)
-
-
 def authenticate_agent(db: Database, username: str, password: str) -> AgentActor:
     result = _attempt_agent(db, username, password)
-    if isinstance(result, str):
-        raise PermissionDenied(result)
-    return result
-
-
-def authenticate_user(db: Database, email: str, password: str) -> UserActor:
-    """Sign an end user in to the Support Center, with the same lockout and audit as agents."""
-    result = _attempt_user(db, email, password)
     if isinstance(result, str):
         raise PermissionDenied(result)
     return result

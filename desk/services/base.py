@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -121,6 +121,8 @@ def visible_to(actor: Actor) -> ColumnElement[bool] | None:
     ]
     if actor.sees_organization and actor.organization_id is not None:
         own.append(Ticket.requester_id.in_(select(User.id).where(User.organization_id == actor.organization_id)))
+    if actor.only_ticket_id is not None:
+        return and_(Ticket.id == actor.only_ticket_id, or_(*own))
     return or_(*own)
 
 
@@ -151,7 +153,9 @@ def can_see(session: Session, actor: Actor, ticket: Ticket) -> bool:
         return actor.can_see(ticket.department_id, ticket.assignee_id, ticket.team_id)
     requester = session.get(User, ticket.requester_id)
     collaborators = frozenset(session.scalars(select(Collaborator.user_id).where(Collaborator.ticket_id == ticket.id)))
-    return actor.can_see(ticket.requester_id, requester.organization_id if requester else None, collaborators)
+    return actor.can_see(
+        ticket.id, ticket.requester_id, requester.organization_id if requester else None, collaborators
+    )
 
 
 def load_ticket(session: Session, actor: Actor, ticket_id: int, *, for_update: bool = False) -> Ticket:

@@ -114,6 +114,23 @@ def close(
 
 
 @command
+def confirm_resolved(
+    session: Session, actor: Actor, ticket_id: int, *, expected_version: int | None = None
+) -> TicketView:
+    """The requester confirms the fix of a resolved ticket, which closes it now instead of after the auto-close days."""
+    if not isinstance(actor, UserActor):
+        raise PermissionDenied("Only the requester confirms a fix; agents close the ticket.")
+    ticket = load_ticket(session, actor, ticket_id)
+    if ticket.requester_id != actor.id:
+        raise PermissionDenied("Only the requester can confirm the fix.")
+    if ticket.status_id != settings.get(session, "ticket.resolved_status_id"):
+        raise Invalid(f"Ticket {ticket.number} is not waiting for your confirmation.")
+    check_version(session, ticket, expected_version)
+    apply_status(session, actor, ticket, _status(session, settings.get(session, "ticket.closed_status_id")), now())
+    return ticket_view(session, ticket, actor)
+
+
+@command
 def reopen(
     session: Session, actor: Actor, ticket_id: int, *, note: str | None = None, expected_version: int | None = None
 ) -> TicketView:

@@ -118,12 +118,13 @@ def _conditions(session: Session, agent: AgentActor, criteria: Criteria) -> list
     return conditions
 
 
-def _encode(value: Any, ticket_id: int) -> str:
+def encode_cursor(value: Any, ticket_id: int) -> str:
+    """The opaque cursor of a page that ended at (sort value, ticket id)."""
     raw = value.isoformat() if isinstance(value, datetime) else value
     return base64.urlsafe_b64encode(json.dumps([raw, ticket_id]).encode()).decode()
 
 
-def _decode(cursor: str, sort: SortKey) -> tuple[Any, int]:
+def decode_cursor(cursor: str, sort: SortKey) -> tuple[Any, int]:
     try:
         raw, ticket_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         value = datetime.fromisoformat(raw) if sort in (SortKey.CREATED, SortKey.UPDATED, SortKey.DUE) else raw
@@ -232,7 +233,7 @@ def queue_page(
         raise Invalid(f"A page holds 1 to {MAX_PAGE} tickets.")
     found, more, conditions = _walk(session, agent, criteria, sort, descending, cursor, limit, ids_only=False)
     total = _count(session, agent, criteria, conditions)
-    next_cursor = _encode(found[-1][-1], found[-1][0]) if more and found else None
+    next_cursor = encode_cursor(found[-1][-1], found[-1][0]) if more and found else None
     return QueuePage(rows=tuple(_queue_row(row) for row in found), total=total, next_cursor=next_cursor)
 
 
@@ -256,7 +257,7 @@ def queue_ids(
     if not 1 <= limit <= MAX_IDS:
         raise Invalid(f"A chunk holds 1 to {MAX_IDS:,} ids.")
     found, more, _ = _walk(session, agent, criteria, sort, descending, cursor, limit, ids_only=True)
-    next_cursor = _encode(found[-1][0], found[-1][1]) if more and found else None
+    next_cursor = encode_cursor(found[-1][0], found[-1][1]) if more and found else None
     return [row[1] for row in found], next_cursor
 
 
@@ -285,9 +286,20 @@ def _walk(
         statement = build(conditions, sort, descending, with_cursor)
     params = _agent_params(agent) | {"page_limit": limit + 1}
     if cursor is not None:
-        params["after_value"], params["after_id"] = _decode(cursor, sort)
+        params["after_value"], params["after_id"] = decode_cursor(cursor, sort)
     found = session.execute(statement, params).all()
     return found[:limit], len(found) > limit, conditions
+
+
+def keyset_after(column: Any, value: Any, last_id: Any, *, descending: bool) -> ColumnElement[bool]:
+    """Tickets after (value, last_id) in (column, id) order.
+
+    Spelled so that MariaDB can range-scan the index: it cannot for a row-value (a, b) < (x, y) comparison, and
+    PostgreSQL cannot for the plain OR form.
+    """
+    if descending:
+        return and_(column <= value, or_(column < value, Ticket.id < last_id))
+    return and_(column >= value, or_(column > value, Ticket.id > last_id))
 
 
 def _ids_statement(
@@ -298,13 +310,7 @@ def _ids_statement(
     page_query = select(column.label("sort_value"), Ticket.id.label("ticket_id")).where(*conditions)
     if with_cursor:
         value, last_id = bindparam("after_value", type_=column.type), bindparam("after_id", type_=Integer)
-        # Spelled so that MariaDB can range-scan the index: it cannot for a row-value (a, b) < (x, y) comparison,
-        # and PostgreSQL cannot for the plain OR form.
-        if descending:
-            after = and_(column <= value, or_(column < value, Ticket.id < last_id))
-        else:
-            after = and_(column >= value, or_(column > value, Ticket.id > last_id))
-        page_query = page_query.where(after)
+        page_query = page_query.where(keyset_after(column, value, last_id, descending=descending))
     order = (column.desc(), Ticket.id.desc()) if descending else (column.asc(), Ticket.id.asc())
     return page_query.order_by(*order).limit(bindparam("page_limit", type_=Integer))
 

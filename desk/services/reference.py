@@ -25,7 +25,7 @@ from desk.storage.models import (
 )
 
 
-def _topic_names(topics: list[HelpTopic]) -> dict[int, str]:
+def topic_names(topics: list[HelpTopic]) -> dict[int, str]:
     """Every active topic's full name, "Parent / Child", from one list (no query per level)."""
     by_id = {topic.id: topic for topic in topics}
 
@@ -40,7 +40,7 @@ def _topic_names(topics: list[HelpTopic]) -> dict[int, str]:
 def choices(session: Session, actor: Actor) -> Choices:
     agent = require_agent(actor)
     topics = list(session.scalars(select(HelpTopic)))
-    topic_names = _topic_names(topics)
+    names = topic_names(topics)
     me = session.get(Agent, agent.id)
     return Choices(
         statuses=tuple(status_view(s) for s in session.scalars(select(Status).order_by(Status.sort, Status.id))),
@@ -49,7 +49,7 @@ def choices(session: Session, actor: Actor) -> Choices:
             Ref(id=d.id, name=d.name) for d in session.scalars(select(Department).order_by(Department.name))
         ),
         topics=tuple(
-            sorted((Ref(id=t.id, name=topic_names[t.id]) for t in topics if t.active), key=lambda r: r.name.lower())
+            sorted((Ref(id=t.id, name=names[t.id]) for t in topics if t.active), key=lambda r: r.name.lower())
         ),
         slas=tuple(
             Ref(id=s.id, name=s.name)

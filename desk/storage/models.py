@@ -206,6 +206,38 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(SmallInteger, default=0)
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # Set when the user proved the address (a mailed link) or an administrator vouched for it; signing in needs it.
+    email_confirmed_at: Mapped[datetime | None]
+
+
+class UserToken(Base):
+    """A secret given to an end user, stored as its SHA-256: a Support Center session, or a mailed link that
+    confirms an address, resets a password or opens one ticket. Links are single-use (`used_at`)."""
+
+    __tablename__ = "user_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # desk.services.portal.Purpose
+    user_id: Mapped[int] = _fk("users.id", ondelete="CASCADE", index=True)
+    ticket_id: Mapped[int | None] = _fk("tickets.id", nullable=True, ondelete="CASCADE")  # a ticket link's one
+    data: Mapped[dict[str, Any] | None]  # what the link carries (a registration's password hash)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class ApiToken(Base):
+    """A JSON API credential of one agent, acting with that agent's permissions; stored as its SHA-256."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = _fk("agents.id", ondelete="CASCADE", index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hint: Mapped[str] = mapped_column(String(12))  # the secret's first characters, to tell tokens apart
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
 
 
 class HelpTopic(Base):

@@ -477,7 +477,7 @@ def bench(engine_name: str, db: Database, runs: int) -> list[Row]:
     )
 
     after = raw.cursor_after(DEEP)
-    cursor = queues._encode(after[0], after[1])
+    cursor = queues.encode_cursor(after[0], after[1])
     closed = Criteria(queue=Queue.CLOSED)
     assert [r.id for r in queues.queue_page(db, admin, closed, cursor=cursor).rows] == [
         r.id for r in raw.deep_page(after)

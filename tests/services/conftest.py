@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from desk.domain.permissions import AgentActor, Right, SystemActor, UserActor
 from desk.domain.views import TicketView
-from desk.services import accounts, tickets
+from desk.services import accounts, portal, tickets
 from desk.storage.db import Database
 from desk.storage.models import (
     Change,
@@ -132,8 +132,8 @@ def world(db: Database) -> World:
         limited=limited,
         viewer=viewer,
         outsider=outsider,
-        alice=accounts.authenticate_user(db, "alice@example.com", "alice-password"),
-        bob=accounts.authenticate_user(db, "bob@example.com", "bob-password"),
+        alice=_signed_in(db, "alice@example.com", "alice-password"),
+        bob=_signed_in(db, "bob@example.com", "bob-password"),
         statuses=statuses,
         priorities=priorities,
         topic_problem=problem_id,
@@ -141,3 +141,9 @@ def world(db: Database) -> World:
         topic_private=private_id,
         sla_fast=fast_id,
     )
+
+
+def _signed_in(db: Database, email: str, password: str) -> UserActor:
+    result = portal.sign_in(db, email, password)
+    assert not isinstance(result, str), result
+    return result.actor

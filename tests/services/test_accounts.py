@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from desk.domain.errors import Invalid, PermissionDenied
 from desk.domain.permissions import Perm, Right
-from desk.services import accounts
+from desk.services import accounts, portal
 from desk.storage.models import Agent, LoginAudit
 from tests.services.conftest import SYSTEM, World
 
@@ -49,10 +49,11 @@ def test_unknown_and_wrong_password_look_the_same(world: World) -> None:
 
 
 def test_end_user_sign_in(world: World) -> None:
-    user = accounts.authenticate_user(world.db, "ALICE@example.com", "alice-password")
-    assert user.id == world.alice.id and user.email == "alice@example.com"
-    with pytest.raises(PermissionDenied, match="Wrong email address or password"):
-        accounts.authenticate_user(world.db, "alice@example.com", "nope")
+    signed_in = portal.sign_in(world.db, "ALICE@example.com", "alice-password")
+    assert not isinstance(signed_in, str)
+    assert signed_in.actor.id == world.alice.id and signed_in.actor.email == "alice@example.com"
+    assert portal.session_actor(world.db, signed_in.secret) == signed_in.actor
+    assert portal.sign_in(world.db, "alice@example.com", "nope") == "Wrong email address or password."
 
 
 def test_account_input_is_checked(world: World) -> None:

@@ -18,13 +18,29 @@ from desk.domain.errors import DeskError, NotFound, PermissionDenied
 from desk.domain.permissions import Actor
 from desk.domain.queues import Criteria
 from desk.domain.views import TicketView
-from desk.services import accounts, entries, feed, lifecycle, locks, queues, reference, tickets
+from desk.services import accounts, api_tokens, entries, feed, lifecycle, locks, portal, queues, reference, tickets
 from desk.storage.models import Change, ThreadEntry
 from tests.services.conftest import SYSTEM, World, count, events
 
 ACTORS = ("admin", "manager", "limited", "viewer", "outsider", "alice", "bob", "system")
 
 Call = Callable[[World, Actor, TicketView], Any]
+
+# The Support Center's sign-in and mailed links act for whoever holds the secret: tests/services/test_portal.py.
+PORTAL_WITHOUT_ACTOR = (
+    "register",
+    "confirm_email",
+    "sign_in",
+    "session_actor",
+    "sign_out",
+    "request_password_reset",
+    "reset_password",
+    "link_is_usable",
+    "request_ticket_link",
+    "redeem_ticket_link",
+    "ticket_form",
+    "open_guest_ticket",
+)
 
 
 def _closed(world: World, ticket: TicketView) -> TicketView:
@@ -158,6 +174,26 @@ CASES: dict[str, tuple[Call, set[str]]] = {
         {"admin", "manager", "limited"},
     ),
     "holder": (lambda w, a, t: locks.holder(w.db, a, t.id), {"admin", "manager", "limited"}),
+    "confirm_resolved": (
+        lambda w, a, t: lifecycle.confirm_resolved(w.db, a, lifecycle.resolve(w.db, w.admin, t.id).id),
+        {"alice"},
+    ),
+    "my_tickets": (lambda w, a, t: portal.my_tickets(w.db, a), {"alice", "bob"}),
+    "user_ticket": (lambda w, a, t: portal.user_ticket(w.db, a, t.id), {"alice"}),
+    "create_token": (
+        lambda w, a, t: api_tokens.create_token(w.db, a, name="CRM", agent_id=w.manager.id),
+        {"admin", "manager", "system"},
+    ),
+    "list_tokens": (
+        lambda w, a, t: api_tokens.list_tokens(w.db, a, agent_id=w.manager.id),
+        {"admin", "manager", "system"},
+    ),
+    "revoke_token": (
+        lambda w, a, t: api_tokens.revoke_token(
+            w.db, a, api_tokens.create_token(w.db, w.admin, name="CRM", agent_id=w.manager.id).token.id
+        ),
+        {"admin", "manager", "system"},
+    ),
     "add_user": (
         lambda w, a, t: accounts.add_user(w.db, a, email=f"u{id(a) % 10000}@x.example", name="U"),
         {"admin", "system"},
@@ -182,7 +218,16 @@ def test_permission_matrix(world: World, case: str) -> None:
             call(world, actor(world, name), ticket)
         assert str(refused.value), f"{case} as {name}: refusal without a message"
         after = (events(world.db, ticket.id), count(world.db, ThreadEntry), count(world.db, Change))
-        sets_up_state_first = ("reopen", "leave_feedback", "merge", "link", "claim", "unlink", "remove_collaborator")
+        sets_up_state_first = (
+            "reopen",
+            "confirm_resolved",
+            "leave_feedback",
+            "merge",
+            "link",
+            "claim",
+            "unlink",
+            "remove_collaborator",
+        )
         if case not in sets_up_state_first:
             assert after == before, f"{case} as {name} left changes behind"
 
@@ -191,7 +236,7 @@ def test_every_service_is_in_the_matrix() -> None:
     """A new service must be added to CASES, so nobody forgets its permission check."""
     public = {
         f"{module.__name__.rsplit('.', 1)[1]}.{name}"
-        for module in (tickets, entries, lifecycle, queues, accounts, reference, feed, locks)
+        for module in (tickets, entries, lifecycle, queues, accounts, reference, feed, locks, portal, api_tokens)
         for name, value in vars(module).items()
         if callable(value) and getattr(value, "__wrapped__", None) is not None and not name.startswith("_")
     }
@@ -204,6 +249,8 @@ def test_every_service_is_in_the_matrix() -> None:
         "queues.saved_searches",
         "queues.delete_saved_search",
         "accounts.agent_by_username",
+        "api_tokens.token_agent",
+        *(f"portal.{name}" for name in PORTAL_WITHOUT_ACTOR),
     }  # tested in their own modules
     named = {c.removesuffix("_on_hold").removesuffix("_deleted") for c in CASES}
     named |= {"search_tickets"}  # a key "module.name" covers a name that is taken in another module too

@@ -72,10 +72,35 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "No mail from this address reaches Desk until this is fixed. Mail already on the server is kept there "
         "and fetched once the mailbox works again.",
     ),
+    # The Support Center's mail to one person (desk.services.portal): always sent, never switched off.
+    "account.confirm": (
+        "Confirm your address for the Support Center",
+        "Dear %{user.name},\n\nTo finish creating your Support Center account, open this link within %{hours} "
+        "hours:\n\n%{link}\n\nIf you did not ask for an account, ignore this mail: nothing happens without the link.",
+    ),
+    "account.exists": (
+        "You already have a Support Center account",
+        "Dear %{user.name},\n\nSomeone asked to create a Support Center account for %{user.email}, which has one "
+        "already. Sign in with your password, or choose “Forgot your password?” on the sign-in page to set a new "
+        "one:\n\n%{link}\n\nIf it was not you, ignore this mail.",
+    ),
+    "account.reset": (
+        "Reset your Support Center password",
+        "Dear %{user.name},\n\nTo choose a new password, open this link within %{hours} hour(s):\n\n%{link}\n\n"
+        "If you did not ask for this, ignore this mail: your password stays as it is.",
+    ),
+    "ticket.link": (
+        "Your link to ticket #%{ticket.number}",
+        "Dear %{user.name},\n\nOpen this link to read ticket #%{ticket.number} (%{ticket.subject}) and answer it. "
+        "It works once, within %{hours} hours:\n\n%{link}\n\nIf you did not ask for it, ignore this mail.",
+    ),
 }
 
-# Notifications an administrator switches per department and help topic (the alert about a mailbox is not one).
-NOTIFICATIONS = tuple(kind for kind in TEMPLATES if kind != "alert.mailbox_failing")
+# Notifications an administrator switches per department and help topic (not the alert about a mailbox, nor
+# the mail a person asked for).
+NOTIFICATIONS = tuple(
+    kind for kind in TEMPLATES if kind != "alert.mailbox_failing" and not kind.startswith(("account.", "ticket."))
+)
 
 
 def template(session: Session, kind: str) -> tuple[str, str]:
@@ -222,10 +247,11 @@ def queue(
 
 
 def queue_for_addresses(
-    session: Session, kind: str, mailbox: Mailbox, to: list[str], variables: dict[str, Any]
+    session: Session, kind: str, mailbox: Mailbox | None, to: list[str], variables: dict[str, Any]
 ) -> OutboxMessage | None:
-    """A mail about no ticket (an alert about a mailbox), from the given mailbox or the default one."""
-    sender = mailbox if mailbox.smtp_host else sender_for(session, None)
+    """A mail outside a ticket's conversation (an alert about a mailbox, an account's link), from the given
+    mailbox or the default one; None when there is none to send from."""
+    sender = mailbox if mailbox is not None and mailbox.smtp_host else sender_for(session, None)
     if sender is None or not to:
         return None
     subject_template, body_template = template(session, kind)
