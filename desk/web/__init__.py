@@ -1,0 +1,1 @@
+"""`desk serve`: the Support Center pages for end users and the JSON API for integrations (ASGI, FastAPI)."""

@@ -1,0 +1,729 @@
+"""The JSON API under /api/v1: tickets, users and help topics for integrations, documented by OpenAPI.
+
+Every call carries an agent's API token (`Authorization: Bearer desk_…`, desk.services.api_tokens) and acts with
+that agent's permissions. The services decide what the agent may see and do, exactly as in the desktop app: this
+module only translates HTTP to service calls and views to JSON. A ticket the agent may not see is "not found" (404),
+never "forbidden", so that the API does not reveal that it exists.
+
+Errors are JSON, `{"error": {"type", "message", "fields"?}}` (desk.web.app maps the services' errors): 401 no or
+an unknown token, 403 the agent lacks the right, 404 not found, 409 the ticket changed since `expected_version`,
+422 bad input with `fields` naming what to fix. Request validation errors are put in the same shape here, by the
+router's route class. Datetimes are ISO 8601 in UTC.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Callable, Coroutine, Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, cast
+from urllib.parse import quote
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException
+
+from desk.domain import views
+from desk.domain.enums import (
+    ActorKind,
+    CollaboratorRole,
+    EntryKind,
+    EventKind,
+    Queue,
+    Recipients,
+    SortKey,
+    StatusState,
+    TicketSource,
+)
+from desk.domain.errors import Invalid, NotFound, PermissionDenied
+from desk.domain.permissions import AgentActor
+from desk.domain.queues import Criteria
+from desk.services import accounts, api_tokens, entries, lifecycle, queues, reference, tickets
+from desk.services.base import command, within
+from desk.storage.db import Database
+from desk.web.security import MAX_FILES, Unauthenticated, upload_problem
+
+MAX_ID = 2**31 - 1  # ids and versions are 32-bit on every engine; larger numbers cannot name anything
+EARLIEST = datetime(1000, 1, 1, tzinfo=UTC)  # MariaDB's DATETIME starts here; earlier bounds mean the same
+
+
+# --- input types --------------------------------------------------------------------------------------------------
+
+
+def _storable(value: str) -> str:
+    """Text every engine can store: PostgreSQL refuses NUL characters, and none can encode a lone surrogate."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode()
+    except UnicodeEncodeError as error:
+        raise ValueError("must be valid Unicode text") from error
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    try:
+        moment = value.astimezone(UTC)
+    except OverflowError as error:
+        raise ValueError("is out of range") from error
+    return max(moment, EARLIEST)
+
+
+Text = Annotated[str, AfterValidator(_storable)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Version = Annotated[int, Field(ge=0, le=MAX_ID, description="The ticket's `version` as last read: 409 if changed.")]
+Moment = Annotated[AwareDatetime, AfterValidator(_utc)]
+Email = Annotated[Text, Field(max_length=254, json_schema_extra={"format": "email"})]  # checked by the services
+Ids = Annotated[list[Id] | None, Query()]
+
+
+# --- errors ---------------------------------------------------------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    type: str = Field(description="unauthenticated, forbidden, not_found, conflict, invalid or bad_request")
+    message: str = Field(description="What went wrong, for a person to read.")
+    fields: dict[str, str] | None = Field(None, description="For `invalid`: what to fix, by input field.")
+
+
+class Error(BaseModel):
+    error: ErrorDetail
+
+
+_ERRORS = {
+    400: "The body could not be read: send JSON in UTF-8.",
+    401: "No API token, or one that is unknown, revoked or whose agent is inactive.",
+    403: "The token's agent lacks the permission for this.",
+    404: "It does not exist, or the token's agent may not see it.",
+    409: "The ticket was changed since `expected_version`: read it again and repeat the change.",
+    422: "The input is not valid; `fields` says what to fix.",
+}
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": Error, "description": _ERRORS[code]} for code in codes}
+
+
+def _error(status: int, kind: str, message: str, fields: Mapping[str, str] | None = None) -> JSONResponse:
+    detail: dict[str, Any] = {"type": kind, "message": message}
+    if fields:
+        detail["fields"] = dict(fields)
+    return JSONResponse({"error": detail}, status_code=status)
+
+
+def _request_invalid(error: RequestValidationError) -> JSONResponse:
+    fields: dict[str, str] = {}
+    for problem in error.errors():
+        location = [str(part) for part in problem.get("loc", ())]
+        name = ".".join(location[1:]) or (location[0] if location else "request")
+        fields.setdefault(name, str(problem.get("msg", "is not valid")))
+    listed = "; ".join(f"{name}: {message}" for name, message in fields.items())
+    return _error(422, "invalid", f"The request is not valid ({listed}).", fields)
+
+
+class _ApiRoute(APIRoute):
+    """A route whose request validation and HTTP errors come in the API's error shape, like the services' errors."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def run(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as error:
+                return _request_invalid(error)
+            except HTTPException as error:  # a body FastAPI cannot read at all
+                return _error(error.status_code, "bad_request", str(error.detail))
+
+        return run
+
+
+router = APIRouter(route_class=_ApiRoute, responses=_errors(401, 422))
+
+
+# --- authentication -------------------------------------------------------------------------------------------------
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiToken",
+    description="An agent's API token, made in Desk or with `desk token create`: `Authorization: Bearer desk_…`.",
+)
+
+
+def database(request: Request) -> Database:
+    return cast(Database, request.app.state.db)
+
+
+def token_agent(
+    db: Annotated[Database, Depends(database)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> AgentActor:
+    """The agent whose token the request carries, with their current permissions; 401 without a valid one."""
+    if credentials is None:
+        raise Unauthenticated("Send an API token: Authorization: Bearer desk_…")
+    try:
+        return api_tokens.token_agent(db, credentials.credentials)
+    except PermissionDenied as error:
+        raise Unauthenticated(str(error)) from error
+
+
+Db = Annotated[Database, Depends(database)]
+Agent = Annotated[AgentActor, Depends(token_agent)]
+TicketId = Annotated[int, Path(ge=1, le=MAX_ID, description="The ticket's id (not its number).")]
+
+
+# --- views ----------------------------------------------------------------------------------------------------------
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Ref(_View):
+    id: int
+    name: str
+
+
+class Person(_View):
+    id: int
+    name: str
+    email: str
+    phone: str | None
+    organization: str | None
+
+
+class Priority(_View):
+    id: int
+    name: str
+    level: int
+    colour: str
+
+
+class Status(_View):
+    id: int
+    name: str
+    state: StatusState
+    pauses_sla: bool
+
+
+class Attachment(_View):
+    id: int
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+class Entry(_View):
+    """A thread entry: the end user's message, an agent's reply, or an internal note."""
+
+    type: Literal["entry"] = "entry"
+    id: int
+    kind: EntryKind
+    author_kind: ActorKind
+    author: str
+    created_at: datetime
+    body_text: str
+    body_html: str | None
+    recipients: list[str]
+    edited_at: datetime | None
+    attachments: list[Attachment] = Field(description="Download from /tickets/{id}/attachments/{attachment id}.")
+
+
+class Event(_View):
+    """Something that happened to the ticket: assigned, transferred, status changed…"""
+
+    type: Literal["event"] = "event"
+    id: int
+    kind: EventKind
+    actor_kind: ActorKind
+    actor: str
+    created_at: datetime
+    data: dict[str, Any]
+    note: str | None
+
+
+class Collaborator(_View):
+    user: Person
+    role: CollaboratorRole
+
+
+class Ticket(_View):
+    """A ticket with its thread (entries and events in time order), as the token's agent may see it."""
+
+    id: int
+    number: str
+    subject: str
+    requester: Person
+    department: Ref
+    topic: Ref | None
+    priority: Priority
+    status: Status
+    sla: Ref | None
+    assignee: Ref | None
+    team: Ref | None
+    source: TicketSource
+    created_at: datetime
+    updated_at: datetime
+    due: datetime | None = Field(description="The next deadline: first response until given, then resolution.")
+    first_response_due: datetime | None
+    resolution_due: datetime | None
+    first_responded_at: datetime | None
+    answered: bool
+    overdue: bool
+    closed_at: datetime | None
+    reopen_count: int
+    last_message_at: datetime | None
+    last_response_at: datetime | None
+    merged_into: str | None = Field(description="The number of the ticket this one was merged into.")
+    version: int = Field(description="Send it back as `expected_version` to refuse a change made on a stale copy.")
+    collaborators: list[Collaborator]
+    linked: list[str] = Field(description="Numbers of related tickets.")
+    thread: list[Entry | Event]
+
+
+class QueueRow(_View):
+    id: int
+    number: str
+    subject: str
+    requester: str
+    requester_email: str
+    priority: str
+    priority_level: int
+    priority_colour: str
+    assignee: str | None
+    team: str | None
+    department: str
+    status: str
+    status_state: StatusState
+    due: datetime | None
+    overdue: bool
+    answered: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class TicketPage(BaseModel):
+    items: list[QueueRow]
+    total: int = Field(description="How many tickets match, on all pages.")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last one.")
+
+
+class Reference(_View):
+    """What ticket fields may be set to, in display order."""
+
+    statuses: list[Status]
+    priorities: list[Priority]
+    departments: list[Ref]
+    topics: list[Ref] = Field(description="Active help topics; nested ones named “Parent / Child”.")
+    slas: list[Ref]
+    agents: list[Ref]
+    teams: list[Ref]
+    attachment_limit: int = Field(description="The largest attachment accepted, in bytes.")
+
+
+def _ticket(view: views.TicketView) -> Ticket:
+    return Ticket.model_validate(view)
+
+
+# --- requests -------------------------------------------------------------------------------------------------------
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NewAttachment(_Request):
+    """A file to attach, its content in base64 (at most `attachment_limit` bytes once decoded, see /reference)."""
+
+    name: Annotated[Text, Field(min_length=1, max_length=255, examples=["screenshot.png"])]
+    content_type: Annotated[str, Field(max_length=127, pattern=r"^[\w.+-]+/[\w.+-]+$")] = "application/octet-stream"
+    data_base64: str
+
+
+Attachments = Annotated[list[NewAttachment], Field(max_length=MAX_FILES)]
+
+
+class NewTicket(_Request):
+    """A ticket opened on behalf of an end user (found or created by their address). Help-topic defaults fill the
+    department, priority, SLA plan and assignment that are not given."""
+
+    subject: Text
+    body: Text = Field(description="The requester's words: the first message of the thread.")
+    requester_email: Email
+    requester_name: Annotated[Text, Field(max_length=120)] | None = None
+    requester_phone: Annotated[Text, Field(max_length=40)] | None = None
+    source: TicketSource = TicketSource.OTHER
+    topic_id: Id | None = None
+    department_id: Id | None = None
+    priority_id: Id | None = None
+    sla_id: Id | None = None
+    assignee_id: Id | None = None
+    team_id: Id | None = None
+    attachments: Attachments = []
+
+
+class NewNote(_Request):
+    body: Text
+    body_html: Text | None = Field(None, description="Optional HTML; sanitised before it is stored.")
+    status_id: Id | None = Field(None, description="A status to set in the same action.")
+    attachments: Attachments = []
+    expected_version: Version | None = None
+    client_key: Annotated[Text, Field(min_length=8, max_length=36)] | None = Field(
+        None,
+        description="A key (a UUID) for this send: sent again after a broken connection, the entry is not "
+        "posted twice.",
+    )
+
+
+class NewReply(NewNote):
+    recipients: Recipients = Field(
+        Recipients.ALL, description="Who is emailed: the requester and collaborators, the requester, or nobody."
+    )
+
+
+class TicketChanges(_Request):
+    """Fields to change; those left out stay as they are. All are applied in one transaction, or none is."""
+
+    topic_id: Id | None = Field(None, description="A help topic; null removes it.")
+    sla_id: Id | None = Field(None, description="An SLA plan; null removes it (due times are counted again).")
+    priority_id: Id | None = None
+    team_id: Id | None = Field(None, description="A team; null removes it.")
+    assignee_id: Id | None = Field(
+        None, description="An active agent; null releases the ticket (unassigns its agent and its team)."
+    )
+    status_id: Id | None = None
+    department_id: Id | None = Field(None, description="Transfers the ticket to this department (applied last).")
+    note: Text | None = Field(None, description="A comment recorded with each change.")
+    expected_version: Version | None = None
+
+
+class StatusChange(_Request):
+    note: Text | None = None
+    expected_version: Version | None = None
+
+
+class NewUser(_Request):
+    email: Email
+    name: Annotated[Text, Field(max_length=120, pattern=r"\S")]  # add_user would name them by their address
+    phone: Annotated[Text, Field(max_length=40)] | None = None
+    password: Annotated[Text, Field(max_length=1024)] | None = Field(
+        None, description="A Support Center password; without one, the user signs in by mailed link."
+    )
+    organization: Annotated[Text, Field(max_length=120)] | None = Field(
+        None, description="An organization by name; created if new."
+    )
+
+
+def _uploads(db: Database, agent: AgentActor, files: list[NewAttachment]) -> list[views.Upload]:
+    """The attachments decoded and checked as the Support Center checks its uploads."""
+    if not files:
+        return []
+    limit = reference.choices(db, agent).attachment_limit
+    uploads = []
+    for index, file in enumerate(files):
+        try:
+            data = base64.b64decode(file.data_base64, validate=True)
+        except (binascii.Error, ValueError) as error:
+            message = f"“{file.name}” is not in base64."
+            raise Invalid(message, {f"attachments.{index}.data_base64": "Encode the file in base64."}) from error
+        if problem := upload_problem(file.name, len(data), limit):
+            raise Invalid(problem, {f"attachments.{index}": problem})
+        uploads.append(views.Upload(name=file.name, content_type=file.content_type, data=data))
+    return uploads
+
+
+# --- tickets --------------------------------------------------------------------------------------------------------
+
+
+@router.get("/tickets", tags=["tickets"], summary="List tickets, a page at a time")
+def list_tickets(
+    db: Db,
+    agent: Agent,
+    queue: Annotated[Queue | None, Query(description="A queue as in the desktop app's sidebar.")] = None,
+    status_id: Ids = None,
+    department_id: Ids = None,
+    priority_id: Ids = None,
+    assignee_id: Ids = None,
+    unassigned: Annotated[bool, Query(description="Unassigned tickets (too, with `assignee_id`).")] = False,
+    team_id: Ids = None,
+    topic_id: Ids = None,
+    source: Annotated[list[TicketSource] | None, Query()] = None,
+    text: Annotated[Text, Query(max_length=500, description="Words to find in tickets and their threads.")] = "",
+    created_from: Annotated[Moment | None, Query()] = None,
+    created_to: Annotated[Moment | None, Query(description="Exclusive.")] = None,
+    updated_from: Annotated[Moment | None, Query()] = None,
+    updated_to: Annotated[Moment | None, Query(description="Exclusive.")] = None,
+    sort: SortKey = SortKey.UPDATED,
+    order: Literal["asc", "desc"] = "desc",
+    cursor: Annotated[Text | None, Query(max_length=1000, description="`next_cursor` of the page before.")] = None,
+    limit: Annotated[int, Query(ge=1, le=queues.MAX_PAGE)] = queues.PAGE_SIZE,
+) -> TicketPage:
+    """The tickets the agent may see that match every criterion given (repeat a list parameter to match any of
+    its values), in a stable order. Keyset pagination: pass each page's `next_cursor` with the same criteria."""
+    criteria = Criteria(
+        queue=queue,
+        status_ids=tuple(status_id or ()),
+        department_ids=tuple(department_id or ()),
+        priority_ids=tuple(priority_id or ()),
+        assignee_ids=tuple(assignee_id or ()),
+        unassigned=unassigned,
+        team_ids=tuple(team_id or ()),
+        topic_ids=tuple(topic_id or ()),
+        sources=tuple(source or ()),
+        text=text,
+        created_from=created_from,
+        created_to=created_to,
+        updated_from=updated_from,
+        updated_to=updated_to,
+    )
+    page = queues.queue_page(db, agent, criteria, sort=sort, descending=order == "desc", cursor=cursor, limit=limit)
+    return TicketPage(
+        items=[QueueRow.model_validate(row) for row in page.rows], total=page.total, next_cursor=page.next_cursor
+    )
+
+
+@router.get(
+    "/tickets/by-number/{number}", tags=["tickets"], summary="Read a ticket by its number", responses=_errors(404)
+)
+def get_ticket_by_number(
+    db: Db, agent: Agent, number: Annotated[Text, Path(max_length=32, description="As shown, e.g. 123456.")]
+) -> Ticket:
+    try:
+        return _ticket(tickets.find_ticket(db, agent, number))
+    except NotFound as error:  # the same answer whether it does not exist or is out of the agent's reach
+        raise NotFound(f"There is no ticket {number} that you have access to.") from error
+
+
+@router.get("/tickets/{ticket_id}", tags=["tickets"], summary="Read a ticket with its thread", responses=_errors(404))
+def get_ticket(db: Db, agent: Agent, ticket_id: TicketId) -> Ticket:
+    return _ticket(tickets.get_ticket(db, agent, ticket_id))
+
+
+@router.get(
+    "/tickets/{ticket_id}/attachments/{attachment_id}",
+    tags=["tickets"],
+    summary="Download an attachment",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+        **_errors(404),
+    },
+)
+def get_attachment(
+    db: Db, agent: Agent, ticket_id: TicketId, attachment_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+) -> Response:
+    """The file, with its content type, as a download (`Content-Disposition: attachment`)."""
+    ticket = tickets.get_ticket(db, agent, ticket_id)
+    listed = {a.id for item in ticket.thread if isinstance(item, views.EntryView) for a in item.attachments}
+    if attachment_id not in listed:
+        raise NotFound(f"Ticket {ticket.number} has no attachment {attachment_id}.")
+    attachment, data = entries.attachment_content(db, agent, attachment_id)
+    return Response(
+        data,
+        media_type=_content_type(attachment.content_type),
+        headers={"Content-Disposition": _disposition(attachment.name)},
+    )
+
+
+_CONTENT_TYPE = re.compile(r"[\w.+-]+/[\w.+-]+")
+
+
+def _content_type(stored: str) -> str:
+    """The stored type if it is a plain type/subtype (mail may carry anything), else a generic one."""
+    return stored if _CONTENT_TYPE.fullmatch(stored) else "application/octet-stream"
+
+
+def _disposition(name: str) -> str:
+    """An attachment header with an ASCII fallback name and the real one in RFC 6266's `filename*`."""
+    fallback = "".join(c if " " <= c < "\x7f" and c not in '"\\' else "_" for c in name) or "attachment"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+@router.post(
+    "/tickets",
+    tags=["tickets"],
+    summary="Open a ticket",
+    status_code=201,
+    responses=_errors(400, 403),
+)
+def open_ticket(db: Db, agent: Agent, new: NewTicket, request: Request, response: Response) -> Ticket:
+    """Opens the ticket for the requester (found or created by address); `Location` is its URL."""
+    view = tickets.open_ticket(
+        db,
+        agent,
+        subject=new.subject,
+        body=new.body,
+        requester_email=new.requester_email,
+        requester_name=new.requester_name,
+        requester_phone=new.requester_phone,
+        source=new.source,
+        topic_id=new.topic_id,
+        department_id=new.department_id,
+        priority_id=new.priority_id,
+        sla_id=new.sla_id,
+        assignee_id=new.assignee_id,
+        team_id=new.team_id,
+        attachments=_uploads(db, agent, new.attachments),
+    )
+    response.headers["Location"] = str(request.url_for("get_ticket", ticket_id=view.id))
+    return _ticket(view)
+
+
+@router.patch(
+    "/tickets/{ticket_id}",
+    tags=["tickets"],
+    summary="Change a ticket's fields",
+    responses=_errors(400, 403, 404, 409),
+)
+def change_ticket(db: Db, agent: Agent, ticket_id: TicketId, changes: TicketChanges) -> Ticket:
+    """Each field given is the desktop app's action for it (set the help topic, SLA plan, priority, team,
+    assignee, status; transfer to a department), in that order, with that action's permission. They run in one
+    transaction: if one is refused (403, 409, 422), none is applied. `expected_version` is checked before the
+    first change."""
+    given = changes.model_fields_set - {"note", "expected_version"}
+    if not given:
+        raise Invalid("Give at least one field to change.")
+    for name in ("priority_id", "status_id", "department_id"):
+        if name in given and getattr(changes, name) is None:
+            raise Invalid(f"{name} cannot be removed, only changed.", {name: "Give an id."})
+    return _ticket(_apply_changes(db, agent, ticket_id, changes, frozenset(given)))
+
+
+@command
+def _apply_changes(
+    session: Session, agent: AgentActor, ticket_id: int, changes: TicketChanges, given: frozenset[str]
+) -> views.TicketView:
+    """The services' actions for the given fields in one transaction (services.base.within): all or nothing."""
+    released = "assignee_id" in given and changes.assignee_id is None
+    steps: list[tuple[bool, Callable[..., views.TicketView], tuple[int | None, ...]]] = [
+        ("topic_id" in given, tickets.set_topic, (changes.topic_id,)),
+        ("sla_id" in given, tickets.set_sla, (changes.sla_id,)),
+        (changes.priority_id is not None, tickets.set_priority, (changes.priority_id,)),
+        (released, tickets.release, ()),
+        ("team_id" in given, tickets.assign_team, (changes.team_id,)),
+        (changes.assignee_id is not None, tickets.assign, (changes.assignee_id,)),
+        (changes.status_id is not None, lifecycle.set_status, (changes.status_id,)),
+        (changes.department_id is not None, tickets.transfer, (changes.department_id,)),
+    ]
+    view: views.TicketView | None = None
+    for wanted, service, args in steps:
+        if wanted:
+            # The first action checks the client's version; the later ones follow the changes made before them.
+            version = changes.expected_version if view is None else None
+            view = within(service)(session, agent, ticket_id, *args, note=changes.note, expected_version=version)
+    assert view is not None  # the endpoint refuses an empty change
+    return view
+
+
+@router.post(
+    "/tickets/{ticket_id}/replies",
+    tags=["tickets"],
+    summary="Reply to the end user",
+    responses=_errors(400, 403, 404, 409),
+)
+def post_reply(db: Db, agent: Agent, ticket_id: TicketId, reply: NewReply) -> Ticket:
+    """Emails the reply to the requester (and collaborators); returns the ticket with the reply in its thread."""
+    return _ticket(
+        entries.post_reply(
+            db,
+            agent,
+            ticket_id,
+            reply.body,
+            body_html=reply.body_html,
+            recipients=reply.recipients,
+            status_id=reply.status_id,
+            attachments=_uploads(db, agent, reply.attachments),
+            expected_version=reply.expected_version,
+            client_key=reply.client_key,
+        )
+    )
+
+
+@router.post(
+    "/tickets/{ticket_id}/notes",
+    tags=["tickets"],
+    summary="Add an internal note",
+    responses=_errors(400, 403, 404, 409),
+)
+def post_note(db: Db, agent: Agent, ticket_id: TicketId, note: NewNote) -> Ticket:
+    """A note for agents only, never shown or mailed to the end user; returns the ticket with the note."""
+    return _ticket(
+        entries.post_note(
+            db,
+            agent,
+            ticket_id,
+            note.body,
+            body_html=note.body_html,
+            status_id=note.status_id,
+            attachments=_uploads(db, agent, note.attachments),
+            expected_version=note.expected_version,
+            client_key=note.client_key,
+        )
+    )
+
+
+OptionalChange = Annotated[StatusChange | None, Body()]
+
+
+@router.post("/tickets/{ticket_id}/close", tags=["tickets"], summary="Close", responses=_errors(400, 403, 404, 409))
+def close_ticket(db: Db, agent: Agent, ticket_id: TicketId, change: OptionalChange = None) -> Ticket:
+    """Moves the ticket to the closed status; the body (a note, `expected_version`) is optional."""
+    change = change or StatusChange()
+    return _ticket(lifecycle.close(db, agent, ticket_id, note=change.note, expected_version=change.expected_version))
+
+
+@router.post("/tickets/{ticket_id}/reopen", tags=["tickets"], summary="Reopen", responses=_errors(400, 403, 404, 409))
+def reopen_ticket(db: Db, agent: Agent, ticket_id: TicketId, change: OptionalChange = None) -> Ticket:
+    """Moves a closed ticket back to its reopen status (422 if it is open, or its status cannot be reopened)."""
+    change = change or StatusChange()
+    return _ticket(lifecycle.reopen(db, agent, ticket_id, note=change.note, expected_version=change.expected_version))
+
+
+# --- users and reference data ---------------------------------------------------------------------------------------
+
+
+@router.get("/users", tags=["users"], summary="Find end users")
+def find_users(
+    db: Db,
+    agent: Agent,
+    q: Annotated[Text, Query(max_length=254, description="The start of a name, or part of an address.")] = "",
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> list[Person]:
+    """End users whose name starts with `q` or whose address contains it (nobody for fewer than 2 characters)."""
+    return [Person.model_validate(user) for user in reference.find_users(db, agent, q, limit=limit)]
+
+
+@router.post("/users", tags=["users"], summary="Add an end user", status_code=201, responses=_errors(400, 403))
+def add_user(db: Db, agent: Agent, new: NewUser) -> Person:
+    """Needs the “user.manage” right."""
+    return Person.model_validate(
+        accounts.add_user(
+            db,
+            agent,
+            email=new.email,
+            name=new.name,
+            phone=new.phone,
+            password=new.password,
+            organization=new.organization,
+        )
+    )
+
+
+@router.get("/help-topics", tags=["reference"], summary="List help topics")
+def help_topics(db: Db, agent: Agent) -> list[Ref]:
+    """The active help topics, by name; nested ones are named “Parent / Child”."""
+    return [Ref.model_validate(topic) for topic in reference.choices(db, agent).topics]
+
+
+@router.get("/reference", tags=["reference"], summary="List the values of ticket fields")
+def reference_data(db: Db, agent: Agent) -> Reference:
+    """Statuses, priorities, departments, help topics, SLA plans, agents and teams, with their ids."""
+    return Reference.model_validate(reference.choices(db, agent))

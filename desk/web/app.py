@@ -1,0 +1,111 @@
+"""The ASGI application of `desk serve`: Support Center pages at /, the JSON API at /api/v1.
+
+Services are synchronous; FastAPI runs the plain `def` endpoints in its thread pool, so a slow query holds one
+thread, never the event loop.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from desk import __version__
+from desk.domain.errors import Conflict, DeskError, Invalid, NotFound, PermissionDenied
+from desk.storage.db import Database
+from desk.web import api, pages
+from desk.web.security import RateLimits, Refused, Unauthenticated
+
+HERE = Path(__file__).parent
+
+ERROR_STATUS: dict[type[DeskError], tuple[int, str]] = {
+    NotFound: (404, "not_found"),
+    PermissionDenied: (403, "forbidden"),
+    Invalid: (422, "invalid"),
+    Conflict: (409, "conflict"),
+}
+
+
+def error_status(error: DeskError) -> tuple[int, str]:
+    for kind, status in ERROR_STATUS.items():
+        if isinstance(error, kind):
+            return status
+    return 400, "error"
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def api_error(status: int, kind: str, message: str, fields: dict[str, str] | None = None) -> JSONResponse:
+    body: dict[str, object] = {"error": {"type": kind, "message": message}}
+    if fields:
+        body["error"] = {"type": kind, "message": message, "fields": fields}
+    return JSONResponse(body, status_code=status)
+
+
+def create_app(db: Database, *, public_url: str, limits: RateLimits | None = None) -> FastAPI:
+    """The application on one database; `public_url` is where people reach it (the links in mails)."""
+    app = FastAPI(
+        title="Desk API",
+        version=__version__,
+        description="Tickets, users and help topics of a Desk help desk. Authenticate with an agent's API token "
+        "(`Authorization: Bearer desk_…`, made in Desk or with `desk token create`); calls act with that "
+        "agent's permissions.",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.db = db
+    app.state.public_url = public_url.rstrip("/")
+    app.state.limits = limits or RateLimits()
+    app.include_router(api.router, prefix="/api/v1")
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.exception_handler(DeskError)
+    def on_desk_error(request: Request, error: DeskError) -> Response:
+        status, kind = error_status(error)
+        if _is_api(request):
+            fields = dict(error.fields) if isinstance(error, Invalid) else None
+            return api_error(status, kind, str(error), fields)
+        return pages.error_page(request, status, str(error))
+
+    @app.exception_handler(Refused)
+    def on_refused(request: Request, error: Refused) -> Response:
+        response = (
+            api_error(error.status, "too_many_requests" if error.status == 429 else "refused", str(error))
+            if _is_api(request)
+            else pages.error_page(request, error.status, str(error))
+        )
+        if error.retry_after is not None:
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
+
+    @app.exception_handler(Unauthenticated)
+    def on_unauthenticated(request: Request, error: Unauthenticated) -> Response:
+        if _is_api(request):
+            response = api_error(401, "unauthenticated", str(error))
+            response.headers["WWW-Authenticate"] = "Bearer"
+            return response
+        return RedirectResponse(pages.sign_in_url(request), status_code=303)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response: Response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if not _is_api(request) or request.url.path.startswith("/api/v1/docs"):
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        if not request.url.path.startswith("/api/v1/docs"):
+            # Pages use only our own style sheet: no script, no remote content, no framing.
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+                "frame-ancestors 'none'; base-uri 'none'",
+            )
+        return response
+
+    return app

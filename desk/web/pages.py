@@ -1,0 +1,516 @@
+"""The Support Center: plain HTML pages for end users (no script), every form with a CSRF token.
+
+Each page calls the services as the signed-in end user; who may see which ticket is decided there, never here.
+Forms post back to themselves; a form with an error is shown again with the message beside the field and the
+text kept, and a successful post redirects (so a reload never sends twice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from desk.domain.enums import ActorKind, EntryKind, StatusState
+from desk.domain.errors import Invalid, PermissionDenied
+from desk.domain.permissions import UserActor
+from desk.domain.views import EntryView, Upload
+from desk.services import entries, lifecycle, portal, tickets
+from desk.services.base import now
+from desk.storage.db import Database
+from desk.web.security import (
+    CSRF_FIELD,
+    MAX_FILES,
+    SESSION_COOKIE,
+    Unauthenticated,
+    check_csrf,
+    clear_session,
+    client_address,
+    csrf_token,
+    remember_csrf,
+    set_session,
+    upload_problem,
+)
+
+router = APIRouter(include_in_schema=False)
+templates = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+templates.filters["size"] = _size
+Text = Annotated[str, Form()]
+Csrf = Annotated[str | None, Form(alias=CSRF_FIELD)]
+
+NOTICES = {
+    "reply": "Your reply was sent.",
+    "confirmed": "Thank you for confirming: the ticket is closed.",
+    "reopened": "The ticket is open again; we will get back to you.",
+    "rated": "Thank you for your rating.",
+    "welcome": "Your address is confirmed and you are signed in.",
+    "password": "Your new password is set and you are signed in.",
+    "signed-out": "You are signed out.",
+}
+
+ERROR_TITLES = {
+    403: "Not allowed",
+    404: "Not found",
+    409: "Changed meanwhile",
+    410: "Link expired",
+    413: "Too large",
+    429: "Too many attempts",
+}
+
+# --- plumbing ----------------------------------------------------------------------------------------------------
+
+
+def _db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def _user(request: Request) -> UserActor | None:
+    """The signed-in end user, or None; looked up once per request."""
+    if not hasattr(request.state, "user"):
+        secret = request.cookies.get(SESSION_COOKIE)
+        user = None
+        if secret:
+            try:
+                user = portal.session_actor(_db(request), secret)
+            except PermissionDenied:
+                user = None
+        request.state.user = user
+    found: UserActor | None = request.state.user
+    return found
+
+
+def _require_user(request: Request) -> UserActor:
+    user = _user(request)
+    if user is None:
+        raise Unauthenticated("Sign in to see your tickets.")
+    return user
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    page = templates.get_template(name).render(
+        {
+            "user": _user(request),
+            "csrf": csrf_token(request),
+            "csrf_field": CSRF_FIELD,
+            "notice": NOTICES.get(request.query_params.get("done", "")),
+            "errors": {},
+            "values": {},
+            **context,
+        }
+    )
+    response = HTMLResponse(page, status_code=status)
+    response.headers["Cache-Control"] = "no-store"  # pages show private tickets: never from a shared cache
+    remember_csrf(request, response)
+    return response
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    titles = {
+        403: "Not allowed",
+        404: "Not found",
+        409: "Changed meanwhile",
+        413: "Too large",
+        429: "Too many attempts",
+    }
+    return render(request, "error.html", status, title=titles.get(status, "Something went wrong"), message=message)
+
+
+def _redirect(url: str, **params: str) -> RedirectResponse:
+    return RedirectResponse(f"{url}?{urlencode(params)}" if params else url, status_code=303)
+
+
+def _link(request: Request, path: str) -> str:
+    """An address for a mail: the configured public URL, never the Host header a request claims."""
+    base: str = request.app.state.public_url
+    return base + path
+
+
+def sign_in_url(request: Request) -> str:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return "/sign-in?" + urlencode({"next": target})
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: an open redirect would lend our name to a phishing page."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/tickets"
+
+
+def _signed_in(response: Response, signed_in: portal.SignedIn) -> Response:
+    max_age = int((signed_in.expires_at - now()).total_seconds())
+    set_session(response, signed_in.secret, max_age)
+    return response
+
+
+def _limits(request: Request) -> Any:
+    return request.app.state.limits
+
+
+def _form_error(error: Invalid) -> dict[str, str]:
+    return dict(error.fields) if error.fields else {"form": str(error)}
+
+
+def _uploads(files: list[UploadFile], limit: int) -> tuple[list[Upload], str | None]:
+    """The files of a form, or what is wrong with them."""
+    chosen = [f for f in files if f.filename]
+    if len(chosen) > MAX_FILES:
+        return [], f"Attach at most {MAX_FILES} files."
+    uploads = []
+    for file in chosen:
+        data = file.file.read(limit + 1)
+        name = Path(file.filename or "").name
+        problem = upload_problem(name, len(data), limit)
+        if problem:
+            return [], problem
+        uploads.append(Upload(name=name, content_type=file.content_type or "application/octet-stream", data=data))
+    return uploads, None
+
+
+# --- start, sign-in, registration --------------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> Response:
+    return render(request, "home.html")
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+def sign_in_page(request: Request, next: str | None = None) -> Response:
+    return render(request, "sign_in.html", next=_safe_next(next))
+
+
+@router.post("/sign-in", response_class=HTMLResponse)
+def sign_in(
+    request: Request, email: Text = "", password: Text = "", next: Text = "/tickets", csrf: Csrf = None
+) -> Response:
+    check_csrf(request, csrf)
+    _limits(request).sign_in.check(client_address(request), "email:" + email.strip().lower())
+    result = portal.sign_in(_db(request), email, password)
+    if isinstance(result, str):
+        return render(
+            request, "sign_in.html", 401, next=_safe_next(next), values={"email": email}, errors={"form": result}
+        )
+    return _signed_in(_redirect(_safe_next(next)), result)
+
+
+@router.post("/sign-out")
+def sign_out(request: Request, csrf: Csrf = None) -> Response:
+    check_csrf(request, csrf)
+    if secret := request.cookies.get(SESSION_COOKIE):
+        portal.sign_out(_db(request), secret)
+    response = _redirect("/", done="signed-out")
+    clear_session(response)
+    return response
+
+
+@router.get("/register", response_class=HTMLResponse)
+def register_page(request: Request) -> Response:
+    return render(request, "register.html")
+
+
+@router.post("/register", response_class=HTMLResponse)
+def register(
+    request: Request,
+    name: Text = "",
+    email: Text = "",
+    phone: Text = "",
+    password: Text = "",
+    password_again: Text = "",
+    csrf: Csrf = None,
+) -> Response:
+    check_csrf(request, csrf)
+    values = {"name": name, "email": email, "phone": phone}
+    if password != password_again:
+        errors = {"password_again": "The two passwords differ; type the same one twice."}
+        return render(request, "register.html", 422, values=values, errors=errors)
+    _limits(request).register.check(client_address(request))
+    try:
+        portal.register(
+            _db(request),
+            email=email,
+            name=name,
+            password=password,
+            phone=phone,
+            link=_link(request, "/confirm/{token}"),
+            sign_in_link=_link(request, "/sign-in"),
+        )
+    except Invalid as error:
+        return render(request, "register.html", 422, values=values, errors=_form_error(error))
+    return render(
+        request,
+        "message.html",
+        title="Check your mail",
+        message=f"We have sent a link to {email.strip()}. Open it within 48 hours to finish creating your account.",
+    )
+
+
+def _link_page(request: Request, token: str, purpose: portal.Purpose, title: str, button: str) -> Response:
+    """The page behind a mailed link: a button, because mail scanners open links and would use them up."""
+    if not portal.link_is_usable(_db(request), token, purpose):
+        return error_page(request, 410, "This link has expired or was used already. Ask for a new one.")
+    return render(request, "link.html", title=title, button=button)
+
+
+@router.get("/confirm/{token}", response_class=HTMLResponse)
+def confirm_page(request: Request, token: str) -> Response:
+    return _link_page(request, token, portal.Purpose.CONFIRM, "Confirm your address", "Confirm and sign in")
+
+
+@router.post("/confirm/{token}")
+def confirm(request: Request, token: str, csrf: Csrf = None) -> Response:
+    check_csrf(request, csrf)
+    return _signed_in(_redirect("/tickets", done="welcome"), portal.confirm_email(_db(request), token))
+
+
+@router.get("/forgot", response_class=HTMLResponse)
+def forgot_page(request: Request) -> Response:
+    return render(request, "forgot.html")
+
+
+@router.post("/forgot", response_class=HTMLResponse)
+def forgot(request: Request, email: Text = "", csrf: Csrf = None) -> Response:
+    check_csrf(request, csrf)
+    _limits(request).mailed_link.check(client_address(request), "email:" + email.strip().lower())
+    portal.request_password_reset(_db(request), email, link=_link(request, "/reset/{token}"))
+    return render(
+        request,
+        "message.html",
+        title="Check your mail",
+        message="If an account uses that address, we have sent it a link to choose a new password. "
+        "The link works for one hour.",
+    )
+
+
+@router.get("/reset/{token}", response_class=HTMLResponse)
+def reset_page(request: Request, token: str) -> Response:
+    if not portal.link_is_usable(_db(request), token, portal.Purpose.RESET):
+        return error_page(request, 410, "This link has expired or was used already. Ask for a new one.")
+    return render(request, "reset.html")
+
+
+@router.post("/reset/{token}", response_class=HTMLResponse)
+def reset(request: Request, token: str, password: Text = "", password_again: Text = "", csrf: Csrf = None) -> Response:
+    check_csrf(request, csrf)
+    if password != password_again:
+        errors = {"password_again": "The two passwords differ; type the same one twice."}
+        return render(request, "reset.html", 422, errors=errors)
+    try:
+        signed_in = portal.reset_password(_db(request), token, password)
+    except Invalid as error:
+        return render(request, "reset.html", 422, errors=_form_error(error))
+    return _signed_in(_redirect("/tickets", done="password"), signed_in)
+
+
+# --- a ticket without an account ---------------------------------------------------------------------------------
+
+
+@router.get("/check", response_class=HTMLResponse)
+def check_page(request: Request) -> Response:
+    return render(request, "check.html")
+
+
+@router.post("/check", response_class=HTMLResponse)
+def check(request: Request, email: Text = "", number: Text = "", csrf: Csrf = None) -> Response:
+    check_csrf(request, csrf)
+    _limits(request).mailed_link.check(client_address(request), "email:" + email.strip().lower())
+    portal.request_ticket_link(_db(request), email, number, link=_link(request, "/link/{token}"))
+    return render(
+        request,
+        "message.html",
+        title="Check your mail",
+        message="If that ticket was opened from that address, we have sent the address a link to it. "
+        "The link works once, within 48 hours.",
+    )
+
+
+@router.get("/link/{token}", response_class=HTMLResponse)
+def link_page(request: Request, token: str) -> Response:
+    return _link_page(request, token, portal.Purpose.TICKET, "Open your ticket", "Open the ticket")
+
+
+@router.post("/link/{token}")
+def open_link(request: Request, token: str, csrf: Csrf = None) -> Response:
+    check_csrf(request, csrf)
+    signed_in, ticket_id = portal.redeem_ticket_link(_db(request), token)
+    return _signed_in(_redirect(f"/tickets/{ticket_id}"), signed_in)
+
+
+# --- tickets -----------------------------------------------------------------------------------------------------
+
+
+@router.get("/tickets/new", response_class=HTMLResponse)
+def new_ticket_page(request: Request) -> Response:
+    return render(request, "new_ticket.html", form=portal.ticket_form(_db(request)))
+
+
+@router.post("/tickets/new", response_class=HTMLResponse)
+def new_ticket(
+    request: Request,
+    subject: Text = "",
+    body: Text = "",
+    topic: Text = "",
+    name: Text = "",
+    email: Text = "",
+    phone: Text = "",
+    attachments: Annotated[list[UploadFile], File()] = [],  # noqa: B006  # FastAPI copies defaults per request
+    csrf: Csrf = None,
+) -> Response:
+    check_csrf(request, csrf)
+    _limits(request).new_ticket.check(client_address(request))
+    db, user = _db(request), _user(request)
+    form = portal.ticket_form(db)
+    values = {"subject": subject, "body": body, "topic": topic, "name": name, "email": email, "phone": phone}
+    uploads, problem = _uploads(attachments, form.attachment_limit)
+    topic_id = int(topic) if topic.isdigit() else None
+    try:
+        if problem:
+            raise Invalid(problem, {"attachments": problem})
+        if user is not None and user.only_ticket_id is None:
+            ticket = tickets.open_ticket(db, user, subject=subject, body=body, topic_id=topic_id, attachments=uploads)
+            return _redirect(f"/tickets/{ticket.id}")
+        ticket = portal.open_guest_ticket(
+            db, email=email, name=name, phone=phone, subject=subject, body=body, topic_id=topic_id, attachments=uploads
+        )
+    except Invalid as error:
+        errors = _form_error(error)
+        if uploads or problem:
+            errors.setdefault("attachments", "Choose the files again: a browser does not keep them after an error.")
+        return render(request, "new_ticket.html", 422, form=form, values=values, errors=errors)
+    return render(
+        request,
+        "message.html",
+        title=f"Ticket #{ticket.number} is open",
+        message=f"We have received your request. Our answers go to {ticket.requester.email}; to read the ticket "
+        "here, use “Check a ticket” with its number, or register with that address.",
+    )
+
+
+@router.get("/tickets", response_class=HTMLResponse)
+def my_tickets(request: Request, closed: bool = False, after: str | None = None) -> Response:
+    user = _require_user(request)
+    if user.only_ticket_id is not None:
+        return _redirect(f"/tickets/{user.only_ticket_id}")
+    page = portal.my_tickets(_db(request), user, closed=closed, cursor=after)
+    return render(request, "tickets.html", page=page, closed=closed)
+
+
+def _entry_kind(entry: EntryView) -> str:
+    if entry.kind == EntryKind.MESSAGE:
+        return "message"
+    return "reply" if entry.author_kind == ActorKind.AGENT else "system"
+
+
+@router.get("/tickets/{ticket_id}", response_class=HTMLResponse)
+def ticket_page(request: Request, ticket_id: int) -> Response:
+    user = _require_user(request)
+    return _ticket(request, user, ticket_id)
+
+
+def _ticket(
+    request: Request,
+    user: UserActor,
+    ticket_id: int,
+    status: int = 200,
+    values: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+) -> Response:
+    shown = portal.user_ticket(_db(request), user, ticket_id)
+    entries_shown = [(item, _entry_kind(item)) for item in shown.ticket.thread if isinstance(item, EntryView)]
+    return render(
+        request,
+        "ticket.html",
+        status,
+        shown=shown,
+        ticket=shown.ticket,
+        entries=entries_shown,
+        closed=shown.ticket.status.state != StatusState.OPEN,
+        values=values or {},
+        errors=errors or {},
+    )
+
+
+@router.post("/tickets/{ticket_id}/reply", response_class=HTMLResponse)
+def reply(
+    request: Request,
+    ticket_id: int,
+    body: Text = "",
+    attachments: Annotated[list[UploadFile], File()] = [],  # noqa: B006  # FastAPI copies defaults per request
+    csrf: Csrf = None,
+) -> Response:
+    check_csrf(request, csrf)
+    user = _require_user(request)
+    db = _db(request)
+    uploads, problem = _uploads(attachments, portal.user_ticket(db, user, ticket_id).attachment_limit)
+    try:
+        if problem:
+            raise Invalid(problem, {"attachments": problem})
+        if not body.strip():
+            raise Invalid("Write your reply first.", {"body": "Write your reply first."})
+        entries.add_message(db, user, ticket_id, body, attachments=uploads)
+    except Invalid as error:
+        errors = _form_error(error)
+        if uploads or problem:
+            errors.setdefault("attachments", "Choose the files again: a browser does not keep them after an error.")
+        return _ticket(request, user, ticket_id, 422, values={"body": body}, errors=errors)
+    return _redirect(f"/tickets/{ticket_id}", done="reply")
+
+
+@router.post("/tickets/{ticket_id}/confirm")
+def confirm_fix(request: Request, ticket_id: int, csrf: Csrf = None) -> Response:
+    check_csrf(request, csrf)
+    lifecycle.confirm_resolved(_db(request), _require_user(request), ticket_id)
+    return _redirect(f"/tickets/{ticket_id}", done="confirmed")
+
+
+@router.post("/tickets/{ticket_id}/reopen")
+def reopen(request: Request, ticket_id: int, reason: Text = "", csrf: Csrf = None) -> Response:
+    check_csrf(request, csrf)
+    lifecycle.reopen(_db(request), _require_user(request), ticket_id, note=reason or None)
+    return _redirect(f"/tickets/{ticket_id}", done="reopened")
+
+
+@router.post("/tickets/{ticket_id}/rate", response_class=HTMLResponse)
+def rate(request: Request, ticket_id: int, rating: Text = "", comment: Text = "", csrf: Csrf = None) -> Response:
+    check_csrf(request, csrf)
+    user = _require_user(request)
+    try:
+        if not rating.isdigit():
+            raise Invalid("Choose 1 to 5 stars.", {"rating": "Choose 1 to 5 stars."})
+        lifecycle.leave_feedback(_db(request), user, ticket_id, int(rating), comment)
+    except Invalid as error:
+        return _ticket(request, user, ticket_id, 422, values={"comment": comment}, errors=_form_error(error))
+    return _redirect(f"/tickets/{ticket_id}", done="rated")
+
+
+@router.get("/attachments/{attachment_id}")
+def attachment(request: Request, attachment_id: int) -> Response:
+    view, data = entries.attachment_content(_db(request), _require_user(request), attachment_id)
+    # Always a download, never shown in place: an uploaded HTML or SVG file must not run as our page.
+    disposition = f"attachment; filename*=UTF-8''{quote(view.name)}"
+    return Response(
+        data,
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": disposition, "Cache-Control": "private, no-store"},
+    )
