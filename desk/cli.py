@@ -7,6 +7,7 @@ import getpass
 import sys
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 
 from alembic import command as alembic_command
 
@@ -17,7 +18,7 @@ from desk.domain.errors import DeskError
 from desk.domain.permissions import Right, SystemActor
 from desk.domain.queues import Criteria
 from desk.domain.views import EntryView, QueuePage, TicketView
-from desk.services import accounts, mailboxes, queues, reference, settings, tickets
+from desk.services import accounts, api_tokens, mailboxes, queues, reference, settings, tickets
 from desk.services.mail.outbound import NOTIFICATIONS
 from desk.services.setup import install_defaults
 from desk.storage.db import (
@@ -154,6 +155,23 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the Support Center and the API until interrupted."""
+    from desk.web.serve import ServeOptions, run
+
+    options = ServeOptions(
+        host=args.host,
+        port=args.port,
+        public_url=args.public_url,
+        certificate=args.certificate,
+        key=args.key,
+        proxy=args.proxy,
+        with_worker=args.with_worker,
+    )
+    run(_db(args), options)
+    return 0
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run the worker's jobs until interrupted (Ctrl+C or SIGTERM from the service manager)."""
     import logging
@@ -267,6 +285,53 @@ def cmd_mail_quarantine(args: argparse.Namespace) -> int:
             f"  {view.id:>6} {view.received_at:%Y-%m-%d %H:%M} {view.sender:<30} {view.subject[:40]:<40} {view.reason}"
         )
     return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    """The secret alone on standard output (so `$(desk token create …)` captures it), what to do with it on standard
+    error: it is shown this once, Desk keeps only its hash."""
+    db = _db(args)
+    owner = accounts.agent_by_username(db, args.username)
+    new = api_tokens.create_token(db, SystemActor(), name=args.name, agent_id=owner.id)
+    print(f"API token {new.token.id} “{new.token.name}” made for {new.token.agent}:", file=sys.stderr)
+    print(new.secret)
+    print(
+        "Copy it now: it will not be shown again (Desk keeps only its hash).\n"
+        f"Integrations send it with every call to the JSON API at /api/v1: `Authorization: Bearer {new.secret}`\n"
+        f"They act with {new.token.agent}'s permissions until `desk token revoke {new.token.id}`.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    db = _db(args)
+    owner = accounts.agent_by_username(db, args.username) if args.username else None
+    views = api_tokens.list_tokens(db, SystemActor(), agent_id=owner.id if owner else None)
+    if not views:
+        who = f"{owner.name} has no API tokens" if owner else "No agent has an API token"
+        print(f"{who} yet. Make one with `desk token create USERNAME --name NAME`.")
+        return 0
+    print(f"  {'id':>4} {'agent':<20} {'name':<24} {'token':<14} {'created (UTC)':<16}  {'last used':<16}  revoked")
+    for view in views:
+        print(
+            f"  {view.id:>4} {view.agent[:20]:<20} {view.name[:24]:<24} {view.hint + '…':<14} "
+            f"{_utc(view.created_at):<16}  {_utc(view.last_used_at) or 'never':<16}  {_utc(view.revoked_at) or '—'}"
+        )
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    view = api_tokens.revoke_token(_db(args), SystemActor(), args.id)
+    print(
+        f"API token {view.id} “{view.name}” of {view.agent} is revoked (since {_utc(view.revoked_at)} UTC): "
+        "calls with it are refused."
+    )
+    return 0
+
+
+def _utc(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment is not None else ""
 
 
 def _print_counts(counts: dict[Queue, int]) -> None:
@@ -383,6 +448,30 @@ def parser() -> argparse.ArgumentParser:
     notify.set_defaults(run=cmd_mail_notify)
     for command in (madd, mailbox.choices["list"], mail.choices["status"], quarantine, notify):
         command.add_argument("--agent", default="admin", help="act as this administrator")
+
+    token = sub.add_parser("token", help="agents' API tokens for the JSON API").add_subparsers(
+        dest="token_command", required=True
+    )
+    tcreate = token.add_parser("create", help="make a token for an agent and print its secret (shown once)")
+    tcreate.add_argument("username", help="the agent the token acts as, with their permissions")
+    tcreate.add_argument("--name", required=True, help="what will use it, e.g. 'CRM sync'")
+    tcreate.set_defaults(run=cmd_token_create)
+    tlist = token.add_parser("list", help="list an agent's tokens (every agent's without a username)")
+    tlist.add_argument("username", nargs="?")
+    tlist.set_defaults(run=cmd_token_list)
+    trevoke = token.add_parser("revoke", help="revoke a token: calls with it are refused from now on")
+    trevoke.add_argument("id", type=int, help="the token's id, from `desk token list`")
+    trevoke.set_defaults(run=cmd_token_revoke)
+
+    serve = sub.add_parser("serve", help="serve the Support Center pages and the JSON API")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--public-url", help="the https:// address people use (mailed links); default: host and port")
+    serve.add_argument("--certificate", help="PEM certificate (chain) to serve HTTPS with")
+    serve.add_argument("--key", help="PEM private key of the certificate")
+    serve.add_argument("--proxy", metavar="ADDRESS", help="trust X-Forwarded-* headers from this reverse proxy")
+    serve.add_argument("--with-worker", action="store_true", help="also run the worker's jobs in this process")
+    serve.set_defaults(run=cmd_serve)
 
     for name, run in (("queue", cmd_queue), ("search", cmd_search), ("show", cmd_show)):
         command = sub.add_parser(name, help=f"{name} tickets as an agent")

@@ -80,9 +80,10 @@ def _for_agent(actor: Actor, agent_id: int | None) -> int:
 @command
 def create_token(session: Session, actor: Actor, *, name: str, agent_id: int | None = None) -> NewApiToken:
     """A new token for the actor (or, by an administrator, for another agent) under a name saying what uses it."""
-    owner = session.get(Agent, _for_agent(actor, agent_id))
+    owner_id = _for_agent(actor, agent_id)
+    owner = session.get(Agent, owner_id)
     if owner is None or not owner.active:
-        raise NotFound(f"There is no active agent with id {agent_id}.")
+        raise NotFound(f"There is no active agent with id {owner_id}.")
     label = name.strip()
     if not label or len(label) > 120:
         raise Invalid("Name the token after what will use it (1–120 characters).", {"name": "Enter a name."})

@@ -27,6 +27,7 @@ from desk.domain.queues import Criteria
 from desk.domain.textsearch import parse_query
 from desk.domain.views import ChangeView, TicketView
 from desk.ui import icons
+from desk.ui.api_tokens import ApiTokensDialog
 from desk.ui.live import LiveUpdates
 from desk.ui.mail_health import MailHealth
 from desk.ui.offline import ConnectionMonitor, PendingAction
@@ -391,6 +392,8 @@ class MainWindow(QMainWindow):
         file_menu = menus.addMenu("&File")
         file_menu.addAction(self.actions_by_name["new_ticket"])
         file_menu.addSeparator()
+        self.api_tokens_action = file_menu.addAction(icons.icon("key"), "API tokens…", self.show_api_tokens)
+        file_menu.addSeparator()
         file_menu.addAction("Quit", QKeySequence.StandardKey.Quit, self.close)
         ticket_menu = menus.addMenu("&Ticket")
         for name in ("reply", "note", "claim", "close_ticket", "next_ticket", "previous_ticket", "close_tab"):
@@ -403,6 +406,14 @@ class MainWindow(QMainWindow):
 
     def show_shortcuts(self) -> None:
         ShortcutsDialog(self).open()
+
+    def show_api_tokens(self) -> ApiTokensDialog:
+        """The agent's own tokens for the JSON API (an administrator handles others' with `desk token`)."""
+        dialog = ApiTokensDialog(self._ctx, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # with the secret it may show
+        dialog.open()
+        dialog.refresh()
+        return dialog
 
     # --- window state -----------------------------------------------------------------------------------------
 

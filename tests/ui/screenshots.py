@@ -4,8 +4,9 @@
 
 Builds a small demo help desk in a temporary folder, signs in as the demo admin and grabs: the connection and
 login dialogs, the Open queue, a ticket with its thread and properties, the composer with an error, the
-new-ticket dialog with field errors, an empty search, and the keyboard shortcuts. The theme comes from
-DESK_THEME (light / dark); the platform from QT_QPA_PLATFORM (xcb on Xvfb for real rendering).
+new-ticket dialog with field errors, an empty search, the keyboard shortcuts, and the API tokens (empty, then with
+a new token's secret). The theme comes from DESK_THEME (light / dark); the platform from QT_QPA_PLATFORM (xcb on
+Xvfb for real rendering).
 """
 
 from __future__ import annotations
@@ -128,6 +129,13 @@ async def shoot(out: Path, url: str) -> None:
     window.open_ticket(window.queue.model.ticket_id(0) or 0)
     await settle(lambda: editor_shows(window, 3))
     save(window, out, "11-mail-ticket")
+    tokens = window.show_api_tokens()
+    await settle(lambda: tokens.empty.text().startswith("You have no API tokens"))
+    save(tokens, out, "12-api-tokens-empty")
+    tokens.make_token("CRM sync")
+    await settle(lambda: tokens.secret_panel.isVisible() and tokens.tokens)
+    save(tokens, out, "13-api-tokens-secret")
+    tokens.close()
     window.close()
     ctx.close()
     executor.shutdown()
