@@ -160,9 +160,14 @@ def add_user(
             session.add(org)
             session.flush()
         org_id = org.id
+    if len(name.strip()) > 120 or len(phone or "") > 40 or len(organization or "") > 120:
+        raise Invalid(
+            "A name or organization is too long (120 characters at most), or the phone number (40).",
+            {"name": "Use at most 120 characters."},
+        )
     user = User(
         email=address,
-        name=name.strip() or address,
+        name=name.strip() or address.split("@")[0][:120],
         phone=phone,
         organization_id=org_id,
         password_hash=hash_password(password) if password else None,

@@ -128,7 +128,18 @@ def decode_cursor(cursor: str, sort: SortKey) -> tuple[Any, int]:
     try:
         raw, ticket_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         value = datetime.fromisoformat(raw) if sort in (SortKey.CREATED, SortKey.UPDATED, SortKey.DUE) else raw
-        return value, int(ticket_id)
+        # A cursor comes back from a client: only the shape we hand out is accepted, never a value for a database
+        # to choke on (a naive time, an id beyond 64 bits, a list).
+        expected = {SortKey.NUMBER: str, SortKey.PRIORITY: int}.get(sort, datetime)
+        if (
+            not isinstance(value, expected)
+            or isinstance(value, bool)
+            or (isinstance(value, datetime) and value.tzinfo is None)
+            or not isinstance(ticket_id, int)
+            or not 0 < ticket_id < 2**63
+        ):
+            raise ValueError(cursor)
+        return value, ticket_id
     except (ValueError, TypeError) as error:
         raise Invalid("The page cursor is not valid; start from the first page.") from error
 

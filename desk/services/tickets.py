@@ -503,9 +503,12 @@ def get_ticket(session: Session, actor: Actor, ticket_id: int) -> TicketView:
 def find_ticket(session: Session, actor: Actor, number: str) -> TicketView:
     """A ticket by its number, as the actor may see it."""
     ticket_id = session.scalar(select(Ticket.id).where(Ticket.number == number.strip().lstrip("#")))
-    if ticket_id is None:
-        raise NotFound(f"There is no ticket {number}.")
-    return _ticket_view(session, actor, ticket_id)
+    try:
+        if ticket_id is None:
+            raise NotFound(number)
+        return _ticket_view(session, actor, ticket_id)
+    except NotFound:  # one answer whether it does not exist or is hidden: neither its existence nor its id shows
+        raise NotFound(f"Ticket {number} does not exist or you do not have access to it.") from None
 
 
 def _ticket_view(session: Session, actor: Actor, ticket_id: int) -> TicketView:

@@ -16,7 +16,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, cast
 from urllib.parse import quote
@@ -52,6 +53,8 @@ from desk.web.security import MAX_FILES, Unauthenticated, upload_problem
 
 MAX_ID = 2**31 - 1  # ids and versions are 32-bit on every engine; larger numbers cannot name anything
 EARLIEST = datetime(1000, 1, 1, tzinfo=UTC)  # MariaDB's DATETIME starts here; earlier bounds mean the same
+# type/subtype and any parameters, in printable ASCII as a header must be
+MEDIA_TYPE = r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(;[ -~]*)?"
 
 
 # --- input types --------------------------------------------------------------------------------------------------
@@ -344,7 +347,7 @@ class NewAttachment(_Request):
     """A file to attach, its content in base64 (at most `attachment_limit` bytes once decoded, see /reference)."""
 
     name: Annotated[Text, Field(min_length=1, max_length=255, examples=["screenshot.png"])]
-    content_type: Annotated[str, Field(max_length=127, pattern=r"^[\w.+-]+/[\w.+-]+$")] = "application/octet-stream"
+    content_type: Annotated[str, Field(max_length=127, pattern=f"^{MEDIA_TYPE}$")] = "application/octet-stream"
     data_base64: str
 
 
@@ -412,7 +415,8 @@ class StatusChange(_Request):
 
 class NewUser(_Request):
     email: Email
-    name: Annotated[Text, Field(max_length=120, pattern=r"\S")]  # add_user would name them by their address
+    # Not blank: add_user would name them by their address. (A pattern after a validator is left out of the schema.)
+    name: Annotated[str, Field(max_length=120, pattern=r"\S"), AfterValidator(_storable)]
     phone: Annotated[Text, Field(max_length=40)] | None = None
     password: Annotated[Text, Field(max_length=1024)] | None = Field(
         None, description="A Support Center password; without one, the user signs in by mailed link."
@@ -420,6 +424,31 @@ class NewUser(_Request):
     organization: Annotated[Text, Field(max_length=120)] | None = Field(
         None, description="An organization by name; created if new."
     )
+
+
+# What the services call a ticket's fields in their errors (the desktop app's labels) → their names in the API.
+_TICKET_FIELDS = {
+    "email": "requester_email",
+    "topic": "topic_id",
+    "help topic": "topic_id",
+    "department": "department_id",
+    "priority": "priority_id",
+    "SLA plan": "sla_id",
+    "agent": "assignee_id",
+    "assignee": "assignee_id",
+    "team": "team_id",
+    "status": "status_id",
+}
+
+
+@contextmanager
+def _ticket_fields() -> Iterator[None]:
+    """Let an Invalid from a ticket service name the request's fields."""
+    try:
+        yield
+    except Invalid as error:
+        fields = {_TICKET_FIELDS.get(name, name): problem for name, problem in error.fields.items()}
+        raise Invalid(str(error), fields) from error
 
 
 def _uploads(db: Database, agent: AgentActor, files: list[NewAttachment]) -> list[views.Upload]:
@@ -496,10 +525,7 @@ def list_tickets(
 def get_ticket_by_number(
     db: Db, agent: Agent, number: Annotated[Text, Path(max_length=32, description="As shown, e.g. 123456.")]
 ) -> Ticket:
-    try:
-        return _ticket(tickets.find_ticket(db, agent, number))
-    except NotFound as error:  # the same answer whether it does not exist or is out of the agent's reach
-        raise NotFound(f"There is no ticket {number} that you have access to.") from error
+    return _ticket(tickets.find_ticket(db, agent, number))
 
 
 @router.get("/tickets/{ticket_id}", tags=["tickets"], summary="Read a ticket with its thread", responses=_errors(404))
@@ -533,12 +559,9 @@ def get_attachment(
     )
 
 
-_CONTENT_TYPE = re.compile(r"[\w.+-]+/[\w.+-]+")
-
-
 def _content_type(stored: str) -> str:
     """The stored type if it is a plain type/subtype (mail may carry anything), else a generic one."""
-    return stored if _CONTENT_TYPE.fullmatch(stored) else "application/octet-stream"
+    return stored if re.fullmatch(MEDIA_TYPE, stored) else "application/octet-stream"
 
 
 def _disposition(name: str) -> str:
@@ -556,23 +579,24 @@ def _disposition(name: str) -> str:
 )
 def open_ticket(db: Db, agent: Agent, new: NewTicket, request: Request, response: Response) -> Ticket:
     """Opens the ticket for the requester (found or created by address); `Location` is its URL."""
-    view = tickets.open_ticket(
-        db,
-        agent,
-        subject=new.subject,
-        body=new.body,
-        requester_email=new.requester_email,
-        requester_name=new.requester_name,
-        requester_phone=new.requester_phone,
-        source=new.source,
-        topic_id=new.topic_id,
-        department_id=new.department_id,
-        priority_id=new.priority_id,
-        sla_id=new.sla_id,
-        assignee_id=new.assignee_id,
-        team_id=new.team_id,
-        attachments=_uploads(db, agent, new.attachments),
-    )
+    with _ticket_fields():
+        view = tickets.open_ticket(
+            db,
+            agent,
+            subject=new.subject,
+            body=new.body,
+            requester_email=new.requester_email,
+            requester_name=new.requester_name,
+            requester_phone=new.requester_phone,
+            source=new.source,
+            topic_id=new.topic_id,
+            department_id=new.department_id,
+            priority_id=new.priority_id,
+            sla_id=new.sla_id,
+            assignee_id=new.assignee_id,
+            team_id=new.team_id,
+            attachments=_uploads(db, agent, new.attachments),
+        )
     response.headers["Location"] = str(request.url_for("get_ticket", ticket_id=view.id))
     return _ticket(view)
 
@@ -584,17 +608,19 @@ def open_ticket(db: Db, agent: Agent, new: NewTicket, request: Request, response
     responses=_errors(400, 403, 404, 409),
 )
 def change_ticket(db: Db, agent: Agent, ticket_id: TicketId, changes: TicketChanges) -> Ticket:
-    """Each field given is the desktop app's action for it (set the help topic, SLA plan, priority, team,
-    assignee, status; transfer to a department), in that order, with that action's permission. They run in one
+    """Each field given is the desktop app's action for it, with that action's permission, in this order: set the
+    help topic, SLA plan and priority; release (`assignee_id: null`); set the team, the assignee and the status;
+    transfer to the department (last, as it may take the ticket out of the agent's reach). They run in one
     transaction: if one is refused (403, 409, 422), none is applied. `expected_version` is checked before the
-    first change."""
+    first; `note` is recorded with each."""
     given = changes.model_fields_set - {"note", "expected_version"}
     if not given:
         raise Invalid("Give at least one field to change.")
     for name in ("priority_id", "status_id", "department_id"):
         if name in given and getattr(changes, name) is None:
             raise Invalid(f"{name} cannot be removed, only changed.", {name: "Give an id."})
-    return _ticket(_apply_changes(db, agent, ticket_id, changes, frozenset(given)))
+    with _ticket_fields():
+        return _ticket(_apply_changes(db, agent, ticket_id, changes, frozenset(given)))
 
 
 @command
@@ -631,8 +657,8 @@ def _apply_changes(
 )
 def post_reply(db: Db, agent: Agent, ticket_id: TicketId, reply: NewReply) -> Ticket:
     """Emails the reply to the requester (and collaborators); returns the ticket with the reply in its thread."""
-    return _ticket(
-        entries.post_reply(
+    with _ticket_fields():
+        view = entries.post_reply(
             db,
             agent,
             ticket_id,
@@ -644,7 +670,7 @@ def post_reply(db: Db, agent: Agent, ticket_id: TicketId, reply: NewReply) -> Ti
             expected_version=reply.expected_version,
             client_key=reply.client_key,
         )
-    )
+    return _ticket(view)
 
 
 @router.post(
@@ -655,8 +681,8 @@ def post_reply(db: Db, agent: Agent, ticket_id: TicketId, reply: NewReply) -> Ti
 )
 def post_note(db: Db, agent: Agent, ticket_id: TicketId, note: NewNote) -> Ticket:
     """A note for agents only, never shown or mailed to the end user; returns the ticket with the note."""
-    return _ticket(
-        entries.post_note(
+    with _ticket_fields():
+        view = entries.post_note(
             db,
             agent,
             ticket_id,
@@ -667,7 +693,7 @@ def post_note(db: Db, agent: Agent, ticket_id: TicketId, note: NewNote) -> Ticke
             expected_version=note.expected_version,
             client_key=note.client_key,
         )
-    )
+    return _ticket(view)
 
 
 OptionalChange = Annotated[StatusChange | None, Body()]
