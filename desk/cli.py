@@ -155,6 +155,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+SERVE_POOL = 10
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the Support Center and the API until interrupted."""
     from desk.web.serve import ServeOptions, run
@@ -168,7 +171,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         proxy=args.proxy,
         with_worker=args.with_worker,
     )
-    run(_db(args), options)
+    # A server answers many people at once (uvicorn's thread pool runs the pages): a bigger pool than a Desk's.
+    db = Database(database_url(args.url), pool_size=SERVE_POOL)
+    check_schema(db.engine)
+    run(db, options)
     return 0
 
 
