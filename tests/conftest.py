@@ -104,3 +104,11 @@ def no_system_keyring() -> Iterator[None]:
 def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """argon2id at its smallest cost: the production parameters take ~50 ms a hash, too slow for hundreds of tests."""
     monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Qt tests last (keeping each part's engine order). Once a QApplication and its objects exist, a test that
+    runs Python in other threads (the web tests' server, the soak test's pool, mail servers) may collect or drop
+    a QObject there, which Qt answers with "Timers cannot be stopped from another thread" or a crash."""
+    items.sort(key=lambda item: "qapp" in getattr(item, "fixturenames", ()))
