@@ -51,6 +51,15 @@ class AttachmentView:
     sha256: str
 
 
+def format_size(size: int) -> str:
+    """A file size for people: "512 bytes", "12 KB", "3.4 MB"."""
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{round(size / 1024)} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
 @dataclass(frozen=True)
 class Upload:
     """A file the user attaches to a new entry."""

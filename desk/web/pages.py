@@ -19,7 +19,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from desk.domain.enums import ActorKind, EntryKind, StatusState
 from desk.domain.errors import Invalid, PermissionDenied
 from desk.domain.permissions import UserActor
-from desk.domain.views import EntryView, Upload
+from desk.domain.views import EntryView, Upload, format_size
 from desk.services import entries, lifecycle, portal, tickets
 from desk.services.base import now
 from desk.storage.db import Database
@@ -45,16 +45,7 @@ templates = Environment(
     lstrip_blocks=True,
 )
 
-
-def _size(size: int) -> str:
-    if size < 1024:
-        return f"{size} bytes"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.0f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
-
-
-templates.filters["size"] = _size
+templates.filters["size"] = format_size
 Text = Annotated[str, Form()]
 Csrf = Annotated[str | None, Form(alias=CSRF_FIELD)]
 

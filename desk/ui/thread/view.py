@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QTextBrowser, QWidget
 
 from desk.domain.enums import EntryKind, EventKind
 from desk.domain.errors import DeskError
-from desk.domain.views import AttachmentView, EntryView, EventView, ThreadItem
+from desk.domain.views import AttachmentView, EntryView, EventView, ThreadItem, format_size
 from desk.services import entries
 from desk.ui import icons, labels, theme
 from desk.ui.tasks import Context
@@ -69,15 +69,6 @@ def format_time(moment: datetime) -> str:
     """A moment in the agent's local time, as the thread shows it: "Mon 23 Nov 2026 14:05"."""
     local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone()
     return f"{local:%a} {local.day} {local:%b %Y %H:%M}"
-
-
-def format_size(size: int) -> str:
-    """A file size for people: "512 bytes", "12 KB", "3.4 MB"."""
-    if size < 1024:
-        return f"{size} bytes"
-    if size < 1024 * 1024:
-        return f"{round(size / 1024)} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
 
 
 def safe_file_name(name: str) -> str:

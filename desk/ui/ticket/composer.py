@@ -36,12 +36,11 @@ from PySide6.QtWidgets import (
 
 from desk.domain.enums import EntryKind, Recipients, StatusState
 from desk.domain.errors import DeskError
-from desk.domain.views import TicketView, Upload
+from desk.domain.views import TicketView, Upload, format_size
 from desk.services import entries
 from desk.ui import icons, labels, theme
 from desk.ui.offline import PendingAction
 from desk.ui.tasks import Context, ServerUnreachable
-from desk.ui.thread.view import format_size
 from desk.ui.ticket.drafts import Draft, DraftStore
 from desk.ui.ticket.lock import ReplyLock, until_text
 

@@ -22,12 +22,12 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
 
 from desk.domain.enums import ActorKind, EntryKind, EventKind, Queue
 from desk.domain.queues import Criteria
-from desk.domain.views import AttachmentView, EntryView, EventView, ThreadItem, Upload
+from desk.domain.views import AttachmentView, EntryView, EventView, ThreadItem, Upload, format_size
 from desk.services import entries, queues, tickets
 from desk.services.demo import LONG_THREAD_SUBJECT
 from desk.ui import theme
 from desk.ui.tasks import Context
-from desk.ui.thread.view import ThreadView, format_size, format_time, open_attachment
+from desk.ui.thread.view import ThreadView, format_time, open_attachment
 from tests.ui.conftest import run
 
 T0 = datetime(2026, 11, 23, 13, 5, tzinfo=UTC)
