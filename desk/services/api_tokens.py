@@ -11,13 +11,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from desk.domain.errors import Invalid, NotFound, PermissionDenied
 from desk.domain.permissions import Actor, AgentActor, SystemActor
 from desk.services.accounts import agent_actor
 from desk.services.base import command, now, query, require_agent
+from desk.storage.db import Database
 from desk.storage.models import Agent, ApiToken
 
 PREFIX = "desk_"
@@ -122,14 +123,28 @@ def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiTokenView:
     return _view(token, agent)
 
 
-@command
-def token_agent(session: Session, secret: str) -> AgentActor:
-    """The agent a token acts as, with their current permissions; PermissionDenied for anything else."""
+def token_agent(db: Database, secret: str) -> AgentActor:
+    """The agent a token acts as, with their current permissions; PermissionDenied for anything else.
+
+    Every API call asks, so it reads; "last used" is written at most once a minute (a write per call would
+    queue every API read behind the agents' writes, on SQLite behind the one write lock).
+    """
+    agent, token_id, stale = _token_use(db, secret)
+    if stale:
+        _record_use(db, token_id)
+    return agent
+
+
+@query
+def _token_use(session: Session, secret: str) -> tuple[AgentActor, int, bool]:
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(secret)))
     agent = session.get(Agent, token.agent_id) if token is not None else None
     if token is None or token.revoked_at is not None or agent is None or not agent.active:
         raise PermissionDenied("The API token is not valid: it is unknown, revoked, or its agent is inactive.")
-    moment = now()
-    if token.last_used_at is None or moment - token.last_used_at > USE_PRECISION:
-        token.last_used_at = moment
-    return agent_actor(session, agent)
+    stale = token.last_used_at is None or now() - token.last_used_at > USE_PRECISION
+    return agent_actor(session, agent), token.id, stale
+
+
+@command
+def _record_use(session: Session, token_id: int) -> None:
+    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now()))

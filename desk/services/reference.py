@@ -5,12 +5,13 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from desk.domain.errors import NotFound
 from desk.domain.permissions import Actor
 from desk.domain.views import Choices, PersonView, QueueRow, Ref
 from desk.services import settings
 from desk.services.base import query, require_agent, visible_to
 from desk.services.queues import rows_for
-from desk.services.views import priority_view, status_view
+from desk.services.views import person, priority_view, status_view
 from desk.storage.models import (
     Agent,
     Department,
@@ -88,6 +89,16 @@ def find_users(session: Session, actor: Actor, text: str, *, limit: int = 20) ->
         PersonView(id=user.id, name=user.name, email=user.email, phone=user.phone, organization=organization)
         for user, organization in rows
     ]
+
+
+@query
+def get_user(session: Session, actor: Actor, user_id: int) -> PersonView:
+    """One end user, for an agent (agents see every requester's name and address, as they do in the queues)."""
+    require_agent(actor)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"There is no end user with id {user_id}.")
+    return person(session, user)
 
 
 @query

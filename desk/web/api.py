@@ -727,6 +727,11 @@ def find_users(
     return [Person.model_validate(user) for user in reference.find_users(db, agent, q, limit=limit)]
 
 
+@router.get("/users/{user_id}", tags=["users"], summary="Read an end user", responses=_errors(404))
+def get_user(db: Db, agent: Agent, user_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> Person:
+    return Person.model_validate(reference.get_user(db, agent, user_id))
+
+
 @router.post("/users", tags=["users"], summary="Add an end user", status_code=201, responses=_errors(400, 403))
 def add_user(db: Db, agent: Agent, new: NewUser) -> Person:
     """Needs the “user.manage” right."""

@@ -194,6 +194,10 @@ CASES: dict[str, tuple[Call, set[str]]] = {
         ),
         {"admin", "manager", "system"},
     ),
+    "get_user": (
+        lambda w, a, t: reference.get_user(w.db, a, t.requester.id),
+        {"admin", "manager", "limited", "viewer", "outsider"},
+    ),
     "add_user": (
         lambda w, a, t: accounts.add_user(w.db, a, email=f"u{id(a) % 10000}@x.example", name="U"),
         {"admin", "system"},

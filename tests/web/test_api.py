@@ -453,6 +453,8 @@ def test_users_and_help_topics(api: Api) -> None:
     }
     assert [user["name"] for user in client.get(f"{API}/users", params={"q": "dan"}).json()] == ["Dan Drake"]
     error(admin.post(f"{API}/users", json=new), 422, "invalid")  # exists already
+    assert client.get(f"{API}/users/{created.json()['id']}").json() == created.json()
+    error(client.get(f"{API}/users/999999"), 404, "not_found")
 
     topics = client.get(f"{API}/help-topics").json()
     assert [topic["name"] for topic in topics] == [
