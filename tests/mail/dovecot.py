@@ -240,7 +240,7 @@ def start_dovecot(tmp: Path, users: dict[str, str] | None = None) -> ImapServer:
     passwd_dir.mkdir()
     for user, password in users.items():
         _write_passwd(passwd_dir, user, password)
-    cafile, cert, key = _make_certificates(tmp)
+    cafile, cert, key = make_certificates(tmp)
     port, tls_port = free_ports(2)
     config = tmp / "dovecot.conf"
     config.write_text(_config(tmp, run_dir, passwd_dir, cert, key, port, tls_port, mail_owner))
@@ -360,7 +360,7 @@ def _mail_owner() -> tuple[int, int]:
     return nobody.pw_uid, nobody.pw_gid
 
 
-def _make_certificates(tmp: Path) -> tuple[Path, Path, Path]:
+def make_certificates(tmp: Path) -> tuple[Path, Path, Path]:
     """A throwaway CA and a server certificate it signed for 127.0.0.1 and localhost: (cafile, cert, key)."""
     ca, ca_key, cert, key = (tmp / name for name in ("ca.pem", "ca.key", "server.pem", "server.key"))
     common = ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]

@@ -8,10 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,8 +18,8 @@ from desk.domain.enums import Queue
 from desk.domain.queues import Criteria
 from desk.services import entries, lifecycle, mailboxes, queues
 from desk.storage.models import Feedback
-from tests.mail.dovecot import free_ports
 from tests.services.conftest import World
+from tests.web.serving import desk_serve
 from tests.web.test_pages import mailed_link
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package `chromium` (.ci/run installs it)
@@ -35,29 +31,8 @@ def server(world: World, database_url: str, tmp_path: Path) -> Iterator[str]:
     mailboxes.add_mailbox(
         world.db, world.admin, name="Support", address="support@desk.example", smtp_host="127.0.0.1", smtp_port=2525
     )
-    (port,) = free_ports(1)
-    url = f"http://127.0.0.1:{port}"
-    log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "desk", "--url", database_url, "serve", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(url + "/", timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError((tmp_path / "serve.log").read_text()) from None
-                time.sleep(0.1)
+    with desk_serve(database_url, tmp_path / "serve.log") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture(scope="module")

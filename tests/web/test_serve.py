@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import ssl
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
 import pytest
+from sqlalchemy import select
 
 from desk.domain.errors import Invalid
+from desk.storage.db import Database
+from desk.storage.models import WorkerJob
 from desk.web.serve import ServeOptions, public_url
+from tests.mail.dovecot import make_certificates
+from tests.web.serving import desk_serve
 
 
 def test_plain_http_only_on_loopback() -> None:
@@ -23,3 +34,30 @@ def test_https_directly_or_behind_a_proxy() -> None:
     assert public_url(proxied) == "https://help.example.com"
     with pytest.raises(Invalid, match="both --certificate and --key"):
         public_url(ServeOptions(host="0.0.0.0", certificate="cert.pem"))
+
+
+def test_it_serves_https_with_the_configured_certificate(database_url: str, db: Database, tmp_path: Path) -> None:
+    cafile, cert, key = make_certificates(tmp_path)
+    trusting = ssl.create_default_context(cafile=str(cafile))
+    options = ("--certificate", str(cert), "--key", str(key))
+    with desk_serve(database_url, tmp_path / "serve.log", *options, https=trusting) as url:
+        assert url.startswith("https://")
+        with urllib.request.urlopen(url + "/sign-in", context=trusting) as page:
+            assert b"<h1>Sign in</h1>" in page.read()
+            assert "Secure" in page.headers["set-cookie"] and "HttpOnly" in page.headers["set-cookie"]
+        with pytest.raises(urllib.error.URLError):  # an unknown certificate is refused by a browser too
+            urllib.request.urlopen(url + "/", context=ssl.create_default_context())
+
+
+def test_with_worker_it_runs_the_workers_jobs(database_url: str, db: Database, tmp_path: Path) -> None:
+    with desk_serve(database_url, tmp_path / "serve.log", "--with-worker"):
+        deadline = time.monotonic() + 30
+        while True:
+            with db.transaction(write=False) as session:
+                finished = session.scalars(
+                    select(WorkerJob.job).where(WorkerJob.last_finished_at.is_not(None)).order_by(WorkerJob.job)
+                ).all()
+            if {"mail.send", "tickets.overdue"} <= set(finished):
+                break
+            assert time.monotonic() < deadline, f"worker jobs finished: {finished}"
+            time.sleep(0.2)
