@@ -135,6 +135,10 @@ def test_a_user_registers_opens_a_ticket_and_works_it_through_with_an_agent(
     page.get_by_role("link", name="Closed").click()
     expect(page.get_by_role("link", name="Laptop will not charge")).to_be_visible()
     shot("11-closed-tickets")
+    page.get_by_role("link", name="Laptop will not charge").click()
+    page.emulate_media(color_scheme="dark")
+    expect(page.get_by_role("heading", name="How did we do?")).to_be_visible()
+    shot("13-dark-ticket")
 
     phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
     phone.goto(server + "/tickets/new")
