@@ -13,6 +13,7 @@ The screenshot of the agent window started from the AppImage lands in build/scre
 from __future__ import annotations
 
 import ctypes.util
+import json
 import os
 import re
 import shutil
@@ -22,6 +23,8 @@ import struct
 import subprocess
 import time
 import tomllib
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +33,7 @@ import pytest
 
 from desk import __version__
 from desk.storage.db import head_revision
+from tests.web.serving import desk_serve
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "build" / "screenshots" / "appimage-window.png"
@@ -190,6 +194,9 @@ def test_package_data_is_bundled(extracted: Path) -> None:
     assert (internal / "desk/storage/migrations/env.py").is_file()
     icons = sorted(p.name for p in (source / "ui/icons").glob("*.svg"))
     assert sorted(p.name for p in (internal / "desk/ui/icons").glob("*.svg")) == icons
+    templates = sorted(p.name for p in (source / "web/templates").glob("*.html"))
+    assert sorted(p.name for p in (internal / "desk/web/templates").glob("*.html")) == templates
+    assert (internal / "desk/web/static/desk.css").is_file()
     plugins = internal / "PySide6/Qt/plugins"
     assert (plugins / "platforms/libqxcb.so").is_file()
     assert not (plugins / "platformthemes/libqgtk3.so").exists(), "the GTK3 theme plugin is left out"
@@ -266,6 +273,22 @@ def test_db_upgrade_then_commands_on_it(appimage: Path, tmp_path: Path) -> None:
     counts = run_appimage(appimage, env, "--url", url, "queue", "counts")
     assert counts.returncode == 0, counts.stdout + counts.stderr
     assert "Open" in counts.stdout
+
+
+def test_serve_answers_pages_and_the_api(appimage: Path, tmp_path: Path) -> None:
+    env = app_env(tmp_path)
+    url = f"sqlite:///{tmp_path / 'serve.db'}"
+    assert run_appimage(appimage, env, "--url", url, "db", "upgrade").returncode == 0
+    with desk_serve(url, tmp_path / "serve.log", desk=(str(appimage), "--appimage-extract-and-run"), env=env) as base:
+        with urllib.request.urlopen(base + "/tickets/new") as page:
+            assert b"<h1>Open a new ticket</h1>" in page.read()
+        with urllib.request.urlopen(base + "/static/desk.css") as css:
+            assert css.headers["content-type"].startswith("text/css")
+        with urllib.request.urlopen(base + "/api/v1/openapi.json") as schema:
+            assert json.load(schema)["info"]["title"] == "Desk API"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(base + "/api/v1/tickets")
+        assert refused.value.code == 401
 
 
 @pytest.mark.parametrize(

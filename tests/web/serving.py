@@ -8,25 +8,34 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from tests.mail.dovecot import free_ports
 
 
 @contextlib.contextmanager
-def desk_serve(database_url: str, log_path: Path, *options: str, https: ssl.SSLContext | None = None) -> Iterator[str]:
-    """Start `desk serve` with `options`, wait until it answers, yield its address; stop it afterwards."""
+def desk_serve(
+    database_url: str,
+    log_path: Path,
+    *options: str,
+    https: ssl.SSLContext | None = None,
+    desk: Sequence[str] = (sys.executable, "-m", "desk"),
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """Start `desk serve` with `options` (by the `desk` command given: the AppImage's, say), wait until it
+    answers, yield its address; stop it afterwards."""
     (port,) = free_ports(1)
     url = f"{'https' if https else 'http'}://127.0.0.1:{port}"
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "desk", "--url", database_url, "serve", "--port", str(port), *options],
+            [*desk, "--url", database_url, "serve", "--port", str(port), *options],
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 60
             while True:
                 try:
                     urllib.request.urlopen(url + "/", timeout=1, context=https).close()
