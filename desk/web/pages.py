@@ -49,6 +49,7 @@ templates.filters["size"] = format_size
 Text = Annotated[str, Form()]
 Csrf = Annotated[str | None, Form(alias=CSRF_FIELD)]
 
+NOTICE_COOKIE = "desk_notice"
 NOTICES = {
     "reply": "Your reply was sent.",
     "confirmed": "Thank you for confirming: the ticket is closed.",
@@ -104,7 +105,7 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
             "user": _user(request),
             "csrf": csrf_token(request),
             "csrf_field": CSRF_FIELD,
-            "notice": NOTICES.get(request.query_params.get("done", "")),
+            "notice": NOTICES.get(request.cookies.get(NOTICE_COOKIE, "")),
             "errors": {},
             "values": {},
             **context,
@@ -113,22 +114,24 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     response = HTMLResponse(page, status_code=status)
     response.headers["Cache-Control"] = "no-store"  # pages show private tickets: never from a shared cache
     remember_csrf(request, response)
+    if NOTICE_COOKIE in request.cookies:
+        response.delete_cookie(NOTICE_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
     return response
 
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
-    titles = {
-        403: "Not allowed",
-        404: "Not found",
-        409: "Changed meanwhile",
-        413: "Too large",
-        429: "Too many attempts",
-    }
-    return render(request, "error.html", status, title=titles.get(status, "Something went wrong"), message=message)
+    title = ERROR_TITLES.get(status, "Something went wrong")
+    return render(request, "error.html", status, title=title, message=message)
 
 
-def _redirect(url: str, **params: str) -> RedirectResponse:
-    return RedirectResponse(f"{url}?{urlencode(params)}" if params else url, status_code=303)
+def _redirect(url: str, notice: str | None = None) -> RedirectResponse:
+    """See other: the page after a successful post, with what to tell the person there (once: a reload of that
+    page does not say it again)."""
+    response = RedirectResponse(url, status_code=303)
+    if notice is not None:
+        assert notice in NOTICES
+        response.set_cookie(NOTICE_COOKIE, notice, max_age=60, httponly=True, secure=True, samesite="lax", path="/")
+    return response
 
 
 def _link(request: Request, path: str) -> str:
@@ -211,7 +214,7 @@ def sign_out(request: Request, csrf: Csrf = None) -> Response:
     check_csrf(request, csrf)
     if secret := request.cookies.get(SESSION_COOKIE):
         portal.sign_out(_db(request), secret)
-    response = _redirect("/", done="signed-out")
+    response = _redirect("/", "signed-out")
     clear_session(response)
     return response
 
@@ -272,7 +275,7 @@ def confirm_page(request: Request, token: str) -> Response:
 @router.post("/confirm/{token}")
 def confirm(request: Request, token: str, csrf: Csrf = None) -> Response:
     check_csrf(request, csrf)
-    return _signed_in(_redirect("/tickets", done="welcome"), portal.confirm_email(_db(request), token))
+    return _signed_in(_redirect("/tickets", "welcome"), portal.confirm_email(_db(request), token))
 
 
 @router.get("/forgot", response_class=HTMLResponse)
@@ -311,7 +314,7 @@ def reset(request: Request, token: str, password: Text = "", password_again: Tex
         signed_in = portal.reset_password(_db(request), token, password)
     except Invalid as error:
         return render(request, "reset.html", 422, errors=_form_error(error))
-    return _signed_in(_redirect("/tickets", done="password"), signed_in)
+    return _signed_in(_redirect("/tickets", "password"), signed_in)
 
 
 # --- a ticket without an account ---------------------------------------------------------------------------------
@@ -465,21 +468,21 @@ def reply(
         if uploads or problem:
             errors.setdefault("attachments", "Choose the files again: a browser does not keep them after an error.")
         return _ticket(request, user, ticket_id, 422, values={"body": body}, errors=errors)
-    return _redirect(f"/tickets/{ticket_id}", done="reply")
+    return _redirect(f"/tickets/{ticket_id}", "reply")
 
 
 @router.post("/tickets/{ticket_id}/confirm")
 def confirm_fix(request: Request, ticket_id: int, csrf: Csrf = None) -> Response:
     check_csrf(request, csrf)
     lifecycle.confirm_resolved(_db(request), _require_user(request), ticket_id)
-    return _redirect(f"/tickets/{ticket_id}", done="confirmed")
+    return _redirect(f"/tickets/{ticket_id}", "confirmed")
 
 
 @router.post("/tickets/{ticket_id}/reopen")
 def reopen(request: Request, ticket_id: int, reason: Text = "", csrf: Csrf = None) -> Response:
     check_csrf(request, csrf)
     lifecycle.reopen(_db(request), _require_user(request), ticket_id, note=reason or None)
-    return _redirect(f"/tickets/{ticket_id}", done="reopened")
+    return _redirect(f"/tickets/{ticket_id}", "reopened")
 
 
 @router.post("/tickets/{ticket_id}/rate", response_class=HTMLResponse)
@@ -492,7 +495,7 @@ def rate(request: Request, ticket_id: int, rating: Text = "", comment: Text = ""
         lifecycle.leave_feedback(_db(request), user, ticket_id, int(rating), comment)
     except Invalid as error:
         return _ticket(request, user, ticket_id, 422, values={"comment": comment}, errors=_form_error(error))
-    return _redirect(f"/tickets/{ticket_id}", done="rated")
+    return _redirect(f"/tickets/{ticket_id}", "rated")
 
 
 @router.get("/attachments/{attachment_id}")
