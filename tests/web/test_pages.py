@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -45,10 +45,10 @@ def csrf(client: TestClient, path: str) -> str:
 
 def post(
     client: TestClient, path: str, data: dict[str, str], *, form_page: str | None = None, **kwargs: Any
-) -> httpx.Response:
+) -> httpx2.Response:
     """Submit a form as the browser does: fetch its page for the token, then post it."""
     token = csrf(client, form_page or path)
-    response: httpx.Response = client.post(path, data={**data, "csrf": token}, follow_redirects=False, **kwargs)
+    response: httpx2.Response = client.post(path, data={**data, "csrf": token}, follow_redirects=False, **kwargs)
     return response
 
 
