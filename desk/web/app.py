@@ -6,17 +6,20 @@ thread, never the event loop.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from desk import __version__
 from desk.domain.errors import Conflict, DeskError, Invalid, NotFound, PermissionDenied
+from desk.services import portal
 from desk.storage.db import Database
 from desk.web import api, pages
-from desk.web.security import RateLimits, Refused, Unauthenticated
+from desk.web.security import MAX_FILES, RateLimits, Refused, Unauthenticated
 
 HERE = Path(__file__).parent
 
@@ -91,6 +94,30 @@ def create_app(db: Database, *, public_url: str, limits: RateLimits | None = Non
             response.headers["WWW-Authenticate"] = "Bearer"
             return response
         return RedirectResponse(pages.sign_in_url(request), status_code=303)
+
+    # Bodies are bounded before anything reads them (Starlette spools file parts to disk without a limit): room
+    # for the most files a form takes, base64 in the API's JSON, and the text around them. The attachment limit
+    # is a setting: read again after a minute.
+    body_limit = {"bytes": 0, "until": 0.0}
+
+    def most_bytes() -> int:
+        if time.monotonic() >= body_limit["until"]:
+            limit = portal.ticket_form(db).attachment_limit
+            body_limit.update(bytes=limit * MAX_FILES * 4 // 3 + 1024 * 1024, until=time.monotonic() + 60)
+        return int(body_limit["bytes"])
+
+    @app.middleware("http")
+    async def bounded_body(request: Request, call_next):  # type: ignore[no-untyped-def]
+        if request.method in ("POST", "PUT", "PATCH"):
+            most = await run_in_threadpool(most_bytes)
+            length = request.headers.get("content-length")
+            if length is None or not length.isdigit():
+                refusal = Refused(411, "Send the request with its Content-Length.")
+                return on_refused(request, refusal)
+            if int(length) > most:
+                refusal = Refused(413, f"The request is too large: at most {most // (1024 * 1024)} MB in all.")
+                return on_refused(request, refusal)
+        return await call_next(request)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]

@@ -333,3 +333,14 @@ def test_an_administrator_made_user_signs_in_without_confirming(site: TestClient
     accounts.add_user(world.db, world.admin, email="erin@example.com", name="Erin", password="erin-password")
     sign_in(site, "erin@example.com", "erin-password")  # the administrator vouched for the address
     assert "You have no open tickets." in site.get("/tickets").text
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(site: TestClient, world: World) -> None:
+    token = csrf(site, "/tickets/new")
+    huge = site.post(
+        "/tickets/new", content=b"x" * 100, headers={"Content-Length": str(10**10), "Cookie": f"desk_csrf={token}"}
+    )
+    assert huge.status_code == 413 and "The request is too large" in huge.text
+    api = site.post("/api/v1/tickets", content=b"{}", headers={"Content-Length": str(10**10)})
+    assert api.status_code == 413 and api.json()["error"]["message"].startswith("The request is too large")
+    assert count(world.db, Ticket) == 0
