@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence as Seq
+from dataclasses import replace
 from datetime import datetime
 
 import nh3
@@ -295,9 +296,12 @@ def add_message(
         raise Invalid("Say which end user the message is from.")
     ticket = load_ticket(session, actor, ticket_id)
     while ticket.merged_into_id is not None:
+        merged = ticket.number
         ticket = load_ticket(session, SystemActor(), ticket.merged_into_id)
-        if isinstance(actor, UserActor) and not can_see(session, actor, ticket):
-            session.add(Collaborator(ticket_id=ticket.id, user_id=actor.id, role=CollaboratorRole.CC.value))
+        # Merging made the requester and the copied people part of the surviving ticket; anyone else who could
+        # see the merged one (an organization colleague) must not be let into another customer's ticket.
+        if isinstance(actor, UserActor) and not can_see(session, replace(actor, only_ticket_id=None), ticket):
+            raise Invalid(f"Ticket {merged} was merged into a ticket you are not part of: please open a new ticket.")
     author_id = actor.id if isinstance(actor, UserActor) else from_user_id
     moment = now()
     status = session.get(Status, ticket.status_id)

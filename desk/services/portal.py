@@ -154,6 +154,13 @@ def _signed_in(session: Session, user: User, *, ticket_id: int | None = None) ->
     return SignedIn(secret=secret, actor=actor, expires_at=token.expires_at)
 
 
+def _require_mail(session: Session) -> None:
+    """Refuse a request that mails a link when nothing can be sent, before looking at the address (the answer must
+    not depend on whether it has an account)."""
+    if outbound.sender_for(session, None) is None:
+        raise Invalid(NO_MAIL)
+
+
 def _mail(session: Session, kind: str, user: User, variables: dict[str, Any]) -> None:
     values = {"user.name": user.name, "user.email": user.email, **variables}
     if outbound.queue_for_addresses(session, kind, None, [user.email], values) is None:
@@ -169,25 +176,24 @@ def _hours(purpose: Purpose) -> int:
 
 @command
 def register(
-    session: Session, *, email: str, name: str, password: str, phone: str | None = None, link: str, sign_in_link: str
+    session: Session, *, email: str, name: str, phone: str | None = None, link: str, sign_in_link: str
 ) -> None:
-    """Ask for an account: a link to confirm the address is mailed, and the account exists once it is opened.
+    """Ask for an account: a link is mailed to the address, and the password is chosen behind that link.
 
-    The password waits in the link's record until then, so someone typing another person's address gains nothing.
+    Not before: a password typed here for someone else's address would become theirs if they opened the link.
     """
     errors: dict[str, str] = {}
     if not name.strip():
         errors["name"] = "Enter your name."
+    elif len(name.strip()) > 120:
+        errors["name"] = "Use at most 120 characters."
     try:
         address = normalize_email(email)
     except Invalid as error:
         errors.update(error.fields)
-    try:
-        password_hash = hash_password(password)
-    except Invalid as error:
-        errors.update(error.fields)
     if errors:
         raise Invalid("Check the marked fields.", errors)
+    _require_mail(session)
     user = session.scalar(select(User).where(User.email == address))
     if user is not None and user.banned:
         return  # answered like any other request; a banned address gets no mail from us
@@ -195,19 +201,20 @@ def register(
         _mail(session, "account.exists", user, {"link": sign_in_link})
         return
     if user is None:
-        user = find_or_create_user(session, address, name.strip(), (phone or "").strip() or None)
+        user = find_or_create_user(session, address, name.strip(), (phone or "").strip()[:40] or None)
         session.flush()
-    data = {"password_hash": password_hash, "name": name.strip()[:120], "phone": (phone or "").strip()[:40] or None}
+    data = {"name": name.strip(), "phone": (phone or "").strip()[:40] or None}
     secret, _ = _issue(session, Purpose.CONFIRM, user, data=data)
     _mail(session, "account.confirm", user, {"link": link.format(token=secret), "hours": _hours(Purpose.CONFIRM)})
 
 
 @command
-def confirm_email(session: Session, secret: str) -> SignedIn:
-    """Open a confirmation link: the account gets its password and the user is signed in."""
+def confirm_email(session: Session, secret: str, password: str) -> SignedIn:
+    """Open a confirmation link and choose the password: the account exists and the user is signed in."""
+    new_hash = hash_password(password)  # checked before the link is used up, so a short password keeps it usable
     token, user = _redeem(session, secret, Purpose.CONFIRM)
     data = token.data or {}
-    user.password_hash = data["password_hash"]
+    user.password_hash = new_hash
     user.name = data.get("name") or user.name
     user.phone = data.get("phone") or user.phone
     user.email_confirmed_at = now()
@@ -251,6 +258,7 @@ def sign_out(session: Session, secret: str) -> None:
 @command
 def request_password_reset(session: Session, email: str, *, link: str) -> None:
     """Mail a reset link to a confirmed account's address; say nothing either way."""
+    _require_mail(session)
     address = email.strip().lower()
     user = session.scalar(select(User).where(User.email == address))
     if user is None or user.banned or user.email_confirmed_at is None:
@@ -295,6 +303,7 @@ def _forget_links(session: Session, user: User, purpose: Purpose) -> None:
 @command
 def request_ticket_link(session: Session, email: str, number: str, *, link: str) -> None:
     """Mail a one-time link to a ticket to its requester, when the address and the number go together."""
+    _require_mail(session)
     address = email.strip().lower()
     found = session.execute(
         select(Ticket, User)

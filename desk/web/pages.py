@@ -225,27 +225,15 @@ def register_page(request: Request) -> Response:
 
 
 @router.post("/register", response_class=HTMLResponse)
-def register(
-    request: Request,
-    name: Text = "",
-    email: Text = "",
-    phone: Text = "",
-    password: Text = "",
-    password_again: Text = "",
-    csrf: Csrf = None,
-) -> Response:
+def register(request: Request, name: Text = "", email: Text = "", phone: Text = "", csrf: Csrf = None) -> Response:
     check_csrf(request, csrf)
     values = {"name": name, "email": email, "phone": phone}
-    if password != password_again:
-        errors = {"password_again": "The two passwords differ; type the same one twice."}
-        return render(request, "register.html", 422, values=values, errors=errors)
-    _limits(request).register.check(client_address(request))
+    _limits(request).register.check(client_address(request), "email:" + email.strip().lower())
     try:
         portal.register(
             _db(request),
             email=email,
             name=name,
-            password=password,
             phone=phone,
             link=_link(request, "/confirm/{token}"),
             sign_in_link=_link(request, "/sign-in"),
@@ -256,26 +244,51 @@ def register(
         request,
         "message.html",
         title="Check your mail",
-        message=f"We have sent a link to {email.strip()}. Open it within 48 hours to finish creating your account.",
+        message=f"We have sent a link to {email.strip()}. Open it within 48 hours to choose your password.",
     )
 
 
-def _link_page(request: Request, token: str, purpose: portal.Purpose, title: str, button: str) -> Response:
-    """The page behind a mailed link: a button, because mail scanners open links and would use them up."""
+EXPIRED = "This link has expired or was used already. Ask for a new one."
+# Behind a mailed link, a password is chosen: a new account's (confirming its address) or a forgotten one's.
+PASSWORD_LINKS = {
+    portal.Purpose.CONFIRM: ("Choose your password", "Create my account", portal.confirm_email, "welcome"),
+    portal.Purpose.RESET: ("Choose a new password", "Set the password and sign in", portal.reset_password, "password"),
+}
+
+
+def _password_page(request: Request, token: str, purpose: portal.Purpose) -> Response:
     if not portal.link_is_usable(_db(request), token, purpose):
-        return error_page(request, 410, "This link has expired or was used already. Ask for a new one.")
-    return render(request, "link.html", title=title, button=button)
+        return error_page(request, 410, EXPIRED)
+    title, button, _, _ = PASSWORD_LINKS[purpose]
+    return render(request, "password.html", title=title, button=button)
+
+
+def _set_password(
+    request: Request, token: str, purpose: portal.Purpose, password: str, again: str, csrf: str | None
+) -> Response:
+    check_csrf(request, csrf)
+    title, button, service, notice = PASSWORD_LINKS[purpose]
+    try:
+        if password != again:
+            raise Invalid("", {"password_again": "The two passwords differ; type the same one twice."})
+        signed_in = service(_db(request), token, password)
+    except Invalid as error:
+        if not error.fields:  # the link itself
+            return error_page(request, 410, EXPIRED)
+        return render(request, "password.html", 422, title=title, button=button, errors=_form_error(error))
+    return _signed_in(_redirect("/tickets", notice), signed_in)
 
 
 @router.get("/confirm/{token}", response_class=HTMLResponse)
 def confirm_page(request: Request, token: str) -> Response:
-    return _link_page(request, token, portal.Purpose.CONFIRM, "Confirm your address", "Confirm and sign in")
+    return _password_page(request, token, portal.Purpose.CONFIRM)
 
 
-@router.post("/confirm/{token}")
-def confirm(request: Request, token: str, csrf: Csrf = None) -> Response:
-    check_csrf(request, csrf)
-    return _signed_in(_redirect("/tickets", "welcome"), portal.confirm_email(_db(request), token))
+@router.post("/confirm/{token}", response_class=HTMLResponse)
+def confirm(
+    request: Request, token: str, password: Text = "", password_again: Text = "", csrf: Csrf = None
+) -> Response:
+    return _set_password(request, token, portal.Purpose.CONFIRM, password, password_again, csrf)
 
 
 @router.get("/forgot", response_class=HTMLResponse)
@@ -299,22 +312,12 @@ def forgot(request: Request, email: Text = "", csrf: Csrf = None) -> Response:
 
 @router.get("/reset/{token}", response_class=HTMLResponse)
 def reset_page(request: Request, token: str) -> Response:
-    if not portal.link_is_usable(_db(request), token, portal.Purpose.RESET):
-        return error_page(request, 410, "This link has expired or was used already. Ask for a new one.")
-    return render(request, "reset.html")
+    return _password_page(request, token, portal.Purpose.RESET)
 
 
 @router.post("/reset/{token}", response_class=HTMLResponse)
 def reset(request: Request, token: str, password: Text = "", password_again: Text = "", csrf: Csrf = None) -> Response:
-    check_csrf(request, csrf)
-    if password != password_again:
-        errors = {"password_again": "The two passwords differ; type the same one twice."}
-        return render(request, "reset.html", 422, errors=errors)
-    try:
-        signed_in = portal.reset_password(_db(request), token, password)
-    except Invalid as error:
-        return render(request, "reset.html", 422, errors=_form_error(error))
-    return _signed_in(_redirect("/tickets", "password"), signed_in)
+    return _set_password(request, token, portal.Purpose.RESET, password, password_again, csrf)
 
 
 # --- a ticket without an account ---------------------------------------------------------------------------------
@@ -341,13 +344,19 @@ def check(request: Request, email: Text = "", number: Text = "", csrf: Csrf = No
 
 @router.get("/link/{token}", response_class=HTMLResponse)
 def link_page(request: Request, token: str) -> Response:
-    return _link_page(request, token, portal.Purpose.TICKET, "Open your ticket", "Open the ticket")
+    """A button behind the mailed link, because mail scanners open links and would use them up."""
+    if not portal.link_is_usable(_db(request), token, portal.Purpose.TICKET):
+        return error_page(request, 410, EXPIRED)
+    return render(request, "link.html", title="Open your ticket", button="Open the ticket")
 
 
 @router.post("/link/{token}")
 def open_link(request: Request, token: str, csrf: Csrf = None) -> Response:
     check_csrf(request, csrf)
-    signed_in, ticket_id = portal.redeem_ticket_link(_db(request), token)
+    try:
+        signed_in, ticket_id = portal.redeem_ticket_link(_db(request), token)
+    except Invalid:
+        return error_page(request, 410, EXPIRED)
     return _signed_in(_redirect(f"/tickets/{ticket_id}"), signed_in)
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from desk.domain.errors import Invalid, NotFound, PermissionDenied
-from desk.services import lifecycle, mailboxes, portal, tickets
+from desk.services import entries, lifecycle, mailboxes, portal, tickets
 from desk.storage.models import Organization, OutboxMessage, User, UserToken
 from tests.services.conftest import World
 
@@ -71,15 +71,13 @@ def test_a_ticket_link_session_sees_that_ticket_only(mailing: World) -> None:
 
 def test_links_expire(mailing: World) -> None:
     world = mailing
-    portal.register(
-        world.db, email="carol@example.com", name="Carol", password="long enough", link="{token}", sign_in_link="-"
-    )
+    portal.register(world.db, email="carol@example.com", name="Carol", link="{token}", sign_in_link="-")
     token = _mailed_token(world, "account.confirm")
     assert portal.link_is_usable(world.db, token, portal.Purpose.CONFIRM)
     with world.db.transaction() as session:
         session.execute(update(UserToken).values(expires_at=datetime(2020, 1, 1, tzinfo=UTC)))
     with pytest.raises(Invalid, match="expired or was used already"):
-        portal.confirm_email(world.db, token)
+        portal.confirm_email(world.db, token, "long enough")
     assert portal.sign_in(world.db, "carol@example.com", "long enough") == "Wrong email address or password."
 
 
@@ -113,3 +111,22 @@ def _mailed_token(world: World, kind: str) -> str:
     found = re.search(r"(?:^|/)([A-Za-z0-9_-]{40,})\s*$", body, re.MULTILINE)
     assert found, body
     return found[1]
+
+
+def test_a_message_to_a_merged_ticket_never_lets_a_colleague_into_the_other(world: World) -> None:
+    with world.db.transaction() as session:
+        org = Organization(name="Acme", shares_tickets=True)
+        session.add(org)
+        session.flush()
+        session.execute(update(User).values(organization_id=org.id))
+    bobs = world.open(subject="Bob's", requester_email="bob@example.com")
+    other = world.open(subject="Another customer's", requester_email="carol@other.example")
+    lifecycle.merge(world.db, world.admin, other.id, [bobs.id])
+    alice, bob = (portal.sign_in(world.db, f"{n}@example.com", f"{n}-password") for n in ("alice", "bob"))
+    assert not isinstance(alice, str) and not isinstance(bob, str)
+    with pytest.raises(Invalid, match="merged into a ticket you are not part of"):
+        entries.add_message(world.db, alice.actor, bobs.id, "Me too")
+    with pytest.raises(NotFound):
+        portal.user_ticket(world.db, alice.actor, other.id)
+    landed = entries.add_message(world.db, bob.actor, bobs.id, "Still broken")  # the requester came along
+    assert landed.id == other.id and landed.thread[-1].body_text == "Still broken"  # type: ignore[union-attr]

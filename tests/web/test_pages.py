@@ -71,12 +71,15 @@ def sign_in(client: TestClient, email: str, password: str) -> None:
 
 
 def register(client: TestClient, db: Database, email: str, password: str = "correct horse") -> None:
-    form = {"name": "Carol Chen", "email": email, "password": password, "password_again": password}
-    page = post(client, "/register", form)
+    page = post(client, "/register", {"name": "Carol Chen", "email": email})
     assert page.status_code == 200 and "Check your mail" in page.text
     link = mailed_link(db, email, "account.confirm")
-    assert "Confirm and sign in" in client.get(link).text
-    done = post(client, link, {})
+    assert "Choose your password" in client.get(link).text
+    short = post(client, link, {"password": "short", "password_again": "short"})
+    assert short.status_code == 422 and 'id="password-error">Use at least 8 characters.<' in short.text
+    differ = post(client, link, {"password": password, "password_again": password + "!"})
+    assert 'id="password_again-error">The two passwords differ' in differ.text
+    done = post(client, link, {"password": password, "password_again": password})
     assert done.status_code == 303 and done.headers["location"] == "/tickets"
 
 
@@ -107,31 +110,34 @@ def test_a_used_or_unknown_link_is_refused(site: TestClient, world: World) -> No
     register(site, world.db, "carol@example.com")
     link = mailed_link(world.db, "carol@example.com", "account.confirm")
     assert site.get(link).status_code == 410
+    again = post(site, link, {"password": "another one", "password_again": "another one"}, form_page="/")
+    assert again.status_code == 410 and "expired or was used already" in again.text
     assert site.get("/confirm/not-a-token").status_code == 410
-    assert post(site, "/confirm/not-a-token", {}, form_page="/").status_code == 422
+    assert post(site, "/link/not-a-token", {}, form_page="/").status_code == 410
 
 
 def test_registering_a_taken_address_tells_its_owner_and_changes_nothing(site: TestClient, world: World) -> None:
-    form = {"name": "Mallory", "email": "alice@example.com", "password": "mallory-pw", "password_again": "mallory-pw"}
-    page = post(site, "/register", form)
+    page = post(site, "/register", {"name": "Mallory", "email": "alice@example.com"})
     assert "Check your mail" in page.text  # the same answer as for a new address
     assert mailed_link(world.db, "alice@example.com", "account.exists") == "/sign-in"
     sign_in(site, "alice@example.com", "alice-password")
-    assert post(site, "/sign-in", {"email": "alice@example.com", "password": "mallory-pw"}).status_code == 401
+
+
+def test_a_password_is_chosen_only_behind_the_mailed_link(site: TestClient, world: World) -> None:
+    """Someone registering another person's address cannot choose that account's password: only the link can."""
+    post(site, "/register", {"name": "Mallory", "email": "dan@example.com"})
+    assert post(site, "/sign-in", {"email": "dan@example.com", "password": "anything at all"}).status_code == 401
+    with world.db.transaction(write=False) as session:
+        dan = session.scalars(select(User).where(User.email == "dan@example.com")).one()
+        assert dan.password_hash is None and dan.email_confirmed_at is None
 
 
 def test_registration_errors_are_beside_their_fields_and_keep_the_input(site: TestClient) -> None:
-    page = post(
-        site, "/register", {"name": "", "email": "not an address", "password": "short", "password_again": "short"}
-    )
+    page = post(site, "/register", {"name": "", "email": "not an address", "phone": "+1 555"})
     assert page.status_code == 422
     assert re.search(r'id="name-error">Enter your name\.<', page.text)
     assert re.search(r'id="email-error">Enter an address like name@example\.com\.<', page.text)
-    assert re.search(r'id="password-error">Use at least 8 characters\.<', page.text)
-    assert 'value="not an address"' in page.text
-    differ = {"name": "Carol", "email": "c@example.com", "password": "long enough", "password_again": "long enuff"}
-    page = post(site, "/register", differ)
-    assert "The two passwords differ" in page.text and 'value="Carol"' in page.text
+    assert 'value="not an address"' in page.text and 'value="+1 555"' in page.text
 
 
 def test_password_reset_ends_other_sessions(site: TestClient, world: World) -> None:

@@ -76,7 +76,8 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "account.confirm": (
         "Confirm your address for the Support Center",
         "Dear %{user.name},\n\nTo finish creating your Support Center account, open this link within %{hours} "
-        "hours:\n\n%{link}\n\nIf you did not ask for an account, ignore this mail: nothing happens without the link.",
+        "hours and choose your password:\n\n%{link}\n\nIf you did not ask for an account, ignore this mail: "
+        "nothing happens without the link.",
     ),
     "account.exists": (
         "You already have a Support Center account",
