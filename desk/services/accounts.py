@@ -35,6 +35,11 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _USERNAME = re.compile(r"^[a-z0-9._-]{2,64}$")
 _hasher = PasswordHasher()  # argon2id with the library's recommended parameters
 MIN_PASSWORD = 8
+# One answer to every refused end-user sign-in (unknown, unconfirmed, wrong or locked), so it tells nobody which.
+USER_REFUSAL = (
+    "Wrong email address or password. After {failures} failed attempts an account waits {minutes} minutes; "
+    "“Forgot your password?” opens it at once."
+)
 
 
 def normalize_email(email: str) -> str:
@@ -227,7 +232,11 @@ def check_sign_in(session: Session, kind: str, principal: str, row: Agent | User
     at = now()
     max_failures = int(settings.get(session, "login.max_failures"))
     lockout = timedelta(minutes=int(settings.get(session, "login.lockout_minutes")))
-    refusal = "Wrong username or password." if kind == "agent" else "Wrong email address or password."
+    refusal = (
+        "Wrong username or password."
+        if kind == "agent"
+        else USER_REFUSAL.format(failures=max_failures, minutes=int(lockout.total_seconds() // 60))
+    )
     reason: str | None = None
     if (
         row is None
@@ -235,10 +244,13 @@ def check_sign_in(session: Session, kind: str, principal: str, row: Agent | User
         or (isinstance(row, User) and (row.banned or row.email_confirmed_at is None))
     ):
         reason = "unknown"
+        _hasher.hash(password)  # as long as checking a password: the time must not tell who has an account
     elif row.locked_until is not None and row.locked_until > at:
         reason = "locked"
-        minutes = max(1, round((row.locked_until - at).total_seconds() / 60))
-        refusal = f"Too many failed sign-ins: this account is locked for {minutes} more minute(s)."
+        _hasher.hash(password)
+        if kind == "agent":  # staff are told; to the public a locked account looks like any refusal
+            minutes = max(1, round((row.locked_until - at).total_seconds() / 60))
+            refusal = f"Too many failed sign-ins: this account is locked for {minutes} more minute(s)."
     elif not _verify(row.password_hash, password):
         reason = "password"
         row.failed_logins += 1

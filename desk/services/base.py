@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql import ColumnElement
 
 from desk.domain.enums import ActorKind, EventKind
-from desk.domain.errors import Conflict, ConflictInfo, FieldChange, NotFound, PermissionDenied
+from desk.domain.errors import Conflict, ConflictInfo, FieldChange, Invalid, NotFound, PermissionDenied
 from desk.domain.permissions import Actor, AgentActor, Perm, SystemActor, UserActor
 from desk.storage import changes
 from desk.storage.db import Database, is_retryable
@@ -30,6 +30,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 ATTEMPTS = 5
+MAX_NOTE = 10_000  # an event's note is a Text column: 64 KB on MariaDB
 
 
 class LeaseLost(Exception):
@@ -199,6 +200,8 @@ def record_event(
     at: datetime | None = None,
 ) -> ThreadEvent:
     """The thread event and change-feed row that go with every change, written in the change's transaction."""
+    if note is not None and len(note) > MAX_NOTE:
+        raise Invalid(f"A note can hold {MAX_NOTE:,} characters; shorten it.", {"note": "Shorten the note."})
     moment = at or now()
     ticket.updated_at = moment
     if session.is_modified(ticket):

@@ -15,7 +15,16 @@ from desk.domain.permissions import Actor, Perm, SystemActor, UserActor
 from desk.domain.views import FeedbackView, TicketView
 from desk.services import settings, sla
 from desk.services.accounts import find_or_create_user
-from desk.services.base import check_version, command, load_ticket, now, record_event, require_agent, require_perm
+from desk.services.base import (
+    MAX_NOTE,
+    check_version,
+    command,
+    load_ticket,
+    now,
+    record_event,
+    require_agent,
+    require_perm,
+)
 from desk.services.mail import outbound
 from desk.services.views import ticket_view
 from desk.storage import search
@@ -294,6 +303,8 @@ def leave_feedback(
     if not 1 <= rating <= 5:
         raise Invalid("Rate from 1 to 5.", {"rating": "Choose 1 to 5 stars."})
     text = (comment or "").strip() or None
+    if text is not None and len(text) > MAX_NOTE:
+        raise Invalid(f"A comment can hold {MAX_NOTE:,} characters; shorten it.", {"comment": "Shorten the comment."})
     moment = now()
     feedback = session.get(Feedback, ticket.id)
     if feedback is None:

@@ -230,8 +230,9 @@ def sign_in(session: Session, email: str, password: str) -> SignedIn | str:
     address = email.strip().lower()
     user = session.scalar(select(User).where(User.email == address))
     refusal = check_sign_in(session, "user", address, user, password)
-    if refusal is not None or user is None:
-        return refusal or "Wrong email address or password."
+    if refusal is not None:
+        return refusal
+    assert user is not None  # check_sign_in refuses an unknown address
     return _signed_in(session, user)
 
 

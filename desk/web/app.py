@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
@@ -87,6 +88,12 @@ def create_app(db: Database, *, public_url: str, limits: RateLimits | None = Non
             response.headers["Retry-After"] = str(error.retry_after)
         return response
 
+    @app.exception_handler(RequestValidationError)
+    def on_bad_address(request: Request, error: RequestValidationError) -> Response:
+        # The API answers its own validation errors (desk.web.api); on a page, an id out of range or a bad
+        # parameter is an address that leads nowhere.
+        return pages.error_page(request, 404, "This page does not exist. Check the address, or start again.")
+
     @app.exception_handler(Unauthenticated)
     def on_unauthenticated(request: Request, error: Unauthenticated) -> Response:
         if _is_api(request):
@@ -123,6 +130,8 @@ def create_app(db: Database, *, public_url: str, limits: RateLimits | None = Non
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
         response: Response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if request.url.scheme == "https":
+            response.headers.setdefault("Strict-Transport-Security", "max-age=15552000")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if not _is_api(request) or request.url.path.startswith("/api/v1/docs"):
             response.headers.setdefault("X-Frame-Options", "DENY")

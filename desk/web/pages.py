@@ -8,13 +8,14 @@ text kept, and a successful post redirects (so a reload never sends twice).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Path, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import AfterValidator
 
 from desk.domain.enums import ActorKind, EntryKind, StatusState
 from desk.domain.errors import Invalid, PermissionDenied
@@ -39,14 +40,16 @@ from desk.web.security import (
 
 router = APIRouter(include_in_schema=False)
 templates = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    loader=FileSystemLoader(FilePath(__file__).parent / "templates"),
     autoescape=select_autoescape(default=True),
     trim_blocks=True,
     lstrip_blocks=True,
 )
 
 templates.filters["size"] = format_size
-Text = Annotated[str, Form()]
+# Form text without NUL characters, which PostgreSQL refuses to store and no person types.
+Text = Annotated[str, Form(), AfterValidator(lambda text: text.replace("\x00", ""))]
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Csrf = Annotated[str | None, Form(alias=CSRF_FIELD)]
 
 NOTICE_COOKIE = "desk_notice"
@@ -174,7 +177,7 @@ def _uploads(files: list[UploadFile], limit: int) -> tuple[list[Upload], str | N
     uploads = []
     for file in chosen:
         data = file.file.read(limit + 1)
-        name = Path(file.filename or "").name
+        name = FilePath(file.filename or "").name
         problem = upload_problem(name, len(data), limit)
         if problem:
             return [], problem
@@ -381,12 +384,13 @@ def new_ticket(
     csrf: Csrf = None,
 ) -> Response:
     check_csrf(request, csrf)
-    _limits(request).new_ticket.check(client_address(request))
     db, user = _db(request), _user(request)
+    requester = user.email if user is not None else email.strip().lower()
+    _limits(request).new_ticket.check(client_address(request), "email:" + requester)  # whose inbox gets mail
     form = portal.ticket_form(db)
     values = {"subject": subject, "body": body, "topic": topic, "name": name, "email": email, "phone": phone}
     uploads, problem = _uploads(attachments, form.attachment_limit)
-    topic_id = int(topic) if topic.isdigit() else None
+    topic_id = int(topic) if topic.isascii() and topic.isdigit() and len(topic) <= 9 else None
     try:
         if problem:
             raise Invalid(problem, {"attachments": problem})
@@ -426,7 +430,7 @@ def _entry_kind(entry: EntryView) -> str:
 
 
 @router.get("/tickets/{ticket_id}", response_class=HTMLResponse)
-def ticket_page(request: Request, ticket_id: int) -> Response:
+def ticket_page(request: Request, ticket_id: Id) -> Response:
     user = _require_user(request)
     return _ticket(request, user, ticket_id)
 
@@ -434,7 +438,7 @@ def ticket_page(request: Request, ticket_id: int) -> Response:
 def _ticket(
     request: Request,
     user: UserActor,
-    ticket_id: int,
+    ticket_id: Id,
     status: int = 200,
     values: Mapping[str, str] | None = None,
     errors: Mapping[str, str] | None = None,
@@ -457,7 +461,7 @@ def _ticket(
 @router.post("/tickets/{ticket_id}/reply", response_class=HTMLResponse)
 def reply(
     request: Request,
-    ticket_id: int,
+    ticket_id: Id,
     body: Text = "",
     attachments: Annotated[list[UploadFile], File()] = [],  # noqa: B006  # FastAPI copies defaults per request
     csrf: Csrf = None,
@@ -481,25 +485,25 @@ def reply(
 
 
 @router.post("/tickets/{ticket_id}/confirm")
-def confirm_fix(request: Request, ticket_id: int, csrf: Csrf = None) -> Response:
+def confirm_fix(request: Request, ticket_id: Id, csrf: Csrf = None) -> Response:
     check_csrf(request, csrf)
     lifecycle.confirm_resolved(_db(request), _require_user(request), ticket_id)
     return _redirect(f"/tickets/{ticket_id}", "confirmed")
 
 
 @router.post("/tickets/{ticket_id}/reopen")
-def reopen(request: Request, ticket_id: int, reason: Text = "", csrf: Csrf = None) -> Response:
+def reopen(request: Request, ticket_id: Id, reason: Text = "", csrf: Csrf = None) -> Response:
     check_csrf(request, csrf)
     lifecycle.reopen(_db(request), _require_user(request), ticket_id, note=reason or None)
     return _redirect(f"/tickets/{ticket_id}", "reopened")
 
 
 @router.post("/tickets/{ticket_id}/rate", response_class=HTMLResponse)
-def rate(request: Request, ticket_id: int, rating: Text = "", comment: Text = "", csrf: Csrf = None) -> Response:
+def rate(request: Request, ticket_id: Id, rating: Text = "", comment: Text = "", csrf: Csrf = None) -> Response:
     check_csrf(request, csrf)
     user = _require_user(request)
     try:
-        if not rating.isdigit():
+        if rating not in ("1", "2", "3", "4", "5"):
             raise Invalid("Choose 1 to 5 stars.", {"rating": "Choose 1 to 5 stars."})
         lifecycle.leave_feedback(_db(request), user, ticket_id, int(rating), comment)
     except Invalid as error:
@@ -508,7 +512,7 @@ def rate(request: Request, ticket_id: int, rating: Text = "", comment: Text = ""
 
 
 @router.get("/attachments/{attachment_id}")
-def attachment(request: Request, attachment_id: int) -> Response:
+def attachment(request: Request, attachment_id: Id) -> Response:
     view, data = entries.attachment_content(_db(request), _require_user(request), attachment_id)
     # Always a download, never shown in place: an uploaded HTML or SVG file must not run as our page.
     disposition = f"attachment; filename*=UTF-8''{quote(view.name)}"

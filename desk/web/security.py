@@ -69,8 +69,9 @@ class RateLimit:
                     hits.popleft()
                 if len(hits) >= self.limit:
                     waits.append(hits[0] + self.seconds - moment)
-                else:
-                    hits.append(moment)
+            if not waits:  # a refused attempt counts for no key: a flood from one address uses up no one's account
+                for key in keys:
+                    self._hits[key].append(moment)
             if len(self._hits) > 100_000:  # a flood of distinct keys: forget the idle ones
                 self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > moment - self.seconds}
         if waits:

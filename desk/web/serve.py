@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import threading
 from dataclasses import dataclass
 
@@ -47,6 +48,11 @@ def public_url(options: ServeOptions) -> str:
     url = (options.public_url or f"{scheme}://{options.host}:{options.port}").rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise Invalid(f"--public-url must start with https:// (got {url}).")
+    if url.startswith("https://") and not options.certificate and not options.proxy:
+        raise Invalid(
+            "Behind a reverse proxy, say its address with --proxy: without it every visitor seems to come from "
+            "the proxy, and one person's failed sign-ins would lock everyone out."
+        )
     if url.startswith("http://") and not (_is_loopback(options.host) and options.public_url is None):
         raise Invalid(
             "The Support Center needs HTTPS: give --certificate and --key, or run it behind a reverse proxy that "
@@ -56,9 +62,23 @@ def public_url(options: ServeOptions) -> str:
     return url
 
 
+class HideLinkSecrets(logging.Filter):
+    """The access log shows that a mailed link was opened, not its secret (logs are read by more people)."""
+
+    SECRET = re.compile(r"^(/(?:confirm|reset|link)/)[^/?\s]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) >= 3:
+            client, method, path, *rest = record.args
+            if isinstance(path, str):
+                record.args = (client, method, self.SECRET.sub(r"\1…", path), *rest)
+        return True
+
+
 def run(db: Database, options: ServeOptions) -> None:
     url = public_url(options)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("uvicorn.access").addFilter(HideLinkSecrets())
     stop = threading.Event()
     worker_thread = None
     if options.with_worker:

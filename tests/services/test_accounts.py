@@ -53,7 +53,12 @@ def test_end_user_sign_in(world: World) -> None:
     assert not isinstance(signed_in, str)
     assert signed_in.actor.id == world.alice.id and signed_in.actor.email == "alice@example.com"
     assert portal.session_actor(world.db, signed_in.secret) == signed_in.actor
-    assert portal.sign_in(world.db, "alice@example.com", "nope") == "Wrong email address or password."
+    refusal = portal.sign_in(world.db, "alice@example.com", "nope")
+    assert isinstance(refusal, str) and refusal.startswith("Wrong email address or password.")
+    for _ in range(5):
+        portal.sign_in(world.db, "alice@example.com", "nope")
+    locked = portal.sign_in(world.db, "alice@example.com", "alice-password")
+    assert locked == refusal == portal.sign_in(world.db, "nobody@example.com", "x")  # locked, unknown: one answer
 
 
 def test_account_input_is_checked(world: World) -> None:

@@ -350,3 +350,23 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(site: TestClient, wo
     api = site.post("/api/v1/tickets", content=b"{}", headers={"Content-Length": str(10**10)})
     assert api.status_code == 413 and api.json()["error"]["message"].startswith("The request is too large")
     assert count(world.db, Ticket) == 0
+
+
+def test_odd_input_gets_a_page_not_a_server_error(site: TestClient, world: World) -> None:
+    ticket = world.open()
+    lifecycle.close(world.db, world.manager, ticket.id)
+    sign_in(site, "alice@example.com", "alice-password")
+    for address in ("/tickets/99999999999999999999999", "/attachments/0", "/tickets/abc"):
+        page = site.get(address)
+        assert page.status_code == 404 and "This page does not exist." in page.text, address
+    form_page = f"/tickets/{ticket.id}"
+    odd_star = post(site, f"/tickets/{ticket.id}/rate", {"rating": "²"}, form_page=form_page)
+    assert odd_star.status_code == 422 and "Choose 1 to 5 stars." in odd_star.text
+    long_comment = post(
+        site, f"/tickets/{ticket.id}/rate", {"rating": "3", "comment": "x" * 10_001}, form_page=form_page
+    )
+    assert long_comment.status_code == 422 and "Shorten the comment." in long_comment.text
+    form = {"name": "Dan", "email": "dan@example.com", "subject": "Nul\x00 byte", "body": "Text\x00", "topic": "²"}
+    opened = post(site, "/tickets/new", form)
+    assert opened.status_code == 303  # signed in: straight to the new ticket, its text without the NUL
+    assert "Nul byte" in site.get(opened.headers["location"]).text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import ssl
 import time
 import urllib.error
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from desk.domain.errors import Invalid
 from desk.storage.db import Database
 from desk.storage.models import WorkerJob
-from desk.web.serve import ServeOptions, public_url
+from desk.web.serve import HideLinkSecrets, ServeOptions, public_url
 from tests.mail.dovecot import make_certificates
 from tests.web.serving import desk_serve
 
@@ -32,6 +33,8 @@ def test_https_directly_or_behind_a_proxy() -> None:
     assert public_url(direct) == "https://0.0.0.0:8443"
     proxied = ServeOptions(host="127.0.0.1", public_url="https://help.example.com/", proxy="127.0.0.1")
     assert public_url(proxied) == "https://help.example.com"
+    with pytest.raises(Invalid, match="say its address with --proxy"):
+        public_url(ServeOptions(host="127.0.0.1", public_url="https://help.example.com/"))
     with pytest.raises(Invalid, match="both --certificate and --key"):
         public_url(ServeOptions(host="0.0.0.0", certificate="cert.pem"))
 
@@ -45,6 +48,7 @@ def test_it_serves_https_with_the_configured_certificate(database_url: str, db: 
         with urllib.request.urlopen(url + "/sign-in", context=trusting) as page:
             assert b"<h1>Sign in</h1>" in page.read()
             assert "Secure" in page.headers["set-cookie"] and "HttpOnly" in page.headers["set-cookie"]
+            assert page.headers["strict-transport-security"] == "max-age=15552000"
         with pytest.raises(urllib.error.URLError):  # an unknown certificate is refused by a browser too
             urllib.request.urlopen(url + "/", context=ssl.create_default_context())
 
@@ -61,3 +65,11 @@ def test_with_worker_it_runs_the_workers_jobs(database_url: str, db: Database, t
                 break
             assert time.monotonic() < deadline, f"worker jobs finished: {finished}"
             time.sleep(0.2)
+
+
+def test_the_access_log_hides_the_secrets_of_mailed_links() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, "", 0, '%s - "%s %s"', ("1.2.3.4", "GET", "/reset/s3cr3t?x=1"), None
+    )
+    HideLinkSecrets().filter(record)
+    assert record.getMessage() == '1.2.3.4 - "GET /reset/…?x=1"'
