@@ -52,7 +52,7 @@ Text = Annotated[str, Form(), AfterValidator(lambda text: text.replace("\x00", "
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Csrf = Annotated[str | None, Form(alias=CSRF_FIELD)]
 
-NOTICE_COOKIE = "desk_notice"
+NOTICE_COOKIE = "__Host-desk_notice"
 NOTICES = {
     "reply": "Your reply was sent.",
     "confirmed": "Thank you for confirming: the ticket is closed.",

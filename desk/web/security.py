@@ -18,8 +18,8 @@ from pathlib import PurePath
 
 from fastapi import Request, Response
 
-SESSION_COOKIE = "desk_session"
-CSRF_COOKIE = "desk_csrf"
+SESSION_COOKIE = "__Host-desk_session"  # __Host-: only this host, Secure, path /; no subdomain can set it
+CSRF_COOKIE = "__Host-desk_csrf"
 CSRF_FIELD = "csrf"
 
 # What the Support Center accepts as attachments: documents, pictures, logs and archives, not programs or pages

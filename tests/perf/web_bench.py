@@ -57,6 +57,7 @@ from desk.services.demo import LONG_THREAD_SUBJECT, build_demo
 from desk.services.setup import install_defaults
 from desk.storage.db import Database, alembic_config
 from desk.storage.models import User
+from desk.web.security import SESSION_COOKIE
 from tests.perf.bench import recreate, ticket_count
 
 SERVER_URLS = {
@@ -66,7 +67,7 @@ SERVER_URLS = {
     "mariadb": os.environ.get("DESK_WEBBENCH_MARIADB_URL", "mysql://root@127.0.0.1:3306/desk_webbench_{tickets}"),
 }
 PASSWORD = "web-bench-password"  # the benchmark's own requesters in its own database
-COOKIE = "desk_session"
+COOKIE = SESSION_COOKIE
 
 
 def database_url(engine_name: str, count: int) -> str:

@@ -20,7 +20,7 @@ from desk.services import accounts, entries, lifecycle, mailboxes, tickets
 from desk.storage.db import Database
 from desk.storage.models import OutboxMessage, Ticket, User
 from desk.web.app import create_app
-from desk.web.security import RateLimit, RateLimits
+from desk.web.security import CSRF_COOKIE, SESSION_COOKIE, RateLimit, RateLimits
 from tests.services.conftest import World, count
 
 PUBLIC_URL = "https://help.desk.example"
@@ -89,10 +89,10 @@ def test_register_confirm_and_sign_in_again(site: TestClient, world: World) -> N
     assert "Your address is confirmed and you are signed in." in page.text
     assert "Your address is confirmed" not in site.get("/tickets").text  # said once, not again on a reload
     assert "You have no open tickets." in page.text
-    cookie = site.cookies.get("desk_session")
+    cookie = site.cookies.get(SESSION_COOKIE)
     assert cookie
     set_cookie = [h for h in site.get("/").headers.get_list("set-cookie")]  # no new session on plain pages
-    assert not any("desk_session" in h for h in set_cookie)
+    assert not any(SESSION_COOKIE in h for h in set_cookie)
 
     post(site, "/sign-out", {}, form_page="/")
     assert site.get("/tickets", follow_redirects=False).headers["location"] == "/sign-in?next=%2Ftickets"
@@ -102,7 +102,7 @@ def test_register_confirm_and_sign_in_again(site: TestClient, world: World) -> N
 
 def test_the_session_cookie_is_secure_http_only_and_same_site(site: TestClient, world: World) -> None:
     done = post(site, "/sign-in", {"email": "alice@example.com", "password": "alice-password"})
-    header = next(h for h in done.headers.get_list("set-cookie") if h.startswith("desk_session="))
+    header = next(h for h in done.headers.get_list("set-cookie") if h.startswith(SESSION_COOKIE + "="))
     assert "HttpOnly" in header and "Secure" in header and "SameSite=lax" in header
 
 
@@ -344,7 +344,7 @@ def test_an_administrator_made_user_signs_in_without_confirming(site: TestClient
 def test_a_body_over_the_limit_is_refused_before_it_is_read(site: TestClient, world: World) -> None:
     token = csrf(site, "/tickets/new")
     huge = site.post(
-        "/tickets/new", content=b"x" * 100, headers={"Content-Length": str(10**10), "Cookie": f"desk_csrf={token}"}
+        "/tickets/new", content=b"x" * 100, headers={"Content-Length": str(10**10), "Cookie": f"{CSRF_COOKIE}={token}"}
     )
     assert huge.status_code == 413 and "The request is too large" in huge.text
     api = site.post("/api/v1/tickets", content=b"{}", headers={"Content-Length": str(10**10)})
