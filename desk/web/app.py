@@ -7,6 +7,7 @@ thread, never the event loop.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -14,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from desk import __version__
 from desk.domain.errors import Conflict, DeskError, Invalid, NotFound, PermissionDenied
@@ -43,11 +45,17 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def api_error(status: int, kind: str, message: str, fields: dict[str, str] | None = None) -> JSONResponse:
+def api_error(
+    status: int,
+    kind: str,
+    message: str,
+    fields: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
     body: dict[str, object] = {"error": {"type": kind, "message": message}}
     if fields:
         body["error"] = {"type": kind, "message": message, "fields": fields}
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def create_app(db: Database, *, public_url: str, limits: RateLimits | None = None) -> FastAPI:
@@ -87,6 +95,17 @@ def create_app(db: Database, *, public_url: str, limits: RateLimits | None = Non
         if error.retry_after is not None:
             response.headers["Retry-After"] = str(error.retry_after)
         return response
+
+    @app.exception_handler(StarletteHTTPException)
+    def on_http_error(request: Request, error: StarletteHTTPException) -> Response:
+        """No such address (404) or method (405): our page, or our JSON error, rather than Starlette's own."""
+        message = "This page does not exist. Check the address, or start again."
+        if error.status_code != 404:
+            message = str(error.detail)
+        if _is_api(request):
+            kind = "not_found" if error.status_code == 404 else "error"
+            return api_error(error.status_code, kind, message, headers=error.headers)
+        return pages.error_page(request, error.status_code, message)
 
     @app.exception_handler(RequestValidationError)
     def on_bad_address(request: Request, error: RequestValidationError) -> Response:

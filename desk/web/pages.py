@@ -66,6 +66,7 @@ NOTICES = {
 ERROR_TITLES = {
     403: "Not allowed",
     404: "Not found",
+    405: "Not found",
     409: "Changed meanwhile",
     410: "Link expired",
     413: "Too large",

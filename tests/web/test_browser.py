@@ -142,6 +142,24 @@ def test_a_user_registers_opens_a_ticket_and_works_it_through_with_an_agent(
     page.emulate_media(color_scheme="dark")
     expect(page.get_by_role("heading", name="How did we do?")).to_be_visible()
     shot("13-dark-ticket")
+    page.emulate_media(color_scheme="light")
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_text("You are signed out.")).to_be_visible()
+    for order, path, heading in (
+        (14, "/sign-in", "Sign in"),
+        (15, "/forgot", "Forgot your password?"),
+        (16, "/check", "Check a ticket"),
+        (17, f"/tickets/{row.id}/nowhere", "Not found"),
+    ):
+        page.goto(server + path)
+        expect(page.get_by_role("heading", name=heading)).to_be_visible()
+        shot(f"{order}-{path.strip('/').split('/')[0]}")
+    page.goto(server + f"/tickets/{row.id}")  # signed out: to the sign-in page, and back after it
+    page.get_by_label("Email address").fill("carol@example.com")
+    page.get_by_role("textbox", name="Password").fill("correct horse battery")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Laptop will not charge")).to_be_visible()
 
     phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
     phone.goto(server + "/tickets/new")

@@ -370,3 +370,12 @@ def test_odd_input_gets_a_page_not_a_server_error(site: TestClient, world: World
     opened = post(site, "/tickets/new", form)
     assert opened.status_code == 303  # signed in: straight to the new ticket, its text without the NUL
     assert "Nul byte" in site.get(opened.headers["location"]).text
+
+
+def test_unknown_addresses_get_our_page_or_our_json(site: TestClient) -> None:
+    page = site.get("/no/such/page")
+    assert page.status_code == 404 and "<h1>Not found</h1>" in page.text and "Support Center" in page.text
+    api = site.get("/api/v1/no-such-thing")
+    assert api.status_code == 404 and api.json()["error"]["type"] == "not_found"
+    wrong_method = site.put("/sign-in", content=b"", headers={"Content-Length": "0"})
+    assert wrong_method.status_code == 405 and "<h1>" in wrong_method.text
