@@ -95,7 +95,11 @@ def recreate(engine_name: str, url: str) -> None:
 
 def prepare(engine_name: str, count: int) -> tuple[Database, float | None]:
     """The benchmark database with at least `count` tickets, and the build time when it had to be built."""
-    url = sqlite_url(count) if engine_name == "sqlite" else SERVER_URLS[engine_name]
+    return prepare_at(engine_name, sqlite_url(count) if engine_name == "sqlite" else SERVER_URLS[engine_name], count)
+
+
+def prepare_at(engine_name: str, url: str, count: int) -> tuple[Database, float | None]:
+    """The database at `url` with at least `count` demo tickets: reused, or built (and then its build time)."""
     have = ticket_count(url)
     if have >= count:
         print(f"{engine_name}: reusing {url} ({have:,} tickets)")

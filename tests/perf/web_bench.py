@@ -46,19 +46,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alembic import command
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from desk.domain.permissions import UserActor
 from desk.services import accounts, portal
 from desk.services.base import now
-from desk.services.demo import LONG_THREAD_SUBJECT, build_demo
-from desk.services.setup import install_defaults
-from desk.storage.db import Database, alembic_config
+from desk.services.demo import LONG_THREAD_SUBJECT
+from desk.storage.db import Database
 from desk.storage.models import User
 from desk.web.security import SESSION_COOKIE
-from tests.perf.bench import recreate, ticket_count
+from tests.perf.bench import prepare_at, ticket_count
 
 SERVER_URLS = {
     "postgresql": os.environ.get(
@@ -79,22 +76,9 @@ def database_url(engine_name: str, count: int) -> str:
 def prepare(engine_name: str, count: int) -> tuple[str, float | None]:
     """The URL of a database with at least `count` tickets, and the build time when it had to be built."""
     url = database_url(engine_name, count)
-    have = ticket_count(url)
-    if have >= count:
-        print(f"{engine_name}: reusing {make_url(url).render_as_string()} ({have:,} tickets)", flush=True)
-        return url, None
-    print(f"{engine_name}: building {count:,} tickets in {url}", flush=True)
-    recreate(engine_name, url)
-    db = Database(url)
-    try:
-        command.upgrade(alembic_config(url), "head")
-        with db.transaction() as session:
-            install_defaults(session)
-        started = time.perf_counter()
-        print(build_demo(db, tickets=count, progress=lambda line: print(f"  {line}", flush=True)))
-        return url, time.perf_counter() - started
-    finally:
-        db.dispose()
+    db, seconds = prepare_at(engine_name, url, count)
+    db.dispose()
+    return url, seconds
 
 
 # --- who signs in ---------------------------------------------------------------------------------------------
