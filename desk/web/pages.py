@@ -28,6 +28,7 @@ from desk.web.security import (
     CSRF_FIELD,
     MAX_FILES,
     SESSION_COOKIE,
+    RateLimits,
     Unauthenticated,
     check_csrf,
     clear_session,
@@ -45,7 +46,6 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-
 templates.filters["size"] = format_size
 # Form text without NUL characters, which PostgreSQL refuses to store and no person types.
 Text = Annotated[str, Form(), AfterValidator(lambda text: text.replace("\x00", ""))]
@@ -162,8 +162,9 @@ def _signed_in(response: Response, signed_in: portal.SignedIn) -> Response:
     return response
 
 
-def _limits(request: Request) -> Any:
-    return request.app.state.limits
+def _limits(request: Request) -> RateLimits:
+    limits: RateLimits = request.app.state.limits
+    return limits
 
 
 def _form_error(error: Invalid) -> dict[str, str]:
