@@ -114,7 +114,9 @@ def check_csrf(request: Request, submitted: str | None) -> None:
 
 
 def set_session(response: Response, secret: str, max_age: int) -> None:
+    """A new session, with a new CSRF token: a token known before signing in is worth nothing after it."""
     response.set_cookie(SESSION_COOKIE, secret, max_age=max_age, httponly=True, secure=True, samesite="lax", path="/")
+    response.set_cookie(CSRF_COOKIE, secrets.token_urlsafe(32), httponly=True, secure=True, samesite="lax", path="/")
 
 
 def clear_session(response: Response) -> None:

@@ -101,9 +101,11 @@ def test_register_confirm_and_sign_in_again(site: TestClient, world: World) -> N
 
 
 def test_the_session_cookie_is_secure_http_only_and_same_site(site: TestClient, world: World) -> None:
+    before = csrf(site, "/sign-in")
     done = post(site, "/sign-in", {"email": "alice@example.com", "password": "alice-password"})
     header = next(h for h in done.headers.get_list("set-cookie") if h.startswith(SESSION_COOKIE + "="))
     assert "HttpOnly" in header and "Secure" in header and "SameSite=lax" in header
+    assert csrf(site, "/tickets") != before  # signing in gave the forms a new CSRF token
 
 
 def test_a_used_or_unknown_link_is_refused(site: TestClient, world: World) -> None:
