@@ -25,6 +25,7 @@ from desk.web import api, pages
 from desk.web.security import MAX_FILES, RateLimits, Refused, Unauthenticated
 
 HERE = Path(__file__).parent
+NO_SUCH_PAGE = "This page does not exist. Check the address, or start again."
 
 ERROR_STATUS: dict[type[DeskError], tuple[int, str]] = {
     NotFound: (404, "not_found"),
@@ -99,9 +100,7 @@ def create_app(db: Database, *, public_url: str, limits: RateLimits | None = Non
     @app.exception_handler(StarletteHTTPException)
     def on_http_error(request: Request, error: StarletteHTTPException) -> Response:
         """No such address (404) or method (405): our page, or our JSON error, rather than Starlette's own."""
-        message = "This page does not exist. Check the address, or start again."
-        if error.status_code != 404:
-            message = str(error.detail)
+        message = NO_SUCH_PAGE if error.status_code == 404 else str(error.detail)
         if _is_api(request):
             kind = "not_found" if error.status_code == 404 else "error"
             return api_error(error.status_code, kind, message, headers=error.headers)
@@ -111,7 +110,7 @@ def create_app(db: Database, *, public_url: str, limits: RateLimits | None = Non
     def on_bad_address(request: Request, error: RequestValidationError) -> Response:
         # The API answers its own validation errors (desk.web.api); on a page, an id out of range or a bad
         # parameter is an address that leads nowhere.
-        return pages.error_page(request, 404, "This page does not exist. Check the address, or start again.")
+        return pages.error_page(request, 404, NO_SUCH_PAGE)
 
     @app.exception_handler(Unauthenticated)
     def on_unauthenticated(request: Request, error: Unauthenticated) -> Response:
