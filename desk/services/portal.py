@@ -62,14 +62,6 @@ class SignedIn:
 
 
 @dataclass(frozen=True)
-class TicketForm:
-    """What the new-ticket page offers: the public help topics ("Parent / Child"), and the attachment limit."""
-
-    topics: tuple[Ref, ...]
-    attachment_limit: int
-
-
-@dataclass(frozen=True)
 class UserTicket:
     """A ticket as its requester sees it, with what they may do next."""
 
@@ -78,7 +70,6 @@ class UserTicket:
     awaiting_confirmation: bool  # resolved: the requester may confirm the fix, or reopen
     may_reopen: bool
     may_reply: bool
-    attachment_limit: int
 
 
 @dataclass(frozen=True)
@@ -336,12 +327,12 @@ def redeem_ticket_link(session: Session, secret: str) -> tuple[SignedIn, int]:
 
 
 @query
-def ticket_form(session: Session) -> TicketForm:
+def public_topics(session: Session) -> tuple[Ref, ...]:
+    """The help topics an end user may choose for a new ticket, named "Parent / Child", by name."""
     topics = list(session.scalars(select(HelpTopic)))
     names = topic_names(topics)
     public = {t.id for t in topics if t.active and t.public}
-    shown = sorted((Ref(t.id, names[t.id]) for t in topics if t.id in public), key=lambda ref: ref.name.lower())
-    return TicketForm(topics=tuple(shown), attachment_limit=int(settings.get(session, "attachments.max_bytes")))
+    return tuple(sorted((Ref(t.id, names[t.id]) for t in topics if t.id in public), key=lambda ref: ref.name.lower()))
 
 
 @command
@@ -395,7 +386,6 @@ def user_ticket(session: Session, actor: Actor, ticket_id: int) -> UserTicket:
         awaiting_confirmation=own and status.id == settings.get(session, "ticket.resolved_status_id"),
         may_reopen=own and status.state == StatusState.CLOSED and status.allows_reopen,
         may_reply=status.state == StatusState.OPEN or status.allows_reopen,
-        attachment_limit=int(settings.get(session, "attachments.max_bytes")),
     )
 
 

@@ -66,6 +66,12 @@ def choices(session: Session, actor: Actor) -> Choices:
 
 
 @query
+def attachment_limit(session: Session) -> int:
+    """The largest attachment accepted, in bytes (public: the Support Center's forms say it)."""
+    return int(settings.get(session, "attachments.max_bytes"))
+
+
+@query
 def find_users(session: Session, actor: Actor, text: str, *, limit: int = 20) -> list[PersonView]:
     """End users whose name or email starts with the text (or whose email contains it), for picking a requester."""
     require_agent(actor)

@@ -49,7 +49,7 @@ from desk.domain.queues import Criteria
 from desk.services import accounts, api_tokens, entries, lifecycle, queues, reference, tickets
 from desk.services.base import command, within
 from desk.storage.db import Database
-from desk.web.security import MAX_FILES, Unauthenticated, upload_problem
+from desk.web.security import MAX_FILES, Unauthenticated, attachment_limit, upload_problem
 
 MAX_ID = 2**31 - 1  # ids and versions are 32-bit on every engine; larger numbers cannot name anything
 EARLIEST = datetime(1000, 1, 1, tzinfo=UTC)  # MariaDB's DATETIME starts here; earlier bounds mean the same
@@ -451,11 +451,11 @@ def _ticket_fields() -> Iterator[None]:
         raise Invalid(str(error), fields) from error
 
 
-def _uploads(db: Database, agent: AgentActor, files: list[NewAttachment]) -> list[views.Upload]:
+def _uploads(request: Request, files: list[NewAttachment]) -> list[views.Upload]:
     """The attachments decoded and checked as the Support Center checks its uploads."""
     if not files:
         return []
-    limit = reference.choices(db, agent).attachment_limit
+    limit = attachment_limit(request)
     uploads = []
     for index, file in enumerate(files):
         try:
@@ -595,7 +595,7 @@ def open_ticket(db: Db, agent: Agent, new: NewTicket, request: Request, response
             sla_id=new.sla_id,
             assignee_id=new.assignee_id,
             team_id=new.team_id,
-            attachments=_uploads(db, agent, new.attachments),
+            attachments=_uploads(request, new.attachments),
         )
     response.headers["Location"] = str(request.url_for("get_ticket", ticket_id=view.id))
     return _ticket(view)
@@ -655,7 +655,7 @@ def _apply_changes(
     summary="Reply to the end user",
     responses=_errors(400, 403, 404, 409),
 )
-def post_reply(db: Db, agent: Agent, ticket_id: TicketId, reply: NewReply) -> Ticket:
+def post_reply(db: Db, agent: Agent, ticket_id: TicketId, reply: NewReply, request: Request) -> Ticket:
     """Emails the reply to the requester (and collaborators); returns the ticket with the reply in its thread."""
     with _ticket_fields():
         view = entries.post_reply(
@@ -666,7 +666,7 @@ def post_reply(db: Db, agent: Agent, ticket_id: TicketId, reply: NewReply) -> Ti
             body_html=reply.body_html,
             recipients=reply.recipients,
             status_id=reply.status_id,
-            attachments=_uploads(db, agent, reply.attachments),
+            attachments=_uploads(request, reply.attachments),
             expected_version=reply.expected_version,
             client_key=reply.client_key,
         )
@@ -679,7 +679,7 @@ def post_reply(db: Db, agent: Agent, ticket_id: TicketId, reply: NewReply) -> Ti
     summary="Add an internal note",
     responses=_errors(400, 403, 404, 409),
 )
-def post_note(db: Db, agent: Agent, ticket_id: TicketId, note: NewNote) -> Ticket:
+def post_note(db: Db, agent: Agent, ticket_id: TicketId, note: NewNote, request: Request) -> Ticket:
     """A note for agents only, never shown or mailed to the end user; returns the ticket with the note."""
     with _ticket_fields():
         view = entries.post_note(
@@ -689,7 +689,7 @@ def post_note(db: Db, agent: Agent, ticket_id: TicketId, note: NewNote) -> Ticke
             note.body,
             body_html=note.body_html,
             status_id=note.status_id,
-            attachments=_uploads(db, agent, note.attachments),
+            attachments=_uploads(request, note.attachments),
             expected_version=note.expected_version,
             client_key=note.client_key,
         )

@@ -6,7 +6,6 @@ thread, never the event loop.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -19,10 +18,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from desk import __version__
 from desk.domain.errors import Conflict, DeskError, Invalid, NotFound, PermissionDenied
-from desk.services import portal
 from desk.storage.db import Database
 from desk.web import api, pages
-from desk.web.security import MAX_FILES, RateLimits, Refused, Unauthenticated
+from desk.web.security import MAX_FILES, AttachmentLimit, RateLimits, Refused, Unauthenticated
 
 HERE = Path(__file__).parent
 NO_SUCH_PAGE = "This page does not exist. Check the address, or start again."
@@ -121,15 +119,12 @@ def create_app(db: Database, *, public_url: str, limits: RateLimits | None = Non
         return RedirectResponse(pages.sign_in_url(request), status_code=303)
 
     # Bodies are bounded before anything reads them (Starlette spools file parts to disk without a limit): room
-    # for the most files a form takes, base64 in the API's JSON, and the text around them. The attachment limit
-    # is a setting: read again after a minute.
-    body_limit = {"bytes": 0, "until": 0.0}
+    # for the most files a form takes, base64 in the API's JSON, and the text around them.
+    app.state.attachment_limit = AttachmentLimit(db)
 
     def most_bytes() -> int:
-        if time.monotonic() >= body_limit["until"]:
-            limit = portal.ticket_form(db).attachment_limit
-            body_limit.update(bytes=limit * MAX_FILES * 4 // 3 + 1024 * 1024, until=time.monotonic() + 60)
-        return int(body_limit["bytes"])
+        limit: int = app.state.attachment_limit()
+        return limit * MAX_FILES * 4 // 3 + 1024 * 1024
 
     @app.middleware("http")
     async def bounded_body(request: Request, call_next):  # type: ignore[no-untyped-def]

@@ -30,6 +30,7 @@ from desk.web.security import (
     SESSION_COOKIE,
     RateLimits,
     Unauthenticated,
+    attachment_limit,
     check_csrf,
     clear_session,
     client_address,
@@ -110,6 +111,7 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
             "csrf": csrf_token(request),
             "csrf_field": CSRF_FIELD,
             "notice": NOTICES.get(request.cookies.get(NOTICE_COOKIE, "")),
+            "attachment_limit": attachment_limit(request),
             "errors": {},
             "values": {},
             **context,
@@ -126,6 +128,10 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
     title = ERROR_TITLES.get(status, "Something went wrong")
     return render(request, "error.html", status, title=title, message=message)
+
+
+def _check_your_mail(request: Request, message: str) -> HTMLResponse:
+    return render(request, "message.html", title="Check your mail", message=message)
 
 
 def _redirect(url: str, notice: str | None = None) -> RedirectResponse:
@@ -245,11 +251,8 @@ def register(request: Request, name: Text = "", email: Text = "", phone: Text = 
         )
     except Invalid as error:
         return render(request, "register.html", 422, values=values, errors=_form_error(error))
-    return render(
-        request,
-        "message.html",
-        title="Check your mail",
-        message=f"We have sent a link to {email.strip()}. Open it within 48 hours to choose your password.",
+    return _check_your_mail(
+        request, f"We have sent a link to {email.strip()}. Open it within 48 hours to choose your password."
     )
 
 
@@ -306,11 +309,9 @@ def forgot(request: Request, email: Text = "", csrf: Csrf = None) -> Response:
     check_csrf(request, csrf)
     _limits(request).mailed_link.check(client_address(request), "email:" + email.strip().lower())
     portal.request_password_reset(_db(request), email, link=_link(request, "/reset/{token}"))
-    return render(
+    return _check_your_mail(
         request,
-        "message.html",
-        title="Check your mail",
-        message="If an account uses that address, we have sent it a link to choose a new password. "
+        "If an account uses that address, we have sent it a link to choose a new password. "
         "The link works for one hour.",
     )
 
@@ -338,11 +339,9 @@ def check(request: Request, email: Text = "", number: Text = "", csrf: Csrf = No
     check_csrf(request, csrf)
     _limits(request).mailed_link.check(client_address(request), "email:" + email.strip().lower())
     portal.request_ticket_link(_db(request), email, number, link=_link(request, "/link/{token}"))
-    return render(
+    return _check_your_mail(
         request,
-        "message.html",
-        title="Check your mail",
-        message="If that ticket was opened from that address, we have sent the address a link to it. "
+        "If that ticket was opened from that address, we have sent the address a link to it. "
         "The link works once, within 48 hours.",
     )
 
@@ -370,7 +369,7 @@ def open_link(request: Request, token: str, csrf: Csrf = None) -> Response:
 
 @router.get("/tickets/new", response_class=HTMLResponse)
 def new_ticket_page(request: Request) -> Response:
-    return render(request, "new_ticket.html", form=portal.ticket_form(_db(request)))
+    return render(request, "new_ticket.html", topics=portal.public_topics(_db(request)))
 
 
 @router.post("/tickets/new", response_class=HTMLResponse)
@@ -389,9 +388,8 @@ def new_ticket(
     db, user = _db(request), _user(request)
     requester = user.email if user is not None else email.strip().lower()
     _limits(request).new_ticket.check(client_address(request), "email:" + requester)  # whose inbox gets mail
-    form = portal.ticket_form(db)
     values = {"subject": subject, "body": body, "topic": topic, "name": name, "email": email, "phone": phone}
-    uploads, problem = _uploads(attachments, form.attachment_limit)
+    uploads, problem = _uploads(attachments, attachment_limit(request))
     topic_id = int(topic) if topic.isascii() and topic.isdigit() and len(topic) <= 9 else None
     try:
         if problem:
@@ -406,7 +404,7 @@ def new_ticket(
         errors = _form_error(error)
         if uploads or problem:
             errors.setdefault("attachments", "Choose the files again: a browser does not keep them after an error.")
-        return render(request, "new_ticket.html", 422, form=form, values=values, errors=errors)
+        return render(request, "new_ticket.html", 422, topics=portal.public_topics(db), values=values, errors=errors)
     return render(
         request,
         "message.html",
@@ -471,7 +469,7 @@ def reply(
     check_csrf(request, csrf)
     user = _require_user(request)
     db = _db(request)
-    uploads, problem = _uploads(attachments, portal.user_ticket(db, user, ticket_id).attachment_limit)
+    uploads, problem = _uploads(attachments, attachment_limit(request))
     try:
         if problem:
             raise Invalid(problem, {"attachments": problem})

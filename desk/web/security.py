@@ -18,6 +18,9 @@ from pathlib import PurePath
 
 from fastapi import Request, Response
 
+from desk.services import reference
+from desk.storage.db import Database
+
 SESSION_COOKIE = "__Host-desk_session"  # __Host-: only this host, Secure, path /; no subdomain can set it
 CSRF_COOKIE = "__Host-desk_csrf"
 CSRF_FIELD = "csrf"
@@ -86,6 +89,26 @@ class RateLimits:
     register: RateLimit = field(default_factory=lambda: RateLimit(5, 3600))
     new_ticket: RateLimit = field(default_factory=lambda: RateLimit(10, 3600))
     mailed_link: RateLimit = field(default_factory=lambda: RateLimit(5, 3600))
+
+
+class AttachmentLimit:
+    """The attachment limit, read again after a minute: every upload and every request body is checked against it,
+    and the services check it once more when they store a file."""
+
+    def __init__(self, db: Database, clock: Callable[[], float] = time.monotonic) -> None:
+        self._db, self._clock = db, clock
+        self._bytes, self._until = 0, 0.0
+
+    def __call__(self) -> int:
+        if self._clock() >= self._until:
+            self._bytes, self._until = reference.attachment_limit(self._db), self._clock() + 60
+        return self._bytes
+
+
+def attachment_limit(request: Request) -> int:
+    """The limit the application keeps (desk.web.app puts an AttachmentLimit in its state)."""
+    limit: AttachmentLimit = request.app.state.attachment_limit
+    return limit()
 
 
 def client_address(request: Request) -> str:
