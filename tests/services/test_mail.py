@@ -235,7 +235,7 @@ def test_an_unusable_message_is_quarantined_for_administrators_to_retry(mail_wor
     assert state == InboundState.QUARANTINED
     [kept] = intake.quarantined(mail_world.db, mail_world.admin)
     assert (kept.subject, kept.sender) == ("who sent this?", "(no sender)")
-    assert "no sender address" in (kept.reason or "")
+    assert "no usable sender address" in (kept.reason or "")
     with pytest.raises(PermissionDenied):
         intake.quarantined(mail_world.db, mail_world.manager)
     again = intake.retry(mail_world.db, mail_world.admin, kept.id)
