@@ -15,9 +15,9 @@ import html
 import re
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
-from email.headerregistry import Address
 from email.message import Message
 from email.parser import BytesHeaderParser
+from email.utils import getaddresses
 
 import charset_normalizer
 import nh3
@@ -247,21 +247,27 @@ def _usable(message: Message, header: str) -> list[tuple[str, str]]:
     local part of several words with no angle brackets ("Big Bug bb@bug.com") is a name the sender forgot to
     quote followed by the address.
     """
-    raw = " ".join(_raw_headers(message, header)).lower()
+    values = _raw_headers(message, header)
+    raw = " ".join(values).lower()
     found: list[tuple[str, str]] = []
-    try:
-        addresses: tuple[Address, ...] = tuple(getattr(message[header], "addresses", ()) or ())
-    except Exception:  # the email package refusing a header is the same as no address in it
-        return found
-    for item in addresses:
-        name, local = item.display_name, item.username
+    for name, local, domain in _address_parts(message, header, values):
         words = local.split()
         if len(words) > 1 and "<" not in raw:
             name, local = " ".join([name, *words[:-1]]).strip(), words[-1]
-        address = f"{local}@{item.domain}".lower()
+        address = f"{local}@{domain}".lower()
         if _USABLE.match(address) and address.isprintable() and address in raw and len(address) <= 254:
             found.append((_plain(name).strip(), address))
     return found
+
+
+def _address_parts(message: Message, header: str, values: list[str]) -> list[tuple[str, str, str]]:
+    """(display name, local part, domain) of each address, as policy.default reads the header; where it gives up
+    on the header as a whole, as the older parser splits the raw text (encoded words left as they are)."""
+    try:
+        return [(a.display_name, a.username, a.domain) for a in getattr(message[header], "addresses", ())]
+    except Exception:  # a crash of the email package on one odd group or address: the header read piece by piece
+        split = [(name, address.rpartition("@")) for name, address in getaddresses(values)]
+        return [(decode_words(name), local, domain) for name, (local, _at, domain) in split]
 
 
 @dataclass(frozen=True)
@@ -301,7 +307,7 @@ def _join(bodies: list[_Body]) -> tuple[str, str | None]:
         body.text if body.text and body.text.strip() else html_to_text(sanitize_mail_html(body.html or "") or "")
         for body in bodies
     ]
-    text = "\n\n".join(t for t in texts if t.strip())
+    text = "\n\n".join(t.lstrip("\r\n").rstrip() for t in texts if t.strip())
     if not any(body.html for body in bodies):
         return text, None
     htmls = [body.html if body.html else f"<pre>{html.escape(body.text or '')}</pre>" for body in bodies]
