@@ -608,6 +608,7 @@ def _subject_of(world: World, raw: bytes) -> str:
     ("subject", "decoded"),
     [
         (b"Re: TEST =?utf-8?B?44OG44K544OI?=", "Re: TEST テスト"),
+        (b"Re: TEST\r\n =?utf-8?B?44OG44K544OI?=", "Re: TEST テスト"),  # folded before the word: the fold is a space
         (b"=?utf-8?Q?a?= =?utf-8?Q?b?=  c =?utf-8?Q?d?=", "ab c d"),  # space between two encoded words dropped
         (b"=?utf-8?B?44OG?=\r\n =?utf-8?B?44K544OI?= (2)", "テスト (2)"),
         (b"=?gb2312?B?udjT2tbs6Ua7+bzNxO653Q==?=", "关于朱镕基纪念馆"),  # GB18030's characters under "gb2312"
