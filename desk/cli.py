@@ -13,7 +13,7 @@ from alembic import command as alembic_command
 
 from desk import __version__
 from desk.config import configured_url, database_url
-from desk.domain.enums import InboundState, Queue, SortKey
+from desk.domain.enums import InboundState, Queue, SenderCheck, SortKey
 from desk.domain.errors import DeskError
 from desk.domain.permissions import Right, SystemActor
 from desk.domain.queues import Criteria
@@ -228,16 +228,34 @@ def cmd_mailbox_add(args: argparse.Namespace) -> int:
         smtp_security=args.smtp_security,
         smtp_user=args.smtp_user,
         smtp_password=smtp_password,
+        sender_check=SenderCheck(args.sender_check),
+        auth_server=args.auth_server,
     )
     where = "the system keyring" if view.password_in_keyring else "the database (this machine has no keyring)"
     print(f"Mailbox {view.address} added (id {view.id}); its passwords are kept in {where}.")
     return 0
 
 
+def cmd_mailbox_edit(args: argparse.Namespace) -> int:
+    db = _db(args)
+    view = mailboxes.set_sender_check(
+        db, accounts.agent_by_username(db, args.agent), args.address, SenderCheck(args.sender_check), args.auth_server
+    )
+    print(f"Mailbox {view.address}: {_sender_check_text(view)}.")
+    return 0
+
+
+def _sender_check_text(view: mailboxes.MailboxView) -> str:
+    if view.sender_check == SenderCheck.REQUIRED:
+        return f"senders checked by {view.auth_server or '(no server named: none verified)'}"
+    return "From trusted (relay)" if view.sender_check == SenderCheck.TRUSTED_RELAY else "senders never verified"
+
+
 def cmd_mailbox_list(args: argparse.Namespace) -> int:
     for view in mailboxes.list_mailboxes(_db(args), accounts.agent_by_username(_db(args), args.agent)):
         print(
-            f"  {view.id:>3} {view.address:<30} IMAP {view.imap or '—'} → {view.after_fetch}; SMTP {view.smtp or '—'}"
+            f"  {view.id:>3} {view.address:<30} IMAP {view.imap or '—'} → {view.after_fetch}; SMTP {view.smtp or '—'}; "
+            f"{_sender_check_text(view)}"
         )
     return 0
 
@@ -433,6 +451,24 @@ def parser() -> argparse.ArgumentParser:
     madd.add_argument("--smtp-security", choices=["tls", "starttls", "none"], default="starttls")
     madd.add_argument("--smtp-user")
     madd.set_defaults(run=cmd_mailbox_add)
+    medit = mailbox.add_parser("edit", help="change how a mailbox checks who mail is from")
+    medit.add_argument("address")
+    medit.set_defaults(run=cmd_mailbox_edit)
+    for command in (madd, medit):
+        command.add_argument(
+            "--sender-check",
+            choices=[check.value for check in SenderCheck],
+            default=SenderCheck.REQUIRED.value,
+            help="before mail is posted as an agent's note, or by its ticket tag as the requester's reply: "
+            "'required' needs the receiving server's Authentication-Results (DMARC, or aligned DKIM/SPF, pass); "
+            "'trusted' believes the From header (only behind a relay that verified it); 'off' never believes it",
+        )
+        command.add_argument(
+            "--auth-server",
+            metavar="NAME",
+            help="the receiving server's name as its Authentication-Results headers begin (authserv-id); "
+            "headers naming any other server are ignored",
+        )
     mailbox.add_parser("list", help="list mailboxes").set_defaults(run=cmd_mailbox_list)
 
     mail = sub.add_parser("mail", help="the mail channel's state").add_subparsers(dest="mail_command", required=True)
@@ -452,7 +488,7 @@ def parser() -> argparse.ArgumentParser:
     notify.add_argument("--department", help="for this department only")
     notify.add_argument("--topic", help="for this help topic only (over its department)")
     notify.set_defaults(run=cmd_mail_notify)
-    for command in (madd, mailbox.choices["list"], mail.choices["status"], quarantine, notify):
+    for command in (madd, medit, mailbox.choices["list"], mail.choices["status"], quarantine, notify):
         command.add_argument("--agent", default="admin", help="act as this administrator")
 
     token = sub.add_parser("token", help="agents' API tokens for the JSON API").add_subparsers(

@@ -104,6 +104,15 @@ class InboundState(enum.StrEnum):
     QUARANTINED = "quarantined"  # could not be parsed or threaded; administrators can retry it
 
 
+class SenderCheck(enum.StrEnum):
+    """How a mailbox decides that mail is from the address in its From header, before posting it as an agent's
+    note or into a ticket found by the sender's address (the ticket tag)."""
+
+    TRUSTED_RELAY = "trusted"  # the mail reaches the mailbox only through a relay that verified it already
+    REQUIRED = "required"  # the receiving server's Authentication-Results must show DMARC (or aligned DKIM/SPF) pass
+    OFF = "off"  # never: such mail is always posted as from an unverified sender
+
+
 class OutboxState(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"

@@ -8,6 +8,8 @@ import itertools
 import re
 from collections.abc import Iterable, Mapping
 
+import authres
+
 # The line our outgoing mail starts with; everything a reply quotes below it is history, not the new message.
 REPLY_SEPARATOR = "-- Reply above this line --"
 # A header our outgoing mail carries: seen on incoming mail, it is our own mail come back (a loop).
@@ -41,15 +43,56 @@ def message_ids(header: str | None) -> list[str]:
     return list(dict.fromkeys(_MESSAGE_ID.findall(header or "")))
 
 
-def subject_number(subject: str) -> str | None:
-    """The ticket number tagged in a subject as "[#123456]", if any."""
-    match = _TAG.search(subject)
-    return match[1] if match else None
+def subject_numbers(subject: str) -> list[str]:
+    """The ticket numbers tagged in a subject as "[#123456]", in order, once each: ours, or another help desk's
+    (the caller picks the one that names a ticket of ours)."""
+    return list(dict.fromkeys(_TAG.findall(subject)))
 
 
 def tag_subject(subject: str, number: str) -> str:
-    """The subject with the ticket tag, added once."""
-    return subject if f"[#{number}]" in subject else f"{subject} [#{number}]"
+    """The subject with our ticket tag once, at its end, and no other "[#…]" tag: a foreign one (another help
+    desk's, or one a user typed) would otherwise be read first by the next reply and open another ticket."""
+    untagged = " ".join(_TAG.sub(" ", subject).split())
+    return f"{untagged} [#{number}]" if untagged else f"[#{number}]"
+
+
+def sender_authenticated(results: Iterable[str], server: str, address: str) -> bool:
+    """Whether the receiving mail server named `server` found the mail authentic for the sender's domain, by its
+    Authentication-Results headers (RFC 8601): DMARC passed for the domain, or DKIM or SPF passed for the domain
+    or a parent of it. Headers naming another server never count: anyone can write them into the mail they send.
+    """
+    domain = address.rpartition("@")[2].lower()
+
+    def aligned(name: str) -> bool:
+        owner = name.rpartition("@")[2].lower().rstrip(".")
+        return bool(owner) and (domain == owner or domain.endswith("." + owner))
+
+    for value in results:
+        try:
+            header = authres.AuthenticationResultsHeader.parse_value(" ".join(value.split()))
+        except authres.AuthResError:
+            continue
+        if not server or str(header.authserv_id).lower() != server.lower():
+            continue
+        for result in header.results:
+            if str(result.result).lower() != "pass":
+                continue
+            method = str(result.method).lower()
+            for prop in result.properties:
+                value = str(prop.value).lower()
+                if f"{prop.type}.{prop.name}".lower() not in _VOUCHING.get(method, ()):
+                    continue
+                if value == domain if method == "dmarc" else aligned(value):  # DMARC judged the From domain itself
+                    return True
+    return False
+
+
+# The property of each method's result that names the domain it vouches for (RFC 8601 section 2.7, RFC 7489).
+_VOUCHING = {
+    "dmarc": ("header.from",),
+    "dkim": ("header.d", "header.i"),
+    "spf": ("smtp.mailfrom",),
+}
 
 
 _AUTO_HEADERS = ("x-autoreply", "x-autorespond", "x-autoresponder", "x-auto-reply")
@@ -91,15 +134,43 @@ def automatic_reason(headers: Mapping[str, str], sender: str | None, domains: It
 POSTED_QUIETLY = frozenset({"bulk", "no auto-reply wanted"})
 
 
+# Outlook's quoted history, in the languages of Europe: the rule line it starts with, and the header block's
+# "From:" label and the labels of its "Sent:" line (any of them right below the "From:" line).
+OUTLOOK_HISTORY = {
+    "English": ("Original Message", "From", ("Sent", "Date")),
+    "German": ("Ursprüngliche Nachricht", "Von", ("Gesendet", "Datum")),
+    "Swedish": ("Ursprungligt meddelande", "Från", ("Skickat", "Datum")),
+    "Dutch": ("Oorspronkelijk bericht", "Van", ("Verzonden", "Datum")),
+    "French": ("Message d'origine", "De", ("Envoyé", "Date")),
+    "Spanish": ("Mensaje original", "De", ("Enviado el", "Enviado", "Fecha")),
+    "Italian": ("Messaggio originale", "Da", ("Inviato", "Data")),
+    "Portuguese": ("Mensagem original", "De", ("Enviada", "Enviado", "Data")),
+    "Polish": ("Wiadomość oryginalna", "Od", ("Wysłano", "Data")),
+    "Danish": ("Oprindelig meddelelse", "Fra", ("Sendt", "Dato")),
+    "Norwegian": ("Opprinnelig melding", "Fra", ("Sendt", "Dato")),
+    "Finnish": ("Alkuperäinen viesti", "Lähettäjä", ("Lähetetty", "Päivämäärä")),
+    "Czech": ("Původní zpráva", "Od", ("Odesláno", "Datum")),
+}
+
+
+def _labels(labels: Iterable[str]) -> str:
+    return "|".join(sorted({re.escape(label) for label in labels}, key=len, reverse=True))
+
+
+# A header line as Outlook writes it: "From: …", "*From:* …" (plain text of HTML bold), "De : …" (French).
+_OUTLOOK_FROM = re.compile(rf"^\s*\*?({_labels(v[1] for v in OUTLOOK_HISTORY.values())})\s*:\*?\s.+$", re.I)
+_OUTLOOK_SENT = re.compile(rf"^\s*\*?({_labels(s for v in OUTLOOK_HISTORY.values() for s in v[2])})\s*:", re.I)
+
 # Lines that start the quoted history in the common clients; the first one found ends the new text.
 _HISTORY = (
     re.compile(rf"^\s*{re.escape(REPLY_SEPARATOR)}\s*$", re.IGNORECASE),
-    re.compile(r"^\s*-{2,}\s*(Original Message|Ursprüngliche Nachricht|Message d'origine)\s*-{2,}\s*$", re.I),
+    re.compile(rf"^\s*-{{2,}}\s*({_labels(v[0] for v in OUTLOOK_HISTORY.values())})\s*-{{2,}}\s*$", re.I),
+    re.compile(r"^_{20,}\s*$"),  # Outlook on the web's rule above "From: … Sent: …"
+)
+_WROTE = (
     re.compile(r"^\s*On .{4,200}wrote:\s*$", re.IGNORECASE | re.DOTALL),
     re.compile(r"^\s*Am .{4,200}schrieb .{1,200}:\s*$", re.IGNORECASE | re.DOTALL),
     re.compile(r"^\s*Le .{4,200}a écrit\s*:\s*$", re.IGNORECASE | re.DOTALL),
-    re.compile(r"^_{20,}\s*$"),  # Outlook on the web's rule above "From: … Sent: …"
-    re.compile(r"^\s*\*?From:\*?\s.+$"),  # Outlook's header block, checked with the "Sent:" line below
 )
 
 
@@ -128,12 +199,14 @@ def strip_quoted(text: str) -> str:
 
 
 def _starts_history(lines: list[str], index: int, line: str) -> bool:
-    if _HISTORY[-1].match(line):  # "From:" only counts in a header block: "Sent:" or "Date:" right below it
+    if _OUTLOOK_FROM.match(line):  # "From:" only counts in a header block: its "Sent:" line right below it
         block = itertools.takewhile(str.strip, lines[index + 1 : index + 4])
-        return any(re.match(r"^\s*\*?(Sent|Date|Gesendet):", following) for following in block)
-    if _HISTORY[2].match(line) or _HISTORY[3].match(line) or _HISTORY[4].match(line):
+        return any(_OUTLOOK_SENT.match(following) for following in block)
+    if any(pattern.match(line) for pattern in (*_WROTE, *_HISTORY)):
         return True
     # A "On … wrote:" line that the client wrapped in two.
-    if index + 1 < len(lines) and re.match(r"^\s*On .{4,200}$", line) and lines[index + 1].rstrip().endswith("wrote:"):
-        return True
-    return any(pattern.match(line) for pattern in _HISTORY[:2] + _HISTORY[5:6])
+    return (
+        index + 1 < len(lines)
+        and bool(re.match(r"^\s*On .{4,200}$", line))
+        and lines[index + 1].rstrip().endswith("wrote:")
+    )

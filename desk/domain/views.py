@@ -81,6 +81,7 @@ class EntryView:
     recipients: tuple[str, ...] = ()
     edited_at: datetime | None = None
     attachments: tuple[AttachmentView, ...] = ()
+    sender_unverified: bool = False  # mail whose From address nothing vouched for (Mailbox.sender_check)
 
 
 @dataclass(frozen=True)

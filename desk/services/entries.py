@@ -84,6 +84,7 @@ def add_entry(
     recipients: Seq[str] = (),
     refresh_search: bool = True,
     client_key: str | None = None,
+    sender_unverified: bool = False,
 ) -> ThreadEntry:
     """Write one thread entry with its attachments and make it searchable at once (unless the caller does).
 
@@ -107,6 +108,7 @@ def add_entry(
         recipients=list(recipients) or None,
         created_at=at or now(),
         client_key=client_key,
+        sender_unverified=sender_unverified,
     )
     if client_key is not None:
         try:
@@ -284,8 +286,10 @@ def add_message(
     body_html: str | None = None,
     attachments: Seq[Upload] = (),
     from_user_id: int | None = None,
+    unverified: bool = False,
 ) -> TicketView:
-    """A message from the end user (or from the mail intake on their behalf).
+    """A message from the end user (or from the mail intake on their behalf; `unverified`: mail whose From
+    address nothing vouched for, shown so in the thread).
 
     It clears "answered", and reopens a resolved or closed ticket whose status allows it. A message to a ticket
     merged into another goes to that one.
@@ -317,6 +321,7 @@ def add_message(
         attachments=attachments,
         at=moment,
         user_id=author_id,
+        sender_unverified=unverified,
     )
     ticket.answered = False
     ticket.last_message_at = ticket.updated_at = moment

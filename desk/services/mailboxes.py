@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from desk.domain.errors import Invalid
+from desk.domain.enums import SenderCheck
+from desk.domain.errors import Invalid, NotFound
 from desk.domain.permissions import Actor, Right
 from desk.services import settings
 from desk.services.accounts import normalize_email, require_right
@@ -31,6 +33,8 @@ class MailboxView:
     folder: str
     after_fetch: str
     password_in_keyring: bool
+    sender_check: SenderCheck
+    auth_server: str | None
 
 
 def _view(mailbox: Mailbox) -> MailboxView:
@@ -46,6 +50,8 @@ def _view(mailbox: Mailbox) -> MailboxView:
         folder=mailbox.folder,
         after_fetch=mailbox.after_fetch + (f" to {mailbox.move_to}" if mailbox.after_fetch == "move" else ""),
         password_in_keyring=IN_KEYRING in (mailbox.imap_secret, mailbox.smtp_secret),
+        sender_check=SenderCheck(mailbox.sender_check),
+        auth_server=mailbox.auth_server,
     )
 
 
@@ -71,10 +77,16 @@ def add_mailbox(
     smtp_password: str | None = None,
     department_id: int | None = None,
     topic_id: int | None = None,
+    sender_check: SenderCheck = SenderCheck.REQUIRED,
+    auth_server: str | None = None,
 ) -> MailboxView:
-    """A new support address. Passwords go to the system keyring where there is one (see mail.secrets)."""
+    """A new support address. Passwords go to the system keyring where there is one (see mail.secrets).
+
+    Mail is taken as from its From address (an agent's note, a requester's reply found by its ticket tag) only
+    as `sender_check` says: by default only when the receiving server `auth_server` vouches for it.
+    """
     require_right(actor, Right.ADMIN)
-    errors = {}
+    errors = _sender_check_errors(sender_check, auth_server)
     if imap_security not in SECURITY or smtp_security not in SECURITY:
         errors["security"] = f"Choose one of {', '.join(SECURITY)}."
     if after_fetch not in AFTER_FETCH:
@@ -112,6 +124,8 @@ def add_mailbox(
         smtp_security=smtp_security,
         smtp_user=smtp_user,
         smtp_secret=conceal(email, "smtp", smtp_password),
+        sender_check=SenderCheck(sender_check).value,
+        auth_server=(auth_server or "").strip() or None,
         active=True,
         last_uid=0,
         failures=0,
@@ -120,6 +134,53 @@ def add_mailbox(
     session.add(mailbox)
     session.flush()
     return _view(mailbox)
+
+
+@command
+def set_sender_check(
+    session: Session, actor: Actor, address: str, sender_check: SenderCheck, auth_server: str | None = None
+) -> MailboxView:
+    """How a mailbox decides that mail is from its From address (see SenderCheck); `auth_server` is the name the
+    receiving mail server writes first in its Authentication-Results headers (the authserv-id)."""
+    require_right(actor, Right.ADMIN)
+    errors = _sender_check_errors(sender_check, auth_server)
+    if errors:
+        raise Invalid("The sender check cannot be set: " + " ".join(errors.values()), errors)
+    mailbox = session.scalar(select(Mailbox).where(Mailbox.address == address.strip().lower()))
+    if mailbox is None:
+        raise NotFound(f"There is no mailbox for {address}; `desk mailbox list` shows them.")
+    mailbox.sender_check = SenderCheck(sender_check).value
+    mailbox.auth_server = (auth_server or "").strip() or None
+    return _view(mailbox)
+
+
+def _sender_check_errors(sender_check: str, auth_server: str | None) -> dict[str, str]:
+    if sender_check not in {check.value for check in SenderCheck}:
+        return {"sender_check": f"Choose one of {', '.join(check.value for check in SenderCheck)}."}
+    if auth_server and not _AUTHSERV_ID.match(auth_server.strip()):
+        return {
+            "auth_server": "Enter the server's name as its Authentication-Results headers begin, like mx.example.com."
+        }
+    return {}
+
+
+_AUTHSERV_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,253}$")
+
+
+def sender_check_problem(mailbox: Mailbox) -> str | None:
+    """What an administrator must know about a mailbox's sender check; None when it vouches as it should."""
+    if mailbox.sender_check == SenderCheck.TRUSTED_RELAY:
+        return (
+            f"Mailbox {mailbox.address} trusts the From header: anyone who mails it can write as an agent. Unless a "
+            f"relay verifies senders first, run `desk mailbox edit {mailbox.address} --sender-check required "
+            "--auth-server NAME`."
+        )
+    if mailbox.sender_check == SenderCheck.REQUIRED and not mailbox.auth_server:
+        return (
+            f"Mailbox {mailbox.address} names no receiving server (--auth-server): mail from agents and tagged replies "
+            "are posted as from unverified senders."
+        )
+    return None
 
 
 @query

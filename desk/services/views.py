@@ -206,7 +206,7 @@ def _thread_statement(model: type[ThreadEntry] | type[ThreadEvent], *columns: st
 def _entries_statement(public_only: bool) -> Any:
     entries, attachments = ThreadEntry.__table__, Attachment.__table__
     statement = (
-        _thread_statement(ThreadEntry, "body_text", "body_html", "recipients", "edited_at")
+        _thread_statement(ThreadEntry, "body_text", "body_html", "recipients", "edited_at", "sender_unverified")
         .add_columns(*(attachments.c[name] for name in ("id", "name", "content_type", "size", "sha256")))
         .outerjoin(attachments, attachments.c.entry_id == entries.c.id)
         .order_by(entries.c.id, attachments.c.id)
@@ -256,9 +256,9 @@ def thread(session: Session, ticket_id: int, actor: Actor) -> tuple[ThreadItem, 
         entry_id = row[0]
         if entry_id not in entries:
             entries[entry_id] = (row[6], row, [])
-        if row[11] is not None:
+        if row[12] is not None:
             entries[entry_id][2].append(
-                AttachmentView(id=row[11], name=row[12], content_type=row[13], size=row[14], sha256=row[15])
+                AttachmentView(id=row[12], name=row[13], content_type=row[14], size=row[15], sha256=row[16])
             )
     for entry_id, (created_at, row, attachments) in entries.items():
         kind, author = _author(row[2], row[3], row[4], row[5])
@@ -273,6 +273,7 @@ def thread(session: Session, ticket_id: int, actor: Actor) -> tuple[ThreadItem, 
             recipients=tuple(row[9] or ()),
             edited_at=row[10],
             attachments=tuple(attachments),
+            sender_unverified=bool(row[11]),
         )
         items.append((created_at, 0, entry_id, view))
     events = session.execute(events_statement, params).all()

@@ -28,6 +28,7 @@ from desk.services import lifecycle
 from desk.services.accounts import require_right
 from desk.services.base import LeaseLost, command, now, query
 from desk.services.mail import fetching, intake, sending
+from desk.services.mailboxes import sender_check_problem
 from desk.storage.db import Database
 from desk.storage.models import InboundMessage, Mailbox, OutboxMessage, WorkerJob
 
@@ -209,6 +210,7 @@ class MailboxState:
     last_success_at: datetime | None
     failures: int
     last_error: str | None
+    sender_check_problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,7 @@ class WorkerStatus:
             for m in self.mailboxes
             if m.failures
         ]
+        found.extend(m.sender_check_problem for m in self.mailboxes if m.sender_check_problem)
         fetch = next((j for j in self.jobs if j.job == "mail.fetch"), None)
         if self.mailboxes and (fetch is None or not fetch.alive):
             found.append("No worker is running: mail is not fetched or sent. Start `desk worker`.")
@@ -252,7 +255,7 @@ def status(session: Session, actor: Actor) -> WorkerStatus:
         for row in session.scalars(select(WorkerJob).order_by(WorkerJob.job))
     )
     mailboxes = tuple(
-        MailboxState(m.address, m.last_fetch_at, m.last_success_at, m.failures, m.last_error)
+        MailboxState(m.address, m.last_fetch_at, m.last_success_at, m.failures, m.last_error, sender_check_problem(m))
         for m in session.scalars(select(Mailbox).where(Mailbox.active.is_(True)).order_by(Mailbox.id))
     )
     pending = session.scalar(

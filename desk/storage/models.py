@@ -333,6 +333,8 @@ class ThreadEntry(Base):
     # finds its entry instead of adding a second one. A unique index, not a constraint, so that migrating SQLite
     # needs no table rebuild; NULLs (entries from mail intake, the web, the demo) never collide.
     client_key: Mapped[str | None] = mapped_column(String(36), index=True, unique=True)
+    # Mail whose From nothing vouched for (see Mailbox.sender_check), posted as an ordinary message and shown so.
+    sender_unverified: Mapped[bool] = mapped_column(default=False)
 
 
 class EntryRevision(Base):
@@ -507,6 +509,8 @@ class Mailbox(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     failures: Mapped[int] = mapped_column(default=0)  # consecutive failed fetches
     alerted: Mapped[bool] = mapped_column(default=False)  # administrators were mailed about this failure streak
+    sender_check: Mapped[str] = mapped_column(String(8), default="required")  # desk.domain.enums.SenderCheck
+    auth_server: Mapped[str | None] = mapped_column(String(255))  # the authserv-id of the receiving server
 
 
 class InboundMessage(Base):

@@ -8,17 +8,19 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from desk.domain import mailthread
-from desk.domain.enums import EntryKind, EventKind, InboundState, OutboxState, TicketSource
-from desk.domain.errors import PermissionDenied
+from desk.domain.enums import EntryKind, EventKind, InboundState, OutboxState, SenderCheck, TicketSource
+from desk.domain.errors import Invalid, PermissionDenied
 from desk.domain.views import EntryView, TicketView
 from desk.services import entries, lifecycle, mailboxes, tickets, worker
 from desk.services.base import now
-from desk.services.mail import intake, outbound, sending
+from desk.services.mail import intake, outbound, parse, sending
 from desk.services.mail.parse import ParsedMail
 from desk.storage.models import InboundMessage, Mailbox, OutboxMessage, Ticket, User, WorkerJob
 from tests.services.conftest import World, count, events
@@ -26,9 +28,16 @@ from tests.services.conftest import World, count, events
 SUPPORT = "support@desk.example"
 
 
+RECEIVER = "mx.desk.example"  # the receiving mail server, as it names itself in Authentication-Results
+VOUCHED = f"{RECEIVER}; dkim=pass header.d=desk.example; dmarc=pass header.from=desk.example"
+
+
 @pytest.fixture
 def mail_world(world: World) -> World:
-    mailboxes.add_mailbox(world.db, world.admin, name="Support", address=SUPPORT, smtp_host="127.0.0.1", smtp_port=2525)
+    mailboxes.add_mailbox(
+        world.db, world.admin, name="Support", address=SUPPORT, smtp_host="127.0.0.1", smtp_port=2525,
+        auth_server=RECEIVER,
+    )  # fmt: skip
     return world
 
 
@@ -50,8 +59,11 @@ def mail(
 
 
 def deliver(world: World, raw: bytes) -> tuple[InboundState, int | None]:
-    """Store and process one message as the worker does; its outcome and ticket."""
-    inbound_id = intake.store(world.db, None, None, raw)
+    """Store and process one message as the worker does (fetched from the Support mailbox when there is one);
+    its outcome and ticket."""
+    with world.db.transaction(write=False) as session:
+        mailbox_id = session.scalar(select(Mailbox.id).where(Mailbox.address == SUPPORT))
+    inbound_id = intake.store(world.db, mailbox_id, None, raw)
     assert inbound_id is not None, "the message was a duplicate"
     state = intake.process(world.db, inbound_id)
     with world.db.transaction(write=False) as session:
@@ -169,7 +181,13 @@ def test_mail_from_an_agent_on_a_ticket_is_an_internal_note(mail_world: World) -
     ours = outbox(mail_world, ticket_id)[0]
 
     _, threaded = deliver(
-        mail_world, mail(sender="manager@desk.example", body="Vendor says Friday.", In_Reply_To=ours.message_id)
+        mail_world,
+        mail(
+            sender="manager@desk.example",
+            body="Vendor says Friday.",
+            In_Reply_To=ours.message_id,
+            Authentication_Results=VOUCHED,
+        ),
     )
 
     assert threaded == ticket_id
@@ -235,7 +253,7 @@ def test_an_unusable_message_is_quarantined_for_administrators_to_retry(mail_wor
     assert state == InboundState.QUARANTINED
     [kept] = intake.quarantined(mail_world.db, mail_world.admin)
     assert (kept.subject, kept.sender) == ("who sent this?", "(no sender)")
-    assert "no sender address" in (kept.reason or "")
+    assert "no usable sender address" in (kept.reason or "")
     with pytest.raises(PermissionDenied):
         intake.quarantined(mail_world.db, mail_world.manager)
     again = intake.retry(mail_world.db, mail_world.admin, kept.id)
@@ -412,3 +430,261 @@ def test_a_message_too_big_for_the_database_is_fetched_again_on_retry(
     with mail_world.db.transaction(write=False) as session:
         assert session.scalar(select(Mailbox.last_uid).where(Mailbox.id == box.id)) == 16
         assert session.get(InboundMessage, big) is None
+
+
+# --- senders, tags, charsets and bodies as real mail has them (issue 12 §4) ------------------------------------
+
+
+def raw_mail(
+    sender: bytes, *, subject: bytes = b"Printer broken", headers: bytes = b"", body: bytes = b"It fails."
+) -> bytes:
+    """A message as bytes, for headers EmailMessage would refuse or rewrite."""
+    return (
+        b"From: " + sender + b"\r\nTo: " + SUPPORT.encode() + b"\r\nSubject: " + subject + b"\r\nMessage-ID: "
+        + make_msgid(domain="example.com").encode() + b"\r\n" + headers + b"\r\n" + body + b"\r\n"
+    )  # fmt: skip
+
+
+def requester_of(world: World, ticket_id: int | None) -> tuple[str, str]:
+    assert ticket_id is not None
+    requester = tickets.get_ticket(world.db, world.admin, ticket_id).requester
+    return requester.email, requester.name
+
+
+@pytest.mark.parametrize(
+    ("sender", "requester"),
+    [
+        (b"Big Bug bb@bug.com", ("bb@bug.com", "Big Bug")),
+        (b"=?utf-8?Q?M=C3=BCller,_Bernd?= <bernd@example.de>", ("bernd@example.de", "Müller, Bernd")),
+        (b'"M\xc3\xbcller, Bernd" <bernd@example.de>', ("bernd@example.de", "Müller, Bernd")),  # undeclared UTF-8
+        (b"Undisclosed:; , <@>, Carol <carol@example.org>, dave@example.org", ("carol@example.org", "Carol")),
+        (b"Alice Archer <alice@example.com", ("alice@example.com", "Alice Archer")),  # no closing ">"
+    ],
+)
+def test_a_readable_sender_address_is_used_however_the_from_is_written(
+    mail_world: World, sender: bytes, requester: tuple[str, str]
+) -> None:
+    state, ticket_id = deliver(mail_world, raw_mail(sender))
+
+    assert state == InboundState.DONE
+    assert requester_of(mail_world, ticket_id) == requester
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        b'"xxxxx@xxxxx" <xxxxx@xxxxx>',
+        b"<power quadrant system@example.com>",
+        b"=?utf-8?Q?john=40desk.example=3E?=@attacker.example",  # an encoded word never becomes an address
+        b"=?utf-8?Q?manager?=@desk.example",
+        b"",
+    ],
+)
+def test_a_from_with_no_usable_address_is_quarantined_not_raised(mail_world: World, sender: bytes) -> None:
+    state, ticket_id = deliver(mail_world, raw_mail(sender))
+
+    assert (state, ticket_id) == (InboundState.QUARANTINED, None)
+    [kept] = intake.quarantined(mail_world.db, mail_world.admin)
+    assert "no usable sender address" in (kept.reason or "") and kept.sender == "(no sender)"
+    assert count(mail_world.db, Ticket) == 0
+
+
+_ADDRESS_PARTS = st.sampled_from(
+    ["alice@example.com", "xxxxx@xxxxx", "bb@bug.com", "john@desk.example", "@", "<", ">", '"', ",", ";", ":",
+     "(", ")", "\\", " ", "=?utf-8?Q?john=40desk.example=3E?=", "=?utf-8?B?w7w=?=", "Müller", "\u00a0", "@x"]
+)  # fmt: skip
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(st.one_of(_ADDRESS_PARTS, st.text(max_size=6)), max_size=10))
+def test_any_from_header_is_posted_or_quarantined(mail_world: World, parts: list[str]) -> None:
+    sender = "".join(parts).replace("\r", " ").replace("\n", " ").encode("utf-8", "surrogatepass")
+    inbound_id = intake.store(mail_world.db, None, None, raw_mail(sender))
+    assert inbound_id is not None
+
+    state = intake.process(mail_world.db, inbound_id)  # never raises
+
+    assert state in (InboundState.DONE, InboundState.QUARANTINED)
+    with mail_world.db.transaction(write=False) as session:
+        row = session.get(InboundMessage, inbound_id)
+        assert row is not None
+        if state == InboundState.QUARANTINED:
+            assert "no usable sender address" in (row.reason or ""), row.reason
+        else:
+            requester = session.get(User, session.get(Ticket, row.ticket_id).requester_id)  # type: ignore[union-attr]
+            assert requester is not None and requester.email.encode() in sender.lower()  # as written, not decoded
+
+
+def _note_attempt(world: World, **headers: str) -> EntryView:
+    """Mail from the manager's address answering our mail on a new ticket; the entry it became."""
+    _, ticket_id = deliver(world, mail())
+    assert ticket_id is not None
+    ours = outbox(world, ticket_id)[0]
+    _, threaded = deliver(
+        world, mail(sender="Manager Agent <manager@desk.example>", body="Refund approved.", In_Reply_To=ours.message_id,
+                    **headers)
+    )  # fmt: skip
+    assert threaded == ticket_id
+    return thread_of(world, ticket_id)[-1]
+
+
+@pytest.mark.parametrize(
+    "results",
+    [
+        [],  # nothing vouches for the From
+        ["mx.attacker.example; dkim=pass header.d=desk.example; dmarc=pass header.from=desk.example"],  # his own
+        [f"{RECEIVER}.attacker.example; dmarc=pass header.from=desk.example"],
+        [f"{RECEIVER}; dmarc=fail header.from=desk.example; dkim=pass header.d=attacker.example"],
+    ],
+)
+def test_mail_in_an_agents_name_that_nothing_vouches_for_is_an_unverified_message(
+    mail_world: World, results: list[str]
+) -> None:
+    message = _note_attempt(mail_world, **({"Authentication_Results": results[0]} if results else {}))
+
+    assert (message.kind, message.author_kind.value, message.sender_unverified) == (EntryKind.MESSAGE, "user", True)
+    assert message.body_text == "Refund approved."
+
+
+def test_a_sender_check_vouches_per_mailbox(mail_world: World) -> None:
+    assert (vouched := _note_attempt(mail_world, Authentication_Results=VOUCHED)).kind == EntryKind.NOTE
+    assert not vouched.sender_unverified and vouched.author == "Manager Agent"
+
+    mailboxes.set_sender_check(mail_world.db, mail_world.admin, SUPPORT, SenderCheck.OFF)
+    assert _note_attempt(mail_world, Authentication_Results=VOUCHED).sender_unverified
+
+    mailboxes.set_sender_check(mail_world.db, mail_world.admin, SUPPORT, SenderCheck.TRUSTED_RELAY)
+    assert _note_attempt(mail_world).kind == EntryKind.NOTE  # the relay in front verified it
+    assert any("trusts the From header" in p for p in worker.status(mail_world.db, mail_world.admin).problems())
+
+    with pytest.raises(PermissionDenied):
+        mailboxes.set_sender_check(mail_world.db, mail_world.manager, SUPPORT, SenderCheck.TRUSTED_RELAY)
+    with pytest.raises(Invalid, match="Authentication-Results"):
+        mailboxes.set_sender_check(mail_world.db, mail_world.admin, SUPPORT, SenderCheck.REQUIRED, "mx; evil")
+
+
+def test_a_new_mailbox_requires_the_receiving_servers_word(world: World) -> None:
+    view = mailboxes.add_mailbox(world.db, world.admin, name="Sales", address="sales@desk.example")
+    assert (view.sender_check, view.auth_server) == (SenderCheck.REQUIRED, None)
+    assert any("names no receiving server" in p for p in worker.status(world.db, world.admin).problems())
+
+
+def test_a_tagged_reply_as_the_requester_needs_the_receiving_servers_word(mail_world: World) -> None:
+    _, ticket_id = deliver(mail_world, mail())
+    assert ticket_id is not None
+    number = tickets.get_ticket(mail_world.db, mail_world.admin, ticket_id).number
+    vouched = f"{RECEIVER}; spf=pass smtp.mailfrom=example.com; dmarc=pass header.from=example.com"
+
+    _, verified = deliver(mail_world, mail(subject=f"Re: Printer broken [#{number}]", Authentication_Results=vouched))
+    _, unverified = deliver(mail_world, mail(subject=f"Re: Printer broken [#{number}]", body="Send it to me."))
+
+    assert verified == unverified == ticket_id
+    flags = [(e.body_text, e.sender_unverified) for e in thread_of(mail_world, ticket_id)]
+    assert flags[-2:] == [("The printer on floor 2 prints blank pages.", False), ("Send it to me.", True)]
+
+
+def test_our_tag_wins_over_a_foreign_one_in_the_subject(mail_world: World) -> None:
+    vouched = f"{RECEIVER}; dmarc=pass header.from=example.com"
+    state, ticket_id = deliver(mail_world, mail(subject="Re: Printer broken [#999999]", Authentication_Results=vouched))
+    assert state == InboundState.DONE and ticket_id is not None
+    [response] = [row for row in outbox(mail_world, ticket_id) if row.kind == "auto_response"]
+    number = tickets.get_ticket(mail_world.db, mail_world.admin, ticket_id).number
+    assert mailthread.subject_numbers(response.subject) == [number] and "999999" not in response.subject
+
+    # The requester's client keeps the foreign tag before ours, or puts it after: the next reply finds our ticket.
+    for subject in (f"Re: Printer broken [#999999] [#{number}]", f"Re: [#{number}] Printer broken [#999999]"):
+        _, threaded = deliver(mail_world, mail(subject=subject, Authentication_Results=vouched))
+        assert threaded == ticket_id
+    assert count(mail_world.db, Ticket) == 1
+
+
+def _subject_of(world: World, raw: bytes) -> str:
+    _, ticket_id = deliver(world, raw)
+    assert ticket_id is not None
+    return tickets.get_ticket(world.db, world.admin, ticket_id).subject
+
+
+@pytest.mark.parametrize(
+    ("subject", "decoded"),
+    [
+        (b"Re: TEST =?utf-8?B?44OG44K544OI?=", "Re: TEST テスト"),
+        (b"Re: TEST\r\n =?utf-8?B?44OG44K544OI?=", "Re: TEST テスト"),  # folded before the word: the fold is a space
+        (b"=?utf-8?Q?a?= =?utf-8?Q?b?=  c =?utf-8?Q?d?=", "ab c d"),  # space between two encoded words dropped
+        (b"=?utf-8?B?44OG?=\r\n =?utf-8?B?44K544OI?= (2)", "テスト (2)"),
+        (b"=?gb2312?B?udjT2tbs6Ua7+bzNxO653Q==?=", "关于朱镕基纪念馆"),  # GB18030's characters under "gb2312"
+        (b"=?ks_c_5601-1987?B?jGM=?= ok", "똠 ok"),  # cp949's characters under Microsoft's Korean name
+        (b"Gr\xfc\xdfe \x80 100", "Grüße € 100"),  # undeclared 8-bit in Windows' Latin
+        (b"=?utf-8?B?abcde?= x", "=?utf-8?B?abcde?= x"),  # a malformed word is kept as text
+    ],
+)
+def test_subjects_decode_as_rfc_2047_says(mail_world: World, subject: bytes, decoded: str) -> None:
+    assert _subject_of(mail_world, raw_mail(b"alice@example.com", subject=subject)) == decoded
+
+
+@given(subject=st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=80))
+def test_generated_subjects_survive_the_email_package_encoding_them(subject: str) -> None:
+    message = EmailMessage()
+    message["From"], message["Subject"] = "alice@example.com", subject
+    parsed = parse.parse(message.as_bytes(), max_attachment=1024)
+    assert parsed.subject == (" ".join(subject.split()) or "(no subject)")
+
+
+def _body(world: World, charset: bytes | None, data: bytes) -> str:
+    content_type = b"text/plain" + (b"; charset=" + charset if charset else b"")
+    raw = raw_mail(b"alice@example.com", headers=b"Content-Type: " + content_type + b"\r\n", body=data)
+    _, ticket_id = deliver(world, raw)
+    assert ticket_id is not None
+    return thread_of(world, ticket_id)[0].body_text
+
+
+@pytest.mark.parametrize(
+    ("charset", "text"),
+    [
+        (b"gb2312", "朱镕基纪念馆的门票"),
+        (b"ks_c_5601-1987", "똠방각하 주문"),
+        (b"iso-8859-1", "Preis: 100 € – „fertig“"),
+        (b"shift_jis", "①番の機械が止まりました"),
+        (b"big5", "香港的客戶：銀行賬戶"),
+        (b"iso-8859-8-i", "המדפסת לא עובדת"),
+        (b'"us-ascii"', "naïve café ü"),  # UTF-8 written under "us-ascii"
+    ],
+)
+def test_declared_charsets_are_read_as_real_mail_uses_them(mail_world: World, charset: bytes, text: str) -> None:
+    codec = {b"gb2312": "gb18030", b"ks_c_5601-1987": "cp949", b"iso-8859-1": "cp1252", b"shift_jis": "cp932",
+             b"big5": "big5hkscs", b"iso-8859-8-i": "iso-8859-8", b'"us-ascii"': "utf-8"}[charset]  # fmt: skip
+    assert _body(mail_world, charset, text.encode(codec)) == text
+
+
+def test_an_undeclared_or_mislabelled_body_is_guessed_from_its_bytes(mail_world: World) -> None:
+    japanese = "お世話になっております。プリンターが印刷できません。至急ご確認をお願いいたします。" * 2
+    assert _body(mail_world, None, japanese.encode("cp932")) == japanese
+    assert _body(mail_world, b"utf-8", japanese.encode("cp932")) == japanese  # fails its label: guessed
+
+
+@settings(max_examples=60)
+@given(
+    data=st.binary(max_size=200),
+    charset=st.sampled_from(["utf-8", "gb2312", "ks_c_5601-1987", "iso-2022-jp", "x-unknown", "iso-8859-8-i", ""]),
+)
+def test_any_bytes_in_any_charset_decode_without_raising(data: bytes, charset: str) -> None:
+    text = parse.decode_bytes(data, charset or None)
+    assert isinstance(text, str) and (text or not data)
+
+
+def test_every_inline_part_of_a_mixed_message_is_kept_in_order_in_both_bodies(mail_world: World) -> None:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "alice@example.com", SUPPORT, "Screens"
+    message.set_content("First: the login screen.")
+    message.add_attachment(b"\x89PNG\r\n", maintype="image", subtype="png", disposition="inline", filename="a.png")
+    message.add_attachment("<p>Second: the <b>report</b> screen.</p>", subtype="html", disposition="inline")
+    message.add_attachment("Third: <the> export & more.", disposition="inline")
+
+    _, ticket_id = deliver(mail_world, message.as_bytes())
+    assert ticket_id is not None
+    [entry] = thread_of(mail_world, ticket_id)
+
+    assert entry.body_text == "First: the login screen.\n\nSecond: the report screen.\n\nThird: <the> export & more."
+    html = entry.body_html or ""
+    first, second, third = (html.find(text) for text in ("First: the login", "<b>report</b>", "Third: &lt;the&gt;"))
+    assert -1 < first < second < third, html
+    assert [a.name for a in entry.attachments] == ["a.png"]

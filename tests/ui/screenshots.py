@@ -149,7 +149,7 @@ def add_mail(db: Database) -> None:
     admin = accounts.agent_by_username(db, "admin")
     mailboxes.add_mailbox(db, admin, name="Lumen Support", address="support@lumenbank.example",
                           imap_host="imap.lumenbank.example", imap_user="support", imap_password="x",
-                          smtp_host="smtp.lumenbank.example")  # fmt: skip
+                          smtp_host="smtp.lumenbank.example", auth_server="mx.lumenbank.example")  # fmt: skip
     message = EmailMessage()
     message["From"] = "Nora Quinn <nora.quinn@example.org>"
     message["To"] = "support@lumenbank.example"

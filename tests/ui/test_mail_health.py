@@ -18,7 +18,7 @@ from tests.ui.conftest import make_context, run, until
 
 def break_mail(db: Database, ctx: Context) -> None:
     mailboxes.add_mailbox(db, ctx.agent, name="Support", address="support@desk.example", imap_host="127.0.0.1",
-                          imap_user="desk", imap_password="secret")  # fmt: skip
+                          imap_user="desk", imap_password="secret", auth_server="mx.desk.example")  # fmt: skip
     with db.transaction() as session:
         session.execute(update(Mailbox).values(failures=3, last_error="127.0.0.1:993: ConnectionRefusedError"))
     intake.process(db, intake.store(db, None, None, b"Subject: ?\r\n\r\nno sender\r\n") or 0)

@@ -11,23 +11,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from email import message_from_bytes, policy
-from email.utils import parseaddr
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from desk.domain import mailthread
-from desk.domain.enums import CollaboratorRole, InboundState, StatusState, TicketSource
+from desk.domain.enums import CollaboratorRole, InboundState, SenderCheck, StatusState, TicketSource
 from desk.domain.errors import DeskError, Invalid, NotFound
 from desk.domain.permissions import Actor, Right, SystemActor
 from desk.domain.views import InboundView
 from desk.services import entries, settings, tickets
-from desk.services.accounts import agent_actor, find_or_create_user, normalize_email, require_right
+from desk.services.accounts import agent_actor, find_or_create_user, require_right
 from desk.services.base import command, now, query, within
 from desk.services.mail.outbound import mail_secret
-from desk.services.mail.parse import ParsedMail, Unparseable, message_id_of, parse
+from desk.services.mail.parse import ParsedMail, Unparseable, header_text, message_id_of, parse, read_headers, sender_of
 from desk.storage.db import Database
 from desk.storage.models import (
     Agent,
@@ -128,7 +126,7 @@ def _process(session: Session, inbound_id: int) -> InboundState:
         return _set(row, InboundState.QUARANTINED, f"The message could not be read ({type(error).__name__}: {error}).")
     if mail.sender in ours.mailboxes or (mail.automatic and mail.automatic not in mailthread.POSTED_QUIETLY):
         return _set(row, InboundState.IGNORED, f"Not answered: {mail.automatic or 'sent by one of our mailboxes'}.")
-    banned = session.scalar(select(User.banned).where(User.email == normalize_email(mail.sender)))
+    banned = session.scalar(select(User.banned).where(User.email == mail.sender))
     if banned:
         return _set(row, InboundState.REJECTED, f"{mail.sender} is banned.")
     try:
@@ -165,7 +163,7 @@ def _set(row: InboundMessage, state: InboundState, reason: str | None) -> Inboun
 
 def _post(session: Session, mail: ParsedMail, mailbox: Mailbox | None) -> int:
     """Post the mail where it belongs; the ticket's id."""
-    ticket = thread(session, mail)
+    ticket, by_sender = thread(session, mail)
     text = _with_skipped(mail)
     agent = (
         session.scalar(select(Agent).where(Agent.email == mail.sender))
@@ -174,6 +172,10 @@ def _post(session: Session, mail: ParsedMail, mailbox: Mailbox | None) -> int:
     )
     if ticket is not None and not _may_reopen(session, ticket):
         ticket = None  # a reply to a ticket that stays closed starts a new one
+    # Posting as an agent, or into a ticket found by who the sender says they are, takes more than a From header.
+    unverified = ticket is not None and (agent is not None or by_sender) and not sender_verified(mail, mailbox)
+    if unverified:
+        agent = None
     if ticket is not None and agent is not None:
         view = within(entries.post_note)(
             session, agent_actor(session, agent), ticket.id, text, body_html=mail.html, attachments=mail.attachments
@@ -191,6 +193,7 @@ def _post(session: Session, mail: ParsedMail, mailbox: Mailbox | None) -> int:
             body_html=mail.html,
             attachments=mail.attachments,
             from_user_id=user.id,
+            unverified=unverified,
         )
         return view.id
     view = within(tickets.open_ticket)(
@@ -219,13 +222,26 @@ def _post(session: Session, mail: ParsedMail, mailbox: Mailbox | None) -> int:
     return view.id
 
 
-def thread(session: Session, mail: ParsedMail) -> Ticket | None:
-    """The ticket a mail answers, in order of trust; None for a new one.
+def sender_verified(mail: ParsedMail, mailbox: Mailbox | None) -> bool:
+    """Whether the mail is from the address in its From header, as its mailbox's sender check decides (mail with no
+    mailbox is checked as a new mailbox is: never verified without the receiving server's word)."""
+    check = mailbox.sender_check if mailbox is not None else SenderCheck.REQUIRED.value
+    if check == SenderCheck.TRUSTED_RELAY.value:
+        return True
+    if check == SenderCheck.REQUIRED.value and mailbox is not None and mailbox.auth_server:
+        return mailthread.sender_authenticated(mail.authentication, mailbox.auth_server, mail.sender)
+    return False
+
+
+def thread(session: Session, mail: ParsedMail) -> tuple[Ticket | None, bool]:
+    """The ticket a mail answers, in order of trust, and whether it was found by who the sender says they are
+    (their From address); None for a new one.
 
     1. Our own signed Message-ID in In-Reply-To or References (only we can make one).
     2. Any Message-ID we stored, sent or received, in In-Reply-To or References.
-    3. The ticket number tag in the subject, when the sender is its requester, a collaborator or an agent —
-       never for a stranger, who could otherwise write into anyone's ticket by guessing a number.
+    3. A ticket number tag in the subject, when the sender is its requester, a collaborator or an agent —
+       never for a stranger, who could otherwise write into anyone's ticket by guessing a number. Of several
+       tags, the first that names such a ticket of ours (another help desk's tag may stand before ours).
     """
     referenced = list(dict.fromkeys([*mail.in_reply_to, *reversed(mail.references)]))
     secret = mail_secret(session)
@@ -233,7 +249,7 @@ def thread(session: Session, mail: ParsedMail) -> Ticket | None:
         ticket_id = mailthread.signed_ticket_id(secret, message_id)
         ticket = session.get(Ticket, ticket_id) if ticket_id else None
         if ticket is not None:
-            return ticket
+            return ticket, False
     if referenced:
         known: dict[str, int] = {}
         for model in (InboundMessage, OutboxMessage):
@@ -245,17 +261,17 @@ def thread(session: Session, mail: ParsedMail) -> Ticket | None:
             known.update({message_id: ticket_id for message_id, ticket_id in rows if ticket_id is not None})
         for message_id in referenced:  # the mail answered first, then the newest reference
             if message_id in known:
-                return session.get(Ticket, known[message_id])
-    number = mailthread.subject_number(mail.subject)
-    ticket = session.scalar(select(Ticket).where(Ticket.number == number)) if number else None
-    if ticket is None:
-        return None
-    if _our_addresses(session).agents.get(mail.sender):  # an active agent
-        return ticket
-    sender = session.scalar(select(User.id).where(User.email == mail.sender))
-    if sender is not None and _involved(session, ticket, sender):
-        return ticket
-    return None
+                return session.get(Ticket, known[message_id]), False
+    numbers = mailthread.subject_numbers(mail.subject)
+    if not numbers:
+        return None, False
+    agent = _our_addresses(session).agents.get(mail.sender)  # an active agent
+    sender = None if agent else session.scalar(select(User.id).where(User.email == mail.sender))
+    tagged = session.scalars(select(Ticket).where(Ticket.number.in_(numbers))).all()
+    for ticket in sorted(tagged, key=lambda t: numbers.index(t.number)):
+        if agent or (sender is not None and _involved(session, ticket, sender)):
+            return ticket, True
+    return None, False
 
 
 def _involved(session: Session, ticket: Ticket, user_id: int) -> bool:
@@ -335,12 +351,9 @@ def _process_alone(db: Database, inbound_id: int) -> InboundState:
 
 
 def _view(row: InboundMessage) -> InboundView:
-    headers = message_from_bytes(row.raw[:65536], policy=policy.compat32)
-    sender = parseaddr(str(headers.get("From", "")))[1] or "(no sender)"
-    try:
-        subject = str(headers.get("Subject", "") or "")
-    except (TypeError, ValueError):
-        subject = ""
+    headers = read_headers(row.raw[:65536])
+    sender = sender_of(headers)[1] or "(no sender)"
+    subject = header_text(headers, "Subject")
     return InboundView(
         id=row.id,
         received_at=row.received_at,

@@ -7,16 +7,19 @@ ticket needs someone to answer.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import codecs
 import hashlib
 import html
 import re
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
-from email.header import decode_header
 from email.message import Message
 from email.parser import BytesHeaderParser
-from email.utils import getaddresses, parseaddr
+from email.utils import getaddresses
 
+import charset_normalizer
 import nh3
 
 from desk.domain import mailthread
@@ -48,15 +51,21 @@ class ParsedMail:
     attachments: tuple[Upload, ...]
     skipped: tuple[Skipped, ...] = field(default=())  # attachments over the size limit, named in the entry
     automatic: str | None = None  # why no one must answer it (desk.domain.mailthread.automatic_reason)
+    authentication: tuple[str, ...] = ()  # the Authentication-Results headers, as they came (RFC 8601)
 
 
 def message_id_of(raw: bytes) -> str:
     """The message's Message-ID, or one made from its bytes when it has none (the same mail gets the same one)."""
-    return _message_id(BytesHeaderParser(policy=policy.compat32).parsebytes(raw), raw)
+    return _message_id(read_headers(raw), raw)
+
+
+def read_headers(raw: bytes) -> Message:
+    """Only the headers, as policy.default reads them (address headers structurally); the body is left unread."""
+    return BytesHeaderParser(policy=policy.default).parsebytes(raw)
 
 
 def _message_id(headers: Message, raw: bytes) -> str:
-    found = mailthread.message_ids(_header_text(headers, "Message-ID"))
+    found = mailthread.message_ids(header_text(headers, "Message-ID"))
     if found and len(found[0]) <= 255 and found[0].isprintable():  # no control bytes: every engine stores it
         return found[0]
     return f"<sha256.{hashlib.sha256(raw).hexdigest()}@desk.invalid>"
@@ -64,34 +73,30 @@ def _message_id(headers: Message, raw: bytes) -> str:
 
 def parse(raw: bytes, *, max_attachment: int, our_domains: tuple[str, ...] = ()) -> ParsedMail:
     message = message_from_bytes(raw, policy=policy.default)
-    legacy = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)  # headers policy.default refuses to parse
-    sender_name, sender = _sender(legacy)
+    sender_name, sender = sender_of(message)
     if not sender:
-        raise Unparseable("The message has no sender address (From) to answer.")
-    headers = {name.lower(): _header_text(legacy, name) for name in legacy}
-    texts: list[str] = []
-    htmls: list[str] = []
+        raise Unparseable("The message has no usable sender address (From) to answer.")
+    headers = {name.lower(): header_text(message, name) for name in message}
+    bodies: list[_Body] = []
     attachments: list[Upload] = []
     skipped: list[Skipped] = []
-    _walk(message, texts, htmls, attachments, skipped, max_attachment)
-    body_html = sanitize_mail_html("\n".join(htmls)) if htmls else None
-    text = "\n\n".join(t for t in texts if t.strip())
-    if not text.strip() and body_html:
-        text = html_to_text(body_html)
+    _walk(message, bodies, attachments, skipped, max_attachment)
+    text, body_html = _join(bodies)
     return ParsedMail(
-        message_id=_message_id(legacy, raw),
+        message_id=_message_id(message, raw),
         sender=sender,
         sender_name=_clean(sender_name),
-        to=_addresses(legacy, "To"),
-        cc=_addresses(legacy, "Cc"),
-        subject=_clean(" ".join(_header_text(legacy, "Subject").split())) or "(no subject)",
-        in_reply_to=tuple(mailthread.message_ids(_header_text(legacy, "In-Reply-To"))),
-        references=tuple(mailthread.message_ids(_header_text(legacy, "References"))),
+        to=addresses_of(message, "To"),
+        cc=addresses_of(message, "Cc"),
+        subject=_clean(" ".join(header_text(message, "Subject").split())) or "(no subject)",
+        in_reply_to=tuple(mailthread.message_ids(header_text(message, "In-Reply-To"))),
+        references=tuple(mailthread.message_ids(header_text(message, "References"))),
         text=_clean(mailthread.strip_quoted(text)),
         html=_clean(body_html) if body_html else None,
         attachments=tuple(attachments),
         skipped=tuple(skipped),
         automatic=mailthread.automatic_reason(headers, sender, our_domains),
+        authentication=tuple(_raw_headers(message, "Authentication-Results")),
     )
 
 
@@ -103,73 +108,210 @@ def _clean(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
-def _header_text(message: Message, name: str) -> str:
-    """A header decoded to text (RFC 2047 words; undeclared 8-bit bytes read as UTF-8, else Windows-1252)."""
-    value = message.get(name)
-    if value is None:
-        return ""
+# --- headers --------------------------------------------------------------------------------------------------
+
+
+def _raw_headers(message: Message, name: str) -> list[str]:
+    """A header's values as they came (undeclared 8-bit bytes surrogate-escaped), before any decoding."""
+    return [str(value) for key, value in message.raw_items() if key.lower() == name.lower()]
+
+
+def header_text(message: Message, name: str) -> str:
+    """A header's first value decoded to text (see `decode_words`); "" when there is none."""
+    values = _raw_headers(message, name)
+    return decode_words(values[0]) if values else ""
+
+
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+
+
+def decode_words(raw: str) -> str:
+    """A header value as RFC 2047 says: encoded words decoded, the whitespace between two encoded words dropped and
+    all other text kept as it is ("Re: TEST =?utf-8?…?=" keeps its space). Adjacent words in one charset are
+    decoded together (clients split a character across two); undeclared 8-bit bytes are guessed (`decode_bytes`).
+    """
+    text = _FOLD.sub("", raw)
+    out: list[str] = []
+    word: tuple[str, bytearray] | None = None  # encoded words seen but not yet decoded: their charset and bytes
+    position = 0
+    for match in _ENCODED_WORD.finditer(text):
+        between = text[position : match.start()]
+        charset, data = match[1].split("*")[0].lower(), _word_bytes(match[2], match[3])  # charset*language
+        if data is None:  # not a well-formed word: kept as the text it is
+            continue
+        if word is None or between.strip(" \t") or word[0] != charset:
+            if word is not None:
+                out.append(decode_bytes(bytes(word[1]), word[0]))
+            if word is None or between.strip(" \t"):
+                out.append(_plain(between))
+            word = (charset, bytearray())
+        word[1].extend(data)
+        position = match.end()
+    if word is not None:
+        out.append(decode_bytes(bytes(word[1]), word[0]))
+    out.append(_plain(text[position:]))
+    return "".join(out).strip()
+
+
+def _word_bytes(encoding: str, payload: str) -> bytes | None:
     try:
-        parts = []
-        for chunk, charset in decode_header(value):  # a Header (8-bit bytes kept as unknown-8bit) or a str
-            if isinstance(chunk, bytes):
-                parts.append(_decode(chunk, charset))
-            else:
-                parts.append(chunk)
-        return "".join(parts).strip()
-    except (LookupError, ValueError, UnicodeError):
-        return str(value).strip()
+        if encoding.lower() == "q":
+            return binascii.a2b_qp(payload.encode("ascii"), header=True)
+        return base64.b64decode(payload + "=" * (-len(payload) % 4), validate=True)
+    except (ValueError, UnicodeError):
+        return None
 
 
-def _decode(data: bytes, charset: str | None) -> str:
-    for candidate in (charset, "utf-8", "windows-1252"):
-        if not candidate or candidate.lower() in ("unknown-8bit", "x-unknown"):
-            continue
-        try:
-            return data.decode(candidate)
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return data.decode("latin-1")
+def _plain(text: str) -> str:
+    """Header text outside encoded words: undeclared 8-bit bytes (surrogate-escaped by the parser) are guessed."""
+    if not any("\udc80" <= char <= "\udcff" for char in text):
+        return text
+    return decode_bytes(text.encode("utf-8", "surrogateescape"), None)
 
 
-def _sender(message: Message) -> tuple[str, str]:
+# --- charsets ---------------------------------------------------------------------------------------------------
+
+# What mail programs that declare these charsets really write: the common superset (as web browsers read them).
+_SUPERSETS = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "euc_kr": "cp949",  # ks_c_5601-1987 too
+    "iso8859-1": "cp1252",
+    "ascii": "cp1252",  # 8-bit bytes in "us-ascii" mail: after UTF-8, Windows' Latin
+    "iso8859-9": "cp1254",
+    "iso8859-11": "cp874",
+    "tis-620": "cp874",
+    "shift_jis": "cp932",
+    "euc_jp": "euc_jis_2004",
+    "iso2022_jp": "iso2022_jp_ext",
+    "big5": "big5hkscs",
+}
+# Names Python does not know: the visual/logical Hebrew and Arabic variants, Microsoft's Korean name.
+_ALIASES = {"ks_c_5601": "cp949", "x-sjis": "cp932", "x-gbk": "gb18030", "unicode-1-1-utf-7": "utf-7"}
+_BIDI_SUFFIX = re.compile(r"^(iso-?8859-[68])-[ie]$")
+
+
+def _canonical(charset: str | None) -> str | None:
+    """Python's name for a declared charset; None when undeclared or unknown."""
+    if not charset:
+        return None
+    name = _BIDI_SUFFIX.sub(r"\1", charset.strip().strip('"').lower())
+    try:
+        return codecs.lookup(_ALIASES.get(name, name)).name
+    except LookupError:
+        return None
+
+
+def decode_bytes(data: bytes, charset: str | None) -> str:
+    """Text in its declared charset, read as its superset; a part that fails it, or declares none, is tried as
+    UTF-8, then as the charset its bytes look like; only then decoded with replacement characters."""
+    canonical = _canonical(charset)
+    declared = _SUPERSETS.get(canonical, canonical) if canonical else None
+    # 8-bit bytes in "us-ascii" mail are mostly UTF-8 mislabelled, else Windows' Latin.
+    order = ["utf-8", declared] if canonical == "ascii" else [declared, "utf-8"]
+    for candidate in order:
+        if candidate is not None:
+            try:
+                return data.decode(candidate)
+            except UnicodeDecodeError:
+                continue
+    guess = charset_normalizer.from_bytes(data).best()
+    if guess is not None:
+        return str(guess)
+    return data.decode(declared or "utf-8", errors="replace")
+
+
+# --- addresses --------------------------------------------------------------------------------------------------
+
+_USABLE = re.compile(r"^[^@\s\"<>(),;:\\\[\]]+@[^@\s\"<>(),;:\\\[\]]+\.[^@\s\"<>(),;:\\\[\]]+$")
+
+
+def sender_of(message: Message) -> tuple[str, str]:
+    """The sender's name and lower-cased address: the first usable address of From (else Sender, else Reply-To)."""
     for header in ("From", "Sender", "Reply-To"):
-        name, address = parseaddr(_header_text(message, header))
-        if "@" in address:
-            return name.strip(), address.strip().lower()
+        for name, address in _usable(message, header):
+            return name, address
     return "", ""
 
 
-def _addresses(message: Message, header: str) -> tuple[str, ...]:
-    values = [_header_text(message, header)]
-    return tuple(address.lower() for _name, address in getaddresses(values) if "@" in address)
+def addresses_of(message: Message, header: str) -> tuple[str, ...]:
+    return tuple(address for _name, address in _usable(message, header))
 
 
-def _walk(
-    part: Message,
-    texts: list[str],
-    htmls: list[str],
-    attachments: list[Upload],
-    skipped: list[Skipped],
-    limit: int,
-) -> None:
+def _usable(message: Message, header: str) -> list[tuple[str, str]]:
+    """The addresses of an address header that mail can be sent to, read from the raw header's structure.
+
+    An address must appear in the raw header as it is: an encoded word is text for people, so one inside an
+    address ("=?utf-8?Q?john=40desk.example=3E?=@attacker.example") never decodes into another address. A
+    local part of several words with no angle brackets ("Big Bug bb@bug.com") is a name the sender forgot to
+    quote followed by the address.
+    """
+    values = _raw_headers(message, header)
+    raw = " ".join(values).lower()
+    found: list[tuple[str, str]] = []
+    for name, local, domain in _address_parts(message, header, values):
+        words = local.split()
+        if len(words) > 1 and "<" not in raw:
+            name, local = " ".join([name, *words[:-1]]).strip(), words[-1]
+        address = f"{local}@{domain}".lower()
+        if _USABLE.match(address) and address.isprintable() and address in raw and len(address) <= 254:
+            found.append((_plain(name).strip(), address))
+    return found
+
+
+def _address_parts(message: Message, header: str, values: list[str]) -> list[tuple[str, str, str]]:
+    """(display name, local part, domain) of each address, as policy.default reads the header; where it gives up
+    on the header as a whole, as the older parser splits the raw text (encoded words left as they are)."""
+    try:
+        return [(a.display_name, a.username, a.domain) for a in getattr(message[header], "addresses", ())]
+    except Exception:  # a crash of the email package on one odd group or address: the header read piece by piece
+        split = [(name, address.rpartition("@")) for name, address in getaddresses(values)]
+        return [(decode_words(name), local, domain) for name, (local, _at, domain) in split]
+
+
+@dataclass(frozen=True)
+class _Body:
+    """One inline part of the body, or one multipart/alternative: its plain text, its HTML, or both."""
+
+    text: str | None
+    html: str | None
+
+
+def _walk(part: Message, bodies: list[_Body], attachments: list[Upload], skipped: list[Skipped], limit: int) -> None:
     content_type = part.get_content_type()
     if part.is_multipart() and content_type != "message/rfc822":  # a forwarded mail is kept whole, as a file
         subparts = [sub for sub in part.get_payload() if isinstance(sub, Message)]
         if part.get_content_subtype() == "alternative":
             # One version of the body: the first plain text and the last (richest) HTML; anything else walked.
-            plain = [sub for sub in subparts if sub.get_content_type() == "text/plain"][:1]
-            rich = [sub for sub in subparts if sub.get_content_type() == "text/html"][-1:]
-            texts.extend(_text_of(sub) for sub in plain)
-            htmls.extend(_text_of(sub) for sub in rich)
+            plain = [_text_of(sub) for sub in subparts if sub.get_content_type() == "text/plain"][:1]
+            rich = [_text_of(sub) for sub in subparts if sub.get_content_type() == "text/html"][-1:]
+            if plain or rich:
+                bodies.append(_Body(plain[0] if plain else None, rich[0] if rich else None))
             subparts = [sub for sub in subparts if sub.get_content_type() not in ("text/plain", "text/html")]
         for sub in subparts:
-            _walk(sub, texts, htmls, attachments, skipped, limit)
+            _walk(sub, bodies, attachments, skipped, limit)
         return
     filename = _filename(part)
     if content_type in ("text/plain", "text/html") and part.get_content_disposition() != "attachment" and not filename:
-        (texts if content_type == "text/plain" else htmls).append(_text_of(part))
+        text = _text_of(part)
+        bodies.append(_Body(text, None) if content_type == "text/plain" else _Body(None, text))
     else:
         _attach(part, filename, attachments, skipped, limit)
+
+
+def _join(bodies: list[_Body]) -> tuple[str, str | None]:
+    """The text and the HTML body: every inline part in order in both (an HTML part as text in the text body, a
+    plain part escaped in the HTML one); no HTML body when no part has HTML."""
+    texts = [
+        body.text if body.text and body.text.strip() else html_to_text(sanitize_mail_html(body.html or "") or "")
+        for body in bodies
+    ]
+    text = "\n\n".join(t.lstrip("\r\n").rstrip() for t in texts if t.strip())
+    if not any(body.html for body in bodies):
+        return text, None
+    htmls = [body.html if body.html else f"<pre>{html.escape(body.text or '')}</pre>" for body in bodies]
+    return text, sanitize_mail_html("\n".join(htmls))
 
 
 def _filename(part: Message) -> str:
@@ -202,7 +344,7 @@ def _attach(part: Message, filename: str, attachments: list[Upload], skipped: li
 
 def _text_of(part: Message) -> str:
     data = part.get_payload(decode=True)
-    text = _decode(data, part.get_content_charset()) if isinstance(data, bytes) else str(part.get_payload())
+    text = decode_bytes(data, part.get_content_charset()) if isinstance(data, bytes) else str(part.get_payload())
     if part.get_content_type() == "text/plain" and str(part.get_param("format", "")).lower() == "flowed":
         return unflow(text, delsp=str(part.get_param("delsp", "")).lower() == "yes")
     return text

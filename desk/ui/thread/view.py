@@ -163,7 +163,7 @@ def _render(items: Sequence[ThreadItem]) -> str:
                 _event_html(item, anchor, alarm_colour if alarm else event_colour, "overdue" if alarm else "event")
             )
         else:
-            parts.append(_entry_html(item, anchor, kind_colours[item.kind], muted))
+            parts.append(_entry_html(item, anchor, kind_colours[item.kind], muted, alarm_colour))
     return "".join(parts)
 
 
@@ -171,7 +171,7 @@ def _icon(name: str) -> str:
     return f'<img src="{ICON_SCHEME}:{name}" width="{ICON_SIZE}" height="{ICON_SIZE}" style="vertical-align: middle;">'
 
 
-def _entry_html(entry: EntryView, anchor: str, colours: tuple[str, str], muted: str) -> str:
+def _entry_html(entry: EntryView, anchor: str, colours: tuple[str, str], muted: str, alarm: str) -> str:
     label, icon = labels.ENTRY_KINDS[entry.kind]
     background, edge = colours
     meta = format_time(entry.created_at)
@@ -182,6 +182,9 @@ def _entry_html(entry: EntryView, anchor: str, colours: tuple[str, str], muted: 
         f"&nbsp;&nbsp;{html.escape(entry.author)}&nbsp;&nbsp;"
         f'<span style="color: {muted};">{meta}</span></p>'
     ]
+    if entry.sender_unverified:
+        warning = labels.tr("Unverified sender: nothing vouches that this mail is from this address; it may be forged.")
+        rows.append(f'<p style="margin: 4px 0 0 0; color: {alarm};">{_icon("overdue")}&nbsp;{html.escape(warning)}</p>')
     if entry.kind == EntryKind.REPLY:
         rows.append(f'<p style="margin: 2px 0 0 0; color: {muted};">{_recipients(entry.recipients)}</p>')
     rows.append(f'<div style="margin-top: 8px;">{_body(entry)}</div>')

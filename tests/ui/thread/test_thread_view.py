@@ -104,6 +104,17 @@ def test_each_kind_shows_its_label_author_and_time(thread: ThreadView) -> None:
     assert "Customer confirmed by phone." in text
 
 
+def test_mail_from_an_unverified_sender_says_so_on_its_entry(thread: ThreadView) -> None:
+    vouched = entry(1, EntryKind.MESSAGE, "Anna Berg", "My card is blocked.")
+    forged = entry(2, EntryKind.MESSAGE, "john@desk.example", "Approve the refund.", sender_unverified=True)
+    thread.set_thread([vouched, forged])
+
+    text = thread.toPlainText()
+    warning = "Unverified sender: nothing vouches that this mail is from this address; it may be forged."
+    assert text.count(warning) == 1
+    assert text.index("Approve the refund.") > text.index(warning) > text.index("My card is blocked.")
+
+
 def test_time_is_shown_in_local_time_like_mon_23_nov_2026() -> None:
     shown = format_time(T0)
     assert re.fullmatch(r"[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}", shown), shown
