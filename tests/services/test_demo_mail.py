@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from desk.domain.enums import OutboxState, OutgoingMail, Queue
 from desk.domain.errors import Invalid, PermissionDenied
+from desk.domain.permissions import UserActor
 from desk.domain.queues import Criteria
 from desk.services import accounts, demo, entries, mailboxes, portal, queues, reference, tickets, worker
 from desk.services.mail import outbound, sending
@@ -40,6 +41,9 @@ def test_the_demo_keeps_its_mail_for_desk_to_show(demo_db: Database) -> None:
     assert outbound.outgoing_mail_now(demo_db, admin) == OutgoingMail.DEMO
     assert reference.choices(demo_db, admin).outgoing_mail == OutgoingMail.DEMO
     assert outbound.demo_mailbox(demo_db, admin) == ()  # the demo's made-up history mailed nobody
+    requester = UserActor(id=1, name="A requester", email="someone@example.org")
+    with pytest.raises(PermissionDenied):  # everyone's mail is in it
+        outbound.demo_mailbox(demo_db, requester)
 
     ticket = tickets.get_ticket(demo_db, admin, open_unassigned(demo_db, "Support"))
     entries.post_reply(demo_db, admin, ticket.id, "We are on it: the card is unblocked.")

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from desk.domain import mailthread
 from desk.domain.canned import render
 from desk.domain.enums import OutboxState, OutgoingMail
-from desk.domain.errors import Invalid
-from desk.domain.permissions import Actor, Right
+from desk.domain.errors import Invalid, PermissionDenied
+from desk.domain.permissions import Actor, Right, UserActor
 from desk.domain.views import SentMail
 from desk.services import settings
 from desk.services.base import now, query, require_agent
@@ -176,6 +176,8 @@ def outgoing_mail_now(session: Session, actor: Actor) -> OutgoingMail:
 def demo_mailbox(session: Session, actor: Actor, *, limit: int = 200) -> tuple[SentMail, ...]:
     """The demo's sent mail, newest first, for anyone trying the demo (agents, and the Support Center's page on
     this machine): only a demo database has it, real mail is never shown this way."""
+    if isinstance(actor, UserActor):  # the page shows everyone's mail: not an end user's to ask for
+        raise PermissionDenied("The demo mailbox is for agents and the demo's own page.")
     if not sink(session):
         raise Invalid("This database is not a demo: its mail is sent to real mailboxes, not kept for Desk to show.")
     rows = session.execute(
