@@ -112,7 +112,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     summary = build_demo(db, tickets=args.tickets, progress=print)
     print(summary)
     if args.open:
-        print("Opening the agent window: sign in as admin / demo-admin or john / demo-john.")
+        print(
+            "Opening the agent window: sign in as admin / demo-admin or john / demo-john. "
+            "The demo's mail is in File › Demo mailbox."
+        )
         db.dispose()
         return cmd_gui(args, url=str(db.engine.url.render_as_string(hide_password=False)), username="admin")
     return 0

@@ -117,3 +117,12 @@ class OutboxState(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"  # given up after the last retry; shown on its ticket
+
+
+class OutgoingMail(enum.StrEnum):
+    """Whether replies and notifications reach people by mail now."""
+
+    SENT = "sent"  # a mailbox to send from, and a worker sending the outbox
+    NO_WORKER = "no_worker"  # queued in the outbox, but no worker sends it until one runs
+    OFF = "off"  # no mailbox to send from: nothing is mailed
+    DEMO = "demo"  # the demo's sink: kept in Desk to be read there, never handed to a mail server

@@ -6,7 +6,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from desk.domain.enums import ActorKind, CollaboratorRole, EntryKind, EventKind, StatusState, TicketSource
+from desk.domain.enums import (
+    ActorKind,
+    CollaboratorRole,
+    EntryKind,
+    EventKind,
+    OutgoingMail,
+    StatusState,
+    TicketSource,
+)
 
 
 @dataclass(frozen=True)
@@ -219,6 +227,20 @@ class Choices:
     teams: tuple[Ref, ...]
     signature: str | None  # the calling agent's, for the composer
     attachment_limit: int  # bytes a file may have
+    outgoing_mail: OutgoingMail  # whether replies are mailed (the composer says so); as at sign-in
+
+
+@dataclass(frozen=True)
+class SentMail:
+    """A mail the demo "sent" into its sink, as its mailbox shows it."""
+
+    id: int
+    sent_at: datetime
+    to: tuple[str, ...]
+    cc: tuple[str, ...]  # copies, blind ones included
+    subject: str
+    body: str  # plain text
+    ticket_number: str | None
 
 
 @dataclass(frozen=True)

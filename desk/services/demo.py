@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
 
 from desk.domain import sla as sla_domain
 from desk.domain.enums import EventKind, StatusState, TicketSource
@@ -38,6 +39,7 @@ from desk.storage.models import (
     Base,
     Department,
     HelpTopic,
+    Mailbox,
     Organization,
     Priority,
     Schedule,
@@ -77,7 +79,16 @@ AGENTS: tuple[tuple[str, str, str, dict[str, str], tuple[Right, ...], tuple[str,
         (Right.ADMIN,),
         (),
     ),
-    ("john", "John Carter", "demo-john", {"Support": "Limited access"}, (), ("Level 2",)),
+    # john works Support's and Online Banking's tickets with a limited role: he can claim a ticket that was moved
+    # to Online Banking (the demo's walkthrough) and answer it, but not change its fields.
+    (
+        "john",
+        "John Carter",
+        "demo-john",
+        {"Support": "Limited access", "Online Banking": "Limited access"},
+        (),
+        ("Level 2",),
+    ),
     (
         "maria",
         "Maria González",
@@ -92,6 +103,7 @@ AGENTS: tuple[tuple[str, str, str, dict[str, str], tuple[Right, ...], tuple[str,
     ("lena", "Lena Fischer", "demo-lena", {"Billing": "Limited access"}, (), ("Billing desk",)),
 )
 AGENT_DOMAIN = "lumenbank.example"
+DEMO_MAILBOX = ("Lumen Bank Support", f"support@{AGENT_DOMAIN}")  # name, address
 
 FIRST_NAMES = (
     "Olivia Liam Emma Noah Amelia Oliver Sophia Elijah Charlotte James Mia Lucas Harper Mateo Evelyn Henry "
@@ -120,12 +132,13 @@ NAMED_USERS = 40
 
 @dataclass(frozen=True)
 class Scenario:
-    """A kind of ticket: its help topic, how people write about it, and how agents answer."""
+    """A kind of ticket: its help topic, how people write about it, and how agents answer. Every text of a
+    scenario fits every other: a ticket takes one case (its subject with the opening message written for it), and
+    its replies, follow-ups, notes and fix from the same scenario."""
 
     topic: str
     weight: int
-    subjects: tuple[str, ...]
-    openings: tuple[str, ...]
+    cases: tuple[tuple[str, str], ...]  # subject, opening message
     replies: tuple[str, ...]
     followups: tuple[str, ...]
     notes: tuple[str, ...]
@@ -137,115 +150,181 @@ SIGN = "\n\nThanks,\n{first}"
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         topic="access",
-        weight=22,
-        subjects=(
-            "Can't log in to online banking",
-            "Locked out after password reset",
-            "Two-factor code never arrives",
-            "Login page keeps saying my session expired",
-            "New phone, authenticator app not working",
-        ),
-        openings=(
-            "Hello, since {when} I cannot log in to online banking. After I enter my password the page "
-            "shows error {code} and sends me back to the start." + SIGN,
-            "I reset my password this morning and now my account is locked. I have tried three times "
-            "with the new password on {browser}." + SIGN,
-            "The SMS with the two-factor code never arrives on my phone ending in {card}. "
-            "I need to pay a supplier today, please help." + SIGN,
-            "I bought a new {device} and moved the authenticator app, but the codes are rejected. "
-            "How do I register the new device for my account?" + SIGN,
+        weight=12,
+        cases=(
+            (
+                "Can't log in to online banking",
+                "Hello, since {when} I cannot log in to online banking. After I enter my password the page "
+                "shows error {code} and sends me back to the start." + SIGN,
+            ),
+            (
+                "Locked out after password reset",
+                "I reset my password this morning and now my account is locked. I have tried three times "
+                "with the new password on {browser}." + SIGN,
+            ),
+            (
+                "Login page keeps saying my session expired",
+                "Every time I sign in on {browser} the login page says my session expired (error {code}) "
+                "and I have to start again." + SIGN,
+            ),
         ),
         replies=(
             "Hi {first}, I'm sorry you are locked out. I have reset the failed-login counter on your account. "
             "Could you clear the cookies of {browser} and try again?\n\nBest regards,\n{agent}",
             "Hi {first}, thanks for the details. For your security I have sent a one-time activation letter "
             "to your registered address; it should arrive within two working days.\n\n{agent}",
-            "Hello {first}, we see the SMS was delivered to the carrier. Could you check whether your phone "
-            "blocks short codes? Meanwhile I have enabled voice calls as a fallback.\n\n{agent}",
         ),
         followups=(
             "I cleared the cookies but still get error {code}. Is there anything else I can try?" + SIGN,
             "Thanks, the letter arrived but the activation code has expired already." + SIGN,
-            "Still no code. I'm travelling and only have my {device} with me." + SIGN,
         ),
         notes=(
             "Auth logs show {n} failed attempts from two IP ranges; not fraud, the customer's office VPN.",
             "Customer verified by phone (security questions OK). Safe to unlock.",
-            "Known issue with the SMS gateway for one carrier, see incident {ref}.",
         ),
         fixes=(
-            "Hi {first}, the account is unlocked and your new device is registered. You can sign in again "
-            "now. Let us know if anything else comes up.\n\nBest regards,\n{agent}",
+            "Hi {first}, the account is unlocked and you can sign in again now. Let us know if anything else "
+            "comes up.\n\nBest regards,\n{agent}",
+        ),
+    ),
+    Scenario(
+        topic="access",
+        weight=5,
+        cases=(
+            (
+                "Two-factor code never arrives",
+                "The SMS with the two-factor code never arrives on my phone ending in {card}. "
+                "I need to pay a supplier today, please help." + SIGN,
+            ),
+            (
+                "No SMS code when I sign in",
+                "When I sign in, online banking says it sent me a code by SMS, but nothing arrives on my {device}."
+                + SIGN,
+            ),
+        ),
+        replies=(
+            "Hello {first}, we see the SMS was delivered to the carrier. Could you check whether your phone "
+            "blocks short codes? Meanwhile I have enabled voice calls as a fallback.\n\n{agent}",
+        ),
+        followups=("Still no code. I'm travelling and only have my {device} with me." + SIGN,),
+        notes=("Known issue with the SMS gateway for one carrier, see incident {ref}.",),
+        fixes=(
             "Hello {first}, the SMS gateway problem is fixed and codes are arriving again. Thanks for your "
             "patience!\n\n{agent}",
         ),
     ),
     Scenario(
-        topic="problem",
-        weight=18,
-        subjects=(
-            "Card declined at checkout",
-            "Debit card declined abroad",
-            "Contactless payments stopped working",
-            "Card declined although balance is fine",
+        topic="access",
+        weight=5,
+        cases=(
+            (
+                "New phone, authenticator app not working",
+                "I bought a new {device} and moved the authenticator app, but the codes are rejected. "
+                "How do I register the new device for my account?" + SIGN,
+            ),
+            (
+                "Authenticator codes rejected after changing phone",
+                "Since I changed to a {device} every code from the authenticator app is rejected with error {code}."
+                + SIGN,
+            ),
         ),
-        openings=(
-            "My card ending in {card} was declined at a shop today for {amount}. There is enough money on "
-            "the account. What is going on?" + SIGN,
-            "I'm abroad this week and my debit card is declined at every ATM. I informed the bank before "
-            "the trip." + SIGN,
-            "Contactless stopped working on my card ending in {card}; chip and PIN still works." + SIGN,
+        replies=(
+            "Hi {first}, I have removed the old device from your account. Open the app on your {device}, choose "
+            "Add account and scan the code in the letter we are sending you.\n\n{agent}",
+        ),
+        followups=("I scanned the new code, but the app's codes are still rejected." + SIGN,),
+        notes=(
+            "Customer verified by phone (security questions OK). Safe to reset the authenticator.",
+            "The old device is still bound to the token; needs re-provisioning by Level 2.",
+        ),
+        fixes=(
+            "Hi {first}, your new device is registered and its codes work. You can sign in again now.\n\n"
+            "Best regards,\n{agent}",
+        ),
+    ),
+    Scenario(
+        topic="problem",
+        weight=8,
+        cases=(
+            (
+                "Card declined at checkout",
+                "My card ending in {card} was declined at a shop today for {amount}. There is enough money on "
+                "the account. What is going on?" + SIGN,
+            ),
+            (
+                "Card declined although balance is fine",
+                "My card ending in {card} was declined for an online payment of {amount}, although my balance is "
+                "fine." + SIGN,
+            ),
         ),
         replies=(
             "Hi {first}, the payment was blocked by our fraud filter because it looked unusual. I have "
             "marked it as genuine; please try again.\n\nKind regards,\n{agent}",
-            "Hello {first}, your card had reached its daily limit for foreign withdrawals. I have raised the "
-            "limit to {amount} until the end of your trip.\n\n{agent}",
-            "Hi {first}, contactless is switched off after five payments in a row without a PIN for security. "
-            "One chip-and-PIN payment resets it.\n\n{agent}",
         ),
-        followups=(
-            "I tried again and it was declined again, same shop." + SIGN,
-            "It works at ATMs now, but the hotel still cannot charge the card." + SIGN,
-        ),
+        followups=("I tried again and it was declined again, same shop." + SIGN,),
         notes=(
             "Fraud filter score 87 for merchant category 5411. Whitelisted for 30 days.",
             "Card scheme reports decline reason 05 (do not honour). Asked the card team to check.",
-            "Possible chargeback on the hotel payment; keep an eye on it.",
         ),
         fixes=(
             "Hi {first}, the card team found a wrong flag on your card and removed it. Payments go through "
             "again.\n\nBest regards,\n{agent}",
-            "Hello {first}, all set: the card works everywhere again. Enjoy the rest of your trip!\n\n{agent}",
         ),
     ),
     Scenario(
-        topic="outage",
-        weight=4,
-        subjects=(
-            "Online banking down for all our staff",
-            "Payments API returns 503 since this morning",
-            "Nobody in our office can reach the banking portal",
-            "Batch payment file rejected, payroll due today",
+        topic="problem",
+        weight=5,
+        cases=(
+            (
+                "Debit card declined abroad",
+                "I'm abroad this week and my debit card is declined at every ATM. I informed the bank before "
+                "the trip." + SIGN,
+            ),
         ),
-        openings=(
-            "URGENT: none of our {n} employees can reach online banking since {time}. We get error {code}. "
-            "Payroll has to go out today." + SIGN,
-            "Our integration gets HTTP 503 from the payments API for every request since {time}. "
-            "Orders are piling up." + SIGN,
-            "The payroll batch file we upload every month is rejected with error {code}. Nothing changed on "
-            "our side." + SIGN,
+        replies=(
+            "Hello {first}, your card had reached its daily limit for foreign withdrawals. I have raised the "
+            "limit to {amount} until the end of your trip.\n\n{agent}",
+        ),
+        followups=("It works at ATMs now, but the hotel still cannot charge the card." + SIGN,),
+        notes=("Possible chargeback on the hotel payment; keep an eye on it.",),
+        fixes=("Hello {first}, all set: the card works everywhere again. Enjoy the rest of your trip!\n\n{agent}",),
+    ),
+    Scenario(
+        topic="problem",
+        weight=5,
+        cases=(
+            (
+                "Contactless payments stopped working",
+                "Contactless stopped working on my card ending in {card}; chip and PIN still works." + SIGN,
+            ),
+        ),
+        replies=(
+            "Hi {first}, contactless is switched off after five payments in a row without a PIN for security. "
+            "One chip-and-PIN payment resets it.\n\n{agent}",
+        ),
+        followups=("I paid once with chip and PIN, but contactless still fails." + SIGN,),
+        notes=("Contactless counter on card ending in {card} stuck at 5; asked the card team to reset it.",),
+        fixes=("Hi {first}, the card team reset the counter: contactless works again.\n\n{agent}",),
+    ),
+    Scenario(
+        topic="outage",
+        weight=2,
+        cases=(
+            (
+                "Online banking down for all our staff",
+                "URGENT: none of our {n} employees can reach online banking since {time}. We get error {code}. "
+                "Payroll has to go out today." + SIGN,
+            ),
+            (
+                "Nobody in our office can reach the banking portal",
+                "Since {time} nobody in our office can open the banking portal; the page times out." + SIGN,
+            ),
         ),
         replies=(
             "Hi {first}, we are aware of a disruption and the on-call engineers are working on it. "
             "I will update you within the hour.\n\n{agent} (Level 2)",
-            "Hello {first}, thanks for reporting this so quickly. Could you send the request id of one failed "
-            "call? It helps us trace it.\n\n{agent}",
         ),
-        followups=(
-            "Here is one request id: {ref}. Still failing." + SIGN,
-            "Any news? It's been two hours now." + SIGN,
-        ),
+        followups=("Any news? It's been two hours now." + SIGN,),
         notes=(
             "Load balancer health checks failing on node 3 since {time}; restarting the pool.",
             "Incident {ref} opened, status page updated.",
@@ -254,101 +333,250 @@ SCENARIOS: tuple[Scenario, ...] = (
         fixes=(
             "Hi {first}, the service is fully restored; the cause was an expired certificate on an internal "
             "gateway. We are sorry for the disruption.\n\n{agent} (Level 2)",
-            "Hello {first}, the payment API is back to normal and the failed requests can be retried.\n\n{agent}",
+        ),
+    ),
+    Scenario(
+        topic="outage",
+        weight=1,
+        cases=(
+            (
+                "Payments API returns 503 since this morning",
+                "Our integration gets HTTP 503 from the payments API for every request since {time}. "
+                "Orders are piling up." + SIGN,
+            ),
+        ),
+        replies=(
+            "Hello {first}, thanks for reporting this so quickly. Could you send the request id of one failed "
+            "call? It helps us trace it.\n\n{agent}",
+        ),
+        followups=("Here is one request id: {ref}. Still failing." + SIGN,),
+        notes=("Incident {ref} opened: the payments API pool lost its database connection at {time}.",),
+        fixes=("Hello {first}, the payment API is back to normal and the failed requests can be retried.\n\n{agent}",),
+    ),
+    Scenario(
+        topic="outage",
+        weight=1,
+        cases=(
+            (
+                "Batch payment file rejected, payroll due today",
+                "The payroll batch file we upload every month is rejected with error {code}. Nothing changed on "
+                "our side." + SIGN,
+            ),
+        ),
+        replies=(
+            "Hi {first}, our file gateway rejects the batch because of a change on our side; the on-call engineers "
+            "are on it and I will update you within the hour.\n\n{agent} (Level 2)",
+        ),
+        followups=("Any news? Payroll has to go out by 15:00." + SIGN,),
+        notes=("The batch validator rejects files of more than 999 lines since last night's release; rollback asked.",),
+        fixes=(
+            "Hi {first}, the validator is fixed and your payroll file went through. Sorry for the stress!\n\n{agent}",
         ),
     ),
     Scenario(
         topic="billing",
-        weight=20,
-        subjects=(
-            "Invoice {invoice} charged twice",
-            "Question about VAT on invoice {invoice}",
-            "Need a copy of last month's invoice",
-            "Account fee higher than agreed",
-            "Refund for cancelled subscription",
-        ),
-        openings=(
-            "Hello, invoice {invoice} for {amount} was debited twice from our account on {when}. Please "
-            "refund the second payment." + SIGN,
-            "Our accountant asks why invoice {invoice} shows VAT at the standard rate. We are a registered "
-            "charity." + SIGN,
-            "Could you send me a copy of last month's invoice as PDF? I can't find it in the portal." + SIGN,
-            "The monthly account fee went up to {amount} but our contract says otherwise." + SIGN,
+        weight=6,
+        cases=(
+            (
+                "Invoice {invoice} charged twice",
+                "Hello, invoice {invoice} for {amount} was debited twice from our account on {when}. Please "
+                "refund the second payment." + SIGN,
+            ),
         ),
         replies=(
             "Hi {first}, you are right, the payment was taken twice. I have asked accounting to refund "
             "{amount}; it takes three to five working days.\n\nKind regards,\n{agent}",
+        ),
+        followups=("The refund hasn't arrived yet, can you check?" + SIGN,),
+        notes=("Duplicate debit confirmed in the ledger, refund ticket {ref} raised with accounting.",),
+        fixes=("Hi {first}, the refund of {amount} has been sent today. Sorry for the trouble.\n\n{agent}",),
+    ),
+    Scenario(
+        topic="billing",
+        weight=4,
+        cases=(
+            (
+                "Question about VAT on invoice {invoice}",
+                "Our accountant asks why invoice {invoice} shows VAT at the standard rate. We are a registered "
+                "charity." + SIGN,
+            ),
+        ),
+        replies=(
             "Hello {first}, please send us your charity registration number and we will reissue the invoice "
             "without VAT.\n\n{agent}",
+        ),
+        followups=("Our registration number is {ref}." + SIGN,),
+        notes=("Charity status confirmed in the public register; invoice to be reissued without VAT.",),
+        fixes=("Hello {first}, the corrected invoice {invoice} is in your portal now.\n\nBest regards,\n{agent}",),
+    ),
+    Scenario(
+        topic="billing",
+        weight=4,
+        cases=(
+            (
+                "Need a copy of last month's invoice",
+                "Could you send me a copy of last month's invoice as PDF? I can't find it in the portal." + SIGN,
+            ),
+        ),
+        replies=(
             "Hi {first}, attached you'll find the invoice. You can also download all invoices under "
             "Settings > Documents.\n\n{agent}",
         ),
-        followups=(
-            "Our registration number is {ref}." + SIGN,
-            "The refund hasn't arrived yet, can you check?" + SIGN,
+        followups=("Thanks, but Settings > Documents only shows invoices up to two months ago." + SIGN,),
+        notes=("The invoice archive job skipped last month for some customers; re-run requested ({ref}).",),
+        fixes=("Hello {first}, last month's invoice is in Settings > Documents now.\n\n{agent}",),
+    ),
+    Scenario(
+        topic="billing",
+        weight=3,
+        cases=(
+            (
+                "Account fee higher than agreed",
+                "The monthly account fee went up to {amount} but our contract says otherwise." + SIGN,
+            ),
         ),
-        notes=(
-            "Duplicate debit confirmed in the ledger, refund ticket {ref} raised with accounting.",
-            "Customer is on the old price plan; fee change was a mistake by the migration script.",
+        replies=(
+            "Hi {first}, thanks for pointing this out. I'm checking your contract with our pricing team and will "
+            "come back to you tomorrow.\n\n{agent}",
         ),
+        followups=("Any news about the fee?" + SIGN,),
+        notes=("Customer is on the old price plan; fee change was a mistake by the migration script.",),
         fixes=(
-            "Hi {first}, the refund of {amount} has been sent today. Sorry for the trouble.\n\n{agent}",
-            "Hello {first}, the corrected invoice {invoice} is in your portal now.\n\nBest regards,\n{agent}",
+            "Hello {first}, you are right: the fee is back to your contract's price and the difference is "
+            "refunded.\n\nBest regards,\n{agent}",
         ),
+    ),
+    Scenario(
+        topic="billing",
+        weight=3,
+        cases=(
+            (
+                "Refund for cancelled subscription",
+                "I cancelled my premium subscription on {when}, but {amount} was charged again this month. "
+                "Please refund it." + SIGN,
+            ),
+        ),
+        replies=(
+            "Hi {first}, I see your cancellation. I have asked accounting to refund {amount}; it takes three to "
+            "five working days.\n\n{agent}",
+        ),
+        followups=("The refund hasn't arrived yet, can you check?" + SIGN,),
+        notes=("Cancellation was recorded after the billing run; refund {ref} raised.",),
+        fixes=("Hi {first}, the refund of {amount} has been sent today. Sorry for the trouble.\n\n{agent}",),
     ),
     Scenario(
         topic="problem",
-        weight=14,
-        subjects=(
-            "Transfer of {amount} not arrived",
-            "App crashes on startup after update",
-            "CSV export of statements is empty",
-            "Standing order executed twice",
-            "Cannot add a new payee",
+        weight=4,
+        cases=(
+            (
+                "Transfer of {amount} not arrived",
+                "I sent {amount} to my landlord on {when} and it still hasn't arrived. Reference {ref}." + SIGN,
+            ),
         ),
-        openings=(
-            "I sent {amount} to my landlord on {when} and it still hasn't arrived. Reference {ref}." + SIGN,
-            "Since the last update the app crashes right after the splash screen on my {device}." + SIGN,
-            "When I export my statements as CSV the file only contains the header line." + SIGN,
-            "Adding a new payee fails with error {code} after I confirm with my code." + SIGN,
+        replies=("Hi {first}, the transfer is held for a routine check and will be released today.\n\n{agent}",),
+        followups=("It still hasn't arrived and my landlord is asking." + SIGN,),
+        notes=("Transfer was in the sanctions screening queue; released by compliance.",),
+        fixes=("Hello {first}, the money has arrived at the recipient's bank.\n\nBest regards,\n{agent}",),
+    ),
+    Scenario(
+        topic="problem",
+        weight=3,
+        cases=(
+            (
+                "App crashes on startup after update",
+                "Since the last update the app crashes right after the splash screen on my {device}." + SIGN,
+            ),
+        ),
+        replies=("Hello {first}, could you tell us which app version you have (Settings > About)?\n\n{agent}",),
+        followups=("Version 7.4.1 on my {device}. Reinstalling didn't help." + SIGN,),
+        notes=("Crash reproduced on {device}, bug filed with the mobile team as {ref}.",),
+        fixes=("Hi {first}, version 7.4.2 fixes the crash and is in the store now.\n\n{agent}",),
+    ),
+    Scenario(
+        topic="problem",
+        weight=3,
+        cases=(
+            (
+                "CSV export of statements is empty",
+                "When I export my statements as CSV the file only contains the header line." + SIGN,
+            ),
         ),
         replies=(
-            "Hi {first}, the transfer is held for a routine check and will be released today.\n\n{agent}",
-            "Hello {first}, could you tell us which app version you have (Settings > About)?\n\n{agent}",
             "Hi {first}, the export needs a date range of at most twelve months; could you try a shorter "
             "range?\n\n{agent}",
         ),
-        followups=(
-            "Version 7.4.1 on my {device}. Reinstalling didn't help." + SIGN,
-            "A shorter range works, thank you, but twelve months should work too." + SIGN,
+        followups=("A shorter range works, thank you, but twelve months should work too." + SIGN,),
+        notes=("The export service times out on long ranges; bug {ref} filed.",),
+        fixes=("Hi {first}, exports of any range up to two years work again now.\n\n{agent}",),
+    ),
+    Scenario(
+        topic="problem",
+        weight=2,
+        cases=(
+            (
+                "Standing order executed twice",
+                "My monthly standing order of {amount} was executed twice this month. Please get the second "
+                "payment back." + SIGN,
+            ),
         ),
-        notes=(
-            "Crash reproduced on {device}, bug filed with the mobile team as {ref}.",
-            "Transfer was in the sanctions screening queue; released by compliance.",
+        replies=(
+            "Hi {first}, I see the duplicate execution and have asked for the second payment to be "
+            "recalled.\n\n{agent}",
         ),
-        fixes=(
-            "Hi {first}, version 7.4.2 fixes the crash and is in the store now.\n\n{agent}",
-            "Hello {first}, the money has arrived at the recipient's bank.\n\nBest regards,\n{agent}",
+        followups=("Is there any news on the recall?" + SIGN,),
+        notes=("Duplicate from a scheduler retry on {when}; recall {ref} sent to the receiving bank.",),
+        fixes=("Hello {first}, the second payment of {amount} is back in your account.\n\n{agent}",),
+    ),
+    Scenario(
+        topic="problem",
+        weight=2,
+        cases=(
+            (
+                "Cannot add a new payee",
+                "Adding a new payee fails with error {code} after I confirm with my code." + SIGN,
+            ),
         ),
+        replies=(
+            "Hi {first}, error {code} means the account has reached its limit of 50 payees. Could you remove a "
+            "few you no longer use and try again?\n\n{agent}",
+        ),
+        followups=("I removed some old payees but still get the same error." + SIGN,),
+        notes=("Payee count was cached wrongly after deleting; cache cleared, bug {ref} filed.",),
+        fixes=("Hello {first}, it is fixed: you can add new payees again.\n\n{agent}",),
     ),
     Scenario(
         topic="feedback",
-        weight=6,
-        subjects=(
-            "Love the new dashboard",
-            "Suggestion: dark mode in the app",
-            "Your support was excellent",
-            "Please bring back the old statement layout",
+        weight=3,
+        cases=(
+            (
+                "Love the new dashboard",
+                "Just wanted to say the new dashboard is great, much faster than before." + SIGN,
+            ),
+            (
+                "Your support was excellent",
+                "{agent} helped me last week and was very patient. Please pass on my thanks." + SIGN,
+            ),
         ),
-        openings=(
-            "Just wanted to say the new dashboard is great, much faster than before." + SIGN,
-            "Would you consider a dark mode for the app? I use it a lot in the evening." + SIGN,
-            "{agent} helped me last week and was very patient. Please pass on my thanks." + SIGN,
+        replies=("Hi {first}, thank you for the kind words, I've passed them on to the team!\n\n{agent}",),
+        followups=("You're welcome, keep it up!" + SIGN,),
+        notes=("Shared in the team channel.",),
+        fixes=("Hi {first}, thanks again for your feedback!\n\n{agent}",),
+    ),
+    Scenario(
+        topic="feedback",
+        weight=3,
+        cases=(
+            (
+                "Suggestion: dark mode in the app",
+                "Would you consider a dark mode for the app? I use it a lot in the evening." + SIGN,
+            ),
+            (
+                "Please bring back the old statement layout",
+                "The new statement layout is hard to read when printed. Could you offer the old one as an option?"
+                + SIGN,
+            ),
         ),
-        replies=(
-            "Hi {first}, thank you for the kind words, I've passed them on to the team!\n\n{agent}",
-            "Hello {first}, thanks for the suggestion; I've added it to our product backlog.\n\n{agent}",
-        ),
+        replies=("Hello {first}, thanks for the suggestion; I've added it to our product backlog.\n\n{agent}",),
         followups=("Great, looking forward to it." + SIGN,),
         notes=("Forwarded to the product team's feedback board.",),
         fixes=("Hi {first}, thanks again for your feedback!\n\n{agent}",),
@@ -362,7 +590,14 @@ TOPIC_OF_SCENARIO = {
     "billing": "Billing question",
     "feedback": "Feedback",
 }
-CARDS = SCENARIOS[1]
+
+
+def _scenario_of(subject: str) -> Scenario:
+    return next(s for s in SCENARIOS if any(case[0] == subject for case in s.cases))
+
+
+CARDS = _scenario_of("Debit card declined abroad")  # the rare search word is in one of its tickets
+TEAM = _scenario_of("Invoice {invoice} charged twice")  # Billing's tickets the Level 2 team takes on
 LONG_THREAD_MESSAGES = (
     "Failed again last night for {n} accounts, log attached ({ref})." + SIGN,
     "Tonight's run worked for most accounts, but {n} still failed with error {code}." + SIGN,
@@ -371,6 +606,10 @@ LONG_THREAD_MESSAGES = (
 RARE_SUBJECT = "Card declined abroad"
 RARE_OPENING = (
     "I'm on a trip in Reykjavik and my card ending in {card} is declined everywhere, even for small amounts." + SIGN
+)
+LONG_THREAD_OPENING = (
+    "Every night the statement sync into our accounting package fails with error {code} for some of our "
+    "accounts. It worked fine until last month." + SIGN
 )
 
 DEVICES = ("iPhone 15", "Pixel 8", "Galaxy S23", "iPad", "OnePlus 12", "Moto G")
@@ -576,8 +815,8 @@ class Story:
     senior: str
     source: TicketSource
     fields: dict[str, str]
-    opening: str | None = None  # instead of one of the scenario's openings
-    subject: str | None = None  # instead of one of the scenario's subjects
+    opening: str | None = None  # instead of the opening of one of the scenario's cases
+    subject: str | None = None  # instead of the subject of one of the scenario's cases
     ticket_id: int = 0
 
 
@@ -627,7 +866,7 @@ def _plan_stories(rng: random.Random, count: int, refs: Refs, now: datetime) -> 
     for fate in fates:
         scenario = _scenario(rng)
         if fate == "team":
-            scenario = next(s for s in SCENARIOS if s.topic == "access")
+            scenario = TEAM
         topic = refs.topics[TOPIC_OF_SCENARIO[scenario.topic]]
         department = next(name for name, i in refs.departments.items() if i == topic.department_id)
         handlers, senior = HANDLERS[department]
@@ -676,11 +915,12 @@ class Showcase:
         if story.source == TicketSource.PHONE:
             actor = refs.agent(story.senior)
         self.clock.at(story.start)
+        case_subject, case_opening = self.rng.choice(sc.cases)
         view = tickets.open_ticket(
             self.db,
             actor,
-            subject=subject or story.subject or self._text(story, sc.subjects),
-            body=body or story.opening or self._text(story, sc.openings),
+            subject=subject or story.subject or case_subject.format(**story.fields),
+            body=body or story.opening or case_opening.format(**story.fields),
             requester_email=story.requester[2],
             requester_name=story.requester[1],
             source=story.source,
@@ -706,7 +946,9 @@ class Showcase:
         if fate == "team":
             moment = self._later(moment, 5, 90, end)
             self.clock.at(moment)
-            tickets.assign_team(db, senior, tid, refs.teams["Level 2"], note="Needs Level 2: token re-provisioning.")
+            tickets.assign_team(
+                db, senior, tid, refs.teams["Level 2"], note="Needs Level 2: the payment engine took the debit twice."
+            )
             handler = refs.agent("john")
         if fate == "late":
             if rng.random() < 0.5:
@@ -790,11 +1032,7 @@ class Showcase:
             TicketSource.EMAIL,
             _fields(self.rng, requester[1].split()[0], "Maria"),
         )
-        body = (
-            "Every night the statement sync into our accounting package fails with error {code} for some of our "
-            "accounts. It worked fine until last month." + SIGN
-        ).format(**story.fields)
-        tid = self.open(story, subject=LONG_THREAD_SUBJECT, body=body)
+        tid = self.open(story, subject=LONG_THREAD_SUBJECT, body=LONG_THREAD_OPENING.format(**story.fields))
         maria = self.refs.agent("maria")
         self.clock.at(start + timedelta(minutes=20))
         tickets.claim(self.db, maria, tid)
@@ -1105,14 +1343,14 @@ class BulkTickets:
         else:
             fate = "closed"
         if fate == "team":
-            scenario = SCENARIOS[0]
+            scenario = TEAM
         info = self.topics[scenario.topic]
         agents, senior = self.handlers[info.department_id]
         handler = rng.choice(self.level2 if info.team_id is not None or fate == "team" else agents)
         user_id, user_name, user_email = self.refs.users[rng.randrange(len(self.refs.users))]
         fields = _fields(rng, user_name.split()[0], handler.name.split()[0])
-        subject = RARE_SUBJECT if rare else rng.choice(scenario.subjects).format(**fields)
-        opening = (RARE_OPENING if rare else rng.choice(scenario.openings)).format(**fields)
+        case_subject, case_opening = (RARE_SUBJECT, RARE_OPENING) if rare else rng.choice(scenario.cases)
+        subject, opening = case_subject.format(**fields), case_opening.format(**fields)
         source = rng.choices(("web", "email", "phone", "other"), weights=(5, 8, 3, 1))[0]
         number = next(self.numbers)
 
@@ -1496,6 +1734,9 @@ def build_demo(db: Database, *, tickets: int = 300, progress: Progress = lambda 
         install_defaults(session)
         if session.scalar(select(Agent.id).where(Agent.username.in_(("admin", "john"))).limit(1)) is not None:
             total = session.scalar(select(func.count()).select_from(Ticket)) or 0
+            demo_admin = Agent.username == "admin", Agent.email.endswith(f"@{AGENT_DOMAIN}")
+            if session.scalar(select(Agent.id).where(*demo_admin)) is not None:
+                _mail_sink(session)  # a demo built before it had one
             return (
                 f"The demo data is there already (the agents admin and john exist; {total:,} tickets), "
                 "so nothing was added. Sign in as admin / demo-admin or john / demo-john."
@@ -1521,7 +1762,19 @@ def build_demo(db: Database, *, tickets: int = 300, progress: Progress = lambda 
     _mark_overdue(db, now)
     if bulk:
         _bulk(db, refs, rng, bulk, now, progress)
+    with db.transaction() as session:  # last: the history above mailed nobody, what the visitor does from now on does
+        _mail_sink(session)
     return _summary(db, time.perf_counter() - started)
+
+
+def _mail_sink(session: Session) -> None:
+    """The demo's outgoing mail goes into a sink that Desk shows (File › Demo mailbox in the agent window,
+    /demo/mailbox on `desk serve` for this machine), never to a mail server: a support address without a server to
+    send through, and the flag that keeps its mail. Left alone where mailboxes were set up."""
+    if session.scalar(select(Mailbox.id).limit(1)) is None:
+        name, address = DEMO_MAILBOX
+        session.add(Mailbox(name=name, address=address))
+        settings.put(session, "mail.demo_sink", True)
 
 
 def _summary(db: Database, seconds: float) -> str:
@@ -1542,5 +1795,6 @@ def _summary(db: Database, seconds: float) -> str:
         f"{topics} help topics; {agents} agents; {users:,} end users; {total:,} tickets ({open_count:,} open, "
         f"{overdue:,} of them overdue; {by_state.get(StatusState.CLOSED.value, 0):,} resolved or closed) "
         f"with {thread:,} thread entries. Sign in as admin / demo-admin (administrator) or john / demo-john "
-        "(Limited access in Support, member of Level 2)."
+        "(Limited access in Support and Online Banking: he claims and answers tickets there, the administrator "
+        "moves them; member of Level 2). Mail is not sent: File › Demo mailbox shows what Desk would have sent."
     )

@@ -10,6 +10,7 @@ from desk.domain.permissions import Actor
 from desk.domain.views import Choices, PersonView, QueueRow, Ref
 from desk.services import settings
 from desk.services.base import query, require_agent, visible_to
+from desk.services.mail import outbound
 from desk.services.queues import rows_for
 from desk.services.views import person, priority_view, status_view
 from desk.storage.models import (
@@ -62,6 +63,7 @@ def choices(session: Session, actor: Actor) -> Choices:
         teams=tuple(Ref(id=t.id, name=t.name) for t in session.scalars(select(Team).order_by(Team.name))),
         signature=me.signature if me is not None else None,
         attachment_limit=int(settings.get(session, "attachments.max_bytes")),
+        outgoing_mail=outbound.outgoing_mail(session),
     )
 
 

@@ -28,6 +28,8 @@ DEFAULTS: dict[str, Any] = {
     "mail.secret": None,  # signs our Message-IDs; made on first use
     "mail.alert_after_failures": 3,  # failed fetches in a row before administrators are mailed
     "mail.fetch_seconds": 60,
+    # The demo's: outgoing mail is kept in the outbox as sent, for Desk to show, and never reaches a mail server.
+    "mail.demo_sink": False,
 }
 
 

@@ -247,7 +247,7 @@ def status(session: Session, actor: Actor) -> WorkerStatus:
         JobState(
             job=row.job,
             holder=row.holder,
-            alive=row.holder is not None and row.expires_at is not None and row.expires_at > moment,
+            alive=row.is_held(moment),
             last_finished_at=row.last_finished_at,
             last_result=row.last_result,
             last_error=row.last_error,
@@ -256,7 +256,12 @@ def status(session: Session, actor: Actor) -> WorkerStatus:
     )
     mailboxes = tuple(
         MailboxState(m.address, m.last_fetch_at, m.last_success_at, m.failures, m.last_error, sender_check_problem(m))
-        for m in session.scalars(select(Mailbox).where(Mailbox.active.is_(True)).order_by(Mailbox.id))
+        # the ones a worker serves (the demo's support address has no mail server: its mail stays in Desk)
+        for m in session.scalars(
+            select(Mailbox)
+            .where(Mailbox.active.is_(True), Mailbox.imap_host.is_not(None) | Mailbox.smtp_host.is_not(None))
+            .order_by(Mailbox.id)
+        )
     )
     pending = session.scalar(
         select(func.count()).select_from(OutboxMessage).where(OutboxMessage.state == OutboxState.PENDING.value)

@@ -569,6 +569,10 @@ class WorkerJob(Base):
     last_result: Mapped[str | None] = mapped_column(String(255))
     last_error: Mapped[str | None] = mapped_column(Text)
 
+    def is_held(self, moment: datetime) -> bool:
+        """Whether a worker's lease on the job is alive at this moment."""
+        return self.holder is not None and self.expires_at is not None and self.expires_at > moment
+
 
 class LoginAudit(Base):
     __tablename__ = "login_audit"

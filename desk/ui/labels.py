@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication
 
-from desk.domain.enums import EntryKind, EventKind, Queue, Recipients, SortKey, TicketSource
+from desk.domain.enums import EntryKind, EventKind, OutgoingMail, Queue, Recipients, SortKey, TicketSource
 from desk.domain.views import EventView
 
 
@@ -57,6 +57,19 @@ RECIPIENTS: dict[Recipients, str] = {
     Recipients.ALL: "Email the requester and collaborators",
     Recipients.REQUESTER: "Email the requester only",
     Recipients.NONE: "Don't email",
+}
+# The recipients choice when nothing can be mailed: the only truth there is to choose.
+MAIL_OFF = "Mail is not set up: the reply is only shown in the Support Center"
+
+# Whether replies are mailed: (status bar, note beside the composer's recipients); empty: nothing to say.
+OUTGOING_MAIL: dict[OutgoingMail, tuple[str, str]] = {
+    OutgoingMail.SENT: ("", ""),
+    OutgoingMail.NO_WORKER: (
+        "Outgoing mail: no worker running",
+        "No worker is running: mail waits in the outbox until one does",
+    ),
+    OutgoingMail.OFF: ("Outgoing mail: not set up", ""),
+    OutgoingMail.DEMO: ("Outgoing mail: demo mailbox", "Demo: mail goes to File › Demo mailbox"),
 }
 
 SORTS: dict[SortKey, str] = {

@@ -1,14 +1,19 @@
-"""The administrator's warning in the status bar: a mailbox that cannot be fetched, no worker running, mail that
-could not be sent, messages in quarantine. Hidden while all is well; checked every minute."""
+"""Mail in the status bar, checked every minute. Every agent sees whether replies are mailed at all (not set up,
+no worker running, the demo's mailbox); the administrator also sees what to act on: a mailbox that cannot be
+fetched, no worker running, mail that could not be sent, messages in quarantine (hidden while all is well)."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
+from desk.domain.enums import OutgoingMail
 from desk.domain.errors import DeskError
 from desk.services import worker
-from desk.ui import icons
+from desk.services.mail import outbound
+from desk.ui import icons, labels
 from desk.ui.tasks import Context, async_slot
 from desk.ui.widgets import label
 
@@ -30,24 +35,41 @@ class MailHealth(QWidget):
         layout.addWidget(self.text)
         self.problems: list[str] = []
         self.hide()
+        self.outgoing = label("", "muted")  # whether replies are mailed, for every agent (the window places it)
+        self.outgoing.setObjectName("outgoingMail")
+        self.show_outgoing(ctx.choices.outgoing_mail)
         self._timer = QTimer(self, interval=CHECK_EVERY_MS)
         self._timer.timeout.connect(self.check)
 
     def start(self) -> None:
-        if self._ctx.agent.is_admin:  # the others can do nothing about it
-            self._timer.start()
-            self.check()
+        self._timer.start()
+        self.check()
 
     @async_slot
     async def check(self) -> None:
         try:
-            status = await self._ctx.call(worker.status)
+            outgoing = await self._ctx.call(outbound.outgoing_mail_now)
+            # Problems only for administrators: the others can do nothing about them.
+            status = await self._ctx.call(worker.status) if self._ctx.agent.is_admin else None
         except DeskError:
             return  # the connection's own message says the server is gone
-        self.show_problems(status.problems())
+        self.show_outgoing(outgoing)
+        if status is not None:
+            self.show_problems(status.problems())
+
+    def show_outgoing(self, state: OutgoingMail) -> None:
+        """Say it in the status bar, and in the composers of the tickets opened from now on."""
+        self._ctx.choices = replace(self._ctx.choices, outgoing_mail=state)
+        self.outgoing.setText(labels.tr(labels.OUTGOING_MAIL[state][0]))
+        self._place()
+
+    def _place(self) -> None:
+        # An administrator's problems say more (and the status bar has room for one of them only).
+        self.outgoing.setVisible(bool(self.outgoing.text()) and not self.problems)
 
     def show_problems(self, problems: list[str]) -> None:
         self.problems = problems
+        self._place()
         if not problems:
             self.hide()
             return

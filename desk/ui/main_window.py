@@ -21,13 +21,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desk.domain.enums import ActorKind, EntryKind, Queue, SortKey
+from desk.domain.enums import ActorKind, EntryKind, OutgoingMail, Queue, SortKey
 from desk.domain.errors import DeskError
 from desk.domain.queues import Criteria
 from desk.domain.textsearch import parse_query
 from desk.domain.views import ChangeView, TicketView
 from desk.ui import icons
 from desk.ui.api_tokens import ApiTokensDialog
+from desk.ui.demo_mailbox import DemoMailboxDialog
 from desk.ui.live import LiveUpdates
 from desk.ui.mail_health import MailHealth
 from desk.ui.offline import ConnectionMonitor, PendingAction
@@ -133,7 +134,8 @@ class MainWindow(QMainWindow):
         self.live.state_changed.connect(self.live_label.setText)
         self.mail_health = MailHealth(ctx)
         status = self.statusBar()
-        for widget in (self.mail_health, self.connection_label, self.agent_label, self.live_label):
+        health = self.mail_health
+        for widget in (health, health.outgoing, self.connection_label, self.agent_label, self.live_label):
             status.addPermanentWidget(widget)
         # The watch over the server (issue 5): Context.call tells it when the server is lost, and the composers
         # keep their sends with it until the server is back.
@@ -393,6 +395,8 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.actions_by_name["new_ticket"])
         file_menu.addSeparator()
         self.api_tokens_action = file_menu.addAction(icons.icon("key"), "API tokens…", self.show_api_tokens)
+        self.demo_mailbox_action = file_menu.addAction(icons.icon("message"), "Demo mailbox…", self.show_demo_mailbox)
+        self.demo_mailbox_action.setVisible(self._ctx.choices.outgoing_mail == OutgoingMail.DEMO)
         file_menu.addSeparator()
         file_menu.addAction("Quit", QKeySequence.StandardKey.Quit, self.close)
         ticket_menu = menus.addMenu("&Ticket")
@@ -413,6 +417,14 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # with the secret it may show
         dialog.open()
         dialog.refresh()
+        return dialog
+
+    def show_demo_mailbox(self) -> DemoMailboxDialog:
+        """The demo's mail, read in Desk: non-modal, so the agent keeps working while mail arrives."""
+        dialog = DemoMailboxDialog(self._ctx, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        dialog.start()
         return dialog
 
     # --- window state -----------------------------------------------------------------------------------------

@@ -16,13 +16,15 @@ from fastapi import APIRouter, File, Form, Path, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import AfterValidator
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from desk.domain.enums import ActorKind, EntryKind, StatusState
 from desk.domain.errors import Invalid, PermissionDenied
-from desk.domain.permissions import UserActor
+from desk.domain.permissions import SystemActor, UserActor
 from desk.domain.views import EntryView, Upload, format_size
 from desk.services import entries, lifecycle, portal, tickets
 from desk.services.base import now
+from desk.services.mail import outbound
 from desk.storage.db import Database
 from desk.web.security import (
     CSRF_FIELD,
@@ -35,6 +37,7 @@ from desk.web.security import (
     clear_session,
     client_address,
     csrf_token,
+    from_this_machine,
     remember_csrf,
     set_session,
     upload_problem,
@@ -521,3 +524,20 @@ def attachment(request: Request, attachment_id: Id) -> Response:
         media_type="application/octet-stream",
         headers={"Content-Disposition": disposition, "Cache-Control": "private, no-store"},
     )
+
+
+# --- the demo --------------------------------------------------------------------------------------------------
+
+
+@router.get("/demo/mailbox", response_class=HTMLResponse)
+def demo_mailbox(request: Request) -> Response:
+    """The demo's sent mail, so that its mailed links (confirm an address, open a ticket) can be followed when
+    trying the Support Center. Only a demo database has it, and only a browser on this machine sees it: to anyone
+    else, and on a real help desk, there is no such page."""
+    if not from_this_machine(request):
+        raise StarletteHTTPException(404)
+    try:
+        mail = outbound.demo_mailbox(_db(request), SystemActor())
+    except Invalid:
+        raise StarletteHTTPException(404) from None
+    return render(request, "demo_mailbox.html", title="Demo mailbox", mail=mail)

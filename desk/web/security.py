@@ -8,6 +8,7 @@ double-submit pattern: a random cookie, repeated in a hidden field of every form
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import secrets
 import threading
 import time
@@ -113,6 +114,22 @@ def attachment_limit(request: Request) -> int:
 
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def from_this_machine(request: Request) -> bool:
+    """A browser on the server's own machine: a loopback client that came through no proxy (a proxy on this machine
+    would make everyone's requests look local)."""
+    forwarded = any(name in request.headers for name in ("forwarded", "x-forwarded-for", "x-real-ip"))
+    return is_loopback(client_address(request)) and not forwarded
 
 
 def csrf_token(request: Request) -> str:

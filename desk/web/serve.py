@@ -7,7 +7,6 @@ in front, such as nginx or Caddy, terminating TLS and passing X-Forwarded-For / 
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
 import threading
@@ -18,6 +17,7 @@ import uvicorn
 from desk.domain.errors import Invalid
 from desk.storage.db import Database
 from desk.web.app import create_app
+from desk.web.security import is_loopback
 
 
 @dataclass(frozen=True)
@@ -29,15 +29,6 @@ class ServeOptions:
     key: str | None = None
     proxy: str | None = None  # the reverse proxy's address, whose X-Forwarded-* headers are trusted
     with_worker: bool = False
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def public_url(options: ServeOptions) -> str:
@@ -53,7 +44,7 @@ def public_url(options: ServeOptions) -> str:
             "Behind a reverse proxy, say its address with --proxy: without it every visitor seems to come from "
             "the proxy, and one person's failed sign-ins would lock everyone out."
         )
-    if url.startswith("http://") and not (_is_loopback(options.host) and options.public_url is None):
+    if url.startswith("http://") and not (is_loopback(options.host) and options.public_url is None):
         raise Invalid(
             "The Support Center needs HTTPS: give --certificate and --key, or run it behind a reverse proxy that "
             "serves HTTPS and say where with --public-url https://… (and --proxy with the proxy's address). "

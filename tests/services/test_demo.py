@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import string
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -131,7 +133,7 @@ def test_demo_is_a_help_desk_to_try(db: Database, monkeypatch: pytest.MonkeyPatc
     john = accounts.authenticate_agent(db, "john", "demo-john")
     assert admin.is_admin and Right.ADMIN not in john.rights
     assert set(admin.departments) == {d.id for d in departments.values()}
-    assert set(john.departments) == {departments["Support"].id}
+    assert set(john.departments) == {departments["Support"].id, departments["Online Banking"].id}
     assert john.teams == frozenset({teams["Level 2"]})
 
     # Every status and every open queue has tickets, and the special tickets are there.
@@ -150,13 +152,15 @@ def test_demo_is_a_help_desk_to_try(db: Database, monkeypatch: pytest.MonkeyPatc
         long_id = session.scalar(select(Ticket.id).where(Ticket.subject == demo.LONG_THREAD_SUBJECT))
     assert count(db, ThreadEntry, ThreadEntry.ticket_id == long_id) == demo.LONG_THREAD
 
-    # Counts are right for the administrator and for john, who sees Support and Level 2's tickets only.
+    # Counts are right for the administrator and for john, who sees Support's, Online Banking's and Level 2's
+    # tickets only.
     assert counts == recount(db, admin)
     assert queues.queue_counts(db, john) == recount(db, john)
     john_page = queues.queue_page(db, john, Criteria(queue=Queue.OPEN), limit=500)
     assert john_page.total == recount(db, john)[Queue.OPEN] == len(john_page.rows)
-    assert {row.department == "Support" or row.team == "Level 2" for row in john_page.rows} == {True}
-    assert any(row.department != "Support" for row in john_page.rows), "an escalated ticket from another department"
+    johns = {"Support", "Online Banking"}
+    assert {row.department in johns or row.team == "Level 2" for row in john_page.rows} == {True}
+    assert any(row.department not in johns for row in john_page.rows), "an escalated ticket from another department"
     assert queues.queue_page(db, admin, Criteria(queue=Queue.OPEN)).total > john_page.total
 
     # Search finds words of the threads: the requester's message and an agent's internal note.
@@ -280,3 +284,61 @@ def test_a_small_demo_is_built_too(db: Database, count: int, monkeypatch: pytest
     demo.build_demo(db, tickets=count)
     with db.transaction(write=False) as session:
         assert session.scalar(select(func.count()).select_from(Ticket)) == count
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    """A demo text template as a pattern: each {field} stands for any text."""
+    parts = string.Formatter().parse(template)
+    return re.compile(
+        "".join(re.escape(literal) + (".+?" if field is not None else "") for literal, field, *_ in parts)
+    )
+
+
+def test_every_demo_ticket_is_about_one_thing(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ticket's first message is the one written for its subject, and every later entry belongs to the same kind
+    of ticket, in the showcase and in the bulk load alike (no "App crashes on startup" ticket about a transfer)."""
+    monkeypatch.setattr(demo, "LONG_THREAD", 20)
+    monkeypatch.setattr(demo, "BULK_THRESHOLD", 100)
+    monkeypatch.setattr(demo, "SHOWCASE", 60)
+    demo.build_demo(db, tickets=400)
+
+    cases = [
+        (_pattern(subject), _pattern(opening), scenario)
+        for scenario in demo.SCENARIOS
+        for subject, opening in scenario.cases
+    ]
+    cases.append((_pattern(demo.RARE_SUBJECT), _pattern(demo.RARE_OPENING), demo.CARDS))
+    with db.transaction(write=False) as session:
+        threads: dict[int, list[tuple[str, str]]] = {}
+        for ticket_id, kind, body in session.execute(
+            select(ThreadEntry.ticket_id, ThreadEntry.kind, ThreadEntry.body_text).order_by(ThreadEntry.id)
+        ):
+            threads.setdefault(ticket_id, []).append((kind, body))
+        merged = Ticket.merged_into_id.is_not(None)
+        subjects = {i: subject for i, subject in session.execute(select(Ticket.id, Ticket.subject).where(~merged))}
+    checked = 0
+    for ticket_id, subject in subjects.items():
+        (first_kind, first), *rest = threads[ticket_id]
+        assert first_kind == "message"
+        if subject == demo.LONG_THREAD_SUBJECT:
+            assert _pattern(demo.LONG_THREAD_OPENING).fullmatch(first)
+            continue
+        matching = [
+            (opening, scenario) for subject_pattern, opening, scenario in cases if subject_pattern.fullmatch(subject)
+        ]
+        assert matching, f"{subject!r} is no case of the demo"
+        scenario = next((s for opening, s in matching if opening.fullmatch(first)), None)
+        assert scenario is not None, f"ticket {subject!r} opened with {first!r}"
+        said = {
+            "message": [
+                *scenario.followups,
+                *(o for _, o in scenario.cases),
+                "Sorry, it's happening again." + demo.SIGN,
+            ],
+            "reply": [*scenario.replies, *scenario.fixes],
+            "note": list(scenario.notes),
+        }
+        for kind, body in rest:
+            assert any(_pattern(text).fullmatch(body) for text in said[kind]), f"{subject!r} has the {kind} {body!r}"
+        checked += 1
+    assert checked > 300

@@ -4,15 +4,17 @@
 
 Builds a small demo help desk in a temporary folder, signs in as the demo admin and grabs: the connection and
 login dialogs, the Open queue, a ticket with its thread and properties, the composer with an error, the
-new-ticket dialog with field errors, an empty search, the keyboard shortcuts, and the API tokens (empty, then with
-a new token's secret). The theme comes from DESK_THEME (light / dark); the platform from QT_QPA_PLATFORM (xcb on
-Xvfb for real rendering).
+new-ticket dialog with field errors, an empty search, the keyboard shortcuts, the demo mailbox, the composer
+when mail is not set up, a ticket that came by mail (the demo's sink switched off for it), and the API tokens
+(empty, then with a new token's secret). The theme comes from DESK_THEME (light / dark); the platform from
+QT_QPA_PLATFORM (xcb on Xvfb for real rendering).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import tempfile
 from collections.abc import Callable
@@ -24,8 +26,9 @@ import qasync
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QWidget
 
-from desk.domain.enums import EntryKind, Queue
-from desk.services import accounts, mailboxes
+from desk.domain.enums import EntryKind, OutgoingMail, Queue
+from desk.domain.queues import Criteria
+from desk.services import accounts, entries, mailboxes, portal, queues, settings, tickets
 from desk.services.demo import LONG_THREAD_SUBJECT, build_demo
 from desk.services.mail import intake, sending
 from desk.storage.db import Database
@@ -35,6 +38,7 @@ from desk.ui.connect import ConnectionDialog
 from desk.ui.login import LoginDialog
 from desk.ui.main_window import MainWindow, ShortcutsDialog
 from desk.ui.startup import sign_in
+from desk.ui.ticket.composer import ComposerWidget
 from desk.ui.ticket.new_ticket import NewTicketDialog
 from tests.conftest import build_schema
 
@@ -123,6 +127,27 @@ async def shoot(out: Path, url: str) -> None:
     await settle()
     save(shortcuts, out, "10-shortcuts")
     shortcuts.close()
+    row = (await ctx.call(queues.queue_page, Criteria(queue=Queue.OPEN), limit=1)).rows[0]
+    await ctx.call(entries.post_reply, row.id, "Your card works again: please try the payment once more.")
+    shown = await ctx.call(tickets.get_ticket, row.id)
+    portal.request_ticket_link(db, shown.requester.email, shown.number, link="http://127.0.0.1:8080/link/{token}")
+    mailbox = window.show_demo_mailbox()
+    await settle(lambda: mailbox.table.rowCount() == 2)
+    save(mailbox, out, "14-demo-mailbox")
+    mailbox.close()
+
+    off = dataclasses.replace(ctx, choices=dataclasses.replace(ctx.choices, outgoing_mail=OutgoingMail.OFF))
+    composer = ComposerWidget(off)
+    composer.resize(900, 260)
+    composer.set_ticket(shown)
+    composer.show()
+    await settle()
+    save(composer, out, "15-composer-mail-off")
+    composer.close()
+
+    add_mail(db)  # from here on a real install's mail: fetched, and sent by a worker (none runs here)
+    window.mail_health.check()
+    await settle(lambda: window.mail_health.outgoing.text().endswith("no worker running"))
     window.search_edit.setText(MAIL_SUBJECT)
     window.run_search()
     await settle(lambda: not window.queue.model.is_loading)
@@ -147,12 +172,14 @@ MAIL_SUBJECT = "Statement PDF will not open"
 def add_mail(db: Database) -> None:
     """A ticket that came by mail, whose auto-response the mail server refused: its thread and the status bar."""
     admin = accounts.agent_by_username(db, "admin")
-    mailboxes.add_mailbox(db, admin, name="Lumen Support", address="support@lumenbank.example",
+    with db.transaction() as session:  # real mail from now on, not the demo's sink
+        settings.put(session, "mail.demo_sink", False)
+    mailboxes.add_mailbox(db, admin, name="Lumen Service", address="service@lumenbank.example",
                           imap_host="imap.lumenbank.example", imap_user="support", imap_password="x",
                           smtp_host="smtp.lumenbank.example", auth_server="mx.lumenbank.example")  # fmt: skip
     message = EmailMessage()
     message["From"] = "Nora Quinn <nora.quinn@example.org>"
-    message["To"] = "support@lumenbank.example"
+    message["To"] = "service@lumenbank.example"
     message["Subject"] = MAIL_SUBJECT
     message["Message-ID"] = "<screenshot-1@example.org>"
     message.set_content("Hello,\n\nthe March statement downloads as an empty PDF.\n\nNora")
@@ -176,7 +203,6 @@ def main() -> None:
         db = Database(url)
         build_schema(db, url)
         build_demo(db, tickets=args.tickets)
-        add_mail(db)
         db.dispose()
         app = application()
         loop = qasync.QEventLoop(app)

@@ -19,10 +19,12 @@ from sqlalchemy.orm import Session
 
 from desk.domain import mailthread
 from desk.domain.canned import render
-from desk.domain.enums import OutboxState
-from desk.domain.permissions import Right
+from desk.domain.enums import OutboxState, OutgoingMail
+from desk.domain.errors import Invalid, PermissionDenied
+from desk.domain.permissions import Actor, Right, UserActor
+from desk.domain.views import SentMail
 from desk.services import settings
-from desk.services.base import now
+from desk.services.base import now, query, require_agent
 from desk.storage.models import (
     Agent,
     AgentAccess,
@@ -35,6 +37,7 @@ from desk.storage.models import (
     ThreadEntry,
     Ticket,
     User,
+    WorkerJob,
 )
 
 # kind: (subject, body). Administrators override them in the "mail.templates" setting; variables in canned.py.
@@ -133,9 +136,8 @@ def sender_for(session: Session, department_id: int | None) -> Mailbox | None:
 
 
 def _sender_for(session: Session, department_id: int | None) -> Mailbox | None:
-    candidates = session.scalars(
-        select(Mailbox).where(Mailbox.active.is_(True), Mailbox.smtp_host.is_not(None)).order_by(Mailbox.id)
-    ).all()
+    sends = Mailbox.active.is_(True) if sink(session) else Mailbox.active.is_(True) & Mailbox.smtp_host.is_not(None)
+    candidates = session.scalars(select(Mailbox).where(sends).order_by(Mailbox.id)).all()
     default_id = settings.get(session, "mail.default_mailbox_id")
     ranked = sorted(
         candidates,
@@ -146,6 +148,64 @@ def _sender_for(session: Session, department_id: int | None) -> Mailbox | None:
         ),
     )
     return ranked[0] if ranked else None
+
+
+def sink(session: Session) -> bool:
+    """Whether this is the demo, whose mail is only kept in the outbox (as sent) for Desk to show."""
+    return bool(settings.get(session, "mail.demo_sink"))
+
+
+def outgoing_mail(session: Session) -> OutgoingMail:
+    """Whether what Desk mails (replies, notifications, the Support Center's links) reaches anyone now."""
+    if sender_for(session, None) is None:  # the default mailbox, else any: every department's mail goes from it
+        return OutgoingMail.OFF
+    if sink(session):
+        return OutgoingMail.DEMO
+    job = session.get(WorkerJob, "mail.send")
+    return OutgoingMail.SENT if job is not None and job.is_held(now()) else OutgoingMail.NO_WORKER
+
+
+@query
+def outgoing_mail_now(session: Session, actor: Actor) -> OutgoingMail:
+    """`outgoing_mail` for an agent's window, which says it in the status bar and the composer."""
+    require_agent(actor)
+    return outgoing_mail(session)
+
+
+@query
+def demo_mailbox(session: Session, actor: Actor, *, limit: int = 200) -> tuple[SentMail, ...]:
+    """The demo's sent mail, newest first, for anyone trying the demo (agents, and the Support Center's page on
+    this machine): only a demo database has it, real mail is never shown this way."""
+    if isinstance(actor, UserActor):  # the page shows everyone's mail: not an end user's to ask for
+        raise PermissionDenied("The demo mailbox is for agents and the demo's own page.")
+    if not sink(session):
+        raise Invalid("This database is not a demo: its mail is sent to real mailboxes, not kept for Desk to show.")
+    rows = session.execute(
+        select(OutboxMessage, Ticket.number)
+        .outerjoin(Ticket, Ticket.id == OutboxMessage.ticket_id)
+        .where(OutboxMessage.state == OutboxState.SENT.value)
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit)
+    ).all()
+    return tuple(
+        SentMail(
+            id=row.id,
+            sent_at=row.sent_at or row.created_at,
+            to=tuple(row.recipients.get("to", [])),
+            cc=tuple(row.recipients.get("cc", []) + row.recipients.get("bcc", [])),
+            subject=row.subject,
+            body=row.body_text,
+            ticket_number=number,
+        )
+        for row, number in rows
+    )
+
+
+def _delivery(session: Session, moment: datetime) -> dict[str, Any]:
+    """A new mail's state: waiting for the worker, or at once in the demo's sink (never handed to a server)."""
+    if sink(session):
+        return {"state": OutboxState.SENT.value, "sent_at": moment}
+    return {"state": OutboxState.PENDING.value}
 
 
 def mail_secret(session: Session) -> str:
@@ -239,9 +299,9 @@ def queue(
         ),
         in_reply_to=in_reply_to if kind in ("reply", "auto_response") else None,
         reference_ids=" ".join(references) if kind in ("reply", "auto_response") else None,
-        state=OutboxState.PENDING.value,
         next_attempt_at=at or now(),
         created_at=at or now(),
+        **_delivery(session, at or now()),
     )
     session.add(row)
     return row
@@ -265,9 +325,9 @@ def queue_for_addresses(
         subject=render(subject_template, variables),
         body_text=render(body_template, variables),
         message_id=f"<a.{secrets.token_hex(12)}@{_domain(sender.address)}>",
-        state=OutboxState.PENDING.value,
         next_attempt_at=moment,
         created_at=moment,
+        **_delivery(session, moment),
     )
     session.add(row)
     return row

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desk.domain.enums import EntryKind, Recipients, StatusState
+from desk.domain.enums import EntryKind, OutgoingMail, Recipients, StatusState
 from desk.domain.errors import DeskError
 from desk.domain.views import TicketView, Upload, format_size
 from desk.services import entries
@@ -165,6 +165,7 @@ class ComposerWidget(QWidget):
         self._restoring = False  # programmatic changes must not write a draft
         self._error_from_files = False  # whether the error shown is add_files' refusal
         self._pending: PendingAction | None = None  # this ticket's send kept until the server is back
+        self._outgoing_mail: OutgoingMail | None = None  # what the recipients choice says about mail
         self._draft_timer = QTimer(self)
         self._draft_timer.setSingleShot(True)
         self._draft_timer.setInterval(DRAFT_DELAY_MS)
@@ -187,6 +188,7 @@ class ComposerWidget(QWidget):
     def set_ticket(self, ticket: TicketView) -> None:
         """Compose for this ticket. The same ticket again (reloaded) only takes its new version and keeps the
         input; another ticket first saves this one's draft, then restores that ticket's draft."""
+        self._apply_outgoing_mail()
         if ticket.id == self._ticket_id:
             self._version = ticket.version
             return
@@ -431,9 +433,12 @@ class ComposerWidget(QWidget):
         self._recipients = QComboBox()
         self._recipients.setObjectName("composerRecipients")
         self._recipients.setAccessibleName(labels.tr("Recipients"))
-        for choice, text in labels.RECIPIENTS.items():
-            self._recipients.addItem(labels.tr(text), choice.value)
         self._recipients.currentIndexChanged.connect(self._changed)
+        self._mail_note = QLabel()
+        self._mail_note.setObjectName("composerMailNote")
+        self._mail_note.setProperty("role", "muted")
+        self._mail_note.setTextFormat(Qt.TextFormat.PlainText)
+        top.addWidget(self._mail_note)
         top.addWidget(self._recipients)
         layout.addLayout(top)
 
@@ -506,11 +511,34 @@ class ComposerWidget(QWidget):
         status_label.setBuddy(self._status)
         bottom.addWidget(self._status)
         layout.addLayout(bottom)
+        self._apply_outgoing_mail()
+
+    def _apply_outgoing_mail(self) -> None:
+        """Say truthfully whether a reply is mailed: the recipients to choose when it is, that it is not when
+        no mail is set up, and where it goes when it waits for a worker or lands in the demo's mailbox."""
+        state = self._ctx.choices.outgoing_mail
+        if state == self._outgoing_mail:
+            return
+        self._outgoing_mail = state
+        off = state == OutgoingMail.OFF
+        choices = {Recipients.NONE: labels.MAIL_OFF} if off else labels.RECIPIENTS
+        chosen = self._recipients.currentData()
+        self._recipients.blockSignals(True)  # not the agent's change: no draft is written
+        self._recipients.clear()
+        for choice, text in choices.items():
+            self._recipients.addItem(labels.tr(text), choice.value)
+        self._recipients.setCurrentIndex(max(self._recipients.findData(chosen), 0))
+        self._recipients.blockSignals(False)
+        self._recipients.setEnabled(not off)
+        self._recipients.setToolTip(labels.tr(labels.OUTGOING_MAIL[state][0]))
+        self._mail_note.setText(labels.tr(labels.OUTGOING_MAIL[state][1]))
+        self._apply_mode(self.mode())
 
     def _apply_mode(self, kind: EntryKind) -> None:
         """Everything that differs between a reply and a note, so the agent always sees which one they write."""
         reply = kind == EntryKind.REPLY
         self._recipients.setVisible(reply)
+        self._mail_note.setVisible(reply and bool(self._mail_note.text()))
         self._signature.setVisible(reply and bool(self._ctx.choices.signature))
         send_text, placeholder = _MODE_TEXT[kind]
         self._send.setText(labels.tr(send_text))
