@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+import uuid
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -438,10 +439,11 @@ def test_a_message_too_big_for_the_database_is_fetched_again_on_retry(
 def raw_mail(
     sender: bytes, *, subject: bytes = b"Printer broken", headers: bytes = b"", body: bytes = b"It fails."
 ) -> bytes:
-    """A message as bytes, for headers EmailMessage would refuse or rewrite."""
+    """A message as bytes, for headers EmailMessage would refuse or rewrite. Its Message-ID comes from uuid4, not
+    make_msgid: hypothesis seeds `random` alike for every example, so make_msgid repeats and intake drops the copy."""
     return (
-        b"From: " + sender + b"\r\nTo: " + SUPPORT.encode() + b"\r\nSubject: " + subject + b"\r\nMessage-ID: "
-        + make_msgid(domain="example.com").encode() + b"\r\n" + headers + b"\r\n" + body + b"\r\n"
+        b"From: " + sender + b"\r\nTo: " + SUPPORT.encode() + b"\r\nSubject: " + subject + b"\r\nMessage-ID: <"
+        + uuid.uuid4().hex.encode() + b"@example.com>\r\n" + headers + b"\r\n" + body + b"\r\n"
     )  # fmt: skip
 
 
