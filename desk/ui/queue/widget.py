@@ -153,6 +153,7 @@ class QueueWidget(QWidget):
         self.model.loaded.connect(self._loaded)
         self.model.ids_extended.connect(self._restore_selection)
         self.model.modelAboutToBeReset.connect(self._remember_selection)
+        self.model.modelReset.connect(self._update_bulk_buttons)  # a reset clears the selection without a signal
         self.loader.failed.connect(self._failed)
         self._update_bulk_buttons()
 

@@ -162,15 +162,13 @@ class TicketEditor(QWidget):
         self.composer.set_ticket(ticket)
 
     def settle_focus(self) -> None:
-        """After any action (a change, a send, the ticket opened or shown again) the keyboard focus is somewhere
-        typing is safe: text the agent is writing keeps it, the thread may keep it, anything else (a button, a
-        combo, nothing) gives it to the composer, so the next keystrokes land in the reply and change nothing."""
+        """After any action (a change, a send, the ticket opened or its tab shown) the keyboard focus is where typing
+        is safe: text the agent is writing keeps it; anything else (a button, a field, the thread, nothing) gives it
+        to the composer, so the next keystrokes land in the reply and change nothing."""
         if self.closed or not self.isVisible():
             return
-        focused = self.window().focusWidget()
-        if focused is self.thread_view or is_text_input(focused):
-            return
-        self.composer.focus_editor()
+        if not is_text_input(self.window().focusWidget()):
+            self.composer.focus_editor()
 
     def show_updated_by(self, who: str, msecs: int = 3_000) -> None:
         """Say for a moment that another agent (or the requester, or the system) just changed this ticket."""

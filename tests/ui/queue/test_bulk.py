@@ -53,6 +53,8 @@ def test_bulk_close_counts_asks_takes_a_note_and_undo_restores(
             event = next(e for e in reversed(closed.thread) if isinstance(e, EventView))
             assert event.kind == EventKind.CLOSED and event.note == "Duplicates of the outage report"
         await until(lambda: widget.model.rowCount() > 0 and widget.model.row_of(chosen[0]) is None, what="refresh")
+        await until(lambda: widget.selection_label.text() == "", what="the closed tickets no longer selected")
+        assert not any(b.isEnabled() for b in widget.bulk_buttons)
 
         # A colleague changes one of them meanwhile: the undo leaves that one alone, and says so.
         changed_since = chosen[3]
