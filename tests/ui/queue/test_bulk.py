@@ -16,7 +16,7 @@ from desk.storage.db import Database
 from desk.ui.queue.bulk import CONFIRM_OVER
 from desk.ui.queue.widget import QueueWidget
 from desk.ui.tasks import Context
-from tests.ui.conftest import make_context, queue_loaded, run, until
+from tests.ui.conftest import POPUP, make_context, queue_loaded, run, until
 from tests.ui.queue.test_queue_widget import select_rows, shown_queue
 
 
@@ -143,5 +143,23 @@ def test_undoing_an_assignment_gives_back_the_team(
         await until(lambda: widget.undo_bar.text.text() == "Restored 1 ticket.", what="the undo")
         restored = tickets.get_ticket(ctx.db, ctx.agent, ticket_id)
         assert restored.assignee is None and restored.team == team
+
+    run(loop, scenario())
+
+
+@POPUP
+def test_the_keyboard_reaches_the_bulk_changes_through_the_tables_menu(
+    ctx: Context, loop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    """The bulk buttons never take the focus; the table's context menu (Menu key, Shift+F10) offers the same."""
+
+    async def scenario() -> None:
+        widget = shown_queue(ctx, qtbot)
+        await queue_loaded(widget)
+        select_rows(widget, [0, 1])
+        widget.table.customContextMenuRequested.emit(widget.table.visualRect(widget.model.index(0, 0)).center())
+        menu = await until(lambda: widget.table_menu, what="the table's menu")
+        assert [a.text() for a in menu.actions()] == ["Assign", "Transfer", "Status", "Priority", "Close"]
+        menu.close()
 
     run(loop, scenario())

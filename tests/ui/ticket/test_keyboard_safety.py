@@ -20,7 +20,7 @@ from desk.ui import theme
 from desk.ui.main_window import MainWindow
 from desk.ui.tasks import Context
 from desk.ui.ticket.editor import TicketEditor
-from tests.ui.conftest import run, until
+from tests.ui.conftest import POPUP, run, until
 
 
 def unassigned_ticket(ctx: Context) -> int:
@@ -45,10 +45,6 @@ def typed_into_focus(window: QWidget, qtbot: QtBot, text: str) -> None:
     focused = window.focusWidget()
     assert focused is not None, "nothing holds the keyboard focus"
     qtbot.keyClicks(focused, text)
-
-
-# Opening a combo's list on the offscreen platform: it cannot raise the popup or grab the keyboard there.
-POPUP = pytest.mark.qt_log_ignore("This plugin does not support (raise|grabbing the keyboard)")
 
 
 def composer_text(editor: TicketEditor) -> str:
