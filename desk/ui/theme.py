@@ -116,11 +116,12 @@ def style_sheet() -> str:
     QPushButton[role="primary"] {{ background: {t("accent")}; color: {t("accent.text")}; border: none;
         border-radius: 4px; padding: 5px 14px; font-weight: 600; }}
     QPushButton[role="primary"]:disabled {{ background: {t("border")}; color: {t("text.muted")}; }}
-    QComboBox, QLineEdit {{ background: {t("surface.bg")}; border: 1px solid {t("border")}; border-radius: 4px;
+    QLineEdit {{ background: {t("surface.bg")}; border: 1px solid {t("border")}; border-radius: 4px;
         padding: 3px 6px; }}
-    QComboBox:disabled, QLineEdit:disabled {{ background: {t("surface.alt")}; color: {t("text.muted")}; }}
+    QLineEdit:disabled {{ background: {t("surface.alt")}; color: {t("text.muted")}; }}
     /* The keyboard focus, clearly, on everything that takes it (issue 12: a faint ring hid a focused button). */
-    QPushButton:focus, QComboBox:focus, QLineEdit:focus {{ border: 2px solid {t("focus")}; padding: 2px 5px; }}
+    QPushButton:focus, QComboBox:focus, QLineEdit:focus {{ border: 2px solid {t("focus")}; border-radius: 4px;
+        padding: 2px 5px; }}
     QPushButton:focus {{ padding: 3px 11px; }}
     QPushButton[role="primary"]:focus {{ border: 2px solid {t("text")}; padding: 3px 12px; }}
     QToolButton:focus {{ border: 2px solid {t("focus")}; border-radius: 4px; }}

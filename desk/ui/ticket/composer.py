@@ -427,6 +427,7 @@ class ComposerWidget(QWidget):
             f" padding: 3px 10px; background: {t('surface.alt')}; }}"
             f' QToolButton[mode="true"]:checked {{ background: {t("selection.bg")}; color: {t("selection.text")};'
             f" border-color: {t('accent')}; font-weight: 600; }}"
+            f' QToolButton[mode="true"]:focus {{ border: 2px solid {t("focus")}; padding: 2px 9px; }}'
         )
         self._modes.idToggled.connect(self._on_mode_toggled)
         top.addStretch(1)

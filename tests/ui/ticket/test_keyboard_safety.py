@@ -20,6 +20,7 @@ from desk.ui import theme
 from desk.ui.main_window import MainWindow
 from desk.ui.tasks import Context
 from desk.ui.ticket.editor import TicketEditor
+from desk.ui.widgets import ChoiceBox
 from tests.ui.conftest import POPUP, run, until
 
 
@@ -164,8 +165,8 @@ def _focus_pixels(widget: QWidget, colour: QColor) -> int:
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_the_focus_ring_is_clearly_visible(qapp: QApplication, qtbot: QtBot, scheme: str) -> None:
-    """A focused button and text field carry a ring in the focus colour, at least a full pixel line around them,
-    that the unfocused ones do not have."""
+    """A focused button, text field and field of choices carry a ring in the focus colour, at least a full pixel
+    line around them, that the unfocused ones do not have."""
     old = os.environ.get("DESK_THEME")
     os.environ["DESK_THEME"] = scheme
     try:
@@ -173,14 +174,15 @@ def test_the_focus_ring_is_clearly_visible(qapp: QApplication, qtbot: QtBot, sch
         box = QWidget()
         qtbot.addWidget(box)
         layout = QVBoxLayout(box)
-        button, field, other = QPushButton("Save search"), QLineEdit("text"), QLineEdit()
-        for widget in (button, field, other):
+        button, field, other, combo = QPushButton("Save search"), QLineEdit("text"), QLineEdit(), ChoiceBox()
+        combo.addItems(["Emergency", "Low"])
+        for widget in (button, field, combo, other):
             layout.addWidget(widget)
         box.show()
         box.activateWindow()
         qtbot.waitUntil(box.isActiveWindow)
         ring = theme.color("focus")
-        for widget in (button, field):
+        for widget in (button, field, combo):
             other.setFocus()
             qtbot.waitUntil(other.hasFocus)
             unfocused = _focus_pixels(widget, ring)
