@@ -38,9 +38,12 @@ class EventKind(enum.StrEnum):
     PRIORITY = "priority"
     SLA = "sla"
     TOPIC = "topic"
-    STATUS = "status"
+    STATUS = "status"  # between open statuses (or closed ones), e.g. Open → On hold
+    RESOLVED = "resolved"
     CLOSED = "closed"
     REOPENED = "reopened"
+    ARCHIVED = "archived"
+    DELETED = "deleted"
     MERGED = "merged"
     LINKED = "linked"
     COLLABORATOR_ADDED = "collaborator_added"
@@ -51,8 +54,15 @@ class EventKind(enum.StrEnum):
     MAIL_FAILED = "mail_failed"  # an outgoing mail was given up on: agents must reach the person another way
 
 
+# Events that move a ticket to another status; each records {"before": status, "after": status}.
+STATUS_EVENTS = frozenset(
+    {EventKind.STATUS, EventKind.RESOLVED, EventKind.CLOSED, EventKind.REOPENED, EventKind.ARCHIVED, EventKind.DELETED}
+)
+
 # Events an end user may see in their own ticket's history; every other kind is for agents only.
-PUBLIC_EVENTS = frozenset({EventKind.CREATED, EventKind.CLOSED, EventKind.REOPENED, EventKind.MERGED})
+PUBLIC_EVENTS = frozenset(
+    {EventKind.CREATED, EventKind.RESOLVED, EventKind.CLOSED, EventKind.REOPENED, EventKind.ARCHIVED, EventKind.MERGED}
+)
 
 
 class ActorKind(enum.StrEnum):

@@ -6,6 +6,8 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from desk.domain.enums import StatusState
+
 
 class Perm(enum.StrEnum):
     """Keys a role grants within one department."""
@@ -34,6 +36,37 @@ class Right(enum.StrEnum):
 
 # What an agent may do on a ticket outside their departments that is assigned to them or their team.
 ASSIGNEE_PERMS = frozenset({Perm.TICKET_REPLY, Perm.TICKET_CLOSE})
+
+# What each key allows, in words: refusals and the GUI's tooltips say these, never the keys themselves.
+PERM_ACTIONS: Mapping[Perm, str] = {
+    Perm.TICKET_CREATE: "open tickets",
+    Perm.TICKET_EDIT: "edit tickets",
+    Perm.TICKET_ASSIGN: "assign tickets",
+    Perm.TICKET_RELEASE: "release tickets assigned to others",
+    Perm.TICKET_TRANSFER: "transfer tickets",
+    Perm.TICKET_MERGE: "merge tickets",
+    Perm.TICKET_LINK: "link tickets",
+    Perm.TICKET_REPLY: "reply to tickets",
+    Perm.TICKET_CLOSE: "close or reopen tickets",
+    Perm.TICKET_DELETE: "archive or delete tickets",
+    Perm.THREAD_EDIT: "edit the thread",
+}
+RIGHT_ACTIONS: Mapping[Right, str] = {
+    Right.ADMIN: "administer Desk",
+    Right.USER_MANAGE: "manage end users",
+    Right.SEARCH_ALL: "search every department",
+    Right.REPORTS_VIEW: "see the reports",
+}
+
+
+def status_change(old: StatusState, new: StatusState) -> tuple[Perm, str]:
+    """What moving a ticket between statuses of these states needs, and its words: archiving and deleting need
+    ticket.delete, closing and reopening ticket.close, moves between open statuses ticket.edit."""
+    if new in (StatusState.ARCHIVED, StatusState.DELETED):
+        return Perm.TICKET_DELETE, PERM_ACTIONS[Perm.TICKET_DELETE]
+    if new == StatusState.CLOSED or old != StatusState.OPEN:
+        return Perm.TICKET_CLOSE, PERM_ACTIONS[Perm.TICKET_CLOSE]
+    return Perm.TICKET_EDIT, "change the status"
 
 
 @dataclass(frozen=True)
@@ -70,6 +103,15 @@ class AgentActor:
     def may_in(self, perm: Perm, department_id: int) -> bool:
         """Permission within a department as such, e.g. to open a ticket there or transfer one into it."""
         return self.is_admin or perm in self.departments.get(department_id, frozenset())
+
+    def cannot(self, action: str, department_id: int, department: str) -> str:
+        """Why this agent may not do `action` (words such as "change the priority") on a ticket of a department."""
+        if department_id in self.departments:
+            return f"Your role in {department} cannot {action}."
+        return (
+            f"You have no role in {department}, so you cannot {action} there; on its tickets assigned to you or "
+            "your team you may reply and close."
+        )
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from desk.domain.errors import Invalid, NotFound, PermissionDenied
-from desk.domain.permissions import Actor, AgentActor, Perm, Right, SystemActor, UserActor
+from desk.domain.permissions import RIGHT_ACTIONS, Actor, AgentActor, Perm, Right, SystemActor, UserActor
 from desk.domain.views import PersonView
 from desk.services import settings
 from desk.services.base import command, now, query, require_agent
@@ -90,7 +90,7 @@ def require_right(actor: Actor, right: Right) -> None:
         return
     agent = require_agent(actor)
     if not agent.is_admin and right not in agent.rights:
-        raise PermissionDenied(f"You need the “{right.value}” right for this.")
+        raise PermissionDenied(f"Only agents allowed to {RIGHT_ACTIONS[right]} can do this.")
 
 
 @command

@@ -15,7 +15,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import and_, or_, select, union_all
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, object_session
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql import ColumnElement
 
@@ -24,7 +24,7 @@ from desk.domain.errors import Conflict, ConflictInfo, FieldChange, Invalid, Not
 from desk.domain.permissions import Actor, AgentActor, Perm, SystemActor, UserActor
 from desk.storage import changes
 from desk.storage.db import Database, is_retryable
-from desk.storage.models import Agent, Collaborator, ThreadEvent, Ticket, User
+from desk.storage.models import Agent, Collaborator, Department, ThreadEvent, Ticket, User
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -186,7 +186,14 @@ def require_perm(actor: Actor, ticket: Ticket, perm: Perm, action: str) -> None:
     if isinstance(actor, UserActor):
         raise PermissionDenied(f"You cannot {action}.")
     if perm not in actor.perms_on(ticket.department_id, ticket.assignee_id, ticket.team_id):
-        raise PermissionDenied(f"You cannot {action} in this department: your role lacks “{perm.value}”.")
+        raise PermissionDenied(actor.cannot(action, ticket.department_id, department_name(ticket)))
+
+
+def department_name(ticket: Ticket) -> str:
+    """The ticket's department as a refusal names it."""
+    session = object_session(ticket)
+    department = session.get(Department, ticket.department_id) if session is not None else None
+    return department.name if department is not None else "this department"
 
 
 def record_event(

@@ -1479,12 +1479,13 @@ class BulkTickets:
                     final = "Closed" if moment < now - timedelta(days=7) else "Resolved"
                     via_resolved = final == "Closed" and rng.random() < 0.5
                     after = self.status["Resolved" if via_resolved else final]
-                    event("closed", moment, agent, {"before": status, "after": after})
+                    event("resolved" if after == self.status["Resolved"] else "closed", moment, agent,
+                          {"before": status, "after": after})  # fmt: skip
                     status, state, closed_at = after, "closed", moment
                     if via_resolved:
                         auto = min(moment + timedelta(days=7, minutes=rng.uniform(1, 60)), now - GRACE)
                         event(
-                            "status",
+                            "closed",
                             auto,
                             system,
                             {"before": after, "after": self.status["Closed"]},

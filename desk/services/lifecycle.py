@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from desk.domain.enums import CollaboratorRole, EventKind, StatusState
 from desk.domain.errors import Invalid, PermissionDenied
-from desk.domain.permissions import Actor, Perm, SystemActor, UserActor
+from desk.domain.permissions import Actor, Perm, SystemActor, UserActor, status_change
 from desk.domain.views import FeedbackView, TicketView
 from desk.services import settings, sla
 from desk.services.accounts import find_or_create_user
@@ -41,16 +41,10 @@ def _status(session: Session, status_id: int) -> Status:
 
 
 def status_for_change(session: Session, actor: Actor, ticket: Ticket, status_id: int) -> Status:
-    """The status to move to, after checking the actor may: closing and reopening need ticket.close,
-    archiving and deleting ticket.delete, moves between open statuses ticket.edit."""
+    """The status to move to, after checking the actor may (`status_change` says what each move needs)."""
     new = _status(session, status_id)
     old = _status(session, ticket.status_id)
-    if new.state in (StatusState.ARCHIVED, StatusState.DELETED):
-        require_perm(actor, ticket, Perm.TICKET_DELETE, f"set tickets to {new.name}")
-    elif new.state == StatusState.CLOSED or old.state != StatusState.OPEN:
-        require_perm(actor, ticket, Perm.TICKET_CLOSE, "close or reopen tickets")
-    else:
-        require_perm(actor, ticket, Perm.TICKET_EDIT, "change the status")
+    require_perm(actor, ticket, *status_change(StatusState(old.state), StatusState(new.state)))
     return new
 
 
@@ -68,16 +62,25 @@ def apply_status(
         ticket.overdue = False
         ticket.sla_paused_at = None
         session.execute(delete(TicketLock).where(TicketLock.ticket_id == ticket.id))
-        kind = EventKind.CLOSED if old.state == StatusState.OPEN else EventKind.STATUS
     elif old.state != StatusState.OPEN:
         ticket.closed_at = None
         ticket.reopen_count += 1
         sla.start_clock(session, ticket, at)  # a reopened ticket gets a fresh resolution deadline
-        kind = EventKind.REOPENED
-    else:
-        kind = EventKind.STATUS
+    kind = _status_event(old, new, settings.get(session, "ticket.resolved_status_id"))
     before, after = {"id": old.id, "name": old.name}, {"id": new.id, "name": new.name}
     record_event(session, actor, ticket, kind, {"before": before, "after": after}, note=note, at=at)
+
+
+def _status_event(old: Status, new: Status, resolved_id: int) -> EventKind:
+    """What a move between statuses is called in the thread: resolved, closed, reopened, archived, deleted, or a
+    change of status (between open statuses, or between closed ones)."""
+    if new.state == StatusState.OPEN:
+        return EventKind.STATUS if old.state == StatusState.OPEN else EventKind.REOPENED
+    if new.state in (StatusState.ARCHIVED, StatusState.DELETED):
+        return EventKind.ARCHIVED if new.state == StatusState.ARCHIVED else EventKind.DELETED
+    if new.id == resolved_id:
+        return EventKind.RESOLVED
+    return EventKind.CLOSED if old.state == StatusState.OPEN or old.id == resolved_id else EventKind.STATUS
 
 
 @command

@@ -14,13 +14,14 @@ from sqlalchemy.orm import Session, aliased
 from desk.domain.enums import EntryKind, EventKind, TicketSource
 from desk.domain.errors import Invalid, NotFound, PermissionDenied
 from desk.domain.numbers import random_number, sequence_number
-from desk.domain.permissions import Actor, AgentActor, Perm, UserActor
+from desk.domain.permissions import PERM_ACTIONS, Actor, AgentActor, Perm, UserActor
 from desk.domain.views import TicketView, Upload
 from desk.services import settings, sla
 from desk.services.accounts import find_or_create_user
 from desk.services.base import (
     check_version,
     command,
+    department_name,
     load_ticket,
     now,
     query,
@@ -142,7 +143,7 @@ def open_ticket(
         "department",
     )
     if isinstance(actor, AgentActor) and not actor.may_in(Perm.TICKET_CREATE, department.id):
-        raise PermissionDenied(f"You cannot open tickets in {department.name}: your role lacks “ticket.create”.")
+        raise PermissionDenied(actor.cannot(PERM_ACTIONS[Perm.TICKET_CREATE], department.id, department.name))
     chosen_priority = priority_id or (topic.priority_id if topic else None)
     priority = (
         get_row(session, Priority, chosen_priority, "priority")
@@ -161,7 +162,7 @@ def open_ticket(
     if assignee_id is None and team_id is None and topic is not None:
         assignee_id, team_id = topic.assign_agent_id, topic.assign_team_id
     elif isinstance(actor, AgentActor) and not actor.may_in(Perm.TICKET_ASSIGN, department.id):
-        raise PermissionDenied(f"You cannot assign tickets in {department.name}: your role lacks “ticket.assign”.")
+        raise PermissionDenied(actor.cannot(PERM_ACTIONS[Perm.TICKET_ASSIGN], department.id, department.name))
     if assignee_id is not None:
         _active_agent(session, assignee_id)
     if team_id is not None:
@@ -364,7 +365,7 @@ def claim(
         raise Invalid(f"Ticket {ticket.number} is already assigned to {holder.name if holder else 'someone'}.")
     perms = agent.perms_on(ticket.department_id, ticket.assignee_id, ticket.team_id)
     if Perm.TICKET_ASSIGN not in perms and Perm.TICKET_REPLY not in perms:
-        raise PermissionDenied("You cannot claim tickets in this department.")
+        raise PermissionDenied(agent.cannot("take tickets", ticket.department_id, department_name(ticket)))
     ticket.assignee_id = agent.id
     return _finish(session, actor, ticket, EventKind.ASSIGNED, None, {"id": agent.id, "name": agent.name}, note)
 

@@ -108,8 +108,11 @@ def describe(event: EventView) -> str:
     fixed = {
         EventKind.CREATED: "opened the ticket",
         EventKind.RELEASED: "released the ticket",
+        EventKind.RESOLVED: "resolved the ticket",
         EventKind.CLOSED: "closed the ticket",
         EventKind.REOPENED: "reopened the ticket",
+        EventKind.ARCHIVED: "archived the ticket",
+        EventKind.DELETED: "deleted the ticket",
         EventKind.OVERDUE: "marked the ticket overdue",
         EventKind.ENTRY_EDITED: "edited an entry",
     }

@@ -53,7 +53,9 @@ SHORTCUTS: tuple[tuple[str, str, str], ...] = (
     ("reply", "Ctrl+R", "Reply to the open ticket"),
     ("note", "Ctrl+Shift+N", "Internal note on the open ticket"),
     ("claim", "Ctrl+M", "Assign the open ticket to me"),
+    ("resolve", "Ctrl+Shift+R", "Resolve the open ticket"),
     ("close_ticket", "Ctrl+Shift+C", "Close the open ticket"),
+    ("reopen", "Ctrl+Shift+O", "Reopen the open ticket"),
     ("search", "Ctrl+F", "Search all tickets"),
     ("next_ticket", "Alt+Down", "Next ticket in the queue"),
     ("previous_ticket", "Alt+Up", "Previous ticket in the queue"),
@@ -99,6 +101,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.queue, icons.icon("inbox"), "Queue")
         self.tabs.tabBar().setTabButton(0, self.tabs.tabBar().ButtonPosition.RightSide, None)
         self.tabs.tabCloseRequested.connect(self._close_tab)
+        self.tabs.currentChanged.connect(lambda _index: self._settle_focus())
 
         splitter = QSplitter()
         splitter.addWidget(sidebar_box)
@@ -307,7 +310,14 @@ class MainWindow(QMainWindow):
         if editor.ticket is not None:
             self.tabs.setTabText(self.tabs.indexOf(editor), editor.ticket.number)
             self.tabs.setTabToolTip(self.tabs.indexOf(editor), editor.ticket.subject)
+        editor.settle_focus()
         self.ticket_opened.emit(ticket_id)
+
+    def _settle_focus(self) -> None:
+        """A ticket tab just shown takes the keyboard in its composer, never on one of its buttons or fields."""
+        editor = self.current_editor()
+        if editor is not None:
+            editor.settle_focus()
 
     def current_editor(self) -> TicketEditor | None:
         widget = self.tabs.currentWidget()
@@ -363,7 +373,9 @@ class MainWindow(QMainWindow):
             "reply": on_editor(lambda e: e.start_reply(EntryKind.REPLY)),
             "note": on_editor(lambda e: e.start_reply(EntryKind.NOTE)),
             "claim": on_editor(lambda e: e.claim()),
+            "resolve": on_editor(lambda e: e.resolve()),
             "close_ticket": on_editor(lambda e: e.close_ticket()),
+            "reopen": on_editor(lambda e: e.reopen()),
             "search": self.focus_search,
             "next_ticket": lambda: self._step_ticket(1),
             "previous_ticket": lambda: self._step_ticket(-1),
@@ -400,7 +412,17 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction("Quit", QKeySequence.StandardKey.Quit, self.close)
         ticket_menu = menus.addMenu("&Ticket")
-        for name in ("reply", "note", "claim", "close_ticket", "next_ticket", "previous_ticket", "close_tab"):
+        for name in (
+            "reply",
+            "note",
+            "claim",
+            "resolve",
+            "close_ticket",
+            "reopen",
+            "next_ticket",
+            "previous_ticket",
+            "close_tab",
+        ):
             ticket_menu.addAction(self.actions_by_name[name])
         view_menu = menus.addMenu("&View")
         for name in ("refresh", "search", "next_queue", "previous_queue", "show_queue"):

@@ -23,6 +23,7 @@ TOKENS: dict[str, tuple[str, str]] = {
     "text.placeholder": ("#a3abb5", "#5d646e"),
     "accent": ("#2f6fdf", "#6a9cf2"),
     "accent.text": ("#ffffff", "#0f1216"),
+    "focus": ("#1548c0", "#9cc0ff"),  # the keyboard focus ring: strong on both backgrounds
     "selection.bg": ("#d8e5fb", "#2f4466"),
     "selection.text": ("#0f1a2b", "#eef3fb"),
     "sidebar.bg": ("#eceff3", "#191b1f"),
@@ -100,15 +101,32 @@ def style_sheet() -> str:
     QLabel[role="section"] {{ color: {t("text.muted")}; font-weight: 600; text-transform: uppercase; }}
     QLabel[role="empty"] {{ color: {t("text.muted")}; font-size: 11pt; }}
     QLabel[role="banner"] {{ background: {t("changed.bg")}; padding: 4px 8px; border-radius: 4px; }}
+    QFrame[role="notice"] {{ background: {t("changed.bg")}; border-radius: 4px; }}
     QLabel[role="changed"] {{ background: {t("changed.bg")}; padding: 1px 6px; border-radius: 3px; }}
     QTableView {{ gridline-color: {t("border")}; border: 1px solid {t("border")}; }}
     QHeaderView::section {{ background: {t("surface.alt")}; color: {t("text.muted")}; border: none;
         border-bottom: 1px solid {t("border")}; padding: 4px 6px; font-weight: 600; }}
     QTabWidget::pane {{ border: 1px solid {t("border")}; }}
     QFrame[role="panel"] {{ background: {t("surface.bg")}; border: 1px solid {t("border")}; border-radius: 6px; }}
+    QPushButton {{ background: {t("surface.alt")}; color: {t("text")}; border: 1px solid {t("border")};
+        border-radius: 4px; padding: 4px 12px; }}
+    QPushButton:hover {{ border-color: {t("text.muted")}; }}
+    QPushButton:pressed {{ background: {t("selection.bg")}; }}
+    QPushButton:disabled {{ color: {t("text.muted")}; }}
     QPushButton[role="primary"] {{ background: {t("accent")}; color: {t("accent.text")}; border: none;
         border-radius: 4px; padding: 5px 14px; font-weight: 600; }}
     QPushButton[role="primary"]:disabled {{ background: {t("border")}; color: {t("text.muted")}; }}
+    QLineEdit {{ background: {t("surface.bg")}; border: 1px solid {t("border")}; border-radius: 4px;
+        padding: 3px 6px; }}
+    QLineEdit:disabled {{ background: {t("surface.alt")}; color: {t("text.muted")}; }}
+    /* The keyboard focus, clearly, on everything that takes it (issue 12: a faint ring hid a focused button). */
+    QPushButton:focus, QComboBox:focus, QLineEdit:focus {{ border: 2px solid {t("focus")}; border-radius: 4px;
+        padding: 2px 5px; }}
+    QPushButton:focus {{ padding: 3px 11px; }}
+    QPushButton[role="primary"]:focus {{ border: 2px solid {t("text")}; padding: 3px 12px; }}
+    QToolButton:focus {{ border: 2px solid {t("focus")}; border-radius: 4px; }}
+    QTextEdit:focus, QPlainTextEdit:focus, QAbstractItemView:focus, QListView#queueList:focus {{
+        border: 2px solid {t("focus")}; }}
     *[invalid="true"] {{ border: 1px solid {t("danger")}; }}
     """
 

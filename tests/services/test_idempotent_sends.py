@@ -37,7 +37,7 @@ def test_a_repeated_note_with_a_status_is_applied_once(world: World) -> None:
     first = entries.post_note(world.db, world.manager, ticket.id, "Done.", status_id=resolved, client_key=key)
     again = entries.post_note(world.db, world.manager, ticket.id, "Done.", status_id=resolved, client_key=key)
     assert again.status.name == first.status.name == "Resolved"
-    assert [item.kind.value for item in again.thread].count("closed") == 1
+    assert [item.kind.value for item in again.thread].count("resolved") == 1
     assert count(world.db, ThreadEntry, ThreadEntry.client_key == key) == 1
 
 

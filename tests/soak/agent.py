@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from desk.domain.enums import STATUS_EVENTS
 from desk.domain.errors import Conflict, Invalid
 from desk.domain.permissions import AgentActor
 from desk.domain.views import TicketView
@@ -27,8 +28,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "assign": frozenset({"assigned"}),
     "release": frozenset({"released"}),
     "priority": frozenset({"priority"}),
-    "status": frozenset({"status", "closed", "reopened"}),
-    "close": frozenset({"closed", "status"}),
+    "status": frozenset(STATUS_EVENTS),
+    "close": frozenset({"closed", "status"}),  # from Resolved, or from another closed status
     "reopen": frozenset({"reopened"}),
     "reply": frozenset(),
     "note": frozenset(),

@@ -21,6 +21,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
+from desk.domain.enums import STATUS_EVENTS
 from desk.domain.permissions import AgentActor, Right, SystemActor
 from desk.services import accounts, queues, tickets
 from desk.storage.db import Database
@@ -124,7 +125,7 @@ def _no_lost_update(db: Database, successes: list[Success]) -> None:
         if assignment:
             last = assignment[-1]
             assert ticket.assignee_id == (last.data["after"]["id"] if last.kind == "assigned" else None)
-        status = [e for e in history if e.kind in ("status", "closed", "reopened")]
+        status = [e for e in history if e.kind in STATUS_EVENTS]
         if status:
             assert ticket.status_id == status[-1].data["after"]["id"]
         # No write went unrecorded: the last version was made by an event or by a reply or note (which marks the

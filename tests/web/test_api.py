@@ -379,7 +379,7 @@ def test_a_token_whose_agent_lacks_the_right_is_403(api: Api) -> None:
     viewer = api.as_agent(world.viewer)  # View only in Billing: sees the ticket, may not act on it
     assert viewer.get(f"{API}/tickets/{billing.id}").status_code == 200
     body = error(viewer.post(f"{API}/tickets/{billing.id}/replies", json={"body": "Paid?"}), 403, "forbidden")
-    assert "ticket.reply" in body["message"]
+    assert body["message"] == "Your role in Billing cannot reply to tickets."
     error(viewer.patch(f"{API}/tickets/{billing.id}", json={"priority_id": world.priorities["Low"]}), 403, "forbidden")
     error(viewer.post(f"{API}/tickets/{billing.id}/close"), 403, "forbidden")
     new = {"subject": "Refund", "body": "Please", "requester_email": "bob@example.com", "department_id": world.billing}

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QPoint, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -23,17 +21,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desk.domain.enums import StatusState
 from desk.domain.errors import DeskError
-from desk.domain.views import TicketView
 from desk.services import lifecycle, queues, tickets
+from desk.ui.queue.bulk import Bulk, BulkConfirmation, Restore, UndoBar, apply_bulk, counted, undo_bulk
 from desk.ui.queue.delegate import PriorityDelegate
 from desk.ui.queue.loader import ServiceQueueLoader
-from desk.ui.queue.model import COLUMNS, PRIORITY_COLUMN, QueueModel, QueueQuery, QueueRole
+from desk.ui.queue.model import COLUMNS, PRIORITY_COLUMN, SUBJECT_COLUMN, QueueModel, QueueQuery, QueueRole
 from desk.ui.tasks import Context, async_slot
-from desk.ui.widgets import label, tool_button
+from desk.ui.widgets import hands_off, label, tool_button
 
 ROW_HEIGHT = 26
-BulkAction = Callable[[int], Any]  # ticket id -> awaitable service call
 
 
 class QueueWidget(QWidget):
@@ -63,6 +61,8 @@ class QueueWidget(QWidget):
         self._restored_once = False
         self._keep_scroll: tuple[int, int] | None = None  # (generation, scroll bar value) over a live refresh
         self.last_report: QMessageBox | None = None
+        self.confirmation: BulkConfirmation | None = None  # the last bulk change asked about (tests answer it)
+        self.table_menu: QMenu | None = None
 
         self.loader = ServiceQueueLoader(ctx, self)
         self.model = QueueModel(self.loader, self)
@@ -70,6 +70,7 @@ class QueueWidget(QWidget):
 
         self.title_label = label(role="heading")
         self.count_label = label(role="muted")
+        self.selection_label = label(role="muted")
         self.filter_edit = QLineEdit(placeholderText="Filter this queue…  (words in subject, thread, requester)")
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.setMaximumWidth(360)
@@ -95,7 +96,6 @@ class QueueWidget(QWidget):
         header.setSectionsMovable(True)
         header.setHighlightSections(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
         for section, column in enumerate(COLUMNS):
             header.resizeSection(section, column.width)
         self.table.setSortingEnabled(True)
@@ -104,6 +104,9 @@ class QueueWidget(QWidget):
         header.sectionResized.connect(lambda *_: self._save_header())
         header.sectionMoved.connect(lambda *_: self._save_header())
         self._restore_header()
+        # The subject takes the spare width, whichever column is last (a saved layout may say otherwise).
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(SUBJECT_COLUMN, QHeaderView.ResizeMode.Stretch)
         self.table.doubleClicked.connect(self._activated)
         self.table.selectionModel().currentRowChanged.connect(self._current_row_changed)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
@@ -121,9 +124,17 @@ class QueueWidget(QWidget):
         self.stack.addWidget(self.empty_label)
 
         self.bulk_buttons = self._bulk_buttons()
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._table_menu)
+        self.undo_bar = UndoBar()
+        self.undo_bar.undo_requested.connect(self._undo)
+        undo_key = QShortcut(QKeySequence(QKeySequence.StandardKey.Undo), self)
+        undo_key.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        undo_key.activated.connect(self.undo_bar.undo)
         top = QHBoxLayout()
         top.addWidget(self.title_label)
         top.addWidget(self.count_label)
+        top.addWidget(self.selection_label)
         top.addStretch(1)
         for button in self.bulk_buttons:
             top.addWidget(button)
@@ -135,12 +146,14 @@ class QueueWidget(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 4)
         layout.addLayout(top)
+        layout.addWidget(self.undo_bar)
         layout.addWidget(self.error_label)
         layout.addWidget(self.stack, 1)
 
         self.model.loaded.connect(self._loaded)
         self.model.ids_extended.connect(self._restore_selection)
         self.model.modelAboutToBeReset.connect(self._remember_selection)
+        self.model.modelReset.connect(self._update_bulk_buttons)  # a reset clears the selection without a signal
         self.loader.failed.connect(self._failed)
         self._update_bulk_buttons()
 
@@ -324,64 +337,109 @@ class QueueWidget(QWidget):
 
     def _bulk_buttons(self) -> list[QToolButton]:
         choices = self._ctx.choices
-        menus: list[tuple[str, str, list[tuple[str, BulkAction]]]] = [
-            ("Assign", "assign-me", [(a.name, self._call(tickets.assign, a.id)) for a in choices.agents]),
-            ("Transfer", "team", [(d.name, self._call(tickets.transfer, d.id)) for d in choices.departments]),
-            ("Status", "answered", [(s.name, self._call(lifecycle.set_status, s.id)) for s in choices.statuses]),
-            ("Priority", "overdue", [(p.name, self._call(tickets.set_priority, p.id)) for p in choices.priorities]),
-        ]
+        closed = {s.id for s in choices.statuses if s.state != StatusState.OPEN}
+        menus: list[tuple[str, str, list[tuple[str, Bulk]]]] = [
+            ("Assign", "assign-me", [
+                (a.name, Bulk(tickets.assign, (a.id,), f"Assign {{n}} to {a.name}?", f"Assigned {{n}} to {a.name}"))
+                for a in choices.agents
+            ]),
+            ("Transfer", "team", [
+                (d.name, Bulk(tickets.transfer, (d.id,), f"Transfer {{n}} to {d.name}?",
+                              f"Transferred {{n}} to {d.name}"))
+                for d in choices.departments
+            ]),
+            ("Status", "answered", [
+                (s.name, Bulk(lifecycle.set_status, (s.id,), f"Set the status of {{n}} to {s.name}?",
+                              f"Set the status of {{n}} to {s.name}", closing=s.id in closed))
+                for s in choices.statuses
+            ]),
+            ("Priority", "overdue", [
+                (p.name, Bulk(tickets.set_priority, (p.id,), f"Set the priority of {{n}} to {p.name}?",
+                              f"Set the priority of {{n}} to {p.name}"))
+                for p in choices.priorities
+            ]),
+        ]  # fmt: skip
         buttons = []
         for title, icon_name, entries in menus:
             button = tool_button(title, icon_name, f"{title} the selected tickets")
             button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-            menu = QMenu(button)
-            for name, action in entries:
-                menu.addAction(name).triggered.connect(
-                    lambda _=False, a=action, what=f"{title} → {name}": self._run_bulk(what, a)
-                )
+            menu = QMenu(title, button)
+            menu.setIcon(button.icon())
+            for name, bulk in entries:
+                menu.addAction(name).triggered.connect(lambda _=False, b=bulk: self._run_bulk(b))
             button.setMenu(menu)
             buttons.append(button)
         close = tool_button("Close", "close-ticket", "Close the selected tickets")
-        close.clicked.connect(lambda: self._run_bulk("Close", self._call(lifecycle.close)))
+        close_bulk = Bulk(lifecycle.close, (), "Close {n}?", "Closed {n}", closing=True)
+        close.clicked.connect(lambda: self._run_bulk(close_bulk))
         buttons.append(close)
+        hands_off(*buttons)  # never focused, so a key meant for the table never presses them: the table's menu
         return buttons
 
-    def _update_bulk_buttons(self) -> None:
-        selected = self.table.selectionModel().hasSelection()
+    def _table_menu(self, position: QPoint) -> None:
+        """The bulk changes on the selection, by the context-menu key or a right click: the keyboard's way to them."""
+        if not self.selected_ids():
+            return
+        menu = QMenu(self)
         for button in self.bulk_buttons:
-            button.setEnabled(selected)
+            if button.menu() is not None:
+                menu.addMenu(button.menu())
+            else:
+                menu.addAction(button.icon(), button.text(), button.click)
+        menu.popup(self.table.viewport().mapToGlobal(position))
+        self.table_menu = menu
 
-    def _call(self, service: Callable[..., TicketView], *args: Any) -> BulkAction:
-        return lambda ticket_id: self._ctx.call(service, ticket_id, *args)
+    def _update_bulk_buttons(self) -> None:
+        selected = len(self.selected_ids()) if self.table.selectionModel().hasSelection() else 0
+        for button in self.bulk_buttons:
+            button.setEnabled(bool(selected))
+        self.selection_label.setText(f"· {selected:,} selected" if selected else "")
 
-    @async_slot
-    async def _run_bulk(self, what: str, action: BulkAction) -> None:
+    def _run_bulk(self, bulk: Bulk) -> None:
         ids = self.selected_ids()
         if not ids:
             return
-        failures = await apply_to_all(ids, action)
-        changed = [i for i in ids if i not in dict(failures)]
-        self.tickets_changed.emit(changed)
-        self.refresh()
-        if failures:
-            numbers = {i: (row.number if (row := self.model.queue_row(i)) else str(i)) for i, _ in failures}
-            lines = "\n".join(f"{numbers[i]}: {message}" for i, message in failures)
-            done = len(ids) - len(failures)
-            self.report(f"{what}: {done} of {len(ids)} tickets changed. These were not:\n\n{lines}")
+        if not bulk.needs_confirmation(len(ids)):
+            self._apply_bulk(bulk, ids, None)
+            return
+        dialog = BulkConfirmation(bulk, len(ids), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.confirmed.connect(lambda note: self._apply_bulk(bulk, ids, note))
+        dialog.open()
+        self.confirmation = dialog
 
-    def report(self, text: str) -> None:
-        """Say which tickets a bulk action left unchanged and why (tests read it instead of a modal box)."""
-        box = QMessageBox(QMessageBox.Icon.Warning, "Some tickets were not changed", text, parent=self)
+    @async_slot
+    async def _apply_bulk(self, bulk: Bulk, ids: list[int], note: str | None) -> None:
+        numbers = {i: row.number for i in ids if (row := self.model.queue_row(i)) is not None}
+        outcome = await apply_bulk(self._ctx, bulk, ids, note)
+        self.tickets_changed.emit(outcome.changed)
+        self.refresh()
+        if outcome.restores:
+            self.undo_bar.offer(bulk.summary(len(outcome.changed)), outcome.restores)
+        if outcome.failures:
+            done = len(ids) - len(outcome.failures)
+            self.report(
+                "Some tickets were not changed",
+                f"{done} of {counted(len(ids))} changed. These were not:",
+                outcome.failures,
+                numbers,
+            )
+
+    @async_slot
+    async def _undo(self, restores: list[Restore]) -> None:
+        numbers = {r.ticket_id: r.number for r in restores}
+        restored, failures = await undo_bulk(self._ctx, restores)
+        self.tickets_changed.emit(restored)
+        self.refresh()
+        said = f"Restored {counted(len(restored))}"
+        if failures:
+            said += f"; {counted(len(failures))} could not be restored (changed since, or refused)"
+            self.report("Some tickets were not restored", f"{said}:", failures, numbers)
+        self.undo_bar.tell(said + ".")
+
+    def report(self, title: str, text: str, failures: list[tuple[int, str]], numbers: dict[int, str]) -> None:
+        """Say which tickets a bulk change or its undo left as they were, and why (tests read `last_report`)."""
+        lines = "\n".join(f"{numbers.get(i, str(i))}: {message}" for i, message in failures)
+        box = QMessageBox(QMessageBox.Icon.Warning, title, f"{text}\n\n{lines}", parent=self)
         box.open()
         self.last_report = box
-
-
-async def apply_to_all(ids: Sequence[int], action: BulkAction) -> list[tuple[int, str]]:
-    """Apply the action to each ticket in turn (each its own transaction); the failures and why."""
-    failures = []
-    for ticket_id in ids:
-        try:
-            await action(ticket_id)
-        except DeskError as error:
-            failures.append((ticket_id, str(error)))
-    return failures

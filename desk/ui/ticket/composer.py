@@ -43,6 +43,7 @@ from desk.ui.offline import PendingAction
 from desk.ui.tasks import Context, ServerUnreachable
 from desk.ui.ticket.drafts import Draft, DraftStore
 from desk.ui.ticket.lock import ReplyLock, until_text
+from desk.ui.widgets import ChoiceBox, hands_off
 
 log = logging.getLogger(__name__)
 
@@ -400,6 +401,7 @@ class ComposerWidget(QWidget):
         self._take_over.setObjectName("composerTakeOver")
         self._take_over.setToolTip(labels.tr("Write the reply yourself; the other agent is told when they type"))
         self._take_over.clicked.connect(lambda: self._reply_lock.take_over())
+        hands_off(self._take_over)
         lock_layout.addWidget(self._take_over)
         self._lock.hide()
         layout.addWidget(self._lock)
@@ -427,10 +429,11 @@ class ComposerWidget(QWidget):
             f" padding: 3px 10px; background: {t('surface.alt')}; }}"
             f' QToolButton[mode="true"]:checked {{ background: {t("selection.bg")}; color: {t("selection.text")};'
             f" border-color: {t('accent')}; font-weight: 600; }}"
+            f' QToolButton[mode="true"]:focus {{ border: 2px solid {t("focus")}; padding: 2px 9px; }}'
         )
         self._modes.idToggled.connect(self._on_mode_toggled)
         top.addStretch(1)
-        self._recipients = QComboBox()
+        self._recipients = ChoiceBox()
         self._recipients.setObjectName("composerRecipients")
         self._recipients.setAccessibleName(labels.tr("Recipients"))
         self._recipients.currentIndexChanged.connect(self._changed)
@@ -496,10 +499,11 @@ class ComposerWidget(QWidget):
         self._send.setProperty("role", "primary")
         self._send.setToolTip(labels.tr("Ctrl+Enter"))
         self._send.clicked.connect(self._on_send_clicked)
+        hands_off(self._send)  # Ctrl+Enter sends
         bottom.addWidget(self._send)
         status_label = QLabel(labels.tr("and set status to"))
         bottom.addWidget(status_label)
-        self._status = QComboBox()
+        self._status = ChoiceBox()
         self._status.setObjectName("composerStatus")
         self._status.setAccessibleName(labels.tr("and set status to"))
         self._status.addItem(labels.tr("— keep status —"), None)

@@ -10,14 +10,15 @@ from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, 
 
 from desk.domain.enums import EntryKind, StatusState
 from desk.domain.errors import Conflict, DeskError
+from desk.domain.permissions import PERM_ACTIONS, Perm
 from desk.domain.views import TicketView
 from desk.services import lifecycle, reference, tickets
 from desk.ui import icons
 from desk.ui.tasks import Context, async_slot
 from desk.ui.thread.view import ThreadView, open_attachment
 from desk.ui.ticket.composer import ComposerWidget
-from desk.ui.ticket.properties import Change, PropertiesPanel
-from desk.ui.widgets import label
+from desk.ui.ticket.properties import Change, PropertiesPanel, allow, refusal
+from desk.ui.widgets import hands_off, is_text_input, label
 
 
 class TicketEditor(QWidget):
@@ -51,9 +52,9 @@ class TicketEditor(QWidget):
         self._updated_timer = QTimer(self, singleShot=True)
         self._updated_timer.timeout.connect(self.updated_by.hide)
         self.claim_button = self._button("Assign to me", "assign-me", "Take this ticket (Ctrl+M)", self.claim)
-        self.resolve_button = self._button("Resolve", "answered", "Mark the problem fixed", self.resolve)
+        self.resolve_button = self._button("Resolve", "answered", "Mark the problem fixed (Ctrl+Shift+R)", self.resolve)
         self.close_button = self._button("Close", "close-ticket", "Close the ticket (Ctrl+Shift+C)", self.close_ticket)
-        self.reopen_button = self._button("Reopen", "refresh", "Reopen the ticket", self.reopen)
+        self.reopen_button = self._button("Reopen", "refresh", "Reopen the ticket (Ctrl+Shift+O)", self.reopen)
         self.banner = label(role="banner", wrap=True)
         self.banner.hide()
         # A stale save keeps the agent's change: one click applies it again on the fresh ticket (issue 5).
@@ -69,7 +70,7 @@ class TicketEditor(QWidget):
         self.composer = ComposerWidget(ctx)
         self.composer.sent.connect(self._sent)
         self.composer.failed.connect(self._composer_failed)
-        self.properties = PropertiesPanel(ctx.choices)
+        self.properties = PropertiesPanel(ctx.choices, ctx.agent)
         self.properties.change_requested.connect(self._change_requested)
         self.properties.collaborator_added.connect(self._add_collaborator)
         self.properties.collaborator_removed.connect(self._remove_collaborator)
@@ -150,9 +151,24 @@ class TicketEditor(QWidget):
         self.resolve_button.setVisible(is_open)
         self.close_button.setVisible(is_open)
         self.reopen_button.setVisible(not is_open)
+        assign = refusal(self._ctx.agent, ticket, (Perm.TICKET_ASSIGN, "take tickets"))
+        reply = refusal(self._ctx.agent, ticket, (Perm.TICKET_REPLY, "take tickets"))
+        allow(self.claim_button, assign and reply, self.claim_button.property("tip"))
+        closing = refusal(self._ctx.agent, ticket, (Perm.TICKET_CLOSE, PERM_ACTIONS[Perm.TICKET_CLOSE]))
+        for button in (self.resolve_button, self.close_button, self.reopen_button):
+            allow(button, closing, button.property("tip"))
         self.thread_view.set_thread(ticket.thread)
         self.properties.show_ticket(ticket)
         self.composer.set_ticket(ticket)
+
+    def settle_focus(self) -> None:
+        """After any action (a change, a send, the ticket opened or its tab shown) the keyboard focus is where typing
+        is safe: text the agent is writing keeps it; anything else (a button, a field, the thread, nothing) gives it
+        to the composer, so the next keystrokes land in the reply and change nothing."""
+        if self.closed or not self.isVisible():
+            return
+        if not is_text_input(self.window().focusWidget()):
+            self.composer.focus_editor()
 
     def show_updated_by(self, who: str, msecs: int = 3_000) -> None:
         """Say for a moment that another agent (or the requester, or the system) just changed this ticket."""
@@ -165,19 +181,26 @@ class TicketEditor(QWidget):
 
     @async_slot
     async def claim(self) -> None:
-        await self._apply(tickets.claim)
+        await self._press(self.claim_button, tickets.claim)
 
     @async_slot
     async def resolve(self) -> None:
-        await self._apply(lifecycle.resolve)
+        await self._press(self.resolve_button, lifecycle.resolve)
 
     @async_slot
     async def close_ticket(self) -> None:
-        await self._apply(lifecycle.close)
+        await self._press(self.close_button, lifecycle.close)
 
     @async_slot
     async def reopen(self) -> None:
-        await self._apply(lifecycle.reopen)
+        await self._press(self.reopen_button, lifecycle.reopen)
+
+    async def _press(self, button: QPushButton, service: Change) -> None:
+        """A header button's action, also reached by its shortcut: a disabled one says why instead."""
+        if not button.isEnabled():
+            self._say(button.toolTip())
+            return
+        await self._apply(service)
 
     def start_reply(self, kind: EntryKind) -> None:
         self.composer.set_mode(kind)
@@ -207,6 +230,7 @@ class TicketEditor(QWidget):
             self._retry = (service, args, note)  # the agent's change, kept to apply again in one click
             self.retry_button.show()
             await self._load_or_say()
+            self.settle_focus()
             return
         except DeskError as error:
             if self.closed:
@@ -215,12 +239,14 @@ class TicketEditor(QWidget):
             if note and not self.properties.note.text():
                 self.properties.note.setText(note)  # what the agent typed is kept for the next try
             self.show_ticket(self.ticket)  # put the fields back to what is saved
+            self.settle_focus()
             return
         if self.closed:
             return
         self.banner.hide()
         self.retry_button.hide()
         self.show_ticket(fresh)
+        self.settle_focus()
         self.ticket_changed.emit(fresh)
 
     @async_slot
@@ -248,11 +274,13 @@ class TicketEditor(QWidget):
         if self.closed:
             return
         self.show_ticket(fresh)
+        self.settle_focus()
         self.ticket_changed.emit(fresh)
 
     def _sent(self, ticket: TicketView) -> None:
         self.banner.hide()
         self.show_ticket(ticket)
+        self.settle_focus()
         self.ticket_changed.emit(ticket)
 
     @async_slot
@@ -284,5 +312,7 @@ class TicketEditor(QWidget):
     def _button(self, text: str, icon_name: str, tip: str, slot: Any) -> QPushButton:
         button = QPushButton(icons.icon(icon_name), text)
         button.setToolTip(tip)
+        button.setProperty("tip", tip)  # the tooltip again after a refusal's reason
         button.clicked.connect(slot)
+        hands_off(button)
         return button

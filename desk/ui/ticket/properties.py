@@ -7,6 +7,7 @@ from html import escape
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -20,14 +21,42 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desk.domain.enums import StatusState
+from desk.domain.permissions import PERM_ACTIONS, AgentActor, Perm, status_change
 from desk.domain.views import Choices, QueueRow, Ref, TicketView
 from desk.services import lifecycle, tickets
 from desk.ui.labels import SOURCES, when
-from desk.ui.widgets import label, set_role
+from desk.ui.widgets import ChoiceBox, hands_off, label, set_role
 
 NONE_ID = 0  # the "none" entry of an optional field's combo
 
 Change = Callable[..., Any]  # a service call as (ticket_id, value, note=..., expected_version=...)
+
+# What changing each field needs, in the words a refusal uses (the status depends on the move: status_change).
+FIELD_PERMS: dict[str, tuple[Perm, str]] = {
+    "priority": (Perm.TICKET_EDIT, "change the priority"),
+    "department": (Perm.TICKET_TRANSFER, PERM_ACTIONS[Perm.TICKET_TRANSFER]),
+    "help_topic": (Perm.TICKET_EDIT, "change the help topic"),
+    "sla_plan": (Perm.TICKET_EDIT, "change the SLA plan"),
+    "assignee": (Perm.TICKET_ASSIGN, PERM_ACTIONS[Perm.TICKET_ASSIGN]),
+    "team": (Perm.TICKET_ASSIGN, PERM_ACTIONS[Perm.TICKET_ASSIGN]),
+    "collaborators": (Perm.TICKET_EDIT, "change collaborators"),
+}
+
+
+def refusal(agent: AgentActor, ticket: TicketView, need: tuple[Perm, str]) -> str | None:
+    """Why the agent may not do this on the ticket, in words; None when they may."""
+    perm, action = need
+    if perm in agent.perms_on(ticket.department.id, ticket.assignee.id if ticket.assignee else None,
+                              ticket.team.id if ticket.team else None):  # fmt: skip
+        return None
+    return agent.cannot(action, ticket.department.id, ticket.department.name)
+
+
+def allow(widget: QWidget, reason: str | None, tip: str = "") -> None:
+    """Enable the control, or disable it with a tooltip that says why."""
+    widget.setEnabled(reason is None)
+    widget.setToolTip(reason or tip)
 
 
 def fill(combo: QComboBox, refs: Sequence[Ref], none_label: str | None = None) -> None:
@@ -64,31 +93,33 @@ class PropertiesPanel(QFrame):
     collaborator_removed = Signal(int)
     ticket_requested = Signal(int)
 
-    def __init__(self, choices: Choices, parent: QWidget | None = None) -> None:
+    def __init__(self, choices: Choices, agent: AgentActor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._agent = agent
+        self._states = {status.id: status.state for status in choices.statuses}
         self.setProperty("role", "panel")
         self.setMinimumWidth(280)
         self.setMaximumWidth(360)
         self._ticket: TicketView | None = None
 
-        self.status = QComboBox()
+        self.status = ChoiceBox()
         for status in choices.statuses:
             self.status.addItem(status.name, status.id)
-        self.priority = QComboBox()
+        self.priority = ChoiceBox()
         for priority in choices.priorities:
             self.priority.addItem(priority.name, priority.id)
-        self.department = QComboBox()
+        self.department = ChoiceBox()
         fill(self.department, choices.departments)
-        self.topic = QComboBox()
+        self.topic = ChoiceBox()
         fill(self.topic, choices.topics, "— none —")
-        self.sla = QComboBox()
+        self.sla = ChoiceBox()
         fill(self.sla, choices.slas, "— none —")
-        self.assignee = QComboBox()
+        self.assignee = ChoiceBox()
         fill(self.assignee, choices.agents, "— unassigned —")
-        self.team = QComboBox()
+        self.team = ChoiceBox()
         fill(self.team, choices.teams, "— no team —")
         self.note = QLineEdit(placeholderText="Note for the next change (optional)")
-        fields: list[tuple[str, QComboBox, Change]] = [
+        self._fields: list[tuple[str, QComboBox, Change]] = [
             ("Status", self.status, lifecycle.set_status),
             ("Priority", self.priority, tickets.set_priority),
             ("Department", self.department, tickets.transfer),
@@ -99,7 +130,7 @@ class PropertiesPanel(QFrame):
         ]
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
-        for title, combo, service in fields:
+        for title, combo, service in self._fields:
             combo.setObjectName(title.lower().replace(" ", "_"))
             combo.setAccessibleName(title)
             combo.activated.connect(lambda _i, c=combo, s=service: self._picked(c, s))
@@ -117,11 +148,15 @@ class PropertiesPanel(QFrame):
         self.collaborators.setMaximumHeight(90)
         self.collaborator_email = QLineEdit(placeholderText="Add CC by email…")
         self.collaborator_email.returnPressed.connect(self._add_collaborator)
-        remove = QPushButton("Remove")
-        remove.clicked.connect(self._remove_collaborator)
+        self.remove_collaborator = QPushButton("Remove")
+        self.remove_collaborator.clicked.connect(self._remove_collaborator)
+        hands_off(self.remove_collaborator)  # the Delete key on the list removes too
+        remove_key = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.collaborators)
+        remove_key.setContext(Qt.ShortcutContext.WidgetShortcut)
+        remove_key.activated.connect(self._remove_collaborator)
         collaborator_row = QHBoxLayout()
         collaborator_row.addWidget(self.collaborator_email, 1)
-        collaborator_row.addWidget(remove)
+        collaborator_row.addWidget(self.remove_collaborator)
 
         layout = QVBoxLayout(self)
         layout.addWidget(label("Properties", "section"))
@@ -147,6 +182,7 @@ class PropertiesPanel(QFrame):
         select_id(self.sla, ticket.sla.id if ticket.sla else None)
         select_id(self.assignee, ticket.assignee.id if ticket.assignee else None)
         select_id(self.team, ticket.team.id if ticket.team else None)
+        self._allow(ticket)
         lines = []
         if ticket.first_response_due and ticket.first_responded_at is None:
             lines.append(f"First response by {when(ticket.first_response_due)}")
@@ -177,6 +213,28 @@ class PropertiesPanel(QFrame):
             )
             item.setData(Qt.ItemDataRole.UserRole, collaborator.user.id)
             self.collaborators.addItem(item)
+
+    def _allow(self, ticket: TicketView) -> None:
+        """Disable what the agent's role does not allow on this ticket, each with a tooltip that says why."""
+        for title, combo, _service in self._fields:
+            if combo is not self.status:
+                allow(combo, refusal(self._agent, ticket, FIELD_PERMS[combo.objectName()]), title)
+        # The status combo: each status on its own, as moving to it needs (closing, reopening, archiving…).
+        model = self.status.model()
+        reasons = []
+        for row in range(self.status.count()):
+            state = self._states.get(self.status.itemData(row), StatusState.OPEN)
+            reason = refusal(self._agent, ticket, status_change(ticket.status.state, state))
+            if row != self.status.currentIndex():
+                reasons.append(reason)
+            item = model.item(row)  # type: ignore[attr-defined]  # a combo's own model is a QStandardItemModel
+            item.setEnabled(reason is None)
+            item.setToolTip(reason or "")
+        chosen = [reason for reason in reasons if reason is not None]
+        allow(self.status, chosen[0] if chosen and len(chosen) == len(reasons) else None, "Status")
+        people = refusal(self._agent, ticket, FIELD_PERMS["collaborators"])
+        for widget in (self.collaborator_email, self.remove_collaborator):
+            allow(widget, people)
 
     def show_other_tickets(self, rows: Sequence[QueueRow]) -> None:
         self.other_tickets.clear()

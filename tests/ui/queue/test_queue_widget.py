@@ -11,7 +11,7 @@ from desk.domain.enums import Queue
 from desk.domain.queues import Criteria
 from desk.services import tickets
 from desk.storage.db import Database
-from desk.ui.queue.model import QueueQuery
+from desk.ui.queue.model import COLUMNS, DUE_COLUMN, SUBJECT_COLUMN, QueueQuery
 from desk.ui.queue.widget import QueueWidget
 from desk.ui.tasks import Context
 from tests.ui.conftest import make_context, queue_loaded, run, until
@@ -53,7 +53,7 @@ def test_bulk_transfer_reports_each_refused_ticket(demo_db: Database, loop: qasy
         text = widget.last_report.text()
         assert "0 of 2 tickets changed" in text
         for number in numbers:
-            assert f"{number}: " in text and "ticket.transfer" in text
+            assert f"{number}: Your role in Support cannot transfer tickets." in text
         for ticket_id in chosen:
             assert tickets.get_ticket(demo_db, john.agent, ticket_id).department.name != "Billing"
 
@@ -88,13 +88,46 @@ def test_column_order_and_widths_are_kept_per_agent(ctx: Context, demo_db: Datab
     qtbot.addWidget(first)
     header = first.table.horizontalHeader()
     header.moveSection(2, 0)  # Subject first
-    header.resizeSection(header.logicalIndex(0), 420)
+    header.resizeSection(3, 260)  # From wider (the subject takes whatever width is left)
     again = QueueWidget(ctx)
     qtbot.addWidget(again)
     restored = again.table.horizontalHeader()
-    assert restored.logicalIndex(0) == 2 and restored.sectionSize(2) == 420
+    assert restored.logicalIndex(0) == 2 and restored.sectionSize(3) == 260
     john = make_context(demo_db, "john")
     theirs = QueueWidget(john)
     qtbot.addWidget(theirs)
     assert theirs.table.horizontalHeader().logicalIndex(0) == 0  # another agent keeps their own layout
     john.close()
+
+
+def test_the_subject_takes_the_spare_width_and_due_keeps_its_own(ctx: Context, qtbot: QtBot) -> None:
+    widget = QueueWidget(ctx)
+    qtbot.addWidget(widget)
+    header = widget.table.horizontalHeader()
+    due = COLUMNS[DUE_COLUMN].width
+    widths = {}
+    for width in (1200, 1800):
+        widget.resize(width, 600)
+        widget.show()
+        qtbot.waitUntil(lambda: widget.table.viewport().width() > widget.width() - 100)
+        widths[width] = (header.sectionSize(SUBJECT_COLUMN), header.sectionSize(DUE_COLUMN))
+        others = sum(header.sectionSize(c) for c in range(len(COLUMNS)) if c != SUBJECT_COLUMN)
+        assert others + widths[width][0] == widget.table.viewport().width()  # no spare width left anywhere else
+    assert widths[1200][1] == widths[1800][1] == due
+    assert widths[1800][0] - widths[1200][0] == 600
+
+
+def test_a_saved_layout_from_before_still_gives_the_subject_the_spare_width(ctx: Context, qtbot: QtBot) -> None:
+    """A layout saved when the last column (Due) stretched must not bring that back."""
+    old = QueueWidget(ctx)
+    qtbot.addWidget(old)
+    old.table.horizontalHeader().setStretchLastSection(True)
+    old._save_header()
+    widget = QueueWidget(ctx)
+    qtbot.addWidget(widget)
+    widget.resize(1800, 600)
+    widget.show()
+    qtbot.waitUntil(lambda: widget.width() == 1800)
+    header = widget.table.horizontalHeader()
+    assert header.sectionSize(DUE_COLUMN) == COLUMNS[DUE_COLUMN].width
+    assert header.sectionSize(SUBJECT_COLUMN) > COLUMNS[SUBJECT_COLUMN].width
