@@ -1316,7 +1316,7 @@ class BulkTickets:
                 "merged_into_id": None,
                 "version": version,
                 **ticket_sort_keys(
-                    subject, user_name, assignee.name if assignee else None, info.department_name, status["name"]
+                    subject, user_name, assignee.name if assignee else None, info.department_name, str(status["name"])
                 ),
             }
         )

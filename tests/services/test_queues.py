@@ -187,7 +187,7 @@ def test_renaming_moves_the_tickets_in_the_name_orders(world: World) -> None:
 sort_texts = st.text(
     alphabet=st.one_of(
         st.sampled_from("aAbBeEéÉèzZöÖßſﬁＡİı \t\u200b\u0301\u00a0"),
-        st.characters(exclude_categories=("Cs",), exclude_characters="\x00"),
+        st.characters(exclude_categories=["Cs"], exclude_characters="\x00"),
     ),
     max_size=12,
 )

@@ -79,12 +79,12 @@ def _due(row: QueueRow) -> str:
 COLUMNS: tuple[Column, ...] = (
     Column("Number", lambda r: r.number, SortKey.NUMBER, width=90),
     Column("Last update", lambda r: when(r.updated_at), SortKey.UPDATED, width=110),
-    Column("Subject", lambda r: r.subject, width=300),
-    Column("From", lambda r: r.requester, width=140),
+    Column("Subject", lambda r: r.subject, SortKey.SUBJECT, width=300),
+    Column("From", lambda r: r.requester, SortKey.REQUESTER, width=140),
     Column("Priority", lambda r: r.priority, SortKey.PRIORITY, width=90),
-    Column("Assignee", lambda r: r.assignee or (f"Team {r.team}" if r.team else "—"), width=130),
-    Column("Department", lambda r: r.department, width=115),
-    Column("Status", lambda r: r.status, width=85),
+    Column("Assignee", lambda r: r.assignee or (f"Team {r.team}" if r.team else "—"), SortKey.ASSIGNEE, width=130),
+    Column("Department", lambda r: r.department, SortKey.DEPARTMENT, width=115),
+    Column("Status", lambda r: r.status, SortKey.STATUS, width=85),
     Column("Due", _due, SortKey.DUE, width=140),
 )
 PRIORITY_COLUMN = 4

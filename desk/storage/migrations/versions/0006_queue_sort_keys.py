@@ -40,7 +40,7 @@ def upgrade() -> None:
     connection = op.get_bind()
     columns = ("subject", *(reference for reference, _, _ in NAMED), *KEYS)
     tickets = sa.table("tickets", sa.column("id", sa.Integer), *map(sa.column, columns))
-    by_id = sa.bindparam("row_id")
+    by_id: sa.BindParameter[int] = sa.bindparam("row_id")
     last = 0
     while rows := connection.execute(
         sa.select(tickets.c.id, tickets.c.subject).where(tickets.c.id > last).order_by(tickets.c.id).limit(BATCH)
