@@ -28,7 +28,7 @@ import qasync
 
 from desk.services import accounts, reference, tickets
 from desk.storage.db import Database
-from desk.ui.app import application
+from desk.ui.app import application, end_session
 from desk.ui.main_window import MainWindow
 from desk.ui.startup import sign_in
 from tests.perf.bench import SERVER_URLS
@@ -133,9 +133,7 @@ async def measure(url: str, changes: int, interval: float) -> list[float]:
     producer.wait()
     model.dataChanged.disconnect(check)
     model.modelReset.disconnect(check)
-    await window.live.aclose()
-    window.close()
-    ctx.close()
+    await end_session(window, ctx)
     return latencies
 
 

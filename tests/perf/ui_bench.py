@@ -28,7 +28,7 @@ from PySide6.QtTest import QTest
 from desk.domain.enums import Queue
 from desk.services import queues
 from desk.services.demo import LONG_THREAD_SUBJECT
-from desk.ui.app import application
+from desk.ui.app import application, end_session
 from desk.ui.labels import QUEUES
 from desk.ui.main_window import MainWindow
 from desk.ui.queue.model import QueueRole
@@ -110,9 +110,7 @@ async def measure(url: str, runs: int) -> dict[str, float]:
         opened.append(time.perf_counter() - started)
         window.tabs.removeTab(window.tabs.currentIndex())
     figures["open the ticket with 200 entries"] = statistics.median(opened)
-    window.close()
-    ctx.close()
-    ctx.db.dispose()
+    await end_session(window, ctx)
     return figures
 
 

@@ -30,7 +30,7 @@ from desk.services.demo import LONG_THREAD_SUBJECT, build_demo
 from desk.services.mail import intake, sending
 from desk.storage.db import Database
 from desk.ui import theme
-from desk.ui.app import application
+from desk.ui.app import application, end_session
 from desk.ui.connect import ConnectionDialog
 from desk.ui.login import LoginDialog
 from desk.ui.main_window import MainWindow, ShortcutsDialog
@@ -136,8 +136,7 @@ async def shoot(out: Path, url: str) -> None:
     await settle(lambda: tokens.secret_panel.isVisible() and tokens.tokens)
     save(tokens, out, "13-api-tokens-secret")
     tokens.close()
-    window.close()
-    ctx.close()
+    await end_session(window, ctx)
     executor.shutdown()
 
 

@@ -181,6 +181,13 @@ class QueueModel(QAbstractTableModel):
         self._is_loading = True
         self._loader.load_first(self._generation, self._query, FIRST_PAGE)
 
+    def stop(self) -> None:
+        """Fetch nothing more: answers still on their way belong to an older generation and are dropped."""
+        self._generation += 1
+        self._is_loading = False
+        self._flush.stop()
+        self._query = None
+
     def clear(self) -> None:
         self._generation += 1
         self._query = None

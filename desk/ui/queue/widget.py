@@ -166,6 +166,12 @@ class QueueWidget(QWidget):
     def refresh(self) -> None:
         self.model.refresh()
 
+    def stop(self) -> None:
+        """End the pane's background work (its window is closing): fetches, and the timers that start them."""
+        self._filter_timer.stop()
+        self.model.stop()
+        self.loader.cancel()
+
     def refresh_live(self) -> None:
         """Ask again after other agents' changes, keeping the scroll position as well as selection and current row."""
         self.model.refresh(keep_rows=True)
