@@ -21,7 +21,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import qasync
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QWidget
 
 from desk.domain.enums import EntryKind, Queue
@@ -34,6 +34,7 @@ from desk.ui.app import application, end_session
 from desk.ui.connect import ConnectionDialog
 from desk.ui.login import LoginDialog
 from desk.ui.main_window import MainWindow, ShortcutsDialog
+from desk.ui.queue.model import SUBJECT_COLUMN
 from desk.ui.startup import sign_in
 from desk.ui.ticket.new_ticket import NewTicketDialog
 from tests.conftest import build_schema
@@ -83,6 +84,20 @@ async def shoot(out: Path, url: str) -> None:
     window.queue.table.selectRow(2)
     await settle()
     save(window, out, "3-queue")
+    header = window.queue.table.horizontalHeader()
+    header.setSortIndicator(SUBJECT_COLUMN, Qt.SortOrder.DescendingOrder)  # as a click on "Subject" does
+    await settle(lambda: not window.queue.model.is_loading)
+    save(window, out, "3-queue-by-subject-descending")
+    header.setSortIndicator(1, Qt.SortOrder.DescendingOrder)
+    file_menu = window.menuBar().actions()[0].menu()
+    file_menu.popup(window.mapToGlobal(window.menuBar().geometry().bottomLeft()))
+    await settle()
+    save(file_menu, out, "3-file-menu")
+    file_menu.close()
+    window.search_edit.setText("payment")
+    window.run_search()
+    await settle(lambda: not window.queue.model.is_loading)
+    save(window, out, "3-search-by-relevance")
 
     ticket = next(r for r in range(window.queue.model.rowCount()) if window.queue.model.ticket_id(r))
     window.open_ticket(window.queue.model.ticket_id(ticket) or 0)
