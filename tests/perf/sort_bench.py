@@ -15,6 +15,7 @@ import statistics
 import time
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam, text
@@ -98,10 +99,9 @@ def bench(url: str, runs: int, deep: int) -> None:
                 _, cursor = queues.queue_ids(db, agent, QUEUE, limit=deep, **kw)
                 shown = []
                 for at in (None, cursor):
-                    service = median_ms(
-                        lambda at=at: queues.queue_page(db, agent, QUEUE, cursor=at, limit=PAGE, **kw), runs
-                    )
-                    raw = median_ms(lambda at=at: raw_page(db, agent, sort, descending, at), runs)
+                    page = partial(queues.queue_page, db, agent, QUEUE, cursor=at, limit=PAGE, **kw)
+                    service = median_ms(page, runs)
+                    raw = median_ms(partial(raw_page, db, agent, sort, descending, at), runs)
                     shown.append(f"{service:7.1f} / {raw:7.1f}")
                 order = f"{sort.value} {'desc' if descending else 'asc'}"
                 print(f"{username:<6} {order:<16} {shown[0]:>18} {shown[1]:>22}", flush=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import qasync
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QMenu, QWidget
 
 from desk.domain.enums import EntryKind, Queue
 from desk.services import accounts, mailboxes
@@ -90,6 +90,7 @@ async def shoot(out: Path, url: str) -> None:
     save(window, out, "3-queue-by-subject-descending")
     header.setSortIndicator(1, Qt.SortOrder.DescendingOrder)
     file_menu = window.menuBar().actions()[0].menu()
+    assert isinstance(file_menu, QMenu)
     file_menu.popup(window.mapToGlobal(window.menuBar().geometry().bottomLeft()))
     await settle()
     save(file_menu, out, "3-file-menu")
