@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import sys
 import traceback
+from collections.abc import Iterator
 from types import TracebackType
 
 import qasync
@@ -92,8 +93,17 @@ def main(url: str | None = None, *, username: str | None = None, password: str |
     """Run the agent window until it is closed; the exit status."""
     app = application()
     sys.excepthook = _crash
+    with event_loop(app) as loop:
+        code: int = loop.run_until_complete(agent_sessions(url, username, password))
+        return code
+
+
+@contextlib.contextmanager
+def event_loop(app: QApplication) -> Iterator[qasync.QEventLoop]:
+    """The qasync loop on `app`, closed on the way out. Closing joins the loop's own executor, whose QThreads run
+    psycopg's address lookups: left running, Qt aborts the process at exit ("QThread: Destroyed while thread is
+    still running")."""
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:
-        code: int = loop.run_until_complete(agent_sessions(url, username, password))
-        return code
+        yield loop

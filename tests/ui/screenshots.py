@@ -20,7 +20,6 @@ from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 from pathlib import Path
 
-import qasync
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMenu, QWidget
 
@@ -30,7 +29,7 @@ from desk.services.demo import LONG_THREAD_SUBJECT, build_demo
 from desk.services.mail import intake, sending
 from desk.storage.db import Database
 from desk.ui import theme
-from desk.ui.app import application, end_session
+from desk.ui.app import application, end_session, event_loop
 from desk.ui.connect import ConnectionDialog
 from desk.ui.login import LoginDialog
 from desk.ui.main_window import MainWindow, ShortcutsDialog
@@ -194,9 +193,7 @@ def main() -> None:
         add_mail(db)
         db.dispose()
         app = application()
-        loop = qasync.QEventLoop(app)
-        asyncio.set_event_loop(loop)
-        with loop:
+        with event_loop(app) as loop:
             loop.run_until_complete(shoot(args.out, url))
 
 
