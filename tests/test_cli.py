@@ -12,7 +12,7 @@ from alembic import command
 from sqlalchemy import create_engine, text
 
 from desk.cli import main
-from desk.storage.db import alembic_config
+from desk.storage.db import alembic_config, head_revision
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -108,5 +108,5 @@ def test_smoke_test_opens_the_window_on_a_scratch_database_and_exits_0(tmp_path:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("DESK-SMOKE-OK version=") and " schema=0005 queues=8 " in done.stdout
+    assert done.stdout.startswith("DESK-SMOKE-OK version=") and f" schema={head_revision()} queues=8 " in done.stdout
     assert "Traceback" not in done.stderr and "pending" not in done.stderr

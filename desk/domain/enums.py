@@ -90,6 +90,11 @@ class SortKey(enum.StrEnum):
     UPDATED = "updated"
     DUE = "due"
     PRIORITY = "priority"
+    SUBJECT = "subject"
+    REQUESTER = "requester"
+    ASSIGNEE = "assignee"
+    DEPARTMENT = "department"
+    STATUS = "status"
 
 
 class Queue(enum.StrEnum):

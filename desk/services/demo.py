@@ -50,6 +50,7 @@ from desk.storage.models import (
     ThreadEvent,
     Ticket,
     User,
+    ticket_sort_keys,
 )
 
 SEED = 1729
@@ -1553,6 +1554,9 @@ class BulkTickets:
                 "last_response_at": last_response,
                 "merged_into_id": None,
                 "version": version,
+                **ticket_sort_keys(
+                    subject, user_name, assignee.name if assignee else None, info.department_name, str(status["name"])
+                ),
             }
         )
         out.documents.append(

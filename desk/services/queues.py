@@ -54,6 +54,24 @@ _SORT_COLUMNS: dict[SortKey, Any] = {
     SortKey.UPDATED: Ticket.updated_at,
     SortKey.DUE: Ticket.due_at,
     SortKey.PRIORITY: Ticket.priority_level,
+    SortKey.SUBJECT: Ticket.subject_key,
+    SortKey.REQUESTER: Ticket.requester_key,
+    SortKey.ASSIGNEE: Ticket.assignee_key,
+    SortKey.DEPARTMENT: Ticket.department_key,
+    SortKey.STATUS: Ticket.status_key,
+}
+# The type of each order's sort value in a cursor (times travel as ISO text; the text keys as they are).
+_CURSOR_VALUE_TYPES: dict[SortKey, type] = {
+    SortKey.NUMBER: str,
+    SortKey.PRIORITY: int,
+    SortKey.CREATED: datetime,
+    SortKey.UPDATED: datetime,
+    SortKey.DUE: datetime,
+    SortKey.SUBJECT: str,
+    SortKey.REQUESTER: str,
+    SortKey.ASSIGNEE: str,
+    SortKey.DEPARTMENT: str,
+    SortKey.STATUS: str,
 }
 
 
@@ -127,10 +145,10 @@ def encode_cursor(value: Any, ticket_id: int) -> str:
 def decode_cursor(cursor: str, sort: SortKey) -> tuple[Any, int]:
     try:
         raw, ticket_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        value = datetime.fromisoformat(raw) if sort in (SortKey.CREATED, SortKey.UPDATED, SortKey.DUE) else raw
+        expected = _CURSOR_VALUE_TYPES[sort]
+        value = datetime.fromisoformat(raw) if expected is datetime else raw
         # A cursor comes back from a client: only the shape we hand out is accepted, never a value for a database
         # to choke on (a naive time, an id beyond 64 bits, a list).
-        expected = {SortKey.NUMBER: str, SortKey.PRIORITY: int}.get(sort, datetime)
         if (
             not isinstance(value, expected)
             or isinstance(value, bool)

@@ -20,11 +20,14 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    inspect,
     text,
+    update,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
-from desk.storage.types import JSONText, LongBlob, LongText, MessageIdString, UTCDateTime
+from desk.domain.queues import text_sort_key
+from desk.storage.types import JSONText, LongBlob, LongText, MessageIdString, SortKeyString, UTCDateTime
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -33,6 +36,10 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# Ticket columns holding text sort keys (desk.domain.queues.text_sort_key), indexed after `state` for the queues.
+SORT_KEY_COLUMNS = ("subject_key", "requester_key", "assignee_key", "department_key", "status_key")
 
 
 class Base(DeclarativeBase):
@@ -263,7 +270,8 @@ NO_DUE = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 class Ticket(Base):
-    """A support ticket. `state`, `priority_level` and `due_at` are copies kept for indexed queue sorting."""
+    """A support ticket. `state`, `priority_level`, `due_at` and the `*_key` columns are copies kept for indexed
+    queue sorting; the keys follow the subject and the names they copy by themselves (see `_keep_sort_keys`)."""
 
     __tablename__ = "tickets"
     __table_args__ = (
@@ -278,6 +286,7 @@ class Ticket(Base):
         Index("ix_tickets_status", "status_id", "updated_at"),
         Index("ix_tickets_requester", "requester_id", "created_at"),
         Index("ix_tickets_state_overdue_due", "state", "overdue", "due_at"),
+        *(Index(f"ix_tickets_state_{key}", "state", key, "id") for key in SORT_KEY_COLUMNS),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
@@ -308,6 +317,13 @@ class Ticket(Base):
     last_response_at: Mapped[datetime | None]
     merged_into_id: Mapped[int | None] = _fk("tickets.id", nullable=True, index=True)
     version: Mapped[int] = mapped_column(Integer)
+    # desk.domain.queues.text_sort_key of the subject and of the requester's, assignee's, department's and
+    # status's names ("" for no assignee)
+    subject_key: Mapped[str] = mapped_column(SortKeyString, server_default="")
+    requester_key: Mapped[str] = mapped_column(SortKeyString, server_default="")
+    assignee_key: Mapped[str] = mapped_column(SortKeyString, server_default="")
+    department_key: Mapped[str] = mapped_column(SortKeyString, server_default="")
+    status_key: Mapped[str] = mapped_column(SortKeyString, server_default="")
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
@@ -598,3 +614,53 @@ SQLITE_FTS_DDL = (
 )
 for _statement in SQLITE_FTS_DDL:
     event.listen(SearchDocument.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))  # type: ignore[no-untyped-call]
+
+
+# --- queue sort keys ------------------------------------------------------------------------------------------
+
+# Which named row each sort key copies: (the ticket's reference, the named table's model, the key column).
+_NAMED_KEYS: tuple[tuple[str, type[Base], str], ...] = (
+    ("requester_id", User, "requester_key"),
+    ("assignee_id", Agent, "assignee_key"),
+    ("department_id", Department, "department_key"),
+    ("status_id", Status, "status_key"),
+)
+
+
+def ticket_sort_keys(
+    subject: str, requester: str, assignee: str | None, department: str, status: str
+) -> dict[str, str]:
+    """A ticket's sort key columns, for rows written without the ORM (the demo's bulk load, the migration)."""
+    return {
+        "subject_key": text_sort_key(subject),
+        "requester_key": text_sort_key(requester),
+        "assignee_key": text_sort_key(assignee),
+        "department_key": text_sort_key(department),
+        "status_key": text_sort_key(status),
+    }
+
+
+@event.listens_for(Session, "before_flush")
+def _keep_sort_keys(session: Session, _context: Any, _instances: Any) -> None:
+    """Every ORM write keeps the keys right: a ticket's when its subject or a reference changes, and every ticket's
+    copy of a name when a requester, agent, department or status is renamed."""
+    with session.no_autoflush:
+        for row in (*session.new, *session.dirty):
+            state = inspect(row)
+            changed = state.pending or state.modified
+            if isinstance(row, Ticket) and changed:
+                if state.pending or state.attrs.subject.history.has_changes():
+                    row.subject_key = text_sort_key(row.subject)
+                for reference, model, key in _NAMED_KEYS:
+                    if state.pending or state.attrs[reference].history.has_changes():
+                        named = session.get(model, getattr(row, reference)) if getattr(row, reference) else None
+                        setattr(row, key, text_sort_key(getattr(named, "name", None)))
+            elif state.persistent and changed and "name" in state.attrs and state.attrs.name.history.has_changes():
+                for reference, model, key in _NAMED_KEYS:
+                    if isinstance(row, model):
+                        session.execute(
+                            update(Ticket)
+                            .where(getattr(Ticket, reference) == state.identity[0])
+                            .values({key: text_sort_key(state.attrs.name.value)})
+                            .execution_options(synchronize_session=False)
+                        )

@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect, LargeBinary, String, Text
-from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.types import TypeDecorator
+
+from desk.domain.queues import SORT_KEY_LENGTH
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -51,3 +53,9 @@ LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 LongBlob = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
 # Message-IDs compare exactly on every engine (MariaDB's default collation ignores case).
 MessageIdString = String(255).with_variant(mysql.VARCHAR(255, collation="utf8mb4_bin"), "mysql", "mariadb")
+# Queue sort keys (desk.domain.queues.text_sort_key) compare code point by code point on every engine.
+SortKeyString = (
+    String(SORT_KEY_LENGTH)
+    .with_variant(postgresql.VARCHAR(SORT_KEY_LENGTH, collation="C"), "postgresql")
+    .with_variant(mysql.VARCHAR(SORT_KEY_LENGTH, collation="utf8mb4_bin"), "mysql", "mariadb")
+)

@@ -3,14 +3,16 @@
 Start-up order: QApplication (organisation and application names for QSettings) → theme (and again whenever
 the system's colour scheme changes) → crash hook → the qasync loop → sign-in (connection dialog on first start,
 schema check, agent login; desk.ui.startup) → the main window, which loads counts and the Open queue →
-run until the last window closes → dispose of the database.
+run until it closes → end the session (its work, its window, the database) → after File › Sign out, sign in again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import traceback
+from collections.abc import Iterator
 from types import TracebackType
 
 import qasync
@@ -19,6 +21,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from desk.ui import theme
 from desk.ui.main_window import MainWindow
 from desk.ui.startup import sign_in
+from desk.ui.tasks import Context
 
 
 def application() -> QApplication:
@@ -42,27 +45,65 @@ def _crash(kind: type[BaseException], error: BaseException, tb: TracebackType | 
     box.exec()
 
 
-async def _session(app: QApplication, url: str | None, username: str | None, password: str | None) -> int:
-    ctx = await sign_in(url=url, username=username, password=password)
-    if ctx is None:
-        return 1
+async def agent_sessions(url: str | None, username: str | None = None, password: str | None = None) -> int:
+    """Sign in and run the agent window; after File › Sign out, back to the sign-in for the next agent. The exit
+    status: 1 when the first sign-in was cancelled."""
+    signed_in = False
+    while True:
+        ctx = await sign_in(url=url, username=username, password=password)
+        if ctx is None:
+            return 0 if signed_in else 1
+        signed_in, username, password = True, None, None  # a pre-filled sign-in is used once
+        if not await run_window(ctx):
+            return 0
+
+
+async def run_window(ctx: Context) -> bool:
+    """Show the agent's window until it closes, then end the session. Whether the agent signed out (switch
+    agent) rather than quit."""
     window = MainWindow(ctx)
+    closed: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+    def finish(signed_out: bool) -> None:
+        if not closed.done():
+            closed.set_result(signed_out)
+
+    window.closed.connect(finish)
     window.show()
-    closed = asyncio.Event()
-    app.lastWindowClosed.connect(closed.set)
-    await window.start()
-    await closed.wait()
+    starting = asyncio.ensure_future(window.start())
+    signed_out = await closed
+    await end_session(window, ctx)
+    with contextlib.suppress(asyncio.CancelledError):  # cancelled when the window closed while it loaded
+        await starting
+    return signed_out
+
+
+async def end_session(window: MainWindow, ctx: Context) -> None:
+    """End a signed-in session, leaving nothing running: the window's timers, listeners and fetches stopped, the
+    tasks awaiting a call cancelled (their answers dropped), the database threads joined, the live-update
+    connection closed, the window deleted and the database closed."""
+    window.close()
     ctx.close()
+    await window.live.aclose()
+    window.deleteLater()
     ctx.db.dispose()
-    return 0
 
 
 def main(url: str | None = None, *, username: str | None = None, password: str | None = None) -> int:
     """Run the agent window until it is closed; the exit status."""
     app = application()
     sys.excepthook = _crash
+    with event_loop(app) as loop:
+        code: int = loop.run_until_complete(agent_sessions(url, username, password))
+        return code
+
+
+@contextlib.contextmanager
+def event_loop(app: QApplication) -> Iterator[qasync.QEventLoop]:
+    """The qasync loop on `app`, closed on the way out. Closing joins the loop's own executor, whose QThreads run
+    psycopg's address lookups: left running, Qt aborts the process at exit ("QThread: Destroyed while thread is
+    still running")."""
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:
-        code: int = loop.run_until_complete(_session(app, url, username, password))
-        return code
+        yield loop

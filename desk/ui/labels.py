@@ -78,6 +78,11 @@ SORTS: dict[SortKey, str] = {
     SortKey.UPDATED: "Last update",
     SortKey.DUE: "Due",
     SortKey.PRIORITY: "Priority",
+    SortKey.SUBJECT: "Subject",
+    SortKey.REQUESTER: "From",
+    SortKey.ASSIGNEE: "Assignee",
+    SortKey.DEPARTMENT: "Department",
+    SortKey.STATUS: "Status",
 }
 
 _CHANGED: dict[EventKind, str] = {

@@ -45,6 +45,9 @@ class MailHealth(QWidget):
         self._timer.start()
         self.check()
 
+    def stop(self) -> None:
+        self._timer.stop()
+
     @async_slot
     async def check(self) -> None:
         try:

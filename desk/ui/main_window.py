@@ -73,14 +73,17 @@ class MainWindow(QMainWindow):
 
     Signals:
         ticket_opened: an editor finished loading a ticket (its id): tests and the benchmark wait on it.
+        closed: the window closed, its background work ended; True when the agent signed out to switch agent.
     """
 
     ticket_opened = Signal(int)
+    closed = Signal(bool)
 
     def __init__(self, ctx: Context) -> None:
         super().__init__()
         self._ctx = ctx
         self._tasks: set[asyncio.Task[None]] = set()
+        self._signing_out = False
         self.setWindowTitle(f"Desk — {ctx.agent.name}")
         self.setWindowIcon(icons.icon("inbox", "accent"))
 
@@ -410,6 +413,7 @@ class MainWindow(QMainWindow):
         self.demo_mailbox_action = file_menu.addAction(icons.icon("message"), "Demo mailbox…", self.show_demo_mailbox)
         self.demo_mailbox_action.setVisible(self._ctx.choices.outgoing_mail == OutgoingMail.DEMO)
         file_menu.addSeparator()
+        self.sign_out_action = file_menu.addAction(icons.icon("user"), "Sign out (switch agent)", self.sign_out)
         file_menu.addAction("Quit", QKeySequence.StandardKey.Quit, self.close)
         ticket_menu = menus.addMenu("&Ticket")
         for name in (
@@ -457,6 +461,8 @@ class MainWindow(QMainWindow):
         task = asyncio.ensure_future(self._said(work))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        # A task cancelled before its first step never starts `work`: close it, or Python warns it was never awaited.
+        task.add_done_callback(lambda _task: work.close())
 
     async def _said(self, work: Coroutine[Any, Any, None]) -> None:
         try:
@@ -472,13 +478,31 @@ class MainWindow(QMainWindow):
             self.resize(1400, 860)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        """Remember the window's place and size."""
+        """Remember the window's place and size, and end everything it runs in the background."""
         QSettings().setValue("window/geometry", self.saveGeometry())
+        self.stop()
+        super().closeEvent(event)
+        self.closed.emit(self._signing_out)
+
+    def sign_out(self) -> None:
+        """Close this agent's window; Desk then asks who signs in next."""
+        self._signing_out = True
+        if not self.close():
+            self._signing_out = False
+
+    def stop(self) -> None:
+        """End the window's background work: live updates, the server watch, the queue's fetches, the mail check,
+        the timers that would start more, and the window's own tasks; open tickets give their reply locks back."""
         self.connection.stop()
         self._counts_timer.stop()
         self._requery_timer.stop()
         self.live.stop()
-        super().closeEvent(event)
+        self.mail_health.stop()
+        self.queue.stop()
+        for task in self._tasks:
+            task.cancel()
+        while self.tabs.count() > 1:
+            self._close_tab(self.tabs.count() - 1)
 
 
 class ShortcutsDialog(QDialog):

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from alembic import command
 
-import qasync
 from PySide6 import __version__ as qt_version
 from PySide6.QtGui import QGuiApplication
 
@@ -24,7 +23,7 @@ from desk.domain.permissions import Right, SystemActor
 from desk.services import accounts, reference
 from desk.services.setup import install_defaults
 from desk.storage.db import Database, alembic_config, check_schema, head_revision
-from desk.ui.app import application
+from desk.ui.app import application, end_session, event_loop
 from desk.ui.main_window import MainWindow
 from desk.ui.tasks import Context
 
@@ -39,13 +38,11 @@ async def _open_window(db: Database) -> int:
     window.show()
     await window.start()
     rows = window.sidebar.count()
-    window.close()
-    await window.live.aclose()
+    await end_session(window, ctx)
     # What the window started (its first counts, kept sends, the mail check) ends here, not pending with the loop.
     others = asyncio.all_tasks() - {asyncio.current_task()}
     if others:
         await asyncio.wait(others, timeout=10)
-    ctx.close()
     return rows
 
 
@@ -61,11 +58,8 @@ def main(url: str | None = None) -> int:
         db = Database(db_url)
         with db.transaction() as session:
             install_defaults(session)
-        loop = qasync.QEventLoop(app)
-        asyncio.set_event_loop(loop)
-        with loop:
+        with event_loop(app) as loop:
             queues = loop.run_until_complete(_open_window(db))
-        db.dispose()
     print(
         f"DESK-SMOKE-OK version={__version__} schema={head_revision()} queues={queues} "
         f"platform={QGuiApplication.platformName()} qt={qt_version} python={sys.version.split()[0]}"

@@ -53,13 +53,22 @@ class Context:
         default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="db")
     )
     connection: ConnectionMonitor | None = None
+    closed: bool = field(default=False, init=False)
+    # The tasks awaiting a call right now: closing the session cancels them, so no answer reaches a closed screen.
+    _callers: set[asyncio.Task[Any]] = field(default_factory=set, init=False, repr=False)
 
     async def call(self, fn: Callable[Concatenate[Database, AgentActor, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run a service as this agent in the database executor.
 
         A lost server raises ServerUnreachable, a DeskError, so every screen shows it as a message rather than a
-        traceback, and the window's ConnectionMonitor starts watching for the server's return.
+        traceback, and the window's ConnectionMonitor starts watching for the server's return. Once the session is
+        closed, a call (a timer or a loader that fired late) is cancelled instead of started.
         """
+        if self.closed:
+            raise asyncio.CancelledError
+        caller = asyncio.current_task()
+        if caller is not None:
+            self._callers.add(caller)
         try:
             return await run(self.executor, fn, self.db, self.agent, *args, **kwargs)
         except DBAPIError as error:
@@ -70,10 +79,17 @@ class Context:
             raise ServerUnreachable(
                 "The database server is unreachable. Desk reconnects by itself as soon as it answers."
             ) from error
+        finally:
+            if caller is not None:
+                self._callers.discard(caller)
 
     def close(self) -> None:
-        """Drop the queued calls and wait for the ones in flight (bounded by the connect and statement timeouts):
+        """End the session's background work: the tasks awaiting a call are cancelled (their answers dropped),
+        queued calls dropped, and the ones in flight waited for (bounded by the connect and statement timeouts):
         a worker thread that outlived the session could drop the last reference to a Qt object off the GUI thread."""
+        self.closed = True
+        for caller in self._callers:
+            caller.cancel()
         self.executor.shutdown(wait=True, cancel_futures=True)
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPalette
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleOption, QStyleOptionHeader, QWidget
 
 # token: (light, dark)
 TOKENS: dict[str, tuple[str, str]] = {
@@ -131,8 +131,36 @@ def style_sheet() -> str:
     """
 
 
+class DeskStyle(QProxyStyle):
+    """Fusion, with a header's sort arrow pointing the way its column runs: up for ascending (smallest at the
+    top), down for descending. Qt's headers ask for the opposite arrow, an old Windows convention."""
+
+    def __init__(self) -> None:
+        super().__init__("Fusion")
+
+    def drawPrimitive(  # noqa: N802
+        self,
+        element: QStyle.PrimitiveElement,
+        option: QStyleOption,
+        painter: QPainter,
+        widget: QWidget | None = None,
+    ) -> None:
+        """Flip the header's sort arrow; everything else as Fusion draws it."""
+        if element == QStyle.PrimitiveElement.PE_IndicatorHeaderArrow and isinstance(option, QStyleOptionHeader):
+            flipped = QStyleOptionHeader(option)
+            flipped.sortIndicator = _FLIPPED.get(option.sortIndicator, option.sortIndicator)
+            option = flipped
+        super().drawPrimitive(element, option, painter, widget)
+
+
+_FLIPPED = {
+    QStyleOptionHeader.SortIndicator.SortUp: QStyleOptionHeader.SortIndicator.SortDown,
+    QStyleOptionHeader.SortIndicator.SortDown: QStyleOptionHeader.SortIndicator.SortUp,
+}
+
+
 def apply(app: QApplication) -> None:
     """Fusion with our palette and style sheet; call again when the system scheme changes."""
-    app.setStyle("Fusion")
+    app.setStyle(DeskStyle())
     app.setPalette(palette())
     app.setStyleSheet(style_sheet())

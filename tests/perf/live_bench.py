@@ -24,11 +24,10 @@ import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import qasync
 
 from desk.services import accounts, reference, tickets
 from desk.storage.db import Database
-from desk.ui.app import application
+from desk.ui.app import application, end_session, event_loop
 from desk.ui.main_window import MainWindow
 from desk.ui.startup import sign_in
 from tests.perf.bench import SERVER_URLS
@@ -133,9 +132,7 @@ async def measure(url: str, changes: int, interval: float) -> list[float]:
     producer.wait()
     model.dataChanged.disconnect(check)
     model.modelReset.disconnect(check)
-    await window.live.aclose()
-    window.close()
-    ctx.close()
+    await end_session(window, ctx)
     return latencies
 
 
@@ -152,18 +149,17 @@ def main() -> None:
         produce(args.produce, [int(i) for i in args.ids.split(",")], args.changes, args.interval)
         return
     app = application()
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    urls = [args.url] if args.url else [SERVER_URLS[engine] for engine in args.engines.split(",")]
-    for url in urls:
-        print(f"\n{url}")
-        latencies = loop.run_until_complete(measure(url, args.changes, args.interval))
-        if latencies:
-            ms = [1000 * latency for latency in latencies]
-            print(
-                f"  {len(ms)} changes: median {statistics.median(ms):.1f} ms, p99 {percentile(ms, 0.99):.1f} ms, "
-                f"max {max(ms):.1f} ms"
-            )
+    with event_loop(app) as loop:
+        urls = [args.url] if args.url else [SERVER_URLS[engine] for engine in args.engines.split(",")]
+        for url in urls:
+            print(f"\n{url}")
+            latencies = loop.run_until_complete(measure(url, args.changes, args.interval))
+            if latencies:
+                ms = [1000 * latency for latency in latencies]
+                print(
+                    f"  {len(ms)} changes: median {statistics.median(ms):.1f} ms, p99 {percentile(ms, 0.99):.1f} ms, "
+                    f"max {max(ms):.1f} ms"
+                )
 
 
 if __name__ == "__main__":

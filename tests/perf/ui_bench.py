@@ -21,14 +21,13 @@ from functools import partial
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import qasync
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from desk.domain.enums import Queue
 from desk.services import queues
 from desk.services.demo import LONG_THREAD_SUBJECT
-from desk.ui.app import application
+from desk.ui.app import application, end_session, event_loop
 from desk.ui.labels import QUEUES
 from desk.ui.main_window import MainWindow
 from desk.ui.queue.model import QueueRole
@@ -110,9 +109,7 @@ async def measure(url: str, runs: int) -> dict[str, float]:
         opened.append(time.perf_counter() - started)
         window.tabs.removeTab(window.tabs.currentIndex())
     figures["open the ticket with 200 entries"] = statistics.median(opened)
-    window.close()
-    ctx.close()
-    ctx.db.dispose()
+    await end_session(window, ctx)
     return figures
 
 
@@ -123,16 +120,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     app = application()
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    for engine in args.engines.split(","):
-        url = sqlite_url(args.tickets) if engine == "sqlite" else SERVER_URLS[engine]
-        figures = loop.run_until_complete(measure(url, args.runs))
-        print(f"\n{engine}: medians of {args.runs} runs (ms)")
-        for name, seconds in figures.items():
-            print(f"  {name:<55} {seconds * 1000:8.1f}")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\npeak memory of the process (all engines): {peak:.0f} MB")
+    with event_loop(app) as loop:
+        for engine in args.engines.split(","):
+            url = sqlite_url(args.tickets) if engine == "sqlite" else SERVER_URLS[engine]
+            figures = loop.run_until_complete(measure(url, args.runs))
+            print(f"\n{engine}: medians of {args.runs} runs (ms)")
+            for name, seconds in figures.items():
+                print(f"  {name:<55} {seconds * 1000:8.1f}")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"\npeak memory of the process (all engines): {peak:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -22,9 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 from pathlib import Path
 
-import qasync
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QMenu, QWidget
 
 from desk.domain.enums import EntryKind, OutgoingMail, Queue
 from desk.domain.queues import Criteria
@@ -33,10 +32,11 @@ from desk.services.demo import LONG_THREAD_SUBJECT, build_demo
 from desk.services.mail import intake, sending
 from desk.storage.db import Database
 from desk.ui import theme
-from desk.ui.app import application
+from desk.ui.app import application, end_session, event_loop
 from desk.ui.connect import ConnectionDialog
 from desk.ui.login import LoginDialog
 from desk.ui.main_window import MainWindow, ShortcutsDialog
+from desk.ui.queue.model import SUBJECT_COLUMN
 from desk.ui.startup import sign_in
 from desk.ui.ticket.composer import ComposerWidget
 from desk.ui.ticket.new_ticket import NewTicketDialog
@@ -87,6 +87,21 @@ async def shoot(out: Path, url: str) -> None:
     window.queue.table.selectRow(2)
     await settle()
     save(window, out, "3-queue")
+    header = window.queue.table.horizontalHeader()
+    header.setSortIndicator(SUBJECT_COLUMN, Qt.SortOrder.DescendingOrder)  # as a click on "Subject" does
+    await settle(lambda: not window.queue.model.is_loading)
+    save(window, out, "3-queue-by-subject-descending")
+    header.setSortIndicator(1, Qt.SortOrder.DescendingOrder)
+    file_menu = window.menuBar().actions()[0].menu()
+    assert isinstance(file_menu, QMenu)
+    file_menu.popup(window.mapToGlobal(window.menuBar().geometry().bottomLeft()))
+    await settle()
+    save(file_menu, out, "3-file-menu")
+    file_menu.close()
+    window.search_edit.setText("payment")
+    window.run_search()
+    await settle(lambda: not window.queue.model.is_loading)
+    save(window, out, "3-search-by-relevance")
 
     ticket = next(r for r in range(window.queue.model.rowCount()) if window.queue.model.ticket_id(r))
     window.open_ticket(window.queue.model.ticket_id(ticket) or 0)
@@ -161,8 +176,7 @@ async def shoot(out: Path, url: str) -> None:
     await settle(lambda: tokens.secret_panel.isVisible() and tokens.tokens)
     save(tokens, out, "13-api-tokens-secret")
     tokens.close()
-    window.close()
-    ctx.close()
+    await end_session(window, ctx)
     executor.shutdown()
 
 
@@ -205,9 +219,7 @@ def main() -> None:
         build_demo(db, tickets=args.tickets)
         db.dispose()
         app = application()
-        loop = qasync.QEventLoop(app)
-        asyncio.set_event_loop(loop)
-        with loop:
+        with event_loop(app) as loop:
             loop.run_until_complete(shoot(args.out, url))
 
 

@@ -46,6 +46,11 @@ class ServiceQueueLoader(QObject):
     def load_rows(self, generation: int, first: int, last: int, ids: Sequence[int]) -> None:
         self._start(generation, self._rows(generation, first, last, list(ids)))
 
+    def cancel(self) -> None:
+        """Stop every fetch (the pane is closing): nothing they return is used."""
+        for task in self._tasks:
+            task.cancel()
+
     # --- private ----------------------------------------------------------------------------------------------
 
     def _start(self, generation: int, work: Coroutine[Any, Any, None]) -> None:

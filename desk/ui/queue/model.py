@@ -79,12 +79,12 @@ def _due(row: QueueRow) -> str:
 COLUMNS: tuple[Column, ...] = (
     Column("Number", lambda r: r.number, SortKey.NUMBER, width=90),
     Column("Last update", lambda r: when(r.updated_at), SortKey.UPDATED, width=110),
-    Column("Subject", lambda r: r.subject, width=300),
-    Column("From", lambda r: r.requester, width=140),
+    Column("Subject", lambda r: r.subject, SortKey.SUBJECT, width=300),
+    Column("From", lambda r: r.requester, SortKey.REQUESTER, width=140),
     Column("Priority", lambda r: r.priority, SortKey.PRIORITY, width=90),
-    Column("Assignee", lambda r: r.assignee or (f"Team {r.team}" if r.team else "—"), width=130),
-    Column("Department", lambda r: r.department, width=115),
-    Column("Status", lambda r: r.status, width=85),
+    Column("Assignee", lambda r: r.assignee or (f"Team {r.team}" if r.team else "—"), SortKey.ASSIGNEE, width=130),
+    Column("Department", lambda r: r.department, SortKey.DEPARTMENT, width=115),
+    Column("Status", lambda r: r.status, SortKey.STATUS, width=85),
     Column("Due", _due, SortKey.DUE, width=140),
 )
 PRIORITY_COLUMN = 4
@@ -180,6 +180,13 @@ class QueueModel(QAbstractTableModel):
         self._generation += 1
         self._is_loading = True
         self._loader.load_first(self._generation, self._query, FIRST_PAGE)
+
+    def stop(self) -> None:
+        """Fetch nothing more: answers still on their way belong to an older generation and are dropped."""
+        self._generation += 1
+        self._is_loading = False
+        self._flush.stop()
+        self._query = None
 
     def clear(self) -> None:
         self._generation += 1

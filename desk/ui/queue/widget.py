@@ -71,6 +71,10 @@ class QueueWidget(QWidget):
         self.title_label = label(role="heading")
         self.count_label = label(role="muted")
         self.selection_label = label(role="muted")
+        # Search results come best match first: the header then shows no column's arrow, and this says why.
+        self.relevance_label = label("· Sorted by relevance", "muted")
+        self.relevance_label.setToolTip("Best matches first. Click a column to sort the results by it.")
+        self.relevance_label.hide()
         self.filter_edit = QLineEdit(placeholderText="Filter this queue…  (words in subject, thread, requester)")
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.setMaximumWidth(360)
@@ -135,6 +139,7 @@ class QueueWidget(QWidget):
         top.addWidget(self.title_label)
         top.addWidget(self.count_label)
         top.addWidget(self.selection_label)
+        top.addWidget(self.relevance_label)
         top.addStretch(1)
         for button in self.bulk_buttons:
             top.addWidget(button)
@@ -168,16 +173,17 @@ class QueueWidget(QWidget):
         self.filter_edit.clear()
         self.filter_edit.blockSignals(False)
         self.filter_edit.setEnabled(query.ranked_search is None)
-        column = next((i for i, c in enumerate(COLUMNS) if c.sort == query.sort), 1)
-        order = Qt.SortOrder.DescendingOrder if query.descending else Qt.SortOrder.AscendingOrder
-        header = self.table.horizontalHeader()
-        header.blockSignals(True)
-        header.setSortIndicator(column, order)
-        header.blockSignals(False)
         self.model.set_query(query)
+        self._show_order()
 
     def refresh(self) -> None:
         self.model.refresh()
+
+    def stop(self) -> None:
+        """End the pane's background work (its window is closing): fetches, and the timers that start them."""
+        self._filter_timer.stop()
+        self.model.stop()
+        self.loader.cancel()
 
     def refresh_live(self) -> None:
         """Ask again after other agents' changes, keeping the scroll position as well as selection and current row."""
@@ -308,17 +314,24 @@ class QueueWidget(QWidget):
         text = self.filter_edit.text().strip()
         self.model.set_query(replace(self._base, criteria=replace(self._base.criteria, text=text)))
 
-    def _sort_indicator_changed(self, section: int, order: Qt.SortOrder) -> None:
+    def _sort_indicator_changed(self, _section: int, _order: Qt.SortOrder) -> None:
+        """The view has asked the model to sort (search results become a filter sorted by the column)."""
+        self._show_order()
+
+    def _show_order(self) -> None:
+        """The header's arrow on the column the rows are really sorted by, or none and "Sorted by relevance"."""
         query = self.model.query
-        if COLUMNS[section].sort is None and query is not None:
-            # Only indexed columns sort (in the database); put the indicator back where the order really is.
-            current = next((i for i, c in enumerate(COLUMNS) if c.sort == query.sort), 1)
-            header = self.table.horizontalHeader()
-            header.blockSignals(True)
-            header.setSortIndicator(
-                current, Qt.SortOrder.DescendingOrder if query.descending else Qt.SortOrder.AscendingOrder
-            )
-            header.blockSignals(False)
+        if query is None:
+            return
+        ranked = query.ranked_search is not None
+        column = -1 if ranked else next((i for i, c in enumerate(COLUMNS) if c.sort == query.sort), -1)
+        header = self.table.horizontalHeader()
+        header.blockSignals(True)  # the view would sort again
+        header.setSortIndicator(
+            column, Qt.SortOrder.DescendingOrder if query.descending else Qt.SortOrder.AscendingOrder
+        )
+        header.blockSignals(False)
+        self.relevance_label.setVisible(ranked)
 
     # --- header state, per agent ------------------------------------------------------------------------------
 

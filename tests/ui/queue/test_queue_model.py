@@ -166,15 +166,19 @@ def test_answers_to_an_older_query_are_dropped(qapp: QApplication) -> None:
     assert shown(model, 0) == "Subject 300"
 
 
-def test_sorting_by_an_indexed_column_queries_again_others_do_nothing(qapp: QApplication) -> None:
+@pytest.mark.parametrize("column", range(len(COLUMNS)))
+def test_sorting_by_any_column_queries_again_in_the_database(qapp: QApplication, column: int) -> None:
     model, loader = model_for(range(1, 11))
     model.set_query(QUERY)
     calls = len(loader.calls)
-    model.sort(2, Qt.SortOrder.AscendingOrder)  # Subject: not sortable in the database
-    assert len(loader.calls) == calls
-    model.sort(0, Qt.SortOrder.AscendingOrder)
-    assert model.query == QueueQuery(Criteria(queue=Queue.OPEN), SortKey.NUMBER, descending=False)
+    key = COLUMNS[column].sort
+    assert key is not None, COLUMNS[column].header
+    model.sort(column, Qt.SortOrder.AscendingOrder)
+    assert model.query == QueueQuery(Criteria(queue=Queue.OPEN), key, descending=False)
     assert loader.calls[calls] == "first"
+    calls = len(loader.calls)
+    model.sort(column, Qt.SortOrder.AscendingOrder)  # the order it has already
+    assert len(loader.calls) == calls
 
 
 @pytest.mark.parametrize("column", range(len(COLUMNS)))

@@ -5,15 +5,17 @@ from __future__ import annotations
 from pytestqt.qtbot import QtBot
 
 import qasync
-from PySide6.QtCore import QItemSelectionModel
+from PySide6.QtCore import QItemSelectionModel, QPoint, Qt
+from PySide6.QtWidgets import QHeaderView
 
 from desk.domain.enums import Queue
-from desk.domain.queues import Criteria
+from desk.domain.queues import Criteria, text_sort_key
 from desk.services import tickets
 from desk.storage.db import Database
 from desk.ui.queue.model import COLUMNS, DUE_COLUMN, SUBJECT_COLUMN, QueueQuery
 from desk.ui.queue.widget import QueueWidget
 from desk.ui.tasks import Context
+from desk.ui.theme import DeskStyle
 from tests.ui.conftest import make_context, queue_loaded, run, until
 
 
@@ -131,3 +133,92 @@ def test_a_saved_layout_from_before_still_gives_the_subject_the_spare_width(ctx:
     header = widget.table.horizontalHeader()
     assert header.sectionSize(DUE_COLUMN) == COLUMNS[DUE_COLUMN].width
     assert header.sectionSize(SUBJECT_COLUMN) > COLUMNS[SUBJECT_COLUMN].width
+
+
+def arrow_points_up(header: QHeaderView, section: int) -> bool:
+    """Whether the sort arrow drawn at the right end of the section is a triangle narrow at the top."""
+    image = header.grab().toImage()
+    right = header.sectionViewportPosition(section) + header.sectionSize(section)
+    widths = []
+    for y in range(2, image.height() - 2):
+        dark = [x for x in range(right - 18, right - 2) if image.pixelColor(x, y).lightness() < 170]
+        if dark:
+            widths.append(len(dark))
+    assert len(widths) >= 2, "no sort arrow drawn"
+    return widths[0] < widths[-1]
+
+
+def test_the_sort_arrow_points_the_way_the_column_runs(ctx: Context, qtbot: QtBot) -> None:
+    widget = QueueWidget(ctx)
+    qtbot.addWidget(widget)
+    widget.resize(1200, 400)
+    widget.show()
+    header = widget.table.horizontalHeader()
+    header.setStyle(DeskStyle())  # the application's style (tests run on plain Fusion)
+    header.blockSignals(True)
+    header.setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+    assert arrow_points_up(header, 0)
+    header.setSortIndicator(0, Qt.SortOrder.DescendingOrder)
+    assert not arrow_points_up(header, 0)
+
+
+def click_header(widget: QueueWidget, qtbot: QtBot, section: int) -> None:
+    header = widget.table.horizontalHeader()
+    where = QPoint(header.sectionViewportPosition(section) + header.sectionSize(section) // 2, header.height() // 2)
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=where)
+
+
+def column_texts(widget: QueueWidget, column: int) -> list[str]:
+    return [widget.model.index(row, column).data() for row in range(widget.model.rowCount())]
+
+
+def test_every_column_sorts_both_ways_with_its_arrow(ctx: Context, loop: qasync.QEventLoop, qtbot: QtBot) -> None:
+    """A click sorts by the column (in the database), a second click the other way; the arrow follows."""
+
+    async def scenario() -> None:
+        widget = shown_queue(ctx, qtbot, Queue.CLOSED)  # the most tickets of the small demo
+        await queue_loaded(widget)
+        header = widget.table.horizontalHeader()
+        for section, column in enumerate(COLUMNS):
+            orders = []
+            for _click in range(2):
+                click_header(widget, qtbot, section)
+                query = widget.model.query
+                assert query is not None and query.sort == column.sort, column.header
+                await queue_loaded(widget)
+                assert header.sortIndicatorSection() == section
+                ascending = header.sortIndicatorOrder() == Qt.SortOrder.AscendingOrder
+                assert query.descending != ascending
+                orders.append(ascending)
+                if column.header in ("Subject", "From", "Department", "Status"):
+                    keys = [text_sort_key(text) for text in column_texts(widget, section)]
+                    assert keys == sorted(keys, reverse=not ascending), column.header
+                    assert len(set(keys)) > 1, column.header
+            assert orders[0] != orders[1]
+
+    run(loop, scenario())
+
+
+def test_search_results_say_they_are_by_relevance_until_a_column_sorts_them(
+    ctx: Context, loop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        widget = shown_queue(ctx, qtbot)
+        header = widget.table.horizontalHeader()
+        await queue_loaded(widget)
+        assert widget.relevance_label.isHidden() and header.sortIndicatorSection() == 1
+        widget.show_query("Search: payment", QueueQuery(Criteria(), ranked_search="payment"), "none")
+        await queue_loaded(widget)
+        assert widget.model.rowCount() > 1
+        assert widget.relevance_label.isVisible() and "relevance" in widget.relevance_label.text()
+        assert header.sortIndicatorSection() == -1  # no column's arrow
+        click_header(widget, qtbot, SUBJECT_COLUMN)
+        await queue_loaded(widget)
+        assert widget.relevance_label.isHidden() and header.sortIndicatorSection() == SUBJECT_COLUMN
+        query = widget.model.query
+        assert query is not None and query.ranked_search is None and query.criteria.text == "payment"
+        keys = [text_sort_key(text) for text in column_texts(widget, SUBJECT_COLUMN)]
+        ascending = header.sortIndicatorOrder() == Qt.SortOrder.AscendingOrder
+        assert keys == sorted(keys, reverse=not ascending)
+
+    run(loop, scenario())
