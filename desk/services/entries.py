@@ -7,7 +7,6 @@ from collections.abc import Sequence as Seq
 from dataclasses import replace
 from datetime import datetime
 
-import nh3
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -32,14 +31,10 @@ from desk.services.base import (
 )
 from desk.services.lifecycle import apply_status, status_for_change
 from desk.services.mail import outbound
+from desk.services.richtext import sanitize_html
 from desk.services.views import entry_author, ticket_view
 from desk.storage import changes, search
 from desk.storage.models import Attachment, Blob, Collaborator, EntryRevision, Status, ThreadEntry, Ticket, User
-
-
-def sanitize_html(html: str | None) -> str | None:
-    """Email and editor HTML made safe to show: scripts, handlers and unknown tags removed (nh3 / ammonia)."""
-    return nh3.clean(html) if html and html.strip() else None
 
 
 def store_attachments(session: Session, entry: ThreadEntry, uploads: Seq[Upload]) -> None:
@@ -379,7 +374,7 @@ def entry_revisions(session: Session, actor: Actor, entry_id: int) -> tuple[Entr
             author=author[1],
             created_at=revision.replaced_at,
             body_text=revision.body_text,
-            body_html=revision.body_html,
+            body_html=sanitize_html(revision.body_html),  # stored under an older policy, perhaps
         )
         for revision in revisions
     )

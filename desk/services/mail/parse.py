@@ -17,10 +17,9 @@ from email.message import Message
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parseaddr
 
-import nh3
-
 from desk.domain import mailthread
 from desk.domain.views import Upload
+from desk.services.richtext import sanitize_html
 
 
 class Unparseable(Exception):
@@ -74,7 +73,7 @@ def parse(raw: bytes, *, max_attachment: int, our_domains: tuple[str, ...] = ())
     attachments: list[Upload] = []
     skipped: list[Skipped] = []
     _walk(message, texts, htmls, attachments, skipped, max_attachment)
-    body_html = sanitize_mail_html("\n".join(htmls)) if htmls else None
+    body_html = sanitize_html("\n".join(htmls)) if htmls else None
     text = "\n\n".join(t for t in texts if t.strip())
     if not text.strip() and body_html:
         text = html_to_text(body_html)
@@ -223,22 +222,6 @@ def unflow(text: str, *, delsp: bool = False) -> str:
         if joining and delsp:
             lines[-1] = lines[-1][:-1]
     return "\n".join(lines)
-
-
-# Remote content (tracking pixels, web fonts) is never loaded: an image source that is not inline (cid:, data:)
-# is dropped, however its address is spelt.
-_INLINE_SRC = re.compile(r"^\s*(cid|data):", re.IGNORECASE)
-
-
-def sanitize_mail_html(markup: str) -> str | None:
-    cleaned = nh3.clean(
-        markup,
-        attribute_filter=lambda _tag, attribute, value: (
-            None if attribute in ("src", "background") and not _INLINE_SRC.match(value) else value
-        ),
-        url_schemes={"http", "https", "mailto", "cid", "data"},
-    )
-    return cleaned if cleaned.strip() else None
 
 
 _BLOCK_END = re.compile(r"</(p|div|li|tr|h[1-6]|blockquote)>|<br\s*/?>", re.IGNORECASE)
