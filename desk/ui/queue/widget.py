@@ -30,7 +30,7 @@ from desk.ui.queue.delegate import PriorityDelegate
 from desk.ui.queue.loader import ServiceQueueLoader
 from desk.ui.queue.model import COLUMNS, PRIORITY_COLUMN, QueueModel, QueueQuery, QueueRole
 from desk.ui.tasks import Context, async_slot
-from desk.ui.widgets import label, tool_button
+from desk.ui.widgets import label, message_box, tool_button
 
 ROW_HEIGHT = 26
 BulkAction = Callable[[int], Any]  # ticket id -> awaitable service call
@@ -371,7 +371,7 @@ class QueueWidget(QWidget):
 
     def report(self, text: str) -> None:
         """Say which tickets a bulk action left unchanged and why (tests read it instead of a modal box)."""
-        box = QMessageBox(QMessageBox.Icon.Warning, "Some tickets were not changed", text, parent=self)
+        box = message_box(QMessageBox.Icon.Warning, "Some tickets were not changed", text, self)
         box.open()
         self.last_report = box
 

@@ -17,7 +17,7 @@ from desk.ui.tasks import Context, async_slot
 from desk.ui.thread.view import ThreadView, open_attachment
 from desk.ui.ticket.composer import ComposerWidget
 from desk.ui.ticket.properties import Change, PropertiesPanel
-from desk.ui.widgets import label
+from desk.ui.widgets import label, plain_tip
 
 
 class TicketEditor(QWidget):
@@ -157,7 +157,7 @@ class TicketEditor(QWidget):
     def show_updated_by(self, who: str, msecs: int = 3_000) -> None:
         """Say for a moment that another agent (or the requester, or the system) just changed this ticket."""
         self.updated_by.setText(f"Updated by {who}")
-        self.updated_by.setToolTip(f"{who} changed this ticket just now; it shows the new version.")
+        self.updated_by.setToolTip(plain_tip(f"{who} changed this ticket just now; it shows the new version."))
         self.updated_by.show()
         self._updated_timer.start(msecs)
 

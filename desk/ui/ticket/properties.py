@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from desk.domain.views import Choices, QueueRow, Ref, TicketView
 from desk.services import lifecycle, tickets
 from desk.ui.labels import SOURCES, when
-from desk.ui.widgets import label, set_role
+from desk.ui.widgets import label, plain_tip, set_role
 
 NONE_ID = 0  # the "none" entry of an optional field's combo
 
@@ -108,7 +108,7 @@ class PropertiesPanel(QFrame):
 
         self.due = label(wrap=True)
         self.source = label(role="muted")
-        self.requester = label(wrap=True)
+        self.requester = label(wrap=True, rich=True)  # composed below, every value escaped
         self.requester.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.other_tickets = QListWidget()
         self.other_tickets.setMaximumHeight(140)
@@ -184,7 +184,7 @@ class PropertiesPanel(QFrame):
         for row in others:
             item = QListWidgetItem(f"{row.number} · {row.status} · {row.subject}")
             item.setData(Qt.ItemDataRole.UserRole, row.id)
-            item.setToolTip(f"Updated {when(row.updated_at)}")
+            item.setToolTip(plain_tip(f"{row.subject}\nUpdated {when(row.updated_at)}"))
             self.other_tickets.addItem(item)
         if not others:
             self.other_tickets.addItem(QListWidgetItem("No other tickets"))
