@@ -43,7 +43,7 @@ class TicketEditor(QWidget):
         self.number = label(role="muted")
         self.subject = label(role="heading", wrap=True)
         self.subject.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.status = label()
+        self.status = label(wrap=True)
         self.overdue = label("⚠ Overdue", "error")
         self.overdue.hide()
         self.updated_by = label(role="changed")  # "Updated by …" for a moment after another agent's change

@@ -101,9 +101,12 @@ class PropertiesPanel(QFrame):
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         for title, combo, service in fields:
             combo.setObjectName(title.lower().replace(" ", "_"))
+            # A long name (they come from administrators and imports) is elided, never widens the panel.
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
             combo.setAccessibleName(title)
             combo.activated.connect(lambda _i, c=combo, s=service: self._picked(c, s))
-            form.addRow(title, combo)
+            form.addRow(label(title), combo)
         form.addRow("", self.note)
 
         self.due = label(wrap=True)
