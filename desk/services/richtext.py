@@ -8,6 +8,7 @@ image of our own is not kept: Desk composes its own icons around the stored HTML
 
 from __future__ import annotations
 
+from functools import lru_cache
 from html import escape
 from html.parser import HTMLParser
 
@@ -31,6 +32,7 @@ def _absolute_link(_tag: str, attribute: str, value: str) -> str | None:
     return value if colon and scheme.lower() in LINK_SCHEMES else None
 
 
+@lru_cache(maxsize=256)  # an open ticket's thread is read again after every change to it; mails can be big
 def sanitize_html(markup: str | None) -> str | None:
     """HTML made safe to store and show; None when nothing readable is left."""
     if not markup or not markup.strip():

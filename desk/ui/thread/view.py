@@ -283,7 +283,7 @@ def _recipients(recipients: Sequence[str]) -> str:
 
 def _body(entry: EntryView) -> str:
     if entry.body_html:
-        return entry.body_html  # sanitised by the services (nh3) when it was stored
+        return entry.body_html  # sanitised by the services (desk.services.richtext) when stored and when read
     text = html.escape(entry.body_text.strip("\n"))
     linked = _URL.sub(lambda match: f'<a href="{match.group(0)}">{match.group(0)}</a>', text)
     return f'<span style="white-space: pre-wrap;">{linked}</span>'
