@@ -129,8 +129,7 @@ class ApiTokensDialog(QDialog):
         secret_row = QHBoxLayout()
         secret_row.addWidget(self.secret, 1)
         secret_row.addWidget(self.copy_button)
-        self.usage = label("", "muted", wrap=True)
-        self.usage.setTextFormat(Qt.TextFormat.RichText)
+        self.usage = label("", "muted", wrap=True, rich=True)  # composed below, the token's hint escaped
         panel_layout = QVBoxLayout(self.secret_panel)
         panel_layout.setContentsMargins(12, 10, 12, 10)
         panel_layout.setSpacing(8)

@@ -19,9 +19,9 @@ from sqlalchemy import select, update
 
 import qasync
 from PySide6 import QtGui
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import QMimeData, Qt, QUrl
 from PySide6.QtGui import QTextDocument, QTextDocumentFragment
-from PySide6.QtWidgets import QComboBox, QLabel, QListWidget, QTextEdit, QWidget
+from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QListWidget, QPlainTextEdit, QTextEdit, QWidget
 
 from desk.domain.enums import ActorKind, EntryKind
 from desk.domain.permissions import SystemActor
@@ -33,7 +33,9 @@ from desk.storage.models import Agent, Department, HelpTopic, Organization, Prio
 from desk.ui.main_window import MainWindow
 from desk.ui.tasks import Context
 from desk.ui.thread.view import ThreadView
+from desk.ui.ticket.composer import ComposerWidget
 from desk.ui.ticket.editor import TicketEditor
+from desk.ui.ticket.new_ticket import NewTicketDialog
 from desk.ui.widgets import label
 from tests.ui.conftest import make_context, queue_loaded, run, until
 
@@ -266,3 +268,22 @@ def test_sanitised_html_asks_the_thread_view_for_nothing_but_icons(qtbot: QtBot,
     view.set_thread([entry])
     view.grab()
     assert all(name.startswith("icon:") for name in spy.asked), spy.asked
+
+
+def test_pasted_html_becomes_plain_text_in_every_editor(hostile: tuple[Context, int], qtbot: QtBot) -> None:
+    """The composer and the new-ticket dialog edit plain text: pasted HTML gives its text, never an image."""
+    ctx, _ticket_id = hostile
+    composer = ComposerWidget(ctx)
+    qtbot.addWidget(composer)
+    dialog = NewTicketDialog(ctx)
+    qtbot.addWidget(dialog)
+    editors = [*composer.findChildren(QPlainTextEdit), *dialog.findChildren(QPlainTextEdit)]
+    assert editors and not [*composer.findChildren(QTextEdit), *dialog.findChildren(QTextEdit)]
+    for editor in editors:
+        data = QMimeData()
+        data.setHtml('<p>Hello <img src="/dev/zero"><img src="//host/share/x.png"></p>')
+        data.setText("Hello <b>there</b>")
+        editor.setFocus()
+        QApplication.clipboard().setMimeData(data)
+        editor.paste()
+        assert editor.toPlainText() == "Hello <b>there</b>"
