@@ -26,7 +26,7 @@ from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QListWidget, QPla
 from desk.domain.enums import ActorKind, EntryKind
 from desk.domain.permissions import SystemActor
 from desk.domain.views import EntryView, Upload
-from desk.services import accounts, entries, tickets
+from desk.services import accounts, entries, locks, tickets
 from desk.services.richtext import sanitize_html
 from desk.storage.db import Database
 from desk.storage.models import Agent, Department, HelpTopic, Organization, Priority, Status, Team, Ticket, User
@@ -172,6 +172,7 @@ def test_a_hostile_ticket_is_shown_as_its_literal_text_and_loads_nothing(
     hostile: tuple[Context, int], spy: Spy, loop: qasync.QEventLoop, qtbot: QtBot
 ) -> None:
     ctx, ticket_id = hostile
+    locks.acquire(ctx.db, accounts.agent_by_username(ctx.db, "john"), ticket_id)  # the agent named by a payload
 
     async def scenario() -> None:
         window = MainWindow(ctx)
@@ -206,6 +207,10 @@ def test_a_hostile_ticket_is_shown_as_its_literal_text_and_loads_nothing(
         assert editor.subject.text() == payload("subject")
         tip = await until(lambda: window.tabs.tabToolTip(window.tabs.currentIndex()), what="the tab's tooltip")
         assert shown_tip(tip) == payload("subject")
+        notice = editor.findChild(QLabel, "composerLockText")
+        assert notice is not None
+        await until(lambda: notice.isVisible(), what="who holds the reply lock")
+        assert notice.text().startswith(f"{payload('agent')} is replying")
         text = assert_plain_everywhere(window)
         for field in FIELDS:
             assert payload(field) in text, f"the {field} is not shown as its literal text"
