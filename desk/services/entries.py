@@ -7,7 +7,6 @@ from collections.abc import Sequence as Seq
 from dataclasses import replace
 from datetime import datetime
 
-import nh3
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -16,7 +15,7 @@ from desk.domain.enums import CollaboratorRole, EntryKind, EventKind, Recipients
 from desk.domain.errors import Invalid, NotFound, PermissionDenied
 from desk.domain.permissions import Actor, AgentActor, Perm, SystemActor, UserActor
 from desk.domain.views import AttachmentView, EntryView, TicketView, Upload
-from desk.services import settings, sla
+from desk.services import richtext, settings, sla
 from desk.services.base import (
     actor_columns,
     actor_kind,
@@ -35,11 +34,6 @@ from desk.services.mail import outbound
 from desk.services.views import entry_author, ticket_view
 from desk.storage import changes, search
 from desk.storage.models import Attachment, Blob, Collaborator, EntryRevision, Status, ThreadEntry, Ticket, User
-
-
-def sanitize_html(html: str | None) -> str | None:
-    """Email and editor HTML made safe to show: scripts, handlers and unknown tags removed (nh3 / ammonia)."""
-    return nh3.clean(html) if html and html.strip() else None
 
 
 def store_attachments(session: Session, entry: ThreadEntry, uploads: Seq[Upload]) -> None:
@@ -104,7 +98,7 @@ def add_entry(
         agent_id=agent_id,
         user_id=user_id,
         body_text=body,
-        body_html=sanitize_html(body_html),
+        body_html=richtext.sanitize_html(body_html),
         recipients=list(recipients) or None,
         created_at=at or now(),
         client_key=client_key,
@@ -344,7 +338,7 @@ def edit_entry(session: Session, actor: Actor, entry_id: int, body: str, *, body
     require_perm(actor, ticket, Perm.THREAD_EDIT, "edit thread entries")
     if not body.strip():
         raise Invalid("An entry cannot be emptied.", {"body": "Keep some text."})
-    if body == entry.body_text and sanitize_html(body_html) == entry.body_html:
+    if body == entry.body_text and richtext.sanitize_html(body_html) == entry.body_html:
         return ticket_view(session, ticket, actor)
     moment = now()
     session.add(
@@ -356,7 +350,7 @@ def edit_entry(session: Session, actor: Actor, entry_id: int, body: str, *, body
             replaced_by_id=agent.id,
         )
     )
-    entry.body_text, entry.body_html = body, sanitize_html(body_html)
+    entry.body_text, entry.body_html = body, richtext.sanitize_html(body_html)
     entry.edited_at, entry.edited_by_id = moment, agent.id
     session.flush()
     search.refresh_document(session, ticket.id)
@@ -384,7 +378,7 @@ def entry_revisions(session: Session, actor: Actor, entry_id: int) -> tuple[Entr
             author=author[1],
             created_at=revision.replaced_at,
             body_text=revision.body_text,
-            body_html=revision.body_html,
+            body_html=richtext.sanitize_html(revision.body_html),  # stored under an older policy, perhaps
         )
         for revision in revisions
     )

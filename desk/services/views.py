@@ -25,6 +25,7 @@ from desk.domain.views import (
     ThreadItem,
     TicketView,
 )
+from desk.services.richtext import sanitize_html
 from desk.storage.models import (
     Agent,
     Attachment,
@@ -269,7 +270,7 @@ def thread(session: Session, ticket_id: int, actor: Actor) -> tuple[ThreadItem, 
             author=author,
             created_at=created_at,
             body_text=row[7],
-            body_html=row[8],
+            body_html=sanitize_html(row[8]),  # stored under an older policy, perhaps: today's policy when shown
             recipients=tuple(row[9] or ()),
             edited_at=row[10],
             attachments=tuple(attachments),

@@ -38,7 +38,7 @@ from desk.services.api_tokens import ApiTokenView
 from desk.ui import icons, theme
 from desk.ui.labels import when
 from desk.ui.tasks import Context, async_slot
-from desk.ui.widgets import label
+from desk.ui.widgets import label, message_box, plain_tip
 
 PURPOSE = "Integrations use API tokens to call Desk's JSON API at /api/v1 with your permissions."
 EMPTY = (
@@ -129,8 +129,7 @@ class ApiTokensDialog(QDialog):
         secret_row = QHBoxLayout()
         secret_row.addWidget(self.secret, 1)
         secret_row.addWidget(self.copy_button)
-        self.usage = label("", "muted", wrap=True)
-        self.usage.setTextFormat(Qt.TextFormat.RichText)
+        self.usage = label("", "muted", wrap=True, rich=True)  # composed below, the token's hint escaped
         panel_layout = QVBoxLayout(self.secret_panel)
         panel_layout.setContentsMargins(12, 10, 12, 10)
         panel_layout.setSpacing(8)
@@ -225,7 +224,7 @@ class ApiTokensDialog(QDialog):
             )
             for column, (text, tip) in enumerate(zip(cells, tips, strict=True)):
                 item = QTableWidgetItem(text)
-                item.setToolTip(tip)
+                item.setToolTip(plain_tip(tip))
                 item.setData(Qt.ItemDataRole.UserRole, token.id)
                 if column == 1:
                     item.setFont(self._mono)
@@ -314,13 +313,13 @@ class ApiTokensDialog(QDialog):
         token = self.selected()
         if token is None or token.revoked_at is not None:
             return
-        box = QMessageBox(
+        box = message_box(
             QMessageBox.Icon.Question,
             "Revoke API token",
             f"Revoke the token “{token.name}” ({token.hint}…)?\n\n"
             "Integrations using it are refused from now on. This cannot be undone.",
-            QMessageBox.StandardButton.Cancel,
             self,
+            QMessageBox.StandardButton.Cancel,
         )
         revoke = box.addButton("Revoke", QMessageBox.ButtonRole.DestructiveRole)
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)

@@ -22,6 +22,7 @@ from desk.ui import theme
 from desk.ui.main_window import MainWindow
 from desk.ui.startup import sign_in
 from desk.ui.tasks import Context
+from desk.ui.widgets import message_box
 
 
 def application() -> QApplication:
@@ -39,8 +40,12 @@ def _crash(kind: type[BaseException], error: BaseException, tb: TracebackType | 
     """A bug (not a DeskError the screens handle): say so plainly, with the details for a report."""
     details = "".join(traceback.format_exception(kind, error, tb))
     print(details, file=sys.stderr)
-    box = QMessageBox(QMessageBox.Icon.Critical, "Desk hit a bug", f"Something went wrong inside Desk: {error}")
-    box.setInformativeText("What you typed is kept in your drafts. Please send the details to your administrator.")
+    box = message_box(
+        QMessageBox.Icon.Critical,
+        "Desk hit a bug",
+        f"Something went wrong inside Desk: {error}",
+        informative="What you typed is kept in your drafts. Please send the details to your administrator.",
+    )
     box.setDetailedText(details)
     box.exec()
 

@@ -40,7 +40,7 @@ from desk.config import data_dir
 from desk.domain.errors import DeskError, SchemaMismatch
 from desk.keyring_store import keyring_available, remember_password, stored_password
 from desk.storage.db import Database, check_schema, normalize_url
-from desk.ui import icons, theme
+from desk.ui import icons, theme, widgets
 from desk.ui.tasks import async_slot, run
 from desk.ui.widgets import set_role
 
@@ -403,10 +403,7 @@ def lay_out_dialog(
 
 def _error_label() -> QLabel:
     # One short line each: a word-wrapped QLabel in a form row is laid out at its unwrapped height and clips.
-    label = QLabel()
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    set_role(label, "error")
-    return label
+    return widgets.label(role="error")
 
 
 class ConnectionDialog(QDialog):
@@ -435,16 +432,15 @@ class ConnectionDialog(QDialog):
         self.setWindowIcon(icons.icon("database"))
         self.setMinimumWidth(520)
 
-        heading = QLabel(self.tr("Where is the Desk database?"))
-        set_role(heading, "heading")
-        intro = QLabel(
+        heading = widgets.label(self.tr("Where is the Desk database?"), "heading")
+        intro = widgets.label(
             self.tr(
                 "Agents share one database on a server. Your administrator can tell you its details. "
                 "A SQLite file is for trying Desk out on one computer."
-            )
+            ),
+            "muted",
+            wrap=True,
         )
-        intro.setWordWrap(True)
-        set_role(intro, "muted")
 
         self.engine = QComboBox()
         for kind, label in ENGINES.items():
@@ -465,8 +461,7 @@ class ConnectionDialog(QDialog):
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.remember = QCheckBox(self.tr("Remember the password in the system keyring"))
         self.remember.setChecked(True)
-        self.keyring_note = QLabel()
-        set_role(self.keyring_note, "muted")
+        self.keyring_note = widgets.label(role="muted")
         self.keyring_note.hide()
         self.tls = QComboBox()
         for mode, label in TLS_MODES.items():
@@ -513,9 +508,7 @@ class ConnectionDialog(QDialog):
         self.form.addRow(self.tr("CA certificate:"), self._ca_row)
         self.form.addRow("", self.errors["ca_file"])
 
-        self.outcome = QLabel()
-        self.outcome.setTextFormat(Qt.TextFormat.PlainText)
-        self.outcome.setWordWrap(True)
+        self.outcome = widgets.label(wrap=True)
         self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.outcome.hide()
 

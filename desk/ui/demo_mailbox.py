@@ -33,7 +33,7 @@ from desk.domain.views import SentMail
 from desk.services.mail import outbound
 from desk.ui.labels import tr, when
 from desk.ui.tasks import Context, async_slot
-from desk.ui.widgets import label
+from desk.ui.widgets import label, plain_tip
 
 PURPOSE = (
     "This is the demo: Desk sends no mail. What it would have sent — replies, notifications, the Support "
@@ -139,7 +139,7 @@ class DemoMailboxDialog(QDialog):
         for row, item in enumerate(mail):
             for column, text in enumerate((when(item.sent_at), ", ".join(item.to), item.subject)):
                 cell = QTableWidgetItem(text)
-                cell.setToolTip(text)
+                cell.setToolTip(plain_tip(text))
                 self.table.setItem(row, column, cell)
         self.empty.setVisible(not mail)
         self.splitter.setVisible(bool(mail))

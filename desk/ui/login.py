@@ -11,11 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 from shiboken6 import isValid
 from sqlalchemy.exc import DBAPIError
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QWidget,
@@ -28,7 +27,7 @@ from desk.storage.db import Database
 from desk.ui import icons
 from desk.ui.connect import lay_out_dialog, mark_invalid
 from desk.ui.tasks import async_slot, run
-from desk.ui.widgets import set_role
+from desk.ui.widgets import label
 
 USERNAME_KEY = "login/username"
 
@@ -63,19 +62,13 @@ class LoginDialog(QDialog):
         self.setWindowIcon(icons.icon("user"))
         self.setMinimumWidth(400)
 
-        heading = QLabel(self.tr("Sign in"))
-        set_role(heading, "heading")
-        self.connection = QLabel(connection)
-        self.connection.setTextFormat(Qt.TextFormat.PlainText)
-        set_role(self.connection, "muted")
+        heading = label(self.tr("Sign in"), "heading")
+        self.connection = label(connection, "muted")
 
         self.username = QLineEdit()
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.message = QLabel()
-        self.message.setTextFormat(Qt.TextFormat.PlainText)
-        self.message.setWordWrap(True)
-        set_role(self.message, "error")
+        self.message = label(role="error", wrap=True)
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from desk.domain.enums import OutgoingMail
 from desk.domain.errors import DeskError
@@ -15,7 +15,7 @@ from desk.services import worker
 from desk.services.mail import outbound
 from desk.ui import icons, labels
 from desk.ui.tasks import Context, async_slot
-from desk.ui.widgets import label
+from desk.ui.widgets import label, plain_tip
 
 CHECK_EVERY_MS = 60_000
 
@@ -28,7 +28,7 @@ class MailHealth(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 6, 0)
         layout.setSpacing(4)
-        mark = QLabel()
+        mark = label()
         mark.setPixmap(icons.icon("overdue", "danger").pixmap(14, 14))
         self.text = label("", "error")
         layout.addWidget(mark)
@@ -78,5 +78,5 @@ class MailHealth(QWidget):
             return
         first = problems[0] if len(problems[0]) <= 90 else problems[0][:89] + "…"
         self.text.setText(first + (f"  (+{len(problems) - 1} more)" if len(problems) > 1 else ""))
-        self.setToolTip("\n".join(problems))
+        self.setToolTip(plain_tip("\n".join(problems)))
         self.show()

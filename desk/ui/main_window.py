@@ -38,7 +38,7 @@ from desk.ui.queue.widget import QueueWidget
 from desk.ui.tasks import Context, async_slot
 from desk.ui.ticket.editor import TicketEditor
 from desk.ui.ticket.new_ticket import NewTicketDialog
-from desk.ui.widgets import label, set_role
+from desk.ui.widgets import label, plain_tip, set_role
 
 # Live updates arrive in bursts (a bulk action is one change per ticket): counts and the queue's id list are
 # asked again once per burst, not once per change.
@@ -312,7 +312,7 @@ class MainWindow(QMainWindow):
             return
         if editor.ticket is not None:
             self.tabs.setTabText(self.tabs.indexOf(editor), editor.ticket.number)
-            self.tabs.setTabToolTip(self.tabs.indexOf(editor), editor.ticket.subject)
+            self.tabs.setTabToolTip(self.tabs.indexOf(editor), plain_tip(editor.ticket.subject))
         editor.settle_focus()
         self.ticket_opened.emit(ticket_id)
 

@@ -38,6 +38,7 @@ from desk.ui.connect import (
 )
 from desk.ui.login import LoginDialog
 from desk.ui.tasks import Context, run
+from desk.ui.widgets import plain_labels
 
 
 def tr(text: str) -> str:
@@ -84,6 +85,7 @@ class DatabaseProblemBox(QMessageBox):
         else:
             self.setText(tr("Desk cannot open the database."))
         self.setInformativeText(f"{problem}\n\n{tr('Database:')} {connection}")
+        plain_labels(self)  # the problem quotes the server's own message
         self.change_button = self.addButton(tr("Change database…"), QMessageBox.ButtonRole.AcceptRole)
         self.retry_button = self.addButton(tr("Try again"), QMessageBox.ButtonRole.ActionRole)
         self.quit_button = self.addButton(tr("Quit"), QMessageBox.ButtonRole.RejectRole)

@@ -25,6 +25,7 @@ from desk.domain.views import EntryView, Upload, format_size
 from desk.services import entries, lifecycle, portal, tickets
 from desk.services.base import now
 from desk.services.mail import outbound
+from desk.services.richtext import show_link_targets
 from desk.storage.db import Database
 from desk.web.security import (
     CSRF_FIELD,
@@ -51,6 +52,7 @@ templates = Environment(
     lstrip_blocks=True,
 )
 templates.filters["size"] = format_size
+templates.filters["show_link_targets"] = show_link_targets
 # Form text without NUL characters, which PostgreSQL refuses to store and no person types.
 Text = Annotated[str, Form(), AfterValidator(lambda text: text.replace("\x00", ""))]
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]

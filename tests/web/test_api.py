@@ -310,6 +310,16 @@ def test_reply_and_note(api: Api) -> None:
     assert last["attachments"][0]["content_type"] == "application/octet-stream"
 
 
+def test_body_html_keeps_no_image_source_nor_relative_link(api: Api) -> None:
+    world = api.world
+    ticket = world.open()
+    client = api.as_agent(world.manager)
+    html = '<p>Logo <img src="/dev/zero"><img src="//host/share/x.png"> <a href="/api/v1/tickets">list</a></p>'
+    note = client.post(f"{API}/tickets/{ticket.id}/notes", json={"body": "Logo", "body_html": html})
+    assert note.status_code == 200, note.text
+    assert note.json()["thread"][-1]["body_html"] == '<p>Logo  <a rel="noopener noreferrer">list</a></p>'
+
+
 def test_patch_changes_fields_each_as_its_own_action(api: Api) -> None:
     world = api.world
     ticket = world.open()

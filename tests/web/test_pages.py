@@ -381,3 +381,23 @@ def test_unknown_addresses_get_our_page_or_our_json(site: TestClient) -> None:
     assert api.status_code == 404 and api.json()["error"]["type"] == "not_found"
     wrong_method = site.put("/sign-in", content=b"", headers={"Content-Length": "0"})
     assert wrong_method.status_code == 405 and "<h1>" in wrong_method.text
+
+
+def test_a_link_posing_as_another_address_shows_its_real_host(site: TestClient, world: World) -> None:
+    ticket = world.open(subject="Card blocked", body="Card blocked.")
+    entries.post_reply(
+        world.db,
+        world.manager,
+        ticket.id,
+        "Confirm at https://bank.example",
+        body_html='<p>Confirm at <a href="https://evil.example/login">https://bank.example</a> or read '
+        '<a href="https://bank.example/faq">our FAQ</a>.<img src="/dev/zero"><img src="//host/share/x.png"></p>',
+    )
+    sign_in(site, "alice@example.com", "alice-password")
+    page = site.get(f"/tickets/{ticket.id}").text
+    assert (
+        '<a href="https://evil.example/login" rel="noopener noreferrer">https://bank.example</a>'
+        ' <span class="link-target">(goes to evil.example)</span>'
+    ) in page
+    assert '<a href="https://bank.example/faq" rel="noopener noreferrer">our FAQ</a>.' in page  # words: as they are
+    assert "<img" not in page and "/dev/zero" not in page and "//host/share" not in page

@@ -20,10 +20,10 @@ from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 
 import charset_normalizer
-import nh3
 
 from desk.domain import mailthread
 from desk.domain.views import Upload
+from desk.services.richtext import sanitize_html
 
 
 class Unparseable(Exception):
@@ -304,14 +304,14 @@ def _join(bodies: list[_Body]) -> tuple[str, str | None]:
     """The text and the HTML body: every inline part in order in both (an HTML part as text in the text body, a
     plain part escaped in the HTML one); no HTML body when no part has HTML."""
     texts = [
-        body.text if body.text and body.text.strip() else html_to_text(sanitize_mail_html(body.html or "") or "")
+        body.text if body.text and body.text.strip() else html_to_text(sanitize_html(body.html or "") or "")
         for body in bodies
     ]
     text = "\n\n".join(t.lstrip("\r\n").rstrip() for t in texts if t.strip())
     if not any(body.html for body in bodies):
         return text, None
     htmls = [body.html if body.html else f"<pre>{html.escape(body.text or '')}</pre>" for body in bodies]
-    return text, sanitize_mail_html("\n".join(htmls))
+    return text, sanitize_html("\n".join(htmls))
 
 
 def _filename(part: Message) -> str:
@@ -365,22 +365,6 @@ def unflow(text: str, *, delsp: bool = False) -> str:
         if joining and delsp:
             lines[-1] = lines[-1][:-1]
     return "\n".join(lines)
-
-
-# Remote content (tracking pixels, web fonts) is never loaded: an image source that is not inline (cid:, data:)
-# is dropped, however its address is spelt.
-_INLINE_SRC = re.compile(r"^\s*(cid|data):", re.IGNORECASE)
-
-
-def sanitize_mail_html(markup: str) -> str | None:
-    cleaned = nh3.clean(
-        markup,
-        attribute_filter=lambda _tag, attribute, value: (
-            None if attribute in ("src", "background") and not _INLINE_SRC.match(value) else value
-        ),
-        url_schemes={"http", "https", "mailto", "cid", "data"},
-    )
-    return cleaned if cleaned.strip() else None
 
 
 _BLOCK_END = re.compile(r"</(p|div|li|tr|h[1-6]|blockquote)>|<br\s*/?>", re.IGNORECASE)

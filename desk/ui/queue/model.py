@@ -32,6 +32,7 @@ from desk.domain.queues import Criteria
 from desk.domain.views import QueuePage, QueueRow
 from desk.ui import theme
 from desk.ui.labels import when
+from desk.ui.widgets import plain_tip
 
 FIRST_PAGE = 100
 ROWS_PAGE = 200  # rows fetched together around a missing one
@@ -356,7 +357,7 @@ class QueueModel(QAbstractTableModel):
             return column.text(row)
         if role == Qt.ItemDataRole.ToolTipRole:
             who = self._marks.get(row.id)
-            return f"Changed by {who} just now" if who else _tooltip(row, index.column())
+            return plain_tip(f"Changed by {who} just now" if who else _tooltip(row, index.column()))
         if role == Qt.ItemDataRole.ForegroundRole:
             if index.column() == DUE_COLUMN and row.overdue:
                 return theme.color("danger")

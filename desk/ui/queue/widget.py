@@ -29,7 +29,7 @@ from desk.ui.queue.delegate import PriorityDelegate
 from desk.ui.queue.loader import ServiceQueueLoader
 from desk.ui.queue.model import COLUMNS, PRIORITY_COLUMN, SUBJECT_COLUMN, QueueModel, QueueQuery, QueueRole
 from desk.ui.tasks import Context, async_slot
-from desk.ui.widgets import hands_off, label, tool_button
+from desk.ui.widgets import hands_off, label, message_box, tool_button
 
 ROW_HEIGHT = 26
 
@@ -453,6 +453,6 @@ class QueueWidget(QWidget):
     def report(self, title: str, text: str, failures: list[tuple[int, str]], numbers: dict[int, str]) -> None:
         """Say which tickets a bulk change or its undo left as they were, and why (tests read `last_report`)."""
         lines = "\n".join(f"{numbers.get(i, str(i))}: {message}" for i, message in failures)
-        box = QMessageBox(QMessageBox.Icon.Warning, title, f"{text}\n\n{lines}", parent=self)
+        box = message_box(QMessageBox.Icon.Warning, title, f"{text}\n\n{lines}", self)
         box.open()
         self.last_report = box

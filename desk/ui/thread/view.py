@@ -5,9 +5,11 @@ the agent can select and copy across entries. Each entry is a one-cell table who
 from its kind's theme tokens, headed by the kind's label and icon, so colour is never the only cue. System events
 are one muted line.
 
-Nothing remote is ever loaded: `loadResource` serves our own `icon:` images and nothing else, so an `<img>` in an
-email can neither track the reader nor read a local file. Links open in the system browser only when clicked;
-attachment links (`attachment:ID`) go to the owner through `attachment_activated`, usually to `open_attachment`.
+Nothing remote is ever loaded: the services keep no image source in stored HTML (desk.services.richtext), and
+`loadResource` serves our own `icon:` images and an empty image for anything else, never letting Qt read a file
+or an address itself. Links open in the system browser only when clicked, and show where they go on hover; a link
+whose text poses as another address (desk.domain.links) asks first, naming its real target. Attachment links
+(`attachment:ID`) go to the owner through `attachment_activated`, usually to `open_attachment`.
 """
 
 from __future__ import annotations
@@ -21,16 +23,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import qasync
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QImage, QTextDocument
+from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QColor, QDesktopServices, QImage, QTextDocument
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QTextBrowser, QWidget
 
 from desk.domain.enums import EntryKind, EventKind
 from desk.domain.errors import DeskError
+from desk.domain.links import disguised_target
 from desk.domain.views import AttachmentView, EntryView, EventView, ThreadItem, format_size
 from desk.services import entries
 from desk.ui import icons, labels, theme
 from desk.ui.tasks import Context
+from desk.ui.widgets import message_box, plain_tip
 
 ICON_SCHEME = "icon"
 ATTACHMENT_SCHEME = "attachment"
@@ -94,6 +98,8 @@ class ThreadView(QTextBrowser):
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
         self.anchorClicked.connect(self._on_anchor_clicked)
+        self.highlighted.connect(self._on_link_hovered)
+        self.confirmation: QMessageBox | None = None  # the open "this link goes elsewhere" question
         self.document().setDocumentMargin(12)
         self.setObjectName("threadView")
         self.setAccessibleName(labels.tr("Ticket thread"))
@@ -132,14 +138,76 @@ class ThreadView(QTextBrowser):
                 return
             self.attachment_activated.emit(attachment_id)
         elif scheme in EXTERNAL_SCHEMES:
-            QDesktopServices.openUrl(url)
+            href = url.toString()
+            disguises = ((text, disguised_target(text, href)) for text in _link_texts(self.document(), url))
+            disguise = next(((text, host) for text, host in disguises if host is not None), None)
+            if disguise is None:
+                QDesktopServices.openUrl(url)
+            else:
+                self._confirm_link(url, *disguise)
+
+    def _confirm_link(self, url: QUrl, shown: str, host: str) -> None:
+        """Ask before opening a link whose text (`shown`) names another address than the host it goes to."""
+        box = message_box(
+            QMessageBox.Icon.Warning,
+            labels.tr("Open link"),
+            labels.tr("This link shows “{shown}” but goes to {host}:\n\n{target}\n\nOpen {host}?").format(
+                shown=" ".join(shown.split()), host=host, target=url.toDisplayString()
+            ),
+            self,
+            QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel,
+        )
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.accepted.connect(lambda: QDesktopServices.openUrl(url))
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _result: setattr(self, "confirmation", None))
+        self.confirmation = box
+        box.open()
+
+    def _on_link_hovered(self, url: QUrl) -> None:
+        """A web or mail link says where it really goes while the pointer is on it."""
+        external = url.scheme().lower() in EXTERNAL_SCHEMES
+        self.setToolTip(plain_tip(url.toDisplayString()) if external else "")
 
     def loadResource(self, type: int, name: QUrl | str) -> object:  # noqa: N802
-        """Override QTextBrowser.loadResource: our icons only, never a file or a remote address."""
+        """Override QTextBrowser.loadResource: our icons, and an empty resource for anything else.
+
+        Never None: Qt would then read the name as a file itself (and a null image too: it retries QImage.load)."""
         url = QUrl(name)
-        if url.scheme() == ICON_SCHEME:
-            return self._images.get(url.path())
-        return None
+        if type == QTextDocument.ResourceType.ImageResource.value:
+            return self._images.get(url.path(), _NO_IMAGE) if url.scheme() == ICON_SCHEME else _NO_IMAGE
+        return QByteArray()
+
+
+def _transparent_pixel() -> QImage:
+    image = QImage(1, 1, QImage.Format.Format_ARGB32)
+    image.fill(QColor(0, 0, 0, 0))
+    return image
+
+
+_NO_IMAGE = _transparent_pixel()
+
+
+def _link_texts(document: QTextDocument, url: QUrl) -> list[str]:
+    """The visible texts of the document's links to `url` (a link's text may be split by its formatting)."""
+    texts: list[str] = []
+    block = document.begin()
+    while block.isValid():
+        run: list[str] | None = None
+        fragments = block.begin()
+        while not fragments.atEnd():
+            fragment = fragments.fragment()
+            form = fragment.charFormat()
+            if form.isAnchor() and QUrl(form.anchorHref()) == url:
+                run = (run or []) + [fragment.text()]
+            elif run is not None:
+                texts.append("".join(run))
+                run = None
+            fragments += 1
+        if run is not None:
+            texts.append("".join(run))
+        block = block.next()
+    return texts
 
 
 def _render(items: Sequence[ThreadItem]) -> str:
@@ -218,7 +286,7 @@ def _recipients(recipients: Sequence[str]) -> str:
 
 def _body(entry: EntryView) -> str:
     if entry.body_html:
-        return entry.body_html  # sanitised by the services (nh3) when it was stored
+        return entry.body_html  # sanitised by the services (desk.services.richtext) when stored and when read
     text = html.escape(entry.body_text.strip("\n"))
     linked = _URL.sub(lambda match: f'<a href="{match.group(0)}">{match.group(0)}</a>', text)
     return f'<span style="white-space: pre-wrap;">{linked}</span>'
@@ -283,6 +351,6 @@ async def open_attachment(ctx: Context, parent: QWidget, attachment_id: int, sav
 
 def _warn(parent: QWidget, message: str) -> None:
     """A non-modal warning: the coroutine that failed has nothing to wait for."""
-    box = QMessageBox(QMessageBox.Icon.Warning, labels.tr("Attachment"), message, parent=parent)
+    box = message_box(QMessageBox.Icon.Warning, labels.tr("Attachment"), message, parent)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.open()

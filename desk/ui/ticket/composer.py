@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
     QHBoxLayout,
-    QLabel,
     QPlainTextEdit,
     QPushButton,
     QToolButton,
@@ -43,7 +42,7 @@ from desk.ui.offline import PendingAction
 from desk.ui.tasks import Context, ServerUnreachable
 from desk.ui.ticket.drafts import Draft, DraftStore
 from desk.ui.ticket.lock import ReplyLock, until_text
-from desk.ui.widgets import ChoiceBox, hands_off
+from desk.ui.widgets import ChoiceBox, hands_off, label, plain_tip
 
 log = logging.getLogger(__name__)
 
@@ -121,17 +120,17 @@ class _AttachmentChip(QFrame):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 2, 2, 2)
         layout.setSpacing(4)
-        icon = QLabel()
+        icon = label()
         icon.setPixmap(icons.icon("attachment").pixmap(16, 16))
         layout.addWidget(icon)
-        text = QLabel(f"{path.name} ({format_size(size)})")
-        text.setToolTip(str(path))
+        text = label(f"{path.name} ({format_size(size)})")
+        text.setToolTip(plain_tip(str(path)))
         layout.addWidget(text)
         remove = QToolButton()
         remove.setText("✕")
         remove.setAutoRaise(True)
-        remove.setToolTip(labels.tr("Remove {name}").format(name=path.name))
-        remove.setAccessibleName(remove.toolTip())
+        remove.setAccessibleName(labels.tr("Remove {name}").format(name=path.name))
+        remove.setToolTip(plain_tip(remove.accessibleName()))
         remove.clicked.connect(lambda: self.remove_requested.emit(path))
         layout.addWidget(remove)
 
@@ -391,10 +390,10 @@ class ComposerWidget(QWidget):
         self._lock.setPalette(lock_palette)
         lock_layout = QHBoxLayout(self._lock)
         lock_layout.setContentsMargins(8, 4, 8, 4)
-        lock_icon = QLabel()
+        lock_icon = label()
         lock_icon.setPixmap(icons.icon("lock", "warning").pixmap(16, 16))
         lock_layout.addWidget(lock_icon)
-        self._lock_text = QLabel()
+        self._lock_text = label()
         self._lock_text.setObjectName("composerLockText")
         lock_layout.addWidget(self._lock_text, 1)
         self._take_over = QPushButton(labels.tr("Take over"))
@@ -437,10 +436,8 @@ class ComposerWidget(QWidget):
         self._recipients.setObjectName("composerRecipients")
         self._recipients.setAccessibleName(labels.tr("Recipients"))
         self._recipients.currentIndexChanged.connect(self._changed)
-        self._mail_note = QLabel()
+        self._mail_note = label(role="muted")
         self._mail_note.setObjectName("composerMailNote")
-        self._mail_note.setProperty("role", "muted")
-        self._mail_note.setTextFormat(Qt.TextFormat.PlainText)
         top.addWidget(self._mail_note)
         top.addWidget(self._recipients)
         layout.addLayout(top)
@@ -462,20 +459,18 @@ class ComposerWidget(QWidget):
         self._chips.hide()
         layout.addWidget(self._chips)
 
-        self._error = QLabel()
+        self._error = label(role="error", wrap=True)
         self._error.setObjectName("composerError")
-        self._error.setProperty("role", "error")
-        self._error.setWordWrap(True)
         self._error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._error.hide()
         layout.addWidget(self._error)
 
-        self._offline = QLabel(
-            labels.tr("Not sent yet: the server is unreachable. It will be sent when the connection is back.")
+        self._offline = label(
+            labels.tr("Not sent yet: the server is unreachable. It will be sent when the connection is back."),
+            "banner",
+            wrap=True,
         )
         self._offline.setObjectName("composerOffline")
-        self._offline.setProperty("role", "banner")
-        self._offline.setWordWrap(True)
         self._offline.hide()
         layout.addWidget(self._offline)
 
@@ -491,7 +486,7 @@ class ComposerWidget(QWidget):
         self._signature = QCheckBox(labels.tr("Add signature"))
         self._signature.setObjectName("composerSignature")
         self._signature.setChecked(True)
-        self._signature.setToolTip(self._ctx.choices.signature or "")
+        self._signature.setToolTip(plain_tip(self._ctx.choices.signature or ""))
         bottom.addWidget(self._signature)
         bottom.addStretch(1)
         self._send = QPushButton()
@@ -501,7 +496,7 @@ class ComposerWidget(QWidget):
         self._send.clicked.connect(self._on_send_clicked)
         hands_off(self._send)  # Ctrl+Enter sends
         bottom.addWidget(self._send)
-        status_label = QLabel(labels.tr("and set status to"))
+        status_label = label(labels.tr("and set status to"))
         bottom.addWidget(status_label)
         self._status = ChoiceBox()
         self._status.setObjectName("composerStatus")

@@ -18,7 +18,7 @@ from desk.ui.tasks import Context, async_slot
 from desk.ui.thread.view import ThreadView, open_attachment
 from desk.ui.ticket.composer import ComposerWidget
 from desk.ui.ticket.properties import Change, PropertiesPanel, allow, refusal
-from desk.ui.widgets import hands_off, is_text_input, label
+from desk.ui.widgets import hands_off, is_text_input, label, plain_tip
 
 
 class TicketEditor(QWidget):
@@ -44,7 +44,7 @@ class TicketEditor(QWidget):
         self.number = label(role="muted")
         self.subject = label(role="heading", wrap=True)
         self.subject.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.status = label()
+        self.status = label(wrap=True)
         self.overdue = label("⚠ Overdue", "error")
         self.overdue.hide()
         self.updated_by = label(role="changed")  # "Updated by …" for a moment after another agent's change
@@ -173,7 +173,7 @@ class TicketEditor(QWidget):
     def show_updated_by(self, who: str, msecs: int = 3_000) -> None:
         """Say for a moment that another agent (or the requester, or the system) just changed this ticket."""
         self.updated_by.setText(f"Updated by {who}")
-        self.updated_by.setToolTip(f"{who} changed this ticket just now; it shows the new version.")
+        self.updated_by.setToolTip(plain_tip(f"{who} changed this ticket just now; it shows the new version."))
         self.updated_by.show()
         self._updated_timer.start(msecs)
 

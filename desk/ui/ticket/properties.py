@@ -26,7 +26,7 @@ from desk.domain.permissions import PERM_ACTIONS, AgentActor, Perm, status_chang
 from desk.domain.views import Choices, QueueRow, Ref, TicketView
 from desk.services import lifecycle, tickets
 from desk.ui.labels import SOURCES, when
-from desk.ui.widgets import ChoiceBox, hands_off, label, set_role
+from desk.ui.widgets import ChoiceBox, hands_off, label, plain_tip, set_role
 
 NONE_ID = 0  # the "none" entry of an optional field's combo
 
@@ -56,7 +56,7 @@ def refusal(agent: AgentActor, ticket: TicketView, need: tuple[Perm, str]) -> st
 def allow(widget: QWidget, reason: str | None, tip: str = "") -> None:
     """Enable the control, or disable it with a tooltip that says why."""
     widget.setEnabled(reason is None)
-    widget.setToolTip(reason or tip)
+    widget.setToolTip(plain_tip(reason or tip))  # a reason names a department, which an administrator typed
 
 
 def fill(combo: QComboBox, refs: Sequence[Ref], none_label: str | None = None) -> None:
@@ -132,14 +132,17 @@ class PropertiesPanel(QFrame):
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         for title, combo, service in self._fields:
             combo.setObjectName(title.lower().replace(" ", "_"))
+            # A long name (they come from administrators and imports) is elided, never widens the panel.
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
             combo.setAccessibleName(title)
             combo.activated.connect(lambda _i, c=combo, s=service: self._picked(c, s))
-            form.addRow(title, combo)
+            form.addRow(label(title), combo)
         form.addRow("", self.note)
 
         self.due = label(wrap=True)
         self.source = label(role="muted")
-        self.requester = label(wrap=True)
+        self.requester = label(wrap=True, rich=True)  # composed below, every value escaped
         self.requester.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.other_tickets = QListWidget()
         self.other_tickets.setMaximumHeight(140)
@@ -229,7 +232,7 @@ class PropertiesPanel(QFrame):
                 reasons.append(reason)
             item = model.item(row)  # type: ignore[attr-defined]  # a combo's own model is a QStandardItemModel
             item.setEnabled(reason is None)
-            item.setToolTip(reason or "")
+            item.setToolTip(plain_tip(reason or ""))
         chosen = [reason for reason in reasons if reason is not None]
         allow(self.status, chosen[0] if chosen and len(chosen) == len(reasons) else None, "Status")
         people = refusal(self._agent, ticket, FIELD_PERMS["collaborators"])
@@ -242,7 +245,7 @@ class PropertiesPanel(QFrame):
         for row in others:
             item = QListWidgetItem(f"{row.number} · {row.status} · {row.subject}")
             item.setData(Qt.ItemDataRole.UserRole, row.id)
-            item.setToolTip(f"Updated {when(row.updated_at)}")
+            item.setToolTip(plain_tip(f"{row.subject}\nUpdated {when(row.updated_at)}"))
             self.other_tickets.addItem(item)
         if not others:
             self.other_tickets.addItem(QListWidgetItem("No other tickets"))

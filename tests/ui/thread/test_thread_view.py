@@ -15,8 +15,8 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 import qasync
-from PySide6.QtCore import QPoint, Qt, QUrl
-from PySide6.QtGui import QDesktopServices, QTextDocument
+from PySide6.QtCore import QByteArray, QPoint, QSize, Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QImage, QTextDocument
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
 
@@ -183,28 +183,49 @@ class SpyingThreadView(ThreadView):
         return result
 
 
-def test_remote_and_local_images_in_an_email_are_never_loaded(qtbot: QtBot) -> None:
+def test_remote_and_local_images_in_an_email_are_never_loaded(qtbot: QtBot, tmp_path: Path) -> None:
+    """HTML given straight to the view (older stored HTML, a bug in a sanitiser): every source that is not our icon
+    gets an empty image from loadResource, so Qt never falls back to reading the file or address itself."""
+    picture = tmp_path / "secret.png"
+    big = QImage(300, 200, QImage.Format.Format_RGB32)
+    big.fill(Qt.GlobalColor.red)
+    assert big.save(str(picture))
     spy = SpyingThreadView()
     qtbot.addWidget(spy)
     spy.resize(600, 400)
     spy.show()
+    local = QUrl.fromLocalFile(str(picture)).toString()
     body_html = (
         '<p>Invoice attached <img src="http://tracker.example.com/open.gif?u=anna">'
-        '<img src="https://cdn.example.com/logo.png"><img src="file:///etc/passwd"></p>'
+        f'<img src="https://cdn.example.com/logo.png"><img src="{local}"><img src="{picture}">'
+        '<img src="icon:no-such-icon"></p>'
     )
     spy.set_thread([entry(1, EntryKind.MESSAGE, "Anna Berg", "Invoice attached", body_html=body_html)])
     spy.grab()  # lays out and paints, so every image is asked for
 
-    remote = [(url, result) for url, result in spy.loads if not url.startswith("icon:")]
-    assert remote, "the document never asked for the images, so this test proves nothing"
-    assert all(result is None for _url, result in remote), remote
+    asked = {url for url, _result in spy.loads}
+    assert {"http://tracker.example.com/open.gif?u=anna", local, "icon:no-such-icon"} <= asked
+    for url, result in spy.loads:
+        if url.startswith("icon:") and url != "icon:no-such-icon":
+            continue
+        assert isinstance(result, QImage) and result.size() == QSize(1, 1), (url, result)
     document = spy.document()
-    assert (
-        document.resource(QTextDocument.ResourceType.ImageResource, QUrl("http://tracker.example.com/open.gif?u=anna"))
-        is None
-    )
+    for url in (local, str(picture)):
+        shown = document.resource(QTextDocument.ResourceType.ImageResource, QUrl(url))
+        assert shown is not None and shown.size() == QSize(1, 1)  # never the 300 x 200 picture on disk
+    assert "secret" not in " ".join(str(result) for _url, result in spy.loads)
     icon = document.resource(QTextDocument.ResourceType.ImageResource, QUrl("icon:message"))
     assert icon is not None and not icon.isNull()  # our own icons are there
+
+
+def test_any_other_resource_is_empty_too(thread: ThreadView, tmp_path: Path) -> None:
+    style = tmp_path / "style.css"
+    style.write_text("p { color: red }")
+    for kind in QTextDocument.ResourceType:
+        if kind == QTextDocument.ResourceType.ImageResource:
+            continue
+        result = thread.loadResource(kind.value, QUrl.fromLocalFile(str(style)))
+        assert isinstance(result, QByteArray) and result.isEmpty()
 
 
 def test_clicking_an_attachment_link_emits_its_id(thread: ThreadView) -> None:
@@ -229,6 +250,51 @@ def test_web_links_open_in_the_browser_only_when_clicked(thread: ThreadView, mon
     QTest.mouseClick(thread.viewport(), Qt.MouseButton.LeftButton, pos=link_position(thread, "status.example.com"))
 
     assert opened == ["https://status.example.com/incident/7"]  # the sentence's full stop is not part of it
+
+
+DISGUISED = (
+    '<p>Please confirm your card at <a href="https://evil.example/login?u=anna">'
+    'https://<b>bank</b>.example/secure</a> today, or read <a href="https://bank.example/faq">our FAQ</a>.</p>'
+)
+
+
+def test_a_link_whose_text_names_another_host_asks_first_naming_the_real_target(
+    thread: ThreadView, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[str] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toString()))
+    thread.set_thread([entry(1, EntryKind.MESSAGE, "Anna Berg", "Confirm your card", body_html=DISGUISED)])
+
+    QTest.mouseClick(thread.viewport(), Qt.MouseButton.LeftButton, pos=link_position(thread, "bank"))
+
+    assert opened == []  # nothing opens before the agent has seen where it goes
+    box = thread.confirmation
+    assert box is not None and box.isVisible()
+    assert box.textFormat() == Qt.TextFormat.PlainText
+    assert "https://bank.example/secure" in box.text() and "evil.example" in box.text()
+    assert "https://evil.example/login?u=anna" in box.text()
+    assert box.defaultButton() is box.button(QMessageBox.StandardButton.Cancel)
+    box.button(QMessageBox.StandardButton.Cancel).click()
+    assert opened == []
+
+    QTest.mouseClick(thread.viewport(), Qt.MouseButton.LeftButton, pos=link_position(thread, "bank"))
+    box = thread.confirmation
+    assert box is not None
+    box.button(QMessageBox.StandardButton.Open).click()
+    assert opened == ["https://evil.example/login?u=anna"]
+
+    opened.clear()
+    QTest.mouseClick(thread.viewport(), Qt.MouseButton.LeftButton, pos=link_position(thread, "our FAQ"))
+    assert opened == ["https://bank.example/faq"]  # words that name no address open at once
+
+
+def test_hovering_a_link_shows_its_real_target(thread: ThreadView) -> None:
+    thread.set_thread([entry(1, EntryKind.MESSAGE, "Anna Berg", "Confirm your card", body_html=DISGUISED)])
+    QTest.mouseMove(thread.viewport(), link_position(thread, "bank"))
+    QApplication.processEvents()
+    assert thread.toolTip() == "https://evil.example/login?u=anna"
+    thread.highlighted.emit(QUrl())  # the pointer left the link
+    assert thread.toolTip() == ""
 
 
 def test_a_link_of_another_scheme_does_nothing(thread: ThreadView, monkeypatch: pytest.MonkeyPatch) -> None:
