@@ -131,10 +131,11 @@ def create_app(db: Database, *, public_url: str, limits: RateLimits | None = Non
         if request.method in ("POST", "PUT", "PATCH"):
             most = await run_in_threadpool(most_bytes)
             length = request.headers.get("content-length")
-            if length is None or not length.isdigit():
+            # ASCII digits only: str.isdigit() also takes "²" and "٣", and int() refuses 4,300 digits and more.
+            if length is None or not (length.isascii() and length.isdigit()):
                 refusal = Refused(411, "Send the request with its Content-Length.")
                 return on_refused(request, refusal)
-            if int(length) > most:
+            if len(length.lstrip("0")) > len(str(most)) or int(length) > most:
                 refusal = Refused(413, f"The request is too large: at most {most // (1024 * 1024)} MB in all.")
                 return on_refused(request, refusal)
         return await call_next(request)
