@@ -27,7 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
@@ -62,7 +62,16 @@ MEDIA_TYPE = r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(;[ -~]*)?"
 Text = Annotated[str, AfterValidator(storable)]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Version = Annotated[int, Field(ge=0, le=MAX_ID, description="The ticket's `version` as last read: 409 if changed.")]
-Moment = Annotated[AwareDatetime, AfterValidator(utc_moment)]
+
+
+def _iso_8601(value: object) -> datetime:
+    """ISO 8601 text only: pydantic would also read a number ("0.5") as seconds since 1970."""
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 date and time")
+    return datetime.fromisoformat(value)
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_iso_8601), AfterValidator(utc_moment)]
 Email = Annotated[Text, Field(max_length=254, json_schema_extra={"format": "email"})]  # checked by the services
 MAX_LISTED = 100  # values of one list parameter (each is a bound parameter, of which engines take a limited number)
 Ids = Annotated[list[Id] | None, Query(max_length=MAX_LISTED)]
@@ -522,7 +531,7 @@ def get_ticket(db: Db, agent: Agent, ticket_id: TicketId) -> Ticket:
     summary="Download an attachment",
     response_class=Response,
     responses={
-        200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+        200: {"content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},  # the file's own type
         **_errors(404),
     },
 )

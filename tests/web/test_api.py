@@ -495,3 +495,14 @@ def test_users_and_help_topics(api: Api) -> None:
     reference = client.get(f"{API}/reference").json()
     assert [status["name"] for status in reference["statuses"]][:2] == ["Open", "On hold"]
     assert {team["name"] for team in reference["teams"]} == {"Level 2"} and reference["attachment_limit"] > 0
+
+
+def test_a_wrong_method_names_every_method_of_the_address(api: Api) -> None:
+    answer = api.client().request("OPTIONS", f"{API}/tickets/1")
+    assert answer.status_code == 405 and set(answer.headers["Allow"].split(", ")) == {"GET", "PATCH"}
+
+
+def test_a_moment_is_iso_8601_text_not_a_number_of_seconds(api: Api) -> None:
+    client = api.as_agent(api.world.manager)
+    body = error(client.get(f"{API}/tickets", params={"updated_to": "0.5"}), 422, "invalid")
+    assert set(body["fields"]) == {"updated_to"}
