@@ -108,7 +108,7 @@ def test_smoke_test_opens_the_window_on_a_scratch_database_and_exits_0(tmp_path:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("DESK-SMOKE-OK version=") and " schema=0004 queues=8 " in done.stdout
+    assert done.stdout.startswith("DESK-SMOKE-OK version=") and " schema=0008 queues=8 " in done.stdout
     assert "Traceback" not in done.stderr and "pending" not in done.stderr
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from desk.storage.types import JSONText, LongBlob, LongText, MessageIdString, UTCDateTime
+from desk.storage.types import JSONText, LongBlob, LongText, MessageIdString, SearchText, UTCDateTime
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -450,7 +450,7 @@ class SearchDocument(Base):
         ),
     )
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
-    content: Mapped[str] = mapped_column(LongText)
+    content: Mapped[str] = mapped_column(SearchText)
 
 
 class Change(Base):
