@@ -30,15 +30,25 @@ STOPWORDS = frozenset(
 _WORD = re.compile(r"[^\W_]+")
 
 
+class _Plain(dict[int, str]):
+    """str.translate's table: marks removed, decimal digits made ASCII; each character looked at once."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        kind = unicodedata.category(char)
+        self[code] = plain = "" if kind.startswith("M") else str(unicodedata.decimal(char)) if kind == "Nd" else char
+        return plain
+
+
+_PLAIN = _Plain()
+
+
 def fold(text: str) -> str:
     """The text as search compares it: NFKC, case folded, without marks (accents, vowel signs), ASCII digits."""
+    if text.isascii():
+        return text.lower()
     folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
-    kept = (
-        str(unicodedata.decimal(c)) if unicodedata.category(c) == "Nd" else c
-        for c in folded
-        if not unicodedata.category(c).startswith("M")
-    )
-    return unicodedata.normalize("NFC", "".join(kept))
+    return unicodedata.normalize("NFC", folded.translate(_PLAIN))
 
 
 def words(text: str) -> list[str]:

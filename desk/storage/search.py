@@ -2,8 +2,9 @@
 
 `search_documents.content` holds the words of a ticket's number, subject, requester and thread entries, normalised
 by `desk.domain.textsearch.words` (folded: no case, no accents, compatibility forms and digits made plain; no
-stopwords, none under three letters, single spaces), so the three engines tokenise the same text alike: FTS5 (`ticket_fts`) on SQLite, a GIN index on `to_tsvector('simple', content)`
-on PostgreSQL and a FULLTEXT index on MariaDB. A query matches when all its words occur, the last one as a prefix.
+stopwords, none under three letters, single spaces), so the three engines tokenise the same text alike: FTS5
+(`ticket_fts`) on SQLite, a GIN index on `to_tsvector('simple', content)` on PostgreSQL and a FULLTEXT index on
+MariaDB. A query matches when all its words occur, the last one as a prefix.
 
 Why there are several plans: ranking costs time per match. bm25 reads each match's position lists (~3 us a match),
 ts_rank parses each matching document again (~130 us: there is no stored tsvector) and InnoDB's MATCH builds its
