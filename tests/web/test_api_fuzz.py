@@ -75,9 +75,8 @@ def admin_token(world: World) -> str:
 @schema.parametrize()
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_request_makes_a_server_error(case: schemathesis.Case[Any], fuzzed_app: FastAPI, admin_token: str) -> None:
-    case.operation.app = case.operation.schema.app = (
-        fuzzed_app  # also for the checks' own requests (e.g. the same call without a token)
-    )
+    # This test's application, also for the checks' own requests (e.g. the same call without a token).
+    case.operation.app = case.operation.schema.app = fuzzed_app
     # A request the schema allows may still break a rule it cannot state (an empty message, an address in use): 422.
     case.call_and_validate(
         headers={"Authorization": f"Bearer {admin_token}"}, excluded_checks=[positive_data_acceptance]
