@@ -15,6 +15,7 @@ from desk import __version__
 from desk.config import configured_url, database_url
 from desk.domain.enums import InboundState, Queue, SenderCheck, SortKey
 from desk.domain.errors import DeskError
+from desk.domain.inputs import MAX_ID, storable
 from desk.domain.permissions import Right, SystemActor
 from desk.domain.queues import Criteria
 from desk.domain.views import EntryView, QueuePage, TicketView
@@ -391,6 +392,24 @@ def _print_ticket(ticket: TicketView) -> None:
             print(f"  - {item.kind.value} by {item.actor} {item.created_at:%Y-%m-%d %H:%M} {item.data}")
 
 
+def _id(value: str) -> int:
+    """An id as typed: a number a database row can have, or argparse's usage error."""
+    if not (value.isascii() and value.isdigit() and len(value) <= 10 and 1 <= int(value) <= MAX_ID):
+        raise argparse.ArgumentTypeError(f"{value!r} is not an id (a number from 1 to {MAX_ID})")
+    return int(value)
+
+
+def _check_text(root: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Every text argument storable (a terminal may pass bytes that are not UTF-8, or a NUL): usage error if not."""
+    for name, value in vars(args).items():
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str):
+                try:
+                    storable(text)
+                except ValueError as error:
+                    root.error(f"argument {name}: {error}")
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="desk", description="Desk help desk")
     root.add_argument("--version", action="version", version=f"desk {__version__}")
@@ -477,7 +496,7 @@ def parser() -> argparse.ArgumentParser:
     mail = sub.add_parser("mail", help="the mail channel's state").add_subparsers(dest="mail_command", required=True)
     mail.add_parser("status", help="worker jobs, mailboxes, outbox and quarantine").set_defaults(run=cmd_mail_status)
     quarantine = mail.add_parser("quarantine", help="incoming mail kept aside, and retrying it")
-    quarantine.add_argument("--retry", type=int, metavar="ID", help="process this message again")
+    quarantine.add_argument("--retry", type=_id, metavar="ID", help="process this message again")
     quarantine.add_argument(
         "--show",
         choices=[InboundState.QUARANTINED.value, InboundState.IGNORED.value, InboundState.REJECTED.value],
@@ -505,7 +524,7 @@ def parser() -> argparse.ArgumentParser:
     tlist.add_argument("username", nargs="?")
     tlist.set_defaults(run=cmd_token_list)
     trevoke = token.add_parser("revoke", help="revoke a token: calls with it are refused from now on")
-    trevoke.add_argument("id", type=int, help="the token's id, from `desk token list`")
+    trevoke.add_argument("id", type=_id, help="the token's id, from `desk token list`")
     trevoke.set_defaults(run=cmd_token_revoke)
 
     serve = sub.add_parser("serve", help="serve the Support Center pages and the JSON API")
@@ -535,7 +554,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    root = parser()
+    args = root.parse_args(argv)
+    _check_text(root, args)
     try:
         return int(args.run(args))
     except DeskError as error:

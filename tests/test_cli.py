@@ -110,3 +110,24 @@ def test_smoke_test_opens_the_window_on_a_scratch_database_and_exits_0(tmp_path:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("DESK-SMOKE-OK version=") and f" schema={head_revision()} queues=8 " in done.stdout
     assert "Traceback" not in done.stderr and "pending" not in done.stderr
+
+
+def test_odd_arguments_are_told_apart_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    run(capsys, "--url", url, "db", "upgrade")
+    # A terminal passes bytes that are not UTF-8 as lone surrogates, which no database driver can encode.
+    for args in (
+        ["show", "\udcff"],
+        ["search", "caf\udce9"],
+        ["token", "revoke", str(2**70)],
+        ["token", "revoke", "١٢"],
+    ):
+        with pytest.raises(SystemExit) as usage:
+            run(capsys, "--url", url, *args)
+        assert usage.value.code == 2 and "desk" in capsys.readouterr().err, args
+    with pytest.raises(SystemExit):
+        run(capsys, "--url", url, "mail", "quarantine", "--retry", str(2**70))
+    assert "is not an id" in capsys.readouterr().err
+    run(capsys, "--url", url, "agent", "add", "admin", "--name", "A", "--email", "a@example.com", "--password", "x" * 9)
+    code, _, err = run(capsys, "--url", url, "search", "printer", "--limit", "-3")
+    assert code == 1 and "1 to 500" in err

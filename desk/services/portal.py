@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from desk.domain.enums import SortKey, StatusState
+from desk.domain import inputs
+from desk.domain.enums import StatusState
 from desk.domain.errors import Invalid, PermissionDenied
 from desk.domain.permissions import Actor, UserActor
 from desk.domain.views import FeedbackView, Ref, TicketView, Upload
@@ -27,7 +28,7 @@ from desk.services import settings, tickets
 from desk.services.accounts import check_sign_in, find_or_create_user, hash_password, normalize_email, user_actor
 from desk.services.base import command, load_ticket, now, query, visible_to, within
 from desk.services.mail import outbound
-from desk.services.queues import decode_cursor, encode_cursor, keyset_after
+from desk.services.queues import decode_cursor, keyset_after
 from desk.services.reference import topic_names
 from desk.services.views import ticket_view
 from desk.storage.models import Feedback, HelpTopic, Status, Ticket, User, UserToken
@@ -424,7 +425,7 @@ def my_tickets(
         .limit(limit + 1)
     )
     if cursor:
-        after, after_id = decode_cursor(cursor, SortKey.UPDATED)
+        after, after_id = decode_cursor(cursor, Ticket.updated_at)
         statement = statement.where(keyset_after(Ticket.updated_at, after, after_id, descending=True))
     found = session.execute(statement).all()
     rows = tuple(
@@ -442,4 +443,6 @@ def my_tickets(
         for row in found[:limit]
     )
     more = len(found) > limit
-    return UserTicketPage(rows=rows, next_cursor=encode_cursor(rows[-1].updated_at, rows[-1].id) if more else None)
+    return UserTicketPage(
+        rows=rows, next_cursor=inputs.encode_cursor(rows[-1].updated_at, rows[-1].id) if more else None
+    )

@@ -6,17 +6,15 @@ counts come from the ticket tallies, a few hundred rows whatever the number of t
 
 from __future__ import annotations
 
-import base64
 import functools
-import json
 from collections.abc import Sequence as Seq
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, bindparam, case, func, or_, select, true
+from sqlalchemy import BigInteger, Integer, Select, SmallInteger, and_, bindparam, case, func, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
+from desk.domain import inputs
 from desk.domain.enums import Queue, SortKey, StatusState
 from desk.domain.errors import Invalid, NotFound
 from desk.domain.permissions import Actor, AgentActor
@@ -59,19 +57,6 @@ _SORT_COLUMNS: dict[SortKey, Any] = {
     SortKey.ASSIGNEE: Ticket.assignee_key,
     SortKey.DEPARTMENT: Ticket.department_key,
     SortKey.STATUS: Ticket.status_key,
-}
-# The type of each order's sort value in a cursor (times travel as ISO text; the text keys as they are).
-_CURSOR_VALUE_TYPES: dict[SortKey, type] = {
-    SortKey.NUMBER: str,
-    SortKey.PRIORITY: int,
-    SortKey.CREATED: datetime,
-    SortKey.UPDATED: datetime,
-    SortKey.DUE: datetime,
-    SortKey.SUBJECT: str,
-    SortKey.REQUESTER: str,
-    SortKey.ASSIGNEE: str,
-    SortKey.DEPARTMENT: str,
-    SortKey.STATUS: str,
 }
 
 
@@ -136,30 +121,11 @@ def _conditions(session: Session, agent: AgentActor, criteria: Criteria) -> list
     return conditions
 
 
-def encode_cursor(value: Any, ticket_id: int) -> str:
-    """The opaque cursor of a page that ended at (sort value, ticket id)."""
-    raw = value.isoformat() if isinstance(value, datetime) else value
-    return base64.urlsafe_b64encode(json.dumps([raw, ticket_id]).encode()).decode()
-
-
-def decode_cursor(cursor: str, sort: SortKey) -> tuple[Any, int]:
-    try:
-        raw, ticket_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        expected = _CURSOR_VALUE_TYPES[sort]
-        value = datetime.fromisoformat(raw) if expected is datetime else raw
-        # A cursor comes back from a client: only the shape we hand out is accepted, never a value for a database
-        # to choke on (a naive time, an id beyond 64 bits, a list).
-        if (
-            not isinstance(value, expected)
-            or isinstance(value, bool)
-            or (isinstance(value, datetime) and value.tzinfo is None)
-            or not isinstance(ticket_id, int)
-            or not 0 < ticket_id < 2**63
-        ):
-            raise ValueError(cursor)
-        return value, ticket_id
-    except (ValueError, TypeError) as error:
-        raise Invalid("The page cursor is not valid; start from the first page.") from error
+def decode_cursor(cursor: str, column: Any) -> tuple[Any, int]:
+    """(value, ticket id) of a cursor for pages sorted on this column, checked against the column's type."""
+    sql_type = column.type
+    bits = 16 if isinstance(sql_type, SmallInteger) else 64 if isinstance(sql_type, BigInteger) else 32
+    return inputs.decode_cursor(cursor, sql_type.python_type, bits=bits)
 
 
 # A queue row's columns, and the joins that give them, from a ticket.
@@ -262,7 +228,7 @@ def queue_page(
         raise Invalid(f"A page holds 1 to {MAX_PAGE} tickets.")
     found, more, conditions = _walk(session, agent, criteria, sort, descending, cursor, limit, ids_only=False)
     total = _count(session, agent, criteria, conditions)
-    next_cursor = encode_cursor(found[-1][-1], found[-1][0]) if more and found else None
+    next_cursor = inputs.encode_cursor(found[-1][-1], found[-1][0]) if more and found else None
     return QueuePage(rows=tuple(_queue_row(row) for row in found), total=total, next_cursor=next_cursor)
 
 
@@ -286,7 +252,7 @@ def queue_ids(
     if not 1 <= limit <= MAX_IDS:
         raise Invalid(f"A chunk holds 1 to {MAX_IDS:,} ids.")
     found, more, _ = _walk(session, agent, criteria, sort, descending, cursor, limit, ids_only=True)
-    next_cursor = encode_cursor(found[-1][0], found[-1][1]) if more and found else None
+    next_cursor = inputs.encode_cursor(found[-1][0], found[-1][1]) if more and found else None
     return [row[1] for row in found], next_cursor
 
 
@@ -315,7 +281,7 @@ def _walk(
         statement = build(conditions, sort, descending, with_cursor)
     params = _agent_params(agent) | {"page_limit": limit + 1}
     if cursor is not None:
-        params["after_value"], params["after_id"] = decode_cursor(cursor, sort)
+        params["after_value"], params["after_id"] = decode_cursor(cursor, _SORT_COLUMNS[sort])
     found = session.execute(statement, params).all()
     return found[:limit], len(found) > limit, conditions
 
@@ -434,10 +400,12 @@ def queue_counts(session: Session, actor: Actor) -> dict[Queue, int]:
 def search_tickets(session: Session, actor: Actor, text: str, *, limit: int = PAGE_SIZE) -> QueuePage:
     """Full-text search over subject, thread, requester and number; best matches first."""
     agent = require_agent(actor)
+    if not 1 <= limit <= MAX_PAGE:
+        raise Invalid(f"A page holds 1 to {MAX_PAGE} tickets.")
     terms = parse_query(text)
     if terms.is_empty:
         raise Invalid("Type at least one word of three or more letters to search.", {"text": "Enter a word."})
-    ids = search.search_ticket_ids(session, terms, visible_to(agent), min(limit, MAX_PAGE))
+    ids = search.search_ticket_ids(session, terms, visible_to(agent), limit)
     rows = rows_for(session, ids)
     return QueuePage(rows=tuple(rows), total=len(rows), next_cursor=None)
 

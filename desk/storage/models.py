@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from desk.domain.queues import text_sort_key
-from desk.storage.types import JSONText, LongBlob, LongText, MessageIdString, SortKeyString, UTCDateTime
+from desk.storage.types import JSONText, LongBlob, LongText, MessageIdString, SearchText, SortKeyString, UTCDateTime
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -468,7 +468,7 @@ class SearchDocument(Base):
         ),
     )
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
-    content: Mapped[str] = mapped_column(LongText)
+    content: Mapped[str] = mapped_column(SearchText)
 
 
 class Change(Base):

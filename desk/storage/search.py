@@ -1,9 +1,10 @@
 """Full-text search over tickets: one normalised document per ticket, searched through each engine's own index.
 
 `search_documents.content` holds the words of a ticket's number, subject, requester and thread entries, normalised
-by `desk.domain.textsearch.words` (lower-case, no stopwords, none under three letters, single spaces), so the three
-engines tokenise the same text alike: FTS5 (`ticket_fts`) on SQLite, a GIN index on `to_tsvector('simple', content)`
-on PostgreSQL and a FULLTEXT index on MariaDB. A query matches when all its words occur, the last one as a prefix.
+by `desk.domain.textsearch.words` (folded: no case, no accents, compatibility forms and digits made plain; no
+stopwords, none under three letters, single spaces), so the three engines tokenise the same text alike: FTS5
+(`ticket_fts`) on SQLite, a GIN index on `to_tsvector('simple', content)` on PostgreSQL and a FULLTEXT index on
+MariaDB. A query matches when all its words occur, the last one as a prefix.
 
 Why there are several plans: ranking costs time per match. bm25 reads each match's position lists (~3 us a match),
 ts_rank parses each matching document again (~130 us: there is no stored tsvector) and InnoDB's MATCH builds its
@@ -29,9 +30,9 @@ million documents takes 1.5 s (SQLite) to 80 s (PostgreSQL), so the plan follows
    limit / (share of visible matches), not the number of matches. Past WALK_MAX tickets (an actor who sees few of
    them) the walk gives up and the "newest" plan answers, exact but slower.
 
-Every plan applies `visible` before the limit and returns only tickets that match every term. The substring test
-compares bytes, so on the walk an accented word matches itself only, where FTS5 and MariaDB's collation would also
-fold accents (and PostgreSQL's 'simple' configuration does not): for ASCII text all plans agree exactly.
+Every plan applies `visible` before the limit and returns only tickets that match every term. Documents and queries
+are folded alike in Python, and MariaDB compares the column byte for byte (utf8mb4_bin), so the substring test and
+the three indexes find exactly the same words (tests/storage/test_search.py compares them on generated text).
 Thresholds and timings: tests/perf/search_bench.py.
 """
 

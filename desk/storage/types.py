@@ -24,6 +24,10 @@ class UTCDateTime(TypeDecorator[datetime]):
             return dialect.type_descriptor(mysql.DATETIME(fsp=6))
         return dialect.type_descriptor(DateTime())
 
+    @property
+    def python_type(self) -> type[datetime]:
+        return datetime
+
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
@@ -50,6 +54,9 @@ class JSONText(TypeDecorator[Any]):
 
 # TEXT on MariaDB holds only 64 KiB: thread bodies and search documents need more.
 LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+# Search documents hold words folded by desk.domain.textsearch; MariaDB compares them byte for byte, as the other
+# engines do, rather than folding them further by its collation (where "ǆ" equals "dz").
+SearchText = Text().with_variant(mysql.MEDIUMTEXT(collation="utf8mb4_bin"), "mysql", "mariadb")
 LongBlob = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
 # Message-IDs compare exactly on every engine (MariaDB's default collation ignores case).
 MessageIdString = String(255).with_variant(mysql.VARCHAR(255, collation="utf8mb4_bin"), "mysql", "mariadb")

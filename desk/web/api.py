@@ -18,7 +18,7 @@ import binascii
 import re
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal, cast
 from urllib.parse import quote
 
@@ -27,7 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
@@ -44,6 +44,7 @@ from desk.domain.enums import (
     TicketSource,
 )
 from desk.domain.errors import Invalid, NotFound, PermissionDenied
+from desk.domain.inputs import MAX_CURSOR, MAX_ID, storable, utc_moment
 from desk.domain.permissions import AgentActor
 from desk.domain.queues import Criteria
 from desk.services import accounts, api_tokens, entries, lifecycle, queues, reference, tickets
@@ -51,8 +52,6 @@ from desk.services.base import command, within
 from desk.storage.db import Database
 from desk.web.security import MAX_FILES, Unauthenticated, attachment_limit, upload_problem
 
-MAX_ID = 2**31 - 1  # ids and versions are 32-bit on every engine; larger numbers cannot name anything
-EARLIEST = datetime(1000, 1, 1, tzinfo=UTC)  # MariaDB's DATETIME starts here; earlier bounds mean the same
 # type/subtype and any parameters, in printable ASCII as a header must be
 MEDIA_TYPE = r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(;[ -~]*)?"
 
@@ -60,31 +59,22 @@ MEDIA_TYPE = r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(;[ -~]*)?"
 # --- input types --------------------------------------------------------------------------------------------------
 
 
-def _storable(value: str) -> str:
-    """Text every engine can store: PostgreSQL refuses NUL characters, and none can encode a lone surrogate."""
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    try:
-        value.encode()
-    except UnicodeEncodeError as error:
-        raise ValueError("must be valid Unicode text") from error
-    return value
-
-
-def _utc(value: datetime) -> datetime:
-    try:
-        moment = value.astimezone(UTC)
-    except OverflowError as error:
-        raise ValueError("is out of range") from error
-    return max(moment, EARLIEST)
-
-
-Text = Annotated[str, AfterValidator(_storable)]
+Text = Annotated[str, AfterValidator(storable)]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Version = Annotated[int, Field(ge=0, le=MAX_ID, description="The ticket's `version` as last read: 409 if changed.")]
-Moment = Annotated[AwareDatetime, AfterValidator(_utc)]
+
+
+def _iso_8601(value: object) -> datetime:
+    """ISO 8601 text only: pydantic would also read a number ("0.5") as seconds since 1970."""
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 date and time")
+    return datetime.fromisoformat(value)
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_iso_8601), AfterValidator(utc_moment)]
 Email = Annotated[Text, Field(max_length=254, json_schema_extra={"format": "email"})]  # checked by the services
-Ids = Annotated[list[Id] | None, Query()]
+MAX_LISTED = 100  # values of one list parameter (each is a bound parameter, of which engines take a limited number)
+Ids = Annotated[list[Id] | None, Query(max_length=MAX_LISTED)]
 
 
 # --- errors ---------------------------------------------------------------------------------------------------------
@@ -416,7 +406,7 @@ class StatusChange(_Request):
 class NewUser(_Request):
     email: Email
     # Not blank: add_user would name them by their address. (A pattern after a validator is left out of the schema.)
-    name: Annotated[str, Field(max_length=120, pattern=r"\S"), AfterValidator(_storable)]
+    name: Annotated[str, Field(max_length=120, pattern=r"\S"), AfterValidator(storable)]
     phone: Annotated[Text, Field(max_length=40)] | None = None
     password: Annotated[Text, Field(max_length=1024)] | None = Field(
         None, description="A Support Center password; without one, the user signs in by mailed link."
@@ -484,7 +474,7 @@ def list_tickets(
     unassigned: Annotated[bool, Query(description="Unassigned tickets (too, with `assignee_id`).")] = False,
     team_id: Ids = None,
     topic_id: Ids = None,
-    source: Annotated[list[TicketSource] | None, Query()] = None,
+    source: Annotated[list[TicketSource] | None, Query(max_length=MAX_LISTED)] = None,
     text: Annotated[Text, Query(max_length=500, description="Words to find in tickets and their threads.")] = "",
     created_from: Annotated[Moment | None, Query()] = None,
     created_to: Annotated[Moment | None, Query(description="Exclusive.")] = None,
@@ -492,7 +482,9 @@ def list_tickets(
     updated_to: Annotated[Moment | None, Query(description="Exclusive.")] = None,
     sort: SortKey = SortKey.UPDATED,
     order: Literal["asc", "desc"] = "desc",
-    cursor: Annotated[Text | None, Query(max_length=1000, description="`next_cursor` of the page before.")] = None,
+    cursor: Annotated[
+        Text | None, Query(max_length=MAX_CURSOR, description="`next_cursor` of the page before.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=queues.MAX_PAGE)] = queues.PAGE_SIZE,
 ) -> TicketPage:
     """The tickets the agent may see that match every criterion given (repeat a list parameter to match any of
@@ -539,7 +531,7 @@ def get_ticket(db: Db, agent: Agent, ticket_id: TicketId) -> Ticket:
     summary="Download an attachment",
     response_class=Response,
     responses={
-        200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+        200: {"content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},  # the file's own type
         **_errors(404),
     },
 )

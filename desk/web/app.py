@@ -12,9 +12,11 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from desk import __version__
 from desk.domain.errors import Conflict, DeskError, Invalid, NotFound, PermissionDenied
@@ -57,6 +59,22 @@ def api_error(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+API_PREFIX = "/api/v1"
+ROUTERS = ((API_PREFIX, api.router), ("", pages.router))
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes at this address."""
+    methods: set[str] = set()
+    for prefix, router in ROUTERS:
+        if request.url.path.startswith(prefix + "/"):
+            scope = {"type": "http", "method": request.method, "path": request.url.path.removeprefix(prefix)}
+            for route in router.routes:
+                if isinstance(route, APIRoute) and route.matches(scope)[0] != Match.NONE:
+                    methods |= route.methods or set()
+    return sorted(methods)
+
+
 def create_app(db: Database, *, public_url: str, limits: RateLimits | None = None) -> FastAPI:
     """The application on one database; `public_url` is where people reach it (the links in mails)."""
     app = FastAPI(
@@ -72,8 +90,8 @@ def create_app(db: Database, *, public_url: str, limits: RateLimits | None = Non
     app.state.db = db
     app.state.public_url = public_url.rstrip("/")
     app.state.limits = limits or RateLimits()
-    app.include_router(api.router, prefix="/api/v1")
-    app.include_router(pages.router)
+    for prefix, router in ROUTERS:
+        app.include_router(router, prefix=prefix)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(DeskError)
@@ -99,10 +117,15 @@ def create_app(db: Database, *, public_url: str, limits: RateLimits | None = Non
     def on_http_error(request: Request, error: StarletteHTTPException) -> Response:
         """No such address (404) or method (405): our page, or our JSON error, rather than Starlette's own."""
         message = NO_SUCH_PAGE if error.status_code == 404 else str(error.detail)
+        headers = error.headers
+        if error.status_code == 405:  # Starlette names only the first route's methods
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
         if _is_api(request):
             kind = "not_found" if error.status_code == 404 else "error"
-            return api_error(error.status_code, kind, message, headers=error.headers)
-        return pages.error_page(request, error.status_code, message)
+            return api_error(error.status_code, kind, message, headers=headers)
+        page = pages.error_page(request, error.status_code, message)
+        page.headers.update(headers or {})
+        return page
 
     @app.exception_handler(RequestValidationError)
     def on_bad_address(request: Request, error: RequestValidationError) -> Response:
@@ -131,10 +154,11 @@ def create_app(db: Database, *, public_url: str, limits: RateLimits | None = Non
         if request.method in ("POST", "PUT", "PATCH"):
             most = await run_in_threadpool(most_bytes)
             length = request.headers.get("content-length")
-            if length is None or not length.isdigit():
+            # ASCII digits only: str.isdigit() also takes "²" and "٣", and int() refuses 4,300 digits and more.
+            if length is None or not (length.isascii() and length.isdigit()):
                 refusal = Refused(411, "Send the request with its Content-Length.")
                 return on_refused(request, refusal)
-            if int(length) > most:
+            if len(length.lstrip("0")) > len(str(most)) or int(length) > most:
                 refusal = Refused(413, f"The request is too large: at most {most // (1024 * 1024)} MB in all.")
                 return on_refused(request, refusal)
         return await call_next(request)

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from desk.domain.enums import ActorKind, EntryKind, StatusState
 from desk.domain.errors import Invalid, PermissionDenied
+from desk.domain.inputs import MAX_ID
 from desk.domain.permissions import SystemActor, UserActor
 from desk.domain.views import EntryView, Upload, format_size
 from desk.services import entries, lifecycle, portal, tickets
@@ -55,7 +56,7 @@ templates.filters["size"] = format_size
 templates.filters["show_link_targets"] = show_link_targets
 # Form text without NUL characters, which PostgreSQL refuses to store and no person types.
 Text = Annotated[str, Form(), AfterValidator(lambda text: text.replace("\x00", ""))]
-Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 Csrf = Annotated[str | None, Form(alias=CSRF_FIELD)]
 
 NOTICE_COOKIE = "__Host-desk_notice"

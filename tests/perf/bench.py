@@ -30,6 +30,7 @@ from alembic import command
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 
+from desk.domain import inputs
 from desk.domain.enums import Queue, SortKey
 from desk.domain.permissions import AgentActor
 from desk.domain.queues import Criteria
@@ -481,7 +482,7 @@ def bench(engine_name: str, db: Database, runs: int) -> list[Row]:
     )
 
     after = raw.cursor_after(DEEP)
-    cursor = queues.encode_cursor(after[0], after[1])
+    cursor = inputs.encode_cursor(after[0], after[1])
     closed = Criteria(queue=Queue.CLOSED)
     assert [r.id for r in queues.queue_page(db, admin, closed, cursor=cursor).rows] == [
         r.id for r in raw.deep_page(after)

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from desk.domain.errors import SchemaMismatch
 from desk.storage.db import Database, alembic_config, check_schema, head_revision, normalize_url
 from tests.conftest import build_schema
+from tests.storage.test_search import Desk, found
 
 
 def reset_to_empty(db: Database) -> None:
@@ -66,3 +67,20 @@ def test_migrations_take_urls_with_escaped_characters(url: str) -> None:
     """Alembic reads its options as ConfigParser values, where "%" would start an interpolation."""
     config = alembic_config(url)
     assert config.get_main_option("sqlalchemy.url") == normalize_url(url).render_as_string(hide_password=False)
+
+
+def test_upgrade_rebuilds_the_search_documents_of_existing_tickets(db: Database) -> None:
+    """Documents written before 0007 held words folded another way (İ as "i" and a combining dot): the upgrade
+    builds every one again, so that old tickets are found as new ones are."""
+    desk = Desk(db)
+    istanbul = desk.ticket("Payment from İstanbul", "Ｔｒａｎｓｆｅｒ ﬁled")
+    other = desk.ticket("Payment failed")
+    config = alembic_config(db.engine.url)
+    command.downgrade(config, "0004")
+    with db.engine.begin() as connection:
+        connection.execute(text("UPDATE search_documents SET content = 'stale'"))
+    command.upgrade(config, "head")
+    check_schema(db.engine)
+    assert found(desk, "İstanbul payment") == {istanbul}
+    assert found(desk, "transfer filed") == {istanbul}
+    assert found(desk, "payment") == {istanbul, other}

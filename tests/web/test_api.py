@@ -15,6 +15,7 @@ from desk.domain.permissions import AgentActor
 from desk.domain.queues import Criteria
 from desk.domain.views import Upload
 from desk.services import api_tokens, entries, lifecycle, queues, tickets
+from tests.domain.test_inputs import cursor_of
 from tests.services.conftest import World, events
 
 API = "/api/v1"
@@ -186,6 +187,35 @@ def test_a_bad_cursor_or_page_size_is_422(api: Api) -> None:
     assert set(body["fields"]) == {"queue"}
     body = error(client.get(f"{API}/tickets", params={"created_from": "2024-05-01T10:00:00"}), 422, "invalid")
     assert set(body["fields"]) == {"created_from"}  # without a time zone it is ambiguous
+
+
+@pytest.mark.parametrize(
+    ("sort", "value", "last_id"),
+    [
+        ("updated", "0001-01-01T00:00:00+01:00", 1),
+        ("due", "9999-12-31T23:59:59-01:00", 1),
+        ("priority", 2**70, 1),
+        ("priority", 40_000, 1),
+        ("number", "a\x00b", 1),
+        ("number", "1", 2**64),
+    ],
+)
+def test_a_cursor_out_of_range_is_422_not_a_server_error(api: Api, sort: str, value: Any, last_id: int) -> None:
+    api.world.open()
+    client = api.as_agent(api.world.manager)
+    body = error(
+        client.get(f"{API}/tickets", params={"sort": sort, "cursor": cursor_of(value, last_id)}), 422, "invalid"
+    )
+    assert "cursor" in body["message"] and set(body["fields"]) == {"cursor"}
+
+
+def test_list_parameters_and_headers_are_bounded(api: Api) -> None:
+    client = api.as_agent(api.world.manager)
+    many = error(client.get(f"{API}/tickets", params={"status_id": list(range(1, 102))}), 422, "invalid")
+    assert set(many["fields"]) == {"status_id"}
+    for length in ("²".encode("latin-1"), b"9" * 5000):  # ASGI hands headers over as Latin-1 text
+        refused = client.post(f"{API}/tickets", content=b"{}", headers=[(b"Content-Length", length)])
+        assert refused.status_code in (411, 413), length
 
 
 # --- reading --------------------------------------------------------------------------------------------------------
@@ -475,3 +505,14 @@ def test_users_and_help_topics(api: Api) -> None:
     reference = client.get(f"{API}/reference").json()
     assert [status["name"] for status in reference["statuses"]][:2] == ["Open", "On hold"]
     assert {team["name"] for team in reference["teams"]} == {"Level 2"} and reference["attachment_limit"] > 0
+
+
+def test_a_wrong_method_names_every_method_of_the_address(api: Api) -> None:
+    answer = api.client().request("OPTIONS", f"{API}/tickets/1")
+    assert answer.status_code == 405 and set(answer.headers["Allow"].split(", ")) == {"GET", "PATCH"}
+
+
+def test_a_moment_is_iso_8601_text_not_a_number_of_seconds(api: Api) -> None:
+    client = api.as_agent(api.world.manager)
+    body = error(client.get(f"{API}/tickets", params={"updated_to": "0.5"}), 422, "invalid")
+    assert set(body["fields"]) == {"updated_to"}

@@ -9,10 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx2
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from desk.domain.views import EntryView, Upload
@@ -21,6 +24,7 @@ from desk.storage.db import Database
 from desk.storage.models import OutboxMessage, Ticket, User
 from desk.web.app import create_app
 from desk.web.security import CSRF_COOKIE, SESSION_COOKIE, RateLimit, RateLimits
+from tests.domain.test_inputs import any_cursor, cursor_of
 from tests.services.conftest import World, count
 
 PUBLIC_URL = "https://help.desk.example"
@@ -401,3 +405,38 @@ def test_a_link_posing_as_another_address_shows_its_real_host(site: TestClient, 
     ) in page
     assert '<a href="https://bank.example/faq" rel="noopener noreferrer">our FAQ</a>.' in page  # words: as they are
     assert "<img" not in page and "/dev/zero" not in page and "//host/share" not in page
+
+
+def test_a_broken_page_cursor_gets_our_error_page(site: TestClient, world: World) -> None:
+    world.open()
+    sign_in(site, "alice@example.com", "alice-password")
+    for value in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", 2**70, "a\x00b", [1]):
+        page = site.get("/tickets", params={"after": cursor_of(value, 1)})
+        assert page.status_code == 422 and "The page cursor is not valid" in page.text, value
+        assert "<h1>" in page.text  # our page, not a bare error
+    assert site.get("/tickets", params={"after": cursor_of("2026-01-01T00:00:00+00:00", 2**70)}).status_code == 422
+
+
+def test_no_address_query_or_form_gets_a_server_error(site: TestClient, world: World) -> None:
+    ticket = world.open()
+    sign_in(site, "alice@example.com", "alice-password")
+    token = csrf(site, f"/tickets/{ticket.id}")
+    odd = st.one_of(st.text(max_size=40), any_cursor, st.integers().map(str), st.just("²"), st.just("١٢"))
+    safe = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="/?#%"), min_size=1, max_size=30)
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(value=odd, segment=safe, field=st.sampled_from(["rating", "comment", "body", "reason"]))
+    def check(value: str, segment: str, field: str) -> None:
+        answers = [
+            site.get("/tickets", params={"after": value, "closed": value}),
+            site.get(f"/tickets/{quote(segment)}"),
+            site.get(f"/attachments/{quote(segment)}"),
+            site.get(f"/link/{quote(segment)}"),
+            site.get(f"/reset/{quote(segment)}"),
+            site.post(f"/tickets/{ticket.id}/rate", data={field: value, "csrf": token}, follow_redirects=False),
+            site.post(f"/tickets/{ticket.id}/reply", data={field: value, "csrf": token}, follow_redirects=False),
+        ]
+        for answer in answers:
+            assert answer.status_code < 500, f"{answer.request.url}: {answer.text[:300]}"
+
+    check()
