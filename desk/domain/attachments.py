@@ -103,10 +103,7 @@ def why_not_open(name: str) -> str | None:
         return None
     ext = extension(name)
     kind = f"“.{ext}” files" if ext else "Files without a known type"
-    return (
-        f"{kind} can run code or open other content, so Desk only saves them. "
-        "Desk opens pictures, PDFs, plain text and office documents without macros."
-    )
+    return f"{kind} can run code, so Desk only saves them.\nDesk opens pictures, PDFs, plain text and office documents."
 
 
 def safe_content_type(content_type: str) -> str:

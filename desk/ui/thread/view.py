@@ -253,7 +253,7 @@ def _attachments(attachments: Sequence[AttachmentView], muted: str) -> str:
             f"{html.escape(attachment.name)} ({format_size(attachment.size)})</a>"
         )
         if reason:
-            link += f' <span style="color: {muted};">{html.escape(labels.tr("(save only)"))}</span>'
+            link += f'&nbsp;<span style="color: {muted};">{html.escape(labels.tr("(save only)"))}</span>'
         links.append(link)
     return _icon("attachment") + "&nbsp;" + "&nbsp;&nbsp; ".join(links)
 
