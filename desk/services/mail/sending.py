@@ -15,8 +15,9 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -121,7 +122,9 @@ def build(session: Session, row: OutboxMessage, mailbox: Mailbox) -> EmailMessag
     """The mail of an outbox row. Every header made from stored text (names, subjects, addresses, threading ids,
     file names) is made one line first: nothing a user or an integration typed makes a mail unbuildable."""
     message = EmailMessage()
-    message["From"] = formataddr((_one_line(mailbox.name), _one_line(mailbox.address)))
+    # Address, not formataddr: formataddr leaves a "(" in a non-ASCII name unquoted, which hides the address.
+    username, _, domain = _one_line(mailbox.address).rpartition("@")
+    message["From"] = Address(_one_line(mailbox.name), username, domain)
     message["To"] = ", ".join(_one_line(address) for address in row.recipients.get("to", []))
     if row.recipients.get("cc"):
         message["Cc"] = ", ".join(_one_line(address) for address in row.recipients["cc"])
