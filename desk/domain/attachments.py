@@ -107,9 +107,9 @@ def why_not_open(name: str) -> str | None:
 
 
 def safe_content_type(content_type: str) -> str:
-    """A plain `type/subtype` (no parameters, no line breaks); a container type or anything unreadable is
-    `application/octet-stream`, so a file never claims to be a multipart body or a mail of its own."""
+    """A plain `type/subtype` (no parameters, no line breaks); `multipart/*` or anything unreadable is
+    `application/octet-stream`: one file never claims to be a body of several parts (a forwarded mail is one)."""
     match = _CONTENT_TYPE.fullmatch(content_type.split(";")[0].strip().lower())
-    if match is None or match.group(1) in ("multipart", "message"):
+    if match is None or match.group(1) == "multipart":
         return DEFAULT_CONTENT_TYPE
     return match.group(0)[:127]

@@ -272,7 +272,7 @@ def test_a_reply_whose_stored_text_breaks_lines_still_reaches_the_user(desk: Des
     with desk.db.transaction() as session:  # what earlier versions stored as it came
         reply = session.scalars(select(OutboxMessage).where(OutboxMessage.state == OutboxState.PENDING.value)).one()
         reply.subject = "Re: Printer broken\r\nBcc: everyone@example.com"
-        session.execute(update(Mailbox).values(name="Desk\r\nSupport\x00"))
+        session.execute(update(Mailbox).values(name="Desk\r\nSupport\x1b"))
         session.execute(
             update(Attachment).where(Attachment.name == "log.txt").values(name="../log\r\nfile\u202etxt.exe")
         )
