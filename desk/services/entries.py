@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from desk.domain.attachments import safe_content_type, safe_name
 from desk.domain.enums import CollaboratorRole, EntryKind, EventKind, Recipients, StatusState
 from desk.domain.errors import Invalid, NotFound, PermissionDenied
 from desk.domain.permissions import Actor, AgentActor, Perm, SystemActor, UserActor
@@ -31,21 +32,21 @@ from desk.services.base import (
 )
 from desk.services.lifecycle import apply_status, status_for_change
 from desk.services.mail import outbound
-from desk.services.views import entry_author, ticket_view
+from desk.services.views import attachment_view, entry_author, ticket_view
 from desk.storage import changes, search
 from desk.storage.models import Attachment, Blob, Collaborator, EntryRevision, Status, ThreadEntry, Ticket, User
 
 
 def store_attachments(session: Session, entry: ThreadEntry, uploads: Seq[Upload]) -> None:
+    """Every file that enters Desk (mail, Support Center, API, the window) is stored here, under its safe name."""
     limit = int(settings.get(session, "attachments.max_bytes"))
     for upload in uploads:
+        name = safe_name(upload.name, upload.content_type)
         if len(upload.data) > limit:
             raise Invalid(
-                f"“{upload.name}” is {len(upload.data):,} bytes; attachments may be at most {limit:,} bytes.",
+                f"“{name}” is {len(upload.data):,} bytes; attachments may be at most {limit:,} bytes.",
                 {"attachments": "Remove or shrink the file."},
             )
-        if not upload.name.strip():
-            raise Invalid("An attachment has no file name.", {"attachments": "Give every file a name."})
         digest = hashlib.sha256(upload.data).hexdigest()
         if session.get(Blob, digest) is None:
             try:
@@ -57,8 +58,8 @@ def store_attachments(session: Session, entry: ThreadEntry, uploads: Seq[Upload]
             Attachment(
                 entry_id=entry.id,
                 sha256=digest,
-                name=upload.name.strip()[:255],
-                content_type=(upload.content_type or "application/octet-stream")[:127],
+                name=name,
+                content_type=safe_content_type(upload.content_type),
                 size=len(upload.data),
             )
         )
@@ -396,11 +397,5 @@ def attachment_content(session: Session, actor: Actor, attachment_id: int) -> tu
         raise NotFound(f"Attachment {attachment_id} does not exist.")
     blob = session.get(Blob, attachment.sha256)
     assert blob is not None
-    view = AttachmentView(
-        id=attachment.id,
-        name=attachment.name,
-        content_type=attachment.content_type,
-        size=attachment.size,
-        sha256=attachment.sha256,
-    )
+    view = attachment_view(attachment.id, attachment.name, attachment.content_type, attachment.size, attachment.sha256)
     return view, blob.data

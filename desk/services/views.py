@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
+from desk.domain.attachments import safe_content_type, safe_name
 from desk.domain.enums import PUBLIC_EVENTS, ActorKind, CollaboratorRole, EntryKind, EventKind, StatusState
 from desk.domain.enums import TicketSource as Source
 from desk.domain.permissions import Actor, UserActor
@@ -43,6 +44,12 @@ from desk.storage.models import (
     TicketLink,
     User,
 )
+
+
+def attachment_view(attachment_id: int, name: str, content_type: str, size: int, sha256: str) -> AttachmentView:
+    """A stored attachment as everyone sees and saves it: its name and type made safe again on the way out, so
+    files stored before names were made safe on entry are shown, downloaded and mailed under a safe name too."""
+    return AttachmentView(attachment_id, safe_name(name, content_type), safe_content_type(content_type), size, sha256)
 
 
 def person(session: Session, user: User) -> PersonView:
@@ -258,9 +265,7 @@ def thread(session: Session, ticket_id: int, actor: Actor) -> tuple[ThreadItem, 
         if entry_id not in entries:
             entries[entry_id] = (row[6], row, [])
         if row[12] is not None:
-            entries[entry_id][2].append(
-                AttachmentView(id=row[12], name=row[13], content_type=row[14], size=row[15], sha256=row[16])
-            )
+            entries[entry_id][2].append(attachment_view(*row[12:17]))
     for entry_id, (created_at, row, attachments) in entries.items():
         kind, author = _author(row[2], row[3], row[4], row[5])
         view = EntryView(

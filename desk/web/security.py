@@ -15,10 +15,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import PurePath
 
 from fastapi import Request, Response
 
+from desk.domain import attachments
 from desk.services import reference
 from desk.storage.db import Database
 
@@ -164,8 +164,9 @@ def clear_session(response: Response) -> None:
 
 
 def upload_problem(name: str, size: int, max_bytes: int) -> str | None:
-    """Why a file cannot be attached, or None."""
-    extension = PurePath(name).suffix.lower()
+    """Why a file cannot be attached, or None; decided on the name it will be stored under ("x.exe." is a program)."""
+    name = attachments.safe_name(name)
+    extension = f".{attachments.extension(name)}".rstrip(".")
     if extension not in UPLOAD_EXTENSIONS:
         return f"“{name}” cannot be attached: {extension or 'files without an extension'} are not accepted."
     if size > max_bytes:

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -23,13 +24,13 @@ from sqlalchemy import func, select, update
 
 from desk.domain.enums import EntryKind, InboundState, OutboxState
 from desk.domain.permissions import AgentActor
-from desk.domain.views import EntryView
+from desk.domain.views import EntryView, Upload
 from desk.services import entries, lifecycle, tickets, worker
 from desk.services.base import now
 from desk.services.mail import fetching
 from desk.services.worker import Worker
 from desk.storage.db import Database
-from desk.storage.models import InboundMessage, OutboxMessage, Ticket, WorkerJob
+from desk.storage.models import Attachment, InboundMessage, Mailbox, OutboxMessage, Ticket, WorkerJob
 from tests.mail import smtp
 from tests.mail.dovecot import ImapServer, free_ports
 from tests.mail.helpdesk import SUPPORT, support_desk
@@ -250,3 +251,36 @@ worker = Worker(Database(sys.argv[1]), context=ssl.create_default_context(cafile
                 send_every=0, holder="doomed")
 worker.run_forever(threading.Event())
 """
+
+
+def test_a_reply_whose_stored_text_breaks_lines_still_reaches_the_user(desk: Desk) -> None:
+    """Names and subjects stored with line breaks (before names were made safe on entry) or typed by anyone: the
+    reply is built, the SMTP server accepts it and Alice reads one-line headers and safe file names."""
+    desk.user_mails("Printer broken", "Blank pages.")
+    desk.run_worker()
+    ticket_id = only_ticket(desk.db)
+    entries.post_reply(
+        desk.db,
+        desk.agent,
+        ticket_id,
+        "The driver and the log.",
+        attachments=[
+            Upload("driver\r\n.exe.", "application/x-msdownload", b"MZ"),
+            Upload("log.txt", "text/plain", b"log"),
+        ],
+    )
+    with desk.db.transaction() as session:  # what earlier versions stored as it came
+        reply = session.scalars(select(OutboxMessage).where(OutboxMessage.state == OutboxState.PENDING.value)).one()
+        reply.subject = "Re: Printer broken\r\nBcc: everyone@example.com"
+        session.execute(update(Mailbox).values(name="Desk\r\nSupport\x1b"))
+        session.execute(
+            update(Attachment).where(Attachment.name == "log.txt").values(name="../log\r\nfile\u202etxt.exe")
+        )
+
+    desk.run_worker()
+
+    message = message_from_bytes(desk.imap.messages("alice")[-1], policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    assert message["Subject"] == "Re: Printer broken Bcc: everyone@example.com" and "Bcc" not in message
+    assert message["From"].addresses[0].display_name == "Desk Support"
+    assert [part.get_filename() for part in message.iter_attachments()] == ["driver.exe", "log filetxt.exe"]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select, update
 
 from desk.domain.enums import PUBLIC_EVENTS, EntryKind, Recipients, StatusState
 from desk.domain.errors import Invalid, NotFound, PermissionDenied
 from desk.domain.views import EntryView, EventView, Upload
 from desk.services import entries, lifecycle, queues, settings, tickets
-from desk.storage.models import Blob, EntryRevision, ThreadEntry
+from desk.storage.models import Attachment, Blob, EntryRevision, ThreadEntry
 from tests.services.conftest import SYSTEM, World, count, feed
 
 
@@ -129,6 +130,42 @@ def test_attachments_are_deduplicated_and_limited(world: World) -> None:
     with pytest.raises(Invalid, match="at most 50 bytes"):
         entries.post_reply(world.db, world.manager, ticket.id, "Too big", attachments=[logo])
     assert count(world.db, ThreadEntry) == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type", "stored"),
+    [
+        ("../../etc/invoice.exe.", "application/x-msdownload", "invoice.exe"),
+        ("C:\\Users\\anna\\statement\r\n.pdf", "application/pdf", "statement.pdf"),
+        ("photo\u202egnp.exe", "image/png", "photognp.exe"),
+        ("CON.txt", "text/plain; charset=utf-8", "_CON.txt"),
+        ("  ", "image/jpeg", "attachment.jpg"),
+    ],
+)
+def test_a_file_is_stored_under_its_safe_name_from_every_channel(
+    world: World, name: str, content_type: str, stored: str
+) -> None:
+    """Mail, the Support Center, the API and the window all store files through the same service."""
+    upload = Upload(name, content_type, b"data")
+    ticket = world.open(attachments=[upload])
+    entries.post_reply(world.db, world.manager, ticket.id, "Agent", attachments=[upload])
+    entries.post_note(world.db, world.manager, ticket.id, "Note", attachments=[upload])
+    view = entries.add_message(world.db, world.alice, ticket.id, "User", attachments=[upload])
+    files = [a for item in view.thread if isinstance(item, EntryView) for a in item.attachments]
+    assert [a.name for a in files] == [stored] * 3  # the user does not see the note's
+    assert {a.content_type for a in files} == {content_type.split(";")[0]}
+    with world.db.transaction(write=False) as session:
+        assert set(session.scalars(select(Attachment.name))) == {stored}
+
+
+def test_a_name_stored_before_names_were_made_safe_is_safe_on_the_way_out(world: World) -> None:
+    ticket = world.open(attachments=[Upload("report.pdf", "application/pdf", b"%PDF")])
+    with world.db.transaction() as session:
+        session.execute(update(Attachment).values(name="..\\report\r\n\u202efdp.exe.", content_type="multipart/mixed"))
+    [attachment] = tickets.get_ticket(world.db, world.manager, ticket.id).thread[0].attachments  # type: ignore[union-attr]
+    assert (attachment.name, attachment.content_type) == ("report fdp.exe", "application/octet-stream")
+    meta, _data = entries.attachment_content(world.db, world.manager, attachment.id)
+    assert meta == attachment
 
 
 def test_new_entry_is_searchable_at_once(world: World) -> None:

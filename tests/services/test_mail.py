@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import smtplib
 import uuid
 from datetime import timedelta
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -16,14 +18,15 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from desk.domain import mailthread
+from desk.domain.attachments import safe_name
 from desk.domain.enums import EntryKind, EventKind, InboundState, OutboxState, SenderCheck, TicketSource
 from desk.domain.errors import Invalid, PermissionDenied
-from desk.domain.views import EntryView, TicketView
+from desk.domain.views import EntryView, TicketView, Upload
 from desk.services import entries, lifecycle, mailboxes, tickets, worker
 from desk.services.base import now
 from desk.services.mail import intake, outbound, parse, sending
 from desk.services.mail.parse import ParsedMail
-from desk.storage.models import InboundMessage, Mailbox, OutboxMessage, Ticket, User, WorkerJob
+from desk.storage.models import Attachment, InboundMessage, Mailbox, OutboxMessage, Ticket, User, WorkerJob
 from tests.services.conftest import World, count, events
 
 SUPPORT = "support@desk.example"
@@ -690,3 +693,79 @@ def test_every_inline_part_of_a_mixed_message_is_kept_in_order_in_both_bodies(ma
     first, second, third = (html.find(text) for text in ("First: the login", "<b>report</b>", "Third: &lt;the&gt;"))
     assert -1 < first < second < third, html
     assert [a.name for a in entry.attachments] == ["a.png"]
+
+
+# Text a user, an integration or an administrator may type, line breaks, NUL and other controls included.
+typed = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=300) | st.sampled_from(
+    [
+        "Invoice\r\nBcc: victim@example.com",
+        "Müller (Billing",
+        "a\x00b",
+        "line\u2028break\x85next",
+        "ü" * 2000,
+        "x" * 3000,
+    ]
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(subject=typed, sender_name=typed, file_name=typed, content_type=typed)
+def test_whatever_was_typed_a_reply_is_built_and_sent(
+    mail_world: World, subject: str, sender_name: str, file_name: str, content_type: str
+) -> None:
+    """The subject, the mailbox's display name and the files of a reply may hold anything people type, and names
+    stored before they were made safe on entry: the worker still builds and sends the reply, every header on one
+    line and every file under its safe name."""
+    ticket = mail_world.open(requester_email="alice@example.com")
+    with mail_world.db.transaction() as session:  # only the reply is left to send
+        session.execute(update(OutboxMessage).values(state=OutboxState.SENT.value))
+    entries.post_reply(
+        mail_world.db,
+        mail_world.manager,
+        ticket.id,
+        "See the files.",
+        attachments=[Upload(file_name, content_type, b"entered now"), Upload("old.pdf", "application/pdf", b"old")],
+    )
+    subject, sender_name = storable(subject), storable(sender_name)[:120]
+    with mail_world.db.transaction() as session:  # what earlier versions stored unchanged
+        reply = session.scalars(select(OutboxMessage).where(OutboxMessage.state == OutboxState.PENDING.value)).one()
+        reply.subject, reply_id = subject, reply.id
+        session.execute(update(Mailbox).values(name=sender_name))
+        stored = session.scalars(
+            select(Attachment).where(Attachment.entry_id == reply.entry_id).order_by(Attachment.id)
+        )
+        old = stored.all()[1]
+        old.name, old.content_type = storable(file_name)[:255], storable(content_type)[:127]
+    sent: list[EmailMessage] = []
+
+    def smtp_server(account: sending.SmtpAccount, message: EmailMessage, to: tuple[str, ...]) -> None:
+        wire = message.as_bytes(policy=policy.SMTP)  # what smtplib sends
+        received = message_from_bytes(wire, policy=policy.default)
+        assert isinstance(received, EmailMessage)
+        sent.append(received)
+
+    assert sending.send_due(mail_world.db, smtp_server) == (1, 0)
+
+    [mail] = sent
+    assert mail["Subject"] == one_line(subject)
+    # Python's parser puts a space between the encoded words a long name is folded into; the name reads the same.
+    [sender] = mail["From"].addresses
+    assert sender.addr_spec == SUPPORT
+    display_name = sender.display_name
+    assert "".join(display_name.split()) == "".join(one_line(sender_name).split())
+    names = [part.get_filename() for part in mail.iter_attachments()]
+    assert names == [
+        safe_name(file_name, content_type),
+        safe_name(storable(file_name)[:255], storable(content_type)[:127]),
+    ]
+    assert {r.id: r.state for r in outbox(mail_world, ticket.id)}[reply_id] == OutboxState.SENT.value
+
+
+def storable(text: str) -> str:
+    """Text every engine stores (PostgreSQL refuses NUL in text)."""
+    return text.replace("\x00", "")
+
+
+def one_line(text: str) -> str:
+    """What the recipient reads: line breaks and controls as spaces, runs of white space as one."""
+    return " ".join(re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", text).split())

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from desk.domain.views import EntryView, Upload
 from desk.services import accounts, entries, lifecycle, mailboxes, tickets
 from desk.storage.db import Database
-from desk.storage.models import OutboxMessage, Ticket, User
+from desk.storage.models import Attachment, OutboxMessage, Ticket, User
 from desk.web.app import create_app
 from desk.web.security import CSRF_COOKIE, SESSION_COOKIE, RateLimit, RateLimits
 from tests.domain.test_inputs import any_cursor, cursor_of
@@ -203,6 +203,21 @@ def test_a_guest_opens_a_ticket_with_a_file_and_errors_keep_the_text(site: TestC
     with world.db.transaction(write=False) as session:
         sent = session.scalars(select(OutboxMessage).where(OutboxMessage.ticket_id == ticket.id)).all()
     assert [m.recipients["to"] for m in sent if m.kind == "auto_response"] == [["dan@example.com"]]
+
+
+def test_an_upload_is_judged_and_stored_under_the_name_it_will_be_saved_as(site: TestClient, world: World) -> None:
+    form = {"name": "Dan", "email": "dan@example.com", "subject": "Scan", "body": "Attached.", "phone": ""}
+    refused = post(
+        site, "/tickets/new", form, files=[("attachments", ("tool.exe.", b"MZ", "application/x-msdownload"))]
+    )
+    assert refused.status_code == 422 and "“tool.exe” cannot be attached: .exe" in refused.text  # Windows drops the dot
+
+    done = post(
+        site, "/tickets/new", form, files=[("attachments", ("..\\..\\scan\u202e.pdf. ", b"%PDF", "application/pdf"))]
+    )
+    assert done.status_code == 200
+    with world.db.transaction(write=False) as session:
+        assert session.scalars(select(Attachment.name)).all() == ["scan.pdf"]
 
 
 def test_private_topics_are_not_offered_nor_accepted(site: TestClient, world: World) -> None:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -26,6 +28,7 @@ from desk.domain.errors import DeskError
 from desk.domain.permissions import SystemActor
 from desk.services.base import command, now, record_event
 from desk.services.mail.secrets import reveal
+from desk.services.views import attachment_view
 from desk.storage.db import Database
 from desk.storage.models import Attachment, Blob, Mailbox, OutboxMessage, Ticket
 
@@ -116,19 +119,23 @@ def account_of(mailbox: Mailbox) -> SmtpAccount:
 
 
 def build(session: Session, row: OutboxMessage, mailbox: Mailbox) -> EmailMessage:
+    """The mail of an outbox row. Every header made from stored text (names, subjects, addresses, threading ids,
+    file names) is made one line first: nothing a user or an integration typed makes a mail unbuildable."""
     message = EmailMessage()
-    message["From"] = formataddr((mailbox.name, mailbox.address))
-    message["To"] = ", ".join(row.recipients.get("to", []))
+    # Address, not formataddr: formataddr leaves a "(" in a non-ASCII name unquoted, which hides the address.
+    username, _, domain = _one_line(mailbox.address).rpartition("@")
+    message["From"] = Address(_one_line(mailbox.name), username, domain)
+    message["To"] = ", ".join(_one_line(address) for address in row.recipients.get("to", []))
     if row.recipients.get("cc"):
-        message["Cc"] = ", ".join(row.recipients["cc"])
-    message["Subject"] = row.subject
+        message["Cc"] = ", ".join(_one_line(address) for address in row.recipients["cc"])
+    message["Subject"] = _one_line(row.subject)
     message["Date"] = format_datetime(row.created_at)
     message["Message-ID"] = row.message_id
     if row.in_reply_to:
-        message["In-Reply-To"] = row.in_reply_to
+        message["In-Reply-To"] = _one_line(row.in_reply_to)
     if row.reference_ids:
-        message["References"] = row.reference_ids
-    message[mailthread.LOOP_HEADER] = mailbox.address.rpartition("@")[2]
+        message["References"] = _one_line(row.reference_ids)
+    message[mailthread.LOOP_HEADER] = _one_line(mailbox.address.rpartition("@")[2])
     if row.kind != "reply":  # a person's reply is not automatic; everything else is, and must not be answered
         message["Auto-Submitted"] = "auto-generated" if row.kind.startswith("alert") else "auto-replied"
         message["X-Auto-Response-Suppress"] = "All"
@@ -137,21 +144,31 @@ def build(session: Session, row: OutboxMessage, mailbox: Mailbox) -> EmailMessag
         message.add_alternative(row.body_html, subtype="html")
     if row.entry_id is not None:
         files = session.execute(
-            select(Attachment.name, Attachment.content_type, Blob.data)
+            select(
+                Attachment.id, Attachment.name, Attachment.content_type, Attachment.size, Attachment.sha256, Blob.data
+            )
             .join(Blob, Blob.sha256 == Attachment.sha256)
             .where(Attachment.entry_id == row.entry_id)
             .order_by(Attachment.id)
         ).all()
-        for name, content_type, data in files:
-            maintype, _, subtype = content_type.partition("/")
-            message.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream", filename=name)
+        for attachment_id, name, content_type, size, sha256, data in files:
+            # Made safe again: names stored before they were made safe on entry.
+            attachment = attachment_view(attachment_id, name, content_type, size, sha256)
+            maintype, _, subtype = attachment.content_type.partition("/")
+            message.add_attachment(data, maintype=maintype, subtype=subtype, filename=attachment.name)
     return message
 
 
+def _one_line(text: str) -> str:
+    """Header text on one line: line breaks and other control characters become spaces (the email package
+    refuses a header value with a line break, and a NUL upsets servers)."""
+    return " ".join("".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text).split())
+
+
 def _recipients(row: OutboxMessage) -> tuple[str, ...]:
-    return tuple(
-        dict.fromkeys([*row.recipients.get("to", []), *row.recipients.get("cc", []), *row.recipients.get("bcc", [])])
-    )
+    """The envelope's recipients, each on one line (smtplib refuses a command with a line break)."""
+    everyone = [*row.recipients.get("to", []), *row.recipients.get("cc", []), *row.recipients.get("bcc", [])]
+    return tuple(dict.fromkeys(_one_line(address) for address in everyone))
 
 
 @command

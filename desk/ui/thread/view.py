@@ -9,7 +9,9 @@ Nothing remote is ever loaded: the services keep no image source in stored HTML 
 `loadResource` serves our own `icon:` images and an empty image for anything else, never letting Qt read a file
 or an address itself. Links open in the system browser only when clicked, and show where they go on hover; a link
 whose text poses as another address (desk.domain.links) asks first, naming its real target. Attachment links
-(`attachment:ID`) go to the owner through `attachment_activated`, usually to `open_attachment`.
+(`attachment:ID`) go to the owner through `attachment_activated`, usually to `open_attachment`: a click opens a
+file whose type is safe to open (`desk.domain.attachments.may_open`) and saves any other, and the link's context
+menu offers Open (disabled, saying why, for the others) and Save As.
 """
 
 from __future__ import annotations
@@ -24,15 +26,17 @@ from pathlib import Path
 
 import qasync
 from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QColor, QDesktopServices, QImage, QTextDocument
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QTextBrowser, QWidget
+from PySide6.QtGui import QColor, QContextMenuEvent, QDesktopServices, QImage, QTextDocument
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QTextBrowser, QWidget
 
+from desk.domain.attachments import may_open, why_not_open
 from desk.domain.enums import EntryKind, EventKind
 from desk.domain.errors import DeskError
 from desk.domain.links import disguised_target
 from desk.domain.views import AttachmentView, EntryView, EventView, ThreadItem, format_size
 from desk.services import entries
 from desk.ui import icons, labels, theme
+from desk.ui.downloads import write_downloaded
 from desk.ui.tasks import Context
 from desk.ui.widgets import message_box, plain_tip
 
@@ -59,14 +63,6 @@ _ICON_TOKENS: dict[str, str] = {
 # Plain-text bodies get their web addresses made clickable; the match runs on escaped text and stops before
 # punctuation that usually ends a sentence rather than the address.
 _URL = re.compile(r"\bhttps?://[^\s<>\"']*[^\s<>\"'.,;:!?)\]]")
-# Files that run code when "opened". An attachment comes from a stranger, so these are only ever saved.
-RISKY_SUFFIXES = frozenset(
-    {
-        ".app", ".appimage", ".bat", ".cmd", ".com", ".cpl", ".desktop", ".dll", ".exe", ".hta", ".jar", ".js",
-        ".jse", ".lnk", ".msc", ".msi", ".msp", ".pif", ".ps1", ".reg", ".scr", ".sh", ".url", ".vbe", ".vbs",
-        ".wsf", ".wsh",
-    }
-)  # fmt: skip
 
 
 def format_time(moment: datetime) -> str:
@@ -75,25 +71,21 @@ def format_time(moment: datetime) -> str:
     return f"{local:%a} {local.day} {local:%b %Y %H:%M}"
 
 
-def safe_file_name(name: str) -> str:
-    """An attachment's name usable as a local file name: no folders (an email may say "../../x"), never empty."""
-    cleaned = Path(name.replace("\\", "/")).name.strip().lstrip(".")
-    return cleaned or "attachment"
-
-
 class ThreadView(QTextBrowser):
     """A ticket's thread, read-only, newest entry scrolled into view.
 
     Signals:
-        attachment_activated(int): the agent clicked an attachment link; carries the attachment id.
+        attachment_activated(int, bool): the agent asked for an attachment; carries its id and whether to save it
+            (True) rather than open it.
     """
 
-    attachment_activated = Signal(int)
+    attachment_activated = Signal(int, bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._images: dict[str, QImage] = {}
         self._images_dark: bool | None = None
+        self._attachments: dict[int, AttachmentView] = {}
         # Links are ours to route: attachments to the owner, web and mail links to the system, the rest nowhere.
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
@@ -107,6 +99,7 @@ class ThreadView(QTextBrowser):
     def set_thread(self, items: Sequence[ThreadItem]) -> None:
         """Show these entries and events (oldest first) and scroll to the newest."""
         self._ensure_images()
+        self._attachments = {a.id: a for item in items if isinstance(item, EntryView) for a in item.attachments}
         self.setHtml(_render(items))
         # setHtml clears the document's resources; register the icons again so layout finds them without a load.
         document = self.document()
@@ -132,11 +125,8 @@ class ThreadView(QTextBrowser):
     def _on_anchor_clicked(self, url: QUrl) -> None:
         scheme = url.scheme().lower()
         if scheme == ATTACHMENT_SCHEME:
-            try:
-                attachment_id = int(url.path())
-            except ValueError:
-                return
-            self.attachment_activated.emit(attachment_id)
+            if (attachment := self._attachment(url)) is not None:
+                self.attachment_activated.emit(attachment.id, not may_open(attachment.name))
         elif scheme in EXTERNAL_SCHEMES:
             href = url.toString()
             disguises = ((text, disguised_target(text, href)) for text in _link_texts(self.document(), url))
@@ -168,6 +158,37 @@ class ThreadView(QTextBrowser):
         """A web or mail link says where it really goes while the pointer is on it."""
         external = url.scheme().lower() in EXTERNAL_SCHEMES
         self.setToolTip(plain_tip(url.toDisplayString()) if external else "")
+
+    def _attachment(self, url: QUrl) -> AttachmentView | None:
+        """The attachment an `attachment:ID` link shows, None for any other link."""
+        if url.scheme().lower() != ATTACHMENT_SCHEME or not url.path().isdigit():
+            return None
+        return self._attachments.get(int(url.path()))
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802
+        """Override QTextBrowser.contextMenuEvent: an attachment link's own menu, else the usual one."""
+        attachment = self._attachment(QUrl(self.anchorAt(event.pos())))
+        if attachment is None:
+            super().contextMenuEvent(event)
+            return
+        menu = self.attachment_menu(attachment)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(event.globalPos())
+
+    def attachment_menu(self, attachment: AttachmentView) -> QMenu:
+        """Open (only for types safe to hand to the system; else disabled, its tooltip saying why) and Save As."""
+        menu = QMenu(self)
+        menu.setToolTipsVisible(True)
+        open_action = menu.addAction(labels.tr("Open"))
+        open_action.setObjectName("openAttachment")
+        reason = why_not_open(attachment.name)
+        open_action.setEnabled(reason is None)
+        open_action.setToolTip(reason or labels.tr("Open with this computer's viewer"))
+        open_action.triggered.connect(lambda: self.attachment_activated.emit(attachment.id, False))
+        save_action = menu.addAction(labels.tr("Save As…"))
+        save_action.setObjectName("saveAttachment")
+        save_action.triggered.connect(lambda: self.attachment_activated.emit(attachment.id, True))
+        return menu
 
     def loadResource(self, type: int, name: QUrl | str) -> object:  # noqa: N802
         """Override QTextBrowser.loadResource: our icons, and an empty resource for anything else.
@@ -257,7 +278,7 @@ def _entry_html(entry: EntryView, anchor: str, colours: tuple[str, str], muted: 
         rows.append(f'<p style="margin: 2px 0 0 0; color: {muted};">{_recipients(entry.recipients)}</p>')
     rows.append(f'<div style="margin-top: 8px;">{_body(entry)}</div>')
     if entry.attachments:
-        rows.append(f'<p style="margin: 8px 0 0 0;">{_attachments(entry.attachments)}</p>')
+        rows.append(f'<p style="margin: 8px 0 0 0;">{_attachments(entry.attachments, muted)}</p>')
     return (
         '<table width="100%" cellspacing="0" cellpadding="10"'
         ' style="margin-top: 6px; margin-bottom: 10px; border-collapse: collapse;">'
@@ -292,12 +313,19 @@ def _body(entry: EntryView) -> str:
     return f'<span style="white-space: pre-wrap;">{linked}</span>'
 
 
-def _attachments(attachments: Sequence[AttachmentView]) -> str:
-    links = (
-        f'<a href="{ATTACHMENT_SCHEME}:{attachment.id}">'
-        f"{html.escape(attachment.name)} ({format_size(attachment.size)})</a>"
-        for attachment in attachments
-    )
+def _attachments(attachments: Sequence[AttachmentView], muted: str) -> str:
+    """Each file as a link that opens it, or saves it when its type is not safe to open (then it says so)."""
+    links = []
+    for attachment in attachments:
+        reason = why_not_open(attachment.name)
+        title = reason or labels.tr("Click to open; right-click to save")
+        link = (
+            f'<a href="{ATTACHMENT_SCHEME}:{attachment.id}" title="{html.escape(title)}">'
+            f"{html.escape(attachment.name)} ({format_size(attachment.size)})</a>"
+        )
+        if reason:
+            link += f'&nbsp;<span style="color: {muted};">{html.escape(labels.tr("(save only)"))}</span>'
+        links.append(link)
     return _icon("attachment") + "&nbsp;" + "&nbsp;&nbsp; ".join(links)
 
 
@@ -315,8 +343,9 @@ def _event_html(event: EventView, anchor: str, colour: str, icon: str) -> str:
 async def open_attachment(ctx: Context, parent: QWidget, attachment_id: int, save: bool) -> bool:
     """Fetch an attachment, then save it where the agent picks (`save`) or open it with the system's viewer.
 
-    Files that would run code when opened (RISKY_SUFFIXES) are always saved instead. An error (the attachment is
-    gone, the agent may not see it, the disk is full) is shown in a message box on `parent`.
+    Only a type safe to hand to the system (`may_open`) is opened; any other is saved instead. The file is written
+    with the Mark of the Web. An error (the attachment is gone, the agent may not see it, the disk is full) is
+    shown in a message box on `parent`.
 
     Returns:
         Whether the file was written (and opened, unless saved).
@@ -326,8 +355,8 @@ async def open_attachment(ctx: Context, parent: QWidget, attachment_id: int, sav
     except DeskError as error:
         _warn(parent, str(error))
         return False
-    name = safe_file_name(attachment.name)
-    saving = save or Path(name).suffix.lower() in RISKY_SUFFIXES
+    name = attachment.name  # made safe by the services: no folders, no hidden extension
+    saving = save or not may_open(name)
     if saving:
         # A modal dialog from a coroutine runs on the Qt loop (STYLE rule 30), not nested inside the asyncio step.
         target, _filter = await qasync.asyncWrap(
@@ -340,7 +369,7 @@ async def open_attachment(ctx: Context, parent: QWidget, attachment_id: int, sav
         # A fresh folder per file keeps the attachment's own name, which the viewer shows in its title bar.
         path = Path(tempfile.mkdtemp(prefix="desk-attachment-")) / name
     try:
-        await asyncio.to_thread(path.write_bytes, data)
+        await asyncio.to_thread(write_downloaded, path, data)
     except OSError as error:
         _warn(parent, labels.tr("Could not write {path}: {reason}").format(path=path, reason=error.strerror or error))
         return False

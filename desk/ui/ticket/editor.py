@@ -289,8 +289,8 @@ class TicketEditor(QWidget):
         await self._load_or_say()
 
     @async_slot
-    async def _open_attachment(self, attachment_id: int) -> None:
-        await open_attachment(self._ctx, self, attachment_id, save=False)
+    async def _open_attachment(self, attachment_id: int, save: bool) -> None:
+        await open_attachment(self._ctx, self, attachment_id, save=save)
 
     def _say(self, message: str) -> None:
         self.banner.setText(message)

@@ -16,16 +16,16 @@ from pytestqt.qtbot import QtBot
 
 import qasync
 from PySide6.QtCore import QByteArray, QPoint, QSize, Qt, QUrl
-from PySide6.QtGui import QDesktopServices, QImage, QTextDocument
+from PySide6.QtGui import QAction, QDesktopServices, QImage, QTextDocument
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QMessageBox, QWidget
 
 from desk.domain.enums import ActorKind, EntryKind, EventKind, Queue
 from desk.domain.queues import Criteria
 from desk.domain.views import AttachmentView, EntryView, EventView, ThreadItem, Upload, format_size
 from desk.services import entries, queues, tickets
 from desk.services.demo import LONG_THREAD_SUBJECT
-from desk.ui import theme
+from desk.ui import downloads, theme
 from desk.ui.tasks import Context
 from desk.ui.thread.view import ThreadView, format_time, open_attachment
 from tests.ui.conftest import run
@@ -228,16 +228,63 @@ def test_any_other_resource_is_empty_too(thread: ThreadView, tmp_path: Path) -> 
         assert isinstance(result, QByteArray) and result.isEmpty()
 
 
-def test_clicking_an_attachment_link_emits_its_id(thread: ThreadView) -> None:
-    attachment = AttachmentView(id=42, name="statement.pdf", content_type="application/pdf", size=2048, sha256="0")
-    thread.set_thread([entry(1, EntryKind.MESSAGE, "Anna Berg", attachments=(attachment,))])
+def test_clicking_an_attachment_opens_a_safe_type_and_saves_any_other(thread: ThreadView) -> None:
+    pdf = AttachmentView(id=42, name="statement.pdf", content_type="application/pdf", size=2048, sha256="0")
+    page = AttachmentView(id=43, name="statement.html", content_type="text/html", size=512, sha256="1")
+    thread.set_thread([entry(1, EntryKind.MESSAGE, "Anna Berg", attachments=(pdf, page))])
     assert "statement.pdf (2 KB)" in thread.toPlainText()
-    activated: list[int] = []
-    thread.attachment_activated.connect(activated.append)
+    assert "statement.html (512 bytes) (save only)" in thread.toPlainText()  # the agent sees what a click does
+    activated: list[tuple[int, bool]] = []
+    thread.attachment_activated.connect(lambda attachment_id, save: activated.append((attachment_id, save)))
 
-    QTest.mouseClick(thread.viewport(), Qt.MouseButton.LeftButton, pos=link_position(thread, "statement.pdf"))
+    for name in ("statement.pdf", "statement.html"):
+        QTest.mouseClick(thread.viewport(), Qt.MouseButton.LeftButton, pos=link_position(thread, name))
 
-    assert activated == [42]
+    assert activated == [(42, False), (43, True)]
+    assert "only saves them" in link_tooltip(thread, "statement.html")  # the link says why, in words
+    assert "open" in link_tooltip(thread, "statement.pdf").lower()
+
+
+def link_tooltip(widget: ThreadView, text: str) -> str:
+    cursor = widget.document().find(text)
+    cursor.setPosition(cursor.selectionStart() + 1)
+    return cursor.charFormat().toolTip()
+
+
+def menu_actions(menu: QMenu) -> tuple[QAction, QAction]:
+    """The menu's Open and Save As actions, as the agent sees them in this order."""
+    actions = menu.actions()
+    assert [a.objectName() for a in actions] == ["openAttachment", "saveAttachment"]
+    return actions[0], actions[1]
+
+
+@pytest.mark.parametrize("name", ["invoice.exe.", "setup.py", "logo.svg", "report.docm", "page.html", "disk.iso"])
+def test_open_is_refused_in_the_attachment_menu_for_a_dangerous_type(thread: ThreadView, name: str) -> None:
+    attachment = AttachmentView(id=7, name=name, content_type="application/octet-stream", size=10, sha256="0")
+    thread.set_thread([entry(1, EntryKind.MESSAGE, "Anna Berg", attachments=(attachment,))])
+    activated: list[tuple[int, bool]] = []
+    thread.attachment_activated.connect(lambda attachment_id, save: activated.append((attachment_id, save)))
+
+    menu = thread.attachment_menu(attachment)
+    open_action, save_action = menu_actions(menu)
+
+    assert not open_action.isEnabled() and "only saves them" in open_action.toolTip()
+    assert menu.toolTipsVisible()
+    open_action.trigger()  # a disabled action does nothing
+    save_action.trigger()
+    assert activated == [(7, True)]
+
+
+def test_open_is_offered_in_the_attachment_menu_for_a_pdf(thread: ThreadView) -> None:
+    attachment = AttachmentView(id=8, name="statement.PDF", content_type="application/pdf", size=10, sha256="0")
+    thread.set_thread([entry(1, EntryKind.MESSAGE, "Anna Berg", attachments=(attachment,))])
+    activated: list[tuple[int, bool]] = []
+    thread.attachment_activated.connect(lambda attachment_id, save: activated.append((attachment_id, save)))
+
+    open_action, _save_action = menu_actions(thread.attachment_menu(attachment))
+    assert open_action.isEnabled()
+    open_action.trigger()
+    assert activated == [(8, False)]
 
 
 def test_web_links_open_in_the_browser_only_when_clicked(thread: ThreadView, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -302,7 +349,7 @@ def test_a_link_of_another_scheme_does_nothing(thread: ThreadView, monkeypatch: 
     monkeypatch.setattr(QDesktopServices, "openUrl", opened.append)
     activated: list[int] = []
     thread.attachment_activated.connect(activated.append)
-    for url in ("file:///etc/passwd", "javascript:alert(1)", "attachment:x"):
+    for url in ("file:///etc/passwd", "javascript:alert(1)", "attachment:x", "attachment:99"):
         thread.anchorClicked.emit(QUrl(url))
     assert opened == [] and activated == []
 
@@ -323,7 +370,7 @@ def attachment_on_a_ticket(ctx: Context, name: str, data: bytes) -> int:
     ticket = entries.post_note(
         ctx.db, ctx.agent, ticket_id, "The log", attachments=[Upload(name, "application/octet-stream", data)]
     )
-    found = [a for item in ticket.thread if isinstance(item, EntryView) for a in item.attachments if a.name == name]
+    found = [a for item in ticket.thread if isinstance(item, EntryView) for a in item.attachments]
     return found[-1].id
 
 
@@ -353,10 +400,11 @@ def test_save_attachment_writes_where_the_agent_picks(
     assert target.read_bytes() == b"%PDF-1.7"
 
 
-def test_a_program_is_saved_never_started(
-    loop: qasync.QEventLoop, ctx: Context, parent: QWidget, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+@pytest.mark.parametrize("name", ["invoice.exe", "invoice.exe.", "tool.pyw", "drawing.svg", "help.chm", "x.appref-ms"])
+def test_a_dangerous_file_is_saved_never_started(
+    loop: qasync.QEventLoop, ctx: Context, parent: QWidget, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
-    attachment_id = attachment_on_a_ticket(ctx, "invoice.exe", b"MZ")
+    attachment_id = attachment_on_a_ticket(ctx, name, b"MZ")
     opened: list[QUrl] = []
     monkeypatch.setattr(QDesktopServices, "openUrl", opened.append)
     asked: list[str] = []
@@ -369,7 +417,39 @@ def test_a_program_is_saved_never_started(
 
     assert not run(loop, open_attachment(ctx, parent, attachment_id, save=False))  # cancelled in the dialog
 
-    assert asked and asked[0].endswith("invoice.exe") and opened == []
+    assert asked and Path(asked[0]).name == name.rstrip(".") and opened == []
+
+
+@pytest.mark.parametrize("save", [False, True])
+def test_a_file_written_on_windows_carries_the_mark_of_the_web(
+    loop: qasync.QEventLoop,
+    ctx: Context,
+    parent: QWidget,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    save: bool,
+) -> None:
+    """Opened (from a temporary folder) or saved, the file is marked as from the Internet before anything opens it."""
+    monkeypatch.setattr(downloads, "WINDOWS", True)
+    attachment_id = attachment_on_a_ticket(ctx, "statement.pdf", b"%PDF-1.7")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args: (str(tmp_path / "saved.pdf"), ""))
+    marks: list[bytes] = []
+
+    def open_url(url: QUrl) -> None:  # what Windows would find when it opens the file
+        marks.append(Path(url.toLocalFile() + ":Zone.Identifier").read_bytes())
+
+    monkeypatch.setattr(QDesktopServices, "openUrl", open_url)
+
+    assert run(loop, open_attachment(ctx, parent, attachment_id, save=save))
+
+    mark = (tmp_path / "saved.pdf:Zone.Identifier").read_bytes() if save else marks[0]
+    assert mark == b"[ZoneTransfer]\r\nZoneId=3\r\n"
+
+
+def test_elsewhere_no_mark_is_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(downloads, "WINDOWS", False)
+    downloads.write_downloaded(tmp_path / "a.pdf", b"%PDF")
+    assert [p.name for p in tmp_path.iterdir()] == ["a.pdf"]
 
 
 @pytest.mark.qt_log_ignore("propagateSizeHints")  # the offscreen platform says so for every dialog
