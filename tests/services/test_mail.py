@@ -569,7 +569,10 @@ def test_a_sender_check_vouches_per_mailbox(mail_world: World) -> None:
 
 
 def test_a_new_mailbox_requires_the_receiving_servers_word(world: World) -> None:
-    view = mailboxes.add_mailbox(world.db, world.admin, name="Sales", address="sales@desk.example")
+    view = mailboxes.add_mailbox(
+        world.db, world.admin, name="Sales", address="sales@desk.example", imap_host="imap.desk.example",
+        imap_user="sales", imap_password="secret",
+    )  # fmt: skip
     assert (view.sender_check, view.auth_server) == (SenderCheck.REQUIRED, None)
     assert any("names no receiving server" in p for p in worker.status(world.db, world.admin).problems())
 
