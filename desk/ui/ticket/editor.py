@@ -82,10 +82,11 @@ class TicketEditor(QWidget):
         title.addWidget(self.subject)
         status_row = QHBoxLayout()
         status_row.setSpacing(12)
-        status_row.addWidget(self.status)
+        # The status line takes the row's width and wraps only when that is too narrow (a wrapping label left to its
+        # size hint breaks after a few words).
+        status_row.addWidget(self.status, 1)
         status_row.addWidget(self.overdue)
         status_row.addWidget(self.updated_by)
-        status_row.addStretch(1)
         title.addLayout(status_row)
         header = QHBoxLayout()
         header.addLayout(title, 1)
