@@ -287,6 +287,8 @@ def _walk(
     conditions used (none for a plain queue, whose statement binds the agent's values instead)."""
     with_cursor = cursor is not None
     conditions: list[ColumnElement[bool]] = []
+    if _none_of_mine(agent, criteria):
+        return [], False, conditions
     if criteria.is_plain_queue and criteria.queue is not None:
         # The common case, built once per shape: building the statement costs more than running it on SQLite.
         build_plain = _plain_ids if ids_only else _plain_page
@@ -379,7 +381,15 @@ def _plain_ids(queue: Queue, shape: Shape, sort: SortKey, descending: bool, with
     return _ids_statement(_plain_conditions(queue, shape), sort, descending, with_cursor)
 
 
+def _none_of_mine(agent: AgentActor, criteria: Criteria) -> bool:
+    """My teams for an agent in no team: empty, known without a query (an IN over no teams made SQLite walk every
+    open ticket to find none)."""
+    return criteria.queue == Queue.MY_TEAMS and not agent.teams
+
+
 def _count(session: Session, agent: AgentActor, criteria: Criteria, conditions: list[ColumnElement[bool]]) -> int:
+    if _none_of_mine(agent, criteria):
+        return 0
     if criteria.is_plain_queue and criteria.queue is not None:
         return _tally_counts(session, agent, (criteria.queue,))[criteria.queue]
     return session.scalar(select(func.count()).select_from(Ticket).where(*conditions)) or 0
