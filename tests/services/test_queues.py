@@ -106,7 +106,7 @@ def test_my_teams_of_an_agent_in_no_team_is_empty_without_reading_tickets(world:
     try:
         for criteria in (
             Criteria(queue=Queue.MY_TEAMS),
-            Criteria(queue=Queue.MY_TEAMS, department_ids=[world.billing]),
+            Criteria(queue=Queue.MY_TEAMS, department_ids=(world.billing,)),
         ):
             page = queues.queue_page(db, world.viewer, criteria)
             assert (ids(page), page.total, page.next_cursor) == ([], 0, None)
