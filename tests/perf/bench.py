@@ -364,7 +364,8 @@ class Raw:
         """The newest PAGE matches: each state's tickets newest first on ix_tickets_state_updated, each document
         tested for the words (whole words, the last a prefix) on its own."""
         needles = [f" {term} " for term in terms[:-1]] + [f" {terms[-1]}"]
-        padded = "concat(' ', sd.content, ' ')" if self.dialect == "mariadb" else "(' ' || sd.content || ' ')"
+        server = self.dialect in ("mysql", "mariadb")  # a mysql:// URL names the dialect "mysql" on MariaDB too
+        padded = "concat(' ', sd.content, ' ')" if server else "(' ' || sd.content || ' ')"
         if self.dialect == "sqlite":
             tests = [f"instr({padded}, :w{n}) > 0" for n in range(len(needles))]
         elif self.dialect == "postgresql":
