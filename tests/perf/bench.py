@@ -13,9 +13,12 @@ a created ticket: its thread). A service meets its goal when it takes at most ma
 
 Figures: "cold" is the first call on a new engine (a fresh connection, empty statement caches: what the first
 click after starting Desk pays); "warm" is the median of --runs calls, service and raw alternating so that both
-see the same machine load. Nothing the benchmark measures is changed by it: tickets are created inside one outer
-transaction that is rolled back at the end (each service call's commit releases a savepoint; the raw SQL does the
-same), so the data is the same on every run. Engines run one after another, never at the same time.
+see the same machine load, and the fastest of them (on a busy machine a call is often preempted for a time slice
+of several ms, which weighs more on the longer side; the fastest runs show the cost without that).
+
+Nothing the benchmark measures is changed by it: tickets are created inside one outer transaction that is rolled
+back at the end (each service call's commit releases a savepoint; the raw SQL does the same), so the data is the
+same on every run. Engines run one after another, never at the same time.
 """
 
 from __future__ import annotations
@@ -133,16 +136,26 @@ class Row:
     raw_ms: float
     cold_service_ms: float
     cold_raw_ms: float
+    best_service_ms: float
+    best_raw_ms: float
     same: bool
     note: str = ""
 
     @property
     def goal_ms(self) -> float:
-        return max(1.5 * self.raw_ms, self.raw_ms + 2)
+        return goal(self.raw_ms)
 
     @property
     def meets(self) -> bool:
         return self.service_ms <= self.goal_ms
+
+    @property
+    def best_meets(self) -> bool:
+        return self.best_service_ms <= goal(self.best_raw_ms)
+
+
+def goal(raw_ms: float) -> float:
+    return max(1.5 * raw_ms, raw_ms + 2)
 
 
 @dataclass
@@ -190,6 +203,8 @@ def measure(case: Case, db: Database, runs: int) -> Row:
         statistics.median(raw_times),
         cold[0],
         cold[1],
+        min(service_times),
+        min(raw_times),
         same,
         case.note,
     )
@@ -776,10 +791,13 @@ def bench(db: Database, runs: int, quick: bool) -> tuple[list[Row], dict[str, in
 
 def report(engine_name: str, size: int, build: float | None, rows: list[Row], statements: dict[str, int]) -> None:
     built = f"built in {build / 60:.1f} min" if build is not None else "reused"
-    print(f"\n{engine_name}, {size:,} tickets ({built}); ms; goal = max(1.5 × raw, raw + 2 ms) on the warm figures")
+    print(
+        f"\n{engine_name}, {size:,} tickets ({built}); ms. Warm: median (and fastest) of the runs; the goal is "
+        "max(1.5 × raw, raw + 2 ms) on the medians; 'fastest' says whether the fastest runs meet it too"
+    )
     header = (
         f"{'operation':<52} {'cold svc':>8} {'cold raw':>8} {'service':>8} {'raw':>7} {'ratio':>6} {'goal':>7}  "
-        "verdict  answer"
+        f"verdict  {'fastest svc/raw':>15} {'':7}  answer"
     )
     print(header)
     print("-" * len(header))
@@ -787,14 +805,17 @@ def report(engine_name: str, size: int, build: float | None, rows: list[Row], st
         verdict = "meets" if row.meets else "MISSES"
         answer = "same" if row.same else "DIFFERS"
         note = f"  ({row.note})" if row.note else ""
+        best = f"{row.best_service_ms:7.1f}/{row.best_raw_ms:<7.1f}"
+        best_verdict = "meets" if row.best_meets else "MISSES"
         print(
             f"{row.operation:<52} {row.cold_service_ms:8.1f} {row.cold_raw_ms:8.1f} {row.service_ms:8.1f} "
-            f"{row.raw_ms:7.1f} {row.service_ms / row.raw_ms:6.2f} {row.goal_ms:7.1f}  {verdict:<7}  {answer}{note}"
+            f"{row.raw_ms:7.1f} {row.service_ms / row.raw_ms:6.2f} {row.goal_ms:7.1f}  {verdict:<7}  {best:>15} "
+            f"{best_verdict:<7}  {answer}{note}"
         )
-    misses = [r.operation for r in rows if not r.meets]
     print(
         f"create a ticket: {statements['service']} statements through the service, {statements['raw']} raw; "
-        f"{len(rows) - len(misses)} of {len(rows)} rows meet the goal"
+        f"{sum(r.meets for r in rows)} of {len(rows)} rows meet the goal on the medians, "
+        f"{sum(r.best_meets for r in rows)} on the fastest runs; {sum(not r.same for r in rows)} answers differ"
     )
 
 
