@@ -117,6 +117,25 @@ def test_my_teams_of_an_agent_in_no_team_is_empty_without_reading_tickets(world:
     assert ids(queues.queue_page(db, world.limited, Criteria(queue=Queue.MY_TEAMS))) != []
 
 
+def test_a_page_statement_carries_its_size_in_its_text(world: World) -> None:
+    """The same text on every call, the size written in: PostgreSQL re-planned a page with a bound LIMIT each time."""
+    world.open(subject="one")
+    sent: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "ORDER BY" in statement:
+            sent.append(" ".join(statement.split()))
+
+    event.listen(world.db.engine, "before_cursor_execute", note)
+    try:
+        for _ in range(2):
+            queues.queue_page(world.db, world.admin, Criteria(queue=Queue.OPEN), limit=20)
+    finally:
+        event.remove(world.db.engine, "before_cursor_execute", note)
+    assert len(sent) == 2 and sent[0] == sent[1]
+    assert "LIMIT 21" in sent[0]
+
+
 @pytest.mark.parametrize("sort", list(SortKey))
 @pytest.mark.parametrize("descending", [True, False])
 def test_keyset_pages_walk_every_ticket_once_in_order(world: World, sort: SortKey, descending: bool) -> None:
