@@ -117,8 +117,9 @@ def test_my_teams_of_an_agent_in_no_team_is_empty_without_reading_tickets(world:
     assert ids(queues.queue_page(db, world.limited, Criteria(queue=Queue.MY_TEAMS))) != []
 
 
-def test_a_page_statement_carries_its_size_in_its_text(world: World) -> None:
-    """The same text on every call, the size written in: PostgreSQL re-planned a page with a bound LIMIT each time."""
+def test_a_page_statement_carries_its_size_and_state_in_its_text(world: World) -> None:
+    """The same text on every call, the constants written in: PostgreSQL re-planned a page with a bound LIMIT, or
+    (Unassigned) with a bound state, on every call."""
     world.open(subject="one")
     sent: list[str] = []
 
@@ -129,11 +130,11 @@ def test_a_page_statement_carries_its_size_in_its_text(world: World) -> None:
     event.listen(world.db.engine, "before_cursor_execute", note)
     try:
         for _ in range(2):
-            queues.queue_page(world.db, world.admin, Criteria(queue=Queue.OPEN), limit=20)
+            queues.queue_page(world.db, world.admin, Criteria(queue=Queue.UNASSIGNED), limit=20)
     finally:
         event.remove(world.db.engine, "before_cursor_execute", note)
     assert len(sent) == 2 and sent[0] == sent[1]
-    assert "LIMIT 21" in sent[0]
+    assert "LIMIT 21" in sent[0] and "tickets.state = 'open'" in sent[0]
 
 
 @pytest.mark.parametrize("sort", list(SortKey))
