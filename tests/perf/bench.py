@@ -620,13 +620,14 @@ def search_words(db: Database, sample: int = 4000) -> list[tuple[str, str]]:
         return str(min(share, key=lambda w: (abs(share[w] / documents - target), w)))
 
     one, ten = near(0.01), near(0.10)
+    prefix = ten[: max(3, min(4, len(ten) - 1))]  # shorter than the word, so that it is a prefix search
     return [
         (f"rare “{RARE_WORD}”", RARE_WORD),
         (f"~1 % “{one}”", one),
         (f"~10 % “{ten}”", ten),
         (f"very common “{COMMON_WORD}”", COMMON_WORD),
         (f"two words “{one} {COMMON_WORD}”", f"{one} {COMMON_WORD}"),
-        (f"prefix “{ten[:4]}”", ten[:4]),
+        (f"prefix “{prefix}”", prefix),
     ]
 
 
