@@ -70,11 +70,8 @@ def _next_number(session: Session) -> str:
         value = session.scalar(select(Sequence.value).where(Sequence.name == "ticket"))
         assert value is not None
         return sequence_number(pattern, value)
-    for _ in range(_NUMBER_ATTEMPTS):
-        candidate = random_number(pattern, _rng)
-        if session.scalar(select(Ticket.id).where(Ticket.number == candidate)) is None:
-            return candidate
-    raise Invalid("No free ticket number is left in the number format; an administrator must widen it.")
+    # Not looked up first: the insert's savepoint catches a taken number (`_insert_with_number`).
+    return random_number(pattern, _rng)
 
 
 def _validate_text(subject: str, body: str, *, requester_missing: bool) -> tuple[str, str]:
@@ -280,7 +277,7 @@ def _preload(
 
 
 def _insert_with_number(session: Session, ticket: Ticket) -> None:
-    """Insert under a fresh number; a number taken by a concurrent insert is redrawn (savepoint keeps the rest)."""
+    """Insert under a fresh number; a number already taken is redrawn (the savepoint keeps the rest)."""
     for _ in range(_NUMBER_ATTEMPTS):
         ticket.number = _next_number(session)
         try:
@@ -291,7 +288,7 @@ def _insert_with_number(session: Session, ticket: Ticket) -> None:
         except IntegrityError:
             if settings.get(session, "ticket.number_mode") == "sequence":
                 raise
-    raise Invalid("Could not find a free ticket number; try again.")
+    raise Invalid("No free ticket number is left in the number format; an administrator must widen it.")
 
 
 def _active_agent(session: Session, agent_id: int) -> Agent:

@@ -280,7 +280,7 @@ class Ticket(Base):
         Index("ix_tickets_state_due", "state", "due_at", "id"),
         Index("ix_tickets_state_priority", "state", "priority_level", "id"),
         Index("ix_tickets_state_number", "state", "number"),
-        Index("ix_tickets_assignee", "assignee_id", "state", "updated_at"),
+        Index("ix_tickets_assignee_state_updated", "assignee_id", "state", "updated_at", "id"),
         Index("ix_tickets_team", "team_id", "state", "updated_at"),
         Index("ix_tickets_department", "department_id", "state", "updated_at"),
         Index("ix_tickets_status", "status_id", "updated_at"),

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from desk.domain.enums import Queue, SortKey
 from desk.domain.errors import Invalid
@@ -96,6 +96,52 @@ def test_agents_see_only_their_departments_assignments_and_teams(world: World) -
     assert set(ids(queues.queue_page(db, world.limited, Criteria(queue=Queue.MY_TEAMS)))) == {team.id}
     assert queues.queue_counts(db, world.viewer)[Queue.MINE] == 1
     assert queues.queue_counts(db, world.outsider)[Queue.OPEN] == 0
+
+
+def test_my_teams_of_an_agent_in_no_team_is_empty_without_reading_tickets(world: World) -> None:
+    """It is empty for certain: asking the database made SQLite walk every open ticket to find none."""
+    db = world.db
+    world.open(subject="team", team_id=world.level2, by=world.admin)
+    assert not world.viewer.teams
+    read: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "tickets" in statement:
+            read.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        for criteria in (
+            Criteria(queue=Queue.MY_TEAMS),
+            Criteria(queue=Queue.MY_TEAMS, department_ids=(world.billing,)),
+        ):
+            page = queues.queue_page(db, world.viewer, criteria)
+            assert (ids(page), page.total, page.next_cursor) == ([], 0, None)
+            assert queues.queue_ids(db, world.viewer, criteria) == ([], None)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert read == []
+    assert ids(queues.queue_page(db, world.limited, Criteria(queue=Queue.MY_TEAMS))) != []
+
+
+def test_a_page_statement_carries_its_size_and_state_in_its_text(world: World) -> None:
+    """The same text on every call, the constants written in: PostgreSQL re-planned a page with a bound LIMIT, or
+    (Unassigned) with a bound state, on every call."""
+    world.open(subject="one")
+    sent: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "ORDER BY" in statement:
+            sent.append(" ".join(statement.split()))
+
+    event.listen(world.db.engine, "before_cursor_execute", note)
+    try:
+        for _ in range(2):
+            queues.queue_page(world.db, world.admin, Criteria(queue=Queue.UNASSIGNED), limit=20)
+    finally:
+        event.remove(world.db.engine, "before_cursor_execute", note)
+    assert len(sent) == 2 and sent[0] == sent[1]
+    assert "LIMIT 21" in sent[0] and "tickets.state = 'open'" in sent[0]
 
 
 # Texts whose order depends on case, accents, compatibility forms and spacing: every engine must agree.

@@ -6,12 +6,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
-from desk.domain.enums import EntryKind, EventKind, StatusState, TicketSource
+from desk.domain.enums import EntryKind, EventKind, Queue, StatusState, TicketSource
 from desk.domain.errors import Conflict, Invalid, NotFound, PermissionDenied
 from desk.domain.views import EntryView, EventView
-from desk.services import settings, tickets
+from desk.services import queues, settings, tickets
 from desk.storage.models import Ticket, TicketTally
 from tests.services.conftest import SYSTEM, World, count, events, feed
 
@@ -93,6 +93,30 @@ def test_random_number_redrawn_on_collision(world: World, monkeypatch: pytest.Mo
     draws = iter([first.number, first.number, "424242"])
     monkeypatch.setattr(tickets, "random_number", lambda pattern, rng: next(draws))
     assert world.open().number == "424242"
+    assert queues.queue_counts(world.db, world.admin)[Queue.OPEN] == 2  # the draws rolled back left no count
+
+
+def test_full_number_format_is_named(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    taken = world.open().number
+    monkeypatch.setattr(tickets, "random_number", lambda pattern, rng: taken)
+    with pytest.raises(Invalid, match="widen"):
+        world.open()
+    assert queues.queue_counts(world.db, world.admin)[Queue.OPEN] == 1
+
+
+def test_opening_a_ticket_does_not_look_its_number_up_first(world: World) -> None:
+    """The insert's savepoint catches a taken number; a SELECT by number before it was a statement of 17."""
+    sent: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        sent.append(" ".join(statement.split()))
+
+    event.listen(world.db.engine, "before_cursor_execute", note)
+    try:
+        world.open()
+    finally:
+        event.remove(world.db.engine, "before_cursor_execute", note)
+    assert not [s for s in sent if s.startswith("SELECT") and "tickets.number =" in s]
 
 
 def test_property_changes_record_events_and_feed(world: World) -> None:
