@@ -72,7 +72,7 @@ def person_errors(name: str | None, phone: str | None = None, organization: str 
 def check_person(name: str | None, phone: str | None = None, organization: str | None = None) -> None:
     """Invalid, naming each field to fix, unless `person_errors` finds nothing."""
     if errors := person_errors(name, phone, organization):
-        raise Invalid("Check the marked fields: " + " ".join(errors.values()), errors)
+        raise Invalid(" ".join(f"The {field}: {problem}" for field, problem in errors.items()), errors)
 
 
 def hash_password(password: str) -> str:
