@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +37,22 @@ def storable(value: str) -> str:
     except UnicodeEncodeError as error:
         raise ValueError("must be valid Unicode text") from error
     return value
+
+
+NAME_LENGTH = 120  # characters of a person's or an organization's name
+PHONE_LENGTH = 40
+_BREAKS = ("Cc", "Cs", "Zl", "Zp")  # control characters (NUL, CR, LF...), lone surrogates, line and paragraph breaks
+
+
+def is_one_line(text: str) -> bool:
+    """Whether text is storable and fits on one line: nothing in it that `one_line` would have to replace."""
+    return not any(unicodedata.category(c) in _BREAKS for c in text)
+
+
+def one_line(text: str) -> str:
+    """Text for one line (a person's name, a phone number, a mail header): line breaks and other control characters
+    (NUL included) become spaces, runs of spaces one, since a header or a one-line field cannot hold them."""
+    return " ".join("".join(" " if unicodedata.category(c) in _BREAKS else c for c in text).split())
 
 
 def utc_moment(value: datetime) -> datetime:

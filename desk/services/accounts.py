@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from desk.domain.errors import Invalid, NotFound, PermissionDenied
+from desk.domain.inputs import NAME_LENGTH, PHONE_LENGTH, is_one_line, one_line
 from desk.domain.permissions import RIGHT_ACTIONS, Actor, AgentActor, Perm, Right, SystemActor, UserActor
 from desk.domain.views import PersonView
 from desk.services import settings
@@ -43,10 +44,35 @@ USER_REFUSAL = (
 
 
 def normalize_email(email: str) -> str:
+    """The address lower-cased; Invalid unless it is one printable address a mail header can carry."""
     address = email.strip().lower()
-    if not _EMAIL.match(address) or len(address) > 254:
+    if not _EMAIL.match(address) or not address.isprintable() or len(address) > 254:
         raise Invalid(f"“{email}” is not an email address.", {"email": "Enter an address like name@example.com."})
     return address
+
+
+def person_errors(name: str | None, phone: str | None = None, organization: str | None = None) -> dict[str, str]:
+    """What to fix in a person's name, phone number and organization (each checked when given): one line each,
+    since they go into mail headers and one-line fields, and within its column."""
+    errors = {}
+    for field, value, limit in (
+        ("name", name, NAME_LENGTH),
+        ("phone", phone, PHONE_LENGTH),
+        ("organization", organization, NAME_LENGTH),
+    ):
+        if value is None:
+            continue
+        if not is_one_line(value):
+            errors[field] = "Use one line, without control characters."
+        elif len(value.strip()) > limit:
+            errors[field] = f"Use at most {limit} characters."
+    return errors
+
+
+def check_person(name: str | None, phone: str | None = None, organization: str | None = None) -> None:
+    """Invalid, naming each field to fix, unless `person_errors` finds nothing."""
+    if errors := person_errors(name, phone, organization):
+        raise Invalid(" ".join(f"The {field}: {problem}" for field, problem in errors.items()), errors)
 
 
 def hash_password(password: str) -> str:
@@ -72,10 +98,11 @@ def find_or_create_user(session: Session, email: str, name: str | None, phone: s
     address = normalize_email(email)
     user = session.scalar(select(User).where(User.email == address))
     if user is None:
-        display = (name or "").strip() or address.split("@")[0]
+        check_person(name, phone)
+        display = (name or "").strip() or address.split("@")[0][:NAME_LENGTH]
         try:
             with session.begin_nested():
-                user = User(email=address, name=display[:120], phone=phone, created_at=now())
+                user = User(email=address, name=display, phone=(phone or "").strip() or None, created_at=now())
                 session.add(user)
         except IntegrityError:  # created by a concurrent transaction that has committed since: use that one
             user = session.scalar(select(User).where(User.email == address))
@@ -116,6 +143,7 @@ def add_agent(
         )
     if not name.strip():
         raise Invalid("Enter the agent's name.", {"name": "Enter a name."})
+    check_person(name)
     address = normalize_email(email)
     if session.scalar(select(Agent.id).where((Agent.username == login) | (Agent.email == address))):
         raise Invalid(f"An agent with username {login} or address {address} exists already.")
@@ -155,6 +183,8 @@ def add_user(
     """Create an end user (with a Support Center password when given)."""
     require_right(actor, Right.USER_MANAGE)
     address = normalize_email(email)
+    check_person(name, phone, organization)
+    organization = (organization or "").strip()
     if session.scalar(select(User.id).where(User.email == address)):
         raise Invalid(f"An end user with address {address} exists already.", {"email": "Use another address."})
     org_id = None
@@ -165,15 +195,10 @@ def add_user(
             session.add(org)
             session.flush()
         org_id = org.id
-    if len(name.strip()) > 120 or len(phone or "") > 40 or len(organization or "") > 120:
-        raise Invalid(
-            "A name or organization is too long (120 characters at most), or the phone number (40).",
-            {"name": "Use at most 120 characters."},
-        )
     user = User(
         email=address,
-        name=name.strip() or address.split("@")[0][:120],
-        phone=phone,
+        name=name.strip() or address.split("@")[0][:NAME_LENGTH],
+        phone=(phone or "").strip() or None,
         organization_id=org_id,
         password_hash=hash_password(password) if password else None,
         created_at=now(),
@@ -262,6 +287,8 @@ def check_sign_in(session: Session, kind: str, principal: str, row: Agent | User
             row.last_login_at = at
         if _hasher.check_needs_rehash(row.password_hash or ""):
             row.password_hash = _hasher.hash(password)
+    # As typed, made one line and cut to its column: a sign-in form takes any text, which is refused, never fails.
+    principal = one_line(principal)[:254]
     session.add(LoginAudit(at=at, principal_kind=kind, principal=principal, success=reason is None, reason=reason))
     return None if reason is None else refusal
 

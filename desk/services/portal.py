@@ -25,7 +25,14 @@ from desk.domain.errors import Invalid, PermissionDenied
 from desk.domain.permissions import Actor, UserActor
 from desk.domain.views import FeedbackView, Ref, TicketView, Upload
 from desk.services import settings, tickets
-from desk.services.accounts import check_sign_in, find_or_create_user, hash_password, normalize_email, user_actor
+from desk.services.accounts import (
+    check_sign_in,
+    find_or_create_user,
+    hash_password,
+    normalize_email,
+    person_errors,
+    user_actor,
+)
 from desk.services.base import command, load_ticket, now, query, visible_to, within
 from desk.services.mail import outbound
 from desk.services.queues import decode_cursor, keyset_after
@@ -174,11 +181,9 @@ def register(
 
     Not before: a password typed here for someone else's address would become theirs if they opened the link.
     """
-    errors: dict[str, str] = {}
+    errors = person_errors(name, phone)
     if not name.strip():
         errors["name"] = "Enter your name."
-    elif len(name.strip()) > 120:
-        errors["name"] = "Use at most 120 characters."
     try:
         address = normalize_email(email)
     except Invalid as error:
@@ -193,9 +198,9 @@ def register(
         _mail(session, "account.exists", user, {"link": sign_in_link})
         return
     if user is None:
-        user = find_or_create_user(session, address, name.strip(), (phone or "").strip()[:40] or None)
+        user = find_or_create_user(session, address, name, phone)
         session.flush()
-    data = {"name": name.strip(), "phone": (phone or "").strip()[:40] or None}
+    data = {"name": name.strip(), "phone": (phone or "").strip() or None}
     secret, _ = _issue(session, Purpose.CONFIRM, user, data=data)
     _mail(session, "account.confirm", user, {"link": link.format(token=secret), "hours": _hours(Purpose.CONFIRM)})
 
@@ -350,7 +355,7 @@ def open_guest_ticket(
 ) -> TicketView:
     """A ticket from someone who is not signed in: opened as the end user with that address (made if new), who
     then follows it by mail or a mailed link; the page never shows the ticket to whoever typed the address."""
-    errors: dict[str, str] = {}
+    errors = person_errors(name, phone)
     if not name.strip():
         errors["name"] = "Enter your name."
     try:
@@ -359,7 +364,7 @@ def open_guest_ticket(
         errors.update(error.fields)
     if errors:
         raise Invalid("Check the marked fields.", errors)
-    user = find_or_create_user(session, email, name.strip(), (phone or "").strip()[:40] or None)
+    user = find_or_create_user(session, email, name, phone)
     session.flush()
     actor = user_actor(session, user)
     return within(tickets.open_ticket)(

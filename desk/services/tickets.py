@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, aliased
 
 from desk.domain.enums import EntryKind, EventKind, TicketSource
 from desk.domain.errors import Invalid, NotFound, PermissionDenied
+from desk.domain.inputs import one_line, storable
 from desk.domain.numbers import random_number, sequence_number
 from desk.domain.permissions import PERM_ACTIONS, Actor, AgentActor, Perm, UserActor
 from desk.domain.views import TicketView, Upload
@@ -79,13 +80,18 @@ def _validate_text(subject: str, body: str, *, requester_missing: bool) -> tuple
     errors = {}
     if requester_missing:
         errors["email"] = "Enter the requester's email address."
-    subject = " ".join(subject.split())
+    subject = one_line(subject)  # a mail header too: line breaks and control characters become spaces
     if not subject:
         errors["subject"] = "Enter a subject."
     elif len(subject) > 255:
         errors["subject"] = f"Shorten the subject to 255 characters (it has {len(subject)})."
     if not body.strip():
         errors["body"] = "Describe the problem."
+    else:
+        try:
+            storable(body)
+        except ValueError as error:
+            errors["body"] = f"The text {error}."
     if errors:
         raise Invalid("The ticket cannot be opened: " + " ".join(errors.values()), errors)
     return subject, body

@@ -419,6 +419,8 @@ class NewUser(_Request):
 # What the services call a ticket's fields in their errors (the desktop app's labels) → their names in the API.
 _TICKET_FIELDS = {
     "email": "requester_email",
+    "name": "requester_name",
+    "phone": "requester_phone",
     "topic": "topic_id",
     "help topic": "topic_id",
     "department": "department_id",

@@ -772,3 +772,13 @@ def storable(text: str) -> str:
 def one_line(text: str) -> str:
     """What the recipient reads: line breaks and controls as spaces, runs of white space as one."""
     return " ".join(re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", text).split())
+
+
+def test_a_sender_name_that_decodes_to_several_lines_is_stored_on_one(mail_world: World) -> None:
+    forged = b"From: =?utf-8?Q?Eve=0D=0ABcc=3A_all=40example.com=00=E2=80=A8Evil?= <eve@example.com>"
+    raw = mail("Eve <eve@example.com>").replace(b"From: Eve <eve@example.com>", forged)
+    state, ticket_id = deliver(mail_world, raw)
+    assert state == InboundState.DONE and ticket_id is not None
+    with mail_world.db.transaction(write=False) as session:
+        name = session.scalar(select(User.name).where(User.email == "eve@example.com"))
+    assert name == "Eve Bcc: all@example.com Evil"

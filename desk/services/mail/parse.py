@@ -22,6 +22,7 @@ from email.utils import getaddresses
 import charset_normalizer
 
 from desk.domain import mailthread
+from desk.domain.inputs import NAME_LENGTH, one_line
 from desk.domain.views import Upload
 from desk.services.richtext import sanitize_html
 
@@ -85,7 +86,7 @@ def parse(raw: bytes, *, max_attachment: int, our_domains: tuple[str, ...] = ())
     return ParsedMail(
         message_id=_message_id(message, raw),
         sender=sender,
-        sender_name=_clean(sender_name),
+        sender_name=one_line(sender_name)[:NAME_LENGTH],  # a header's words, whatever they decoded to
         to=addresses_of(message, "To"),
         cc=addresses_of(message, "Cc"),
         subject=_clean(" ".join(header_text(message, "Subject").split())) or "(no subject)",

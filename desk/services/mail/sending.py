@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,6 +24,7 @@ from sqlalchemy.orm import Session
 from desk.domain import mailthread
 from desk.domain.enums import EventKind, OutboxState
 from desk.domain.errors import DeskError
+from desk.domain.inputs import one_line
 from desk.domain.permissions import SystemActor
 from desk.services.base import command, now, record_event
 from desk.services.mail.secrets import reveal
@@ -123,19 +123,19 @@ def build(session: Session, row: OutboxMessage, mailbox: Mailbox) -> EmailMessag
     file names) is made one line first: nothing a user or an integration typed makes a mail unbuildable."""
     message = EmailMessage()
     # Address, not formataddr: formataddr leaves a "(" in a non-ASCII name unquoted, which hides the address.
-    username, _, domain = _one_line(mailbox.address).rpartition("@")
-    message["From"] = Address(_one_line(mailbox.name), username, domain)
-    message["To"] = ", ".join(_one_line(address) for address in row.recipients.get("to", []))
+    username, _, domain = one_line(mailbox.address).rpartition("@")
+    message["From"] = Address(one_line(mailbox.name), username, domain)
+    message["To"] = ", ".join(one_line(address) for address in row.recipients.get("to", []))
     if row.recipients.get("cc"):
-        message["Cc"] = ", ".join(_one_line(address) for address in row.recipients["cc"])
-    message["Subject"] = _one_line(row.subject)
+        message["Cc"] = ", ".join(one_line(address) for address in row.recipients["cc"])
+    message["Subject"] = one_line(row.subject)
     message["Date"] = format_datetime(row.created_at)
     message["Message-ID"] = row.message_id
     if row.in_reply_to:
-        message["In-Reply-To"] = _one_line(row.in_reply_to)
+        message["In-Reply-To"] = one_line(row.in_reply_to)
     if row.reference_ids:
-        message["References"] = _one_line(row.reference_ids)
-    message[mailthread.LOOP_HEADER] = _one_line(mailbox.address.rpartition("@")[2])
+        message["References"] = one_line(row.reference_ids)
+    message[mailthread.LOOP_HEADER] = one_line(mailbox.address.rpartition("@")[2])
     if row.kind != "reply":  # a person's reply is not automatic; everything else is, and must not be answered
         message["Auto-Submitted"] = "auto-generated" if row.kind.startswith("alert") else "auto-replied"
         message["X-Auto-Response-Suppress"] = "All"
@@ -159,16 +159,10 @@ def build(session: Session, row: OutboxMessage, mailbox: Mailbox) -> EmailMessag
     return message
 
 
-def _one_line(text: str) -> str:
-    """Header text on one line: line breaks and other control characters become spaces (the email package
-    refuses a header value with a line break, and a NUL upsets servers)."""
-    return " ".join("".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text).split())
-
-
 def _recipients(row: OutboxMessage) -> tuple[str, ...]:
     """The envelope's recipients, each on one line (smtplib refuses a command with a line break)."""
     everyone = [*row.recipients.get("to", []), *row.recipients.get("cc", []), *row.recipients.get("bcc", [])]
-    return tuple(dict.fromkeys(_one_line(address) for address in everyone))
+    return tuple(dict.fromkeys(one_line(address) for address in everyone))
 
 
 @command
