@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from desk.domain.attachments import safe_content_type, safe_name
 from desk.domain.enums import CollaboratorRole, EntryKind, EventKind, Recipients, StatusState
 from desk.domain.errors import Invalid, NotFound, PermissionDenied
+from desk.domain.inputs import storable
 from desk.domain.permissions import Actor, AgentActor, Perm, SystemActor, UserActor
 from desk.domain.views import AttachmentView, EntryView, TicketView, Upload
 from desk.services import richtext, settings, sla
@@ -65,6 +66,16 @@ def store_attachments(session: Session, entry: ThreadEntry, uploads: Seq[Upload]
         )
 
 
+def require_storable(body: str, body_html: str | None) -> None:
+    """Text every engine stores, from every channel (the window and the CLI reach here without the API's checks):
+    PostgreSQL refuses NUL, and no engine (nor the HTML sanitiser) takes a lone surrogate."""
+    for text in (body, body_html or ""):
+        try:
+            storable(text)
+        except ValueError as error:
+            raise Invalid(f"The message {error}.", {"body": f"The text {error}."}) from error
+
+
 def add_entry(
     session: Session,
     ticket: Ticket,
@@ -89,6 +100,7 @@ def add_entry(
     """
     if not body.strip() and not attachments:
         raise Invalid("The message is empty.", {"body": "Write something or attach a file."})
+    require_storable(body, body_html)
     if client_key is not None and not 8 <= len(client_key) <= 36:
         raise Invalid("The send's client key must be 8 to 36 characters (a UUID).")
     author_kind = "agent" if agent_id else "user" if user_id else "system"
@@ -339,6 +351,7 @@ def edit_entry(session: Session, actor: Actor, entry_id: int, body: str, *, body
     require_perm(actor, ticket, Perm.THREAD_EDIT, "edit thread entries")
     if not body.strip():
         raise Invalid("An entry cannot be emptied.", {"body": "Keep some text."})
+    require_storable(body, body_html)
     if body == entry.body_text and richtext.sanitize_html(body_html) == entry.body_html:
         return ticket_view(session, ticket, actor)
     moment = now()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from desk.domain.enums import PUBLIC_EVENTS, EntryKind, Recipients, StatusState
@@ -105,6 +108,27 @@ def test_edit_keeps_the_original(world: World) -> None:
     assert count(world.db, EntryRevision) == 1
     with pytest.raises(PermissionDenied, match=r"^Your role in Support cannot edit thread entries\.$"):
         entries.edit_entry(world.db, world.limited, reply_id, "Mine now")
+
+
+@examples(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(st.characters(codec=None), min_size=1, max_size=30) | st.sampled_from(["a\x00b", "a\ud800b"]))
+def test_a_reply_note_or_edit_stores_its_text_as_given_or_says_what_to_fix(world: World, text: str) -> None:
+    """The window and the CLI reach these services without the API's text checks: NUL (which PostgreSQL refuses)
+    or a lone surrogate (which no engine encodes) gets a message about the text, never a database error."""
+    ticket = world.open()
+    posts = (
+        lambda: entries.post_reply(world.db, world.manager, ticket.id, text),
+        lambda: entries.post_note(world.db, world.manager, ticket.id, "note", body_html=f"<p>{text}</p>"),
+        lambda: entries.edit_entry(world.db, world.manager, ticket.thread[0].id, text),
+    )
+    for post in posts:
+        try:
+            view = post()
+        except Invalid as refused:
+            assert "\x00" in text or any(0xD800 <= ord(c) <= 0xDFFF for c in text) or not text.strip()
+            assert set(refused.fields) == {"body"}
+        else:
+            assert any(isinstance(i, EntryView) and text in (i.body_text, i.body_html or "") for i in view.thread)
 
 
 def test_html_is_sanitised(world: World) -> None:
