@@ -60,8 +60,13 @@ MEDIA_TYPE = r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(;[ -~]*)?"
 
 
 Text = Annotated[str, AfterValidator(storable)]
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-Version = Annotated[int, Field(ge=0, le=MAX_ID, description="The ticket's `version` as last read: 409 if changed.")]
+# In a JSON body a number is a number: pydantic's lax mode would take true as 1 and "5" as 5 (strict). Query values
+# arrive as text, so their ids are parsed (QueryId).
+QueryId = Annotated[int, Field(ge=1, le=MAX_ID)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID, strict=True)]
+Version = Annotated[
+    int, Field(ge=0, le=MAX_ID, strict=True, description="The ticket's `version` as last read: 409 if changed.")
+]
 
 
 def _iso_8601(value: object) -> datetime:
@@ -74,7 +79,7 @@ def _iso_8601(value: object) -> datetime:
 Moment = Annotated[AwareDatetime, BeforeValidator(_iso_8601), AfterValidator(utc_moment)]
 Email = Annotated[Text, Field(max_length=254, json_schema_extra={"format": "email"})]  # checked by the services
 MAX_LISTED = 100  # values of one list parameter (each is a bound parameter, of which engines take a limited number)
-Ids = Annotated[list[Id] | None, Query(max_length=MAX_LISTED)]
+Ids = Annotated[list[QueryId] | None, Query(max_length=MAX_LISTED)]
 
 
 # --- errors ---------------------------------------------------------------------------------------------------------

@@ -218,6 +218,19 @@ def test_list_parameters_and_headers_are_bounded(api: Api) -> None:
         assert refused.status_code in (411, 413), length
 
 
+def test_an_id_in_a_body_is_a_number_not_true_nor_text(api: Api) -> None:
+    """Pydantic's lax mode took `true` as team 1 and "1" as 1 (schemathesis: a schema-violating request accepted)."""
+    client = api.as_agent(api.world.manager)
+    new = {"subject": "Printer", "body": "It jams.", "requester_email": "alice@example.com"}
+    for value in (True, "1", 1.0):
+        body = error(client.post(f"{API}/tickets", json={**new, "team_id": value}), 422, "invalid")
+        assert set(body["fields"]) == {"team_id"}, value
+    ticket = api.world.open()
+    stale = error(client.patch(f"{API}/tickets/{ticket.id}", json={"expected_version": False}), 422, "invalid")
+    assert set(stale["fields"]) == {"expected_version"}
+    assert client.post(f"{API}/tickets", json={**new, "team_id": api.world.level2}).status_code == 201
+
+
 # --- reading --------------------------------------------------------------------------------------------------------
 
 
