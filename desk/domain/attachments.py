@@ -38,7 +38,7 @@ DEFAULT_NAME = "attachment"
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 # Bytes of UTF-8 a name may take: ext4 and NTFS allow 255 per name; the rest leaves room for " (2)" and the like.
 MAX_NAME_BYTES = 200
-_MAX_EXTENSION = 16  # a longer "extension" is part of the name, not a type
+_MAX_EXTENSION = 32  # a longer "extension" is part of the name, not a type (".settingcontent-ms" has 17)
 # Names Windows keeps for devices, with or without an extension ("con.txt" opens the console).
 _RESERVED = re.compile(r"(CON|PRN|AUX|NUL|CONIN\$|CONOUT\$|(COM|LPT)[0-9¹²³])", re.IGNORECASE)
 _FORBIDDEN = re.compile(r'[<>:"|?*]')  # besides / and \ (folders) Windows refuses these in names

@@ -65,6 +65,7 @@ def test_a_name_of_nothing_visible_gets_the_default_with_the_type_s_extension(na
 @given(junk, stems, junk, extensions, st.text(alphabet=INVISIBLE + " .", max_size=6))
 @example("../", "invoice", "\u202e", "exe", ". . .")
 @example("", "x" * 300, "", "pdf", "")
+@example("", "x/", "", "settingcontent-ms", "")  # a name that is only a long extension (17 letters)
 def test_the_extension_the_agent_sees_is_the_one_the_system_opens_it_by(
     before: str, stem: str, inside: str, ext: str, after: str
 ) -> None:
