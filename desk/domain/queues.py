@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from desk.domain.enums import Queue, StatusState, TicketSource
+from desk.domain.textsearch import fold
 
 
 @dataclass(frozen=True)
@@ -102,15 +103,15 @@ SORT_KEY_LENGTH = 80
 def text_sort_key(text: str | None) -> str:
     """The key a text column sorts by, compared code point by code point on every engine.
 
-    One order on SQLite, PostgreSQL and MariaDB whatever their collations: case and accents are ignored
-    ("émile" sorts with "Emile", between "Dupont" and "Faure"), compatibility forms fold to their plain letters
-    (full-width, ligatures), and any run of spaces, controls or invisible marks counts as one space. The key
-    ends on a visible character, so MariaDB's PAD SPACE comparison agrees with the other engines' byte order.
+    One order on SQLite, PostgreSQL and MariaDB whatever their collations: the text folded as search folds it
+    (`textsearch.fold`: case and accents ignored, "émile" sorts with "Emile" between "Dupont" and "Faure";
+    full-width letters and ligatures as their plain letters), and any run of spaces, controls or invisible marks
+    counts as one space. The key ends on a visible character, so MariaDB's PAD SPACE comparison agrees with the
+    other engines' byte order.
     """
-    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text or "").casefold())
-    kept = "".join(_SORT_CHAR.get(unicodedata.category(c)[:2], c) for c in folded)
+    kept = "".join(_SORT_CHAR.get(unicodedata.category(c)[:2], c) for c in fold(text or ""))
     return " ".join(kept.split())[:SORT_KEY_LENGTH].rstrip()
 
 
-# Accents (combining marks) and invisible formatting go; controls and separators become spaces.
-_SORT_CHAR = {"Mn": "", "Cf": "", "Cs": "", "Co": "", "Cn": "", "Cc": " ", "Zs": " ", "Zl": " ", "Zp": " "}
+# Invisible formatting goes; controls and separators become spaces.
+_SORT_CHAR = {"Cf": "", "Cs": "", "Co": "", "Cn": "", "Cc": " ", "Zs": " ", "Zl": " ", "Zp": " "}
