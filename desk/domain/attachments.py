@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from desk.domain.inputs import BREAKS
+
 # Extension -> content type of the files the system may open: pictures, PDF, plain text, office formats without
 # macros. An allow-list: a type nobody listed (.svg and .html run scripts, .docm and .xlsm macros) is only saved.
 OPENABLE: dict[str, str] = {
@@ -78,7 +80,7 @@ def _clean_char(char: str) -> str:
     category = unicodedata.category(char)
     if category == "Cf":
         return ""
-    return " " if category in ("Cc", "Cs", "Zl", "Zp") else char
+    return " " if category in BREAKS else char
 
 
 def _cut(text: str, max_bytes: int) -> str:

@@ -41,18 +41,18 @@ def storable(value: str) -> str:
 
 NAME_LENGTH = 120  # characters of a person's or an organization's name
 PHONE_LENGTH = 40
-_BREAKS = ("Cc", "Cs", "Zl", "Zp")  # control characters (NUL, CR, LF...), lone surrogates, line and paragraph breaks
+BREAKS = ("Cc", "Cs", "Zl", "Zp")  # control characters (NUL, CR, LF...), lone surrogates, line and paragraph breaks
 
 
 def is_one_line(text: str) -> bool:
     """Whether text is storable and fits on one line: nothing in it that `one_line` would have to replace."""
-    return not any(unicodedata.category(c) in _BREAKS for c in text)
+    return not any(unicodedata.category(c) in BREAKS for c in text)
 
 
 def one_line(text: str) -> str:
     """Text for one line (a person's name, a phone number, a mail header): line breaks and other control characters
     (NUL included) become spaces, runs of spaces one, since a header or a one-line field cannot hold them."""
-    return " ".join("".join(" " if unicodedata.category(c) in _BREAKS else c for c in text).split())
+    return " ".join("".join(" " if unicodedata.category(c) in BREAKS else c for c in text).split())
 
 
 def utc_moment(value: datetime) -> datetime:
