@@ -67,3 +67,16 @@ class Locked(Conflict):
 
 class SchemaMismatch(DeskError):
     """The database schema is older or newer than this version of Desk."""
+
+
+class SignedOut(DeskError):
+    """The agent's session on the Desk server has ended (signed out, expired, idle, ended by an administrator, or the
+    agent deactivated): sign in again."""
+
+
+class ServerUnreachable(DeskError):
+    """The server did not answer; whether a change reached it is unknown (hence the client keys)."""
+
+
+class DatabaseUnavailable(ServerUnreachable):
+    """The Desk server answers but cannot reach its database."""

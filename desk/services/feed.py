@@ -102,11 +102,18 @@ class FeedReader:
     def started(self) -> bool:
         return self._floor is not None
 
-    def start(self) -> None:
-        """Read from now on: changes committed before this call are in what the window loads anyway."""
+    @property
+    def floor(self) -> int:
+        """Every change at or below this id has been returned or was committed before the reader started: where a
+        reader that takes over (a reconnecting client) starts, to miss nothing."""
+        return self._floor or 0
+
+    def start(self, after: int | None = None) -> None:
+        """Read from now on, or from after the change `after` (a reconnecting client's floor): changes committed
+        before are in what the window loads anyway."""
         latest = latest_change_id(self._db, self._actor)
-        self._floor = latest
-        self._horizons.append((self._clock(), latest))
+        self._floor = latest if after is None else min(max(after, 0), latest)
+        self._horizons.append((self._clock(), self._floor))
 
     def read(self) -> list[ChangeView]:
         """Changes not returned before, oldest first."""

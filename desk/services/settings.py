@@ -22,6 +22,8 @@ DEFAULTS: dict[str, Any] = {
     "attachments.max_bytes": 10 * 1024 * 1024,
     "login.max_failures": 5,
     "login.lockout_minutes": 15,
+    "sessions.idle_hours": 12,  # an agent's Desk signed in to the server: unused this long, it must sign in again
+    "sessions.max_days": 30,  # and at most this long after signing in, "stay signed in" or not
     "mail.default_mailbox_id": None,  # sends the mail of departments without a mailbox of their own
     "mail.notifications": {},  # template kind -> on/off, over which departments and help topics switch
     "mail.templates": {},  # template kind -> {"subject": ..., "body": ...}, over the built-in ones

@@ -177,6 +177,11 @@ class Database:
             return packet // 2
         return 512 * 1024 * 1024
 
+    def ping(self) -> None:
+        """One round trip to the server on a pooled connection (pre-ping replaces a dead one); raises if none."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
     def dispose(self) -> None:
         self.engine.dispose()
 

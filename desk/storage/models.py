@@ -247,6 +247,22 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None]
 
 
+class AgentSession(Base):
+    """An agent signed in to `desk serve` from their Desk: the secret is the bearer of every call, stored as its
+    SHA-256. Ended by signing out, by an administrator, by expiry or by going idle; an inactive agent's sessions
+    are refused at once."""
+
+    __tablename__ = "agent_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = _fk("agents.id", ondelete="CASCADE", index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    client: Mapped[str] = mapped_column(String(200))  # the machine and program, for "where am I signed in"
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
 class HelpTopic(Base):
     __tablename__ = "help_topics"
     __table_args__ = (CheckConstraint("assign_agent_id IS NULL OR assign_team_id IS NULL", name="one_assignee"),)

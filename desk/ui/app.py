@@ -91,7 +91,7 @@ async def end_session(window: MainWindow, ctx: Context) -> None:
     ctx.close()
     await window.live.aclose()
     window.deleteLater()
-    ctx.db.dispose()
+    ctx.services.close()
 
 
 def main(url: str | None = None, *, username: str | None = None, password: str | None = None) -> int:

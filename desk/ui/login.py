@@ -1,4 +1,5 @@
-"""Signing an agent in: username and password checked by the accounts service in a worker thread.
+"""Signing an agent in: username and password checked in a worker thread, by the accounts service here or by the
+Desk server (desk.ui.startup.sign_in_function).
 
 The service decides everything (wrong password, lockout, audit); the dialog shows its words and keeps the
 username, so a person only retypes the password.
@@ -6,6 +7,7 @@ username, so a person only retypes the password.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from shiboken6 import isValid
@@ -22,8 +24,6 @@ from PySide6.QtWidgets import (
 
 from desk.domain.errors import DeskError
 from desk.domain.permissions import AgentActor
-from desk.services import accounts
-from desk.storage.db import Database
 from desk.ui import icons
 from desk.ui.connect import lay_out_dialog, mark_invalid
 from desk.ui.tasks import async_slot, run
@@ -46,7 +46,7 @@ class LoginDialog(QDialog):
 
     def __init__(
         self,
-        db: Database,
+        check: Callable[[str, str], AgentActor],
         executor: ThreadPoolExecutor,
         parent: QWidget | None = None,
         *,
@@ -56,7 +56,7 @@ class LoginDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.agent: AgentActor | None = None
-        self._db = db
+        self._check = check
         self._executor = executor
         self.setWindowTitle(self.tr("Sign in to Desk"))
         self.setWindowIcon(icons.icon("user"))
@@ -122,8 +122,8 @@ class LoginDialog(QDialog):
         refusal = ""
         agent: AgentActor | None = None
         try:
-            agent = await run(self._executor, accounts.authenticate_agent, self._db, username, self.password.text())
-        except DeskError as error:  # wrong password, locked out: the service's words
+            agent = await run(self._executor, self._check, username, self.password.text())
+        except DeskError as error:  # wrong password, locked out, server away: the service's or the client's words
             refusal = str(error)
         except DBAPIError as error:
             # The server went away after the database was opened.

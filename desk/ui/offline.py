@@ -1,7 +1,7 @@
 """Working through a lost server: sends kept on disk until the server is back, and the watch that notices it is.
 
-When a service call finds the database server unreachable (`desk.storage.db.is_unreachable`, turned into
-`ServerUnreachable` by `Context.call`), the window goes offline: the composer's send becomes a `PendingAction`,
+When a service call finds the server unreachable (the database, or the Desk server: `ServerUnreachable` from
+`desk.client`), the window goes offline: the composer's send becomes a `PendingAction`,
 written atomically to one JSON file under `data_dir()/pending` (so it survives a crash or a restart of Desk),
 and the `ConnectionMonitor` tries the server again after 1, 2, 4 … 30 s. Once it answers, the pending actions
 are sent in the order they were made; each carries the client key made when Send was pressed, so one whose
@@ -21,18 +21,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
-
 from PySide6.QtCore import QObject, Signal
 
 from desk import config
 from desk.domain.enums import EntryKind, Recipients
-from desk.domain.errors import DeskError
+from desk.domain.errors import DeskError, ServerUnreachable
 from desk.domain.views import TicketView
 from desk.services import entries
-from desk.storage.db import Database, is_unreachable
-from desk.ui.tasks import Context, ServerUnreachable, run
+from desk.ui.tasks import Context, run
 from desk.ui.ticket.drafts import Draft, DraftStore, write_json
 
 log = logging.getLogger(__name__)
@@ -53,24 +49,13 @@ def backoff_delays(first: float = FIRST_DELAY_S, ceiling: float = MAX_DELAY_S) -
         delay = min(delay * 2, ceiling)
 
 
-def ping(db: Database) -> None:
-    """One round trip to the server on a pooled connection (pre-ping replaces a dead one); raises if none."""
-    with db.engine.connect() as connection:
-        connection.execute(text("SELECT 1"))
-
-
-def database_id(db: Database) -> str:
-    """Which database an action belongs to (its URL without the password): ticket ids mean nothing elsewhere."""
-    return db.engine.url.render_as_string(hide_password=True)
-
-
 @dataclass(frozen=True)
 class PendingAction:
     """A reply or note the agent sent while the server was unreachable.
 
     Attributes:
         client_key: the send's idempotency key, made when Send was pressed; also the file's name.
-        database: the database it is for (`database_id`).
+        database: the help desk it is for (`Services.identity`).
         agent_id: who sent it (only they apply it).
         ticket_id: the ticket it answers.
         kind: "reply" or "note".
@@ -219,7 +204,7 @@ class ConnectionMonitor(QObject):
         self._online = True
         self._probe: asyncio.Task[None] | None = None
         self._applying = asyncio.Lock()
-        self.database = database_id(ctx.db)
+        self.database = ctx.services.identity  # ticket ids mean nothing on another help desk
 
     @property
     def online(self) -> bool:
@@ -281,10 +266,11 @@ class ConnectionMonitor(QObject):
             self.retry_scheduled.emit(delay)
             await self._sleep(delay)
             try:
-                await run(self._ctx.executor, ping, self._ctx.db)
-            except DBAPIError as error:
-                if not is_unreachable(error):
-                    log.warning("The server answers, but not as expected: %s", error)
+                await run(self._ctx.executor, self._ctx.services.ping)
+            except ServerUnreachable:
+                continue
+            except DeskError as error:
+                log.warning("The server answers, but not as expected: %s", error)
                 continue
             return
 

@@ -19,6 +19,7 @@ from PySide6 import __version__ as qt_version
 from PySide6.QtGui import QGuiApplication
 
 from desk import __version__
+from desk.client.services import LocalServices
 from desk.domain.permissions import Right, SystemActor
 from desk.services import accounts, reference
 from desk.services.setup import install_defaults
@@ -33,7 +34,7 @@ async def _open_window(db: Database) -> int:
         db, SystemActor(), username="smoke", name="Smoke Test", email="smoke@desk.invalid",
         password=secrets.token_urlsafe(16), rights=(Right.ADMIN,), access={"Support": "All access"},
     )  # fmt: skip
-    ctx = Context(db=db, agent=admin, choices=reference.choices(db, admin), url_label="smoke test")
+    ctx = Context(services=LocalServices(db, "smoke test"), agent=admin, choices=reference.choices(db, admin))
     window = MainWindow(ctx)
     window.show()
     await window.start()

@@ -1,11 +1,14 @@
-"""From launch to a signed-in agent: which database, is it usable, who is signing in.
+"""From launch to a signed-in agent: which help desk, is it usable, who is signing in.
 
 Order:
-1. The database: `url` (the command line), else DESK_DATABASE_URL or the config file, else the connection
-   remembered in QSettings (its password from the keyring), else — on the first start — the connection dialog.
-2. Open it in a worker thread and check its schema. When that fails, a message box says why and how to fix it,
-   with "Try again", "Change database…" (back to the connection dialog) and "Quit"; never a traceback.
+1. The help desk: `url` (the command line), else DESK_DATABASE_URL or the config file, else the connection
+   remembered in QSettings, else — on the first start — the connection dialog. An https:// (or loopback http://)
+   URL is a Desk server; anything else a database this Desk opens itself.
+2. Reach it in a worker thread: a Desk server says hello (its version, whether its database answers); a database
+   is opened and its schema checked. When that fails, a message box says why and how to fix it, with "Try again",
+   "Change database…" (back to the connection dialog) and "Quit"; never a traceback.
 3. The login dialog (or the given username and password), whose "Change database…" goes back to step 2's dialog.
+   Against a server, signing in opens a session there; the agent's machine never holds a database login.
 4. The reference data for the agent's screens, then the Context the main window is built from.
 
 Every dialog is opened non-modally and awaited (STYLE rule 30), so the qasync loop keeps running.
@@ -15,6 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
+import platform
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.engine import URL
@@ -22,6 +28,9 @@ from sqlalchemy.engine import URL
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QDialog, QGridLayout, QMessageBox, QSizePolicy, QSpacerItem, QWidget
 
+from desk import __version__
+from desk.client.remote import RemoteServices, is_server_url
+from desk.client.services import LocalServices, Services
 from desk.config import configured_url
 from desk.domain.errors import DeskError
 from desk.domain.permissions import AgentActor
@@ -133,22 +142,44 @@ async def _choose_database(
     return chosen
 
 
+def open_services(url: str | URL) -> Services:
+    """The help desk at `url`, checked to be usable (blocking: call in a worker thread); ConnectionProblem if not."""
+    if isinstance(url, str) and is_server_url(url):
+        remote = RemoteServices(url)
+        try:
+            remote.hello()
+        except DeskError as error:
+            remote.close()
+            raise ConnectionProblem(str(error)) from error
+        return remote
+    return LocalServices(open_database(url), describe_url(url))
+
+
+def sign_in_function(services: Services) -> Callable[[str, str], AgentActor]:
+    """How the login dialog checks a password: a session on the Desk server, or the accounts service here."""
+    if isinstance(services, RemoteServices):
+        client = f"Desk {__version__} on {platform.node() or 'a computer'}"
+        return functools.partial(services.sign_in, client=client)
+    assert isinstance(services, LocalServices)
+    return functools.partial(accounts.authenticate_agent, services.db)
+
+
 async def _log_in(
     parent: QWidget | None,
     executor: ThreadPoolExecutor,
-    db: Database,
-    connection: str,
+    services: Services,
     username: str | None,
     password: str | None,
 ) -> AgentActor | int:
     """The signed-in agent, or the login dialog's result code (Rejected, CHANGE_DATABASE)."""
     message = ""
+    check = sign_in_function(services)
     if username is not None and password is not None:
         try:
-            return await run(executor, accounts.authenticate_agent, db, username, password)
+            return await run(executor, check, username, password)
         except DeskError as error:  # pre-filled but refused: let the person see why and try themselves
             message = str(error)
-    dialog = LoginDialog(db, executor, parent, connection=connection, username=username, message=message)
+    dialog = LoginDialog(check, executor, parent, connection=services.label, username=username, message=message)
     code = await result_of(dialog)
     dialog.deleteLater()
     if code == QDialog.DialogCode.Accepted and dialog.agent is not None:
@@ -174,33 +205,33 @@ async def sign_in(
     if current is None and remembered is not None:
         current = await _remembered_url(executor, remembered)
     previous: str | URL | None = None  # what the connection dialog starts from when nothing is remembered
-    db: Database | None = None
-    label = message = ""
+    services: Services | None = None
+    message = ""
     while True:
-        if db is None and current is None:
+        if services is None and current is None:
             chosen = await _choose_database(app_parent, executor, previous, message)
             if chosen is None:
                 break
             db, label = chosen
-            current = db.engine.url
-        elif db is None:
+            services, current = LocalServices(db, label), db.engine.url
+        elif services is None:
             assert current is not None
-            label = describe_url(current)
             try:
-                db = await run(executor, open_database, current)
+                services = await run(executor, open_services, current)
             except ConnectionProblem as problem:
+                label = current if isinstance(current, str) and is_server_url(current) else describe_url(current)
                 choice = await DatabaseProblemBox.ask(app_parent, problem, label)
                 if choice is Choice.QUIT:
                     break
                 if choice is Choice.CHANGE:
                     previous, current, message = current, None, str(problem)
                 continue
-        outcome = await _log_in(app_parent, executor, db, label, username, password)
+        outcome = await _log_in(app_parent, executor, services, username, password)
         if isinstance(outcome, AgentActor):
-            choices = await run(executor, reference.choices, db, outcome)
-            return Context(db=db, agent=outcome, choices=choices, url_label=label, executor=executor)
-        db.dispose()
-        db = None
+            choices = await run(executor, services.call, reference.choices, outcome)
+            return Context(services=services, agent=outcome, choices=choices, executor=executor)
+        services.close()
+        services = None
         if outcome != LoginDialog.CHANGE_DATABASE:
             break
         # Back to the connection dialog, whatever URL we started from; a pre-filled sign-in is used up.

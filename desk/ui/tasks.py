@@ -13,14 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
-from sqlalchemy.exc import DBAPIError
-
 import qasync
 
-from desk.domain.errors import DeskError
+from desk.client.services import Services
+from desk.domain.errors import ServerUnreachable
 from desk.domain.permissions import AgentActor
 from desk.domain.views import Choices
-from desk.storage.db import Database, is_unreachable
+from desk.storage.db import Database
 
 if TYPE_CHECKING:
     from desk.ui.offline import ConnectionMonitor
@@ -29,26 +28,20 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class ServerUnreachable(DeskError):
-    """The database server did not answer; whether a change reached it is unknown (hence the client keys)."""
-
-
 @dataclass
 class Context:
-    """What every screen of a signed-in agent shares: the database, the agent, the executor, the choices.
+    """What every screen of a signed-in agent shares: where the services run, the agent, the executor, the choices.
 
     Attributes:
-        db: the process's one Database.
+        services: the services, in this process on a local file or on the Desk server (desk.client).
         agent: the signed-in agent, passed as the actor of every service call.
         choices: reference data for the ticket fields, loaded at sign-in and on refresh.
-        url_label: the connection as shown in the status bar (no password).
         connection: the window's watch over the server (None outside a main window, e.g. in widget tests).
     """
 
-    db: Database
+    services: Services
     agent: AgentActor
     choices: Choices
-    url_label: str
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="db")
     )
@@ -57,8 +50,13 @@ class Context:
     # The tasks awaiting a call right now: closing the session cancels them, so no answer reaches a closed screen.
     _callers: set[asyncio.Task[Any]] = field(default_factory=set, init=False, repr=False)
 
+    @property
+    def url_label(self) -> str:
+        """The connection as shown in the status bar (no password)."""
+        return self.services.label
+
     async def call(self, fn: Callable[Concatenate[Database, AgentActor, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
-        """Run a service as this agent in the database executor.
+        """Run a service as this agent in the executor, in this process or on the server.
 
         A lost server raises ServerUnreachable, a DeskError, so every screen shows it as a message rather than a
         traceback, and the window's ConnectionMonitor starts watching for the server's return. Once the session is
@@ -70,15 +68,11 @@ class Context:
         if caller is not None:
             self._callers.add(caller)
         try:
-            return await run(self.executor, fn, self.db, self.agent, *args, **kwargs)
-        except DBAPIError as error:
-            if not is_unreachable(error):
-                raise
+            return await run(self.executor, self.services.call, fn, self.agent, *args, **kwargs)
+        except ServerUnreachable:
             if self.connection is not None:
                 self.connection.lost()
-            raise ServerUnreachable(
-                "The database server is unreachable. Desk reconnects by itself as soon as it answers."
-            ) from error
+            raise
         finally:
             if caller is not None:
                 self._callers.discard(caller)

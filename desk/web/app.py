@@ -21,7 +21,7 @@ from starlette.routing import Match
 from desk import __version__
 from desk.domain.errors import Conflict, DeskError, Invalid, NotFound, PermissionDenied
 from desk.storage.db import Database
-from desk.web import api, pages
+from desk.web import api, gate, pages
 from desk.web.security import MAX_FILES, AttachmentLimit, RateLimits, Refused, Unauthenticated
 
 HERE = Path(__file__).parent
@@ -43,7 +43,8 @@ def error_status(error: DeskError) -> tuple[int, str]:
 
 
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    """Whether a request is a program's (JSON errors), not a browser's (error pages)."""
+    return request.url.path.startswith(("/api/", gate.PREFIX + "/"))
 
 
 def api_error(
@@ -60,7 +61,7 @@ def api_error(
 
 
 API_PREFIX = "/api/v1"
-ROUTERS = ((API_PREFIX, api.router), ("", pages.router))
+ROUTERS = ((API_PREFIX, api.router), (gate.PREFIX, gate.router), ("", pages.router))
 
 
 def _allowed_methods(request: Request) -> list[str]:
@@ -86,16 +87,20 @@ def create_app(db: Database, *, public_url: str, limits: RateLimits | None = Non
         docs_url="/api/v1/docs",
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
+        lifespan=gate.lifespan,
     )
     app.state.db = db
     app.state.public_url = public_url.rstrip("/")
     app.state.limits = limits or RateLimits()
     for prefix, router in ROUTERS:
-        app.include_router(router, prefix=prefix)
+        # The agents' gate is Desk's own transport, not part of the documented API for integrations.
+        app.include_router(router, prefix=prefix, include_in_schema=router is not gate.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(DeskError)
     def on_desk_error(request: Request, error: DeskError) -> Response:
+        if request.url.path.startswith(gate.PREFIX + "/"):
+            return gate.answer(error)
         status, kind = error_status(error)
         if _is_api(request):
             fields = dict(error.fields) if isinstance(error, Invalid) else None

@@ -33,6 +33,7 @@ from desk.ui.main_window import MainWindow
 from desk.ui.queue.model import QueueRole
 from desk.ui.startup import sign_in
 from tests.perf.bench import SERVER_URLS, sqlite_url
+from tests.ui.conftest import db_of
 
 
 async def until(condition: Callable[[], object], timeout: float = 60) -> None:
@@ -95,7 +96,7 @@ async def measure(url: str, runs: int) -> dict[str, float]:
         figures[f"{QUEUES[queue][0]} ({window.queue.model.rowCount():,}): first rows"] = statistics.median(first)
         if end:
             figures[f"{QUEUES[queue][0]}: jump to end"] = statistics.median(end)
-    page = queues.search_tickets(ctx.db, ctx.agent, LONG_THREAD_SUBJECT, limit=1)
+    page = queues.search_tickets(db_of(ctx), ctx.agent, LONG_THREAD_SUBJECT, limit=1)
     ticket_id = page.rows[0].id
     opened = []
     for _ in range(runs):

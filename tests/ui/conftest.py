@@ -23,6 +23,7 @@ import qasync
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
+from desk.client.services import LocalServices
 from desk.services import accounts, reference
 from desk.services.demo import build_demo
 from desk.storage.db import Database
@@ -90,9 +91,15 @@ def loop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     assert not errors, errors
 
 
+def db_of(ctx: Context) -> Database:
+    """The database under a Context whose services run in this process (the tests arrange and check with it)."""
+    assert isinstance(ctx.services, LocalServices)
+    return ctx.services.db
+
+
 def make_context(db: Database, username: str) -> Context:
     agent = accounts.agent_by_username(db, username)
-    return Context(db=db, agent=agent, choices=reference.choices(db, agent), url_label="SQLite demo")
+    return Context(services=LocalServices(db, "SQLite demo"), agent=agent, choices=reference.choices(db, agent))
 
 
 @pytest.fixture

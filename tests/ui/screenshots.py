@@ -25,6 +25,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMenu, QWidget
 
+from desk.client.services import LocalServices
 from desk.domain.enums import EntryKind, OutgoingMail, Queue
 from desk.domain.queues import Criteria
 from desk.services import accounts, entries, mailboxes, portal, queues, settings, tickets
@@ -37,7 +38,7 @@ from desk.ui.connect import ConnectionDialog
 from desk.ui.login import LoginDialog
 from desk.ui.main_window import MainWindow, ShortcutsDialog
 from desk.ui.queue.model import SUBJECT_COLUMN
-from desk.ui.startup import sign_in
+from desk.ui.startup import sign_in, sign_in_function
 from desk.ui.ticket.composer import ComposerWidget
 from desk.ui.ticket.new_ticket import NewTicketDialog
 from tests.conftest import build_schema
@@ -71,7 +72,9 @@ async def shoot(out: Path, url: str) -> None:
     await settle()
     save(connection, out, "1-connection")
     connection.close()
-    login = LoginDialog(db, executor, connection="SQLite demo.db", username="admin")
+    login = LoginDialog(
+        sign_in_function(LocalServices(db, "SQLite demo.db")), executor, connection="SQLite demo.db", username="admin"
+    )
     login.show()
     await settle()
     save(login, out, "2-login")

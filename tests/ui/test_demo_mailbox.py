@@ -23,16 +23,16 @@ from desk.ui.demo_mailbox import DemoMailboxDialog
 from desk.ui.main_window import MainWindow
 from desk.ui.tasks import Context
 from desk.ui.ticket.composer import ComposerWidget
-from tests.ui.conftest import make_context, run, until
+from tests.ui.conftest import db_of, make_context, run, until
 
 
 def a_ticket(ctx: Context) -> TicketView:
-    row = queues.queue_page(ctx.db, ctx.agent, Criteria(queue=Queue.UNASSIGNED)).rows[0]
-    return tickets.get_ticket(ctx.db, ctx.agent, row.id)
+    row = queues.queue_page(db_of(ctx), ctx.agent, Criteria(queue=Queue.UNASSIGNED)).rows[0]
+    return tickets.get_ticket(db_of(ctx), ctx.agent, row.id)
 
 
 def a_ticket_other(ctx: Context, not_this: int) -> int:
-    rows = queues.queue_page(ctx.db, ctx.agent, Criteria(queue=Queue.UNASSIGNED)).rows
+    rows = queues.queue_page(db_of(ctx), ctx.agent, Criteria(queue=Queue.UNASSIGNED)).rows
     return next(row.id for row in rows if row.id != not_this)
 
 
@@ -77,7 +77,7 @@ def test_the_demo_mailbox_shows_what_the_demo_sent(ctx: Context, loop: qasync.QE
         assert ticket.number in dialog.table.item(0, 2).text()
         assert "Your card works again." in dialog.body.toPlainText()
         portal.request_ticket_link(
-            ctx.db, ticket.requester.email, ticket.number, link="http://127.0.0.1:8080/link/{token}"
+            db_of(ctx), ticket.requester.email, ticket.number, link="http://127.0.0.1:8080/link/{token}"
         )
         await until(lambda: dialog.table.rowCount() == 2, timeout=3, what="the mailed link")
         dialog.table.setCurrentCell(0, 0)  # newest first
@@ -87,7 +87,7 @@ def test_the_demo_mailbox_shows_what_the_demo_sent(ctx: Context, loop: qasync.QE
         assert link is not None
         dialog.copy_link.click()
         assert QGuiApplication.clipboard().text() == link.group()
-        _, opened = portal.redeem_ticket_link(ctx.db, link.group().rsplit("/", 1)[1])
+        _, opened = portal.redeem_ticket_link(db_of(ctx), link.group().rsplit("/", 1)[1])
         assert opened == ticket.id
         dialog.grab().save(f"/tmp/desk-demo-mailbox-{'dark' if theme.is_dark() else 'light'}.png")
         dialog.close()

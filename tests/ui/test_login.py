@@ -22,12 +22,13 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
 from desk import config
+from desk.client.services import LocalServices
 from desk.services import accounts
 from desk.storage.db import Database
 from desk.ui.connect import ConnectionDialog, ConnectionProblem, ConnectionSettings, EngineKind
 from desk.ui.login import LoginDialog
-from desk.ui.startup import Choice, DatabaseProblemBox, sign_in
-from tests.ui.conftest import run, until
+from desk.ui.startup import Choice, DatabaseProblemBox, sign_in, sign_in_function
+from tests.ui.conftest import db_of, run, until
 from tests.ui.test_connect import NoKeyring
 
 W = TypeVar("W", bound=QWidget)
@@ -65,7 +66,7 @@ def shown(kind: type[W]) -> W | None:
 
 
 def open_login(qtbot: QtBot, db: Database, executor: ThreadPoolExecutor) -> LoginDialog:
-    dialog = LoginDialog(db, executor, connection="SQLite demo")
+    dialog = LoginDialog(sign_in_function(LocalServices(db, "SQLite demo")), executor, connection="SQLite demo")
     qtbot.addWidget(dialog)
     dialog.show()
     return dialog
@@ -147,12 +148,12 @@ def test_sign_in_with_url_and_credentials_skips_both_dialogs(desk_file: Path, lo
         ctx = await sign_in(url=f"sqlite:///{desk_file}", username="admin", password="demo-admin")
         assert ctx is not None
         try:
-            assert ctx.agent.is_admin and ctx.agent.name == accounts.agent_by_username(ctx.db, "admin").name
+            assert ctx.agent.is_admin and ctx.agent.name == accounts.agent_by_username(db_of(ctx), "admin").name
             assert ctx.url_label.startswith("SQLite ") and ctx.url_label.endswith("desk.db")
             assert ctx.choices.statuses and ctx.choices.departments
         finally:
             ctx.close()
-            ctx.db.dispose()
+            db_of(ctx).dispose()
 
     run(loop, scenario())
 
@@ -167,7 +168,7 @@ def test_sign_in_with_url_shows_the_login_dialog(desk_file: Path, loop: qasync.Q
         ctx = await signing_in
         assert ctx is not None and ctx.agent.is_admin
         ctx.close()
-        ctx.db.dispose()
+        db_of(ctx).dispose()
 
     run(loop, scenario())
 
@@ -258,7 +259,7 @@ def test_first_start_asks_for_the_database_then_remembers_it(desk_file: Path, lo
         ctx = await signing_in
         assert ctx is not None and ctx.agent.is_admin
         ctx.close()
-        ctx.db.dispose()
+        db_of(ctx).dispose()
 
         # The next start goes straight to the login dialog.
         signing_in = loop.create_task(sign_in())
@@ -292,8 +293,8 @@ def test_change_database_from_the_login_dialog(desk_file: Path, tmp_path: Path, 
         login.sign_in_button.click()
         ctx = await signing_in
         assert ctx is not None and ctx.url_label.endswith("other.db")
-        assert str(ctx.db.engine.url.database) == str(other)
+        assert str(db_of(ctx).engine.url.database) == str(other)
         ctx.close()
-        ctx.db.dispose()
+        db_of(ctx).dispose()
 
     run(loop, scenario())

@@ -15,11 +15,10 @@ import qasync
 from desk.domain.enums import EntryKind
 from desk.storage.db import Database
 from desk.storage.models import ThreadEntry, Ticket
-from desk.ui import offline
-from desk.ui.offline import ConnectionMonitor, PendingAction, PendingStore, backoff_delays, database_id
+from desk.ui.offline import ConnectionMonitor, PendingAction, PendingStore, backoff_delays
 from desk.ui.tasks import Context
 from desk.ui.ticket.drafts import Draft, DraftStore
-from tests.ui.conftest import run
+from tests.ui.conftest import db_of, run
 
 
 def first_ticket(db: Database) -> tuple[int, int]:
@@ -31,7 +30,7 @@ def first_ticket(db: Database) -> tuple[int, int]:
 def action_for(ctx: Context, ticket_id: int, version: int, body: str) -> PendingAction:
     return PendingAction(
         client_key=str(uuid.uuid4()),
-        database=database_id(ctx.db),
+        database=ctx.services.identity,
         agent_id=ctx.agent.id,
         ticket_id=ticket_id,
         kind=EntryKind.NOTE.value,
@@ -74,14 +73,14 @@ def test_the_watch_backs_off_until_the_server_answers(
     failures = iter(range(4))
     waited: list[float] = []
 
-    def ping(db: Database) -> None:
+    def ping() -> None:
         if next(failures, None) is not None:
             raise OperationalError("SELECT 1", {}, Exception("server closed the connection"), True)
 
     async def sleep(seconds: float) -> None:
         waited.append(seconds)
 
-    monkeypatch.setattr(offline, "ping", ping)
+    monkeypatch.setattr(db_of(ctx), "ping", ping)
     monitor = ConnectionMonitor(ctx, sleep=sleep)
     states: list[bool] = []
     monitor.online_changed.connect(states.append)
@@ -97,7 +96,7 @@ def test_the_watch_backs_off_until_the_server_answers(
 
 
 def test_sends_kept_by_an_earlier_run_are_applied_once(ctx: Context, loop: qasync.QEventLoop, tmp_path: Path) -> None:
-    ticket_id, version = first_ticket(ctx.db)
+    ticket_id, version = first_ticket(db_of(ctx))
     folder, drafts = tmp_path / "pending", DraftStore(tmp_path / "drafts")
     kept = action_for(ctx, ticket_id, version, "Kept while the server was away")
     drafts.save(ctx.agent.id, ticket_id, kept.saved_draft())
@@ -109,19 +108,19 @@ def test_sends_kept_by_an_earlier_run_are_applied_once(ctx: Context, loop: qasyn
     run(loop, monitor.apply_pending())
     run(loop, monitor.apply_pending())  # nothing left to send
     assert applied == [kept.client_key]
-    assert posted(ctx.db, kept.body) == 1
+    assert posted(db_of(ctx), kept.body) == 1
     assert PendingStore(folder).actions() == [] and drafts.load(ctx.agent.id, ticket_id) is None
 
     # The first attempt did reach the server after all: sending the same action again posts nothing new.
     PendingStore(folder).add(kept)
     run(loop, monitor.apply_pending())
-    assert posted(ctx.db, kept.body) == 1
+    assert posted(db_of(ctx), kept.body) == 1
 
 
 def test_a_kept_send_the_ticket_now_refuses_is_reported_and_its_text_kept(
     ctx: Context, loop: qasync.QEventLoop, tmp_path: Path
 ) -> None:
-    ticket_id, version = first_ticket(ctx.db)
+    ticket_id, version = first_ticket(db_of(ctx))
     drafts = DraftStore(tmp_path / "drafts")
     stale = action_for(ctx, ticket_id, version - 1, "Written on an older copy")
     store = PendingStore(tmp_path / "pending")
@@ -131,6 +130,6 @@ def test_a_kept_send_the_ticket_now_refuses_is_reported_and_its_text_kept(
     monitor.action_refused.connect(lambda _action, message: refused.append(message))
     run(loop, monitor.apply_pending())
     assert len(refused) == 1 and "changed" in refused[0]
-    assert posted(ctx.db, stale.body) == 0 and store.actions() == []
+    assert posted(db_of(ctx), stale.body) == 0 and store.actions() == []
     draft = drafts.load(ctx.agent.id, ticket_id)
     assert draft is not None and draft.body == stale.body

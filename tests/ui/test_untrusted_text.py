@@ -38,7 +38,7 @@ from desk.ui.ticket.composer import ComposerWidget
 from desk.ui.ticket.editor import TicketEditor
 from desk.ui.ticket.new_ticket import NewTicketDialog
 from desk.ui.widgets import label
-from tests.ui.conftest import make_context, queue_loaded, run, until
+from tests.ui.conftest import db_of, make_context, queue_loaded, run, until
 
 
 def payload(field: str) -> str:
@@ -173,7 +173,7 @@ def test_a_hostile_ticket_is_shown_as_its_literal_text_and_loads_nothing(
     hostile: tuple[Context, int], spy: Spy, loop: qasync.QEventLoop, qtbot: QtBot
 ) -> None:
     ctx, ticket_id = hostile
-    locks.acquire(ctx.db, accounts.agent_by_username(ctx.db, "john"), ticket_id)  # the agent named by a payload
+    locks.acquire(db_of(ctx), accounts.agent_by_username(db_of(ctx), "john"), ticket_id)  # the agent named by a payload
 
     async def scenario() -> None:
         window = MainWindow(ctx)

@@ -34,12 +34,12 @@ from PySide6.QtWidgets import (
 )
 
 from desk.domain.enums import EntryKind, OutgoingMail, Recipients, StatusState
-from desk.domain.errors import DeskError
+from desk.domain.errors import DeskError, ServerUnreachable
 from desk.domain.views import TicketView, Upload, format_size
 from desk.services import entries
 from desk.ui import icons, labels, theme
 from desk.ui.offline import PendingAction
-from desk.ui.tasks import Context, ServerUnreachable
+from desk.ui.tasks import Context
 from desk.ui.ticket.drafts import Draft, DraftStore
 from desk.ui.ticket.lock import ReplyLock, until_text
 from desk.ui.widgets import ChoiceBox, hands_off, label, plain_tip

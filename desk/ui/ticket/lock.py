@@ -58,7 +58,7 @@ class ReplyLock(QObject):
         self.holder_changed.emit(None, None, False)
         if ticket_id is not None:
             # Say at once who is writing here, before the agent types a word.
-            future = self._ctx.executor.submit(locks.holder, self._ctx.db, self._ctx.agent, ticket_id)
+            future = self._ctx.executor.submit(self._ctx.services.call, locks.holder, self._ctx.agent, ticket_id)
             future.add_done_callback(lambda done: self._report(ticket_id, done, self._looked_up))
 
     def typing(self) -> None:
@@ -79,7 +79,7 @@ class ReplyLock(QObject):
             return
         self._held_since = None
         self._tried_at = float("-inf")
-        future = self._ctx.executor.submit(locks.release, self._ctx.db, self._ctx.agent, ticket_id)
+        future = self._ctx.executor.submit(self._ctx.services.call, locks.release, self._ctx.agent, ticket_id)
         future.add_done_callback(_log_failure)
 
     def holds(self) -> bool:
@@ -90,7 +90,7 @@ class ReplyLock(QObject):
         assert ticket_id is not None
         self._busy = True
         self._tried_at = time.monotonic()
-        future = self._ctx.executor.submit(service, self._ctx.db, self._ctx.agent, ticket_id)
+        future = self._ctx.executor.submit(self._ctx.services.call, service, self._ctx.agent, ticket_id)
         future.add_done_callback(lambda done: self._report(ticket_id, done, self._finished))
 
     def _report(self, ticket_id: int, done: Future[Any], signal: Any) -> None:
@@ -105,9 +105,9 @@ class ReplyLock(QObject):
         self._busy = False
         if ticket_id != self._ticket_id:  # the agent moved on while it was taken: give it back at once
             if not isinstance(outcome, Exception):
-                self._ctx.executor.submit(locks.release, self._ctx.db, self._ctx.agent, ticket_id).add_done_callback(
-                    _log_failure
-                )
+                self._ctx.executor.submit(
+                    self._ctx.services.call, locks.release, self._ctx.agent, ticket_id
+                ).add_done_callback(_log_failure)
             return
         if isinstance(outcome, Locked):
             self._held_since = None

@@ -16,7 +16,7 @@ from desk.storage.db import Database
 from desk.ui.queue.bulk import CONFIRM_OVER
 from desk.ui.queue.widget import QueueWidget
 from desk.ui.tasks import Context
-from tests.ui.conftest import POPUP, make_context, queue_loaded, run, until
+from tests.ui.conftest import POPUP, db_of, make_context, queue_loaded, run, until
 from tests.ui.queue.test_queue_widget import select_rows, shown_queue
 
 
@@ -35,12 +35,12 @@ def test_bulk_close_counts_asks_takes_a_note_and_undo_restores(
         select_rows(widget, list(range(7)))
         chosen = widget.selected_ids()
         assert len(chosen) == 7 and widget.selection_label.text() == "· 7 selected"
-        before = {i: tickets.get_ticket(ctx.db, ctx.agent, i) for i in chosen}
+        before = {i: tickets.get_ticket(db_of(ctx), ctx.agent, i) for i in chosen}
 
         qtbot.mouseClick(widget.bulk_buttons[-1], Qt.MouseButton.LeftButton)  # Close
         dialog = await until(lambda: widget.confirmation, what="the confirmation")
         assert dialog.question.text() == "Close 7 tickets?" and dialog.ok.text() == "Close 7 tickets"
-        assert all(tickets.get_ticket(ctx.db, ctx.agent, i).version == before[i].version for i in chosen)
+        assert all(tickets.get_ticket(db_of(ctx), ctx.agent, i).version == before[i].version for i in chosen)
         qtbot.keyClicks(dialog.note, "Duplicates of the outage report")
         dialog.ok.click()
 
@@ -48,7 +48,7 @@ def test_bulk_close_counts_asks_takes_a_note_and_undo_restores(
         await until(lambda: bar.can_undo(), what="the undo bar")
         assert bar.text.text() == "Closed 7 tickets" and bar.undo_button.isVisible()
         for ticket_id in chosen:
-            closed = tickets.get_ticket(ctx.db, ctx.agent, ticket_id)
+            closed = tickets.get_ticket(db_of(ctx), ctx.agent, ticket_id)
             assert closed.status.state == StatusState.CLOSED
             event = next(e for e in reversed(closed.thread) if isinstance(e, EventView))
             assert event.kind == EventKind.CLOSED and event.note == "Duplicates of the outage report"
@@ -66,7 +66,7 @@ def test_bulk_close_counts_asks_takes_a_note_and_undo_restores(
         assert bar.text.text() == "Restored 6 tickets; 1 ticket could not be restored (changed since, or refused)."
         assert not bar.undo_button.isVisible()
         for ticket_id in chosen:
-            now = tickets.get_ticket(ctx.db, ctx.agent, ticket_id)
+            now = tickets.get_ticket(db_of(ctx), ctx.agent, ticket_id)
             if ticket_id == changed_since:
                 assert now.status.state == StatusState.CLOSED
             else:
@@ -84,14 +84,14 @@ def test_cancelling_the_confirmation_changes_nothing(ctx: Context, loop: qasync.
         await queue_loaded(widget)
         select_rows(widget, list(range(CONFIRM_OVER + 1)))
         chosen = widget.selected_ids()
-        versions = {i: tickets.get_ticket(ctx.db, ctx.agent, i).version for i in chosen}
+        versions = {i: tickets.get_ticket(db_of(ctx), ctx.agent, i).version for i in chosen}
         priority = tool(widget, "Priority")
         next(a for a in priority.menu().actions() if a.text() == "Low").trigger()  # type: ignore[attr-defined]
         dialog = await until(lambda: widget.confirmation, what="the confirmation over a handful")
         assert dialog.question.text() == f"Set the priority of {CONFIRM_OVER + 1} tickets to Low?"
         dialog.reject()
         await until(lambda: not dialog.isVisible())
-        assert {i: tickets.get_ticket(ctx.db, ctx.agent, i).version for i in chosen} == versions
+        assert {i: tickets.get_ticket(db_of(ctx), ctx.agent, i).version for i in chosen} == versions
         assert not widget.undo_bar.isVisible()
 
     run(loop, scenario())
@@ -103,18 +103,18 @@ def test_a_small_change_goes_at_once_and_ctrl_z_undoes_it(ctx: Context, loop: qa
         await queue_loaded(widget)
         select_rows(widget, [1, 2, 4])
         chosen = widget.selected_ids()
-        before = {i: tickets.get_ticket(ctx.db, ctx.agent, i).priority.name for i in chosen}
+        before = {i: tickets.get_ticket(db_of(ctx), ctx.agent, i).priority.name for i in chosen}
         target = "Emergency" if "Emergency" not in before.values() else "Low"
         priority = tool(widget, "Priority")
         next(a for a in priority.menu().actions() if a.text() == target).trigger()  # type: ignore[attr-defined]
         await until(lambda: widget.undo_bar.can_undo(), what="the undo bar")
         assert widget.confirmation is None
         assert widget.undo_bar.text.text() == f"Set the priority of 3 tickets to {target}"
-        assert all(tickets.get_ticket(ctx.db, ctx.agent, i).priority.name == target for i in chosen)
+        assert all(tickets.get_ticket(db_of(ctx), ctx.agent, i).priority.name == target for i in chosen)
         widget.table.setFocus()
         qtbot.keySequence(widget.table, QKeySequence(QKeySequence.StandardKey.Undo))
         await until(lambda: widget.undo_bar.text.text() == "Restored 3 tickets.", what="the undo")
-        assert {i: tickets.get_ticket(ctx.db, ctx.agent, i).priority.name for i in chosen} == before
+        assert {i: tickets.get_ticket(db_of(ctx), ctx.agent, i).priority.name for i in chosen} == before
 
     run(loop, scenario())
 
@@ -134,14 +134,14 @@ def test_undoing_an_assignment_gives_back_the_team(
         )
         select_rows(widget, [row])
         (ticket_id,) = widget.selected_ids()
-        team = tickets.get_ticket(ctx.db, ctx.agent, ticket_id).team
+        team = tickets.get_ticket(db_of(ctx), ctx.agent, ticket_id).team
         assign = tool(widget, "Assign")
         next(a for a in assign.menu().actions() if a.text() == "John Carter").trigger()  # type: ignore[attr-defined]
         await until(lambda: widget.undo_bar.can_undo(), what="the undo bar")
-        assert tickets.get_ticket(ctx.db, ctx.agent, ticket_id).assignee is not None
+        assert tickets.get_ticket(db_of(ctx), ctx.agent, ticket_id).assignee is not None
         widget.undo_bar.undo_button.click()
         await until(lambda: widget.undo_bar.text.text() == "Restored 1 ticket.", what="the undo")
-        restored = tickets.get_ticket(ctx.db, ctx.agent, ticket_id)
+        restored = tickets.get_ticket(db_of(ctx), ctx.agent, ticket_id)
         assert restored.assignee is None and restored.team == team
 
     run(loop, scenario())

@@ -16,7 +16,7 @@ from desk.ui.queue.model import COLUMNS, DUE_COLUMN, SUBJECT_COLUMN, QueueQuery
 from desk.ui.queue.widget import QueueWidget
 from desk.ui.tasks import Context
 from desk.ui.theme import DeskStyle
-from tests.ui.conftest import make_context, queue_loaded, run, until
+from tests.ui.conftest import db_of, make_context, queue_loaded, run, until
 
 
 def shown_queue(ctx: Context, qtbot: QtBot, queue: Queue = Queue.OPEN) -> QueueWidget:
@@ -78,7 +78,7 @@ def test_bulk_priority_changes_every_selected_ticket_and_keeps_the_selection(
             return {row.priority for i in chosen if (row := widget.model.queue_row(i)) is not None}
 
         await until(lambda: shown() == {"Emergency"}, what="the table to show the new priority")
-        assert all(tickets.get_ticket(ctx.db, ctx.agent, i).priority.name == "Emergency" for i in chosen)
+        assert all(tickets.get_ticket(db_of(ctx), ctx.agent, i).priority.name == "Emergency" for i in chosen)
         await until(lambda: sorted(widget.selected_ids()) == sorted(chosen), what="the selection to come back")
         assert widget.last_report is None
 

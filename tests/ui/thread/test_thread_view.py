@@ -28,7 +28,7 @@ from desk.services.demo import LONG_THREAD_SUBJECT
 from desk.ui import downloads, theme
 from desk.ui.tasks import Context
 from desk.ui.thread.view import ThreadView, format_time, open_attachment
-from tests.ui.conftest import run
+from tests.ui.conftest import db_of, run
 
 T0 = datetime(2026, 11, 23, 13, 5, tzinfo=UTC)
 
@@ -128,8 +128,8 @@ def test_every_note_on_a_long_demo_thread_is_labelled_and_it_lays_out_fast(
     thread: ThreadView, ctx: Context, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The demo's 200-entry thread: one "Internal note" label per note, and the layout time printed."""
-    page = queues.queue_page(ctx.db, ctx.agent, Criteria(text=LONG_THREAD_SUBJECT))
-    ticket = tickets.get_ticket(ctx.db, ctx.agent, page.rows[0].id)
+    page = queues.queue_page(db_of(ctx), ctx.agent, Criteria(text=LONG_THREAD_SUBJECT))
+    ticket = tickets.get_ticket(db_of(ctx), ctx.agent, page.rows[0].id)
     notes = [item for item in ticket.thread if isinstance(item, EntryView) and item.kind == EntryKind.NOTE]
     assert len(ticket.thread) >= 200 and notes
 
@@ -366,9 +366,9 @@ def parent(qtbot: QtBot) -> QWidget:
 
 def attachment_on_a_ticket(ctx: Context, name: str, data: bytes) -> int:
     """Attach a file to a note on an open demo ticket; returns the attachment's id."""
-    ticket_id = queues.queue_page(ctx.db, ctx.agent, Criteria(queue=Queue.OPEN)).rows[0].id
+    ticket_id = queues.queue_page(db_of(ctx), ctx.agent, Criteria(queue=Queue.OPEN)).rows[0].id
     ticket = entries.post_note(
-        ctx.db, ctx.agent, ticket_id, "The log", attachments=[Upload(name, "application/octet-stream", data)]
+        db_of(ctx), ctx.agent, ticket_id, "The log", attachments=[Upload(name, "application/octet-stream", data)]
     )
     found = [a for item in ticket.thread if isinstance(item, EntryView) for a in item.attachments]
     return found[-1].id

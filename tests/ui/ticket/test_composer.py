@@ -33,15 +33,15 @@ from desk.services import queues, tickets
 from desk.ui.tasks import Context
 from desk.ui.ticket.composer import ComposerWidget
 from desk.ui.ticket.drafts import Draft, DraftStore
-from tests.ui.conftest import run, until
+from tests.ui.conftest import db_of, run, until
 
 W = TypeVar("W", bound=QWidget)
 
 
 @pytest.fixture
 def ticket(ctx: Context) -> TicketView:
-    row = queues.queue_page(ctx.db, ctx.agent, Criteria(queue=Queue.OPEN)).rows[0]
-    return tickets.get_ticket(ctx.db, ctx.agent, row.id)
+    row = queues.queue_page(db_of(ctx), ctx.agent, Criteria(queue=Queue.OPEN)).rows[0]
+    return tickets.get_ticket(db_of(ctx), ctx.agent, row.id)
 
 
 def make_composer(ctx: Context, ticket: TicketView, qtbot: QtBot) -> ComposerWidget:
@@ -126,10 +126,10 @@ def test_leaving_the_editor_writes_the_draft_at_once(
 
 def test_each_ticket_keeps_its_own_draft(ctx: Context, ticket: TicketView, composer: ComposerWidget) -> None:
     screen = Screen(composer)
-    other_id = queues.queue_page(ctx.db, ctx.agent, Criteria(queue=Queue.OPEN)).rows[1].id
+    other_id = queues.queue_page(db_of(ctx), ctx.agent, Criteria(queue=Queue.OPEN)).rows[1].id
     QTest.keyClicks(screen.body, "For the first ticket")
 
-    composer.set_ticket(tickets.get_ticket(ctx.db, ctx.agent, other_id))
+    composer.set_ticket(tickets.get_ticket(db_of(ctx), ctx.agent, other_id))
     assert screen.body.toPlainText() == ""
     assert draft_file(ctx, ticket.id).exists()  # saved when switching, without waiting for the timer
 
@@ -171,7 +171,7 @@ def test_a_stale_ticket_shows_who_changed_it_and_keeps_the_text(
 ) -> None:
     screen = Screen(composer)
     other = next(p for p in ctx.choices.priorities if p.id != ticket.priority.id)
-    tickets.set_priority(ctx.db, ctx.agent, ticket.id, other.id)  # someone changes it while the agent types
+    tickets.set_priority(db_of(ctx), ctx.agent, ticket.id, other.id)  # someone changes it while the agent types
 
     async def scenario() -> None:
         QTest.keyClicks(screen.body, "Your card is unblocked.")

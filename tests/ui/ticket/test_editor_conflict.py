@@ -12,12 +12,12 @@ from desk.domain.queues import Criteria
 from desk.services import queues, tickets
 from desk.ui.tasks import Context
 from desk.ui.ticket.editor import TicketEditor
-from tests.ui.conftest import run, until
+from tests.ui.conftest import db_of, run, until
 
 
 def test_stale_save_shows_who_and_applies_again(ctx: Context, qtbot: QtBot, loop: qasync.QEventLoop) -> None:
     async def scenario() -> None:
-        row = queues.queue_page(ctx.db, ctx.agent, Criteria(queue=Queue.OPEN)).rows[0]
+        row = queues.queue_page(db_of(ctx), ctx.agent, Criteria(queue=Queue.OPEN)).rows[0]
         editor = TicketEditor(ctx, row.id)
         qtbot.addWidget(editor)
         editor.resize(1100, 700)
@@ -27,7 +27,7 @@ def test_stale_save_shows_who_and_applies_again(ctx: Context, qtbot: QtBot, loop
         priorities = {p.name: p.id for p in ctx.choices.priorities}
         mine = next(pid for name, pid in priorities.items() if pid != editor.ticket.priority.id)
         theirs = next(pid for pid in priorities.values() if pid not in (mine, editor.ticket.priority.id))
-        tickets.set_priority(ctx.db, ctx.agent, row.id, theirs)  # someone else, meanwhile
+        tickets.set_priority(db_of(ctx), ctx.agent, row.id, theirs)  # someone else, meanwhile
         editor.properties.note.setText("Customer asked")
         await editor._apply(tickets.set_priority, mine)
         assert editor.banner.isVisible() and editor.retry_button.isVisible()
@@ -43,7 +43,7 @@ def test_two_quick_changes_both_land(ctx: Context, qtbot: QtBot, loop: qasync.QE
     """Priority then department picked before the first answer: the second waits and does not conflict."""
 
     async def scenario() -> None:
-        row = queues.queue_page(ctx.db, ctx.agent, Criteria(queue=Queue.OPEN)).rows[0]
+        row = queues.queue_page(db_of(ctx), ctx.agent, Criteria(queue=Queue.OPEN)).rows[0]
         editor = TicketEditor(ctx, row.id)
         qtbot.addWidget(editor)
         editor.show()
@@ -62,7 +62,7 @@ def test_two_quick_changes_both_land(ctx: Context, qtbot: QtBot, loop: qasync.QE
             what="both changes",
         )
         assert not editor.banner.isVisible()
-        saved = tickets.get_ticket(ctx.db, ctx.agent, row.id)
+        saved = tickets.get_ticket(db_of(ctx), ctx.agent, row.id)
         assert (saved.priority.name, saved.department.name) == ("Emergency", "Billing")
 
     run(loop, scenario())

@@ -21,11 +21,11 @@ from desk.ui.main_window import MainWindow
 from desk.ui.tasks import Context
 from desk.ui.ticket.editor import TicketEditor
 from desk.ui.widgets import ChoiceBox
-from tests.ui.conftest import POPUP, run, until
+from tests.ui.conftest import POPUP, db_of, run, until
 
 
 def unassigned_ticket(ctx: Context) -> int:
-    return queues.queue_page(ctx.db, ctx.agent, Criteria(queue=Queue.UNASSIGNED)).rows[0].id
+    return queues.queue_page(db_of(ctx), ctx.agent, Criteria(queue=Queue.UNASSIGNED)).rows[0].id
 
 
 async def window_with_ticket(ctx: Context, qtbot: QtBot, ticket_id: int) -> tuple[MainWindow, TicketEditor]:
@@ -62,7 +62,7 @@ def test_typing_after_assign_to_me_lands_in_the_composer(ctx: Context, qtbot: Qt
         await until(lambda: editor.ticket is not None and editor.ticket.version > version, what="the claim")
         typed_into_focus(window, qtbot, "Hi there")
         await until(lambda: composer_text(editor) == "Hi there", what="the text in the composer")
-        saved = tickets.get_ticket(ctx.db, ctx.agent, ticket_id)
+        saved = tickets.get_ticket(db_of(ctx), ctx.agent, ticket_id)
         assert saved.status.state == StatusState.OPEN and saved.assignee is not None
         assert saved.assignee.id == ctx.agent.id
         window.close()
@@ -87,7 +87,7 @@ def test_typing_after_a_field_change_lands_in_the_composer(ctx: Context, qtbot: 
         typed_into_focus(window, qtbot, "Hi there")
         await until(lambda: composer_text(editor) == "Hi there", what="the text in the composer")
         assert editor.ticket is not None
-        saved = tickets.get_ticket(ctx.db, ctx.agent, editor.ticket.id)
+        saved = tickets.get_ticket(db_of(ctx), ctx.agent, editor.ticket.id)
         assert saved.priority.name == chosen and saved.status.state == StatusState.OPEN
         window.close()
 
@@ -120,7 +120,7 @@ def test_a_focused_field_changes_only_from_its_open_list(
         assert combo.view().isVisible(), "the arrow key opens the list"
         combo.hidePopup()
         assert combo.currentText() == before and not picked
-        assert tickets.get_ticket(ctx.db, ctx.agent, editor.ticket.id).version == editor.ticket.version
+        assert tickets.get_ticket(db_of(ctx), ctx.agent, editor.ticket.id).version == editor.ticket.version
 
     run(loop, scenario())
 

@@ -11,7 +11,7 @@ from desk.domain.views import TicketView
 from desk.services import tickets
 from desk.ui.tasks import Context
 from desk.ui.ticket.new_ticket import NewTicketDialog
-from tests.ui.conftest import run, until
+from tests.ui.conftest import db_of, run, until
 
 
 def dialog_for(ctx: Context, qtbot: QtBot) -> NewTicketDialog:
@@ -51,7 +51,7 @@ def test_a_ticket_for_a_new_caller_with_a_first_note(ctx: Context, loop: qasync.
         QTest.keyClicks(dialog.follow_up_text, "Hardware fault suspected.")
         dialog.create_button.click()
         await until(lambda: created, what="the ticket to be opened")
-        ticket = tickets.get_ticket(ctx.db, ctx.agent, created[0].id)
+        ticket = tickets.get_ticket(db_of(ctx), ctx.agent, created[0].id)
         assert (ticket.subject, ticket.requester.name, ticket.priority.name) == (
             "Card reader rejects every card",
             "Nora New",

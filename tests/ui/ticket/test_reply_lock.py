@@ -19,7 +19,7 @@ from desk.services import locks, queues, tickets
 from desk.storage.db import Database
 from desk.ui.tasks import Context
 from desk.ui.ticket.composer import ComposerWidget
-from tests.ui.conftest import make_context, run, until
+from tests.ui.conftest import db_of, make_context, run, until
 
 
 @pytest.fixture
@@ -33,8 +33,8 @@ def john(demo_db: Database) -> Iterator[Context]:
 @pytest.fixture
 def ticket(ctx: Context, john: Context) -> TicketView:
     """An open Support ticket both agents see."""
-    rows = queues.queue_page(john.db, john.agent, Criteria(queue=Queue.OPEN)).rows
-    return tickets.get_ticket(ctx.db, ctx.agent, rows[0].id)
+    rows = queues.queue_page(db_of(john), john.agent, Criteria(queue=Queue.OPEN)).rows
+    return tickets.get_ticket(db_of(ctx), ctx.agent, rows[0].id)
 
 
 def composer_for(context: Context, ticket: TicketView, qtbot: QtBot) -> ComposerWidget:
@@ -53,7 +53,7 @@ def body(composer: ComposerWidget) -> QPlainTextEdit:
 
 
 def holder(context: Context, ticket: TicketView) -> str | None:
-    lock = locks.holder(context.db, context.agent, ticket.id)
+    lock = locks.holder(db_of(context), context.agent, ticket.id)
     return lock.agent.name if lock else None
 
 
@@ -106,13 +106,13 @@ def test_leaving_the_ticket_releases_the_lock(
         composer = composer_for(ctx, ticket, qtbot)
         QTest.keyClicks(body(composer), "Draft")
         await until(lambda: holder(ctx, ticket) == ctx.agent.name)
-        other = queues.queue_page(ctx.db, ctx.agent, Criteria(queue=Queue.OPEN)).rows[-1]
-        composer.set_ticket(tickets.get_ticket(ctx.db, ctx.agent, other.id))  # another ticket in the same tab
+        other = queues.queue_page(db_of(ctx), ctx.agent, Criteria(queue=Queue.OPEN)).rows[-1]
+        composer.set_ticket(tickets.get_ticket(db_of(ctx), ctx.agent, other.id))  # another ticket in the same tab
         await until(lambda: holder(ctx, ticket) is None, what="released on navigating away")
         QTest.keyClicks(body(composer), "More")
-        await until(lambda: locks.holder(ctx.db, ctx.agent, other.id) is not None)
+        await until(lambda: locks.holder(db_of(ctx), ctx.agent, other.id) is not None)
         composer.hide()  # the tab closed or another tab chosen
-        await until(lambda: locks.holder(ctx.db, ctx.agent, other.id) is None, what="released on hide")
+        await until(lambda: locks.holder(db_of(ctx), ctx.agent, other.id) is None, what="released on hide")
 
     run(loop, scenario())
 
@@ -120,7 +120,7 @@ def test_leaving_the_ticket_releases_the_lock(
 def test_opening_a_ticket_shows_who_is_replying_before_typing(
     ctx: Context, john: Context, ticket: TicketView, qtbot: QtBot, loop: qasync.QEventLoop
 ) -> None:
-    locks.acquire(john.db, john.agent, ticket.id)
+    locks.acquire(db_of(john), john.agent, ticket.id)
 
     async def scenario() -> None:
         mine = composer_for(ctx, ticket, qtbot)

@@ -22,7 +22,7 @@ from desk.storage.db import Database
 from desk.ui import labels
 from desk.ui.tasks import Context
 from desk.ui.ticket.editor import TicketEditor
-from tests.ui.conftest import make_context, run, until
+from tests.ui.conftest import db_of, make_context, run, until
 
 KEYS = [str(key) for key in (*Perm, *Right)]
 
@@ -33,7 +33,7 @@ def leaked_keys(text: str) -> list[str]:
 
 def first_in(ctx: Context, queue: Queue, department: str) -> int:
     """The first ticket of a queue, as the agent sees it, in a department."""
-    rows = queues.queue_page(ctx.db, ctx.agent, Criteria(queue=queue)).rows
+    rows = queues.queue_page(db_of(ctx), ctx.agent, Criteria(queue=queue)).rows
     return next(r.id for r in rows if r.department == department)
 
 
@@ -87,7 +87,7 @@ def test_outside_his_departments_the_tooltip_says_he_has_no_role_there(
 
     async def scenario() -> None:
         billing = first_in(ctx, Queue.OPEN, "Billing")
-        tickets.assign(ctx.db, ctx.agent, billing, john.agent.id)  # assigned to him: he sees it
+        tickets.assign(db_of(ctx), ctx.agent, billing, john.agent.id)  # assigned to him: he sees it
         editor = await shown(john, qtbot, billing)
         assert not editor.properties.priority.isEnabled()
         assert editor.properties.priority.toolTip().startswith(
@@ -125,7 +125,7 @@ def test_the_thread_names_what_happened(ctx: Context, loop: qasync.QEventLoop, q
     """Resolve, close, reopen and archive, each by its own name in the thread."""
 
     async def scenario() -> None:
-        row = queues.queue_page(ctx.db, ctx.agent, Criteria(queue=Queue.OPEN)).rows[0]
+        row = queues.queue_page(db_of(ctx), ctx.agent, Criteria(queue=Queue.OPEN)).rows[0]
         editor = await shown(ctx, qtbot, row.id)
         qtbot.mouseClick(editor.resolve_button, Qt.MouseButton.LeftButton)
         await until(lambda: "resolved the ticket" in editor.thread_view.toPlainText(), what="resolved")
@@ -139,7 +139,7 @@ def test_the_thread_names_what_happened(ctx: Context, loop: qasync.QEventLoop, q
         assert "Ada Lindqvist resolved the ticket" in text
         assert text.count("closed the ticket") == 1  # resolving is not called closing
         archived = next(s.id for s in ctx.choices.statuses if s.state == StatusState.ARCHIVED)
-        view = lifecycle.set_status(ctx.db, ctx.agent, row.id, archived)
+        view = lifecycle.set_status(db_of(ctx), ctx.agent, row.id, archived)
         last = [e for e in view.thread if isinstance(e, EventView)][-1]
         assert last.kind == EventKind.ARCHIVED and labels.describe(last) == "Ada Lindqvist archived the ticket"
 

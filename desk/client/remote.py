@@ -1,0 +1,196 @@
+"""A Desk server's services, called over HTTPS as the signed-in agent (the server's side is desk.web.gate).
+
+The agent's machine holds the server's address and, while signed in, a session secret; never a database login.
+Each call is one POST whose body and answer are typed by the service's own signature (desk.services.calls); the
+server's typed errors are raised here as the same types. A server that does not answer raises ServerUnreachable,
+a server whose database is down DatabaseUnavailable, and an ended session SignedOut.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import ssl
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx2
+from pydantic import TypeAdapter, ValidationError
+
+from desk.domain.errors import DatabaseUnavailable, DeskError, Invalid, ServerUnreachable, SignedOut
+from desk.domain.permissions import AgentActor
+from desk.domain.views import ChangeView
+from desk.services import calls
+from desk.services.agent_sessions import ENDED, NewAgentSession
+
+R = TypeVar("R")
+
+PREFIX = "/desk/v1"
+UNREACHABLE = "The Desk server at {url} does not answer. Desk reconnects by itself as soon as it does."
+# A call is one user action; a reply with attachments may take a while to upload on a slow LAN.
+TIMEOUT = httpx2.Timeout(60.0, connect=5.0)
+# Idle connections are dropped here before the server drops them (desk serve keeps them 75 s): a request sent on
+# a connection the server is closing would fail, and a call is not repeated blindly.
+LIMITS = httpx2.Limits(max_connections=16, max_keepalive_connections=8, keepalive_expiry=60.0)
+SESSION = TypeAdapter(NewAgentSession)
+CHANGES = TypeAdapter(list[ChangeView])
+
+
+def is_server_url(url: str) -> bool:
+    """Whether `url` names a Desk server (http or https) rather than a database."""
+    return urlsplit(url.strip()).scheme.lower() in ("http", "https")
+
+
+def check_server_url(url: str) -> str:
+    """The server's address, checked: https://, or http:// only to this machine (a loopback address)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise Invalid("Give the Desk server's address, e.g. https://desk.example.lan:8443.", {"url": "not an address"})
+    if parts.scheme.lower() == "http" and not _is_loopback(parts.hostname):
+        raise Invalid(
+            "Use https:// for a Desk server on the network: plain http:// would send passwords readably.",
+            {"url": "use https://"},
+        )
+    return url.strip().rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    """One event of the live stream: changes to show (maybe none: a keep-alive), and where to resume from."""
+
+    resume_after: int | None
+    changes: list[ChangeView]
+
+
+class RemoteServices:
+    """The services of one Desk server. Thread-safe: the window's worker threads share its connection pool."""
+
+    def __init__(self, url: str, *, verify: ssl.SSLContext | bool = True, secret: str | None = None) -> None:
+        self.url = check_server_url(url)
+        self.identity = self.url
+        self.label = self.url
+        self.secret = secret
+        self._verify = verify
+        self._client = httpx2.Client(
+            base_url=self.url + PREFIX, verify=verify, timeout=TIMEOUT, limits=LIMITS, trust_env=False
+        )
+
+    # --- session ----------------------------------------------------------------------------------------------
+
+    def sign_in(self, username: str, password: str, *, client: str = "Desk") -> AgentActor:
+        body = json.dumps({"username": username, "password": password, "client": client})
+        answer = self._send("POST", "/session", body.encode(), authorized=False)
+        new = SESSION.validate_json(answer)
+        self.secret = new.secret
+        return new.agent
+
+    def sign_out(self) -> None:
+        """End the session on the server (quietly when the server is away: the secret is forgotten here anyway)."""
+        secret, self.secret = self.secret, None
+        if secret is not None:
+            try:
+                self._client.delete("/session", headers={"Authorization": f"Bearer {secret}"})
+            except httpx2.TransportError:
+                pass
+
+    def hello(self) -> dict[str, str]:
+        """The server's version and whether its database answers; ServerUnreachable / DatabaseUnavailable."""
+        answer: dict[str, str] = json.loads(self._send("GET", "/hello", None, authorized=False))
+        return answer
+
+    # --- calls ------------------------------------------------------------------------------------------------
+
+    def call(self, service: Callable[..., R], actor: AgentActor, /, *args: Any, **kwargs: Any) -> R:
+        """Run the service on the server as this session's agent (`actor` is the agent the window signed in as;
+        the server uses the session's own, with the access it has now)."""
+        signature = calls.signature(service)
+        answer = self._send("POST", f"/call/{calls.name_of(service)}", signature.encode_arguments(args, kwargs))
+        result: R = signature.decode_result(answer)
+        return result
+
+    def ping(self) -> None:
+        if self.hello().get("database") != "ok":
+            raise DatabaseUnavailable("The Desk server cannot reach its database.")
+
+    def changes(self, after: int | None) -> Iterator[ChangeEvent]:
+        """The live stream, blocking: yields as the server sends; ends when the connection does (the caller
+        reconnects with the last `resume_after`). Raises like a call when it cannot start."""
+        params = {"after": str(after)} if after is not None else {}
+        timeout = httpx2.Timeout(None, connect=5.0)  # the stream stays open; keep-alives come every 15 s
+        try:
+            with self._client.stream(
+                "GET", "/changes", params=params, headers=self._headers(), timeout=timeout
+            ) as response:
+                if response.status_code != 200:
+                    raise self._error(response.status_code, response.read())
+                yield from _events(response.iter_lines())
+        except httpx2.TransportError as error:
+            raise ServerUnreachable(UNREACHABLE.format(url=self.url)) from error
+
+    def close(self) -> None:
+        self._client.close()
+
+    # --- private ----------------------------------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.secret}"} if self.secret else {}
+
+    def _send(self, method: str, path: str, body: bytes | None, *, authorized: bool = True) -> bytes:
+        headers = {"Content-Type": "application/json", **(self._headers() if authorized else {})}
+        try:
+            response = self._client.request(method, path, content=body, headers=headers)
+        except httpx2.TransportError as error:
+            raise ServerUnreachable(UNREACHABLE.format(url=self.url)) from error
+        if response.status_code != 200:
+            raise self._error(response.status_code, response.content)
+        return response.content
+
+    def _error(self, status: int, content: bytes) -> DeskError:
+        if status == 503:
+            return DatabaseUnavailable(_message(content) or "The Desk server cannot reach its database.")
+        if status >= 500:
+            return DeskError(f"The Desk server failed (HTTP {status}); its log says why. Try again.")
+        return calls.decode_error(content)
+
+
+def _message(content: bytes) -> str | None:
+    try:
+        return str(json.loads(content)["message"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _events(lines: Iterator[str]) -> Iterator[ChangeEvent]:
+    """Server-sent events (only what desk.web.gate sends: id, event, data; comments are keep-alives)."""
+    event_id: int | None = None
+    kind = data = ""
+    for line in lines:
+        if line.startswith(":"):
+            yield ChangeEvent(None, [])
+        elif line.startswith("id: "):
+            event_id = int(line[4:])
+        elif line.startswith("event: "):
+            kind = line[7:]
+        elif line.startswith("data: "):
+            data = line[6:]
+        elif line == "":
+            if kind == "signed-out":
+                raise SignedOut(ENDED)
+            try:
+                changes = CHANGES.validate_json(data) if kind == "changes" else []
+            except ValidationError:
+                changes = []
+            if kind:
+                yield ChangeEvent(event_id, changes)
+            kind = data = ""

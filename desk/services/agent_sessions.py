@@ -1,0 +1,174 @@
+"""Agents signed in to `desk serve`: each Desk holds a session secret, the server only its SHA-256.
+
+Sign-in goes through `accounts.authenticate_agent` (argon2id, the lockout and the login audit, the directory where
+one is set up). Every call the window makes through the server presents the secret and gets the agent's current
+access back, so a change of role, a deactivation or an administrator ending the session counts from the next call.
+A session ends when it has been idle for `sessions.idle_hours`, `sessions.max_days` after sign-in, or at sign-out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from desk.domain.errors import NotFound, PermissionDenied, SignedOut
+from desk.domain.inputs import one_line
+from desk.domain.permissions import Actor, AgentActor
+from desk.services import settings
+from desk.services.accounts import agent_actor, authenticate_agent
+from desk.services.base import command, now, query, require_agent
+from desk.storage.db import Database
+from desk.storage.models import Agent, AgentSession
+
+PREFIX = "desks_"
+# Writing "last used" on every call would make each read a write; a minute's precision is what idling needs.
+USE_PRECISION = timedelta(minutes=1)
+ENDED = "Your session on the Desk server has ended (signed out, timed out or ended by an administrator). Sign in again."
+
+
+@dataclass(frozen=True)
+class AgentSessionView:
+    id: int
+    agent_id: int
+    agent: str
+    client: str
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class NewAgentSession:
+    """A session just opened, with its secret: handed to the signing-in Desk once, never stored on the server."""
+
+    secret: str
+    agent: AgentActor
+    session: AgentSessionView
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _view(row: AgentSession, agent: Agent) -> AgentSessionView:
+    return AgentSessionView(
+        id=row.id,
+        agent_id=agent.id,
+        agent=agent.name,
+        client=row.client,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        expires_at=row.expires_at,
+    )
+
+
+def sign_in(db: Database, username: str, password: str, *, client: str) -> NewAgentSession:
+    """Check the password (its own transaction: a refusal's audit row and failure count are kept), then open a
+    session for the agent."""
+    agent = authenticate_agent(db, username, password)
+    return _open(db, agent, client)
+
+
+@command
+def _open(session: Session, agent: AgentActor, client: str) -> NewAgentSession:
+    row_agent = session.get(Agent, agent.id)
+    if row_agent is None or not row_agent.active:
+        raise PermissionDenied("Wrong username or password.")
+    at = now()
+    secret = PREFIX + secrets.token_urlsafe(32)
+    row = AgentSession(
+        agent_id=agent.id,
+        secret_hash=digest(secret),
+        client=one_line(client)[:200] or "Desk",
+        created_at=at,
+        last_used_at=at,
+        expires_at=at + timedelta(days=int(settings.get(session, "sessions.max_days"))),
+    )
+    session.add(row)
+    session.flush()
+    return NewAgentSession(secret=secret, agent=agent, session=_view(row, row_agent))
+
+
+def session_agent(db: Database, secret: str) -> AgentActor:
+    """The agent a session secret signs in, with their current access; SignedOut for anything else."""
+    agent, session_id, stale = _session_use(db, secret)
+    if stale:
+        _record_use(db, session_id)
+    return agent
+
+
+@query
+def _session_use(session: Session, secret: str) -> tuple[AgentActor, int, bool]:
+    row = session.scalar(select(AgentSession).where(AgentSession.secret_hash == digest(secret)))
+    agent = session.get(Agent, row.agent_id) if row is not None else None
+    at = now()
+    idle = timedelta(hours=int(settings.get(session, "sessions.idle_hours")))
+    if (
+        row is None
+        or agent is None
+        or not agent.active
+        or row.ended_at is not None
+        or row.expires_at <= at
+        or row.last_used_at + idle <= at
+    ):
+        raise SignedOut(ENDED)
+    return agent_actor(session, agent), row.id, at - row.last_used_at > USE_PRECISION
+
+
+@command
+def _record_use(session: Session, session_id: int) -> None:
+    session.execute(update(AgentSession).where(AgentSession.id == session_id).values(last_used_at=now()))
+
+
+@command
+def sign_out(session: Session, secret: str) -> None:
+    """End the session this secret belongs to (nothing to do when it has ended already)."""
+    session.execute(
+        update(AgentSession)
+        .where(AgentSession.secret_hash == digest(secret), AgentSession.ended_at.is_(None))
+        .values(ended_at=now())
+    )
+
+
+def _for_agent(actor: Actor, agent_id: int | None) -> int:
+    """Whose sessions the actor handles: their own, or anyone's for an administrator."""
+    agent = require_agent(actor)
+    if agent_id is None or agent_id == agent.id:
+        return agent.id
+    if not agent.is_admin:
+        raise PermissionDenied("Only administrators handle other agents' sessions.")
+    return agent_id
+
+
+@query
+def list_sessions(session: Session, actor: Actor, *, agent_id: int | None = None) -> list[AgentSessionView]:
+    """The agent's sessions that are still open (not ended, not expired), newest first."""
+    whose = _for_agent(actor, agent_id)
+    agent = session.get(Agent, whose)
+    if agent is None:
+        raise NotFound("There is no such agent.")
+    rows = session.scalars(
+        select(AgentSession)
+        .where(AgentSession.agent_id == whose, AgentSession.ended_at.is_(None), AgentSession.expires_at > now())
+        .order_by(AgentSession.id.desc())
+    )
+    return [_view(row, agent) for row in rows]
+
+
+@command
+def end_sessions(session: Session, actor: Actor, agent_id: int) -> int:
+    """End every open session of an agent (an administrator, or the agent themselves); how many were open."""
+    whose = _for_agent(actor, agent_id)
+    if session.get(Agent, whose) is None:
+        raise NotFound("There is no such agent.")
+    result = session.execute(
+        update(AgentSession)
+        .where(AgentSession.agent_id == whose, AgentSession.ended_at.is_(None))
+        .values(ended_at=now())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
