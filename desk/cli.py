@@ -19,7 +19,7 @@ from desk.domain.inputs import MAX_ID, storable
 from desk.domain.permissions import Right, SystemActor
 from desk.domain.queues import Criteria
 from desk.domain.views import EntryView, QueuePage, TicketView
-from desk.services import accounts, api_tokens, mailboxes, queues, reference, settings, tickets
+from desk.services import accounts, agent_sessions, api_tokens, mailboxes, queues, reference, settings, tickets
 from desk.services.mail.outbound import NOTIFICATIONS
 from desk.services.setup import install_defaults
 from desk.storage.db import (
@@ -85,6 +85,37 @@ def cmd_agent_add(args: argparse.Namespace) -> int:
         rights=rights,
     )
     print(f"Agent {agent.name} added (id {agent.id}).")
+    return 0
+
+
+def cmd_agent_active(args: argparse.Namespace) -> int:
+    db = _db(args)
+    agent_id, name = accounts.agent_named(db, args.username)
+    ended = agent_sessions.set_active(db, SystemActor(), agent_id, args.active)
+    if args.active:
+        print(f"{name} is active again and can sign in.")
+    else:
+        print(f"{name} is deactivated: signed out of {ended} session(s); API tokens stop working.")
+    return 0
+
+
+def cmd_agent_sessions(args: argparse.Namespace) -> int:
+    db = _db(args)
+    agent_id, name = accounts.agent_named(db, args.username)
+    if args.end:
+        ended = agent_sessions.end_sessions(db, SystemActor(), agent_id)
+        print(f"Ended {ended} session(s) of {name}: their Desk asks them to sign in again.")
+        return 0
+    views = agent_sessions.list_sessions(db, SystemActor(), agent_id=agent_id)
+    if not views:
+        print(f"{name} is not signed in anywhere.")
+        return 0
+    print(f"  {'id':>5} {'signed in (UTC)':<16}  {'last used':<16}  {'expires':<16}  client")
+    for view in views:
+        print(
+            f"  {view.id:>5} {_utc(view.created_at):<16}  {_utc(view.last_used_at):<16}  "
+            f"{_utc(view.expires_at):<16}  {view.client}"
+        )
     return 0
 
 
@@ -438,6 +469,17 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--right", action="append", default=[], choices=[r.value for r in Right])
     add.add_argument("--admin", action="store_true")
     add.set_defaults(run=cmd_agent_add)
+    for name, active, words in (
+        ("deactivate", False, "sign-in refused, sessions and API tokens stop at once"),
+        ("activate", True, "allow an agent to sign in again"),
+    ):
+        switch = agent.add_parser(name, help=f"{name} an agent ({words})")
+        switch.add_argument("username")
+        switch.set_defaults(run=cmd_agent_active, active=active)
+    sessions = agent.add_parser("sessions", help="where an agent is signed in to desk serve; --end signs them out")
+    sessions.add_argument("username")
+    sessions.add_argument("--end", action="store_true", help="end every session of the agent")
+    sessions.set_defaults(run=cmd_agent_sessions)
 
     user = sub.add_parser("user", help="end users").add_subparsers(dest="user_command", required=True)
     uadd = user.add_parser("add", help="add an end user")

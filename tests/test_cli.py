@@ -12,7 +12,9 @@ from alembic import command
 from sqlalchemy import create_engine, text
 
 from desk.cli import main
-from desk.storage.db import alembic_config, head_revision
+from desk.domain.errors import PermissionDenied
+from desk.services import agent_sessions
+from desk.storage.db import Database, alembic_config, head_revision
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -53,6 +55,23 @@ def test_administration_from_empty(tmp_path: Path, capsys: pytest.CaptureFixture
     assert code == 0 and "joe@example.com" in out
     code, out, _ = run(capsys, "--url", url, "queue", "counts", "--agent", "jane")
     assert code == 0 and "Open" in out
+
+    db = Database(url)
+    agent_sessions.sign_in(db, "jane", "correct horse", client="Desk on pc-1")
+    code, out, _ = run(capsys, "--url", url, "agent", "sessions", "jane")
+    assert code == 0 and "Desk on pc-1" in out
+    code, out, _ = run(capsys, "--url", url, "agent", "deactivate", "jane")
+    assert code == 0 and "signed out of 1 session(s)" in out
+    code, out, _ = run(capsys, "--url", url, "agent", "sessions", "jane")
+    assert code == 0 and "not signed in anywhere" in out
+    with pytest.raises(PermissionDenied):
+        agent_sessions.sign_in(db, "jane", "correct horse", client="Desk")
+    code, out, _ = run(capsys, "--url", url, "agent", "activate", "jane")
+    assert code == 0 and "active again" in out
+    agent_sessions.sign_in(db, "jane", "correct horse", client="Desk")
+    code, out, _ = run(capsys, "--url", url, "agent", "sessions", "jane", "--end")
+    assert code == 0 and "Ended 1 session(s)" in out
+    db.dispose()
 
 
 def test_refuses_a_newer_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

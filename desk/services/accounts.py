@@ -249,6 +249,15 @@ def agent_by_username(session: Session, username: str) -> AgentActor:
     return agent_actor(session, agent)
 
 
+@query
+def agent_named(session: Session, username: str) -> tuple[int, str]:
+    """An agent's id and name, active or not: for the administrator's commands that (de)activate them."""
+    agent = session.scalar(select(Agent).where(Agent.username == username.strip().lower()))
+    if agent is None:
+        raise NotFound(f"There is no agent {username}.")
+    return agent.id, agent.name
+
+
 def check_sign_in(session: Session, kind: str, principal: str, row: Agent | User | None, password: str) -> str | None:
     """Check a password, locking the account after repeated failures; every attempt lands in the login audit.
 

@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from desk.domain.errors import NotFound, PermissionDenied, SignedOut
+from desk.domain.errors import Invalid, NotFound, PermissionDenied, SignedOut
 from desk.domain.inputs import one_line
-from desk.domain.permissions import Actor, AgentActor
+from desk.domain.permissions import Actor, AgentActor, SystemActor
 from desk.services import settings
 from desk.services.accounts import agent_actor, authenticate_agent
 from desk.services.base import command, now, query, require_agent
@@ -136,7 +136,11 @@ def sign_out(session: Session, secret: str) -> None:
 
 
 def _for_agent(actor: Actor, agent_id: int | None) -> int:
-    """Whose sessions the actor handles: their own, or anyone's for an administrator."""
+    """Whose sessions the actor handles: their own, or anyone's for an administrator (and the system)."""
+    if isinstance(actor, SystemActor):
+        if agent_id is None:
+            raise Invalid("Say which agent's sessions.")
+        return agent_id
     agent = require_agent(actor)
     if agent_id is None or agent_id == agent.id:
         return agent.id
@@ -166,9 +170,29 @@ def end_sessions(session: Session, actor: Actor, agent_id: int) -> int:
     whose = _for_agent(actor, agent_id)
     if session.get(Agent, whose) is None:
         raise NotFound("There is no such agent.")
+    return end_all(session, whose)
+
+
+def end_all(session: Session, agent_id: int) -> int:
+    """End an agent's open sessions in the caller's transaction; how many there were."""
     result = session.execute(
         update(AgentSession)
-        .where(AgentSession.agent_id == whose, AgentSession.ended_at.is_(None))
+        .where(AgentSession.agent_id == agent_id, AgentSession.ended_at.is_(None))
         .values(ended_at=now())
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+@command
+def set_active(session: Session, actor: Actor, agent_id: int, active: bool) -> int:
+    """Deactivate an agent (they can no longer sign in, their sessions and API tokens stop working at once) or
+    activate them again; administrators only. How many sessions were ended."""
+    if not isinstance(actor, SystemActor) and not require_agent(actor).is_admin:
+        raise PermissionDenied("Only administrators deactivate or activate agents.")
+    if isinstance(actor, AgentActor) and actor.id == agent_id and not active:
+        raise Invalid("You cannot deactivate yourself: ask another administrator.")
+    agent = session.get(Agent, agent_id)
+    if agent is None:
+        raise NotFound("There is no such agent.")
+    agent.active = active
+    return 0 if active else end_all(session, agent_id)

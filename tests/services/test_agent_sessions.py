@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from desk.domain.errors import PermissionDenied, SignedOut
-from desk.services import agent_sessions, settings
+from desk.domain.errors import Invalid, PermissionDenied, SignedOut
+from desk.services import accounts, agent_sessions, settings
 from desk.services.base import now
 from desk.storage.db import Database
 from desk.storage.models import Agent, AgentSession, LoginAudit
@@ -111,3 +111,19 @@ def test_an_administrator_ends_an_agents_sessions_others_cannot(world: World) ->
         agent_sessions.session_agent(world.db, theirs.secret)
     assert agent_sessions.session_agent(world.db, mine.secret).id == world.manager.id
     assert agent_sessions.list_sessions(world.db, world.admin, agent_id=world.limited.id) == []
+
+
+def test_deactivating_through_the_service_ends_sessions_and_sign_in(world: World) -> None:
+    new = open_session(world)
+    with pytest.raises(PermissionDenied):
+        agent_sessions.set_active(world.db, world.manager, world.limited.id, False)
+    with pytest.raises(Invalid, match="yourself"):
+        agent_sessions.set_active(world.db, world.admin, world.admin.id, False)
+    assert agent_sessions.set_active(world.db, world.admin, world.limited.id, False) == 1
+    with pytest.raises(SignedOut):
+        agent_sessions.session_agent(world.db, new.secret)
+    with pytest.raises(PermissionDenied):
+        open_session(world)
+    agent_sessions.set_active(world.db, world.admin, world.limited.id, True)
+    assert agent_sessions.session_agent(world.db, open_session(world).secret).id == world.limited.id
+    assert accounts.agent_named(world.db, "limited") == (world.limited.id, "Limited Agent")
