@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
@@ -35,6 +37,9 @@ from desk.storage.models import (
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _USERNAME = re.compile(r"^[a-z0-9._-]{2,64}$")
 _hasher = PasswordHasher()  # argon2id with the library's recommended parameters
+# Each argon2id hash takes 64 MiB and a core for ~50 ms: a burst of sign-ins (an office arriving at 9, 50 Desks
+# reconnecting after a restart) would otherwise take memory by the gigabyte. Extra ones wait their turn.
+_hashing = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
 MIN_PASSWORD = 8
 # One answer to every refused end-user sign-in (unknown, unconfirmed, wrong or locked), so it tells nobody which.
 USER_REFUSAL = (
@@ -81,14 +86,20 @@ def hash_password(password: str) -> str:
             f"The password is too short: use at least {MIN_PASSWORD} characters.",
             {"password": f"Use at least {MIN_PASSWORD} characters."},
         )
-    return _hasher.hash(password)
+    return _hash(password)
+
+
+def _hash(password: str) -> str:
+    with _hashing:
+        return _hasher.hash(password)
 
 
 def _verify(stored: str | None, password: str) -> bool:
     if stored is None:
         return False
     try:
-        return _hasher.verify(stored, password)
+        with _hashing:
+            return _hasher.verify(stored, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -278,10 +289,10 @@ def check_sign_in(session: Session, kind: str, principal: str, row: Agent | User
         or (isinstance(row, User) and (row.banned or row.email_confirmed_at is None))
     ):
         reason = "unknown"
-        _hasher.hash(password)  # as long as checking a password: the time must not tell who has an account
+        _hash(password)  # as long as checking a password: the time must not tell who has an account
     elif row.locked_until is not None and row.locked_until > at:
         reason = "locked"
-        _hasher.hash(password)
+        _hash(password)
         if kind == "agent":  # staff are told; to the public a locked account looks like any refusal
             minutes = max(1, round((row.locked_until - at).total_seconds() / 60))
             refusal = f"Too many failed sign-ins: this account is locked for {minutes} more minute(s)."
@@ -295,7 +306,7 @@ def check_sign_in(session: Session, kind: str, principal: str, row: Agent | User
         if isinstance(row, Agent):
             row.last_login_at = at
         if _hasher.check_needs_rehash(row.password_hash or ""):
-            row.password_hash = _hasher.hash(password)
+            row.password_hash = _hash(password)
     # As typed, made one line and cut to its column: a sign-in form takes any text, which is refused, never fails.
     principal = one_line(principal)[:254]
     session.add(LoginAudit(at=at, principal_kind=kind, principal=principal, success=reason is None, reason=reason))

@@ -104,8 +104,12 @@ def session_agent(db: Database, secret: str) -> AgentActor:
 
 @query
 def _session_use(session: Session, secret: str) -> tuple[AgentActor, int, bool]:
-    row = session.scalar(select(AgentSession).where(AgentSession.secret_hash == digest(secret)))
-    agent = session.get(Agent, row.agent_id) if row is not None else None
+    found = session.execute(
+        select(AgentSession, Agent)
+        .join(Agent, Agent.id == AgentSession.agent_id)
+        .where(AgentSession.secret_hash == digest(secret))
+    ).first()
+    row, agent = found if found is not None else (None, None)
     at = now()
     idle = timedelta(hours=int(settings.get(session, "sessions.idle_hours")))
     if (

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -185,7 +186,10 @@ def decode_error(data: bytes) -> DeskError:
     try:
         body = ERROR_BODY.validate_json(data)
     except ValidationError:
-        return DeskError("The Desk server gave an answer this Desk does not understand.")
+        try:  # refused before any service ran (too many attempts, too large): the web side's {"error": {…}}
+            body = ERROR_BODY.validate_python(json.loads(data)["error"])
+        except (ValueError, KeyError, TypeError, ValidationError):
+            return DeskError("The Desk server gave an answer this Desk does not understand.")
     kind = ERRORS.get(body.type, DeskError)
     if kind is Locked and body.holder_id is not None and body.holder_name is not None and body.until is not None:
         return Locked(body.message, body.holder_id, body.holder_name, body.until, bool(body.can_take_over))

@@ -110,11 +110,13 @@ async def hello(request: Request) -> Response:
 
 @router.post("/session")
 async def sign_in(request: Request) -> Response:
-    request.app.state.limits.sign_in.check(client_address(request))
     try:
         form = SignIn.model_validate_json(await request.body())
     except ValidationError:
         return answer(Invalid("Give a username and a password."))
+    limits, address, username = request.app.state.limits, client_address(request), form.username.strip().lower()
+    limits.agent_sign_in_address.check(address)
+    limits.agent_sign_in.check(f"{address} {username}", "agent:" + username)
     client = f"{form.client} from {client_address(request)}"
 
     def open_session() -> bytes:

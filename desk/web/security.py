@@ -87,6 +87,10 @@ class RateLimit:
 @dataclass
 class RateLimits:
     sign_in: RateLimit = field(default_factory=lambda: RateLimit(10, 300))
+    # Agents' Desk: 10 tries per agent (and per agent from one address); 100 per address, for a terminal server
+    # where a whole office signs in from one address.
+    agent_sign_in: RateLimit = field(default_factory=lambda: RateLimit(10, 300))
+    agent_sign_in_address: RateLimit = field(default_factory=lambda: RateLimit(100, 300))
     register: RateLimit = field(default_factory=lambda: RateLimit(5, 3600))
     new_ticket: RateLimit = field(default_factory=lambda: RateLimit(10, 3600))
     mailed_link: RateLimit = field(default_factory=lambda: RateLimit(5, 3600))

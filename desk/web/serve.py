@@ -88,6 +88,7 @@ def run(db: Database, options: ServeOptions) -> None:
         forwarded_allow_ips=options.proxy,
         server_header=False,
         timeout_keep_alive=75,  # agents' Desk keeps its connections for 60 s (desk.client.remote)
+        timeout_graceful_shutdown=5,  # agents' live streams stay open: do not wait for them to end by themselves
         log_level="info",
     )
     print(f"Support Center on {url} (API at {url}/api/v1/docs); Ctrl+C stops it.", flush=True)
