@@ -29,7 +29,7 @@ from desk.domain.errors import DeskError, ServerUnreachable
 from desk.domain.views import TicketView
 from desk.services import entries
 from desk.ui.tasks import Context, run
-from desk.ui.ticket.drafts import Draft, DraftStore, write_json
+from desk.ui.ticket.drafts import Draft, DraftStore, read_uploads, write_json
 
 log = logging.getLogger(__name__)
 
@@ -139,8 +139,6 @@ class PendingStore:
 
 async def apply_action(ctx: Context, action: PendingAction) -> TicketView:
     """Send one kept action now (raises ServerUnreachable while the server is still away)."""
-    from desk.ui.ticket.composer import read_uploads  # the composer imports this module
-
     uploads = await asyncio.to_thread(read_uploads, [Path(path) for path in action.attachments])
     if action.kind == EntryKind.REPLY.value:
         return await ctx.call(

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import mimetypes
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -35,12 +34,12 @@ from PySide6.QtWidgets import (
 
 from desk.domain.enums import EntryKind, OutgoingMail, Recipients, StatusState
 from desk.domain.errors import DeskError, ServerUnreachable
-from desk.domain.views import TicketView, Upload, format_size
+from desk.domain.views import TicketView, format_size
 from desk.services import entries
 from desk.ui import icons, labels, theme
 from desk.ui.offline import PendingAction
 from desk.ui.tasks import Context
-from desk.ui.ticket.drafts import Draft, DraftStore
+from desk.ui.ticket.drafts import Draft, DraftStore, read_uploads
 from desk.ui.ticket.lock import ReplyLock, until_text
 from desk.ui.widgets import ChoiceBox, hands_off, label, plain_tip
 
@@ -61,18 +60,6 @@ def local_files(mime: QMimeData) -> list[Path]:
     if not mime.hasUrls():
         return []
     return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
-
-
-def read_uploads(paths: Sequence[Path]) -> list[Upload]:
-    """The files' contents for the service call; runs in a worker thread (a big file's read must not freeze the GUI)."""
-    return [
-        Upload(
-            name=path.name,
-            content_type=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
-            data=path.read_bytes(),
-        )
-        for path in paths
-    ]
 
 
 class _BodyEdit(QPlainTextEdit):

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import json
 import logging
+import mimetypes
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from desk import config
 from desk.domain.enums import EntryKind, Recipients
+from desk.domain.views import Upload
 
 log = logging.getLogger(__name__)
 
@@ -128,3 +130,15 @@ class DraftStore:
 
     def delete(self, agent_id: int, ticket_id: int) -> None:
         self.path(agent_id, ticket_id).unlink(missing_ok=True)
+
+
+def read_uploads(paths: Sequence[Path]) -> list[Upload]:
+    """The files' contents for the service call; runs in a worker thread (a big file's read must not freeze the GUI)."""
+    return [
+        Upload(
+            name=path.name,
+            content_type=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+            data=path.read_bytes(),
+        )
+        for path in paths
+    ]

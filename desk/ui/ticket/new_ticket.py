@@ -28,8 +28,7 @@ from desk.domain.views import PersonView, Ref, TicketView
 from desk.services import entries, reference, tickets
 from desk.ui.labels import SOURCES
 from desk.ui.tasks import Context, async_slot, run
-from desk.ui.ticket.composer import read_uploads
-from desk.ui.ticket.drafts import NEW_TICKET, Draft, DraftStore
+from desk.ui.ticket.drafts import NEW_TICKET, Draft, DraftStore, read_uploads
 from desk.ui.ticket.properties import NONE_ID, fill
 from desk.ui.widgets import label, set_role
 
