@@ -7,6 +7,7 @@ message boxes and tooltips made here are plain unless a caller opts in for HTML 
 
 from __future__ import annotations
 
+import asyncio
 from html import escape
 
 from PySide6 import QtGui
@@ -15,6 +16,7 @@ from PySide6.QtGui import QKeyEvent, QWheelEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
     QComboBox,
+    QDialog,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -63,6 +65,27 @@ def message_box(
         box.setInformativeText(informative)
     plain_labels(box)
     return box
+
+
+async def result_of(dialog: QDialog) -> int:
+    """Open the dialog non-modally and wait, on the running loop, until it finishes; its result code (STYLE
+    rule 30: a modal exec() inside a coroutine would run a nested event loop).
+
+    Callers deleteLater() the dialog once they have read it: left to Python's cyclic collector (asyncio's
+    exceptions and tasks hold it in cycles), it could be freed in a database worker thread.
+    """
+    future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    def finish(code: int) -> None:
+        if not future.done():
+            future.set_result(code)
+
+    dialog.finished.connect(finish)
+    dialog.open()
+    try:
+        return await future
+    finally:
+        dialog.finished.disconnect(finish)
 
 
 def plain_labels(widget: QWidget) -> None:

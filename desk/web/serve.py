@@ -1,8 +1,10 @@
 """Running `desk serve`: uvicorn with TLS or behind a TLS-terminating proxy, and optionally the worker's jobs.
 
-Session cookies are Secure, so browsers send them back only over HTTPS (and to loopback addresses): the server
-refuses to start on a LAN address without a certificate unless its public address is https:// (a reverse proxy
-in front, such as nginx or Caddy, terminating TLS and passing X-Forwarded-For / X-Forwarded-Proto).
+Passwords and session secrets cross the LAN, and session cookies are Secure (browsers send them back only over
+HTTPS, and to loopback addresses): plain HTTP is only for a loopback address. On a LAN address the server serves
+HTTPS with the certificate it is given, or else with a self-signed one it makes on first start (desk.web.certificate)
+and whose fingerprint it prints for agents to compare; or it stands behind a reverse proxy (nginx, Caddy)
+that terminates TLS and passes X-Forwarded-For / X-Forwarded-Proto.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from dataclasses import dataclass
 
 import uvicorn
 
+from desk.client.tls import is_loopback
+from desk.config import data_dir
 from desk.domain.errors import Invalid
 from desk.storage.db import Database
 from desk.web.app import create_app
-from desk.web.security import is_loopback
+from desk.web.certificate import OwnCertificate, leaf_fingerprint, own_certificate
 
 
 @dataclass(frozen=True)
@@ -31,26 +35,48 @@ class ServeOptions:
     with_worker: bool = False
 
 
+def makes_own_certificate(options: ServeOptions) -> bool:
+    """On a LAN address, given no certificate and no proxy in front, `desk serve` serves HTTPS with its own."""
+    return not options.certificate and not options.proxy and not is_loopback(options.host)
+
+
 def public_url(options: ServeOptions) -> str:
     """The address in mailed links; checked so that the Secure session cookie can work."""
     if bool(options.certificate) != bool(options.key):
         raise Invalid("Give both --certificate and --key (PEM files), or neither.")
-    scheme = "https" if options.certificate else "http"
-    url = (options.public_url or f"{scheme}://{options.host}:{options.port}").rstrip("/")
+    https = bool(options.certificate) or makes_own_certificate(options)
+    url = (options.public_url or f"{'https' if https else 'http'}://{options.host}:{options.port}").rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise Invalid(f"--public-url must start with https:// (got {url}).")
-    if url.startswith("https://") and not options.certificate and not options.proxy:
+    if url.startswith("https://") and not https and not options.proxy:
         raise Invalid(
             "Behind a reverse proxy, say its address with --proxy: without it every visitor seems to come from "
             "the proxy, and one person's failed sign-ins would lock everyone out."
         )
-    if url.startswith("http://") and not (is_loopback(options.host) and options.public_url is None):
+    if url.startswith("http://") and (https or options.public_url or not is_loopback(options.host)):
         raise Invalid(
-            "The Support Center needs HTTPS: give --certificate and --key, or run it behind a reverse proxy that "
-            "serves HTTPS and say where with --public-url https://… (and --proxy with the proxy's address). "
-            "Plain HTTP is only for a loopback address (127.0.0.1), for trying it out."
+            "The Support Center and agents' Desk need HTTPS: --public-url must start with https://. Plain HTTP is "
+            "only for a loopback address (127.0.0.1), for trying it out. On a LAN address Desk serves HTTPS with "
+            "--certificate and --key, or with a self-signed certificate it makes itself; behind a reverse proxy "
+            "that serves HTTPS, say where with --public-url https://… and --proxy with the proxy's address."
         )
     return url
+
+
+def certificate_notice(certificate: str, own: OwnCertificate | None) -> str:
+    """What the administrator reads at start: which certificate is served, and its fingerprint to give agents."""
+    if own is None:
+        source = f"HTTPS with the certificate {certificate}"
+    elif not own.made:
+        source = f"HTTPS with the self-signed certificate made at the first start: {certificate}"
+    else:
+        why = f" (the one kept there could not be used: {own.replaced})" if own.replaced else ""
+        source = f"HTTPS with a self-signed certificate made now{why}: {certificate}"
+    return (
+        f"{source}\n"
+        "Its SHA-256 fingerprint, for agents to compare with what Desk shows when it first connects:\n"
+        f"  {leaf_fingerprint(certificate)}"
+    )
 
 
 class HideLinkSecrets(logging.Filter):
@@ -70,6 +96,10 @@ def run(db: Database, options: ServeOptions) -> None:
     url = public_url(options)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("uvicorn.access").addFilter(HideLinkSecrets())
+    certificate, key, own = options.certificate, options.key, None
+    if makes_own_certificate(options):
+        own = own_certificate(data_dir() / "tls", options.host, url)
+        certificate, key = str(own.certificate), str(own.key)
     stop = threading.Event()
     worker_thread = None
     if options.with_worker:
@@ -82,8 +112,8 @@ def run(db: Database, options: ServeOptions) -> None:
         create_app(db, public_url=url),
         host=options.host,
         port=options.port,
-        ssl_certfile=options.certificate,
-        ssl_keyfile=options.key,
+        ssl_certfile=certificate,
+        ssl_keyfile=key,
         proxy_headers=options.proxy is not None,
         forwarded_allow_ips=options.proxy,
         server_header=False,
@@ -91,6 +121,8 @@ def run(db: Database, options: ServeOptions) -> None:
         timeout_graceful_shutdown=5,  # agents' live streams stay open: do not wait for them to end by themselves
         log_level="info",
     )
+    if certificate:
+        print(certificate_notice(certificate, own), flush=True)
     print(f"Support Center on {url} (API at {url}/api/v1/docs); Ctrl+C stops it.", flush=True)
     try:
         uvicorn.Server(config).run()

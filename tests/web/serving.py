@@ -22,10 +22,11 @@ def desk_serve(
     https: ssl.SSLContext | None = None,
     desk: Sequence[str] = (sys.executable, "-m", "desk"),
     env: dict[str, str] | None = None,
+    port: int | None = None,
 ) -> Iterator[str]:
-    """Start `desk serve` with `options` (by the `desk` command given: the AppImage's, say), wait until it
-    answers, yield its address; stop it afterwards."""
-    (port,) = free_ports(1)
+    """Start `desk serve` with `options` (by the `desk` command given: the AppImage's, say) on `port` (else a free
+    one), wait until it answers, yield its address; stop it afterwards."""
+    port = port or free_ports(1)[0]
     url = f"{'https' if https else 'http'}://127.0.0.1:{port}"
     with log_path.open("w") as log:
         process = subprocess.Popen(

@@ -12,20 +12,37 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from desk.client.tls import fingerprint
 from desk.domain.errors import Invalid
 from desk.storage.db import Database
 from desk.storage.models import WorkerJob
-from desk.web.serve import HideLinkSecrets, ServeOptions, public_url
+from desk.web.serve import HideLinkSecrets, ServeOptions, makes_own_certificate, public_url
 from tests.mail.dovecot import make_certificates
 from tests.web.serving import desk_serve
 
 
 def test_plain_http_only_on_loopback() -> None:
     assert public_url(ServeOptions(host="127.0.0.1", port=8080)) == "http://127.0.0.1:8080"
-    with pytest.raises(Invalid, match="needs HTTPS: give --certificate and --key, or run it behind a reverse proxy"):
-        public_url(ServeOptions(host="0.0.0.0", port=8080))
-    with pytest.raises(Invalid, match="needs HTTPS"):
-        public_url(ServeOptions(host="127.0.0.1", public_url="http://help.example.com"))
+    assert not makes_own_certificate(ServeOptions(host="127.0.0.1"))
+    for options in (
+        ServeOptions(host="127.0.0.1", public_url="http://help.example.com"),
+        ServeOptions(host="0.0.0.0", public_url="http://help.example.com"),
+        ServeOptions(host="0.0.0.0", proxy="10.0.0.2"),  # a proxy, but no https:// address for it
+    ):
+        with pytest.raises(Invalid, match=r"need HTTPS: --public-url must start with https://\. Plain HTTP is only"):
+            public_url(options)
+
+
+def test_on_a_lan_address_without_a_certificate_it_makes_its_own() -> None:
+    for options in (
+        ServeOptions(host="0.0.0.0", port=8443),
+        ServeOptions(host="192.168.1.20", port=8443),
+        ServeOptions(host="::", port=8443, public_url="https://desk.lan:8443"),
+    ):
+        assert makes_own_certificate(options)
+        assert public_url(options).startswith("https://")
+    assert not makes_own_certificate(ServeOptions(host="0.0.0.0", certificate="cert.pem", key="key.pem"))
+    assert not makes_own_certificate(ServeOptions(host="0.0.0.0", public_url="https://x", proxy="10.0.0.2"))
 
 
 def test_https_directly_or_behind_a_proxy() -> None:
@@ -51,6 +68,8 @@ def test_it_serves_https_with_the_configured_certificate(database_url: str, db: 
             assert page.headers["strict-transport-security"] == "max-age=15552000"
         with pytest.raises(urllib.error.URLError):  # an unknown certificate is refused by a browser too
             urllib.request.urlopen(url + "/", context=ssl.create_default_context())
+    assert f"HTTPS with the certificate {cert}\n" in (tmp_path / "serve.log").read_text()
+    assert f"\n  {fingerprint(cert.read_text())}\n" in (tmp_path / "serve.log").read_text()
 
 
 def test_with_worker_it_runs_the_workers_jobs(database_url: str, db: Database, tmp_path: Path) -> None:
