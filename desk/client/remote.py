@@ -8,7 +8,6 @@ a server whose database is down DatabaseUnavailable, and an ended session Signed
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import ssl
 from collections.abc import Callable, Iterator
@@ -19,7 +18,8 @@ from urllib.parse import urlsplit
 import httpx2
 from pydantic import TypeAdapter, ValidationError
 
-from desk.domain.errors import DatabaseUnavailable, DeskError, Invalid, ServerUnreachable, SignedOut
+from desk.client.tls import server_address
+from desk.domain.errors import DatabaseUnavailable, DeskError, ServerUnreachable, SignedOut
 from desk.domain.permissions import AgentActor
 from desk.domain.views import ChangeView
 from desk.services import calls
@@ -44,25 +44,9 @@ def is_server_url(url: str) -> bool:
 
 
 def check_server_url(url: str) -> str:
-    """The server's address, checked: https://, or http:// only to this machine (a loopback address)."""
-    parts = urlsplit(url.strip())
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise Invalid("Give the Desk server's address, e.g. https://desk.example.lan:8443.", {"url": "not an address"})
-    if parts.scheme.lower() == "http" and not _is_loopback(parts.hostname):
-        raise Invalid(
-            "Use https:// for a Desk server on the network: plain http:// would send passwords readably.",
-            {"url": "use https://"},
-        )
+    """The server's address, checked (desk.client.tls.server_address: https://, or http:// to this machine)."""
+    server_address(url)
     return url.strip().rstrip("/")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from desk.config import config_file
-from desk.domain.errors import DeskError, Invalid
+from desk.domain.errors import DeskError, Invalid, ServerUnreachable
 
 TIMEOUT = 10.0  # seconds to connect and to complete a handshake
-
-
-class ServerUnreachable(DeskError):
-    """Nothing answered at the server's address and port, or not in time."""
 
 
 class HandshakeFailed(DeskError):

@@ -16,10 +16,10 @@ Every dialog is opened non-modally and awaited (STYLE rule 30), so the qasync lo
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import functools
 import platform
+import ssl
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -31,6 +31,7 @@ from PySide6.QtWidgets import QDialog, QGridLayout, QMessageBox, QSizePolicy, QS
 from desk import __version__
 from desk.client.remote import RemoteServices, is_server_url
 from desk.client.services import LocalServices, Services
+from desk.client.tls import KnownServers, check_server
 from desk.config import configured_url
 from desk.domain.errors import DeskError
 from desk.domain.permissions import AgentActor
@@ -47,31 +48,12 @@ from desk.ui.connect import (
 )
 from desk.ui.login import LoginDialog
 from desk.ui.tasks import Context, run
-from desk.ui.widgets import plain_labels
+from desk.ui.trust import TrustDialog
+from desk.ui.widgets import plain_labels, result_of
 
 
 def tr(text: str) -> str:
     return QCoreApplication.translate("startup", text)
-
-
-async def result_of(dialog: QDialog) -> int:
-    """Open the dialog non-modally and wait, on the running loop, until it finishes; its result code.
-
-    Callers deleteLater() the dialog once they have read it: left to Python's cyclic collector (asyncio's
-    exceptions and tasks hold it in cycles), it could be freed in a database worker thread.
-    """
-    future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-
-    def finish(code: int) -> None:
-        if not future.done():
-            future.set_result(code)
-
-    dialog.finished.connect(finish)
-    dialog.open()
-    try:
-        return await future
-    finally:
-        dialog.finished.disconnect(finish)
 
 
 class Choice(enum.Enum):
@@ -142,17 +124,37 @@ async def _choose_database(
     return chosen
 
 
-def open_services(url: str | URL) -> Services:
-    """The help desk at `url`, checked to be usable (blocking: call in a worker thread); ConnectionProblem if not."""
-    if isinstance(url, str) and is_server_url(url):
-        remote = RemoteServices(url)
-        try:
-            remote.hello()
-        except DeskError as error:
-            remote.close()
-            raise ConnectionProblem(str(error)) from error
-        return remote
+async def reach(parent: QWidget | None, executor: ThreadPoolExecutor, url: str | URL) -> Services | None:
+    """The help desk at `url`, checked to be usable; ConnectionProblem if not, None when the agent does not trust
+    the Desk server's certificate. A server's certificate is checked before anything is sent to it: trusted by the
+    system, or pinned on first use with the agent's consent (desk.client.tls)."""
+    if not (isinstance(url, str) and is_server_url(url)):
+        return await run(executor, open_local, url)
+    known = KnownServers()
+    try:
+        verdict = await run(executor, check_server, url, known)
+    except DeskError as error:
+        raise ConnectionProblem(str(error)) from error
+    if verdict.needs_consent and not await TrustDialog.ask(parent, verdict):
+        return None
+    await run(executor, known.accept, verdict)
+    return await run(executor, open_server, url, verdict.context())
+
+
+def open_local(url: str | URL) -> LocalServices:
+    """A database this Desk opens itself (blocking)."""
     return LocalServices(open_database(url), describe_url(url))
+
+
+def open_server(url: str, context: ssl.SSLContext | None) -> RemoteServices:
+    """A Desk server that says hello (blocking); its certificate was checked by `reach`."""
+    remote = RemoteServices(url, verify=context if context is not None else True)
+    try:
+        remote.hello()
+    except DeskError as error:
+        remote.close()
+        raise ConnectionProblem(str(error)) from error
+    return remote
 
 
 def sign_in_function(services: Services) -> Callable[[str, str], AgentActor]:
@@ -217,7 +219,7 @@ async def sign_in(
         elif services is None:
             assert current is not None
             try:
-                services = await run(executor, open_services, current)
+                services = await reach(app_parent, executor, current)
             except ConnectionProblem as problem:
                 label = current if isinstance(current, str) and is_server_url(current) else describe_url(current)
                 choice = await DatabaseProblemBox.ask(app_parent, problem, label)
@@ -225,6 +227,9 @@ async def sign_in(
                     break
                 if choice is Choice.CHANGE:
                     previous, current, message = current, None, str(problem)
+                continue
+            if services is None:  # the server's certificate was not trusted
+                previous, current, message = current, None, tr("Desk did not connect: the server was not trusted.")
                 continue
         outcome = await _log_in(app_parent, executor, services, username, password)
         if isinstance(outcome, AgentActor):

@@ -23,7 +23,6 @@ from desk.client.tls import (
     HandshakeFailed,
     KnownServers,
     Server,
-    ServerUnreachable,
     Trust,
     check_server,
     fetch_certificate,
@@ -32,7 +31,7 @@ from desk.client.tls import (
     server_address,
     ssl_context,
 )
-from desk.domain.errors import DeskError, Invalid
+from desk.domain.errors import DeskError, Invalid, ServerUnreachable
 from tests.client.certs import HOST, Issued, https_server, make_certificate
 
 
