@@ -24,7 +24,7 @@ from PySide6.QtCore import QObject, Signal
 
 from desk.client.remote import ChangeEvent, RemoteServices
 from desk.client.services import LocalServices
-from desk.domain.errors import DeskError, SignedOut
+from desk.domain.errors import DeskError, ServerUnreachable, SignedOut
 from desk.services.feed import FeedReader
 from desk.storage.changes import CHANNEL
 from desk.ui.tasks import Context, run
@@ -137,10 +137,12 @@ class LiveUpdates(QObject):
                     self.changed.emit(event.changes)
             if isinstance(event, SignedOut):
                 self._set_state(STOPPED_STATE)
-                return  # the next call says so, and the window offers to sign in again
+                if self._ctx.connection is not None:
+                    self._ctx.connection.signed_out(event)
+                return
             self._set_state(PAUSED_STATE)
-            if isinstance(event, DeskError) and self._ctx.connection is not None:
-                self._ctx.connection.lost()
+            if isinstance(event, ServerUnreachable) and self._ctx.connection is not None:
+                self._ctx.connection.lost(event)
             await asyncio.sleep(BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS) - 1)])
             failures += 1
 

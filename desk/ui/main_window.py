@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QLineEdit,
     QMainWindow,
+    QMessageBox,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -38,7 +39,7 @@ from desk.ui.queue.widget import QueueWidget
 from desk.ui.tasks import Context, async_slot
 from desk.ui.ticket.editor import TicketEditor
 from desk.ui.ticket.new_ticket import NewTicketDialog
-from desk.ui.widgets import label, plain_tip, set_role
+from desk.ui.widgets import label, message_box, plain_tip, set_role
 
 # Live updates arrive in bursts (a bulk action is one change per ticket): counts and the queue's id list are
 # asked again once per burst, not once per change.
@@ -148,6 +149,7 @@ class MainWindow(QMainWindow):
         self.connection = ConnectionMonitor(ctx, parent=self)
         ctx.connection = self.connection
         self.connection.online_changed.connect(self._online_changed)
+        self.connection.session_ended.connect(self._session_ended)
         self.connection.retry_scheduled.connect(self._retry_scheduled)
         self.connection.action_applied.connect(self._pending_applied)
         self.connection.action_refused.connect(self._pending_refused)
@@ -232,10 +234,24 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Connected to the database server again.", 6000)
             self._spawn(self._reload_after_outage())
         else:
+            away = "The server's database" if self.connection.database_away else "Server"
             set_role(self.connection_label, "error")
-            self.connection_label.setText("⚠ Server unreachable")
+            self.connection_label.setText(f"⚠ {away} unreachable")
             # Short: the permanent connection label beside it needs the room; the composer explains the rest.
-            self.statusBar().showMessage("Server unreachable: what you send is kept until it is back.", 15_000)
+            self.statusBar().showMessage(f"{away} unreachable: what you send is kept until it is back.", 15_000)
+
+    def _session_ended(self, reason: str) -> None:
+        """The Desk server ended this session: say why, then back to the sign-in (drafts stay on this computer)."""
+        box = message_box(
+            QMessageBox.Icon.Information,
+            "Signed out",
+            reason,
+            self,
+            informative="What you typed is kept in your drafts and comes back when you sign in again.",
+        )
+        box.finished.connect(box.deleteLater)
+        box.finished.connect(lambda _code: self.sign_out())
+        box.open()
 
     def _retry_scheduled(self, seconds: float) -> None:
         self.connection_label.setText(f"⚠ Server unreachable · trying again in {seconds:.0f} s")

@@ -25,7 +25,7 @@ from PySide6.QtCore import QObject, Signal
 
 from desk import config
 from desk.domain.enums import EntryKind, Recipients
-from desk.domain.errors import DeskError, ServerUnreachable
+from desk.domain.errors import DatabaseUnavailable, DeskError, ServerUnreachable, SignedOut
 from desk.domain.views import TicketView
 from desk.services import entries
 from desk.ui.tasks import Context, run
@@ -180,6 +180,7 @@ class ConnectionMonitor(QObject):
 
     online_changed = Signal(bool)
     retry_scheduled = Signal(float)
+    session_ended = Signal(str)
     action_applied = Signal(object, object)
     action_refused = Signal(object, str)
 
@@ -203,18 +204,28 @@ class ConnectionMonitor(QObject):
         self._probe: asyncio.Task[None] | None = None
         self._applying = asyncio.Lock()
         self.database = ctx.services.identity  # ticket ids mean nothing on another help desk
+        self.database_away = False
+        self._ended = False
 
     @property
     def online(self) -> bool:
         return self._online
 
-    def lost(self) -> None:
-        """A call found the server unreachable: go offline and start watching for its return (once)."""
+    def lost(self, error: ServerUnreachable | None = None) -> None:
+        """A call found the server unreachable: go offline and start watching for its return (once).
+        `database_away` says whether it was the Desk server's database (the server itself answered)."""
+        self.database_away = isinstance(error, DatabaseUnavailable)
         if self._online:
             self._online = False
             self.online_changed.emit(False)
         if self._probe is None or self._probe.done():
             self._probe = asyncio.ensure_future(self._watch())
+
+    def signed_out(self, error: SignedOut) -> None:
+        """The session on the Desk server has ended (timed out, ended by an administrator): say so once."""
+        if not self._ended:
+            self._ended = True
+            self.session_ended.emit(str(error))
 
     def pending_for(self, ticket_id: int) -> PendingAction | None:
         return self.store.for_ticket(self.database, self._ctx.agent.id, ticket_id)
@@ -265,7 +276,8 @@ class ConnectionMonitor(QObject):
             await self._sleep(delay)
             try:
                 await run(self._ctx.executor, self._ctx.services.ping)
-            except ServerUnreachable:
+            except ServerUnreachable as error:
+                self.database_away = isinstance(error, DatabaseUnavailable)
                 continue
             except DeskError as error:
                 log.warning("The server answers, but not as expected: %s", error)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 import qasync
 
 from desk.client.services import Services
-from desk.domain.errors import ServerUnreachable
+from desk.domain.errors import ServerUnreachable, SignedOut
 from desk.domain.permissions import AgentActor
 from desk.domain.views import Choices
 from desk.storage.db import Database
@@ -69,9 +69,13 @@ class Context:
             self._callers.add(caller)
         try:
             return await run(self.executor, self.services.call, fn, self.agent, *args, **kwargs)
-        except ServerUnreachable:
+        except ServerUnreachable as error:
             if self.connection is not None:
-                self.connection.lost()
+                self.connection.lost(error)
+            raise
+        except SignedOut as error:
+            if self.connection is not None:
+                self.connection.signed_out(error)
             raise
         finally:
             if caller is not None:
