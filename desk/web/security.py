@@ -8,7 +8,6 @@ double-submit pattern: a random cookie, repeated in a hidden field of every form
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import secrets
 import threading
 import time
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from fastapi import Request, Response
 
 from desk.domain import attachments
+from desk.domain.hosts import is_loopback
 from desk.services import reference
 from desk.storage.db import Database
 
@@ -114,15 +114,6 @@ def attachment_limit(request: Request) -> int:
 
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def from_this_machine(request: Request) -> bool:

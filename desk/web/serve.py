@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import uvicorn
 
 from desk.domain.errors import Invalid
+from desk.domain.hosts import is_loopback
 from desk.storage.db import Database
 from desk.web.app import create_app
-from desk.web.security import is_loopback
 
 
 @dataclass(frozen=True)

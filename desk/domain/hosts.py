@@ -1,0 +1,14 @@
+"""Host names and addresses: which ones never leave this machine (where plain text may travel unencrypted)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
