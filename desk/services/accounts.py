@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -474,3 +475,33 @@ def _apply_groups(session: Session, agent: Agent, conf: directory.DirectorySetti
             row.role_id = wanted.pop(row.department_id)
     session.add_all(AgentAccess(agent_id=agent.id, department_id=d, role_id=r) for d, r in wanted.items())
 
+
+@dataclass(frozen=True)
+class DirectoryCheck:
+    """What signing in with the directory would do, for `desk directory test`: the directory's answer, the agent
+    it maps to (None: none yet) and that agent's access after the sign-in."""
+
+    answer: directory.Answer
+    agent: str | None
+    active: bool
+    rights: frozenset[Right]
+    access: Mapping[str, str]
+
+
+def check_directory(
+    db: Database, actor: Actor, conf: directory.DirectorySettings, username: str, password: str
+) -> DirectoryCheck:
+    """Ask the directory as a sign-in does and say what Desk would make of it, changing nothing (no audit, no
+    failure counted): for administrators setting up the directory sign-in."""
+    require_right(actor, Right.ADMIN)
+    return _directory_check(db, conf, directory.check_password(conf, username.strip(), password))
+
+
+@query
+def _directory_check(session: Session, conf: directory.DirectorySettings, answer: directory.Answer) -> DirectoryCheck:
+    agent = _directory_agent(session, answer.account) if answer.account is not None else None
+    rights = frozenset(Right(value) for value in agent.rights.split()) if agent is not None else frozenset()
+    access = _access_names(session, agent.id) if agent is not None else {}
+    if answer.account is not None:
+        rights, access = conf.access_for(answer.account.groups, rights, access)
+    return DirectoryCheck(answer, agent.username if agent else None, agent is not None and agent.active, rights, access)
