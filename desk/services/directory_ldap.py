@@ -45,7 +45,7 @@ def check_password(settings: DirectorySettings, username: str, password: str) ->
 
 def _ask(connection: Connection, settings: DirectorySettings, username: str, password: str) -> Answer:
     if settings.user_dn is not None:
-        if not _bind(connection, settings, _fill(settings.user_dn, username=escape_rdn(username)), password):
+        if not _bind(connection, _fill(settings.user_dn, username=escape_rdn(username)), password):
             return Answer(Outcome.WRONG_PASSWORD)
         account = _find(connection, settings, username)
         if account is None:
@@ -54,17 +54,17 @@ def _ask(connection: Connection, settings: DirectorySettings, username: str, pas
                 "does not find that one account: check search_base and search_filter"
             )
     else:
-        if settings.bind_dn is not None and not _bind(connection, settings, settings.bind_dn, settings.bind_password):
+        if settings.bind_dn is not None and not _bind(connection, settings.bind_dn, settings.bind_password):
             raise _Unavailable(f"refuses Desk's service account {settings.bind_dn}: check bind_dn and bind_password")
         account = _find(connection, settings, username)
         if account is None:
             return Answer(Outcome.UNKNOWN)
-        if not _bind(connection, settings, account.dn, password):
+        if not _bind(connection, account.dn, password):
             return Answer(Outcome.WRONG_PASSWORD, account)
     # Read as the account itself: it may read its own groups under the default rules of AD and OpenLDAP.
     values = {"dn": escape_filter_chars(account.dn), "username": escape_filter_chars(account.username or "")}
     query = _fill(settings.group_filter, **values)
-    groups = tuple(group for group, _ in settings.groups if _search(connection, settings, group, query, BASE, ()))
+    groups = tuple(group for group, _ in settings.groups if _search(connection, group, query, BASE, ()))
     return Answer(Outcome.ACCEPTED, replace(account, groups=groups))
 
 
@@ -90,7 +90,7 @@ def _connection(settings: DirectorySettings) -> Iterator[Connection]:
             connection.unbind()
 
 
-def _bind(connection: Connection, settings: DirectorySettings, dn: str, password: str | None) -> bool:
+def _bind(connection: Connection, dn: str, password: str | None) -> bool:
     """Whether the directory accepts the password for `dn` (the connection is then bound as it)."""
     if connection.rebind(user=dn, password=password, read_server_info=False):
         return True
@@ -103,7 +103,7 @@ def _find(connection: Connection, settings: DirectorySettings, username: str) ->
     """The one entry the search filter finds for `username` (escaped), else None."""
     query = _fill(settings.search_filter, username=escape_filter_chars(username))
     attributes = (settings.username_attribute, settings.mail_attribute, settings.name_attribute)
-    entries = _search(connection, settings, settings.search_base, query, SUBTREE, attributes, must_exist=True)
+    entries = _search(connection, settings.search_base, query, SUBTREE, attributes, must_exist=True)
     if len(entries) != 1:
         if entries:
             log.warning("Directory sign-in: %s finds more than one entry; refused", query)
@@ -119,7 +119,6 @@ def _find(connection: Connection, settings: DirectorySettings, username: str) ->
 
 def _search(
     connection: Connection,
-    settings: DirectorySettings,
     base: str,
     query: str,
     scope: Literal["BASE", "SUBTREE"],
