@@ -19,7 +19,18 @@ from desk.domain.inputs import MAX_ID, storable
 from desk.domain.permissions import Right, SystemActor
 from desk.domain.queues import Criteria
 from desk.domain.views import EntryView, QueuePage, TicketView
-from desk.services import accounts, agent_sessions, api_tokens, mailboxes, queues, reference, settings, tickets
+from desk.services import (
+    accounts,
+    agent_sessions,
+    api_tokens,
+    directory,
+    mailboxes,
+    queues,
+    reference,
+    settings,
+    tickets,
+)
+from desk.services.directory import Outcome
 from desk.services.mail.outbound import NOTIFICATIONS
 from desk.services.setup import install_defaults
 from desk.storage.db import (
@@ -346,6 +357,45 @@ def cmd_mail_quarantine(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_directory_test(args: argparse.Namespace) -> int:
+    """What the directory answers for an account and what Desk makes of it; exits 1 unless the sign-in would work."""
+    db = _db(args)
+    conf = directory.required()
+    password = getpass.getpass(f"{args.username}'s directory password: ")
+    check = accounts.check_directory(db, SystemActor(), conf, args.username, password)
+    answer, account = check.answer, check.answer.account
+    tls = "StartTLS" if conf.start_tls else "LDAPS" if conf.url.startswith("ldaps:") else "no TLS: this machine only"
+    how = f"bind as {conf.user_dn}" if conf.user_dn else f"search as {conf.bind_dn or 'anonymous'}, then bind"
+    print(f"Directory {conf.url} ({tls}, trusting {conf.ca_file or 'the system CAs'}); {how}.")
+    if answer.outcome is Outcome.UNAVAILABLE:
+        print(f"Not asked: {answer.problem}.")
+        return 1
+    if answer.outcome is Outcome.UNKNOWN:
+        print(f"No account: {conf.search_filter} under {conf.search_base} finds none (or several) for {args.username}.")
+        return 1
+    if answer.outcome is Outcome.WRONG_PASSWORD or account is None:
+        print(f"The directory refuses this password for {account.dn if account else args.username}.")
+        return 1
+    print(f"Password accepted for {account.dn}")
+    print(f"  {conf.username_attribute}: {account.username or '—'}   {conf.mail_attribute}: {account.mail or '—'}")
+    print(f"  {conf.name_attribute}: {account.name or '—'}")
+    print(f"  mapped groups it is in: {', '.join(account.groups) or 'none'} (of {len(conf.groups)} mapped)")
+    if check.agent is None and not conf.create_agents:
+        print(
+            f"Desk agent: none has username {account.username or '—'} or address {account.mail or '—'}, "
+            "so the sign-in is refused (create_agents = false)."
+        )
+        return 1
+    if check.agent is None:
+        print(f"Desk agent: none yet; the first sign-in creates {account.username or '—'} <{account.mail or '—'}>.")
+    else:
+        print(f"Desk agent: {check.agent}" + ("" if check.active else " (deactivated: the sign-in is refused)"))
+    rights = ", ".join(sorted(check.rights)) or "none"
+    access = "; ".join(f"{department}={role}" for department, role in sorted(check.access.items())) or "none"
+    print(f"After signing in: rights {rights}; access {access}.")
+    return 0 if check.agent is None or check.active else 1
+
+
 def cmd_token_create(args: argparse.Namespace) -> int:
     """The secret alone on standard output (so `$(desk token create …)` captures it), what to do with it on standard
     error: it is shown this once, Desk keeps only its hash."""
@@ -554,6 +604,15 @@ def parser() -> argparse.ArgumentParser:
     notify.set_defaults(run=cmd_mail_notify)
     for command in (madd, medit, mailbox.choices["list"], mail.choices["status"], quarantine, notify):
         command.add_argument("--agent", default="admin", help="act as this administrator")
+
+    directory_commands = sub.add_parser(
+        "directory", help="agents' sign-in with the office directory (LDAP)"
+    ).add_subparsers(dest="directory_command", required=True)
+    dtest = directory_commands.add_parser(
+        "test", help="ask the directory for an account (asks its password) and show the Desk agent and access"
+    )
+    dtest.add_argument("username", help="as the agent types it when signing in")
+    dtest.set_defaults(run=cmd_directory_test)
 
     token = sub.add_parser("token", help="agents' API tokens for the JSON API").add_subparsers(
         dest="token_command", required=True

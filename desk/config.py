@@ -1,10 +1,12 @@
-"""Where the database is: DESK_DATABASE_URL, else the config file, else a SQLite file in the user data dir."""
+"""Settings: where the database is (DESK_DATABASE_URL, else the config file, else a SQLite file in the user data
+dir) and the config file's other tables (the directory sign-in's [directory])."""
 
 from __future__ import annotations
 
 import os
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from platformdirs import user_config_path, user_data_path
 
@@ -12,7 +14,20 @@ APP = "desk"
 
 
 def config_file() -> Path:
+    """DESK_CONFIG, else desk.toml in the user config dir (a server's service account may have no home of its own)."""
+    if path := os.environ.get("DESK_CONFIG"):
+        return Path(path)
     return user_config_path(APP, appauthor=False) / "desk.toml"
+
+
+def config_table(name: str) -> Any:
+    """One table of the config file as read (None when the file or the table is missing): the caller checks it.
+    Raises tomllib.TOMLDecodeError when the file is not TOML."""
+    path = config_file()
+    if not path.exists():
+        return None
+    with path.open("rb") as handle:
+        return tomllib.load(handle).get(name)
 
 
 def data_dir() -> Path:
@@ -34,13 +49,8 @@ def configured_url(explicit: str | None = None) -> str | None:
         return explicit
     if env := os.environ.get("DESK_DATABASE_URL"):
         return env
-    path = config_file()
-    if path.exists():
-        with path.open("rb") as handle:
-            url = tomllib.load(handle).get("database", {}).get("url")
-        if url:
-            return str(url)
-    return None
+    url = (config_table("database") or {}).get("url")
+    return str(url) if url else None
 
 
 def database_url(explicit: str | None = None) -> str:

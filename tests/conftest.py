@@ -100,6 +100,15 @@ def no_system_keyring() -> Iterator[None]:
     keyring.set_keyring(before)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_config_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests never read the developer's config file (a [directory] there would change every sign-in); a test that
+    needs one sets DESK_CONFIG itself."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DESK_CONFIG", str(tmp_path_factory.mktemp("config") / "desk.toml"))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """argon2id at its smallest cost: the production parameters take ~50 ms a hash, too slow for hundreds of tests."""

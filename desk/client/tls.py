@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import ipaddress
 import json
 import os
 import socket
@@ -26,6 +25,7 @@ from urllib.parse import urlsplit
 
 from desk.config import config_file
 from desk.domain.errors import DeskError, Invalid, ServerUnreachable
+from desk.domain.hosts import is_loopback
 
 TIMEOUT = 10.0  # seconds to connect and to complete a handshake
 
@@ -93,16 +93,6 @@ class Verdict:
         if self.trust is Trust.LOOPBACK:
             return None
         return ssl_context(None if self.trust is Trust.TRUSTED else self.presented_pem)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` names this machine's loopback interface (localhost, 127.0.0.0/8, ::1)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def server_address(url: str) -> Server:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import threading
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -18,8 +20,8 @@ from desk.domain.errors import Invalid, NotFound, PermissionDenied
 from desk.domain.inputs import NAME_LENGTH, PHONE_LENGTH, is_one_line, one_line
 from desk.domain.permissions import RIGHT_ACTIONS, Actor, AgentActor, Perm, Right, SystemActor, UserActor
 from desk.domain.views import PersonView
-from desk.services import settings
-from desk.services.base import command, now, query, require_agent
+from desk.services import directory, settings
+from desk.services.base import command, now, query, require_agent, within
 from desk.services.views import person
 from desk.storage.db import Database
 from desk.storage.models import (
@@ -46,6 +48,7 @@ USER_REFUSAL = (
     "Wrong email address or password. After {failures} failed attempts an account waits {minutes} minutes; "
     "“Forgot your password?” opens it at once."
 )
+AGENT_REFUSAL = "Wrong username or password."
 
 
 def normalize_email(email: str) -> str:
@@ -275,10 +278,9 @@ def check_sign_in(session: Session, kind: str, principal: str, row: Agent | User
     Returns None on success, else what to tell the person (never whether the account exists).
     """
     at = now()
-    max_failures = int(settings.get(session, "login.max_failures"))
-    lockout = timedelta(minutes=int(settings.get(session, "login.lockout_minutes")))
+    max_failures, lockout = _lockout_policy(session)
     refusal = (
-        "Wrong username or password."
+        AGENT_REFUSAL
         if kind == "agent"
         else USER_REFUSAL.format(failures=max_failures, minutes=int(lockout.total_seconds() // 60))
     )
@@ -290,42 +292,236 @@ def check_sign_in(session: Session, kind: str, principal: str, row: Agent | User
     ):
         reason = "unknown"
         _hash(password)  # as long as checking a password: the time must not tell who has an account
-    elif row.locked_until is not None and row.locked_until > at:
+    elif (locked := _locked_for(row, at)) is not None:
         reason = "locked"
         _hash(password)
         if kind == "agent":  # staff are told; to the public a locked account looks like any refusal
-            minutes = max(1, round((row.locked_until - at).total_seconds() / 60))
-            refusal = f"Too many failed sign-ins: this account is locked for {minutes} more minute(s)."
+            refusal = locked
     elif not _verify(row.password_hash, password):
         reason = "password"
-        row.failed_logins += 1
-        if row.failed_logins >= max_failures:
-            row.locked_until, row.failed_logins = at + lockout, 0
+        _count_failure(session, row, at)
     else:
-        row.failed_logins, row.locked_until = 0, None
-        if isinstance(row, Agent):
-            row.last_login_at = at
+        _signed_in(row, at)
         if _hasher.check_needs_rehash(row.password_hash or ""):
             row.password_hash = _hash(password)
+    _audit(session, at, kind, principal, reason)
+    return None if reason is None else refusal
+
+
+def _lockout_policy(session: Session) -> tuple[int, timedelta]:
+    """How many failed sign-ins in a row lock an account, and for how long."""
+    return (
+        int(settings.get(session, "login.max_failures")),
+        timedelta(minutes=int(settings.get(session, "login.lockout_minutes"))),
+    )
+
+
+def _locked_for(row: Agent | User, at: datetime) -> str | None:
+    """What to tell a person whose account is locked at `at`; None when it is not."""
+    if row.locked_until is None or row.locked_until <= at:
+        return None
+    minutes = max(1, round((row.locked_until - at).total_seconds() / 60))
+    return f"Too many failed sign-ins: this account is locked for {minutes} more minute(s)."
+
+
+def _count_failure(session: Session, row: Agent | User, at: datetime) -> None:
+    max_failures, lockout = _lockout_policy(session)
+    row.failed_logins += 1
+    if row.failed_logins >= max_failures:
+        row.locked_until, row.failed_logins = at + lockout, 0
+
+
+def _signed_in(row: Agent | User, at: datetime) -> None:
+    row.failed_logins, row.locked_until = 0, None
+    if isinstance(row, Agent):
+        row.last_login_at = at
+
+
+def _audit(session: Session, at: datetime, kind: str, principal: str, reason: str | None) -> None:
     # As typed, made one line and cut to its column: a sign-in form takes any text, which is refused, never fails.
     principal = one_line(principal)[:254]
     session.add(LoginAudit(at=at, principal_kind=kind, principal=principal, success=reason is None, reason=reason))
-    return None if reason is None else refusal
+
+
+def _agent_named(session: Session, login: str) -> Agent | None:
+    """The agent with this username; None for text no username has (nor any engine can look up: lone surrogates)."""
+    if not is_one_line(login):
+        return None
+    return session.scalar(select(Agent).where(Agent.username == login))
 
 
 # Sign-in commits its audit row and failure count even when it refuses, so it returns the refusal instead of raising.
 @command
 def _attempt_agent(session: Session, username: str, password: str) -> AgentActor | str:
     login = username.strip().lower()
-    agent = session.scalar(select(Agent).where(Agent.username == login))
+    agent = _agent_named(session, login)
     refusal = check_sign_in(session, "agent", login, agent, password)
     if refusal is not None or agent is None:
-        return refusal or "Wrong username or password."
+        return refusal or AGENT_REFUSAL
     return agent_actor(session, agent)
 
 
 def authenticate_agent(db: Database, username: str, password: str) -> AgentActor:
-    result = _attempt_agent(db, username, password)
+    """The one sign-in of agents (the window, `desk serve`): with Desk's password, or with the directory's when the
+    config file has [directory] settings (the agents its local_agents names keep Desk's). Every attempt is audited;
+    a refusal raises PermissionDenied with what to tell the person."""
+    login = username.strip().lower()
+    conf = directory.configured()
+    if conf is None or login in conf.local_agents:
+        result = _attempt_agent(db, username, password)
+    elif (refusal := _refuse_locked(db, login)) is not None:
+        result = refusal
+    else:
+        # Outside any transaction: the directory may take seconds to answer, or its timeout to fail.
+        answer = directory.check_password(conf, username.strip(), password)
+        result = _attempt_directory(db, login, answer, conf)
     if isinstance(result, str):
         raise PermissionDenied(result)
     return result
+
+
+# --- sign-in with the directory -------------------------------------------------------------------------------------
+
+
+@command
+def _refuse_locked(session: Session, login: str) -> str | None:
+    """The audited refusal of a locked agent, given before their password reaches the directory (which may lock the
+    directory account in turn); None when no agent with this username is locked."""
+    at = now()
+    agent = _agent_named(session, login)
+    refusal = _locked_for(agent, at) if agent is not None else None
+    if refusal is not None:
+        _audit(session, at, "agent", login, "locked")
+    return refusal
+
+
+@command
+def _attempt_directory(
+    session: Session, login: str, answer: directory.Answer, conf: directory.DirectorySettings
+) -> AgentActor | str:
+    """What the directory's answer means in Desk, audited like any sign-in: the agent it maps to (created if the
+    settings say so), locked and deactivated agents refused, wrong passwords counted, access from the groups."""
+    at = now()
+    account = answer.account
+    agent = _directory_agent(session, account) if account is not None else _agent_named(session, login)
+    reason: str | None
+    refusal = AGENT_REFUSAL
+    if agent is not None and (locked := _locked_for(agent, at)) is not None:
+        reason, refusal = "locked", locked
+    elif answer.outcome is directory.Outcome.UNAVAILABLE:  # not the person's fault: nothing counted
+        reason, refusal = "directory", f"Desk cannot check your password: {answer.problem}."
+    elif answer.outcome is not directory.Outcome.ACCEPTED or account is None:
+        reason = answer.outcome.value
+        if answer.outcome is directory.Outcome.WRONG_PASSWORD and agent is not None:
+            _count_failure(session, agent, at)
+    elif agent is None and not conf.create_agents:
+        reason = "unmapped"
+        refusal = (
+            "Your directory account is not a Desk agent: ask a Desk administrator to add you with your directory "
+            "username or address."
+        )
+    elif agent is not None and not agent.active:
+        reason, refusal = "inactive", "Your Desk account is deactivated: ask a Desk administrator."
+    else:
+        try:
+            with session.begin_nested():  # all or nothing; the audit row stays either way
+                agent = agent or _create_directory_agent(session, account)
+                _apply_groups(session, agent, conf, account.groups)
+        except Invalid as error:
+            reason, refusal = "mapping", f"Desk cannot sign you in: {error} Ask a Desk administrator."
+        else:
+            reason = None
+            _signed_in(agent, at)
+    _audit(session, at, "agent", login, reason)
+    if reason is not None or agent is None:
+        return refusal
+    return agent_actor(session, agent)
+
+
+def _directory_agent(session: Session, account: directory.Account) -> Agent | None:
+    """The agent a directory account is: the one with its username, else the one with its address."""
+    for column, value in ((Agent.username, account.username), (Agent.email, account.mail)):
+        if value and (agent := session.scalar(select(Agent).where(column == value.strip().lower()))) is not None:
+            return agent
+    return None
+
+
+def _create_directory_agent(session: Session, account: directory.Account) -> Agent:
+    """A new agent with the account's username, name and address. Its Desk password is random and never shown:
+    the directory checks this agent's password."""
+    if not account.mail:
+        raise Invalid("your directory account has no address, which an agent needs.")
+    name = one_line(account.name or account.username or account.mail)[:NAME_LENGTH]
+    created = within(add_agent)(
+        session,
+        SystemActor(),
+        username=account.username or "",
+        name=name,
+        email=account.mail,
+        password=secrets.token_urlsafe(32),
+    )
+    return session.get_one(Agent, created.id)
+
+
+def _access_names(session: Session, agent_id: int) -> dict[str, str]:
+    """The agent's role in each of their departments, by name."""
+    rows = session.execute(
+        select(Department.name, Role.name)
+        .join(AgentAccess, AgentAccess.department_id == Department.id)
+        .join(Role, Role.id == AgentAccess.role_id)
+        .where(AgentAccess.agent_id == agent_id)
+    )
+    return {department: role for department, role in rows}
+
+
+def _apply_groups(session: Session, agent: Agent, conf: directory.DirectorySettings, groups: tuple[str, ...]) -> None:
+    """Set what the group mapping decides (the rights and departments it names) from the groups the account is in."""
+    if not conf.groups:
+        return
+    rights, access = conf.access_for(
+        groups, frozenset(Right(value) for value in agent.rights.split()), _access_names(session, agent.id)
+    )
+    departments = {name: id_ for name, id_ in session.execute(select(Department.name, Department.id))}
+    roles = {name: id_ for name, id_ in session.execute(select(Role.name, Role.id))}
+    missing = sorted((access.keys() - departments.keys()) | (set(access.values()) - roles.keys()))
+    if missing:
+        raise Invalid(f"the directory's group mapping names {', '.join(missing)}, which Desk does not have.")
+    agent.rights = " ".join(sorted(right.value for right in rights))
+    wanted = {departments[name]: roles[role] for name, role in access.items()}
+    for row in session.scalars(select(AgentAccess).where(AgentAccess.agent_id == agent.id)):
+        if row.department_id not in wanted:
+            session.delete(row)
+        else:
+            row.role_id = wanted.pop(row.department_id)
+    session.add_all(AgentAccess(agent_id=agent.id, department_id=d, role_id=r) for d, r in wanted.items())
+
+
+@dataclass(frozen=True)
+class DirectoryCheck:
+    """What signing in with the directory would do, for `desk directory test`: the directory's answer, the agent
+    it maps to (None: none yet) and that agent's access after the sign-in."""
+
+    answer: directory.Answer
+    agent: str | None
+    active: bool
+    rights: frozenset[Right]
+    access: Mapping[str, str]
+
+
+def check_directory(
+    db: Database, actor: Actor, conf: directory.DirectorySettings, username: str, password: str
+) -> DirectoryCheck:
+    """Ask the directory as a sign-in does and say what Desk would make of it, changing nothing (no audit, no
+    failure counted): for administrators setting up the directory sign-in."""
+    require_right(actor, Right.ADMIN)
+    return _directory_check(db, conf, directory.check_password(conf, username.strip(), password))
+
+
+@query
+def _directory_check(session: Session, conf: directory.DirectorySettings, answer: directory.Answer) -> DirectoryCheck:
+    agent = _directory_agent(session, answer.account) if answer.account is not None else None
+    rights = frozenset(Right(value) for value in agent.rights.split()) if agent is not None else frozenset()
+    access = _access_names(session, agent.id) if agent is not None else {}
+    if answer.account is not None:
+        rights, access = conf.access_for(answer.account.groups, rights, access)
+    return DirectoryCheck(answer, agent.username if agent else None, agent is not None and agent.active, rights, access)

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from fastapi import Request, Response
 
-from desk.client.tls import is_loopback
 from desk.domain import attachments
+from desk.domain.hosts import is_loopback
 from desk.services import reference
 from desk.storage.db import Database
 

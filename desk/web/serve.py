@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import uvicorn
 
-from desk.client.tls import is_loopback
 from desk.config import data_dir
 from desk.domain.errors import Invalid
+from desk.domain.hosts import is_loopback
 from desk.storage.db import Database
 from desk.web.app import create_app
 from desk.web.certificate import OwnCertificate, leaf_fingerprint, own_certificate

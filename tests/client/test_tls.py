@@ -27,11 +27,11 @@ from desk.client.tls import (
     check_server,
     fetch_certificate,
     fingerprint,
-    is_loopback,
     server_address,
     ssl_context,
 )
 from desk.domain.errors import DeskError, Invalid, ServerUnreachable
+from desk.domain.hosts import is_loopback
 from tests.client.certs import HOST, Issued, https_server, make_certificate
 
 
