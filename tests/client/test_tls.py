@@ -254,6 +254,7 @@ def test_an_unreachable_server_or_one_without_tls(tmp_path: Path, known: KnownSe
 
 def test_the_known_servers_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("DESK_CONFIG", raising=False)  # the tests' own config file (tests/conftest.py)
     default = KnownServers()
     assert default.path == tmp_path / "xdg" / "desk" / "known_servers.json"  # beside desk.toml
     first, second = make_certificate(tmp_path, "first"), make_certificate(tmp_path, "second")
