@@ -1,4 +1,5 @@
-"""Where the database is: DESK_DATABASE_URL, else the config file, else a SQLite file in the user data dir."""
+"""Where things are: the database (DESK_DATABASE_URL, else the config file, else a SQLite file in the user data
+dir) and the key that encrypts secrets in it (DESK_SECRET_KEY_FILE, else the config file, else the data dir)."""
 
 from __future__ import annotations
 
@@ -28,19 +29,26 @@ def default_sqlite_url() -> str:
     return f"sqlite:///{data_dir() / 'desk.db'}"
 
 
+def _configured(section: str, key: str) -> str | None:
+    """A setting of the config file (`[section]` then `key = "..."`), None when it has none."""
+    path = config_file()
+    if not path.exists():
+        return None
+    with path.open("rb") as handle:
+        value = tomllib.load(handle).get(section, {}).get(key)
+    return str(value) if value else None
+
+
 def configured_url(explicit: str | None = None) -> str | None:
     """The database named by --url, DESK_DATABASE_URL or the config file; None when none is."""
-    if explicit:
-        return explicit
-    if env := os.environ.get("DESK_DATABASE_URL"):
-        return env
-    path = config_file()
-    if path.exists():
-        with path.open("rb") as handle:
-            url = tomllib.load(handle).get("database", {}).get("url")
-        if url:
-            return str(url)
-    return None
+    return explicit or os.environ.get("DESK_DATABASE_URL") or _configured("database", "url")
+
+
+def secret_key_file() -> Path:
+    """The file holding the key that encrypts secrets in the database (desk.storage.secrets): DESK_SECRET_KEY_FILE,
+    else `key_file` under `[secrets]` in the config file, else secret.key in the data dir."""
+    named = os.environ.get("DESK_SECRET_KEY_FILE") or _configured("secrets", "key_file")
+    return Path(named).expanduser() if named else data_dir() / "secret.key"
 
 
 def database_url(explicit: str | None = None) -> str:
