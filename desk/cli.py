@@ -31,6 +31,7 @@ from desk.storage.db import (
     is_older,
     other_connections,
 )
+from desk.storage.roles import grant_runtime_rights, runtime_grants
 
 
 def _db(args: argparse.Namespace, *, check: bool = True) -> Database:
@@ -60,6 +61,18 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     with db.transaction() as session:
         install_defaults(session)
     print(f"Database at {head_revision()} (was {before or 'empty'}).")
+    return 0
+
+
+def cmd_db_grants(args: argparse.Namespace) -> int:
+    """The runtime role's rights as SQL, for the administrator to read or run; --apply runs them (as the owner)."""
+    db = _db(args)
+    with db.engine.begin() as connection:
+        statements = (grant_runtime_rights if args.apply else runtime_grants)(connection, args.role)
+    for statement in statements:
+        print(f"{statement};")
+    if args.apply:
+        print(f"-- applied: {args.role} may read and write Desk's rows, and change nothing in its schema.")
     return 0
 
 
@@ -450,6 +463,10 @@ def parser() -> argparse.ArgumentParser:
     )
     upgrade.set_defaults(run=cmd_db_upgrade)
     db.add_parser("check", help="verify the schema matches this version").set_defaults(run=cmd_db_check)
+    grants = db.add_parser("grants", help="the rights of the role `desk serve` and `desk worker` run with, as SQL")
+    grants.add_argument("role", help="PostgreSQL role, or MariaDB user@host")
+    grants.add_argument("--apply", action="store_true", help="grant them too (run as the schema's owner)")
+    grants.set_defaults(run=cmd_db_grants)
 
     agent = sub.add_parser("agent", help="agents").add_subparsers(dest="agent_command", required=True)
     add = agent.add_parser("add", help="add an agent")

@@ -178,3 +178,12 @@ def test_mailbox_passwords_are_asked_for_and_the_command_says_where_they_went(
         mailbox = session.scalars(select(Mailbox)).one()
         assert (reveal(mailbox, "imap"), reveal(mailbox, "smtp")) == ("imap-2", "smtp-2")
     db.dispose()
+
+
+def test_grants_are_for_database_servers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    run(capsys, "--url", url, "db", "upgrade")
+    code, _, err = run(capsys, "--url", url, "db", "grants", "desk_app")
+    assert (
+        code == 1 and err == "desk: A SQLite file has no database roles: the grants are for PostgreSQL and MariaDB.\n"
+    )
