@@ -42,9 +42,9 @@ def seal(secret: str) -> str:
 
 def unseal(stored: str) -> str:
     """The secret that `seal` encrypted; SecretKeyProblem when this machine's key cannot decrypt it."""
-    key_id, _, token = stored.removeprefix(PREFIX).partition(":")
-    if not is_sealed(stored) or not token:
+    if not is_sealed(stored):
         raise SecretKeyProblem("The stored value is not encrypted (an earlier Desk, or someone by hand, wrote it).")
+    key_id, _, token = stored.removeprefix(PREFIX).partition(":")
     fernet, ours = _key(create=False)
     path = secret_key_file()
     if key_id != ours:
