@@ -12,7 +12,7 @@ from datetime import datetime
 from alembic import command as alembic_command
 
 from desk import __version__
-from desk.config import configured_url, database_url
+from desk.config import configured_url, database_url, secret_key_file
 from desk.domain.enums import InboundState, Queue, SenderCheck, SortKey
 from desk.domain.errors import DeskError
 from desk.domain.inputs import MAX_ID, storable
@@ -42,6 +42,7 @@ from desk.storage.db import (
     is_older,
     other_connections,
 )
+from desk.storage.roles import grant_runtime_rights, runtime_grants
 
 
 def _db(args: argparse.Namespace, *, check: bool = True) -> Database:
@@ -71,6 +72,18 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     with db.transaction() as session:
         install_defaults(session)
     print(f"Database at {head_revision()} (was {before or 'empty'}).")
+    return 0
+
+
+def cmd_db_grants(args: argparse.Namespace) -> int:
+    """The runtime role's rights as SQL, for the administrator to read or run; --apply runs them (as the owner)."""
+    db = _db(args)
+    with db.engine.begin() as connection:
+        statements = (grant_runtime_rights if args.apply else runtime_grants)(connection, args.role)
+    for statement in statements:
+        print(f"{statement};")
+    if args.apply:
+        print(f"-- applied: {args.role} may read and write Desk's rows, and change nothing in its schema.")
     return 0
 
 
@@ -250,12 +263,27 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ask_passwords(imap_user: str | None, smtp_user: str | None) -> tuple[str | None, str | None]:
+    imap_password = getpass.getpass(f"IMAP password for {imap_user}: ") if imap_user else None
+    smtp_password = None
+    if smtp_user:
+        smtp_password = getpass.getpass(f"SMTP password for {smtp_user} (empty: the IMAP one): ") or imap_password
+    return imap_password, smtp_password
+
+
+def _where_passwords_are(imap_password: str | None, smtp_password: str | None) -> str:
+    if not (imap_password or smtp_password):
+        return "it has no passwords"
+    return (
+        f"its passwords are encrypted in the database with the key in {secret_key_file()}, which `desk serve` and "
+        "`desk worker` must be able to read: run them as this account (keep a copy of the key apart from the "
+        "database's backups)"
+    )
+
+
 def cmd_mailbox_add(args: argparse.Namespace) -> int:
     db = _db(args)
-    imap_password = getpass.getpass(f"IMAP password for {args.imap_user}: ") if args.imap_user else None
-    smtp_password = None
-    if args.smtp_user:
-        smtp_password = getpass.getpass(f"SMTP password for {args.smtp_user} (empty: the IMAP one): ") or imap_password
+    imap_password, smtp_password = _ask_passwords(args.imap_user, args.smtp_user)
     view = mailboxes.add_mailbox(
         db,
         accounts.agent_by_username(db, args.agent),
@@ -277,17 +305,25 @@ def cmd_mailbox_add(args: argparse.Namespace) -> int:
         sender_check=SenderCheck(args.sender_check),
         auth_server=args.auth_server,
     )
-    where = "the system keyring" if view.password_in_keyring else "the database (this machine has no keyring)"
-    print(f"Mailbox {view.address} added (id {view.id}); its passwords are kept in {where}.")
+    print(f"Mailbox {view.address} added (id {view.id}); {_where_passwords_are(imap_password, smtp_password)}.")
     return 0
 
 
 def cmd_mailbox_edit(args: argparse.Namespace) -> int:
     db = _db(args)
-    view = mailboxes.set_sender_check(
-        db, accounts.agent_by_username(db, args.agent), args.address, SenderCheck(args.sender_check), args.auth_server
-    )
-    print(f"Mailbox {view.address}: {_sender_check_text(view)}.")
+    agent = accounts.agent_by_username(db, args.agent)
+    if args.passwords:
+        current = mailboxes.get_mailbox(db, agent, args.address)
+        imap_password, smtp_password = _ask_passwords(current.imap_user, current.smtp_user)
+        view = mailboxes.set_passwords(
+            db, agent, args.address, imap_password=imap_password, smtp_password=smtp_password
+        )
+        print(f"Mailbox {view.address}: {_where_passwords_are(imap_password, smtp_password)}.")
+    if args.sender_check or args.auth_server or not args.passwords:
+        view = mailboxes.set_sender_check(
+            db, agent, args.address, SenderCheck(args.sender_check or SenderCheck.REQUIRED), args.auth_server
+        )
+        print(f"Mailbox {view.address}: {_sender_check_text(view)}.")
     return 0
 
 
@@ -508,6 +544,10 @@ def parser() -> argparse.ArgumentParser:
     )
     upgrade.set_defaults(run=cmd_db_upgrade)
     db.add_parser("check", help="verify the schema matches this version").set_defaults(run=cmd_db_check)
+    grants = db.add_parser("grants", help="the rights of the role `desk serve` and `desk worker` run with, as SQL")
+    grants.add_argument("role", help="PostgreSQL role, or MariaDB user@host")
+    grants.add_argument("--apply", action="store_true", help="grant them too (run as the schema's owner)")
+    grants.set_defaults(run=cmd_db_grants)
 
     agent = sub.add_parser("agent", help="agents").add_subparsers(dest="agent_command", required=True)
     add = agent.add_parser("add", help="add an agent")
@@ -565,17 +605,19 @@ def parser() -> argparse.ArgumentParser:
     madd.add_argument("--smtp-security", choices=["tls", "starttls", "none"], default="starttls")
     madd.add_argument("--smtp-user")
     madd.set_defaults(run=cmd_mailbox_add)
-    medit = mailbox.add_parser("edit", help="change how a mailbox checks who mail is from")
+    medit = mailbox.add_parser("edit", help="change how a mailbox checks who mail is from, or its passwords")
     medit.add_argument("address")
+    medit.add_argument("--passwords", action="store_true", help="enter the IMAP and SMTP passwords again")
     medit.set_defaults(run=cmd_mailbox_edit)
     for command in (madd, medit):
         command.add_argument(
             "--sender-check",
             choices=[check.value for check in SenderCheck],
-            default=SenderCheck.REQUIRED.value,
+            default=SenderCheck.REQUIRED.value if command is madd else None,
             help="before mail is posted as an agent's note, or by its ticket tag as the requester's reply: "
-            "'required' needs the receiving server's Authentication-Results (DMARC, or aligned DKIM/SPF, pass); "
-            "'trusted' believes the From header (only behind a relay that verified it); 'off' never believes it",
+            "'required' (the default) needs the receiving server's Authentication-Results (DMARC, or aligned "
+            "DKIM/SPF, pass); 'trusted' believes the From header (only behind a relay that verified it); 'off' "
+            "never believes it",
         )
         command.add_argument(
             "--auth-server",

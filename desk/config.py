@@ -1,5 +1,6 @@
-"""Settings: where the database is (DESK_DATABASE_URL, else the config file, else a SQLite file in the user data
-dir) and the config file's other tables (the directory sign-in's [directory])."""
+"""Where things are: the database (DESK_DATABASE_URL, else the config file, else a SQLite file in the user data
+dir), the key that encrypts secrets in it (DESK_SECRET_KEY_FILE, else the config file, else the data dir), and the
+config file's other tables (the directory sign-in's [directory])."""
 
 from __future__ import annotations
 
@@ -43,14 +44,22 @@ def default_sqlite_url() -> str:
     return f"sqlite:///{data_dir() / 'desk.db'}"
 
 
+def _configured(section: str, key: str) -> str | None:
+    """A setting of the config file (`[section]` then `key = "..."`), None when it has none."""
+    value = (config_table(section) or {}).get(key)
+    return str(value) if value else None
+
+
 def configured_url(explicit: str | None = None) -> str | None:
     """The database named by --url, DESK_DATABASE_URL or the config file; None when none is."""
-    if explicit:
-        return explicit
-    if env := os.environ.get("DESK_DATABASE_URL"):
-        return env
-    url = (config_table("database") or {}).get("url")
-    return str(url) if url else None
+    return explicit or os.environ.get("DESK_DATABASE_URL") or _configured("database", "url")
+
+
+def secret_key_file() -> Path:
+    """The file holding the key that encrypts secrets in the database (desk.storage.secrets): DESK_SECRET_KEY_FILE,
+    else `key_file` under `[secrets]` in the config file, else secret.key in the data dir."""
+    named = os.environ.get("DESK_SECRET_KEY_FILE") or _configured("secrets", "key_file")
+    return Path(named).expanduser() if named else data_dir() / "secret.key"
 
 
 def database_url(explicit: str | None = None) -> str:

@@ -93,7 +93,7 @@ def db(session_db: Database) -> Database:
 
 @pytest.fixture(scope="session", autouse=True)
 def no_system_keyring() -> Iterator[None]:
-    """Tests never write to the developer's keyring (mailbox passwords then stay in the test database)."""
+    """Tests never read or write the developer's keyring."""
     before = keyring.get_keyring()
     keyring.set_keyring(keyring.backends.fail.Keyring())
     yield
@@ -107,6 +107,16 @@ def no_config_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DESK_CONFIG", str(tmp_path_factory.mktemp("config") / "desk.toml"))
         yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def secret_key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Secrets are encrypted with a key made in a scratch folder, never in the developer's data dir (the servers
+    and workers the tests start inherit it)."""
+    path = tmp_path_factory.mktemp("secrets") / "secret.key"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DESK_SECRET_KEY_FILE", str(path))
+        yield path
 
 
 @pytest.fixture(autouse=True)

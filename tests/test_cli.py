@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from desk.cli import main
 from desk.domain.errors import PermissionDenied
 from desk.services import agent_sessions
+from desk.services.mail.secrets import reveal
 from desk.storage.db import Database, alembic_config, head_revision
+from desk.storage.models import Mailbox
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -150,3 +152,57 @@ def test_odd_arguments_are_told_apart_not_a_traceback(tmp_path: Path, capsys: py
     run(capsys, "--url", url, "agent", "add", "admin", "--name", "A", "--email", "a@example.com", "--password", "x" * 9)
     code, _, err = run(capsys, "--url", url, "search", "printer", "--limit", "-3")
     assert code == 1 and "1 to 500" in err
+
+
+def test_mailbox_passwords_are_asked_for_and_the_command_says_where_they_went(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, secret_key_file: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    run(capsys, "--url", url, "db", "upgrade")
+    run(capsys, "--url", url, "agent", "add", "admin", "--name", "A", "--email", "a@example.com", "--password", "x" * 9,
+        "--admin")  # fmt: skip
+    typed = iter(["imap-Pässwörd-1", ""])  # an empty SMTP password: the IMAP one
+    prompts: list[str] = []
+
+    def type_password(prompt: str) -> str:
+        prompts.append(prompt)
+        return next(typed)
+
+    monkeypatch.setattr("getpass.getpass", type_password)
+    code, out, _ = run(
+        capsys, "--url", url, "mailbox", "add", "support@example.com", "--imap-host", "imap.example.com",
+        "--imap-user", "support", "--smtp-host", "smtp.example.com", "--smtp-user", "support-out",
+        "--sender-check", "trusted",
+    )  # fmt: skip
+    assert code == 0
+    assert prompts == ["IMAP password for support: ", "SMTP password for support-out (empty: the IMAP one): "]
+    assert out == (
+        f"Mailbox support@example.com added (id 1); its passwords are encrypted in the database with the key in "
+        f"{secret_key_file}, which `desk serve` and `desk worker` must be able to read: run them as this account "
+        "(keep a copy of the key apart from the database's backups).\n"
+    )
+    assert "imap-Pässwörd-1".encode() not in b"".join(p.read_bytes() for p in tmp_path.glob("desk.db*"))
+
+    # The key is lost: the administrator enters the passwords again, and nothing else of the mailbox changes.
+    monkeypatch.setenv("DESK_SECRET_KEY_FILE", str(tmp_path / "new.key"))
+    typed, prompts[:] = iter(["imap-2", "smtp-2"]), []
+    code, out, _ = run(capsys, "--url", url, "mailbox", "edit", "support@example.com", "--passwords")
+    assert code == 0 and prompts[0] == "IMAP password for support: "
+    assert out.startswith(f"Mailbox support@example.com: its passwords are encrypted in the database with the key in "
+                          f"{tmp_path / 'new.key'}")  # fmt: skip
+    code, out, _ = run(capsys, "--url", url, "mailbox", "list")
+    assert "From trusted (relay)" in out
+    db = Database(url)
+    with db.transaction(write=False) as session:
+        mailbox = session.scalars(select(Mailbox)).one()
+        assert (reveal(mailbox, "imap"), reveal(mailbox, "smtp")) == ("imap-2", "smtp-2")
+    db.dispose()
+
+
+def test_grants_are_for_database_servers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    run(capsys, "--url", url, "db", "upgrade")
+    code, _, err = run(capsys, "--url", url, "db", "grants", "desk_app")
+    assert (
+        code == 1 and err == "desk: A SQLite file has no database roles: the grants are for PostgreSQL and MariaDB.\n"
+    )

@@ -15,7 +15,7 @@ from desk.services import settings
 from desk.services.accounts import normalize_email, require_right
 from desk.services.base import command, query
 from desk.services.mail import outbound
-from desk.services.mail.secrets import IN_KEYRING, conceal
+from desk.services.mail.secrets import conceal
 from desk.services.tickets import get_row
 from desk.storage.models import Department, HelpTopic, Mailbox
 
@@ -29,10 +29,11 @@ class MailboxView:
     name: str
     address: str
     imap: str | None  # "host:port (security)"
+    imap_user: str | None
     smtp: str | None
+    smtp_user: str | None
     folder: str
     after_fetch: str
-    password_in_keyring: bool
     sender_check: SenderCheck
     auth_server: str | None
 
@@ -46,10 +47,11 @@ def _view(mailbox: Mailbox) -> MailboxView:
         name=mailbox.name,
         address=mailbox.address,
         imap=server(mailbox.imap_host, mailbox.imap_port, mailbox.imap_security),
+        imap_user=mailbox.imap_user,
         smtp=server(mailbox.smtp_host, mailbox.smtp_port, mailbox.smtp_security),
+        smtp_user=mailbox.smtp_user,
         folder=mailbox.folder,
         after_fetch=mailbox.after_fetch + (f" to {mailbox.move_to}" if mailbox.after_fetch == "move" else ""),
-        password_in_keyring=IN_KEYRING in (mailbox.imap_secret, mailbox.smtp_secret),
         sender_check=SenderCheck(mailbox.sender_check),
         auth_server=mailbox.auth_server,
     )
@@ -80,7 +82,7 @@ def add_mailbox(
     sender_check: SenderCheck = SenderCheck.REQUIRED,
     auth_server: str | None = None,
 ) -> MailboxView:
-    """A new support address. Passwords go to the system keyring where there is one (see mail.secrets).
+    """A new support address. Its passwords are stored encrypted with the server's key (see mail.secrets).
 
     Mail is taken as from its From address (an agent's note, a requester's reply found by its ticket tag) only
     as `sender_check` says: by default only when the receiving server `auth_server` vouches for it.
@@ -115,7 +117,7 @@ def add_mailbox(
         imap_port=imap_port,
         imap_security=imap_security,
         imap_user=imap_user,
-        imap_secret=conceal(email, "imap", imap_password),
+        imap_secret=conceal("imap", imap_password),
         folder=folder,
         after_fetch=after_fetch,
         move_to=move_to,
@@ -123,7 +125,7 @@ def add_mailbox(
         smtp_port=smtp_port,
         smtp_security=smtp_security,
         smtp_user=smtp_user,
-        smtp_secret=conceal(email, "smtp", smtp_password),
+        smtp_secret=conceal("smtp", smtp_password),
         sender_check=SenderCheck(sender_check).value,
         auth_server=(auth_server or "").strip() or None,
         active=True,
@@ -146,12 +148,29 @@ def set_sender_check(
     errors = _sender_check_errors(sender_check, auth_server)
     if errors:
         raise Invalid("The sender check cannot be set: " + " ".join(errors.values()), errors)
-    mailbox = session.scalar(select(Mailbox).where(Mailbox.address == address.strip().lower()))
-    if mailbox is None:
-        raise NotFound(f"There is no mailbox for {address}; `desk mailbox list` shows them.")
+    mailbox = _mailbox(session, address)
     mailbox.sender_check = SenderCheck(sender_check).value
     mailbox.auth_server = (auth_server or "").strip() or None
     return _view(mailbox)
+
+
+@command
+def set_passwords(
+    session: Session, actor: Actor, address: str, *, imap_password: str | None, smtp_password: str | None
+) -> MailboxView:
+    """Replace a mailbox's passwords (None or empty: none), e.g. after the server's key was lost."""
+    require_right(actor, Right.ADMIN)
+    mailbox = _mailbox(session, address)
+    mailbox.imap_secret = conceal("imap", imap_password)
+    mailbox.smtp_secret = conceal("smtp", smtp_password)
+    return _view(mailbox)
+
+
+def _mailbox(session: Session, address: str) -> Mailbox:
+    mailbox = session.scalar(select(Mailbox).where(Mailbox.address == address.strip().lower()))
+    if mailbox is None:
+        raise NotFound(f"There is no mailbox for {address}; `desk mailbox list` shows them.")
+    return mailbox
 
 
 def _sender_check_errors(sender_check: str, auth_server: str | None) -> dict[str, str]:
@@ -181,6 +200,12 @@ def sender_check_problem(mailbox: Mailbox) -> str | None:
             "are posted as from unverified senders."
         )
     return None
+
+
+@query
+def get_mailbox(session: Session, actor: Actor, address: str) -> MailboxView:
+    require_right(actor, Right.ADMIN)
+    return _view(_mailbox(session, address))
 
 
 @query

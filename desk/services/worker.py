@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from desk.domain.enums import InboundState, OutboxState
+from desk.domain.errors import DeskError
 from desk.domain.permissions import Actor, Right, SystemActor
 from desk.services import lifecycle
 from desk.services.accounts import require_right
@@ -91,8 +92,12 @@ def _fetch_all(db: Database, context: ssl.SSLContext, keep_alive: Callable[[], N
     outcome = intake.process_pending(db, keep_alive)
     summary = "; ".join([f"{stored} fetched", *(f"{n} {state.value}" for state, n in sorted(outcome.items()))])
     if errors:
-        raise RuntimeError(summary + "; " + "; ".join(errors))
+        raise JobFailed(summary + "; " + "; ".join(errors))
     return summary
+
+
+class JobFailed(DeskError):
+    """A job that did part of its work; the message says what failed (and each mailbox's row records its own)."""
 
 
 @dataclass
@@ -163,6 +168,10 @@ class Worker:
         except LeaseLost:
             log.warning("%s: another worker took over", job.name)
             return "taken over by another worker"
+        except DeskError as error:  # expected (a mail server down, a password that cannot be decrypted): no traceback
+            log.error("%s failed: %s", job.name, error)
+            _report(self.db, job.name, started, None, str(error))
+            return f"failed: {error}"
         except Exception as error:  # one job's failure is reported, never the end of the worker
             log.exception("%s failed", job.name)
             _report(self.db, job.name, started, None, f"{type(error).__name__}: {error}")
@@ -230,6 +239,9 @@ class WorkerStatus:
         ]
         found.extend(m.sender_check_problem for m in self.mailboxes if m.sender_check_problem)
         fetch = next((j for j in self.jobs if j.job == "mail.fetch"), None)
+        send = next((j for j in self.jobs if j.job == "mail.send"), None)
+        if send is not None and send.last_error:
+            found.append(f"Mail is not sent: {send.last_error}")
         if self.mailboxes and (fetch is None or not fetch.alive):
             found.append("No worker is running: mail is not fetched or sent. Start `desk worker`.")
         if self.outbox_failed:

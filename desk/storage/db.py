@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -210,17 +210,21 @@ def other_connections(engine: Engine) -> list[str]:
     """Who else is connected to this engine's database, as "user@host" (one item per connection).
 
     For `desk db upgrade`, which must not change tables under running clients. PostgreSQL: pg_stat_activity's
-    client backends of this database but ours; MariaDB: the process list of this schema but our connection (its
-    host comes with the client's port, dropped here). SQLite has no server to ask, and needs none: a migration
-    takes the file's write lock, so a running Desk waits for it rather than reading half-changed tables.
+    client backends of this database but ours (to an owner without pg_read_all_stats, another role's connections
+    show only that role: their type and address read NULL); MariaDB: the process list of this schema but our
+    connection (its host comes with the client's port, dropped here; the owner needs the PROCESS privilege to see
+    other users' connections). SQLite has no server to ask, and needs none: a migration takes the file's write
+    lock, so a running Desk waits for it rather than reading half-changed tables.
     """
     dialect = engine.dialect.name
     with engine.connect() as connection:
         if dialect == "postgresql":
             rows = _query(
                 connection,
-                "SELECT usename, coalesce(host(client_addr), 'local socket') FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+                "SELECT usename, coalesce(host(client_addr), CASE WHEN backend_type IS NULL THEN '(host hidden)'"
+                " ELSE 'local socket' END) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND usename IS NOT NULL"
+                " AND (backend_type = 'client backend' OR backend_type IS NULL)",
             )
         elif dialect in ("mysql", "mariadb"):
             rows = _query(
@@ -255,7 +259,7 @@ def check_schema(engine: Engine) -> None:
     """Refuse a database whose schema is not exactly the one this code was written for."""
     try:
         current = current_revision(engine)
-    except OperationalError as error:
+    except (OperationalError, ProgrammingError) as error:  # unreachable, or a role without its grants
         raise SchemaMismatch(f"Cannot read the database: {error.orig}") from error
     head = head_revision()
     if current == head:

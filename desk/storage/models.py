@@ -525,7 +525,7 @@ class Mailbox(Base):
     imap_port: Mapped[int | None]
     imap_security: Mapped[str] = mapped_column(String(8), default="tls")  # tls | starttls | none
     imap_user: Mapped[str | None] = mapped_column(String(254))
-    imap_secret: Mapped[str | None] = mapped_column(Text)  # "keyring:" or, where there is none, the password
+    imap_secret: Mapped[str | None] = mapped_column(Text)  # encrypted (desk.storage.secrets), never the password
     folder: Mapped[str] = mapped_column(String(255), default="INBOX")
     after_fetch: Mapped[str] = mapped_column(String(8), default="seen")  # seen | move | delete
     move_to: Mapped[str | None] = mapped_column(String(255))

@@ -8,6 +8,7 @@ stopped mid-fetch, the SMTP server refusing, a worker killed in the middle of it
 from __future__ import annotations
 
 import imaplib
+import logging
 import os
 import signal
 import subprocess
@@ -18,10 +19,12 @@ from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import make_msgid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
 
+from desk.cli import main
 from desk.domain.enums import EntryKind, InboundState, OutboxState
 from desk.domain.permissions import AgentActor
 from desk.domain.views import EntryView, Upload
@@ -31,6 +34,7 @@ from desk.services.mail import fetching
 from desk.services.worker import Worker
 from desk.storage.db import Database
 from desk.storage.models import Attachment, InboundMessage, Mailbox, OutboxMessage, Ticket, WorkerJob
+from desk.storage.secrets import seal
 from tests.mail import smtp
 from tests.mail.dovecot import ImapServer, free_ports
 from tests.mail.helpdesk import SUPPORT, support_desk
@@ -240,6 +244,68 @@ def test_a_worker_killed_mid_send_leaves_each_mail_sent_once(desk: Desk, databas
         assert session.scalar(select(func.count()).select_from(Ticket)) == 3
         states = session.scalars(select(InboundMessage.state)).all()
     assert states == [InboundState.DONE.value] * 3
+
+
+@pytest.mark.parametrize("fault", ["missing", "wrong"])
+def test_without_the_servers_key_mail_waits_and_the_administrator_is_told_what_to_do(
+    desk: Desk,
+    fault: str,
+    database_url: str,
+    secret_key_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The key file is missing, or holds another key (a server rebuilt without restoring it): nothing is fetched,
+    the reply waits without an attempt counted, and `desk mail status` names the file and the commands to run."""
+    desk.user_mails("Printer broken", "Blank pages.")
+    ticket = tickets.open_ticket(desk.db, desk.agent, subject="Toner", body="Order some.", requester_email=ALICE)
+    entries.post_reply(desk.db, desk.agent, ticket.id, "Ordered.")
+    with desk.db.transaction(write=False) as session:
+        stored = session.scalars(select(Mailbox.imap_secret)).one() or ""
+    elsewhere = tmp_path / "secret.key"
+    monkeypatch.setenv("DESK_SECRET_KEY_FILE", str(elsewhere))
+    if fault == "missing":
+        why = (
+            f"The key file {elsewhere} is missing on this machine. Put back the server's key file from your backup "
+            "(or set DESK_SECRET_KEY_FILE, or key_file under [secrets] in the config file, to where it is)."
+        )
+    else:
+        other = seal("another server's key").split(":")[2]
+        why = (
+            f"It was encrypted with key {stored.split(':')[2]}, but the key file {elsewhere} holds key {other}. Put "
+            "back the key file it was encrypted with (set DESK_SECRET_KEY_FILE, or key_file under [secrets] in the "
+            "config file, to its path if it is elsewhere)."
+        )
+    again = f"Or enter the passwords again: `desk mailbox edit {SUPPORT} --passwords`."
+
+    with caplog.at_level(logging.INFO, logger="desk.worker"):
+        desk.run_worker()
+
+    assert [r for r in caplog.records if r.exc_info] == []  # reported, never a traceback
+    assert "\\Seen" not in desk.imap.flags("desk")[0] and desk.imap.messages("alice") == []
+    with desk.db.transaction(write=False) as session:
+        [reply] = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "reply")).all()
+        assert (reply.state, reply.attempts, reply.last_error) == (OutboxState.PENDING.value, 0, None)
+    assert main(["--url", database_url, "mail", "status"]) == 1
+    shown = capsys.readouterr().out
+    assert f"! Mailbox {SUPPORT} cannot be fetched (1 failures in a row): The IMAP password of {SUPPORT} cannot be " \
+           f"decrypted. {why} {again}\n" in shown  # fmt: skip
+    assert f"! Mail is not sent: The SMTP password of {SUPPORT} cannot be decrypted. {why} {again}\n" in shown
+
+    monkeypatch.setenv("DESK_SECRET_KEY_FILE", str(secret_key_file))  # the key is back
+    with desk.db.transaction() as session:
+        session.execute(update(OutboxMessage).values(next_attempt_at=now()))
+    desk.run_worker()
+
+    assert desk.imap.flags("desk") == [{"\\Seen"}]
+    assert len(desk.imap.messages("alice")) == 2  # the reply, and the auto-response to the mail fetched now
+    assert sorted(m["Subject"].split(" [#")[0] for m in desk.mailer.to(ALICE)) == [
+        "Re: Toner",
+        "We received your request: Printer broken",
+    ]
+    assert not [p for p in worker.status(desk.db, desk.agent).problems() if "decrypted" in p]
 
 
 # The worker as `desk worker` runs it, in its own process, trusting the test CA.

@@ -621,6 +621,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = ([args.small] if args.runs > 0 else []) + [args.messages]
     results: dict[tuple[str, int], list[Run]] = {}
     with tempfile.TemporaryDirectory(prefix="desk-mailbench-") as tmp:
+        os.environ["DESK_SECRET_KEY_FILE"] = f"{tmp}/secret.key"  # the mailbox passwords' key: not the developer's
         started = time.perf_counter()
         corpora: dict[int, Corpus] = {size: build_corpus(size) for size in dict.fromkeys(sizes)}
         users = {size: f"desk{size}" for size in corpora}

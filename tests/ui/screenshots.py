@@ -201,7 +201,7 @@ def add_mail(db: Database) -> None:
     message["Message-ID"] = "<screenshot-1@example.org>"
     message.set_content("Hello,\n\nthe March statement downloads as an empty PDF.\n\nNora")
     intake.process(db, intake.store(db, None, None, message.as_bytes()) or 0)
-    for mail in sending.due(db):
+    for mail in sending.due(db)[0]:
         if mail.recipients == ("nora.quinn@example.org",):
             sending.mark_failed(db, mail.id, "SMTPRecipientsRefused: 550 5.1.1 No such user", permanent=True)
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from desk.services import settings
 from desk.services.base import LeaseLost, command, now
 from desk.services.mail import intake, outbound
-from desk.services.mail.secrets import reveal
+from desk.services.mail.secrets import MissingPassword, reveal
 from desk.storage.db import Database
 from desk.storage.models import Mailbox
 
@@ -167,7 +167,7 @@ def fetch_mailbox(
             raise FetchError(f"There is no mailbox {mailbox_id}.")
         try:
             account = _account(mailbox)
-        except FetchError as error:
+        except (FetchError, MissingPassword) as error:
             _record(db, mailbox_id, str(error))
             raise
     try:

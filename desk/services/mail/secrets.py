@@ -1,44 +1,41 @@
-"""Mailbox passwords: in the system keyring where the worker's machine has one, else in the database.
-
-The mailbox row then holds "keyring:" instead of the password. A headless server usually has no keyring; the
-password is then stored in the row, and `desk mailbox add` says so.
-"""
+"""Mailbox passwords: stored encrypted with the server's key (desk.storage.secrets), decrypted only where the
+worker logs in to a mail server."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from desk.domain.errors import DeskError
-from desk.keyring_store import remember_password, stored_password
+from desk.domain.errors import DeskError, Invalid
 from desk.storage.models import Mailbox
+from desk.storage.secrets import SecretKeyProblem, seal, unseal
 
-IN_KEYRING = "keyring:"
 Protocol = Literal["imap", "smtp"]
 
 
-def _key(address: str, protocol: Protocol) -> str:
-    return f"mailbox:{protocol}:{address}"
-
-
-def conceal(address: str, protocol: Protocol, password: str | None) -> str | None:
-    """What the mailbox row stores for this password."""
+def conceal(protocol: Protocol, password: str | None) -> str | None:
+    """What the mailbox row stores for this password (nothing for none or an empty one)."""
     if not password:
         return None
-    return IN_KEYRING if remember_password(_key(address, protocol), password) else password
+    try:
+        return seal(password)
+    except UnicodeEncodeError:  # a lone surrogate (bytes a terminal could not decode)
+        raise Invalid(
+            f"The {protocol.upper()} password cannot be stored.", {f"{protocol}_password": "Enter valid Unicode text."}
+        ) from None
 
 
 def reveal(mailbox: Mailbox, protocol: Protocol) -> str | None:
     stored = mailbox.imap_secret if protocol == "imap" else mailbox.smtp_secret
-    if stored != IN_KEYRING:
-        return stored
-    password = stored_password(_key(mailbox.address, protocol))
-    if password is None:
+    if stored is None:
+        return None
+    try:
+        return unseal(stored)
+    except SecretKeyProblem as error:
         raise MissingPassword(
-            f"The {protocol.upper()} password of {mailbox.address} is in the keyring of the machine where the mailbox "
-            "was added, not on this one: add the mailbox again on the machine that runs `desk worker`."
-        )
-    return password
+            f"The {protocol.upper()} password of {mailbox.address} cannot be decrypted. {error} Or enter the "
+            f"passwords again: `desk mailbox edit {mailbox.address} --passwords`."
+        ) from None
 
 
 class MissingPassword(DeskError):
-    """A password kept in another machine's keyring."""
+    """A password this machine cannot decrypt."""

@@ -23,11 +23,10 @@ from sqlalchemy.orm import Session
 
 from desk.domain import mailthread
 from desk.domain.enums import EventKind, OutboxState
-from desk.domain.errors import DeskError
 from desk.domain.inputs import one_line
 from desk.domain.permissions import SystemActor
 from desk.services.base import command, now, record_event
-from desk.services.mail.secrets import reveal
+from desk.services.mail.secrets import MissingPassword, reveal
 from desk.services.views import attachment_view
 from desk.storage.db import Database
 from desk.storage.models import Attachment, Blob, Mailbox, OutboxMessage, Ticket
@@ -184,10 +183,12 @@ def _claim(session: Session, limit: int) -> list[int]:
     return ids
 
 
-def due(db: Database, limit: int = BATCH) -> list[Outgoing]:
-    """The mails whose time has come, claimed, built and ready to hand to the transport."""
+def due(db: Database, limit: int = BATCH) -> tuple[list[Outgoing], MissingPassword | None]:
+    """The mails whose time has come, claimed, built and ready to hand to the transport; and why some wait, when
+    their mailbox's password cannot be decrypted here (they stay pending, no attempt counted: the fault is the
+    server's, not the mail's, and they go once the key is back, or the password entered again)."""
     ids = _claim(db, limit)
-    outgoing, broken = [], []
+    outgoing, broken, unreadable = [], [], None
     with db.transaction(write=False) as session:
         rows = session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id))
         for row in rows:
@@ -195,12 +196,17 @@ def due(db: Database, limit: int = BATCH) -> list[Outgoing]:
             if mailbox is None or not mailbox.smtp_host:
                 continue  # its mailbox was removed: left pending for an administrator to see in the outbox count
             try:
-                outgoing.append(Outgoing(row.id, account_of(mailbox), build(session, row, mailbox), _recipients(row)))
-            except (ValueError, DeskError) as error:  # a header a template broke, a password not on this machine
-                broken.append((row.id, f"{type(error).__name__}: {error}", isinstance(error, ValueError)))
-    for outbox_id, reason, permanent in broken:  # one bad mail never holds up the others
-        mark_failed(db, outbox_id, reason, permanent=permanent)
-    return outgoing
+                account = account_of(mailbox)
+            except MissingPassword as error:
+                unreadable = error
+                continue
+            try:
+                outgoing.append(Outgoing(row.id, account, build(session, row, mailbox), _recipients(row)))
+            except ValueError as error:  # a header a template broke
+                broken.append((row.id, f"{type(error).__name__}: {error}"))
+    for outbox_id, reason in broken:  # one bad mail never holds up the others
+        mark_failed(db, outbox_id, reason, permanent=True)
+    return outgoing, unreadable
 
 
 @command
@@ -249,9 +255,11 @@ def is_permanent(error: Exception) -> bool:
 def send_due(
     db: Database, transport: Transport, *, limit: int = BATCH, keep_alive: Callable[[], None] = lambda: None
 ) -> tuple[int, int]:
-    """Send what is due; returns (sent, failed attempts). One mail's failure never stops the others."""
+    """Send what is due; returns (sent, failed attempts). One mail's failure never stops the others; a password
+    that cannot be decrypted is raised once the others are sent, for the worker to report."""
     sent = failed = 0
-    for mail in due(db, limit):
+    mails, unreadable = due(db, limit)
+    for mail in mails:
         keep_alive()
         try:
             refused = transport(mail.account, mail.message, mail.recipients)
@@ -261,4 +269,6 @@ def send_due(
             continue
         mark_sent(db, mail.id, refused)
         sent += 1
+    if unreadable is not None:
+        raise unreadable
     return sent, failed
