@@ -8,13 +8,15 @@ a server whose database is down DatabaseUnavailable, and an ended session Signed
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
+import socket
 import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import httpx2
 from pydantic import TypeAdapter, ValidationError
@@ -35,18 +37,25 @@ TIMEOUT = httpx2.Timeout(60.0, connect=5.0)
 # a connection the server is closing would fail, and a call is not repeated blindly.
 LIMITS = httpx2.Limits(max_connections=16, max_keepalive_connections=8, keepalive_expiry=60.0)
 SESSION = TypeAdapter(NewAgentSession)
+AGENT = TypeAdapter(AgentActor)
 CHANGES = TypeAdapter(list[ChangeView])
 
 
 def is_server_url(url: str) -> bool:
     """Whether `url` names a Desk server (http or https) rather than a database."""
-    return urlsplit(url.strip()).scheme.lower() in ("http", "https")
+    return url.strip().lower().startswith(("http://", "https://"))
 
 
 def check_server_url(url: str) -> str:
     """The server's address, checked: https://, or http:// only to this machine (a loopback address)."""
-    parts = urlsplit(url.strip())
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    parts: SplitResult | None
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 (a port that is no number, or out of range, raises here)
+        httpx2.URL(url.strip())  # and the client must be able to send to it (a host name IDNA can encode, say)
+    except (ValueError, httpx2.InvalidURL):
+        parts = None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise Invalid("Give the Desk server's address, e.g. https://desk.example.lan:8443.", {"url": "not an address"})
     if parts.scheme.lower() == "http" and not _is_loopback(parts.hostname):
         raise Invalid(
@@ -81,6 +90,8 @@ class RemoteServices:
         self.identity = self.url
         self.label = self.url
         self.secret = secret
+        self.version: str | None = None  # the server's Desk version, once it has said hello
+        self._streams: set[socket.socket] = set()  # the live streams' connections
         self._verify = verify
         self._client = httpx2.Client(
             base_url=self.url + PREFIX, verify=verify, timeout=TIMEOUT, limits=LIMITS, trust_env=False
@@ -95,6 +106,16 @@ class RemoteServices:
         self.secret = new.secret
         return new.agent
 
+    def resume(self, secret: str) -> AgentActor:
+        """Carry on with a session opened before ("stay signed in"): its agent with their current access, checked
+        by the server; SignedOut when that session has ended."""
+        self.secret = secret
+        try:
+            return AGENT.validate_json(self._send("GET", "/session", None))
+        except DeskError:
+            self.secret = None
+            raise
+
     def sign_out(self) -> None:
         """End the session on the server (quietly when the server is away: the secret is forgotten here anyway)."""
         secret, self.secret = self.secret, None
@@ -105,8 +126,13 @@ class RemoteServices:
                 pass
 
     def hello(self) -> dict[str, str]:
-        """The server's version and whether its database answers; ServerUnreachable / DatabaseUnavailable."""
-        answer: dict[str, str] = json.loads(self._send("GET", "/hello", None, authorized=False))
+        """The server's version and whether its database answers; ServerUnreachable / DatabaseUnavailable, or a
+        DeskError when something else answers at the address."""
+        try:
+            answer: dict[str, str] = json.loads(self._send("GET", "/hello", None, authorized=False))
+            self.version = str(answer["desk"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise DeskError(f"{self.url} does not answer as a Desk server.") from error
         return answer
 
     # --- calls ------------------------------------------------------------------------------------------------
@@ -134,11 +160,21 @@ class RemoteServices:
             ) as response:
                 if response.status_code != 200:
                     raise self._error(response.status_code, response.read())
-                yield from _events(response.iter_lines())
+                connection = response.extensions["network_stream"].get_extra_info("socket")
+                self._streams.add(connection)
+                try:
+                    yield from _events(response.iter_lines())
+                finally:
+                    self._streams.discard(connection)
         except httpx2.TransportError as error:
             raise ServerUnreachable(UNREACHABLE.format(url=self.url)) from error
 
     def close(self) -> None:
+        """Close the connections, a live stream's too: shut down, its socket wakes the thread reading it at once
+        (closing it would leave that thread waiting for the next keep-alive, and the server with an open stream)."""
+        for connection in set(self._streams):
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
         self._client.close()
 
     # --- private ----------------------------------------------------------------------------------------------
