@@ -117,11 +117,12 @@ class RemoteServices:
             raise
 
     def sign_out(self) -> None:
-        """End the session on the server (quietly when the server is away: the secret is forgotten here anyway)."""
+        """End the session on the server (quietly when the server is away: the secret is forgotten here anyway).
+        Briefly: Desk waits for it while the window closes."""
         secret, self.secret = self.secret, None
         if secret is not None:
             try:
-                self._client.delete("/session", headers={"Authorization": f"Bearer {secret}"})
+                self._client.delete("/session", headers={"Authorization": f"Bearer {secret}"}, timeout=5.0)
             except httpx2.TransportError:
                 pass
 
