@@ -8,18 +8,19 @@ a server whose database is down DatabaseUnavailable, and an ended session Signed
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import httpx2
 from pydantic import TypeAdapter, ValidationError
 
 from desk.client.tls import server_address
-from desk.domain.errors import DatabaseUnavailable, DeskError, ServerUnreachable, SignedOut
+from desk.domain.errors import DatabaseUnavailable, DeskError, Invalid, ServerUnreachable, SignedOut
 from desk.domain.permissions import AgentActor
 from desk.domain.views import ChangeView
 from desk.services import calls
@@ -35,17 +36,25 @@ TIMEOUT = httpx2.Timeout(60.0, connect=5.0)
 # a connection the server is closing would fail, and a call is not repeated blindly.
 LIMITS = httpx2.Limits(max_connections=16, max_keepalive_connections=8, keepalive_expiry=60.0)
 SESSION = TypeAdapter(NewAgentSession)
+AGENT = TypeAdapter(AgentActor)
 CHANGES = TypeAdapter(list[ChangeView])
 
 
 def is_server_url(url: str) -> bool:
     """Whether `url` names a Desk server (http or https) rather than a database."""
-    return urlsplit(url.strip()).scheme.lower() in ("http", "https")
+    return url.strip().lower().startswith(("http://", "https://"))
 
 
 def check_server_url(url: str) -> str:
-    """The server's address, checked (desk.client.tls.server_address: https://, or http:// to this machine)."""
+    """The server's address, checked (desk.client.tls.server_address: https://, or http:// to this machine), and one
+    the client can send to (a host name IDNA can encode, say)."""
     server_address(url)
+    try:
+        httpx2.URL(url.strip())
+    except httpx2.InvalidURL:
+        raise Invalid(
+            "Give the Desk server's address, e.g. https://desk.example.lan:8443.", {"url": "not an address"}
+        ) from None
     return url.strip().rstrip("/")
 
 
@@ -65,6 +74,8 @@ class RemoteServices:
         self.identity = self.url
         self.label = self.url
         self.secret = secret
+        self.version: str | None = None  # the server's Desk version, once it has said hello
+        self._streams: set[socket.socket] = set()  # the live streams' connections
         self._verify = verify
         self._client = httpx2.Client(
             base_url=self.url + PREFIX, verify=verify, timeout=TIMEOUT, limits=LIMITS, trust_env=False
@@ -79,18 +90,34 @@ class RemoteServices:
         self.secret = new.secret
         return new.agent
 
+    def resume(self, secret: str) -> AgentActor:
+        """Carry on with a session opened before ("stay signed in"): its agent with their current access, checked
+        by the server; SignedOut when that session has ended."""
+        self.secret = secret
+        try:
+            return AGENT.validate_json(self._send("GET", "/session", None))
+        except DeskError:
+            self.secret = None
+            raise
+
     def sign_out(self) -> None:
-        """End the session on the server (quietly when the server is away: the secret is forgotten here anyway)."""
+        """End the session on the server (quietly when the server is away: the secret is forgotten here anyway).
+        Briefly: Desk waits for it while the window closes."""
         secret, self.secret = self.secret, None
         if secret is not None:
             try:
-                self._client.delete("/session", headers={"Authorization": f"Bearer {secret}"})
+                self._client.delete("/session", headers={"Authorization": f"Bearer {secret}"}, timeout=5.0)
             except httpx2.TransportError:
                 pass
 
     def hello(self) -> dict[str, str]:
-        """The server's version and whether its database answers; ServerUnreachable / DatabaseUnavailable."""
-        answer: dict[str, str] = json.loads(self._send("GET", "/hello", None, authorized=False))
+        """The server's version and whether its database answers; ServerUnreachable / DatabaseUnavailable, or a
+        DeskError when something else answers at the address."""
+        try:
+            answer: dict[str, str] = json.loads(self._send("GET", "/hello", None, authorized=False))
+            self.version = str(answer["desk"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise DeskError(f"{self.url} does not answer as a Desk server.") from error
         return answer
 
     # --- calls ------------------------------------------------------------------------------------------------
@@ -118,11 +145,21 @@ class RemoteServices:
             ) as response:
                 if response.status_code != 200:
                     raise self._error(response.status_code, response.read())
-                yield from _events(response.iter_lines())
+                connection = response.extensions["network_stream"].get_extra_info("socket")
+                self._streams.add(connection)
+                try:
+                    yield from _events(response.iter_lines())
+                finally:
+                    self._streams.discard(connection)
         except httpx2.TransportError as error:
             raise ServerUnreachable(UNREACHABLE.format(url=self.url)) from error
 
     def close(self) -> None:
+        """Close the connections, a live stream's too: shut down, its socket wakes the thread reading it at once
+        (closing it would leave that thread waiting for the next keep-alive, and the server with an open stream)."""
+        for connection in set(self._streams):
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
         self._client.close()
 
     # --- private ----------------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Start-up order: QApplication (organisation and application names for QSettings) → theme (and again whenever
 the system's colour scheme changes) → crash hook → the qasync loop → sign-in (connection dialog on first start,
 schema check, agent login; desk.ui.startup) → the main window, which loads counts and the Open queue →
-run until it closes → end the session (its work, its window, the database) → after File › Sign out, sign in again.
+run until it closes → end the session (its work, its window, the server session unless the agent stays signed in,
+the database) → after File › Sign out, sign in again.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desk.ui import theme
 from desk.ui.main_window import MainWindow
-from desk.ui.startup import sign_in
+from desk.ui.startup import end_server_session, sign_in
 from desk.ui.tasks import Context
 from desk.ui.widgets import message_box
 
@@ -77,20 +78,22 @@ async def run_window(ctx: Context) -> bool:
     window.show()
     starting = asyncio.ensure_future(window.start())
     signed_out = await closed
-    await end_session(window, ctx)
+    await end_session(window, ctx, signing_out=signed_out)
     with contextlib.suppress(asyncio.CancelledError):  # cancelled when the window closed while it loaded
         await starting
     return signed_out
 
 
-async def end_session(window: MainWindow, ctx: Context) -> None:
+async def end_session(window: MainWindow, ctx: Context, *, signing_out: bool = False) -> None:
     """End a signed-in session, leaving nothing running: the window's timers, listeners and fetches stopped, the
     tasks awaiting a call cancelled (their answers dropped), the database threads joined, the live-update
-    connection closed, the window deleted and the database closed."""
+    connection closed, the window deleted, the session on the Desk server ended (unless the agent chose to stay
+    signed in and did not sign out) and the services closed."""
     window.close()
     ctx.close()
     await window.live.aclose()
     window.deleteLater()
+    await asyncio.to_thread(end_server_session, ctx.services, ctx.kept_session, signing_out=signing_out)
     ctx.services.close()
 
 

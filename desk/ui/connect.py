@@ -1,30 +1,31 @@
-"""Choosing the database: the connection dialog, the URL it builds, and what to tell a person when it fails.
+"""Where the help desk is: a Desk server (a team) or a SQLite file on this computer (one person), never a database
+login.
 
-The dialog builds a SQLAlchemy URL from plain fields (engine, server, port, database, user, password, TLS), tries it
-in a worker thread, and says in plain words what happened: connected, no such server, wrong password, wrong schema.
-The fields are remembered in QSettings; the password never is: it goes to the system keyring when there is one.
+A team's Desk reaches its help desk through `desk serve`, which alone holds the database login: the agent gives
+the server's address and signs in there. A single seat opens a local SQLite file itself. The connection dialog
+asks for one or the other, tries it in a worker thread ("Test connection": the server says hello, the file is
+opened and its schema checked) and says what happened in plain words. QSettings remembers the address or the path.
 
-`open_database` is the one way start-up and the dialog open a database: connect, check the schema, and turn
-driver errors into a `ConnectionProblem` whose message a person can act on. It runs in a worker thread.
+`reach` is the one way start-up and the dialog get to the services: a server's certificate is checked first
+(`trusted_server`), then the server says hello, or the database is opened and its schema checked. Failures
+become a `ConnectionProblem` whose message a person can act on. A database URL given on the command line (an
+administrator on the server machine, the tests) is opened the same way, but the dialog never offers one.
 """
 
 from __future__ import annotations
 
-import enum
-import re
+import ssl
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeGuard
 
 from shiboken6 import isValid
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QIntValidator
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
     QDialog,
     QFileDialog,
     QFormLayout,
@@ -32,67 +33,44 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QRadioButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
+from desk.client.remote import RemoteServices, check_server_url, is_server_url
+from desk.client.services import LocalServices, Services
+from desk.client.tls import KnownServers, check_server
 from desk.config import data_dir
-from desk.domain.errors import DeskError, SchemaMismatch
-from desk.keyring_store import keyring_available, remember_password, stored_password
+from desk.domain.errors import DatabaseUnavailable, DeskError, Invalid, SchemaMismatch, ServerUnreachable
+from desk.keyring_store import remember_password
 from desk.storage.db import Database, check_schema, normalize_url
 from desk.ui import icons, theme, widgets
 from desk.ui.tasks import async_slot, run
+from desk.ui.trust import TrustDialog
 from desk.ui.widgets import set_role
 
 SETTINGS_GROUP = "connection"
-
-
-class EngineKind(enum.Enum):
-    """The database engines Desk runs on."""
-
-    SQLITE = "sqlite"
-    POSTGRESQL = "postgresql"
-    MARIADB = "mariadb"
-
-
-class TlsMode(enum.Enum):
-    """How the connection to a database server is encrypted, in the words of libpq's sslmode."""
-
-    OFF = "off"
-    PREFER = "prefer"
-    REQUIRE = "require"
-    VERIFY = "verify"
-
-
-ENGINES: dict[EngineKind, str] = {
-    EngineKind.SQLITE: "SQLite file",
-    EngineKind.POSTGRESQL: "PostgreSQL",
-    EngineKind.MARIADB: "MariaDB",
-}
-DEFAULT_PORTS: dict[EngineKind, int] = {EngineKind.POSTGRESQL: 5432, EngineKind.MARIADB: 3306}
-TLS_MODES: dict[TlsMode, str] = {
-    TlsMode.OFF: "Off",
-    TlsMode.PREFER: "Prefer (encrypt when the server can)",
-    TlsMode.REQUIRE: "Require (encrypt, don't check the certificate)",
-    TlsMode.VERIFY: "Verify (encrypt and check the server's certificate)",
-}
-# The name shown in the status bar for each SQLAlchemy backend.
+# What a Desk before issue 14 remembered: a PostgreSQL or MariaDB login ("engine", "host", …; the password in the
+# keyring under "user@host:port/database"). Forgotten once a server or a file is chosen.
+OLD_KEYS = ("engine", "sqlite_path", "host", "port", "database", "user", "tls", "ca_file")
+TEAM_SERVER = (
+    "Desk no longer connects to the team's database itself: a team's help desk is now reached through its Desk "
+    "server (desk serve). Ask your administrator for the Desk server's address (https://…) and its certificate's "
+    "fingerprint, and enter the address here."
+)
+# The name shown in the status bar for each SQLAlchemy backend, and the ports it leaves out.
 _BACKEND_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL", "mariadb": "MariaDB", "mysql": "MySQL"}
-_DRIVERS = {EngineKind.POSTGRESQL: "postgresql+psycopg", EngineKind.MARIADB: "mariadb+pymysql"}
-_PG_SSLMODES = {
-    TlsMode.OFF: "disable",
-    TlsMode.PREFER: "prefer",
-    TlsMode.REQUIRE: "require",
-    TlsMode.VERIFY: "verify-full",
-}
+_DEFAULT_PORTS = {"postgresql": 5432, "mariadb": 3306, "mysql": 3306}
 
 
 class ConnectionProblem(DeskError):
-    """The database cannot be used; the message says why and what to do.
+    """The help desk cannot be used; the message says why and what to do.
 
     Attributes:
-        field: the dialog field the problem is about ("password", "database", "path"), if any.
-        schema: True when the server answered but its schema is not this Desk's.
+        field: the dialog field the problem is about ("address", "path"), if any.
+        schema: True when the database answered but its schema is not this Desk's.
     """
 
     def __init__(self, message: str, *, field: str | None = None, schema: bool = False) -> None:
@@ -101,28 +79,86 @@ class ConnectionProblem(DeskError):
         self.schema = schema
 
 
-# --- URLs -------------------------------------------------------------------------------------------------------
+def is_server(url: str | URL) -> TypeGuard[str]:
+    """Whether `url` names a Desk server rather than a database."""
+    return isinstance(url, str) and is_server_url(url)
 
 
-def _tls_query(engine: EngineKind, tls: TlsMode, ca_file: str) -> dict[str, str]:
-    """The driver's own query options for a TLS mode (psycopg passes libpq's; PyMySQL has its own names)."""
-    if engine is EngineKind.POSTGRESQL:
-        query = {"sslmode": _PG_SSLMODES[tls]}
-        if tls is TlsMode.VERIFY:
-            # "system" (libpq 16+) checks against the operating system's certificates when no CA file is given.
-            query["sslrootcert"] = ca_file or "system"
-        return query
-    # PyMySQL already tries TLS and falls back to plain when the server has none, which is exactly "prefer".
-    if tls is TlsMode.OFF:
-        return {"ssl_disabled": "true"}
-    if tls is TlsMode.REQUIRE:
-        # Any ssl_* option makes PyMySQL insist on TLS; "false" is read as "don't verify the certificate".
-        return {"ssl_verify_cert": "false"}
-    if tls is TlsMode.VERIFY:
-        # SQLAlchemy folds ssl_ca and ssl_check_hostname into PyMySQL's `ssl` dict. They must not be mixed with
-        # ssl_verify_cert, which makes PyMySQL rebuild that dict and drop the CA file.
-        return {"ssl_ca": ca_file, "ssl_check_hostname": "true"} if ca_file else {"ssl_verify_cert": "true"}
-    return {}
+def server_address(typed: str) -> str:
+    """The Desk server's address as typed, checked (Invalid if it is none). Without a scheme it is https://: an
+    administrator may hand out "desk.example.lan:8443", and https:// is what a server on the LAN speaks."""
+    text = typed.strip()
+    return check_server_url(text if "://" in text or not text else "https://" + text)
+
+
+# --- what is remembered -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """What the connection dialog remembers: a Desk server's address, a SQLite file, and which of them is in use."""
+
+    server: str = ""
+    file: str = ""
+    use_file: bool = False
+
+    @classmethod
+    def load(cls) -> Remembered | None:
+        """The connection remembered in QSettings, or None (the first start, or an old database login)."""
+        store = QSettings()
+        store.beginGroup(SETTINGS_GROUP)
+        kind = str(store.value("kind", "") or "")
+        if not kind and store.value("engine") == "sqlite":  # an older Desk's single seat: the same file
+            return cls(file=str(store.value("sqlite_path", "") or ""), use_file=True)
+        if kind not in ("server", "file"):
+            return None
+        return cls(str(store.value("server", "") or ""), str(store.value("file", "") or ""), kind == "file")
+
+    @classmethod
+    def of(cls, url: str | URL) -> Remembered | None:
+        """The dialog's fields for a URL in use (None for a database server: the dialog never offers one)."""
+        if is_server(url):
+            return cls(server=url)
+        try:
+            parsed = normalize_url(url)
+        except ArgumentError:
+            return None
+        return cls(file=parsed.database or "", use_file=True) if parsed.get_backend_name() == "sqlite" else None
+
+    def save(self) -> None:
+        store = QSettings()
+        store.beginGroup(SETTINGS_GROUP)
+        store.setValue("kind", "file" if self.use_file else "server")
+        store.setValue("server", self.server)
+        store.setValue("file", self.file)
+        store.endGroup()
+        store.sync()
+
+    def url(self) -> str | URL:
+        """The server's address, or the SQLite file's URL."""
+        return URL.create("sqlite", database=str(Path(self.file).expanduser())) if self.use_file else self.server
+
+
+def remembered_database_login() -> bool:
+    """Whether an older Desk remembered a PostgreSQL or MariaDB login here (now reached through `desk serve`)."""
+    return QSettings().value(f"{SETTINGS_GROUP}/engine") in ("postgresql", "mariadb")
+
+
+def forget_database_login() -> None:
+    """Remove what an older Desk remembered of a database login: its fields, and its password from the keyring.
+    Blocking (the keyring may talk to a daemon): call in a worker thread."""
+    store = QSettings()
+    store.beginGroup(SETTINGS_GROUP)
+    if store.value("engine") in ("postgresql", "mariadb"):
+        fields = [str(store.value(key, "") or "") for key in ("user", "host", "port", "database")]
+        remember_password("{}@{}:{}/{}".format(*fields), None)
+    for key in OLD_KEYS:
+        store.remove(key)
+    store.endGroup()
+    store.sync()
+
+
+# --- reaching the help desk (worker thread, but for the certificate check) -----------------------------------------
 
 
 def _shorten_path(path: Path) -> str:
@@ -138,7 +174,10 @@ def _shorten_path(path: Path) -> str:
 
 
 def describe_url(url: str | URL) -> str:
-    """The connection in a few words for the status bar, without the password: "PostgreSQL desk@dbhost/desk"."""
+    """The help desk in a few words for the status bar, without a password: "SQLite ~/…/desk/desk.db", a Desk
+    server's address, or (given on the command line) "PostgreSQL desk@dbhost/desk"."""
+    if is_server(url):
+        return url
     try:
         parsed = normalize_url(url)
     except ArgumentError:
@@ -148,203 +187,30 @@ def describe_url(url: str | URL) -> str:
     if backend == "sqlite":
         return f"{name} {_shorten_path(Path(parsed.database or ':memory:').expanduser())}"
     host = parsed.host or "localhost"
-    default_port = DEFAULT_PORTS[EngineKind.POSTGRESQL if backend == "postgresql" else EngineKind.MARIADB]
-    if parsed.port and parsed.port != default_port:
+    if parsed.port and parsed.port != _DEFAULT_PORTS.get(backend):
         host = f"{host}:{parsed.port}"
     user = f"{parsed.username}@" if parsed.username else ""
     return f"{name} {user}{host}/{parsed.database or ''}"
-
-
-@dataclass(frozen=True)
-class ConnectionSettings:
-    """What the connection dialog remembers: everything to reach the database except the password."""
-
-    engine: EngineKind = EngineKind.SQLITE
-    sqlite_path: str = ""
-    host: str = ""
-    port: int = 0
-    database: str = "desk"
-    user: str = ""
-    tls: TlsMode = TlsMode.PREFER
-    ca_file: str = ""
-
-    @classmethod
-    def load(cls) -> ConnectionSettings | None:
-        """The connection remembered in QSettings, or None on the first start."""
-        store = QSettings()
-        store.beginGroup(SETTINGS_GROUP)
-        try:
-            engine = EngineKind(str(store.value("engine", "")))
-            tls = TlsMode(str(store.value("tls", TlsMode.PREFER.value)))
-        except ValueError:  # nothing remembered yet, or written by a newer Desk
-            return None
-        try:
-            port = int(str(store.value("port", 0)))
-        except ValueError:
-            port = 0
-
-        def text(key: str) -> str:
-            return str(store.value(key, "") or "")
-
-        return cls(
-            engine=engine,
-            sqlite_path=text("sqlite_path"),
-            host=text("host"),
-            port=port or DEFAULT_PORTS.get(engine, 0),
-            database=text("database"),
-            user=text("user"),
-            tls=tls,
-            ca_file=text("ca_file"),
-        )
-
-    @classmethod
-    def from_url(cls, url: str | URL) -> ConnectionSettings:
-        """The fields for a URL given on the command line or in DESK_DATABASE_URL (to start the dialog from)."""
-        parsed = normalize_url(url)
-        backend = parsed.get_backend_name()
-        if backend == "sqlite":
-            return cls(engine=EngineKind.SQLITE, sqlite_path=parsed.database or "")
-        engine = EngineKind.POSTGRESQL if backend == "postgresql" else EngineKind.MARIADB
-        query = {key: str(value) for key, value in parsed.query.items()}
-        sslmode = query.get("sslmode", "")
-        tls = {mode: tls for tls, mode in _PG_SSLMODES.items()}.get(sslmode, TlsMode.PREFER)
-        if "ssl_disabled" in query:
-            tls = TlsMode.OFF
-        elif "ssl_ca" in query or query.get("ssl_verify_cert") == "true":
-            tls = TlsMode.VERIFY
-        elif "ssl_verify_cert" in query:
-            tls = TlsMode.REQUIRE
-        ca_file = query.get("sslrootcert", query.get("ssl_ca", ""))
-        return cls(
-            engine=engine,
-            host=parsed.host or "",
-            port=parsed.port or DEFAULT_PORTS[engine],
-            database=parsed.database or "",
-            user=parsed.username or "",
-            tls=tls,
-            ca_file="" if ca_file == "system" else ca_file,
-        )
-
-    def save(self) -> None:
-        """Remember these fields (never a password) for the next start."""
-        store = QSettings()
-        store.beginGroup(SETTINGS_GROUP)
-        for key, value in (
-            ("engine", self.engine.value),
-            ("sqlite_path", self.sqlite_path),
-            ("host", self.host),
-            ("port", self.port),
-            ("database", self.database),
-            ("user", self.user),
-            ("tls", self.tls.value),
-            ("ca_file", self.ca_file),
-        ):
-            store.setValue(key, value)
-        store.endGroup()
-        store.sync()
-
-    def url(self, password: str | None = None) -> URL:
-        """The SQLAlchemy URL; URL.create quotes a password with @, / or % in it correctly."""
-        if self.engine is EngineKind.SQLITE:
-            return URL.create("sqlite", database=str(Path(self.sqlite_path).expanduser()))
-        return URL.create(
-            _DRIVERS[self.engine],
-            username=self.user or None,
-            password=password or None,
-            host=self.host,
-            port=self.port,
-            database=self.database,
-            query=_tls_query(self.engine, self.tls, self.ca_file),
-        )
-
-    def keyring_key(self) -> str:
-        """Which keyring entry holds this connection's password."""
-        return f"{self.user}@{self.host}:{self.port}/{self.database}"
-
-    def label(self) -> str:
-        return describe_url(self.url())
-
-
-# --- opening a database (worker thread) ---------------------------------------------------------------------------
-
-_AUTH = re.compile(
-    r"password authentication failed|authentication failed|role \".*\" does not exist|no pg_hba\.conf entry"
-    r"|access denied|password is required|no password supplied",
-    re.IGNORECASE,
-)
-_NO_DATABASE = re.compile(r"database \".*\" does not exist|unknown database", re.IGNORECASE)
-_TLS = re.compile(r"ssl|tls|certificate", re.IGNORECASE)
-_REFUSED = re.compile(r"connection refused|errno 111|actively refused|10061", re.IGNORECASE)
-_NO_HOST = re.compile(
-    r"resolve host|translate host name|name or service not known|nodename nor servname|getaddrinfo"
-    r"|no address associated|temporary failure in name resolution",
-    re.IGNORECASE,
-)
-_TIMEOUT = re.compile(r"timeout expired|timed out", re.IGNORECASE)
-
-
-def describe_failure(error: DBAPIError, url: URL) -> ConnectionProblem:
-    """What a driver's connection error means for the person at the keyboard.
-
-    psycopg gives no SQLSTATE for errors raised while connecting, so both drivers are read by their message.
-    """
-    detail = str(error.orig if error.orig is not None else error).strip()
-    first_line = detail.splitlines()[0] if detail else type(error).__name__
-    if url.get_backend_name() == "sqlite":
-        return ConnectionProblem(f"{url.database} cannot be opened as a Desk database: {first_line}.", field="path")
-    where = f"{url.host}:{url.port}" if url.port else str(url.host)
-    if _AUTH.search(detail):
-        return ConnectionProblem("Wrong user name or password.", field="password")
-    if _NO_DATABASE.search(detail):
-        return ConnectionProblem(
-            f"There is no database “{url.database}” on {where}. "
-            "Check the name, or ask your administrator to create it.",
-            field="database",
-        )
-    if _REFUSED.search(detail):
-        return ConnectionProblem(f"Cannot reach {where}: connection refused — is the server running and reachable?")
-    if _NO_HOST.search(detail):
-        return ConnectionProblem(f"Cannot reach {where}: there is no computer of that name — check the server name.")
-    if _TIMEOUT.search(detail):
-        return ConnectionProblem(
-            f"Cannot reach {where}: no answer in time — check the address, and that no firewall is in the way."
-        )
-    if _TLS.search(detail):
-        return ConnectionProblem(
-            f"The encrypted connection to {where} failed: {first_line}. "
-            "Choose another encryption (TLS) setting, or ask your administrator which one the server needs.",
-            field="tls",
-        )
-    return ConnectionProblem(f"Cannot connect to {where}: {first_line}")
-
-
-def _check_sqlite_file(url: URL) -> None:
-    # SQLite would quietly create a missing file: an empty database is never what the person meant.
-    if not url.database or url.database == ":memory:":
-        return
-    path = Path(url.database).expanduser()
-    if not path.is_file():
-        raise ConnectionProblem(
-            f"There is no database file at {path}. Check the path, or create the database with `desk db upgrade`.",
-            field="path",
-        )
 
 
 def open_database(url: str | URL) -> Database:
     """Connect and check the schema; the Database on success, else a ConnectionProblem. Runs in a worker thread."""
     try:
         parsed = normalize_url(url)
-    except ArgumentError as error:
-        raise ConnectionProblem(f"The database address is not valid: {error}.") from error
-    if parsed.get_backend_name() == "sqlite":
-        _check_sqlite_file(parsed)
-    try:
+        if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+            # SQLite would quietly create a missing file: an empty database is never what the person meant.
+            path = Path(parsed.database).expanduser()
+            if not path.is_file():
+                raise ConnectionProblem(
+                    f"There is no database file at {path}. Check the path, or create the database with "
+                    "`desk db upgrade`.",
+                    field="path",
+                )
         db = Database(parsed)
-    except ArgumentError as error:  # an unknown driver name, say
+    except ArgumentError as error:  # not a URL, or an unknown driver name
         raise ConnectionProblem(f"The database address is not valid: {error}.") from error
     try:
-        # Connect first: check_schema reports any OperationalError as a schema problem, and an unreachable server
-        # deserves its own words.
+        # Connect first: check_schema reports any OperationalError as a schema problem.
         with db.engine.connect():
             pass
         check_schema(db.engine)
@@ -353,15 +219,65 @@ def open_database(url: str | URL) -> Database:
         raise ConnectionProblem(str(error), schema=True) from error
     except DBAPIError as error:
         db.dispose()
-        raise describe_failure(error, parsed) from error
+        detail = str(error.orig if error.orig is not None else error).strip()
+        reason = detail.splitlines()[0] if detail else type(error).__name__
+        where = "path" if parsed.get_backend_name() == "sqlite" else None
+        raise ConnectionProblem(f"{describe_url(parsed)} cannot be opened: {reason}.", field=where) from error
     except BaseException:
         db.dispose()
         raise
     return db
 
 
-def _try_connection(url: URL) -> None:
-    open_database(url).dispose()
+def open_services(url: str | URL, verify: ssl.SSLContext | bool = True) -> Services:
+    """The help desk at `url`, checked to be usable; ConnectionProblem if not. Blocking: call in a worker thread."""
+    if not is_server(url):
+        return LocalServices(open_database(url), describe_url(url))
+    try:
+        remote = RemoteServices(url, verify=verify)
+    except Invalid as error:  # a configured address that is none
+        raise ConnectionProblem(str(error), field="address") from error
+    try:
+        remote.hello()
+    except DatabaseUnavailable as error:
+        remote.close()
+        raise ConnectionProblem(
+            f"The Desk server at {remote.url} answers, but cannot reach its database. Tell your administrator, "
+            "and try again once it is back."
+        ) from error
+    except ServerUnreachable as error:
+        remote.close()
+        cause = f" ({error.__cause__})" if error.__cause__ else ""
+        raise ConnectionProblem(
+            f"Nothing answers at {remote.url}{cause}. Check the address, and that the Desk server is running.",
+            field="address",
+        ) from error
+    except DeskError as error:  # something else answers there
+        remote.close()
+        raise ConnectionProblem(str(error), field="address") from error
+    return remote
+
+
+async def trusted_server(parent: QWidget | None, executor: ThreadPoolExecutor, url: str) -> ssl.SSLContext | bool:
+    """How the server's TLS certificate is verified, decided before anything is sent to it: trusted by the system,
+    or pinned on first use with the agent's consent (desk.client.tls, the trust dialog); ConnectionProblem when the
+    agent does not trust it."""
+    known = KnownServers()
+    try:
+        verdict = await run(executor, check_server, url, known)
+    except DeskError as error:  # not an address, nothing answers, no TLS Desk can use
+        raise ConnectionProblem(str(error), field="address") from error
+    if verdict.needs_consent and not await TrustDialog.ask(parent, verdict):
+        raise ConnectionProblem("Desk did not connect: you did not trust the server's certificate.", field="address")
+    await run(executor, known.accept, verdict)
+    context = verdict.context()
+    return context if context is not None else True  # None: plain http:// to this machine
+
+
+async def reach(parent: QWidget | None, executor: ThreadPoolExecutor, url: str | URL) -> Services:
+    """The services at `url`, usable; ConnectionProblem if not."""
+    verify = await trusted_server(parent, executor, url) if is_server(url) else True
+    return await run(executor, open_services, url, verify)
 
 
 # --- the dialog ---------------------------------------------------------------------------------------------------
@@ -398,22 +314,20 @@ def lay_out_dialog(
     layout.addLayout(form)
     layout.addWidget(message)
     layout.addStretch(1)
+    layout.addSpacing(8)
     layout.addLayout(buttons)
 
 
-def _error_label() -> QLabel:
-    # One short line each: a word-wrapped QLabel in a form row is laid out at its unwrapped height and clips.
-    return widgets.label(role="error")
-
-
 class ConnectionDialog(QDialog):
-    """Where the Desk database is: a SQLite file, or a PostgreSQL or MariaDB server.
+    """Where the help desk is: a Desk server's address, or a SQLite file on this computer.
 
-    "Test connection" and "Connect" both try the connection in a worker thread and say what happened in the dialog.
-    "Connect" then remembers the fields (and the password in the keyring) and accepts.
+    "Test connection" and "Connect" both reach it in a worker thread and say what happened in the dialog.
+    "Connect" then remembers the choice (forgetting an older Desk's database login) and accepts. Over such a
+    login, the dialog starts by saying that a team's help desk is now reached through its Desk server.
 
     Attributes:
-        database: after "Connect" succeeded, the opened, schema-checked Database; the caller owns it.
+        services: after "Connect" succeeded, the help desk's services (a signed-out server, or the opened,
+            schema-checked file); the caller owns them.
     """
 
     def __init__(
@@ -421,92 +335,59 @@ class ConnectionDialog(QDialog):
         executor: ThreadPoolExecutor,
         parent: QWidget | None = None,
         *,
-        initial: ConnectionSettings | None = None,
+        initial: Remembered | None = None,
         message: str = "",
     ) -> None:
         super().__init__(parent)
-        self.database: Database | None = None
+        self.services: Services | None = None
         self._executor = executor
-        self._keyring: bool | None = None  # unknown until the worker has asked the keyring
-        self.setWindowTitle(self.tr("Connect to the Desk database"))
+        self.setWindowTitle(self.tr("Connect to Desk"))
         self.setWindowIcon(icons.icon("database"))
-        self.setMinimumWidth(520)
+        self.setMinimumWidth(540)
 
-        heading = widgets.label(self.tr("Where is the Desk database?"), "heading")
+        heading = widgets.label(self.tr("Where is your help desk?"), "heading")
         intro = widgets.label(
             self.tr(
-                "Agents share one database on a server. Your administrator can tell you its details. "
-                "A SQLite file is for trying Desk out on one computer."
+                "A team's help desk runs on a Desk server: your administrator gives you its address. "
+                "A file on this computer is for one person, or for trying Desk out."
             ),
             "muted",
             wrap=True,
         )
+        self.server = QRadioButton(self.tr("Desk server"))
+        self.file = QRadioButton(self.tr("File on this computer"))
+        kinds = QWidget()
+        kinds_layout = QHBoxLayout(kinds)
+        kinds_layout.setContentsMargins(0, 0, 0, 0)
+        kinds_layout.setSpacing(18)
+        kinds_layout.addWidget(self.server)
+        kinds_layout.addWidget(self.file)
+        kinds_layout.addStretch(1)
 
-        self.engine = QComboBox()
-        for kind, label in ENGINES.items():
-            self.engine.addItem(label, kind)
-
+        self.address = QLineEdit()
+        self.address.setPlaceholderText("https://desk.example.lan:8443")
         self.path = QLineEdit()
         self.path.setPlaceholderText(str(data_dir() / "desk.db"))
         browse = QPushButton(self.tr("Browse…"))
-        browse.clicked.connect(self._browse_database)
-        self.host = QLineEdit()
-        self.host.setPlaceholderText(self.tr("dbserver.example.lan or 10.0.0.5"))
-        self.port = QLineEdit()
-        self.port.setValidator(QIntValidator(1, 65535, self.port))
-        self.port.setMaximumWidth(90)
-        self.database_name = QLineEdit()
-        self.user = QLineEdit()
-        self.password = QLineEdit()
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.remember = QCheckBox(self.tr("Remember the password in the system keyring"))
-        self.remember.setChecked(True)
-        self.keyring_note = widgets.label(role="muted")
-        self.keyring_note.hide()
-        self.tls = QComboBox()
-        for mode, label in TLS_MODES.items():
-            self.tls.addItem(label, mode)
-        self.ca_file = QLineEdit()
-        self.ca_file.setPlaceholderText(self.tr("Optional; else the system's certificates"))
-        browse_ca = QPushButton(self.tr("Browse…"))
-        browse_ca.clicked.connect(self._browse_ca)
-
-        self.errors: dict[str, QLabel] = {
-            name: _error_label() for name in ("path", "host", "port", "database", "user", "password", "ca_file")
-        }
-        self._inputs: dict[str, QWidget] = {
-            "path": self.path,
-            "host": self.host,
-            "port": self.port,
-            "database": self.database_name,
-            "user": self.user,
-            "password": self.password,
-            "tls": self.tls,
-            "ca_file": self.ca_file,
-        }
+        browse.clicked.connect(self._browse)
+        self._path_row = QWidget()
+        path_layout = QHBoxLayout(self._path_row)
+        path_layout.setContentsMargins(0, 0, 0, 0)
+        path_layout.addWidget(self.path, 1)
+        path_layout.addWidget(browse)
+        self._inputs: dict[str, QLineEdit] = {"address": self.address, "path": self.path}
+        self._rows: dict[str, QWidget] = {"address": self.address, "path": self._path_row}
+        self.errors = {name: widgets.label(role="error", wrap=True) for name in self._inputs}
+        for error in self.errors.values():  # the field's whole width: a form row keeps a label at its size hint
+            error.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
 
         self.form = QFormLayout()
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
-        self.form.addRow(self.tr("Engine:"), self.engine)
-        self._path_row = _with_button(self.path, browse)
+        self.form.addRow(self.tr("Connect to:"), kinds)
+        self.form.addRow(self.tr("Address:"), self.address)
+        self.form.addRow("", self.errors["address"])
         self.form.addRow(self.tr("File:"), self._path_row)
         self.form.addRow("", self.errors["path"])
-        self.form.addRow(self.tr("Server:"), self.host)
-        self.form.addRow("", self.errors["host"])
-        self.form.addRow(self.tr("Port:"), self.port)
-        self.form.addRow("", self.errors["port"])
-        self.form.addRow(self.tr("Database:"), self.database_name)
-        self.form.addRow("", self.errors["database"])
-        self.form.addRow(self.tr("User name:"), self.user)
-        self.form.addRow("", self.errors["user"])
-        self.form.addRow(self.tr("Password:"), self.password)
-        self.form.addRow("", self.errors["password"])
-        self.form.addRow("", self.remember)
-        self.form.addRow("", self.keyring_note)
-        self.form.addRow(self.tr("Encryption:"), self.tls)
-        self._ca_row = _with_button(self.ca_file, browse_ca)
-        self.form.addRow(self.tr("CA certificate:"), self._ca_row)
-        self.form.addRow("", self.errors["ca_file"])
 
         self.outcome = widgets.label(wrap=True)
         self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -522,123 +403,64 @@ class ConnectionDialog(QDialog):
             self, [heading, intro], self.form, self.outcome, self.test_button, self.cancel_button, self.connect_button
         )
 
-        self._fill(initial or ConnectionSettings.load() or _first_start_settings())
-        self.engine.currentIndexChanged.connect(self._engine_changed)
-        self.tls.currentIndexChanged.connect(lambda: self._clear_error("tls"))
-        self.tls.currentIndexChanged.connect(self._show_rows)
+        start = initial or Remembered.load() or _first_start()
+        self.address.setText(start.server)
+        self.path.setText(start.file)
+        (self.file if start.use_file else self.server).setChecked(True)
+        self.server.toggled.connect(self._kind_changed)
         for name, field in self._inputs.items():
-            if isinstance(field, QLineEdit):
-                field.textEdited.connect(lambda _text, name=name: self._clear_error(name))
-        self._show_rows()
+            field.textEdited.connect(lambda _text, name=name: self._clear_error(name))
         self._show_errors({})
         if message:
             self._show_outcome(message, "error")
-        self._load_password()
+        elif remembered_database_login():
+            self._show_outcome(TEAM_SERVER, "banner")
 
     # --- public ---------------------------------------------------------------------------------------------------
 
-    def settings(self) -> ConnectionSettings:
+    def chosen(self) -> Remembered:
         """The fields as they stand."""
-        kind = self.engine.currentData()
-        port = self.port.text().strip()
-        return ConnectionSettings(
-            engine=kind,
-            sqlite_path=self.path.text().strip(),
-            host=self.host.text().strip(),
-            port=int(port) if port.isdigit() else 0,
-            database=self.database_name.text().strip(),
-            user=self.user.text().strip(),
-            tls=self.tls.currentData(),
-            ca_file=self.ca_file.text().strip(),
-        )
-
-    def url(self) -> URL:
-        """The URL the fields describe, password included."""
-        return self.settings().url(self.password.text())
-
-    def label(self) -> str:
-        """The connection as the status bar shows it."""
-        return self.settings().label()
+        return Remembered(self.address.text().strip(), self.path.text().strip(), self.file.isChecked())
 
     # --- private --------------------------------------------------------------------------------------------------
 
-    def _fill(self, settings: ConnectionSettings) -> None:
-        self.engine.setCurrentIndex(self.engine.findData(settings.engine))
-        self.path.setText(settings.sqlite_path)
-        self.host.setText(settings.host)
-        port = settings.port or DEFAULT_PORTS.get(settings.engine)
-        self.port.setText(str(port) if port else "")
-        self.database_name.setText(settings.database)
-        self.user.setText(settings.user)
-        self.tls.setCurrentIndex(self.tls.findData(settings.tls))
-        self.ca_file.setText(settings.ca_file)
-
-    def _is_sqlite(self) -> bool:
-        return bool(self.engine.currentData() is EngineKind.SQLITE)
-
-    def _show_rows(self) -> None:
-        sqlite = self._is_sqlite()
-        for widget in (self._path_row,):
-            self.form.setRowVisible(widget, sqlite)
-        for widget in (self.host, self.port, self.database_name, self.user, self.password, self.tls):
-            self.form.setRowVisible(widget, not sqlite)
-        self.form.setRowVisible(self.remember, not sqlite and self._keyring is True)
-        self.form.setRowVisible(self.keyring_note, not sqlite and self._keyring is False)
-        self.form.setRowVisible(self._ca_row, not sqlite and self.tls.currentData() is TlsMode.VERIFY)
-        self._show_errors({name: label.text() for name, label in self.errors.items() if label.text()})
-        self.adjustSize()
-
-    def _engine_changed(self) -> None:
-        kind = self.engine.currentData()
-        # Follow the engine's usual port unless the person typed another one.
-        if kind in DEFAULT_PORTS and (not self.port.text() or int(self.port.text()) in DEFAULT_PORTS.values()):
-            self.port.setText(str(DEFAULT_PORTS[kind]))
+    def _kind_changed(self) -> None:
         self._show_outcome("", "muted")
-        self._show_rows()
-        self._load_password()
+        self._show_errors({})
+        (self.address if self.server.isChecked() else self.path).setFocus()
 
-    def _validate(self) -> dict[str, str]:
-        """What to fix in which field before trying to connect."""
-        settings = self.settings()
-        errors: dict[str, str] = {}
-        if settings.engine is EngineKind.SQLITE:
-            path = Path(settings.sqlite_path).expanduser()
-            if not settings.sqlite_path:
-                errors["path"] = self.tr("Choose the database file.")
-            elif path.is_dir():
-                errors["path"] = self.tr("This is a folder: choose the database file in it.")
-            elif not path.exists():
-                errors["path"] = self.tr("No file here: create the database with `desk db upgrade` first.")
-            return errors
-        if not settings.host:
-            errors["host"] = self.tr("Enter the server's name or address.")
-        if not 1 <= settings.port <= 65535:
-            errors["port"] = self.tr("Enter a port from 1 to 65535.")
-        if not settings.database:
-            errors["database"] = self.tr("Enter the name of the database.")
-        if not settings.user:
-            errors["user"] = self.tr("Enter your database user name.")
-        if settings.tls is TlsMode.VERIFY and settings.ca_file and not Path(settings.ca_file).expanduser().is_file():
-            errors["ca_file"] = self.tr("There is no file here.")
-        return errors
+    def _validate(self) -> tuple[str | URL, dict[str, str]]:
+        """The URL to reach, and what to fix in which field first."""
+        chosen = self.chosen()
+        if not chosen.use_file:
+            try:
+                return server_address(chosen.server), {}
+            except Invalid as error:
+                return "", {"address": str(error)}
+        path = Path(chosen.file).expanduser()
+        if not chosen.file:
+            return "", {"path": self.tr("Choose the database file.")}
+        if path.is_dir():
+            return "", {"path": self.tr("This is a folder: choose the database file in it.")}
+        if not path.exists():
+            return "", {"path": self.tr("No file here: create the database with `desk db upgrade` first.")}
+        return chosen.url(), {}
 
     def _show_errors(self, errors: dict[str, str]) -> None:
+        server = self.server.isChecked()
+        self.form.setRowVisible(self.address, server)
+        self.form.setRowVisible(self._path_row, not server)
         for name, label in self.errors.items():
-            text = errors.get(name, "")
-            label.setText(text)
-            field_visible = self.form.isRowVisible(self._row_widget(name))
-            self.form.setRowVisible(label, bool(text) and field_visible)
-        for name, field in self._inputs.items():
-            mark_invalid(field, name in errors)
-
-    def _row_widget(self, name: str) -> QWidget:
-        return {"path": self._path_row, "ca_file": self._ca_row}.get(name) or self._inputs[name]
+            label.setText(errors.get(name, ""))
+            self.form.setRowVisible(label, name in errors)
+            mark_invalid(self._inputs[name], name in errors)
+        self._fit()
 
     def _clear_error(self, name: str) -> None:
         # What was tried no longer describes the fields.
         if self.outcome.isVisible() and self.test_button.isEnabled():
             self._show_outcome("", "muted")
-        if self.errors.get(name) is not None and self.errors[name].text():
+        if self.errors[name].text():
             self.errors[name].clear()
             self.form.setRowVisible(self.errors[name], False)
         mark_invalid(self._inputs[name], False)
@@ -653,118 +475,91 @@ class ConnectionDialog(QDialog):
         else:
             self.outcome.setStyleSheet("")
             set_role(self.outcome, role)
+        self._fit()
+
+    def _fit(self) -> None:
+        """The height the rows shown need at the dialog's width. (adjustSize() wraps the labels at the narrower
+        size hint, then the minimum width leaves the extra lines' height empty.)"""
+        width = self.width() if self.isVisible() else max(self.minimumWidth(), self.sizeHint().width())
+        layout = self.layout()
+        if layout is not None:
+            self.resize(width, layout.totalHeightForWidth(width))
 
     def _set_busy(self, busy: bool) -> None:
-        for widget in (self.test_button, self.connect_button, self.engine):
+        for widget in (self.test_button, self.connect_button, self.server, self.file):
             widget.setEnabled(not busy)
 
-    async def _try(self, *, keep: bool) -> Database | None:
-        """Validate, then open the database in the worker; show the outcome. The Database when `keep`."""
-        errors = self._validate()
+    async def _try(self) -> Services | None:
+        """Validate, then reach the help desk; show the outcome. The services (the caller owns them), or None."""
+        url, errors = self._validate()
         self._show_errors(errors)
         if errors:
             self._show_outcome("", "muted")
             return None
-        url = self.url()
         self._set_busy(True)
         self._show_outcome(self.tr("Connecting to {0}…").format(describe_url(url)), "muted")
-        db: Database | None = None
+        services: Services | None = None
         problem: ConnectionProblem | None = None
         try:
-            if keep:
-                db = await run(self._executor, open_database, url)
-            else:
-                await run(self._executor, _try_connection, url)
+            services = await reach(self, self._executor, url)
         except ConnectionProblem as error:
             problem = error
-        if not isValid(self):  # cancelled and deleted while connecting: nobody will take this database
-            if db is not None:
-                db.dispose()
+        if not isValid(self):  # cancelled and deleted while connecting: nobody will take these services
+            if services is not None:
+                services.close()
             return None
         self._set_busy(False)
         if problem is not None:
             self._show_outcome(str(problem), "error")
-            if problem.field in self._inputs:
+            if problem.field in self._inputs and self._rows[problem.field].isVisible():
                 mark_invalid(self._inputs[problem.field], True)
-        elif not keep:
-            self._show_outcome(self.tr("Connected. Schema up to date."), "success")
-        return db
+        return services
 
     @async_slot
     async def _test(self) -> None:
-        await self._try(keep=False)
+        services = await self._try()
+        if services is None:
+            return
+        if isinstance(services, RemoteServices):
+            said = self.tr("Desk {0} answers at {1}, and its database is up.").format(services.version, services.url)
+        else:
+            said = self.tr("Opened. Schema up to date.")
+        services.close()
+        self._show_outcome(said, "success")
 
     @async_slot
     async def _connect(self) -> None:
-        db = await self._try(keep=True)
-        if db is None:
+        services = await self._try()
+        if services is None:
             return
-        settings = self.settings()
         if self.isVisible():
-            settings.save()
-        if self.isVisible() and settings.engine is not EngineKind.SQLITE:
-            password = self.password.text() if self.remember.isChecked() else None
-            await run(self._executor, remember_password, settings.keyring_key(), password)
+            await run(self._executor, forget_database_login)
         if not isValid(self) or not self.isVisible():  # cancelled meanwhile
-            db.dispose()
+            services.close()
             return
-        self.database = db
+        chosen = self.chosen()
+        if isinstance(services, RemoteServices):
+            chosen = Remembered(services.url, chosen.file, False)
+        chosen.save()
+        self.services = services
         self.accept()
 
-    @async_slot
-    async def _load_password(self) -> None:
-        """Ask the keyring (in the worker) whether it works and what it holds for the connection shown."""
-        settings = self.settings()
-        if settings.engine is EngineKind.SQLITE:
-            return
-        key = settings.keyring_key()
-        available = await run(self._executor, keyring_available)
-        password = await run(self._executor, stored_password, key) if available else None
-        if not isValid(self):  # the dialog was closed and deleted while the keyring answered
-            return
-        self._keyring = available
-        if not available:
-            self.keyring_note.setText(self.tr("No system keyring here: Desk won't remember the password."))
-        # Don't overwrite what the person typed meanwhile, or fill in another connection's password.
-        if password and not self.password.text() and self.settings().keyring_key() == key:
-            self.password.setText(password)
-        self._show_rows()
-
-    def _browse_database(self) -> None:
-        self._browse(
-            self.path,
+    def _browse(self) -> None:
+        # Non-modal open() keeps the qasync loop running (STYLE rule 30).
+        text = self.path.text()
+        chooser = QFileDialog(
+            self,
             self.tr("Choose the Desk database file"),
+            str(Path(text).expanduser().parent) if text else "",
             self.tr("SQLite databases (*.db *.sqlite);;All files (*)"),
         )
-
-    def _browse_ca(self) -> None:
-        self._browse(
-            self.ca_file, self.tr("Choose the CA certificate"), self.tr("Certificates (*.pem *.crt);;All files (*)")
-        )
-
-    def _browse(self, target: QLineEdit, title: str, filters: str) -> None:
-        # Non-modal open() keeps the qasync loop running (STYLE rule 30).
-        chooser = QFileDialog(
-            self, title, str(Path(target.text()).expanduser().parent) if target.text() else "", filters
-        )
         chooser.setFileMode(QFileDialog.FileMode.ExistingFile)
-        chooser.fileSelected.connect(target.setText)
-        chooser.fileSelected.connect(lambda _path: self._clear_error("path" if target is self.path else "ca_file"))
+        chooser.fileSelected.connect(self.path.setText)
+        chooser.fileSelected.connect(lambda _path: self._clear_error("path"))
         chooser.open()
 
 
-def _with_button(field: QLineEdit, button: QPushButton) -> QWidget:
-    row = QWidget()
-    layout = QHBoxLayout(row)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.addWidget(field, 1)
-    layout.addWidget(button)
-    return row
-
-
-def _first_start_settings() -> ConnectionSettings:
+def _first_start() -> Remembered:
     """Before anything is remembered: the local SQLite file when one exists (the demo), else a server."""
     local = data_dir() / "desk.db"
-    if local.is_file():
-        return ConnectionSettings(engine=EngineKind.SQLITE, sqlite_path=str(local))
-    return ConnectionSettings(engine=EngineKind.POSTGRESQL, port=DEFAULT_PORTS[EngineKind.POSTGRESQL])
+    return Remembered(file=str(local), use_file=True) if local.is_file() else Remembered()

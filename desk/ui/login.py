@@ -2,7 +2,8 @@
 Desk server (desk.ui.startup.sign_in_function).
 
 The service decides everything (wrong password, lockout, audit); the dialog shows its words and keeps the
-username, so a person only retypes the password.
+username, so a person only retypes the password. Against a Desk server it offers "Stay signed in" (the session's
+secret, never the password, kept in the system keyring by desk.ui.startup).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from sqlalchemy.exc import DBAPIError
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QFormLayout,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QWidget,
 )
 
@@ -30,19 +33,22 @@ from desk.ui.tasks import async_slot, run
 from desk.ui.widgets import label
 
 USERNAME_KEY = "login/username"
+STAY_KEY = "login/stay_signed_in"
 
 
 class LoginDialog(QDialog):
-    """The agent's username and password, for the database already opened.
+    """The agent's username and password, for the help desk already reached.
 
-    Finishes with Accepted (then `agent` is set), Rejected, or CHANGE_DATABASE when the person wants another
-    database.
+    Finishes with Accepted (then `agent` is set), Rejected, or CHANGE_CONNECTION when the person wants another
+    help desk.
 
     Attributes:
         agent: the signed-in agent after Accepted, else None.
+        stay_signed_in: "Stay signed in", shown against a Desk server (`keyring` not None), enabled when the system
+            has a keyring to keep the session in.
     """
 
-    CHANGE_DATABASE = 2
+    CHANGE_CONNECTION = 2
 
     def __init__(
         self,
@@ -53,6 +59,7 @@ class LoginDialog(QDialog):
         connection: str = "",
         username: str | None = None,
         message: str = "",
+        keyring: bool | None = None,
     ) -> None:
         super().__init__(parent)
         self.agent: AgentActor | None = None
@@ -74,11 +81,23 @@ class LoginDialog(QDialog):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
         form.addRow(self.tr("Username:"), self.username)
         form.addRow(self.tr("Password:"), self.password)
+        self.stay_signed_in = QCheckBox(self.tr("Stay signed in"), self)
+        self.stay_signed_in.setChecked(bool(keyring and QSettings().value(STAY_KEY, False, type=bool)))
+        self.stay_signed_in.setEnabled(bool(keyring))
+        if keyring is None:  # a file on this computer: nothing to stay signed in to
+            self.stay_signed_in.hide()
+        else:
+            form.addRow("", self.stay_signed_in)
+        if keyring is False:
+            text = self.tr("No system keyring here: Desk asks for your password at each start.")
+            note = label(text, "muted", wrap=True)
+            note.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)  # the field's width
+            form.addRow("", note)
 
-        self.change_button = QPushButton(self.tr("Change database…"))
+        self.change_button = QPushButton(self.tr("Change connection…"))
         self.change_button.setFlat(True)
-        self.change_button.setToolTip(self.tr("Connect to another Desk database"))
-        self.change_button.clicked.connect(lambda: self.done(self.CHANGE_DATABASE))
+        self.change_button.setToolTip(self.tr("Connect to another Desk server or file"))
+        self.change_button.clicked.connect(lambda: self.done(self.CHANGE_CONNECTION))
         self.cancel_button = QPushButton(self.tr("Cancel"))
         self.cancel_button.clicked.connect(self.reject)
         self.sign_in_button = QPushButton(self.tr("Sign in"))
@@ -139,5 +158,7 @@ class LoginDialog(QDialog):
             self.password.setFocus()
             return
         QSettings().setValue(USERNAME_KEY, username)
+        if self.stay_signed_in.isEnabled():
+            QSettings().setValue(STAY_KEY, self.stay_signed_in.isChecked())
         self.agent = agent
         self.accept()

@@ -1,17 +1,19 @@
-"""From launch to a signed-in agent: which help desk, is it usable, who is signing in.
+"""From launch to a signed-in agent: which help desk, is it usable, who is signing in; and how a session ends.
 
 Order:
 1. The help desk: `url` (the command line), else DESK_DATABASE_URL or the config file, else the connection
    remembered in QSettings, else — on the first start — the connection dialog. An https:// (or loopback http://)
-   URL is a Desk server; anything else a database this Desk opens itself.
-2. Reach it in a worker thread: a Desk server says hello (its version, whether its database answers); a database
+   URL is a Desk server; anything else a database this Desk opens itself (the dialog offers only a SQLite file).
+2. Reach it (desk.ui.connect.reach): a Desk server's certificate is checked and the server says hello; a database
    is opened and its schema checked. When that fails, a message box says why and how to fix it, with "Try again",
-   "Change database…" (back to the connection dialog) and "Quit"; never a traceback.
-3. The login dialog (or the given username and password), whose "Change database…" goes back to step 2's dialog.
-   Against a server, signing in opens a session there; the agent's machine never holds a database login.
+   "Change connection…" (back to the connection dialog) and "Quit"; never a traceback.
+3. Against a server, a session kept by "Stay signed in" carries on without the password (refused, it is
+   forgotten). Else the login dialog (or the given username and password), whose "Change connection…" goes back to
+   step 2's dialog. Signing in opens a session on the server; the agent's machine never holds a database login.
 4. The reference data for the agent's screens, then the Context the main window is built from.
 
-Every dialog is opened non-modally and awaited (STYLE rule 30), so the qasync loop keeps running.
+When the window closes, `end_server_session` ends the server session unless the agent stays signed in and only
+quit. Every dialog is opened non-modally and awaited (STYLE rule 30), so the qasync loop keeps running.
 """
 
 from __future__ import annotations
@@ -19,36 +21,26 @@ from __future__ import annotations
 import enum
 import functools
 import platform
-import ssl
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from sqlalchemy.engine import URL
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QSettings
 from PySide6.QtWidgets import QDialog, QGridLayout, QMessageBox, QSizePolicy, QSpacerItem, QWidget
 
 from desk import __version__
-from desk.client.remote import RemoteServices, is_server_url
+from desk.client.remote import RemoteServices
 from desk.client.services import LocalServices, Services
-from desk.client.tls import KnownServers, check_server
 from desk.config import configured_url
-from desk.domain.errors import DeskError
+from desk.domain.errors import DeskError, SignedOut
 from desk.domain.permissions import AgentActor
-from desk.keyring_store import stored_password
+from desk.keyring_store import keyring_available, remember_password, stored_password
 from desk.services import accounts, reference
-from desk.storage.db import Database
-from desk.ui.connect import (
-    ConnectionDialog,
-    ConnectionProblem,
-    ConnectionSettings,
-    EngineKind,
-    describe_url,
-    open_database,
-)
-from desk.ui.login import LoginDialog
+from desk.ui.connect import ConnectionDialog, ConnectionProblem, Remembered, describe_url, is_server, reach
+from desk.ui.login import USERNAME_KEY, LoginDialog
 from desk.ui.tasks import Context, run
-from desk.ui.trust import TrustDialog
 from desk.ui.widgets import plain_labels, result_of
 
 
@@ -57,42 +49,46 @@ def tr(text: str) -> str:
 
 
 class Choice(enum.Enum):
-    """What the person wants after the database could not be opened."""
+    """What the person wants after the help desk could not be reached."""
 
     RETRY = "retry"
     CHANGE = "change"
     QUIT = "quit"
 
 
-class DatabaseProblemBox(QMessageBox):
-    """Why the database cannot be used, how to fix it, and the way back to the connection dialog."""
+class ConnectionProblemBox(QMessageBox):
+    """Why the help desk cannot be used, how to fix it, and the way back to the connection dialog."""
 
-    def __init__(self, parent: QWidget | None, problem: ConnectionProblem, connection: str) -> None:
+    def __init__(self, parent: QWidget | None, problem: ConnectionProblem, url: str | URL) -> None:
         super().__init__(parent)
-        self.setWindowTitle(tr("Desk cannot use this database"))
+        server = is_server(url)
+        self.setWindowTitle(tr("Desk cannot reach the help desk"))
         self.setIcon(QMessageBox.Icon.Warning)
-        if problem.schema:
+        if server:
+            self.setText(tr("Desk cannot use the Desk server."))
+        elif problem.schema:
             self.setText(tr("The database is not ready for this Desk."))
         else:
             self.setText(tr("Desk cannot open the database."))
-        self.setInformativeText(f"{problem}\n\n{tr('Database:')} {connection}")
+        where = tr("Server:") if server else tr("Database:")
+        self.setInformativeText(f"{problem}\n\n{where} {describe_url(url)}")
         plain_labels(self)  # the problem quotes the server's own message
-        self.change_button = self.addButton(tr("Change database…"), QMessageBox.ButtonRole.AcceptRole)
+        self.change_button = self.addButton(tr("Change connection…"), QMessageBox.ButtonRole.AcceptRole)
         self.retry_button = self.addButton(tr("Try again"), QMessageBox.ButtonRole.ActionRole)
         self.quit_button = self.addButton(tr("Quit"), QMessageBox.ButtonRole.RejectRole)
         self.setDefaultButton(self.change_button)
         self.setEscapeButton(self.quit_button)
         # QMessageBox sizes itself to its title text and ignores setMinimumWidth; a spacer across the bottom row
-        # keeps a host name and its database on one line.
+        # keeps an address on one line.
         grid = self.layout()
         if isinstance(grid, QGridLayout):
             spacer = QSpacerItem(460, 0, QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Expanding)
             grid.addItem(spacer, grid.rowCount(), 0, 1, grid.columnCount())
 
     @classmethod
-    async def ask(cls, parent: QWidget | None, problem: ConnectionProblem, connection: str) -> Choice:
+    async def ask(cls, parent: QWidget | None, problem: ConnectionProblem, url: str | URL) -> Choice:
         """Show the problem and wait for the answer (tests replace this classmethod to answer it)."""
-        box = cls(parent, problem, connection)
+        box = cls(parent, problem, url)
         await result_of(box)
         clicked = box.clickedButton()
         box.deleteLater()
@@ -103,58 +99,16 @@ class DatabaseProblemBox(QMessageBox):
         return Choice.QUIT
 
 
-async def _remembered_url(executor: ThreadPoolExecutor, settings: ConnectionSettings) -> URL:
-    password = None
-    if settings.engine is not EngineKind.SQLITE:
-        password = await run(executor, stored_password, settings.keyring_key())
-    return settings.url(password)
-
-
-async def _choose_database(
+async def _choose(
     parent: QWidget | None, executor: ThreadPoolExecutor, url: str | URL | None, message: str
-) -> tuple[Database, str] | None:
-    """The connection dialog, started from the remembered fields (or the current URL); None when cancelled."""
-    initial = ConnectionSettings.load()
-    if initial is None and url is not None:
-        initial = ConnectionSettings.from_url(url)
+) -> Services | None:
+    """The connection dialog, started from the help desk in use (or the remembered one); None when cancelled."""
+    initial = Remembered.of(url) if url is not None else None
     dialog = ConnectionDialog(executor, parent, initial=initial, message=message)
     code = await result_of(dialog)
-    chosen = (dialog.database, dialog.label()) if code == QDialog.DialogCode.Accepted and dialog.database else None
+    chosen = dialog.services if code == QDialog.DialogCode.Accepted else None
     dialog.deleteLater()
     return chosen
-
-
-async def reach(parent: QWidget | None, executor: ThreadPoolExecutor, url: str | URL) -> Services | None:
-    """The help desk at `url`, checked to be usable; ConnectionProblem if not, None when the agent does not trust
-    the Desk server's certificate. A server's certificate is checked before anything is sent to it: trusted by the
-    system, or pinned on first use with the agent's consent (desk.client.tls)."""
-    if not (isinstance(url, str) and is_server_url(url)):
-        return await run(executor, open_local, url)
-    known = KnownServers()
-    try:
-        verdict = await run(executor, check_server, url, known)
-    except DeskError as error:
-        raise ConnectionProblem(str(error)) from error
-    if verdict.needs_consent and not await TrustDialog.ask(parent, verdict):
-        return None
-    await run(executor, known.accept, verdict)
-    return await run(executor, open_server, url, verdict.context())
-
-
-def open_local(url: str | URL) -> LocalServices:
-    """A database this Desk opens itself (blocking)."""
-    return LocalServices(open_database(url), describe_url(url))
-
-
-def open_server(url: str, context: ssl.SSLContext | None) -> RemoteServices:
-    """A Desk server that says hello (blocking); its certificate was checked by `reach`."""
-    remote = RemoteServices(url, verify=context if context is not None else True)
-    try:
-        remote.hello()
-    except DeskError as error:
-        remote.close()
-        raise ConnectionProblem(str(error)) from error
-    return remote
 
 
 def sign_in_function(services: Services) -> Callable[[str, str], AgentActor]:
@@ -166,27 +120,86 @@ def sign_in_function(services: Services) -> Callable[[str, str], AgentActor]:
     return functools.partial(accounts.authenticate_agent, services.db)
 
 
+# --- "stay signed in" -------------------------------------------------------------------------------------------
+
+
+def session_key(url: str, username: str) -> str:
+    """The keyring entry that keeps a session's secret (never the password) for this server and username."""
+    return f"session of {username} at {url}"
+
+
+def resume_session(services: RemoteServices, username: str) -> AgentActor | None:
+    """The agent of the session kept for this server and username, carried on; None when none is kept or the
+    server refused it (then it is forgotten). Blocking: the keyring and the server."""
+    key = session_key(services.url, username)
+    secret = stored_password(key)
+    if secret is None:
+        return None
+    try:
+        return services.resume(secret)
+    except SignedOut:
+        remember_password(key, None)
+        return None
+
+
+def end_server_session(services: Services, kept: str | None, *, signing_out: bool) -> None:
+    """When the window has closed: File › Sign out ends the session on the server and forgets its kept secret;
+    quitting ends it too, unless the agent chose to stay signed in. Blocking: the server and the keyring."""
+    if not isinstance(services, RemoteServices) or (kept is not None and not signing_out):
+        return
+    services.sign_out()
+    if kept is not None:
+        remember_password(kept, None)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """Who signed in, and the keyring entry keeping their session when they chose to stay signed in."""
+
+    agent: AgentActor
+    kept: str | None = None
+
+
 async def _log_in(
     parent: QWidget | None,
     executor: ThreadPoolExecutor,
     services: Services,
     username: str | None,
     password: str | None,
-) -> AgentActor | int:
-    """The signed-in agent, or the login dialog's result code (Rejected, CHANGE_DATABASE)."""
+) -> SignedIn | int:
+    """The signed-in agent, or the login dialog's result code (Rejected, CHANGE_CONNECTION)."""
     message = ""
+    remote = services if isinstance(services, RemoteServices) else None
+    name = username if username is not None else str(QSettings().value(USERNAME_KEY, "") or "")
+    if remote is not None and password is None and name:
+        try:
+            resumed = await run(executor, resume_session, remote, name)
+        except DeskError as error:  # the server went away meanwhile: the agent signs in once it is back
+            message = str(error)
+        else:
+            if resumed is not None:
+                return SignedIn(resumed, session_key(remote.url, name))
     check = sign_in_function(services)
     if username is not None and password is not None:
         try:
-            return await run(executor, check, username, password)
+            return SignedIn(await run(executor, check, username, password))
         except DeskError as error:  # pre-filled but refused: let the person see why and try themselves
             message = str(error)
-    dialog = LoginDialog(check, executor, parent, connection=services.label, username=username, message=message)
+    keyring = await run(executor, keyring_available) if remote is not None else None
+    dialog = LoginDialog(
+        check, executor, parent, connection=services.label, username=username, message=message, keyring=keyring
+    )
     code = await result_of(dialog)
+    agent, name, stay = dialog.agent, dialog.username.text().strip(), dialog.stay_signed_in.isChecked()
     dialog.deleteLater()
-    if code == QDialog.DialogCode.Accepted and dialog.agent is not None:
-        return dialog.agent
-    return code
+    if code != QDialog.DialogCode.Accepted or agent is None:
+        return code
+    if remote is None:
+        return SignedIn(agent)
+    # Ticked, the session's secret is kept; unticked, an older one kept for this agent goes.
+    key = session_key(remote.url, name)
+    kept = await run(executor, remember_password, key, remote.secret if stay else None)
+    return SignedIn(agent, key if stay and kept else None)
 
 
 async def sign_in(
@@ -196,48 +209,44 @@ async def sign_in(
     username: str | None = None,
     password: str | None = None,
 ) -> Context | None:
-    """Choose and open the database, sign the agent in; the Context for the main window, or None if cancelled.
+    """Choose and reach the help desk, sign the agent in; the Context for the main window, or None if cancelled.
 
     `url` (or DESK_DATABASE_URL, or the config file) skips the connection dialog. `username` with `password`
     skips the login dialog unless the service refuses them (for screenshots and benchmarks).
     """
     executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="db")
     current: str | URL | None = configured_url(url)
-    remembered = ConnectionSettings.load() if current is None else None
-    if current is None and remembered is not None:
-        current = await _remembered_url(executor, remembered)
-    previous: str | URL | None = None  # what the connection dialog starts from when nothing is remembered
-    services: Services | None = None
+    if current is None and (remembered := Remembered.load()) is not None:
+        current = remembered.url()
     message = ""
+    previous: str | URL | None = None  # what the connection dialog starts from
+    services: Services | None = None
     while True:
         if services is None and current is None:
-            chosen = await _choose_database(app_parent, executor, previous, message)
-            if chosen is None:
+            services = await _choose(app_parent, executor, previous, message)
+            if services is None:
                 break
-            db, label = chosen
-            services, current = LocalServices(db, label), db.engine.url
+            current = services.identity
         elif services is None:
             assert current is not None
             try:
                 services = await reach(app_parent, executor, current)
             except ConnectionProblem as problem:
-                label = current if isinstance(current, str) and is_server_url(current) else describe_url(current)
-                choice = await DatabaseProblemBox.ask(app_parent, problem, label)
+                choice = await ConnectionProblemBox.ask(app_parent, problem, current)
                 if choice is Choice.QUIT:
                     break
                 if choice is Choice.CHANGE:
                     previous, current, message = current, None, str(problem)
                 continue
-            if services is None:  # the server's certificate was not trusted
-                previous, current, message = current, None, tr("Desk did not connect: the server was not trusted.")
-                continue
         outcome = await _log_in(app_parent, executor, services, username, password)
-        if isinstance(outcome, AgentActor):
-            choices = await run(executor, services.call, reference.choices, outcome)
-            return Context(services=services, agent=outcome, choices=choices, executor=executor)
+        if isinstance(outcome, SignedIn):
+            choices = await run(executor, services.call, reference.choices, outcome.agent)
+            return Context(
+                services=services, agent=outcome.agent, choices=choices, executor=executor, kept_session=outcome.kept
+            )
         services.close()
         services = None
-        if outcome != LoginDialog.CHANGE_DATABASE:
+        if outcome != LoginDialog.CHANGE_CONNECTION:
             break
         # Back to the connection dialog, whatever URL we started from; a pre-filled sign-in is used up.
         previous, current, message, username, password = current, None, "", None, None

@@ -37,6 +37,8 @@ class Context:
         agent: the signed-in agent, passed as the actor of every service call.
         choices: reference data for the ticket fields, loaded at sign-in and on refresh.
         connection: the window's watch over the server (None outside a main window, e.g. in widget tests).
+        kept_session: the keyring entry keeping the server session's secret when the agent chose "Stay signed in"
+            (quitting then leaves the session open); None otherwise.
     """
 
     services: Services
@@ -46,6 +48,7 @@ class Context:
         default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="db")
     )
     connection: ConnectionMonitor | None = None
+    kept_session: str | None = None
     closed: bool = field(default=False, init=False)
     # The tasks awaiting a call right now: closing the session cancels them, so no answer reaches a closed screen.
     _callers: set[asyncio.Task[Any]] = field(default_factory=set, init=False, repr=False)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPalette
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleOption, QStyleOptionHeader, QWidget
 
 # token: (light, dark)
@@ -133,7 +133,9 @@ def style_sheet() -> str:
 
 class DeskStyle(QProxyStyle):
     """Fusion, with a header's sort arrow pointing the way its column runs: up for ascending (smallest at the
-    top), down for descending. Qt's headers ask for the opposite arrow, an old Windows convention."""
+    top), down for descending (Qt's headers ask for the opposite arrow, an old Windows convention); and check
+    boxes and radio buttons outlined in the muted text colour (Fusion darkens the window colour for them, which
+    vanishes on the dark theme)."""
 
     def __init__(self) -> None:
         super().__init__("Fusion")
@@ -145,12 +147,44 @@ class DeskStyle(QProxyStyle):
         painter: QPainter,
         widget: QWidget | None = None,
     ) -> None:
-        """Flip the header's sort arrow; everything else as Fusion draws it."""
+        """Flip the header's sort arrow, draw check boxes and radio buttons; everything else as Fusion draws it."""
         if element == QStyle.PrimitiveElement.PE_IndicatorHeaderArrow and isinstance(option, QStyleOptionHeader):
             flipped = QStyleOptionHeader(option)
             flipped.sortIndicator = _FLIPPED.get(option.sortIndicator, option.sortIndicator)
             option = flipped
+        if element in (QStyle.PrimitiveElement.PE_IndicatorCheckBox, QStyle.PrimitiveElement.PE_IndicatorRadioButton):
+            _indicator(element == QStyle.PrimitiveElement.PE_IndicatorRadioButton, option, painter)
+            return
         super().drawPrimitive(element, option, painter, widget)
+
+
+def _indicator(radio: bool, option: QStyleOption, painter: QPainter) -> None:
+    """A check box's square or a radio button's circle, its mark when on, the focus colour when focused by keyboard."""
+    state = option.state
+    focused = bool(state & QStyle.StateFlag.State_HasFocus and state & QStyle.StateFlag.State_KeyboardFocusChange)
+    mark = color("text") if state & QStyle.StateFlag.State_Enabled else color("text.muted")
+    box = QRectF(option.rect).adjusted(1, 1, -1, -1)
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QPen(color("focus") if focused else color("text.muted"), 1.5 if focused else 1.0))
+    painter.setBrush(option.palette.base())
+    if radio:
+        painter.drawEllipse(box)
+    else:
+        painter.drawRoundedRect(box, 2, 2)
+    if state & QStyle.StateFlag.State_On:
+        if radio:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(mark)
+            painter.drawEllipse(box.center(), box.width() / 4, box.height() / 4)
+        else:
+            painter.setPen(QPen(mark, 1.6, c=Qt.PenCapStyle.RoundCap, j=Qt.PenJoinStyle.RoundJoin))
+            w, h, left, top = box.width(), box.height(), box.left(), box.top()
+            painter.drawPolyline(
+                [QPointF(left + w * 0.22, top + h * 0.52), QPointF(left + w * 0.42, top + h * 0.72),
+                 QPointF(left + w * 0.78, top + h * 0.3)]
+            )  # fmt: skip
+    painter.restore()
 
 
 _FLIPPED = {

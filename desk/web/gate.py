@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from desk import __version__
 from desk.domain.errors import DeskError, Invalid, NotFound, SignedOut
+from desk.domain.permissions import AgentActor
 from desk.domain.views import ChangeView
 from desk.services import agent_sessions, calls, feed
 from desk.storage import changes
@@ -124,6 +125,17 @@ async def sign_in(request: Request) -> Response:
         return SESSION_ADAPTER.dump_json(new)
 
     return await _guarded(open_session, lambda body: Response(body, media_type="application/json"))
+
+
+@router.get("/session")
+async def session_agent(request: Request) -> Response:
+    """The session's agent with their current access: a Desk that kept its session ("stay signed in") carries on
+    with it after this answers, instead of asking for the password."""
+    secret = _secret(request)
+    return await _guarded(
+        lambda: agent_sessions.session_agent(_db(request), secret),
+        lambda agent: Response(AGENT_ADAPTER.dump_json(agent), media_type="application/json"),
+    )
 
 
 @router.delete("/session")
@@ -292,6 +304,7 @@ async def change_stream(request: Request) -> Response:
 
 
 SESSION_ADAPTER = TypeAdapter(agent_sessions.NewAgentSession)
+AGENT_ADAPTER = TypeAdapter(AgentActor)
 CHANGES_ADAPTER = TypeAdapter(list[ChangeView])
 
 

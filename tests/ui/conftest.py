@@ -11,12 +11,15 @@ import gc
 import os
 import shutil
 from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("DESK_THEME", "light")
 
+import keyring
+import keyring.backend
 import pytest
 
 import qasync
@@ -31,6 +34,7 @@ from desk.ui.queue.model import QueueRole
 from desk.ui.queue.widget import QueueWidget
 from desk.ui.tasks import Context
 from tests.conftest import build_schema
+from tests.web.serving import desk_serve
 
 T = TypeVar("T")
 DEMO_TICKETS = 60
@@ -48,6 +52,63 @@ def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     build_demo(db, tickets=DEMO_TICKETS)
     db.dispose()
     return path
+
+
+@dataclass(frozen=True)
+class Served:
+    """A `desk serve` process: its address, and the database it serves (for a test to look behind it)."""
+
+    url: str
+    database_url: str
+
+
+@pytest.fixture(scope="session")
+def demo_server(demo_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A real `desk serve` on its own copy of the demo help desk (plain http on loopback), shared by the tests
+    that reach a Desk server."""
+    folder = tmp_path_factory.mktemp("served")
+    shutil.copy(demo_file, folder / "desk.db")
+    database_url = f"sqlite:///{folder / 'desk.db'}"
+    with desk_serve(database_url, folder / "serve.log") as url:
+        yield Served(url, database_url)
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """A keyring that works, records every password written to it, and forgets everything after the test.
+
+    Attributes:
+        passwords: what it holds now, by (service, key).
+        written: every (service, key, password) ever set, in order, deleted ones included.
+    """
+
+    priority = 1
+
+    def __init__(self) -> None:
+        # KeyringBackend.__init__ only reads KEYRING_PROPERTY_* variables from the environment.
+        self.passwords: dict[tuple[str, str], str] = {}
+        self.written: list[tuple[str, str, str]] = []
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.passwords.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.passwords[(service, username)] = password
+        self.written.append((service, username, password))
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.passwords.pop((service, username), None)
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """A keyring for this test only (tests/conftest.py leaves none working otherwise): left installed, later tests
+    would keep passwords where no other process sees them (the mail worker's subprocess found its mailbox password
+    missing)."""
+    before = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(before)
 
 
 @pytest.fixture

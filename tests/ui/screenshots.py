@@ -2,9 +2,11 @@
 
     python -m tests.ui.screenshots --out build/screenshots
 
-Builds a small demo help desk in a temporary folder, signs in as the demo admin and grabs: the connection and
-login dialogs, the Open queue, a ticket with its thread and properties, the composer with an error, the
-new-ticket dialog with field errors, an empty search, the keyboard shortcuts, the demo mailbox, the composer
+Builds a small demo help desk in a temporary folder, signs in as the demo admin and grabs: the connection dialog
+(empty, a server address refused beside the field, a file tried, an old database login's message), the login
+dialog (on a file, and against a server with "Stay signed in", with and without a keyring), the Open queue, a
+ticket with its thread and properties, the composer with an error, the new-ticket dialog with field errors, an
+empty search, the keyboard shortcuts, the demo mailbox, the composer
 when mail is not set up, a ticket that came by mail (the demo's sink switched off for it), and the API tokens
 (empty, then with a new token's secret). The theme comes from DESK_THEME (light / dark); the platform from
 QT_QPA_PLATFORM (xcb on Xvfb for real rendering).
@@ -25,6 +27,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMenu, QWidget
 
+from desk.client.remote import RemoteServices
 from desk.client.services import LocalServices
 from desk.domain.enums import EntryKind, OutgoingMail, Queue
 from desk.domain.queues import Criteria
@@ -34,7 +37,7 @@ from desk.services.mail import intake, sending
 from desk.storage.db import Database
 from desk.ui import theme
 from desk.ui.app import application, end_session, event_loop
-from desk.ui.connect import ConnectionDialog
+from desk.ui.connect import ConnectionDialog, Remembered
 from desk.ui.login import LoginDialog
 from desk.ui.main_window import MainWindow, ShortcutsDialog
 from desk.ui.queue.model import SUBJECT_COLUMN
@@ -67,11 +70,27 @@ def save(widget: QWidget, out: Path, name: str) -> None:
 async def shoot(out: Path, url: str) -> None:
     executor = ThreadPoolExecutor(max_workers=2)
     db = Database(url)
-    connection = ConnectionDialog(executor)
+    connection = ConnectionDialog(executor, initial=Remembered())
     connection.show()
     await settle()
     save(connection, out, "1-connection")
+    connection.address.setText("http://desk.example.lan")
+    connection.test_button.click()
+    await settle(lambda: connection.errors["address"].isVisible())
+    save(connection, out, "1-connection-server-error")
+    connection.file.setChecked(True)
+    connection.path.setText(str(db.engine.url.database))
+    connection.test_button.click()
+    await settle(lambda: connection.outcome.text().startswith("Opened"))
+    save(connection, out, "1-connection-file")
     connection.close()
+    QSettings().setValue("connection/engine", "postgresql")  # what a Desk before desk serve remembered
+    connection = ConnectionDialog(executor)
+    connection.show()
+    await settle()
+    save(connection, out, "1-connection-team-server")
+    connection.close()
+    QSettings().remove("connection/engine")
     login = LoginDialog(
         sign_in_function(LocalServices(db, "SQLite demo.db")), executor, connection="SQLite demo.db", username="admin"
     )
@@ -79,6 +98,17 @@ async def shoot(out: Path, url: str) -> None:
     await settle()
     save(login, out, "2-login")
     login.close()
+    server = RemoteServices("https://desk.example.lan:8443")
+    for keyring in (True, False):
+        login = LoginDialog(
+            sign_in_function(server), executor, connection=server.label, username="john", keyring=keyring
+        )
+        login.stay_signed_in.setChecked(keyring)
+        login.show()
+        await settle()
+        save(login, out, "2-login-server" if keyring else "2-login-server-no-keyring")
+        login.close()
+    server.close()
 
     ctx = await sign_in(url=url, username="admin", password="demo-admin")
     assert ctx is not None

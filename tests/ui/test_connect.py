@@ -1,22 +1,22 @@
-"""The connection dialog driven as a person would: type the fields, press Test or Connect, read what it says.
+"""The connection dialog driven as a person would: choose a Desk server or a file, type, press Test or Connect, read
+what it says.
 
-Real servers are tried when DESK_TEST_POSTGRES_URL / DESK_TEST_MARIADB_URL are set (`./dev test` sets them; the
-`database_url` fixture of tests/conftest.py builds the Desk schema there). Unreachable servers, empty files and
-bad fields need no server. The system keyring is replaced by an in-memory one (or none) in every test.
+The servers are real `desk serve` processes (the shared demo server of tests/ui/conftest.py; one whose database is
+taken away through a relay, on each configured database server). Unreachable addresses, empty files and bad fields
+need no server.
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 
-import keyring
-import keyring.backend
-import keyring.backends.fail
 import pytest
 from pytestqt.qtbot import QtBot
 from sqlalchemy.engine import URL, make_url
@@ -26,69 +26,24 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLineEdit
 
+from desk import __version__
+from desk.client.remote import RemoteServices
+from desk.client.services import LocalServices, Services
 from desk.keyring_store import SERVICE as KEYRING_SERVICE
-from desk.storage.db import Database, make_engine
+from desk.storage.db import Database
 from desk.ui import connect
-from desk.ui.connect import (
-    ConnectionDialog,
-    ConnectionSettings,
-    EngineKind,
-    TlsMode,
-    describe_url,
-)
+from desk.ui.connect import TEAM_SERVER, ConnectionDialog, Remembered, describe_url
 from tests.conftest import engine_params
-from tests.ui.conftest import run, until
+from tests.mail.dovecot import free_ports
+from tests.ui.conftest import MemoryKeyring, Served, run, until
+from tests.web.relay import relay
+from tests.web.serving import desk_serve
 
-UP_TO_DATE = "Connected. Schema up to date."
+OPENED = "Opened. Schema up to date."
+UNREACHABLE_END = "Check the address, and that the Desk server is running."
 
 # The dialogs' minimum size follows the rows shown; the offscreen platform (only it) warns that it cannot pass
 # size hints on to a window system.
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A keyring that works and forgets everything after the test."""
-
-    priority = 1
-
-    def __init__(self) -> None:
-        # KeyringBackend.__init__ only reads KEYRING_PROPERTY_* variables from the environment.
-        self.passwords: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.passwords.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.passwords[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.passwords.pop((service, username), None)
-
-
-class NoKeyring(keyring.backends.fail.Keyring):
-    """keyring's own "no backend" stand-in, which raises NoKeyringError on every call."""
-
-    def __init__(self) -> None:
-        pass  # as MemoryKeyring: nothing to read from the environment
-
-
-@pytest.fixture(autouse=True)
-def no_keyring() -> Iterator[None]:
-    """Never the developer's own keyring: by default none works, as on a headless Linux box."""
-    before = keyring.get_keyring()
-    keyring.set_keyring(NoKeyring())
-    yield
-    keyring.set_keyring(before)
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    """A keyring for this test only: left installed, later tests would keep passwords where no other process sees
-    them (the mail worker's subprocess found its mailbox password missing)."""
-    before = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(before)
 
 
 @pytest.fixture
@@ -104,9 +59,7 @@ def demo_path(demo_db: Database) -> Path:
     return Path(str(demo_db.engine.url.database))
 
 
-def open_dialog(
-    qtbot: QtBot, executor: ThreadPoolExecutor, initial: ConnectionSettings | None = None
-) -> ConnectionDialog:
+def open_dialog(qtbot: QtBot, executor: ThreadPoolExecutor, initial: Remembered | None = None) -> ConnectionDialog:
     dialog = ConnectionDialog(executor, initial=initial)
     qtbot.addWidget(dialog)
     dialog.show()
@@ -123,25 +76,23 @@ def retype(field: QLineEdit, text: str) -> None:
         QTest.keyClick(field, Qt.Key.Key_Backspace)
 
 
-def choose_engine(dialog: ConnectionDialog, label: str) -> None:
-    index = dialog.engine.findText(label)
-    assert index >= 0, label
-    dialog.engine.setCurrentIndex(index)
+def choose_file(dialog: ConnectionDialog, path: Path | str) -> None:
+    dialog.file.click()
+    assert dialog.path.isVisible() and not dialog.address.isVisible()
+    retype(dialog.path, str(path))
 
 
-def fill_server(dialog: ConnectionDialog, url: URL, *, user: str | None = None, password: str | None = None) -> None:
-    """Type a server's details into the dialog, as from a note the administrator handed out."""
-    choose_engine(dialog, "PostgreSQL" if url.get_backend_name() == "postgresql" else "MariaDB")
-    retype(dialog.host, url.host or "127.0.0.1")
-    retype(dialog.port, str(url.port or connect.DEFAULT_PORTS[dialog.engine.currentData()]))
-    retype(dialog.database_name, url.database or "")
-    retype(dialog.user, user if user is not None else url.username or "")
-    retype(dialog.password, password if password is not None else url.password or "")
+def choose_server(dialog: ConnectionDialog, address: str) -> None:
+    dialog.server.click()
+    assert dialog.address.isVisible() and not dialog.path.isVisible()
+    retype(dialog.address, address)
 
 
-async def outcome(dialog: ConnectionDialog, button: str = "test") -> str:
-    """Press Test connection (or Connect) and wait for what the dialog says."""
-    (dialog.test_button if button == "test" else dialog.connect_button).click()
+async def outcome(dialog: ConnectionDialog) -> str:
+    """Press Test connection and wait for what the dialog says (the last outcome is cleared first, so it is not
+    read as the new one)."""
+    dialog.outcome.clear()
+    dialog.test_button.click()
     await until(lambda: dialog.test_button.isEnabled() and dialog.outcome.text(), what="the outcome")
     return dialog.outcome.text()
 
@@ -150,18 +101,29 @@ def visible_errors(dialog: ConnectionDialog) -> dict[str, str]:
     return {name: label.text() for name, label in dialog.errors.items() if label.isVisible()}
 
 
-# --- SQLite and unreachable servers (always) -----------------------------------------------------------------------
+def listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
 
 
-def test_sqlite_file_at_the_current_schema_connects(
+def settings_text() -> str:
+    QSettings().sync()
+    return Path(QSettings().fileName()).read_text()
+
+
+# --- a file on this computer --------------------------------------------------------------------------------------
+
+
+def test_sqlite_file_at_the_current_schema_opens(
     demo_path: Path, executor: ThreadPoolExecutor, loop: qasync.QEventLoop, qtbot: QtBot
 ) -> None:
     async def scenario() -> None:
         dialog = open_dialog(qtbot, executor)
-        choose_engine(dialog, "SQLite file")
-        assert dialog.path.isVisible() and not dialog.host.isVisible()
-        retype(dialog.path, str(demo_path))
-        assert await outcome(dialog) == UP_TO_DATE
+        choose_file(dialog, demo_path)
+        assert await outcome(dialog) == OPENED
 
     run(loop, scenario())
 
@@ -173,8 +135,8 @@ def test_empty_sqlite_file_has_no_schema_yet(
     empty.touch()
 
     async def scenario() -> None:
-        dialog = open_dialog(qtbot, executor, ConnectionSettings(engine=EngineKind.SQLITE))
-        retype(dialog.path, str(empty))
+        dialog = open_dialog(qtbot, executor)
+        choose_file(dialog, empty)
         said = await outcome(dialog)
         assert "no Desk schema yet" in said and "desk db upgrade" in said
         assert dialog.outcome.property("role") == "error"
@@ -186,175 +148,241 @@ def test_missing_sqlite_file_is_a_field_error(
     tmp_path: Path, executor: ThreadPoolExecutor, loop: qasync.QEventLoop, qtbot: QtBot
 ) -> None:
     async def scenario() -> None:
-        dialog = open_dialog(qtbot, executor, ConnectionSettings(engine=EngineKind.SQLITE))
-        retype(dialog.path, str(tmp_path / "nowhere.db"))
+        dialog = open_dialog(qtbot, executor)
+        choose_file(dialog, tmp_path / "nowhere.db")
         dialog.test_button.click()
         await until(lambda: visible_errors(dialog), what="a field error")
-        assert "No file here" in visible_errors(dialog)["path"]
+        assert visible_errors(dialog) == {"path": "No file here: create the database with `desk db upgrade` first."}
+        assert dialog.path.property("invalid") == "true"
         assert not dialog.outcome.isVisible()
         assert not (tmp_path / "nowhere.db").exists()  # trying never creates a database file
 
     run(loop, scenario())
 
 
-def test_closed_port_cannot_be_reached(executor: ThreadPoolExecutor, loop: qasync.QEventLoop, qtbot: QtBot) -> None:
-    async def scenario() -> None:
-        dialog = open_dialog(qtbot, executor)
-        fill_server(dialog, make_url("postgresql://postgres@127.0.0.1:1/desk"))
-        said = await outcome(dialog)
-        assert said == "Cannot reach 127.0.0.1:1: connection refused — is the server running and reachable?"
-        choose_engine(dialog, "MariaDB")
-        assert dialog.port.text() == "1"  # a port the person typed is kept when the engine changes
-        said = await outcome(dialog)
-        assert said.startswith("Cannot reach 127.0.0.1:1: connection refused")
-
-    run(loop, scenario())
+# --- a Desk server ------------------------------------------------------------------------------------------------
 
 
-def test_server_fields_are_required_beside_each_field(
+def test_server_address_is_checked_beside_the_field(
     executor: ThreadPoolExecutor, loop: qasync.QEventLoop, qtbot: QtBot
 ) -> None:
     async def scenario() -> None:
-        dialog = open_dialog(qtbot, executor)
-        choose_engine(dialog, "PostgreSQL")
-        assert dialog.port.text() == "5432"
-        retype(dialog.database_name, "")
+        dialog = open_dialog(qtbot, executor, Remembered())
+        assert dialog.server.isChecked() and dialog.address.text() == ""
+        assert dialog.address.placeholderText() == "https://desk.example.lan:8443"
         dialog.test_button.click()
-        await until(lambda: visible_errors(dialog), what="field errors")
-        assert visible_errors(dialog) == {
-            "host": "Enter the server's name or address.",
-            "database": "Enter the name of the database.",
-            "user": "Enter your database user name.",
+        assert await until(lambda: visible_errors(dialog), what="a field error") == {
+            "address": "Give the Desk server's address, e.g. https://desk.example.lan:8443."
         }
-        assert dialog.host.property("invalid") == "true"
-        QTest.keyClicks(dialog.host, "db")
-        assert "host" not in visible_errors(dialog)  # typing in the field clears its error
+        QTest.keyClicks(dialog.address, "http://desk.example.lan")
+        assert visible_errors(dialog) == {}  # typing in the field clears its error
+        dialog.test_button.click()
+        assert await until(lambda: visible_errors(dialog), what="a field error") == {
+            "address": "Use https:// for a Desk server on the network: plain http:// would send passwords readably."
+        }
+        assert dialog.address.property("invalid") == "true"
+        assert not dialog.outcome.isVisible()
+        dialog.file.click()  # the file's row has nothing to say about the address
+        assert visible_errors(dialog) == {} and dialog.address.property("invalid") == "false"
 
     run(loop, scenario())
 
 
-def test_engine_change_follows_the_default_port(
+def test_unreachable_server_is_said_in_the_dialog(
     executor: ThreadPoolExecutor, loop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    (port,) = free_ports(1)  # nothing listens there
+
+    async def scenario() -> None:
+        dialog = open_dialog(qtbot, executor)
+        choose_server(dialog, f"http://127.0.0.1:{port}")
+        said = await outcome(dialog)
+        assert said.startswith(f"Nothing answers at http://127.0.0.1:{port} (") and said.endswith(UNREACHABLE_END)
+        assert "refused" in said.lower()
+        assert dialog.outcome.property("role") == "error" and dialog.address.property("invalid") == "true"
+        choose_server(dialog, f"127.0.0.1:{port}")  # no scheme: https, as on the LAN
+        said = await outcome(dialog)
+        assert said.startswith(f"Nothing answers at https://127.0.0.1:{port} (")
+
+    run(loop, scenario())
+
+
+def test_server_says_hello(
+    demo_server: Served, executor: ThreadPoolExecutor, loop: qasync.QEventLoop, qtbot: QtBot
 ) -> None:
     async def scenario() -> None:
         dialog = open_dialog(qtbot, executor)
-        choose_engine(dialog, "MariaDB")
-        assert dialog.port.text() == "3306"
-        choose_engine(dialog, "PostgreSQL")
-        assert dialog.port.text() == "5432"
+        choose_server(dialog, demo_server.url + "/")
+        assert await outcome(dialog) == f"Desk {__version__} answers at {demo_server.url}, and its database is up."
 
     run(loop, scenario())
 
 
-# --- what is remembered, and where --------------------------------------------------------------------------------
+def test_another_web_server_is_not_a_desk_server(
+    tmp_path: Path, executor: ThreadPoolExecutor, loop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    (port,) = free_ports(1)
+    other = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    async def scenario() -> None:
+        await until(lambda: listening(port), what="the web server")
+        dialog = open_dialog(qtbot, executor)
+        choose_server(dialog, f"http://127.0.0.1:{port}")
+        assert await outcome(dialog) == "The Desk server gave an answer this Desk does not understand."
+        assert dialog.address.property("invalid") == "true"
+
+    try:
+        run(loop, scenario())
+    finally:
+        other.terminate()
+        other.wait(timeout=10)
 
 
-def test_fields_are_remembered_and_the_password_only_in_the_keyring(
-    demo_path: Path,
+# Each configured database server (CI configures both), its Desk schema built by tests/conftest.py.
+on_servers = pytest.mark.parametrize("database_url", [e for e in engine_params() if e != "sqlite"], indirect=True)
+
+
+@on_servers
+def test_server_whose_database_is_down_says_so(
+    database_url: str, tmp_path: Path, executor: ThreadPoolExecutor, loop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    """The server answers but its database does not: told apart from a server that is gone."""
+    target = make_url(database_url)
+    with relay(target.host or "127.0.0.1", target.port or 0) as through:
+        served = target.set(host="127.0.0.1", port=through.port).render_as_string(hide_password=False)
+        with desk_serve(served, tmp_path / "serve.log") as url:
+
+            async def scenario() -> None:
+                dialog = open_dialog(qtbot, executor)
+                choose_server(dialog, url)
+                assert await outcome(dialog) == f"Desk {__version__} answers at {url}, and its database is up."
+                through.cut()
+                assert await outcome(dialog) == (
+                    f"The Desk server at {url} answers, but cannot reach its database. Tell your administrator, "
+                    "and try again once it is back."
+                )
+                dialog.connect_button.click()  # nor does Connect take a server that cannot work
+                await until(lambda: dialog.connect_button.isEnabled(), what="the attempt to end")
+                assert dialog.isVisible() and dialog.services is None
+
+            run(loop, scenario())
+
+
+# --- what is remembered, and what Connect gives -------------------------------------------------------------------
+
+
+def test_connect_remembers_the_server_and_gives_it_signed_out(
+    demo_server: Served, executor: ThreadPoolExecutor, loop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        dialog = open_dialog(qtbot, executor)
+        choose_server(dialog, demo_server.url)
+        dialog.connect_button.click()
+        await until(lambda: dialog.result() == ConnectionDialog.DialogCode.Accepted, what="the dialog to accept")
+        services = dialog.services
+        assert isinstance(services, RemoteServices)
+        assert (services.url, services.secret, services.label) == (demo_server.url, None, demo_server.url)
+        services.close()
+
+        again = open_dialog(qtbot, executor)
+        assert again.server.isChecked() and again.address.text() == demo_server.url
+
+    run(loop, scenario())
+    assert Remembered.load() == Remembered(server=demo_server.url)
+
+
+def test_connect_to_a_file_gives_its_services(
+    demo_path: Path, executor: ThreadPoolExecutor, loop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        dialog = open_dialog(qtbot, executor)
+        choose_file(dialog, demo_path)
+        dialog.connect_button.click()
+        await until(lambda: dialog.result() == ConnectionDialog.DialogCode.Accepted, what="the dialog to accept")
+        assert isinstance(dialog.services, LocalServices)
+        assert dialog.services.db.engine.url.database == str(demo_path)
+        assert dialog.services.label == describe_url(f"sqlite:///{demo_path}")
+        dialog.services.close()
+
+    run(loop, scenario())
+    assert Remembered.load() == Remembered(file=str(demo_path), use_file=True)
+
+
+def test_an_old_database_login_is_explained_then_forgotten(
+    demo_server: Served,
     memory_keyring: MemoryKeyring,
     executor: ThreadPoolExecutor,
     loop: qasync.QEventLoop,
     qtbot: QtBot,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Connect to a server (answered here by the demo SQLite file), then open the dialog again."""
-    password = "s3cr@t/pa%ss:word"
-    tried: list[URL] = []
-
-    def open_demo(url: URL) -> Database:
-        tried.append(url)
-        return Database(f"sqlite:///{demo_path}")
-
-    monkeypatch.setattr(connect, "open_database", open_demo)
+    """Issue 14: a Desk that reached the team's database itself remembered its login; the dialog says what changed
+    and what to ask for, and once a server is chosen nothing of that login is left on the machine."""
+    store = QSettings()
+    for key, value in {"engine": "postgresql", "host": "dbhost", "port": 5433, "database": "helpdesk"}.items():
+        store.setValue(f"connection/{key}", value)
+    store.setValue("connection/user", "agent")
+    store.setValue("connection/tls", "require")
+    memory_keyring.set_password(KEYRING_SERVICE, "agent@dbhost:5433/helpdesk", "db-pass-word")
 
     async def scenario() -> None:
+        assert Remembered.load() is None  # nothing to reach by itself
         dialog = open_dialog(qtbot, executor)
-        await until(lambda: dialog.remember.isVisible(), what="the keyring check")
-        fill_server(dialog, make_url("postgresql://agent@dbhost:5433/helpdesk"), password=password)
-        dialog.tls.setCurrentIndex(dialog.tls.findData(TlsMode.REQUIRE))
+        assert dialog.outcome.isVisible() and dialog.outcome.text() == TEAM_SERVER
+        assert "desk serve" in TEAM_SERVER and "address (https://…)" in TEAM_SERVER and "fingerprint" in TEAM_SERVER
+        assert dialog.server.isChecked() and dialog.address.text() == ""
+        choose_server(dialog, demo_server.url)
+        assert not dialog.outcome.isVisible()
         dialog.connect_button.click()
         await until(lambda: dialog.result() == ConnectionDialog.DialogCode.Accepted, what="the dialog to accept")
-        assert dialog.database is not None
-        dialog.database.dispose()
-        assert dialog.label() == "PostgreSQL agent@dbhost:5433/helpdesk"
-
-        again = open_dialog(qtbot, executor)
-        await until(lambda: again.password.text(), what="the password from the keyring")
-        assert again.engine.currentText() == "PostgreSQL"
-        assert (again.host.text(), again.port.text(), again.database_name.text(), again.user.text()) == (
-            "dbhost",
-            "5433",
-            "helpdesk",
-            "agent",
-        )
-        assert again.tls.currentData() is TlsMode.REQUIRE
-        assert again.password.text() == password
+        assert dialog.services is not None
+        dialog.services.close()
 
     run(loop, scenario())
-    # The special characters survive the URL: the driver gets the password as typed.
-    assert make_url(tried[0].render_as_string(hide_password=False)).password == password
-    assert memory_keyring.passwords == {(KEYRING_SERVICE, "agent@dbhost:5433/helpdesk"): password}
-    ini = Path(QSettings().fileName()).read_text()
-    assert "dbhost" in ini and "helpdesk" in ini
-    assert password not in ini and "s3cr" not in ini
+    assert memory_keyring.passwords == {}
+    ini = settings_text()
+    assert demo_server.url in ini
+    for old in ("dbhost", "5433", "helpdesk", "agent", "postgresql", "require"):
+        assert old not in ini
 
 
-def test_without_a_keyring_the_dialog_says_so_and_still_connects(
+def test_an_older_desks_file_is_still_used(tmp_path: Path) -> None:
+    QSettings().setValue("connection/engine", "sqlite")
+    QSettings().setValue("connection/sqlite_path", str(tmp_path / "desk.db"))
+    assert Remembered.load() == Remembered(file=str(tmp_path / "desk.db"), use_file=True)
+
+
+def test_cancel_while_connecting_closes_what_it_opened(
     demo_path: Path,
     executor: ThreadPoolExecutor,
     loop: qasync.QEventLoop,
-    qtbot: QtBot,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(connect, "open_database", lambda url: Database(f"sqlite:///{demo_path}"))
-
-    async def scenario() -> None:
-        dialog = open_dialog(qtbot, executor)
-        await until(lambda: dialog.keyring_note.isVisible(), what="the no-keyring note")
-        assert "won't remember the password" in dialog.keyring_note.text()
-        assert not dialog.remember.isVisible()
-        fill_server(dialog, make_url("postgresql://agent@dbhost/desk"), password="secret-pw")
-        dialog.connect_button.click()
-        await until(lambda: dialog.result() == ConnectionDialog.DialogCode.Accepted, what="the dialog to accept")
-        assert dialog.database is not None
-        dialog.database.dispose()
-
-    run(loop, scenario())
-    assert ConnectionSettings.load() == ConnectionSettings(
-        engine=EngineKind.POSTGRESQL, host="dbhost", port=5432, database="desk", user="agent"
-    )
-    assert "secret-pw" not in Path(QSettings().fileName()).read_text()
-
-
-def test_cancel_while_connecting_closes_the_database_it_opened(
-    demo_path: Path,
-    executor: ThreadPoolExecutor,
-    loop: qasync.QEventLoop,
-    qtbot: QtBot,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A slow server answers after the person gave up: the dialog is gone, the connection must not leak."""
+    """A slow help desk answers after the person gave up: the dialog is gone, the connection must not leak."""
     answer = threading.Event()
-    opened: list[SpyDatabase] = []
+    opened: list[SpyServices] = []
 
-    class SpyDatabase(Database):
-        disposed = False
+    class SpyServices(LocalServices):
+        closed = False
 
-        def dispose(self) -> None:
-            self.disposed = True
-            super().dispose()
+        def close(self) -> None:
+            self.closed = True
+            super().close()
 
-    def slow_open(url: URL) -> Database:
+    def slow_open(url: str | URL, verify: object = True) -> Services:
         answer.wait(10)
-        opened.append(SpyDatabase(f"sqlite:///{demo_path}"))
+        opened.append(SpyServices(Database(f"sqlite:///{demo_path}"), "slow"))
         return opened[-1]
 
-    monkeypatch.setattr(connect, "open_database", slow_open)
+    monkeypatch.setattr(connect, "open_services", slow_open)
 
     async def scenario() -> None:
-        dialog = ConnectionDialog(executor, initial=ConnectionSettings(engine=EngineKind.SQLITE))
+        dialog = ConnectionDialog(executor)
         dialog.show()
-        retype(dialog.path, str(demo_path))
+        choose_file(dialog, demo_path)
         dialog.connect_button.click()
         await until(lambda: not dialog.connect_button.isEnabled(), what="the dialog to start connecting")
         dialog.cancel_button.click()
@@ -365,114 +393,17 @@ def test_cancel_while_connecting_closes_the_database_it_opened(
         await asyncio.sleep(0.05)
 
     run(loop, scenario())
-    assert opened[0].disposed
+    assert opened[0].closed
 
 
-# --- URLs ---------------------------------------------------------------------------------------------------------
-
-
-def test_tls_modes_become_the_drivers_options(tmp_path: Path) -> None:
-    ca = str(tmp_path / "ca.pem")
-    postgres = ConnectionSettings(engine=EngineKind.POSTGRESQL, host="db", port=5432, database="desk", user="u")
-    assert postgres.url().query == {"sslmode": "prefer"}
-    assert replace(postgres, tls=TlsMode.OFF).url().query == {"sslmode": "disable"}
-    verify = replace(postgres, tls=TlsMode.VERIFY, ca_file=ca)
-    assert verify.url().query == {"sslmode": "verify-full", "sslrootcert": ca}
-    assert ConnectionSettings.from_url(verify.url()) == verify
-
-    maria = ConnectionSettings(engine=EngineKind.MARIADB, host="db", port=3306, database="desk", user="u")
-
-    def pymysql_args(settings: ConnectionSettings) -> dict[str, object]:
-        engine = make_engine(settings.url("pw"))
-        _args, kwargs = engine.dialect.create_connect_args(engine.url)
-        engine.dispose()
-        return {key: value for key, value in kwargs.items() if key.startswith("ssl")}
-
-    assert pymysql_args(maria) == {}  # PyMySQL's own default is "prefer"
-    assert pymysql_args(replace(maria, tls=TlsMode.OFF)) == {"ssl_disabled": "true"}
-    assert pymysql_args(replace(maria, tls=TlsMode.REQUIRE)) == {"ssl_verify_cert": "false"}
-    assert pymysql_args(replace(maria, tls=TlsMode.VERIFY, ca_file=ca)) == {"ssl": {"ca": ca, "check_hostname": True}}
+# --- the status bar -----------------------------------------------------------------------------------------------
 
 
 def test_status_bar_label_has_no_password() -> None:
+    assert describe_url("https://desk.example.lan:8443") == "https://desk.example.lan:8443"
     assert describe_url("postgresql://desk:secret@dbhost/desk") == "PostgreSQL desk@dbhost/desk"
     assert describe_url("postgresql://desk@dbhost:6432/desk") == "PostgreSQL desk@dbhost:6432/desk"
     assert describe_url("mariadb://root:pw@10.0.0.5:3306/desk") == "MariaDB root@10.0.0.5/desk"
     home = Path.home()
     assert describe_url(f"sqlite:///{home / '.local/share/desk/desk.db'}") == "SQLite ~/…/desk/desk.db"
     assert describe_url("sqlite:////srv/desk.db") == "SQLite /srv/desk.db"
-
-
-# --- real servers (when configured) -------------------------------------------------------------------------------
-
-
-# Each configured server (CI configures both), its Desk schema built by tests/conftest.py; SQLite is covered above.
-on_servers = pytest.mark.parametrize("database_url", [e for e in engine_params() if e != "sqlite"], indirect=True)
-
-
-@pytest.fixture
-def server_url(database_url: str) -> URL:
-    return make_url(database_url)
-
-
-@on_servers
-def test_server_at_the_current_schema_connects(
-    server_url: URL, executor: ThreadPoolExecutor, loop: qasync.QEventLoop, qtbot: QtBot
-) -> None:
-    async def scenario() -> None:
-        dialog = open_dialog(qtbot, executor)
-        fill_server(dialog, server_url)
-        assert await outcome(dialog) == UP_TO_DATE
-
-    run(loop, scenario())
-
-
-@on_servers
-def test_server_refuses_an_unknown_user(
-    server_url: URL, executor: ThreadPoolExecutor, loop: qasync.QEventLoop, qtbot: QtBot
-) -> None:
-    async def scenario() -> None:
-        dialog = open_dialog(qtbot, executor)
-        fill_server(dialog, server_url, user="nobody_desk_test", password="wrong")
-        assert await outcome(dialog) == "Wrong user name or password."
-        assert dialog.password.property("invalid") == "true"
-
-    run(loop, scenario())
-
-
-@on_servers
-def test_server_without_that_database(
-    server_url: URL, executor: ThreadPoolExecutor, loop: qasync.QEventLoop, qtbot: QtBot
-) -> None:
-    async def scenario() -> None:
-        dialog = open_dialog(qtbot, executor)
-        fill_server(dialog, server_url.set(database="desk_no_such_database"))
-        said = await outcome(dialog)
-        assert said.startswith("There is no database “desk_no_such_database” on ")
-
-    run(loop, scenario())
-
-
-@on_servers
-def test_server_without_tls_when_tls_is_required(
-    server_url: URL, executor: ThreadPoolExecutor, loop: qasync.QEventLoop, qtbot: QtBot
-) -> None:
-    """Requiring TLS connects to a server that speaks it, and says so in words, not a crash, to one that does not
-    (the Debian test servers here run without TLS)."""
-    engine = make_engine(server_url)
-    with engine.connect() as connection:
-        variable = "SHOW ssl" if engine.dialect.name == "postgresql" else "SELECT @@have_ssl"
-        speaks_tls = str(connection.exec_driver_sql(variable).scalar()).lower() in ("on", "yes")
-    engine.dispose()
-
-    async def scenario() -> None:
-        dialog = open_dialog(qtbot, executor)
-        fill_server(dialog, server_url)
-        dialog.tls.setCurrentIndex(dialog.tls.findData(TlsMode.REQUIRE))
-        said = await outcome(dialog)
-        if speaks_tls:
-            assert said == UP_TO_DATE
-        else:
-            assert said.startswith("The encrypted connection to ") and "encryption (TLS) setting" in said
-
-    run(loop, scenario())

@@ -1,35 +1,42 @@
-"""Signing in, and the whole start-up path: database, schema check, login, the Context the window starts from.
+"""Signing in, and the whole start-up path: help desk, schema check or hello, login, the Context the window starts
+from; against a Desk server, "Stay signed in" and how a session ends.
 
-Dialogs are found on screen and driven by typing and clicking; the database problem box is answered either by
-clicking its buttons or by replacing its `ask()` classmethod (STYLE rule 56).
+Dialogs are found on screen and driven by typing and clicking; the problem box is answered either by clicking its
+buttons or by replacing its `ask()` classmethod (STYLE rule 56). The servers are real `desk serve` processes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-import keyring
 import pytest
 from pytestqt.qtbot import QtBot
+from sqlalchemy.engine import URL
 
 import qasync
 from PySide6.QtCore import QSettings
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from desk import config
+from desk.client.remote import RemoteServices
 from desk.client.services import LocalServices
-from desk.services import accounts
+from desk.domain.errors import SignedOut
+from desk.keyring_store import SERVICE as KEYRING_SERVICE
+from desk.services import accounts, agent_sessions
 from desk.storage.db import Database
-from desk.ui.connect import ConnectionDialog, ConnectionProblem, ConnectionSettings, EngineKind
-from desk.ui.login import LoginDialog
-from desk.ui.startup import Choice, DatabaseProblemBox, sign_in, sign_in_function
-from tests.ui.conftest import db_of, run, until
-from tests.ui.test_connect import NoKeyring
+from desk.ui.app import agent_sessions as desk_sessions
+from desk.ui.connect import ConnectionDialog, ConnectionProblem, Remembered
+from desk.ui.login import USERNAME_KEY, LoginDialog
+from desk.ui.main_window import MainWindow
+from desk.ui.startup import Choice, ConnectionProblemBox, sign_in, sign_in_function
+from tests.mail.dovecot import free_ports
+from tests.ui.conftest import MemoryKeyring, Served, db_of, run, until
 
 W = TypeVar("W", bound=QWidget)
 
@@ -37,14 +44,10 @@ W = TypeVar("W", bound=QWidget)
 
 
 @pytest.fixture(autouse=True)
-def isolated_start(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No keyring, no DESK_DATABASE_URL and no config file of the developer's."""
-    before = keyring.get_keyring()
-    keyring.set_keyring(NoKeyring())
+def isolated_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No DESK_DATABASE_URL and no config file of the developer's (and no keyring: tests/conftest.py)."""
     monkeypatch.delenv("DESK_DATABASE_URL", raising=False)
     monkeypatch.setattr(config, "config_file", lambda: Path("/nonexistent/desk.toml"))
-    yield
-    keyring.set_keyring(before)
 
 
 @pytest.fixture
@@ -70,6 +73,11 @@ def open_login(qtbot: QtBot, db: Database, executor: ThreadPoolExecutor) -> Logi
     qtbot.addWidget(dialog)
     dialog.show()
     return dialog
+
+
+def shown_text(dialog: QWidget, text: str) -> bool:
+    """Whether a visible label in the dialog says exactly `text`."""
+    return any(label.isVisible() and label.text() == text for label in dialog.findChildren(QLabel))
 
 
 def type_credentials(dialog: LoginDialog, username: str, password: str) -> None:
@@ -133,11 +141,12 @@ def test_right_password_gives_the_agent_and_remembers_the_username(
     assert "demo-john" not in Path(QSettings().fileName()).read_text()
 
 
-def test_change_database_is_its_own_result(demo_db: Database, executor: ThreadPoolExecutor, qtbot: QtBot) -> None:
+def test_change_connection_is_its_own_result(demo_db: Database, executor: ThreadPoolExecutor, qtbot: QtBot) -> None:
     dialog = open_login(qtbot, demo_db, executor)
+    assert not dialog.stay_signed_in.isVisible()  # a file on this computer: nothing to stay signed in to
     with qtbot.waitSignal(dialog.finished) as finished:
         dialog.change_button.click()
-    assert finished.args == [LoginDialog.CHANGE_DATABASE]
+    assert finished.args == [LoginDialog.CHANGE_CONNECTION]
 
 
 # --- start-up -----------------------------------------------------------------------------------------------------
@@ -190,37 +199,55 @@ def test_empty_database_explains_the_schema_and_can_quit(
 ) -> None:
     empty = tmp_path / "empty.db"
     empty.touch()
-    asked: list[tuple[str, str]] = []
+    asked: list[tuple[str, str | URL]] = []
 
     async def answer(
-        cls: type[DatabaseProblemBox], parent: QWidget | None, problem: ConnectionProblem, label: str
+        cls: type[ConnectionProblemBox], parent: QWidget | None, problem: ConnectionProblem, url: str | URL
     ) -> Choice:
-        asked.append((str(problem), label))
+        asked.append((str(problem), url))
         return Choice.QUIT
 
-    monkeypatch.setattr(DatabaseProblemBox, "ask", classmethod(answer))
+    monkeypatch.setattr(ConnectionProblemBox, "ask", classmethod(answer))
     assert run(loop, sign_in(url=f"sqlite:///{empty}")) is None
-    [(message, label)] = asked
-    assert message == "The database has no Desk schema yet. Run `desk db upgrade` to create it."
-    assert label.startswith("SQLite ") and label.endswith("empty.db")
+    assert asked == [("The database has no Desk schema yet. Run `desk db upgrade` to create it.", f"sqlite:///{empty}")]
 
 
 def test_unreachable_server_box_leads_back_to_the_connection_dialog(loop: qasync.QEventLoop) -> None:
-    """The box as a person sees it: read it, press "Change database…", then cancel the dialog."""
+    """The box as a person sees it: read it, press "Change connection…", then cancel the dialog."""
+    (port,) = free_ports(1)  # nothing listens there
+    url = f"http://127.0.0.1:{port}"
 
     async def scenario() -> None:
-        signing_in = loop.create_task(sign_in(url="postgresql://desk@127.0.0.1:1/desk"))
-        box = await until(lambda: shown(DatabaseProblemBox), what="the problem box")
-        assert box.text() == "Desk cannot open the database."
-        assert box.informativeText().startswith(
-            "Cannot reach 127.0.0.1:1: connection refused — is the server running and reachable?"
-        )
-        assert "PostgreSQL desk@127.0.0.1:1/desk" in box.informativeText()
+        signing_in = loop.create_task(sign_in(url=url))
+        box = await until(lambda: shown(ConnectionProblemBox), what="the problem box")
+        assert box.text() == "Desk cannot use the Desk server."
+        assert box.informativeText().startswith(f"Nothing answers at {url} (")
+        assert box.informativeText().endswith(f"the Desk server is running.\n\nServer: {url}")
         box.change_button.click()
         dialog = await until(lambda: shown(ConnectionDialog), what="the connection dialog")
-        # It starts from the URL that failed, and says why.
-        assert (dialog.host.text(), dialog.port.text(), dialog.user.text()) == ("127.0.0.1", "1", "desk")
-        assert dialog.outcome.text().startswith("Cannot reach 127.0.0.1:1")
+        # It starts from the address that failed, and says why.
+        assert dialog.server.isChecked() and dialog.address.text() == url
+        assert dialog.outcome.text().startswith(f"Nothing answers at {url}")
+        dialog.cancel_button.click()
+        assert await signing_in is None
+
+    run(loop, scenario())
+
+
+def test_a_database_url_on_the_command_line_works_but_the_dialog_never_offers_one(loop: qasync.QEventLoop) -> None:
+    """An administrator on the server machine may still give a database URL; the way back offers a server."""
+
+    async def scenario() -> None:
+        signing_in = loop.create_task(sign_in(url="postgresql://desk:secret@127.0.0.1:1/desk"))
+        box = await until(lambda: shown(ConnectionProblemBox), what="the problem box")
+        assert box.text() == "Desk cannot open the database."
+        assert box.informativeText().startswith("PostgreSQL desk@127.0.0.1:1/desk cannot be opened: ")
+        assert box.informativeText().endswith("\n\nDatabase: PostgreSQL desk@127.0.0.1:1/desk")
+        assert "secret" not in box.informativeText()
+        box.change_button.click()
+        dialog = await until(lambda: shown(ConnectionDialog), what="the connection dialog")
+        assert dialog.server.isChecked() and dialog.address.text() == ""
+        assert set(dialog.errors) == {"address", "path"}  # a server's address or a file: no database fields
         dialog.cancel_button.click()
         assert await signing_in is None
 
@@ -233,10 +260,10 @@ def test_try_again_retries_then_quit(tmp_path: Path, loop: qasync.QEventLoop) ->
 
     async def scenario() -> None:
         signing_in = loop.create_task(sign_in(url=f"sqlite:///{empty}"))
-        box = await until(lambda: shown(DatabaseProblemBox), what="the problem box")
+        box = await until(lambda: shown(ConnectionProblemBox), what="the problem box")
         assert box.text() == "The database is not ready for this Desk."
         box.retry_button.click()
-        again = await until(lambda: (b := shown(DatabaseProblemBox)) is not None and b is not box and b)
+        again = await until(lambda: (b := shown(ConnectionProblemBox)) is not None and b is not box and b)
         again.quit_button.click()
         assert await signing_in is None
 
@@ -245,10 +272,11 @@ def test_try_again_retries_then_quit(tmp_path: Path, loop: qasync.QEventLoop) ->
 
 def test_first_start_asks_for_the_database_then_remembers_it(desk_file: Path, loop: qasync.QEventLoop) -> None:
     async def scenario() -> None:
-        assert ConnectionSettings.load() is None
+        assert Remembered.load() is None
         signing_in = loop.create_task(sign_in())
         dialog = await until(lambda: shown(ConnectionDialog), what="the connection dialog")
-        dialog.engine.setCurrentIndex(dialog.engine.findData(EngineKind.SQLITE))
+        assert dialog.server.isChecked()  # no demo file here: a team's server is the likely first answer
+        dialog.file.click()
         dialog.path.selectAll()
         QTest.keyClicks(dialog.path, str(desk_file))
         dialog.connect_button.click()
@@ -269,9 +297,7 @@ def test_first_start_asks_for_the_database_then_remembers_it(desk_file: Path, lo
         assert await signing_in is None
 
     run(loop, scenario())
-    remembered = ConnectionSettings.load()
-    assert remembered is not None
-    assert (remembered.engine, remembered.sqlite_path) == (EngineKind.SQLITE, str(desk_file))
+    assert Remembered.load() == Remembered(file=str(desk_file), use_file=True)
 
 
 def test_change_database_from_the_login_dialog(desk_file: Path, tmp_path: Path, loop: qasync.QEventLoop) -> None:
@@ -283,7 +309,7 @@ def test_change_database_from_the_login_dialog(desk_file: Path, tmp_path: Path, 
         login = await until(lambda: shown(LoginDialog), what="the login dialog")
         login.change_button.click()
         dialog = await until(lambda: shown(ConnectionDialog), what="the connection dialog")
-        assert dialog.path.text() == str(desk_file)  # starts from the database in use
+        assert dialog.file.isChecked() and dialog.path.text() == str(desk_file)  # starts from the one in use
         dialog.path.selectAll()
         QTest.keyClicks(dialog.path, str(other))
         dialog.connect_button.click()
@@ -296,5 +322,116 @@ def test_change_database_from_the_login_dialog(desk_file: Path, tmp_path: Path, 
         assert str(db_of(ctx).engine.url.database) == str(other)
         ctx.close()
         db_of(ctx).dispose()
+
+    run(loop, scenario())
+
+
+# --- against a Desk server ----------------------------------------------------------------------------------------
+
+
+def open_sessions(served: Served, username: str) -> int:
+    """How many sessions the agent has open on the server (looked up behind it, in its database)."""
+    db = Database(served.database_url)
+    try:
+        agent = accounts.agent_by_username(db, username)
+        return len(agent_sessions.list_sessions(db, agent))
+    finally:
+        db.dispose()
+
+
+def shown_window() -> MainWindow | None:
+    return shown(MainWindow)
+
+
+def test_no_keyring_no_staying_signed_in(demo_server: Served, loop: qasync.QEventLoop) -> None:
+    async def scenario() -> None:
+        signing_in = loop.create_task(sign_in(url=demo_server.url))
+        dialog = await until(lambda: shown(LoginDialog), what="the login dialog")
+        assert dialog.connection.text() == demo_server.url
+        assert dialog.stay_signed_in.isVisible() and not dialog.stay_signed_in.isEnabled()
+        assert not dialog.stay_signed_in.isChecked()
+        assert shown_text(dialog, "No system keyring here: Desk asks for your password at each start.")
+        dialog.cancel_button.click()
+        assert await signing_in is None
+
+    run(loop, scenario())
+
+
+def test_stay_signed_in_keeps_the_session_across_starts_until_sign_out(
+    demo_server: Served, memory_keyring: MemoryKeyring, loop: qasync.QEventLoop
+) -> None:
+    key = (KEYRING_SERVICE, f"session of john at {demo_server.url}")
+    before = open_sessions(demo_server, "john")
+
+    async def scenario() -> str:
+        sessions = asyncio.ensure_future(desk_sessions(demo_server.url))
+        dialog = await until(lambda: shown(LoginDialog), what="the login dialog")
+        assert dialog.stay_signed_in.isEnabled() and not dialog.stay_signed_in.isChecked()
+        dialog.stay_signed_in.click()
+        type_credentials(dialog, "john", "demo-john")
+        dialog.sign_in_button.click()
+        window = await until(shown_window, what="john's window")
+        secret = memory_keyring.passwords[key]
+        assert secret.startswith("desks_") and memory_keyring.passwords == {key: secret}
+        window.close()  # File › Quit
+        assert await sessions == 0
+        # The session stays open on the server, and the secret in the keyring.
+        assert memory_keyring.passwords == {key: secret}
+        assert await asyncio.to_thread(open_sessions, demo_server, "john") == before + 1
+
+        sessions = asyncio.ensure_future(desk_sessions(demo_server.url))
+        window = await until(lambda: shown_window() or shown(LoginDialog), what="a window")
+        assert isinstance(window, MainWindow) and "John" in window.windowTitle()  # no password asked
+        window.sign_out_action.trigger()  # File › Sign out
+        dialog = await until(lambda: shown(LoginDialog), what="the login dialog")
+        assert memory_keyring.passwords == {}
+        assert dialog.stay_signed_in.isChecked()  # as chosen last time
+        dialog.cancel_button.click()
+        assert await sessions == 0
+        return secret
+
+    secret = run(loop, scenario(), timeout=120)
+    assert open_sessions(demo_server, "john") == before
+    with pytest.raises(SignedOut):
+        RemoteServices(demo_server.url).resume(secret)
+    assert all("demo-john" not in entry for written in memory_keyring.written for entry in written)
+    assert "demo-john" not in Path(QSettings().fileName()).read_text()
+
+
+def test_quitting_without_staying_signed_in_ends_the_session(
+    demo_server: Served, memory_keyring: MemoryKeyring, loop: qasync.QEventLoop
+) -> None:
+    before = open_sessions(demo_server, "john")
+
+    async def scenario() -> None:
+        sessions = asyncio.ensure_future(desk_sessions(demo_server.url))
+        dialog = await until(lambda: shown(LoginDialog), what="the login dialog")
+        assert not dialog.stay_signed_in.isChecked()
+        type_credentials(dialog, "john", "demo-john")
+        dialog.sign_in_button.click()
+        window = await until(shown_window, what="john's window")
+        assert await asyncio.to_thread(open_sessions, demo_server, "john") == before + 1
+        window.close()
+        assert await sessions == 0
+
+    run(loop, scenario(), timeout=120)
+    assert open_sessions(demo_server, "john") == before
+    assert memory_keyring.written == []
+
+
+def test_a_refused_kept_session_is_forgotten_and_the_password_asked(
+    demo_server: Served, memory_keyring: MemoryKeyring, loop: qasync.QEventLoop
+) -> None:
+    key = f"session of john at {demo_server.url}"
+    memory_keyring.set_password(KEYRING_SERVICE, key, "desks_ended-long-ago")
+    QSettings().setValue(USERNAME_KEY, "john")
+
+    async def scenario() -> None:
+        signing_in = loop.create_task(sign_in(url=demo_server.url))
+        dialog = await until(lambda: shown(LoginDialog), what="the login dialog")
+        assert dialog.username.text() == "john" and not dialog.message.isVisible()
+        assert memory_keyring.passwords == {}
+        dialog.cancel_button.click()
+        assert await signing_in is None
 
     run(loop, scenario())
