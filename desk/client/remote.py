@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 import httpx2
 from pydantic import TypeAdapter, ValidationError
 
-from desk.client.tls import server_address
-from desk.domain.errors import DatabaseUnavailable, DeskError, Invalid, ServerUnreachable, SignedOut
+from desk.client.tls import not_an_address, server_address
+from desk.domain.errors import DatabaseUnavailable, DeskError, ServerUnreachable, SignedOut
 from desk.domain.permissions import AgentActor
 from desk.domain.views import ChangeView
 from desk.services import calls
@@ -52,9 +52,7 @@ def check_server_url(url: str) -> str:
     try:
         httpx2.URL(url.strip())
     except httpx2.InvalidURL:
-        raise Invalid(
-            "Give the Desk server's address, e.g. https://desk.example.lan:8443.", {"url": "not an address"}
-        ) from None
+        raise not_an_address(url) from None
     return url.strip().rstrip("/")
 
 

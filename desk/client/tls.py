@@ -104,8 +104,7 @@ def server_address(url: str) -> Server:
     except ValueError:  # brackets that hold no IPv6 address, a port that is not a number from 0 to 65535
         scheme, host, port = "", None, None
     if scheme not in ("http", "https") or not host or port == 0:
-        message = f"“{url}” is not a Desk server address: give it as https://name-or-address:port."
-        raise Invalid(message, fields={"url": message})
+        raise not_an_address(url)
     server = Server(scheme, host, port or (443 if scheme == "https" else 80))
     if scheme == "http" and not is_loopback(host):
         message = (
@@ -114,6 +113,15 @@ def server_address(url: str) -> Server:
         )
         raise Invalid(message, fields={"url": message})
     return server
+
+
+def not_an_address(url: str) -> Invalid:
+    """The refusal of something typed that is no Desk server address."""
+    if not url.strip():
+        message = "Give the Desk server's address, e.g. https://desk.example.lan:8443."
+    else:
+        message = f"“{url.strip()}” is not a Desk server address: give it as https://name-or-address:port."
+    return Invalid(message, fields={"url": message})
 
 
 def fingerprint(pem: str) -> str:

@@ -39,9 +39,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desk.client import tls
 from desk.client.remote import RemoteServices, check_server_url, is_server_url
 from desk.client.services import LocalServices, Services
-from desk.client.tls import KnownServers, check_server
 from desk.config import data_dir
 from desk.domain.errors import DatabaseUnavailable, DeskError, Invalid, SchemaMismatch, ServerUnreachable
 from desk.keyring_store import remember_password
@@ -262,9 +262,14 @@ async def trusted_server(parent: QWidget | None, executor: ThreadPoolExecutor, u
     """How the server's TLS certificate is verified, decided before anything is sent to it: trusted by the system,
     or pinned on first use with the agent's consent (desk.client.tls, the trust dialog); ConnectionProblem when the
     agent does not trust it."""
-    known = KnownServers()
     try:
-        verdict = await run(executor, check_server, url, known)
+        if tls.server_address(url).scheme == "http":  # to this machine only (tls refuses any other)
+            return True
+    except Invalid as error:
+        raise ConnectionProblem(str(error), field="address") from error
+    known = tls.KnownServers()
+    try:
+        verdict = await run(executor, tls.check_server, url, known)
     except DeskError as error:  # not an address, nothing answers, no TLS Desk can use
         raise ConnectionProblem(str(error), field="address") from error
     if verdict.needs_consent and not await TrustDialog.ask(parent, verdict):

@@ -34,7 +34,8 @@ def test_an_address_is_refused_in_words_or_reachable(typed: str) -> None:
     try:
         address = check_server_url(typed)
     except Invalid as error:
-        assert str(error).startswith(("Give the Desk server's address", "Use https://"))
+        assert str(error).startswith(("Give the Desk server's address", "“", "Use https://"))
+        assert error.fields["url"] == str(error)
         return
     parts = urlsplit(address)
     assert parts.scheme.lower() == "https" or _loopback(parts.hostname or "")
@@ -45,10 +46,10 @@ def test_an_address_is_refused_in_words_or_reachable(typed: str) -> None:
 @pytest.mark.parametrize(
     ("typed", "refusal"),
     [
-        ("https://desk.example.lan:99999", "Give the Desk server's address"),
-        ("https://[::1", "Give the Desk server's address"),
-        ("https://bad\x07host", "Give the Desk server's address"),
-        ("http://10.0.0.5:8080", "Use https://"),
+        ("https://desk.example.lan:99999", "is not a Desk server address: give it as https://name-or-address:port"),
+        ("https://[::1", "is not a Desk server address"),
+        ("https://bad\x07host", "is not a Desk server address"),
+        ("http://10.0.0.5:8080", "Use https://10.0.0.5:8080: plain http:// is only for a server on this computer"),
     ],
 )
 def test_addresses_the_client_could_not_use_are_refused(typed: str, refusal: str) -> None:

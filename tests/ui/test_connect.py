@@ -178,7 +178,8 @@ def test_server_address_is_checked_beside_the_field(
         assert visible_errors(dialog) == {}  # typing in the field clears its error
         dialog.test_button.click()
         assert await until(lambda: visible_errors(dialog), what="a field error") == {
-            "address": "Use https:// for a Desk server on the network: plain http:// would send passwords readably."
+            "address": "Use https://desk.example.lan: plain http:// is only for a server on this computer (127.0.0.1). "
+            "Across the network, passwords and tickets must travel encrypted."
         }
         assert dialog.address.property("invalid") == "true"
         assert not dialog.outcome.isVisible()
@@ -202,7 +203,7 @@ def test_unreachable_server_is_said_in_the_dialog(
         assert dialog.outcome.property("role") == "error" and dialog.address.property("invalid") == "true"
         choose_server(dialog, f"127.0.0.1:{port}")  # no scheme: https, as on the LAN
         said = await outcome(dialog)
-        assert said.startswith(f"Nothing answers at https://127.0.0.1:{port} (")
+        assert said.startswith(f"Cannot reach the Desk server at 127.0.0.1:{port} (")  # its certificate, first
 
     run(loop, scenario())
 
