@@ -39,6 +39,7 @@ Thresholds and timings: tests/perf/search_bench.py.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,6 +47,8 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
+    Engine,
     Executable,
     Float,
     FromClause,
@@ -54,9 +57,7 @@ from sqlalchemy import (
     Select,
     SQLColumnExpression,
     String,
-    and_,
     bindparam,
-    case,
     cast,
     column,
     func,
@@ -297,11 +298,12 @@ class _Search:
 
     def sample(self, size: int) -> tuple[int, list[int]]:
         """How many of the `size` newest documents match all terms, and each term alone."""
-        dialect, n = self.dialect, len(self.terms)
-
-        row = self.run(("sample",), lambda: _sample_statement(dialect, n), self.params(size=size)).one()
-        counts = [int(count) for count in row]
-        return counts[0], counts[1:] if n > 1 else counts
+        documents = _newest_documents(self.session.connection(), size)
+        needles = [f" {term} " for term in self.terms[:-1]] + [f" {self.terms[-1]}"]
+        hits = [sum(needle in document for document in documents) for needle in needles]
+        if len(needles) == 1:
+            return hits[0], hits
+        return sum(all(needle in document for needle in needles) for document in documents), hits
 
     def count(self, on_row: tuple[bool, ...], bound: int) -> int:
         """Matching documents, counted up to `bound` (the index read stops there)."""
@@ -426,11 +428,36 @@ def _number(name: str) -> Any:
     return bindparam(name, type_=Integer, literal_execute=True)
 
 
-def _sample_statement(dialect: str, n: int) -> Executable:
-    newest = select(SearchDocument.content).order_by(SearchDocument.ticket_id.desc()).limit(_number("size")).subquery()
-    tests = _substring_tests(dialect, newest.c.content, n)
-    checks = [and_(*tests), *tests] if n > 1 else tests  # one word: all of them is that one
-    return select(*(func.coalesce(func.sum(case((test, 1), else_=0)), 0) for test in checks)).select_from(newest)
+# The newest documents of each engine, by sample size: (the newest ticket id among them, their contents with a
+# space either side, newest first). Kept between searches and topped up with the documents added since, so that a
+# search reads only those: reading 500-2,000 documents for every search took 0.5-2 ms on SQLite and PostgreSQL and
+# 15-25 ms on MariaDB. A document edited since it was read counts as it was (the sample only estimates shares),
+# except the newest: when it changed or is gone, the sample is read again.
+_SAMPLES: weakref.WeakKeyDictionary[Engine, dict[int, tuple[int, list[str]]]] = weakref.WeakKeyDictionary()
+_DOCUMENTS_FROM = (
+    select(SearchDocument.ticket_id, SearchDocument.content)
+    .where(SearchDocument.ticket_id >= bindparam("newest", type_=Integer))
+    .order_by(SearchDocument.ticket_id.desc())
+    .limit(_number("size"))
+)
+
+
+def _newest_documents(connection: Connection, size: int) -> list[str]:
+    """The `size` newest documents (by ticket id) as `_SAMPLES` keeps them; reads only those added since."""
+    samples = _SAMPLES.setdefault(connection.engine, {})
+    newest, documents = samples.get(size, (0, []))
+    rows = list(connection.execute(_DOCUMENTS_FROM, {"newest": newest, "size": size + 1}))
+    if documents and rows and rows[-1][0] == newest and f" {rows[-1][1]} " == documents[0]:
+        rows.pop()  # the newest document known, unchanged: the rest are new
+        if not rows:
+            return documents
+    elif newest:
+        rows = list(connection.execute(_DOCUMENTS_FROM, {"newest": 0, "size": size}))
+        documents = []
+    documents = [f" {content} " for _, content in rows[:size]] + documents[: max(0, size - len(rows))]
+    if rows:
+        samples[size] = (rows[0][0], documents)
+    return documents
 
 
 @dataclass(frozen=True)
