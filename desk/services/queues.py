@@ -54,6 +54,7 @@ from desk.storage.models import (
 PAGE_SIZE = 50
 MAX_PAGE = 500
 MAX_IDS = 100_000
+MAX_SKIP = 10_000_000  # ten times the largest queue Desk is built for
 SEARCH_LIMIT = 1000  # full-text matches taken into a filtered queue
 
 # Whether an agent's visibility is restricted, and by departments and by teams: statements built once per shape
@@ -271,17 +272,22 @@ def queue_ids(
     sort: SortKey = SortKey.UPDATED,
     descending: bool = True,
     cursor: str | None = None,
+    skip: int = 0,
     limit: int = MAX_IDS,
 ) -> tuple[list[int], str | None]:
     """A queue's ticket ids in its order, a chunk at a time, and the cursor of the next chunk (None at the end).
 
-    The agent window's table holds a queue's ids, not its rows: a million ids take 8 MB, and any row can then
-    be fetched by position. The cursor is a `queue_page` cursor, so pages and chunks continue each other.
+    The chunk starts after the cursor (or at the start), `skip` tickets further: the agent window's table asks for
+    the ids around the rows it shows, continuing from a neighbour's cursor, or by position when the agent jumps
+    (the index is walked up to there, so a jump costs what the skipped ids do). The cursor is a `queue_page`
+    cursor, so pages and chunks continue each other.
     """
     agent = require_agent(actor)
     if not 1 <= limit <= MAX_IDS:
         raise Invalid(f"A chunk holds 1 to {MAX_IDS:,} ids.")
-    found, more, _ = _walk(session, agent, criteria, sort, descending, cursor, limit, ids_only=True)
+    if not 0 <= skip <= MAX_SKIP:
+        raise Invalid(f"A chunk starts 0 to {MAX_SKIP:,} tickets into the queue.")
+    found, more, _ = _walk(session, agent, criteria, sort, descending, cursor, limit, ids_only=True, skip=skip)
     next_cursor = inputs.encode_cursor(found[-1][0], found[-1][1]) if more and found else None
     return [row[1] for row in found], next_cursor
 
@@ -296,22 +302,28 @@ def _walk(
     limit: int,
     *,
     ids_only: bool,
+    skip: int = 0,
 ) -> tuple[Seq[Any], bool, list[ColumnElement[bool]]]:
-    """The `limit` tickets after the cursor: queue rows (or (sort value, id) pairs), whether more follow, and the
-    conditions used (none for a plain queue, whose statement binds the agent's values instead)."""
-    with_cursor = cursor is not None
+    """The `limit` tickets after the cursor (and `skip` more, for ids): queue rows (or (sort value, id) pairs),
+    whether more follow, and the conditions used (none for a plain queue, whose statement binds the agent's values
+    instead)."""
+    with_cursor, with_skip = cursor is not None, skip > 0
     conditions: list[ColumnElement[bool]] = []
     if _none_of_mine(agent, criteria):
         return [], False, conditions
     if criteria.is_plain_queue and criteria.queue is not None:
         # The common case, built once per shape: building the statement costs more than running it on SQLite.
-        build_plain = _plain_ids if ids_only else _plain_page
-        statement = build_plain(criteria.queue, _shape(agent), sort, descending, with_cursor)
+        if ids_only:
+            statement = _plain_ids(criteria.queue, _shape(agent), sort, descending, with_cursor, with_skip)
+        else:
+            statement = _plain_page(criteria.queue, _shape(agent), sort, descending, with_cursor)
     else:
         conditions = _conditions(session, agent, criteria)
-        build = _ids_statement if ids_only else _page_statement
-        statement = build(conditions, sort, descending, with_cursor)
-    params = _agent_params(agent) | {"page_limit": limit + 1}
+        if ids_only:
+            statement = _ids_statement(conditions, sort, descending, with_cursor, with_skip)
+        else:
+            statement = _page_statement(conditions, sort, descending, with_cursor)
+    params = _agent_params(agent) | {"page_limit": limit + 1, "page_skip": skip}
     if cursor is not None:
         params["after_value"], params["after_id"] = decode_cursor(cursor, _SORT_COLUMNS[sort])
     found = session.execute(statement, params).all()
@@ -330,7 +342,7 @@ def keyset_after(column: Any, value: Any, last_id: Any, *, descending: bool) -> 
 
 
 def _ids_statement(
-    conditions: Seq[ColumnElement[bool]], sort: SortKey, descending: bool, with_cursor: bool
+    conditions: Seq[ColumnElement[bool]], sort: SortKey, descending: bool, with_cursor: bool, with_skip: bool = False
 ) -> AnySelect:
     """(sort_value, ticket_id) of `page_limit` tickets after (`after_value`, `after_id`), in the queue's order."""
     column = _SORT_COLUMNS[sort]
@@ -341,7 +353,8 @@ def _ids_statement(
     order = (column.desc(), Ticket.id.desc()) if descending else (column.asc(), Ticket.id.asc())
     # The limit is written into the SQL: PostgreSQL cannot plan a bound LIMIT once for all calls (it planned the
     # page anew on every call, 10-14 ms of planning for 0.8 ms of execution); a number lets it keep one plan.
-    return page_query.order_by(*order).limit(bindparam("page_limit", type_=Integer, literal_execute=True))
+    page_query = page_query.order_by(*order).limit(bindparam("page_limit", type_=Integer, literal_execute=True))
+    return page_query.offset(bindparam("page_skip", type_=Integer, literal_execute=True)) if with_skip else page_query
 
 
 def _page_statement(
@@ -401,8 +414,10 @@ def _plain_page(queue: Queue, shape: Shape, sort: SortKey, descending: bool, wit
 
 
 @functools.cache
-def _plain_ids(queue: Queue, shape: Shape, sort: SortKey, descending: bool, with_cursor: bool) -> AnySelect:
-    return _ids_statement(_plain_conditions(queue, shape), sort, descending, with_cursor)
+def _plain_ids(
+    queue: Queue, shape: Shape, sort: SortKey, descending: bool, with_cursor: bool, with_skip: bool
+) -> AnySelect:
+    return _ids_statement(_plain_conditions(queue, shape), sort, descending, with_cursor, with_skip)
 
 
 def _none_of_mine(agent: AgentActor, criteria: Criteria) -> bool:

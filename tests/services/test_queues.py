@@ -287,6 +287,31 @@ def test_id_chunks_continue_the_first_page_in_the_same_order(world: World, desce
         queues.queue_ids(world.db, world.admin, criteria, limit=0)
 
 
+@pytest.mark.parametrize("criteria", [Criteria(queue=Queue.OPEN), Criteria(queue=Queue.OPEN, text="ticket")])
+def test_id_chunks_start_anywhere_by_position_or_from_a_neighbours_cursor(world: World, criteria: Criteria) -> None:
+    """The window's table jumps into a long queue by position, and goes on up or down from a cursor it holds."""
+    for i in range(12):
+        world.open(subject=f"Ticket {i}")
+    world.open(subject="Billing ticket only", department_id=world.billing, by=world.admin)
+    for agent in (world.admin, world.limited):
+        every, _ = queues.queue_ids(world.db, agent, criteria, sort=SortKey.NUMBER)
+        upward, _ = queues.queue_ids(world.db, agent, criteria, sort=SortKey.NUMBER, descending=False)
+        assert upward == every[::-1] and len(every) == (13 if agent is world.admin else 12)
+        for skip in (0, 1, 5, len(every) - 1, len(every), len(every) + 3):
+            chunk, cursor = queues.queue_ids(world.db, agent, criteria, sort=SortKey.NUMBER, skip=skip, limit=4)
+            assert chunk == every[skip : skip + 4]
+            assert (cursor is None) == (skip + 4 >= len(every))
+            if cursor is not None:  # down from the window's last ticket, and up from it
+                after, _ = queues.queue_ids(world.db, agent, criteria, sort=SortKey.NUMBER, cursor=cursor, limit=3)
+                assert after == every[skip + 4 : skip + 7]
+                before, _ = queues.queue_ids(
+                    world.db, agent, criteria, sort=SortKey.NUMBER, descending=False, cursor=cursor, skip=1, limit=2
+                )
+                assert before == every[skip : skip + 2][::-1]
+    with pytest.raises(Invalid, match="0 to 10,000,000 tickets"):
+        queues.queue_ids(world.db, world.admin, criteria, skip=-1)
+
+
 def test_criteria_filters(world: World) -> None:
     db = world.db
     high = world.open(subject="Disk full", priority_id=world.priorities["High"])
