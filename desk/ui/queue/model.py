@@ -176,6 +176,11 @@ class QueueModel(QAbstractTableModel):
         return not self._is_loading and self._window is None and not self._waiting
 
     @property
+    def ids_known(self) -> int:
+        """How many of the queue's ids have been read (the others are read when the view shows their rows)."""
+        return len(self._ids) - self._ids.count(0)
+
+    @property
     def generation(self) -> int:
         return self._generation
 

@@ -182,6 +182,7 @@ def test_choosing_a_long_queue_reads_its_first_page_only(qapp: QApplication) -> 
     flush()
     assert model.rowCount() == 850_000
     assert loader.calls == ["first"]
+    assert model.ids_known == 100
     assert model.ticket_id(99) == 100 and model.ticket_id(100) is None
 
 
