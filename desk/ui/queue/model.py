@@ -106,19 +106,19 @@ PRIORITY_COLUMN = 4
 DUE_COLUMN = 8
 SUBJECT_COLUMN = 2
 
+# Roles as plain ints: data() is called for every role of every cell painted (a few thousand times for one
+# screen of rows), and reading an enum member costs more than the comparison.
+_DISPLAY = Qt.ItemDataRole.DisplayRole.value
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole.value
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole.value
+_FONT = Qt.ItemDataRole.FontRole.value
+_ALIGNMENT = Qt.ItemDataRole.TextAlignmentRole.value
+_BACKGROUND = Qt.ItemDataRole.BackgroundRole.value
+_TICKET_ID, _ROW, _CHANGED_BY = QueueRole.TICKET_ID.value, QueueRole.ROW.value, QueueRole.CHANGED_BY.value
 _HANDLED_ROLES = frozenset(
-    {
-        Qt.ItemDataRole.DisplayRole,
-        Qt.ItemDataRole.ToolTipRole,
-        Qt.ItemDataRole.ForegroundRole,
-        Qt.ItemDataRole.FontRole,
-        Qt.ItemDataRole.TextAlignmentRole,
-        Qt.ItemDataRole.BackgroundRole,
-        QueueRole.TICKET_ID,
-        QueueRole.ROW,
-        QueueRole.CHANGED_BY,
-    }
+    {_DISPLAY, _TOOLTIP, _FOREGROUND, _FONT, _ALIGNMENT, _BACKGROUND, _TICKET_ID, _ROW, _CHANGED_BY}
 )
+_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
 
 class QueueLoader(Protocol):
@@ -349,46 +349,46 @@ class QueueModel(QAbstractTableModel):
         """Selectable and enabled; never fetches (Ctrl+A calls it for every row)."""
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        return _FLAGS
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """A cell from the page cache; a placeholder (and one page fetch) while the row is not here."""
         if role not in _HANDLED_ROLES or not index.isValid():
             return None
         ticket_id = self._ids[index.row()] or None
-        if role == QueueRole.TICKET_ID:
+        if role == _TICKET_ID:
             return ticket_id
-        if role == QueueRole.CHANGED_BY:
+        if role == _CHANGED_BY:
             return self._marks.get(ticket_id) if ticket_id is not None else None
-        if role == Qt.ItemDataRole.BackgroundRole:
+        if role == _BACKGROUND:
             marked = ticket_id is not None and ticket_id in self._marks
             return theme.color("changed.bg") if marked else None
         row = self._rows.get(ticket_id) if ticket_id is not None else None
         if row is None:
             self._want(index.row())
-        if role == QueueRole.ROW:
+        if role == _ROW:
             return row
         column = COLUMNS[index.column()]
-        if role == Qt.ItemDataRole.TextAlignmentRole:
+        if role == _ALIGNMENT:
             return column.alignment
         if row is None:
-            if role == Qt.ItemDataRole.DisplayRole:
+            if role == _DISPLAY:
                 return PLACEHOLDER
-            if role == Qt.ItemDataRole.ForegroundRole:
+            if role == _FOREGROUND:
                 return theme.color("text.placeholder")
             return None
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role == _DISPLAY:
             return column.text(row)
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _TOOLTIP:
             who = self._marks.get(row.id)
             return plain_tip(f"Changed by {who} just now" if who else _tooltip(row, index.column()))
-        if role == Qt.ItemDataRole.ForegroundRole:
+        if role == _FOREGROUND:
             if index.column() == DUE_COLUMN and row.overdue:
                 return theme.color("danger")
             if row.status_state != StatusState.OPEN:
                 return theme.color("text.muted")
             return None
-        if role == Qt.ItemDataRole.FontRole and index.column() == SUBJECT_COLUMN and _unanswered(row):
+        if role == _FONT and index.column() == SUBJECT_COLUMN and _unanswered(row):
             font = QFont()
             font.setBold(True)
             return font
