@@ -60,6 +60,9 @@ BATCH = 5000  # tickets per bulk transaction (with their ~25,000 entries)
 DAYS = 60  # tickets spread over the last two months
 LONG_THREAD = 200  # entries of the one ticket with a long thread
 LONG_THREAD_SUBJECT = "Statement sync keeps failing for our accounting package"
+# A big demo (bulk-loaded, for the benchmarks) also has a ticket with a thread five times as long.
+LONGEST_THREAD = 1000
+LONGEST_THREAD_SUBJECT = "Ledger export keeps failing every night"
 RARE_WORD = "reykjavik"  # in about one ticket in 20,000 (and one showcase ticket): a rare search word
 COMMON_WORD = "thanks"  # in nearly every ticket: a very common search word
 RARE_RATE = 1 / 20000
@@ -1021,8 +1024,15 @@ class Showcase:
             self.clock.at(self._later(moment, 60, 2000, self.now - timedelta(minutes=1)))
             lifecycle.leave_feedback(db, user, tid, rating, comment)
 
-    def long_thread(self, start: datetime, requester: tuple[int, str, str]) -> int:
-        """One ticket with LONG_THREAD entries: a problem that came back for weeks."""
+    def long_thread(
+        self,
+        start: datetime,
+        requester: tuple[int, str, str],
+        size: int | None = None,
+        subject: str = LONG_THREAD_SUBJECT,
+    ) -> int:
+        """One ticket with `size` (LONG_THREAD) entries: a problem that came back for weeks."""
+        size = LONG_THREAD if size is None else size
         story = Story(
             "long",
             next(s for s in SCENARIOS if s.topic == "problem"),
@@ -1033,13 +1043,13 @@ class Showcase:
             TicketSource.EMAIL,
             _fields(self.rng, requester[1].split()[0], "Maria"),
         )
-        tid = self.open(story, subject=LONG_THREAD_SUBJECT, body=LONG_THREAD_OPENING.format(**story.fields))
+        tid = self.open(story, subject=subject, body=LONG_THREAD_OPENING.format(**story.fields))
         maria = self.refs.agent("maria")
         self.clock.at(start + timedelta(minutes=20))
         tickets.claim(self.db, maria, tid)
-        step = (self.now - timedelta(hours=2) - start) / LONG_THREAD
+        step = (self.now - timedelta(hours=2) - start) / size
         moment = start
-        for n in range(1, LONG_THREAD):
+        for n in range(1, size):
             moment += step
             self.clock.at(moment)
             fields = _fields(self.rng, story.fields["first"], "Maria")
@@ -1197,11 +1207,13 @@ def _mark_overdue(db: Database, now: datetime) -> int:
     return flagged
 
 
-def _showcase(db: Database, refs: Refs, rng: random.Random, count: int, now: datetime, progress: Progress) -> Showcase:
-    """`count` tickets: stories of every fate, the long thread, a merged and a linked pair."""
+def _showcase(
+    db: Database, refs: Refs, rng: random.Random, count: int, now: datetime, progress: Progress, *, longest: bool
+) -> Showcase:
+    """`count` tickets: stories of every fate, the long thread (and the longest), a merged and a linked pair."""
     showcase = Showcase(db, refs, rng, now)
     extras = count >= 8
-    stories = _plan_stories(rng, count - 4 if extras else count, refs, now)
+    stories = _plan_stories(rng, count - 4 - longest if extras else count, refs, now)
     long_start = now - timedelta(days=min(DAYS - 5, 40))
     long_done = not extras
     closed = [story for story in stories if story.fate == "closed"]
@@ -1223,6 +1235,8 @@ def _showcase(db: Database, refs: Refs, rng: random.Random, count: int, now: dat
             progress(f"  {n:,} of {len(stories):,} showcase tickets")
     if not long_done:
         showcase.long_thread(long_start, refs.users[7])
+    if extras and longest:
+        showcase.long_thread(long_start, refs.users[8], LONGEST_THREAD, LONGEST_THREAD_SUBJECT)
     if extras:
         showcase.pairs()
     return showcase
@@ -1762,7 +1776,7 @@ def build_demo(db: Database, *, tickets: int = 300, progress: Progress = lambda 
     refs = _load_refs(db, actors)
     shown = tickets - bulk
     progress(f"{shown:,} tickets through the services")
-    showcase = _showcase(db, refs, rng, shown, now, progress)
+    showcase = _showcase(db, refs, rng, shown, now, progress, longest=bool(bulk))
     _backdate(db, showcase)
     _mark_overdue(db, now)
     if bulk:

@@ -250,6 +250,12 @@ _LINKED = (
 )
 
 
+# Enum members by stored value: a dict look-up per thread item instead of an Enum call (a 200-entry thread is read
+# on every opening).
+_ENTRY_KINDS = {kind.value: kind for kind in EntryKind}
+_EVENT_KINDS = {kind.value: kind for kind in EventKind}
+
+
 def thread(session: Session, ticket_id: int, actor: Actor) -> tuple[ThreadItem, ...]:
     """Entries and events in time order; an end user sees no internal note and no agent-only event.
 
@@ -259,40 +265,43 @@ def thread(session: Session, ticket_id: int, actor: Actor) -> tuple[ThreadItem, 
     entries_statement, events_statement = _THREAD[public_only]
     params = {"ticket_id": ticket_id}
     items: list[tuple[datetime, int, int, ThreadItem]] = []
-    entries: dict[int, tuple[datetime, Any, list[AttachmentView]]] = {}
-    for row in session.execute(entries_statement, params).all():
-        entry_id = row[0]
-        if entry_id not in entries:
-            entries[entry_id] = (row[6], row, [])
+    entries: dict[int, tuple[tuple[Any, ...], list[AttachmentView]]] = {}
+    connection = session.connection()  # Core statements: plain rows, without the session's ORM handling
+    for row in connection.execute(entries_statement, params).all():
+        found = entries.get(row[0])
+        if found is None:
+            found = entries[row[0]] = (row, [])
         if row[12] is not None:
-            entries[entry_id][2].append(attachment_view(*row[12:17]))
-    for entry_id, (created_at, row, attachments) in entries.items():
-        kind, author = _author(row[2], row[3], row[4], row[5])
+            found[1].append(attachment_view(*row[12:17]))
+    for entry, attachments in entries.values():
+        entry_id, kind, agent_id, agent, user_id, user, created_at, text, html, recipients, edited_at = entry[:11]
+        author_kind, author = _author(agent_id, agent, user_id, user)
         view = EntryView(
-            id=entry_id,
-            kind=EntryKind(row[1]),
-            author_kind=kind,
-            author=author,
-            created_at=created_at,
-            body_text=row[7],
-            body_html=sanitize_html(row[8]),  # stored under an older policy, perhaps: today's policy when shown
-            recipients=tuple(row[9] or ()),
-            edited_at=row[10],
-            attachments=tuple(attachments),
-            sender_unverified=bool(row[11]),
+            entry_id,
+            _ENTRY_KINDS[kind],
+            author_kind,
+            author,
+            created_at,
+            text,
+            sanitize_html(html) if html else None,  # stored under an older policy, perhaps: today's policy when shown
+            tuple(recipients) if recipients else (),
+            edited_at,
+            tuple(attachments),
+            bool(entry[11]),  # sender_unverified
         )
         items.append((created_at, 0, entry_id, view))
-    events = session.execute(events_statement, params).all()
-    for event_id, event_kind, agent_id, agent, user_id, user, created_at, data, note in events:
-        kind, author = _author(agent_id, agent, user_id, user)
+    for event_id, event_kind, agent_id, agent, user_id, user, created_at, data, note in connection.execute(
+        events_statement, params
+    ).all():
+        author_kind, author = _author(agent_id, agent, user_id, user)
         event_view = EventView(
-            id=event_id,
-            kind=EventKind(event_kind),
-            actor_kind=kind,
-            actor=author,
-            created_at=created_at,
-            data=dict(data),
-            note=None if public_only else note,
+            event_id,
+            _EVENT_KINDS[event_kind],
+            author_kind,
+            author,
+            created_at,
+            dict(data),
+            None if public_only else note,
         )
         items.append((created_at, 1, event_id, event_view))
     items.sort(key=lambda item: item[:3])

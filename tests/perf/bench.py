@@ -453,8 +453,9 @@ class Raw:
         return ticket, thread, events
 
     def create_ticket(self, connection: Connection, new: NewTicket) -> tuple[Any, Sequence[Any], Sequence[Any]]:
-        """What the service writes, as few statements as we can: ticket (its SLA plan and due date computed by
-        the caller), first message, created event, search document, tally, change-feed row (and NOTIFY), in a
+        """What the service writes, as few statements as we can: the requester looked up by address, ticket (its
+        SLA plan and due date computed by the caller), first message, created event, search document, tally,
+        change-feed row (and NOTIFY), the alert to the agents in the outbox (the demo's mail sink is on), in a
         savepoint of the outer transaction like the service's; then the ticket read back."""
         now = datetime.now(UTC).replace(tzinfo=None)
         number = f"B{self.counter.randrange(10**12):012d}"
@@ -483,6 +484,9 @@ class Raw:
             ":now, :first_due, :resolution_due, :due, :f, :f, 0, :now, 1)"
         )
         with connection.begin_nested():
+            values["requester_id"] = connection.execute(
+                text("SELECT id FROM users WHERE email = :email"), {"email": new.email}
+            ).scalar_one()
             if self.dialect == "postgresql" or self.dialect == "sqlite":
                 ticket_id = int(connection.execute(text(insert_ticket + " RETURNING id"), values).scalar_one())
             else:
@@ -526,6 +530,15 @@ class Raw:
             )
             if self.dialect == "postgresql":
                 connection.execute(text("SELECT pg_notify('desk_changes', :p)"), {"p": f"{ticket_id}:created"})
+            if new.alert is not None:
+                connection.execute(
+                    text(
+                        "INSERT INTO outbox (ticket_id, mailbox_id, kind, recipients, subject, body_text, message_id, "
+                        "state, attempts, next_attempt_at, created_at, sent_at) VALUES (:id, :mailbox_id, :kind, "
+                        ":recipients, :subject, :body_text, :message_id, :state, 0, :now, :now, :sent_at)"
+                    ),
+                    new.alert | {"id": ticket_id, "message_id": f"<{number}@bench>", "now": now},
+                )
             return self.open_ticket(connection, ticket_id)
 
 
@@ -545,6 +558,7 @@ class NewTicket:
     resolution_due: datetime | None
     due_at: datetime
     agent_id: int
+    alert: dict[str, Any] | None = None  # the outbox row of the alert to the agents the service writes with it
     subject: str = "Bench: cannot download statement"
     body: str = "The PDF download of my statement fails with error E512.\n\nThanks"
 
@@ -763,15 +777,20 @@ def new_ticket(db: Database, admin: AgentActor) -> NewTicket:
             connection.execute(text("SELECT id FROM help_topics WHERE name = 'Report a Problem'")).scalar_one()
         )
     probe = NewTicket(requester_id, email, 0, topic_id, 0, 0, 0, None, None, None, datetime.now(), admin.id)
+    ticket_columns = (
+        "department_id, priority_id, priority_level, status_id, sla_id, first_response_due, resolution_due, due_at"
+    )
+    alert_columns = "mailbox_id, kind, recipients, subject, body_text, state, next_attempt_at, sent_at"
     with rolled_back(db) as scratch:
         view = create_through_service(scratch, admin, probe)
-        row = scratch.connection.execute(
-            text(
-                "SELECT department_id, priority_id, priority_level, status_id, sla_id, first_response_due, "
-                "resolution_due, due_at FROM tickets WHERE id = :id"
-            ),
-            {"id": view.id},
-        ).one()
+        read = {
+            table: scratch.connection.execute(
+                text(f"SELECT {columns} FROM {table} WHERE {key} = :id"), {"id": view.id}
+            ).one_or_none()
+            for table, columns, key in (("tickets", ticket_columns, "id"), ("outbox", alert_columns, "ticket_id"))
+        }
+    row, alert = read["tickets"], read["outbox"]
+    assert row is not None
     department_id, priority_id, level, status_id, sla_id, first_due, resolution_due, due_at = row
     return NewTicket(
         requester_id,
@@ -786,6 +805,7 @@ def new_ticket(db: Database, admin: AgentActor) -> NewTicket:
         resolution_due,
         due_at,
         admin.id,
+        None if alert is None else dict(alert._mapping),
     )
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from desk.domain.permissions import AgentActor, Right, SystemActor, UserActor
 from desk.domain.views import TicketView
@@ -25,6 +27,21 @@ from desk.storage.models import (
 )
 
 SYSTEM = SystemActor()
+
+
+@contextmanager
+def statements_sent(db: Database) -> Iterator[list[str]]:
+    """The statements sent to the database inside the block, each on one line."""
+    sent: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        sent.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
 
 
 @dataclass(frozen=True)

@@ -208,11 +208,14 @@ def test_bulk_load_follows_the_services_rules(db: Database, monkeypatch: pytest.
     monkeypatch.setattr(demo, "SHOWCASE", 30)
     monkeypatch.setattr(demo, "BATCH", 700)  # several batches, the last one short
     monkeypatch.setattr(demo, "LONG_THREAD", 20)
+    monkeypatch.setattr(demo, "LONGEST_THREAD", 30)
     demo.build_demo(db, tickets=2000)
 
     assert count(db, Ticket) == 2000
     with db.transaction(write=False) as session:
         last_id = session.scalar(select(func.max(Ticket.id))) or 0
+        longest = session.scalar(select(Ticket.id).where(Ticket.subject == demo.LONGEST_THREAD_SUBJECT))
+    assert count(db, ThreadEntry, ThreadEntry.ticket_id == longest) == 30  # the benchmarks' longest thread
     with db.transaction(write=False) as session:
         assert session.scalar(select(func.count(func.distinct(Ticket.number)))) == 2000
         without_entries = session.scalar(
@@ -298,6 +301,7 @@ def test_every_demo_ticket_is_about_one_thing(db: Database, monkeypatch: pytest.
     """A ticket's first message is the one written for its subject, and every later entry belongs to the same kind
     of ticket, in the showcase and in the bulk load alike (no "App crashes on startup" ticket about a transfer)."""
     monkeypatch.setattr(demo, "LONG_THREAD", 20)
+    monkeypatch.setattr(demo, "LONGEST_THREAD", 30)
     monkeypatch.setattr(demo, "BULK_THRESHOLD", 100)
     monkeypatch.setattr(demo, "SHOWCASE", 60)
     demo.build_demo(db, tickets=400)
@@ -320,7 +324,7 @@ def test_every_demo_ticket_is_about_one_thing(db: Database, monkeypatch: pytest.
     for ticket_id, subject in subjects.items():
         (first_kind, first), *rest = threads[ticket_id]
         assert first_kind == "message"
-        if subject == demo.LONG_THREAD_SUBJECT:
+        if subject in (demo.LONG_THREAD_SUBJECT, demo.LONGEST_THREAD_SUBJECT):
             assert _pattern(demo.LONG_THREAD_OPENING).fullmatch(first)
             continue
         matching = [

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from desk.domain.enums import Queue, SortKey
 from desk.domain.errors import Invalid
@@ -18,7 +18,7 @@ from desk.domain.views import QueueRow
 from desk.services import entries, lifecycle, queues, tickets
 from desk.storage.db import Database
 from desk.storage.models import Status, Ticket, User
-from tests.services.conftest import World
+from tests.services.conftest import World, statements_sent
 
 
 def ids(page: object) -> list[int]:
@@ -103,14 +103,7 @@ def test_my_teams_of_an_agent_in_no_team_is_empty_without_reading_tickets(world:
     db = world.db
     world.open(subject="team", team_id=world.level2, by=world.admin)
     assert not world.viewer.teams
-    read: list[str] = []
-
-    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        if "tickets" in statement:
-            read.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
+    with statements_sent(db) as sent:
         for criteria in (
             Criteria(queue=Queue.MY_TEAMS),
             Criteria(queue=Queue.MY_TEAMS, department_ids=(world.billing,)),
@@ -118,9 +111,7 @@ def test_my_teams_of_an_agent_in_no_team_is_empty_without_reading_tickets(world:
             page = queues.queue_page(db, world.viewer, criteria)
             assert (ids(page), page.total, page.next_cursor) == ([], 0, None)
             assert queues.queue_ids(db, world.viewer, criteria) == ([], None)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
-    assert read == []
+    assert [s for s in sent if "tickets" in s] == []
     assert ids(queues.queue_page(db, world.limited, Criteria(queue=Queue.MY_TEAMS))) != []
 
 
@@ -128,20 +119,32 @@ def test_a_page_statement_carries_its_size_and_state_in_its_text(world: World) -
     """The same text on every call, the constants written in: PostgreSQL re-planned a page with a bound LIMIT, or
     (Unassigned) with a bound state, on every call."""
     world.open(subject="one")
-    sent: list[str] = []
-
-    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        if "ORDER BY" in statement:
-            sent.append(" ".join(statement.split()))
-
-    event.listen(world.db.engine, "before_cursor_execute", note)
-    try:
+    with statements_sent(world.db) as sent:
         for _ in range(2):
             queues.queue_page(world.db, world.admin, Criteria(queue=Queue.UNASSIGNED), limit=20)
-    finally:
-        event.remove(world.db.engine, "before_cursor_execute", note)
+    sent = [s for s in sent if "ORDER BY" in s]
     assert len(sent) == 2 and sent[0] == sent[1]
     assert "LIMIT 21" in sent[0] and "tickets.state = 'open'" in sent[0]
+
+
+def test_a_limited_agents_page_and_counts_carry_the_agents_ids_in_their_text(world: World) -> None:
+    """PostgreSQL planned a limited agent's Unanswered and Overdue pages anew on every call while the agent's id,
+    departments and teams were bound; written in, one plan serves every call. Other agents get their own text."""
+    world.open(subject="one")
+    limited = world.limited
+    (department,), (team,) = sorted(limited.departments), sorted(limited.teams)
+    with statements_sent(world.db) as sent:
+        for _ in range(2):
+            queues.queue_page(world.db, limited, Criteria(queue=Queue.UNANSWERED), limit=20)
+            queues.queue_counts(world.db, limited)
+    sent = [s for s in sent if "FROM ticket" in s]
+    page, tally, counts = sent[:3]
+    assert sent == [page, tally, counts] * 2
+    assert f"tickets.assignee_id = {limited.id}" in page and f"tickets.department_id IN ({department})" in page
+    assert f"tickets.team_id IN ({team})" in page
+    for statement in (tally, counts):
+        assert f"ticket_tallies.assignee_id = {limited.id}" in statement
+        assert f"ticket_tallies.department_id IN ({department})" in statement
 
 
 # Texts whose order depends on case, accents, compatibility forms and spacing: every engine must agree.
@@ -282,6 +285,31 @@ def test_id_chunks_continue_the_first_page_in_the_same_order(world: World, desce
     assert len(theirs) == 12 and set(theirs) < set(every)
     with pytest.raises(Invalid, match="1 to 100,000 ids"):
         queues.queue_ids(world.db, world.admin, criteria, limit=0)
+
+
+@pytest.mark.parametrize("criteria", [Criteria(queue=Queue.OPEN), Criteria(queue=Queue.OPEN, text="ticket")])
+def test_id_chunks_start_anywhere_by_position_or_from_a_neighbours_cursor(world: World, criteria: Criteria) -> None:
+    """The window's table jumps into a long queue by position, and goes on up or down from a cursor it holds."""
+    for i in range(12):
+        world.open(subject=f"Ticket {i}")
+    world.open(subject="Billing ticket only", department_id=world.billing, by=world.admin)
+    for agent in (world.admin, world.limited):
+        every, _ = queues.queue_ids(world.db, agent, criteria, sort=SortKey.NUMBER)
+        upward, _ = queues.queue_ids(world.db, agent, criteria, sort=SortKey.NUMBER, descending=False)
+        assert upward == every[::-1] and len(every) == (13 if agent is world.admin else 12)
+        for skip in (0, 1, 5, len(every) - 1, len(every), len(every) + 3):
+            chunk, cursor = queues.queue_ids(world.db, agent, criteria, sort=SortKey.NUMBER, skip=skip, limit=4)
+            assert chunk == every[skip : skip + 4]
+            assert (cursor is None) == (skip + 4 >= len(every))
+            if cursor is not None:  # down from the window's last ticket, and up from it
+                after, _ = queues.queue_ids(world.db, agent, criteria, sort=SortKey.NUMBER, cursor=cursor, limit=3)
+                assert after == every[skip + 4 : skip + 7]
+                before, _ = queues.queue_ids(
+                    world.db, agent, criteria, sort=SortKey.NUMBER, descending=False, cursor=cursor, skip=1, limit=2
+                )
+                assert before == every[skip : skip + 2][::-1]
+    with pytest.raises(Invalid, match="0 to 10,000,000 tickets"):
+        queues.queue_ids(world.db, world.admin, criteria, skip=-1)
 
 
 def test_criteria_filters(world: World) -> None:

@@ -6,14 +6,14 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from desk.domain.enums import EntryKind, EventKind, Queue, StatusState, TicketSource
 from desk.domain.errors import Conflict, Invalid, NotFound, PermissionDenied
 from desk.domain.views import EntryView, EventView
 from desk.services import queues, settings, tickets
 from desk.storage.models import Ticket, TicketTally
-from tests.services.conftest import SYSTEM, World, count, events, feed
+from tests.services.conftest import SYSTEM, World, count, events, feed, statements_sent
 
 
 def test_end_user_opens_ticket_with_topic_defaults(world: World) -> None:
@@ -106,16 +106,8 @@ def test_full_number_format_is_named(world: World, monkeypatch: pytest.MonkeyPat
 
 def test_opening_a_ticket_does_not_look_its_number_up_first(world: World) -> None:
     """The insert's savepoint catches a taken number; a SELECT by number before it was a statement of 17."""
-    sent: list[str] = []
-
-    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        sent.append(" ".join(statement.split()))
-
-    event.listen(world.db.engine, "before_cursor_execute", note)
-    try:
+    with statements_sent(world.db) as sent:
         world.open()
-    finally:
-        event.remove(world.db.engine, "before_cursor_execute", note)
     assert not [s for s in sent if s.startswith("SELECT") and "tickets.number =" in s]
 
 

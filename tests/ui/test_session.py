@@ -31,10 +31,11 @@ from tests.ui.conftest import queue_loaded, run, until
 def test_closing_the_window_ends_all_of_its_background_work(
     ctx: Context, loop: qasync.QEventLoop, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Closed while its queue still loads ids chunk by chunk and its mail check runs every few milliseconds, the
-    window leaves nothing running: no task, no timer that starts a call, no error once the session is closed."""
+    """Closed while its queue still reads the ids of the rows it shows two at a time and its mail check runs every
+    few milliseconds, the window leaves nothing running: no task, no timer that starts a call, no error once the
+    session is closed."""
     monkeypatch.setattr(queue_model, "FIRST_PAGE", 2)
-    monkeypatch.setattr(queue_model, "ID_CHUNKS", (2, 2))
+    monkeypatch.setattr(queue_model, "ID_WINDOW", 2)
     monkeypatch.setattr(mail_health, "CHECK_EVERY_MS", 5)
     bugs: list[Any] = []
     monkeypatch.setattr(sys, "excepthook", lambda *info: bugs.append(info))
@@ -45,8 +46,8 @@ def test_closing_the_window_ends_all_of_its_background_work(
         qtbot.addWidget(window)
         window.show()
         starting = asyncio.ensure_future(window.start())
-        await until(lambda: window.queue.model.rowCount() > 0, what="the queue to start loading")
-        assert not window.queue.model.is_complete  # ids still on their way
+        model = window.queue.model
+        await until(lambda: model.rowCount() > 0 and not model.is_complete, what="ids of the rows shown on their way")
         window.close()
         ctx.close()  # as Desk does when the window has closed
         with contextlib.suppress(asyncio.CancelledError):

@@ -130,7 +130,10 @@ def sender_for(session: Session, department_id: int | None) -> Mailbox | None:
     """
     cache = session.info.setdefault("desk.senders", {})
     if department_id not in cache:
-        cache[department_id] = _sender_for(session, department_id)
+        # Mailboxes are not what a ticket's change writes: reading them need not flush that change first (one
+        # flush of the whole change at its end costs less than two).
+        with session.no_autoflush:
+            cache[department_id] = _sender_for(session, department_id)
     sender: Mailbox | None = cache[department_id]
     return sender
 
@@ -284,7 +287,9 @@ def queue(
     body = render(body_template, variables)
     if kind in ("reply", "auto_response"):
         body = f"{mailthread.REPLY_SEPARATOR}\n\n{body}"
-    in_reply_to, references = _thread_ids(session, ticket.id)
+    # Only a reply or an auto-response continues the conversation (an alert to agents starts its own).
+    threaded = kind in ("reply", "auto_response")
+    in_reply_to, references = _thread_ids(session, ticket.id) if threaded else (None, [])
     row = OutboxMessage(
         ticket_id=ticket.id,
         entry_id=entry.id if entry is not None else None,
@@ -297,8 +302,8 @@ def queue(
         message_id=mailthread.make_message_id(
             mail_secret(session), ticket.id, secrets.token_hex(6), _domain(mailbox.address)
         ),
-        in_reply_to=in_reply_to if kind in ("reply", "auto_response") else None,
-        reference_ids=" ".join(references) if kind in ("reply", "auto_response") else None,
+        in_reply_to=in_reply_to,
+        reference_ids=" ".join(references) if threaded else None,
         next_attempt_at=at or now(),
         created_at=at or now(),
         **_delivery(session, at or now()),
@@ -344,16 +349,17 @@ def _requester_email(session: Session, ticket: Ticket) -> str | None:
 def department_agents(session: Session, department_id: int) -> list[str]:
     """The addresses of the active agents with access to a department: alerts carry the ticket's text, so only
     agents who may read the ticket get them."""
-    return list(
-        session.scalars(
-            select(Agent.email)
-            .where(
-                Agent.active.is_(True),
-                Agent.id.in_(select(AgentAccess.agent_id).where(AgentAccess.department_id == department_id)),
+    with session.no_autoflush:  # agents are not what a ticket's change writes (see sender_for)
+        return list(
+            session.scalars(
+                select(Agent.email)
+                .where(
+                    Agent.active.is_(True),
+                    Agent.id.in_(select(AgentAccess.agent_id).where(AgentAccess.department_id == department_id)),
+                )
+                .order_by(Agent.id)
             )
-            .order_by(Agent.id)
         )
-    )
 
 
 def admins(session: Session) -> list[str]:

@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Signal
 from desk.domain.errors import DeskError
 from desk.domain.views import QueuePage
 from desk.services import queues
-from desk.ui.queue.model import QueueModel, QueueQuery
+from desk.ui.queue.model import IdWindow, QueueModel, QueueQuery
 from desk.ui.tasks import Context
 
 
@@ -37,8 +37,8 @@ class ServiceQueueLoader(QObject):
     def load_first(self, generation: int, query: QueueQuery, limit: int) -> None:
         self._start(generation, self._first(generation, query, limit))
 
-    def load_ids(self, generation: int, query: QueueQuery, cursor: str, limit: int) -> None:
-        self._start(generation, self._ids(generation, query, cursor, limit))
+    def load_ids(self, generation: int, query: QueueQuery, window: IdWindow) -> None:
+        self._start(generation, self._ids(generation, query, window))
 
     def load_tail(self, generation: int, query: QueueQuery, limit: int) -> None:
         self._start(generation, self._tail(generation, query, limit))
@@ -84,17 +84,23 @@ class ServiceQueueLoader(QObject):
         assert self.model is not None
         self.model.first_loaded(generation, page)
 
-    async def _ids(self, generation: int, query: QueueQuery, cursor: str, limit: int) -> None:
+    async def _ids(self, generation: int, query: QueueQuery, window: IdWindow) -> None:
         ids, next_cursor = await self._ctx.call(
-            queues.queue_ids, query.criteria, sort=query.sort, descending=query.descending, cursor=cursor, limit=limit
+            queues.queue_ids,
+            query.criteria,
+            sort=query.sort,
+            descending=query.descending != window.backward,  # backward: the queue's other order
+            cursor=window.after,
+            skip=window.skip,
+            limit=window.count,
         )
         assert self.model is not None
-        self.model.ids_loaded(generation, ids, next_cursor)
+        self.model.ids_loaded(generation, window, ids[::-1] if window.backward else ids, next_cursor)
 
     async def _tail(self, generation: int, query: QueueQuery, limit: int) -> None:
         page = await self._page(replace(query, descending=not query.descending), limit=limit)
         assert self.model is not None
-        self.model.tail_loaded(generation, list(reversed(page.rows)))
+        self.model.tail_loaded(generation, list(reversed(page.rows)), page.next_cursor)
 
     async def _rows(self, generation: int, first: int, last: int, ids: list[int]) -> None:
         rows = await self._ctx.call(queues.rows_for_ids, ids)

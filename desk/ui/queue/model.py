@@ -1,11 +1,13 @@
 """The queue table's model: the ordered ticket ids of a queue and a cache of the rows on screen.
 
 A queue can hold a million tickets, so the model never loads them all (STYLE.md §2). It asks its loader for
-the first page (rows and the total), then for the remaining ids in growing chunks, in the background; the rows
-themselves are fetched a page at a time when the view paints them. Until a row has arrived, `data()` shows a
-placeholder and schedules one fetch for the page around it. The last page can be fetched on its own (sorted the
-other way), so jumping to the end of a long queue is as quick as opening it. Every query bumps a generation
-counter: answers to an older query are dropped.
+the first page (rows and the total); the rest of the list is known by its length only until the view shows it.
+Rows the view paints but whose ids are not known yet ask for a window of ids around them: after the cursor of the
+row above (or before the one below) when the agent scrolls, by position from the nearer end when the agent jumps.
+The rows themselves are fetched a page at a time for known ids; until a row has arrived, `data()` shows a
+placeholder. The last page is fetched on its own with its rows (sorted the other way), so jumping to the end of
+a long queue is as quick as opening it. Every query bumps a generation counter: answers to an older query are
+dropped.
 """
 
 from __future__ import annotations
@@ -36,9 +38,9 @@ from desk.ui.widgets import plain_tip
 
 FIRST_PAGE = 100
 ROWS_PAGE = 200  # rows fetched together around a missing one
-# The first chunk of ids after the first page, then every later one: small enough that a chunk still being read
-# when the agent switches queue (its thread cannot be stopped) holds the next query back by ~100 ms at most.
-ID_CHUNKS = (5_000, 20_000)
+# Ids asked for at once around rows shown without them: ten pages of rows, a few milliseconds to read after a
+# cursor (scrolling on), up to a few tens by position deep into a million-ticket queue (a jump).
+ID_WINDOW = 2_000
 PLACEHOLDER = "…"
 MARK_MS = 3_000  # how long a row changed by someone else stays marked
 
@@ -60,6 +62,18 @@ class QueueQuery:
     sort: SortKey = SortKey.UPDATED
     descending: bool = True
     ranked_search: str | None = None
+
+
+@dataclass(frozen=True)
+class IdWindow:
+    """Ids asked for: those of positions start .. start + count - 1, read after the cursor `after` (or from an end
+    of the queue) and `skip` tickets further, towards the end of the queue, or towards its start (`backward`)."""
+
+    start: int
+    count: int
+    after: str | None = None
+    skip: int = 0
+    backward: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,26 +106,26 @@ PRIORITY_COLUMN = 4
 DUE_COLUMN = 8
 SUBJECT_COLUMN = 2
 
+# Roles as plain ints: data() is called for every role of every cell painted (a few thousand times for one
+# screen of rows), and reading an enum member costs more than the comparison.
+_DISPLAY = Qt.ItemDataRole.DisplayRole.value
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole.value
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole.value
+_FONT = Qt.ItemDataRole.FontRole.value
+_ALIGNMENT = Qt.ItemDataRole.TextAlignmentRole.value
+_BACKGROUND = Qt.ItemDataRole.BackgroundRole.value
+_TICKET_ID, _ROW, _CHANGED_BY = QueueRole.TICKET_ID.value, QueueRole.ROW.value, QueueRole.CHANGED_BY.value
 _HANDLED_ROLES = frozenset(
-    {
-        Qt.ItemDataRole.DisplayRole,
-        Qt.ItemDataRole.ToolTipRole,
-        Qt.ItemDataRole.ForegroundRole,
-        Qt.ItemDataRole.FontRole,
-        Qt.ItemDataRole.TextAlignmentRole,
-        Qt.ItemDataRole.BackgroundRole,
-        QueueRole.TICKET_ID,
-        QueueRole.ROW,
-        QueueRole.CHANGED_BY,
-    }
+    {_DISPLAY, _TOOLTIP, _FOREGROUND, _FONT, _ALIGNMENT, _BACKGROUND, _TICKET_ID, _ROW, _CHANGED_BY}
 )
+_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
 
 class QueueLoader(Protocol):
     """Fetches for the model, off the GUI thread; answers by calling the model's `*_loaded` methods."""
 
     def load_first(self, generation: int, query: QueueQuery, limit: int) -> None: ...
-    def load_ids(self, generation: int, query: QueueQuery, cursor: str, limit: int) -> None: ...
+    def load_ids(self, generation: int, query: QueueQuery, window: IdWindow) -> None: ...
     def load_tail(self, generation: int, query: QueueQuery, limit: int) -> None: ...
     def load_rows(self, generation: int, first: int, last: int, ids: Sequence[int]) -> None: ...
 
@@ -133,8 +147,9 @@ class QueueModel(QAbstractTableModel):
         self._query: QueueQuery | None = None
         self._generation = 0
         self._ids = array("q")  # ticket ids in queue order; 0 where not yet known (8 bytes a row)
-        self._known_head = 0  # ids known from the top, without a gap
-        self._cursor: str | None = None  # where the next chunk of ids starts; None when all are known
+        self._cursors: dict[int, str] = {}  # position -> cursor of the ticket there, where an answer gave one
+        self._window: IdWindow | None = None  # the ids being fetched (one window at a time)
+        self._waiting: set[int] = set()  # pages last shown that wait for their ids
         self._rows: dict[int, QueueRow] = {}
         self._tail_asked = False
         self._wanted: set[int] = set()  # pages of rows to fetch
@@ -157,8 +172,13 @@ class QueueModel(QAbstractTableModel):
 
     @property
     def is_complete(self) -> bool:
-        """The first page and every id of the query have arrived."""
-        return not self._is_loading and self._cursor is None
+        """The first page has arrived and no ids are being fetched or waited for."""
+        return not self._is_loading and self._window is None and not self._waiting
+
+    @property
+    def ids_known(self) -> int:
+        """How many of the queue's ids have been read (the others are read when the view shows their rows)."""
+        return len(self._ids) - self._ids.count(0)
 
     @property
     def generation(self) -> int:
@@ -243,43 +263,47 @@ class QueueModel(QAbstractTableModel):
         for position, row in enumerate(rows):
             self._ids[position] = row.id
             self._rows[row.id] = row
-        self._known_head = len(rows)
-        self._cursor = page.next_cursor
+        if rows and page.next_cursor is not None:
+            self._cursors[len(rows) - 1] = page.next_cursor
         self._asked = set(range(len(rows) // ROWS_PAGE))
         self.endResetModel()
         self._is_loading = False
         self.loaded.emit(page.total)
-        self._continue_ids(ID_CHUNKS[0])
 
-    def ids_loaded(self, generation: int, ids: Sequence[int], next_cursor: str | None) -> None:
+    def ids_loaded(self, generation: int, window: IdWindow, ids: Sequence[int], cursor: str | None) -> None:
+        """The ids of a window, in queue order, and the cursor of its far end in the direction read (None when
+        the queue ends there)."""
         if generation != self._generation:
             return
-        start = self._known_head
-        end = start + len(ids)
-        if end > len(self._ids) or (next_cursor is None and end != len(self._ids)):
-            # The queue changed while it was read: the list now known from the top is the truth.
-            self._resize(end)
-        taken = list(ids[: len(self._ids) - start])
-        self._ids[start : start + len(taken)] = array("q", taken)
-        self._known_head = min(end, len(self._ids))
-        self._cursor = next_cursor
-        if self._known_head > start:
-            self.dataChanged.emit(
-                self.index(start, 0), self.index(self._known_head - 1, len(COLUMNS) - 1), [Qt.ItemDataRole.DisplayRole]
-            )
+        self._window = None
+        if len(ids) < window.count:
+            # The queue changed since its length was read (tickets closed, moved away): read it again.
+            self.refresh(keep_rows=True)
+            return
+        self._ids[window.start : window.start + window.count] = array("q", ids[: window.count])
+        if cursor is not None:
+            self._cursors[window.start if window.backward else window.start + window.count - 1] = cursor
+        self.dataChanged.emit(
+            self.index(window.start, 0),
+            self.index(window.start + window.count - 1, len(COLUMNS) - 1),
+            [Qt.ItemDataRole.DisplayRole],
+        )
         self.ids_extended.emit()
-        self._continue_ids(ID_CHUNKS[1])
+        self._wanted |= self._waiting  # their rows now, or the next window
+        self._waiting = set()
         self._flush.start()
 
-    def tail_loaded(self, generation: int, rows: Sequence[QueueRow]) -> None:
-        """The last rows, in queue order."""
+    def tail_loaded(self, generation: int, rows: Sequence[QueueRow], cursor: str | None = None) -> None:
+        """The last rows, in queue order, and the cursor of the first of them (None when the queue starts there)."""
         if generation != self._generation or not rows:
             return
-        first = max(len(self._ids) - len(rows), self._known_head)
+        first = max(len(self._ids) - len(rows), 0)
         for position in range(first, len(self._ids)):
             row = rows[position - (len(self._ids) - len(rows))]
             self._ids[position] = row.id
             self._rows[row.id] = row
+        if cursor is not None:
+            self._cursors[first] = cursor
         if first < len(self._ids):
             self.dataChanged.emit(self.index(first, 0), self.index(len(self._ids) - 1, len(COLUMNS) - 1))
         self.ids_extended.emit()
@@ -325,46 +349,46 @@ class QueueModel(QAbstractTableModel):
         """Selectable and enabled; never fetches (Ctrl+A calls it for every row)."""
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        return _FLAGS
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """A cell from the page cache; a placeholder (and one page fetch) while the row is not here."""
         if role not in _HANDLED_ROLES or not index.isValid():
             return None
         ticket_id = self._ids[index.row()] or None
-        if role == QueueRole.TICKET_ID:
+        if role == _TICKET_ID:
             return ticket_id
-        if role == QueueRole.CHANGED_BY:
+        if role == _CHANGED_BY:
             return self._marks.get(ticket_id) if ticket_id is not None else None
-        if role == Qt.ItemDataRole.BackgroundRole:
+        if role == _BACKGROUND:
             marked = ticket_id is not None and ticket_id in self._marks
             return theme.color("changed.bg") if marked else None
         row = self._rows.get(ticket_id) if ticket_id is not None else None
         if row is None:
             self._want(index.row())
-        if role == QueueRole.ROW:
+        if role == _ROW:
             return row
         column = COLUMNS[index.column()]
-        if role == Qt.ItemDataRole.TextAlignmentRole:
+        if role == _ALIGNMENT:
             return column.alignment
         if row is None:
-            if role == Qt.ItemDataRole.DisplayRole:
+            if role == _DISPLAY:
                 return PLACEHOLDER
-            if role == Qt.ItemDataRole.ForegroundRole:
+            if role == _FOREGROUND:
                 return theme.color("text.placeholder")
             return None
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role == _DISPLAY:
             return column.text(row)
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _TOOLTIP:
             who = self._marks.get(row.id)
             return plain_tip(f"Changed by {who} just now" if who else _tooltip(row, index.column()))
-        if role == Qt.ItemDataRole.ForegroundRole:
+        if role == _FOREGROUND:
             if index.column() == DUE_COLUMN and row.overdue:
                 return theme.color("danger")
             if row.status_state != StatusState.OPEN:
                 return theme.color("text.muted")
             return None
-        if role == Qt.ItemDataRole.FontRole and index.column() == SUBJECT_COLUMN and _unanswered(row):
+        if role == _FONT and index.column() == SUBJECT_COLUMN and _unanswered(row):
             font = QFont()
             font.setBold(True)
             return font
@@ -399,26 +423,12 @@ class QueueModel(QAbstractTableModel):
     def _reset_state(self, total: int) -> None:
         self._ids = array("q", bytes(8 * total))
         self._rows = {}
-        self._known_head = 0
-        self._cursor = None
+        self._cursors = {}
+        self._window = None
+        self._waiting = set()
         self._tail_asked = False
         self._wanted = set()
         self._asked = set()
-
-    def _resize(self, total: int) -> None:
-        old = len(self._ids)
-        if total < old:
-            self.beginRemoveRows(QModelIndex(), total, old - 1)
-            del self._ids[total:]
-            self.endRemoveRows()
-        elif total > old:
-            self.beginInsertRows(QModelIndex(), old, total - 1)
-            self._ids.extend(array("q", bytes(8 * (total - old))))
-            self.endInsertRows()
-
-    def _continue_ids(self, chunk: int) -> None:
-        if self._cursor is not None and self._query is not None:
-            self._loader.load_ids(self._generation, self._query, self._cursor, chunk)
 
     def _want(self, row: int) -> None:
         page = row // ROWS_PAGE
@@ -427,22 +437,57 @@ class QueueModel(QAbstractTableModel):
             self._flush.start()
 
     def _fetch_wanted(self) -> None:
-        """One fetch per wanted page whose ids are known; the tail page by itself when its ids are not yet."""
+        """One fetch per wanted page: its rows when its ids are known, the last page by itself with its rows, and
+        for the others a window of ids (the pages shown last wait for it)."""
         if self._query is None:
             return
         total = len(self._ids)
+        waiting = set()
         for page in sorted(self._wanted):
             first, last = page * ROWS_PAGE, min((page + 1) * ROWS_PAGE, total)
-            ids = [i for i in self._ids[first:last] if i and i not in self._rows]
-            if last > self._known_head and first >= total - ROWS_PAGE and not self._tail_asked:
+            if last == total and not self._tail_asked and 0 in self._ids[first:last]:
                 self._tail_asked = True
                 self._loader.load_tail(self._generation, self._query, min(ROWS_PAGE, total))
-            if last <= self._known_head or self._cursor is None:
+            elif 0 in self._ids[first:last]:
+                waiting.add(page)
+            else:
                 self._asked.add(page)
-                self._wanted.discard(page)
+                ids = [i for i in self._ids[first:last] if i not in self._rows]
                 if ids:
                     self._loader.load_rows(self._generation, first, last - 1, ids)
-            # Otherwise the page waits for its ids: ids_loaded flushes again.
+        self._wanted = set()
+        if waiting:
+            self._waiting = waiting  # the latest shown: pages scrolled past meanwhile are not fetched
+            self._ask_ids()
+
+    def _ask_ids(self) -> None:
+        """A window of ids for the first page waiting, unless one is on its way."""
+        if self._window is not None or not self._waiting or self._query is None:
+            return
+        page = min(self._waiting)
+        total = len(self._ids)
+        first, last = page * ROWS_PAGE, min((page + 1) * ROWS_PAGE, total) - 1
+        while self._ids[first]:  # the page's unknown positions: first .. last
+            first += 1
+        while self._ids[last]:
+            last -= 1
+        end = first  # the window downwards from `first`, up to the next known id
+        while end < min(first + ID_WINDOW, total) and not self._ids[end]:
+            end += 1
+        start = last  # the window upwards from `last`, down to the previous known id
+        while start > max(last - ID_WINDOW, -1) and not self._ids[start]:
+            start -= 1
+        start += 1
+        if first - 1 in self._cursors:  # scrolling down: after the row above
+            window = IdWindow(first, end - first, after=self._cursors[first - 1])
+        elif last + 1 in self._cursors:  # scrolling up: before the row below
+            window = IdWindow(start, last + 1 - start, after=self._cursors[last + 1], backward=True)
+        elif first <= total - 1 - last:  # a jump: by position, from the nearer end
+            window = IdWindow(first, end - first, skip=first)
+        else:
+            window = IdWindow(start, last + 1 - start, skip=total - 1 - last, backward=True)
+        self._window = window
+        self._loader.load_ids(self._generation, self._query, window)
 
 
 def _unanswered(row: QueueRow) -> bool:

@@ -1,4 +1,4 @@
-"""The queue model over a synchronous fake loader: lazy rows, id chunks, the tail, generations, qtmodeltester."""
+"""The queue model over a synchronous fake loader: lazy rows, id windows, the tail, generations, qtmodeltester."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication
 from desk.domain.enums import Queue, SortKey, StatusState
 from desk.domain.queues import Criteria
 from desk.domain.views import QueuePage, QueueRow
-from desk.ui.queue.model import COLUMNS, PLACEHOLDER, ROWS_PAGE, QueueModel, QueueQuery, QueueRole
+from desk.ui.queue.model import COLUMNS, ID_WINDOW, PLACEHOLDER, ROWS_PAGE, IdWindow, QueueModel, QueueQuery, QueueRole
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -43,7 +43,8 @@ def make_row(ticket_id: int) -> QueueRow:
 
 
 class FakeLoader:
-    """Answers at once from a list of ids (queue order); `hold` keeps answers back to test stale generations."""
+    """Answers at once from a list of ids (queue order); `hold` keeps answers back to test stale generations.
+    A cursor is the id of the ticket it follows."""
 
     def __init__(self, ids: Sequence[int]) -> None:
         self.ids = list(ids)
@@ -62,19 +63,23 @@ class FakeLoader:
     def load_first(self, generation: int, query: QueueQuery, limit: int) -> None:
         self.calls.append("first")
         page = self.ids[:limit]
-        cursor = str(len(page)) if len(self.ids) > limit else None
+        cursor = str(page[-1]) if len(self.ids) > limit else None
         self._answer("first_loaded", generation, QueuePage(tuple(map(make_row, page)), len(self.ids), cursor))
 
-    def load_ids(self, generation: int, query: QueueQuery, cursor: str, limit: int) -> None:
-        self.calls.append("ids")
-        start = int(cursor)
-        chunk = self.ids[start : start + limit]
-        following = str(start + limit) if start + limit < len(self.ids) else None
-        self._answer("ids_loaded", generation, chunk, following)
+    def load_ids(self, generation: int, query: QueueQuery, window: IdWindow) -> None:
+        how = "by position" if window.after is None else "backward" if window.backward else "after"
+        self.calls.append(f"ids {window.start}-{window.start + window.count - 1} {how}")
+        order = self.ids[::-1] if window.backward else self.ids
+        begin = (order.index(int(window.after)) + 1 if window.after is not None else 0) + window.skip
+        chunk = order[begin : begin + window.count]
+        cursor = str(chunk[-1]) if chunk and begin + window.count < len(order) else None
+        self._answer("ids_loaded", generation, window, chunk[::-1] if window.backward else chunk, cursor)
 
     def load_tail(self, generation: int, query: QueueQuery, limit: int) -> None:
         self.calls.append("tail")
-        self._answer("tail_loaded", generation, [make_row(i) for i in self.ids[-limit:]])
+        tail = self.ids[-limit:]
+        cursor = str(tail[0]) if len(self.ids) > limit else None
+        self._answer("tail_loaded", generation, [make_row(i) for i in tail], cursor)
 
     def load_rows(self, generation: int, first: int, last: int, ids: Sequence[int]) -> None:
         self.calls.append(f"rows {first}-{last}")
@@ -93,7 +98,9 @@ def shown(model: QueueModel, row: int, column: int = 2) -> str:
 
 
 def flush() -> None:
-    QApplication.processEvents()
+    """Let the model's fetches run: an answer to one may start the next (ids, then their rows)."""
+    for _ in range(3):
+        QApplication.processEvents()
 
 
 QUERY = QueueQuery(Criteria(queue=Queue.OPEN))
@@ -118,39 +125,99 @@ def test_model_passes_qtmodeltester_through_load_page_arrival_and_refresh(
 
 
 def test_rows_load_lazily_a_page_at_a_time(qapp: QApplication) -> None:
-    model, loader = model_for(range(1, 5001))
+    model, loader = model_for(range(1, 50_001))
     model.set_query(QUERY)
-    # The first page came with the total; the remaining ids follow in chunks, without any row.
-    assert model.rowCount() == 5000
-    assert loader.calls[:2] == ["first", "ids"]
-    assert model.ticket_id(4999) == 5000
-    assert shown(model, 3000) == PLACEHOLDER
-    assert model.data(model.index(3000, 0), QueueRole.ROW) is None
+    # The first page came with the total; nothing more is read until the view shows it.
+    assert model.rowCount() == 50_000
     flush()
-    page = 3000 // ROWS_PAGE
-    assert loader.calls[-1] == f"rows {page * ROWS_PAGE}-{(page + 1) * ROWS_PAGE - 1}"
-    assert shown(model, 3000) == "Subject 3001"
-    assert shown(model, 3000, 0) == "103001"
+    assert loader.calls == ["first"]
+    assert model.ticket_id(2999) is None
+    assert shown(model, 2999) == PLACEHOLDER
+    assert model.data(model.index(2999, 0), QueueRole.ROW) is None
+    flush()
+    page = 2999 // ROWS_PAGE
+    assert loader.calls[-2:] == [
+        f"ids {page * ROWS_PAGE}-{page * ROWS_PAGE + ID_WINDOW - 1} by position",
+        f"rows {page * ROWS_PAGE}-{(page + 1) * ROWS_PAGE - 1}",
+    ]
+    assert shown(model, 2999) == "Subject 3000"
+    assert shown(model, 2999, 0) == "103000"
     # One fetch per page however many cells asked.
-    for row in range(3000, 3100):
+    for row in range(page * ROWS_PAGE, (page + 1) * ROWS_PAGE):
         shown(model, row)
     flush()
     assert loader.calls.count(f"rows {page * ROWS_PAGE}-{(page + 1) * ROWS_PAGE - 1}") == 1
 
 
-def test_the_end_of_a_long_queue_shows_before_its_ids_arrive(qapp: QApplication) -> None:
-    model, loader = model_for(range(1, 200_001))
-    loader.hold = True
+def test_scrolling_reads_the_ids_next_to_those_known(qapp: QApplication) -> None:
+    """Down from the first page, and up from a jump, each window of ids starts at a neighbour's cursor."""
+    model, loader = model_for(range(1, 50_001))
     model.set_query(QUERY)
-    kind, args = loader.held.pop(0)
-    getattr(model, kind)(*args)  # only the first page arrives; the id chunks stay held
-    assert model.rowCount() == 200_000
-    assert shown(model, 199_999) == PLACEHOLDER
-    loader.hold = False
+    shown(model, 150)  # below the first page's 100 rows
     flush()
-    assert "tail" in loader.calls
+    assert loader.calls[-2:] == [f"ids 100-{99 + ID_WINDOW} after", "rows 0-199"]
+    assert shown(model, 150) == "Subject 151"
+    shown(model, ID_WINDOW + 100)  # just past that window: the next one, after its last row
+    flush()
+    assert loader.calls[-2:] == [f"ids {ID_WINDOW + 100}-{2 * ID_WINDOW + 99} after", "rows 2000-2199"]
+    assert shown(model, ID_WINDOW + 100) == f"Subject {ID_WINDOW + 101}"
+    shown(model, 30_000)  # a jump: by position, from the nearer end (the end), up to the page's last row
+    flush()
+    assert loader.calls[-2:] == [f"ids {30_200 - ID_WINDOW}-30199 by position", "rows 30000-30199"]
+    assert shown(model, 30_000) == "Subject 30001"
+    shown(model, 30_100 - ID_WINDOW)  # then up from there: before the first row known
+    flush()
+    assert loader.calls[-2:] == [f"ids {30_200 - 2 * ID_WINDOW}-{30_199 - ID_WINDOW} backward", "rows 28000-28199"]
+    assert [model.ticket_id(r) for r in range(30_200 - 2 * ID_WINDOW, 30_200)] == list(
+        range(30_201 - 2 * ID_WINDOW, 30_201)
+    )
+
+
+def test_choosing_a_long_queue_reads_its_first_page_only(qapp: QApplication) -> None:
+    """Closed at a million tickets: the model knows the total at once and reads no more ids than it shows."""
+    model, loader = model_for(range(1, 850_001))
+    model.set_query(QUERY)
+    for row in range(40):  # what a window shows
+        shown(model, row)
+    flush()
+    assert model.rowCount() == 850_000
+    assert loader.calls == ["first"]
+    assert model.ids_known == 100
+    assert model.ticket_id(99) == 100 and model.ticket_id(100) is None
+
+
+def test_rows_scrolled_past_while_ids_are_read_are_not_fetched(qapp: QApplication) -> None:
+    """Dragging the scroll bar through a long queue: one window of ids at a time, then the rows shown last."""
+    model, loader = model_for(range(1, 200_001))
+    model.set_query(QUERY)
+    loader.hold = True
+    for row in (50_000, 60_000, 70_000):
+        shown(model, row)
+        flush()
+    assert loader.calls[1:] == [f"ids 50000-{50_000 + ID_WINDOW - 1} by position"]
+    assert not model.is_complete
+    loader.hold = False
+    kind, args = loader.held.pop()
+    getattr(model, kind)(*args)
+    flush()
+    assert loader.calls[2:] == [f"ids 70000-{70_000 + ID_WINDOW - 1} by position", "rows 70000-70199"]
+    assert shown(model, 70_000) == "Subject 70001" and model.ticket_id(60_000) is None
+    assert model.is_complete
+
+
+def test_the_end_of_a_long_queue_shows_with_its_rows_in_one_fetch(qapp: QApplication) -> None:
+    model, loader = model_for(range(1, 200_001))
+    model.set_query(QUERY)
+    assert shown(model, 199_999) == PLACEHOLDER
+    flush()
+    assert loader.calls == ["first", "tail"]
     assert shown(model, 199_999) == "Subject 200000"
     assert model.ticket_id(199_999) == 200_000
+    assert model.ticket_id(200_000 - ROWS_PAGE) == 200_001 - ROWS_PAGE
+    shown(model, 199_700)  # scrolling up from the end goes on before the tail's first row
+    flush()
+    assert loader.calls[-2:] == [f"ids {199_800 - ID_WINDOW}-199799 backward", "rows 199600-199799"]
+    assert shown(model, 199_700) == "Subject 199701"
 
 
 def test_answers_to_an_older_query_are_dropped(qapp: QApplication) -> None:
@@ -191,20 +258,17 @@ def test_every_column_shows_text_for_a_loaded_row(qapp: QApplication, column: in
         assert text.startswith("Overdue")  # ticket 7 is overdue: said in words, not colour alone
 
 
-def test_tickets_added_while_the_ids_load_are_all_listed_in_order(qapp: QApplication) -> None:
-    model, loader = model_for(range(1, 25_051))
-    loader.hold = True
+def test_a_queue_that_shrank_while_it_was_read_is_read_again(qapp: QApplication) -> None:
+    model, loader = model_for(range(1, 5001))
     model.set_query(QUERY)
-    kind, args = loader.held.pop(0)
-    getattr(model, kind)(*args)  # the first page says 25,050
-    loader.ids = list(range(1, 25_151))  # 100 more arrive before the ids are read
-    loader.hold = False
-    for kind, args in loader.held:
-        getattr(model, kind)(*args)
-    while model.is_loading or not model.is_complete:
-        QApplication.processEvents()
-    assert model.rowCount() == 25_150
-    assert [model.ticket_id(r) for r in (0, 25_049, 25_050, 25_149)] == [1, 25_050, 25_051, 25_150]
+    loader.ids = list(range(1, 1001))  # 4,000 tickets closed since the total was read
+    shown(model, 4500)
+    flush()
+    assert loader.calls[-2:] == [f"ids {4600 - ID_WINDOW}-4599 by position", "first"]
+    assert model.rowCount() == 1000
+    assert shown(model, 999) == PLACEHOLDER
+    flush()
+    assert shown(model, 999) == "Subject 1000"
 
 
 def test_a_row_changed_during_a_live_refresh_is_fetched_again(qapp: QApplication) -> None:
