@@ -35,7 +35,7 @@ from desk.config import configured_url
 from desk.domain.errors import DeskError
 from desk.domain.permissions import AgentActor
 from desk.keyring_store import stored_password
-from desk.services import accounts, reference
+from desk.services import accounts
 from desk.storage.db import Database
 from desk.ui.connect import (
     ConnectionDialog,
@@ -228,6 +228,8 @@ async def sign_in(
                 continue
         outcome = await _log_in(app_parent, executor, services, username, password)
         if isinstance(outcome, AgentActor):
+            from desk.services import reference  # with the services the window calls: after the sign-in
+
             choices = await run(executor, services.call, reference.choices, outcome)
             return Context(services=services, agent=outcome, choices=choices, executor=executor)
         services.close()
