@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from desk import cli
+from desk import commands
 from desk.cli import main
 from desk.domain.errors import PermissionDenied
 from desk.domain.permissions import SystemActor
@@ -27,7 +27,7 @@ def url(db: Database, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Ite
         opened.append(Database(*args, **kwargs))  # type: ignore[arg-type]
         return opened[-1]
 
-    monkeypatch.setattr(cli, "Database", tracked)
+    monkeypatch.setattr(commands, "Database", tracked)
     yield database_url
     for database in opened:
         database.dispose()

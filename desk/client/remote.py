@@ -23,7 +23,6 @@ from desk.client.tls import not_an_address, server_address
 from desk.domain.errors import DatabaseUnavailable, DeskError, ServerUnreachable, SignedOut
 from desk.domain.permissions import AgentActor
 from desk.domain.views import ChangeView
-from desk.services import calls
 from desk.services.agent_sessions import ENDED, NewAgentSession
 
 R = TypeVar("R")
@@ -123,6 +122,10 @@ class RemoteServices:
     def call(self, service: Callable[..., R], actor: AgentActor, /, *args: Any, **kwargs: Any) -> R:
         """Run the service on the server as this session's agent (`actor` is the agent the window signed in as;
         the server uses the session's own, with the access it has now)."""
+        # Every service the server lists, and pydantic's models of them: loaded at the first call, after the
+        # sign-in window is up.
+        from desk.services import calls
+
         signature = calls.signature(service)
         answer = self._send("POST", f"/call/{calls.name_of(service)}", signature.encode_arguments(args, kwargs))
         result: R = signature.decode_result(answer)
@@ -180,6 +183,8 @@ class RemoteServices:
             return DatabaseUnavailable(_message(content) or "The Desk server cannot reach its database.")
         if status >= 500:
             return DeskError(f"The Desk server failed (HTTP {status}); its log says why. Try again.")
+        from desk.services import calls  # see call()
+
         return calls.decode_error(content)
 
 

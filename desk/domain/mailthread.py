@@ -8,8 +8,6 @@ import itertools
 import re
 from collections.abc import Iterable, Mapping
 
-import authres
-
 # The line our outgoing mail starts with; everything a reply quotes below it is history, not the new message.
 REPLY_SEPARATOR = "-- Reply above this line --"
 # A header our outgoing mail carries: seen on incoming mail, it is our own mail come back (a loop).
@@ -61,6 +59,8 @@ def sender_authenticated(results: Iterable[str], server: str, address: str) -> b
     Authentication-Results headers (RFC 8601): DMARC passed for the domain, or DKIM or SPF passed for the domain
     or a parent of it. Headers naming another server never count: anyone can write them into the mail they send.
     """
+    import authres  # only the intake of incoming mail reads these headers: the window never loads the parser
+
     domain = address.rpartition("@")[2].lower()
 
     def aligned(name: str) -> bool:

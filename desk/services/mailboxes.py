@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from desk.domain.canned import NOTIFICATIONS
 from desk.domain.enums import SenderCheck
 from desk.domain.errors import Invalid, NotFound
 from desk.domain.permissions import Actor, Right
 from desk.services import settings
 from desk.services.accounts import normalize_email, require_right
 from desk.services.base import command, query
-from desk.services.mail import outbound
 from desk.services.mail.secrets import conceal
 from desk.services.tickets import get_row
 from desk.storage.models import Department, HelpTopic, Mailbox
@@ -226,8 +226,8 @@ def switch_notification(
 ) -> None:
     """Turn a mail notification on or off for a help topic, a department, or (neither given) everywhere."""
     require_right(actor, Right.ADMIN)
-    if kind not in outbound.NOTIFICATIONS:
-        raise Invalid(f"There is no notification “{kind}”; choose one of {', '.join(outbound.NOTIFICATIONS)}.")
+    if kind not in NOTIFICATIONS:
+        raise Invalid(f"There is no notification “{kind}”; choose one of {', '.join(NOTIFICATIONS)}.")
     target: Department | HelpTopic | None = None
     if topic_id is not None:
         target = get_row(session, HelpTopic, topic_id, "help topic")

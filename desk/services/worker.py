@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -28,10 +29,12 @@ from desk.domain.permissions import Actor, Right, SystemActor
 from desk.services import lifecycle
 from desk.services.accounts import require_right
 from desk.services.base import LeaseLost, command, now, query
-from desk.services.mail import fetching, intake, sending
 from desk.services.mailboxes import sender_check_problem
 from desk.storage.db import Database
 from desk.storage.models import InboundMessage, Mailbox, OutboxMessage, WorkerJob
+
+if TYPE_CHECKING:
+    from desk.services.mail import sending
 
 log = logging.getLogger("desk.worker")
 
@@ -81,6 +84,8 @@ def _report(session: Session, job: str, started: datetime, result: str | None, e
 
 
 def _fetch_all(db: Database, context: ssl.SSLContext, keep_alive: Callable[[], None]) -> str:
+    from desk.services.mail import fetching, intake  # the worker's alone (see Worker)
+
     stored, errors = 0, []
     for mailbox_id in fetching.active_mailboxes(db):
         try:
@@ -122,6 +127,10 @@ class Worker:
         holder: str | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
+        # The mail stack (SMTP here, IMAP and the parsers in _fetch_all) is the worker's alone: the window calls
+        # `status` below through desk.services.calls, and must not load it.
+        from desk.services.mail import sending
+
         self.db = db
         self.holder = holder or holder_name()
         self._clock = clock or time.monotonic

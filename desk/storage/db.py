@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import functools
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,6 +18,9 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from desk.domain.errors import SchemaMismatch
 from desk.storage import tallies
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -190,7 +192,10 @@ class Database:
 
 
 def alembic_config(url: str | URL | None = None) -> Config:
-    config = Config()
+    """Alembic's configuration for our migrations (on `url`), for migrating; checking the version needs none."""
+    from alembic.config import Config  # Alembic loads Mako and its whole runtime: only to migrate
+
+    config = Config(stdout=sys.stdout)  # its default is the sys.stdout of when Alembic was first imported
     config.set_main_option("script_location", str(MIGRATIONS))
     if url is not None:
         # Alembic's options are ConfigParser values, where "%" starts an interpolation: escape the ones a URL has
@@ -200,10 +205,33 @@ def alembic_config(url: str | URL | None = None) -> Config:
     return config
 
 
+@functools.cache
+def _revisions() -> dict[str, str | None]:
+    """Each migration's revision and the one it follows (None for the first), as its file assigns them.
+
+    Read from the files rather than through Alembic's ScriptDirectory, which loads Alembic (with Mako) and runs
+    every migration to learn the same: the window checks the schema version at every start, and needs nothing
+    else of Alembic (tests/storage/test_schema.py checks that both agree).
+    """
+    found: dict[str, str | None] = {}
+    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
+        assigned = {
+            target.id: ast.literal_eval(node.value)
+            for node in ast.parse(path.read_bytes(), str(path)).body
+            if isinstance(node, ast.Assign)
+            for target in node.targets
+            if isinstance(target, ast.Name) and target.id in ("revision", "down_revision")
+        }
+        found[assigned["revision"]] = assigned["down_revision"]
+    return found
+
+
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None, "no migrations found"
-    return head
+    """The newest migration: the one no other follows."""
+    revisions = _revisions()
+    heads = set(revisions) - set(revisions.values())
+    assert len(heads) == 1, f"the migrations must form one line, not end in {sorted(heads)}"
+    return heads.pop()
 
 
 def other_connections(engine: Engine) -> list[str]:
@@ -243,16 +271,20 @@ def _query(connection: Connection, sql: str) -> list[tuple[str, str]]:
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The revision the database's schema is at (Alembic's version table); None when it has none yet."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        # no row after a downgrade to the start
+        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
+        return None if revision is None else str(revision)
 
 
 def is_older(revision: str | None) -> bool:
     """An empty database or one at an earlier revision of ours: `alembic upgrade head` brings it up to date."""
     if revision is None:
         return True
-    known = {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
-    return revision in known and revision != head_revision()
+    return revision in _revisions() and revision != head_revision()
 
 
 def check_schema(engine: Engine) -> None:

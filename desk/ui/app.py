@@ -15,15 +15,18 @@ import sys
 import traceback
 from collections.abc import Iterator
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import qasync
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desk.ui import theme
-from desk.ui.main_window import MainWindow
 from desk.ui.startup import end_server_session, sign_in
 from desk.ui.tasks import Context
 from desk.ui.widgets import message_box
+
+if TYPE_CHECKING:
+    from desk.ui.main_window import MainWindow
 
 
 def application() -> QApplication:
@@ -67,6 +70,8 @@ async def agent_sessions(url: str | None, username: str | None = None, password:
 async def run_window(ctx: Context) -> bool:
     """Show the agent's window until it closes, then end the session. Whether the agent signed out (switch
     agent) rather than quit."""
+    from desk.ui.main_window import MainWindow  # every screen and the services they call: after the sign-in
+
     window = MainWindow(ctx)
     closed: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
 

@@ -15,9 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 from sqlalchemy.exc import DBAPIError
 
 from PySide6.QtCore import QObject, Signal
@@ -28,6 +27,9 @@ from desk.domain.errors import DeskError, ServerUnreachable, SignedOut
 from desk.services.feed import FeedReader
 from desk.storage.changes import CHANNEL
 from desk.ui.tasks import Context, run
+
+if TYPE_CHECKING:
+    import psycopg
 
 POLL_SECONDS = 1.0
 BACKOFF_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)
@@ -196,6 +198,8 @@ class LiveUpdates(QObject):
 
     async def _listen_loop(self) -> None:
         """Keep a LISTEN connection open, reconnecting with backoff; each batch of notifications wakes the reader."""
+        import psycopg  # only a window on its own PostgreSQL database listens: the others never load the driver
+
         failures = 0
         while True:
             connection: psycopg.AsyncConnection[Any] | None = None
@@ -231,5 +235,7 @@ def _hand_over(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[Any], item:
 
 
 async def _close_quietly(connection: psycopg.AsyncConnection[Any]) -> None:
+    import psycopg  # loaded already by the listener that opened the connection
+
     with contextlib.suppress(psycopg.Error, OSError):
         await asyncio.shield(connection.close())

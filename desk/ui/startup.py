@@ -37,7 +37,7 @@ from desk.config import configured_url
 from desk.domain.errors import DeskError, SignedOut
 from desk.domain.permissions import AgentActor
 from desk.keyring_store import keyring_available, remember_password, stored_password
-from desk.services import accounts, reference
+from desk.services import accounts
 from desk.ui.connect import ConnectionDialog, ConnectionProblem, Remembered, describe_url, is_server, reach
 from desk.ui.login import USERNAME_KEY, LoginDialog
 from desk.ui.tasks import Context, run
@@ -240,6 +240,8 @@ async def sign_in(
                 continue
         outcome = await _log_in(app_parent, executor, services, username, password)
         if isinstance(outcome, SignedIn):
+            from desk.services import reference  # with the services the window calls: after the sign-in
+
             choices = await run(executor, services.call, reference.choices, outcome.agent)
             return Context(
                 services=services, agent=outcome.agent, choices=choices, executor=executor, kept_session=outcome.kept
