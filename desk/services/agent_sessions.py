@@ -8,7 +8,6 @@ A session ends when it has been idle for `sessions.idle_hours`, `sessions.max_da
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +20,7 @@ from desk.domain.inputs import one_line
 from desk.domain.permissions import Actor, AgentActor, SystemActor
 from desk.services import settings
 from desk.services.accounts import agent_actor, authenticate_agent
+from desk.services.api_tokens import digest  # a secret's SHA-256, as the database keeps it
 from desk.services.base import command, now, query, require_agent
 from desk.storage.db import Database
 from desk.storage.models import Agent, AgentSession
@@ -49,10 +49,6 @@ class NewAgentSession:
     secret: str
     agent: AgentActor
     session: AgentSessionView
-
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _view(row: AgentSession, agent: Agent) -> AgentSessionView:
