@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, update
 
 from desk.domain.errors import Invalid, PermissionDenied, SignedOut
-from desk.services import accounts, agent_sessions, settings
+from desk.services import accounts, agent_sessions, api_tokens, settings
 from desk.services.base import now
 from desk.storage.db import Database
 from desk.storage.models import Agent, AgentSession, LoginAudit
@@ -26,7 +26,7 @@ def test_signing_in_opens_a_session_whose_secret_the_server_keeps_only_as_a_hash
     with world.db.transaction(write=False) as session:
         row = session.scalars(select(AgentSession)).one()
         stored = [str(value) for value in (row.secret_hash, row.client)]
-    assert new.secret not in stored and row.secret_hash == agent_sessions.digest(new.secret)
+    assert new.secret not in stored and row.secret_hash == api_tokens.digest(new.secret)
     assert agent_sessions.session_agent(world.db, new.secret) == world.limited
     assert count(world.db, LoginAudit, LoginAudit.principal == "limited", LoginAudit.success.is_(True)) == 1
 
