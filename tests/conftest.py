@@ -76,6 +76,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 
 @pytest.fixture(scope="session")
+def desk_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`desk serve` on the engine's test database, one process per engine for the tests that go through it (the
+    `db` fixture empties the tables under it; its sessions are opened with tests.web.serving.signed_in)."""
+    from tests.web.serving import desk_serve  # the server's client and its dependencies, only for these tests
+
+    with desk_serve(database_url, tmp_path_factory.mktemp("serve") / "serve.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def session_db(database_url: str) -> Iterator[Database]:
     db = Database(database_url)
     yield db
