@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -123,7 +123,7 @@ class RemoteServices:
         if self.hello().get("database") != "ok":
             raise DatabaseUnavailable("The Desk server cannot reach its database.")
 
-    def changes(self, after: int | None) -> Iterator[ChangeEvent]:
+    def changes(self, after: int | None) -> Generator[ChangeEvent, None, None]:
         """The live stream, blocking: yields as the server sends; ends when the connection does (the caller
         reconnects with the last `resume_after`). Raises like a call when it cannot start."""
         params = {"after": str(after)} if after is not None else {}
