@@ -14,8 +14,7 @@ from __future__ import annotations
 import inspect
 import json
 import typing
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,11 +24,9 @@ from hypothesis import strategies as st
 
 from desk.domain.views import Upload
 from desk.services import agent_sessions, calls, entries
-from desk.services.setup import install_defaults
 from desk.storage.db import Database
 from desk.web.app import create_app
 from desk.web.gate import PREFIX
-from tests.conftest import build_schema
 from tests.services.conftest import World
 
 EXAMPLES = 20  # per service
@@ -93,15 +90,9 @@ def check_answer(name: str, status: int, content: bytes) -> None:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
+def db(sqlite_db: Database) -> Database:
     """SQLite only (this overrides the engine-parametrized fixture)."""
-    url = f"sqlite:///{tmp_path / 'fuzz.db'}"
-    database = Database(url)
-    build_schema(database, url)
-    with database.transaction() as session:
-        install_defaults(session)
-    yield database
-    database.dispose()
+    return sqlite_db
 
 
 class Sessions:
