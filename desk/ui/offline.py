@@ -25,7 +25,7 @@ from PySide6.QtCore import QObject, Signal
 
 from desk import config
 from desk.domain.enums import EntryKind, Recipients
-from desk.domain.errors import DeskError, ServerUnreachable
+from desk.domain.errors import DatabaseUnavailable, DeskError, ServerUnreachable
 from desk.domain.views import TicketView
 from desk.services import entries
 from desk.ui.tasks import Context, run
@@ -202,6 +202,9 @@ class ConnectionMonitor(QObject):
         self._delays = delays
         self._sleep = sleep
         self._online = True
+        # Through a Desk server: whether it answered but could not reach its database (the window says so, rather
+        # than "server unreachable": the agent's network is fine, whoever runs the server should look).
+        self.database_down = False
         self._probe: asyncio.Task[None] | None = None
         self._applying = asyncio.Lock()
         self.database = ctx.services.identity  # ticket ids mean nothing on another help desk
@@ -210,8 +213,11 @@ class ConnectionMonitor(QObject):
     def online(self) -> bool:
         return self._online
 
-    def lost(self) -> None:
-        """A call found the server unreachable: go offline and start watching for its return (once)."""
+    def lost(self, error: ServerUnreachable | None = None) -> None:
+        """A call found the server unreachable (`error` says whether the Desk server's database was the trouble):
+        go offline and start watching for its return (once)."""
+        if error is not None:
+            self.database_down = isinstance(error, DatabaseUnavailable)
         if self._online:
             self._online = False
             self.online_changed.emit(False)
@@ -267,7 +273,8 @@ class ConnectionMonitor(QObject):
             await self._sleep(delay)
             try:
                 await run(self._ctx.executor, self._ctx.services.ping)
-            except ServerUnreachable:
+            except ServerUnreachable as error:
+                self.database_down = isinstance(error, DatabaseUnavailable)
                 continue
             except DeskError as error:
                 log.warning("The server answers, but not as expected: %s", error)

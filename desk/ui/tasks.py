@@ -69,9 +69,9 @@ class Context:
             self._callers.add(caller)
         try:
             return await run(self.executor, self.services.call, fn, self.agent, *args, **kwargs)
-        except ServerUnreachable:
+        except ServerUnreachable as error:
             if self.connection is not None:
-                self.connection.lost()
+                self.connection.lost(error)
             raise
         finally:
             if caller is not None:
