@@ -67,7 +67,10 @@ class DeskServer:
     def stop(self) -> None:
         if self._process is not None:
             self._process.terminate()
-            self._process.wait(timeout=10)
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # a request stuck (a test failed with the database locked)
+                self.kill()
             self._process = None
 
 
