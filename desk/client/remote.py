@@ -12,7 +12,7 @@ import contextlib
 import json
 import socket
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -135,7 +135,7 @@ class RemoteServices:
         if self.hello().get("database") != "ok":
             raise DatabaseUnavailable("The Desk server cannot reach its database.")
 
-    def changes(self, after: int | None) -> Iterator[ChangeEvent]:
+    def changes(self, after: int | None) -> Generator[ChangeEvent, None, None]:
         """The live stream, blocking: yields as the server sends; ends when the connection does (the caller
         reconnects with the last `resume_after`). Raises like a call when it cannot start."""
         params = {"after": str(after)} if after is not None else {}

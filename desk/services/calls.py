@@ -13,9 +13,10 @@ import functools
 import inspect
 import json
 import typing
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
@@ -30,6 +31,7 @@ from desk.domain.errors import (
     PermissionDenied,
     SignedOut,
 )
+from desk.domain.inputs import int_range, storable, utc_moment
 from desk.services import agent_sessions, api_tokens, entries, lifecycle, locks, queues, reference, tickets, worker
 from desk.services.mail import outbound
 
@@ -80,6 +82,7 @@ EXPOSED: tuple[Callable[..., Any], ...] = (
     worker.status,
 )
 WITHHELD = frozenset({"at"})
+UNFIT = "The call's arguments do not fit the service."
 # bytes (attachments) travel as base64 in JSON
 JSON_BYTES = ConfigDict(ser_json_bytes="base64", val_json_bytes="base64")
 
@@ -107,15 +110,24 @@ class Signature:
         except TypeError as error:
             raise TypeError(f"{name_of(self.service)}: {error}") from None
         given = dict(list(bound.arguments.items())[2:])
+        if withheld := WITHHELD & given.keys():
+            raise TypeError(f"{name_of(self.service)}: {', '.join(withheld)} cannot be given through the server")
         return self.arguments.model_validate(given)
 
     def encode_arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes:
         return self.bind(args, kwargs).model_dump_json(exclude_unset=True).encode()
 
     def decode_arguments(self, body: bytes) -> dict[str, Any]:
-        """The keyword arguments for the service; pydantic's ValidationError for a body that does not fit."""
-        model = self.arguments.model_validate_json(body)
-        return {name: getattr(model, name) for name in model.model_fields_set}
+        """The keyword arguments for the service; Invalid, naming the fields, for a body that does not fit: not of
+        the service's types, or a value no engine takes (an id beyond 32 bits, a NUL, a time without its zone)."""
+        try:
+            model = self.arguments.model_validate_json(body)
+        except ValidationError as error:
+            raise Invalid(UNFIT, _fields(error)) from None
+        arguments = {name: getattr(model, name) for name in model.model_fields_set}
+        if problems := dict(problem for name, value in arguments.items() for problem in _unstorable(value, name)):
+            raise Invalid(UNFIT, problems)
+        return arguments
 
     def encode_result(self, value: Any) -> bytes:
         # The service's own view: constructed, not validated again
@@ -123,6 +135,38 @@ class Signature:
 
     def decode_result(self, body: bytes) -> Any:
         return getattr(self.result.model_validate_json(body), "value")  # noqa: B009  # a field made at run time
+
+
+def _fields(error: ValidationError) -> dict[str, str]:
+    """pydantic's problems by where they are (`criteria.topic_ids.3`), as Invalid's fields."""
+    return {".".join(str(part) for part in problem["loc"]) or "body": problem["msg"] for problem in error.errors()}
+
+
+def _unstorable(value: Any, where: str) -> Iterator[tuple[str, str]]:
+    """Where in a decoded value (`criteria.topic_ids.3`) something is that no engine takes, and what: the values
+    desk.domain.inputs checks for every other channel, found in nested views and lists too."""
+    if value is None or isinstance(value, bool | bytes | Enum):
+        return
+    if isinstance(value, int):
+        low, high = int_range(32)
+        if not low <= value <= high:
+            yield where, "is out of range"
+    elif isinstance(value, str):
+        try:
+            storable(value)
+        except ValueError as error:
+            yield where, str(error)
+    elif isinstance(value, datetime):
+        try:
+            utc_moment(value)
+        except ValueError as error:
+            yield where, str(error)
+    elif is_dataclass(value):
+        for item in fields(value):
+            yield from _unstorable(getattr(value, item.name), f"{where}.{item.name}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _unstorable(item, f"{where}.{index}")
 
 
 @functools.cache

@@ -231,14 +231,13 @@ class MainWindow(QMainWindow):
         if online:
             set_role(self.connection_label, None)
             self.connection_label.setText(self._ctx.url_label)
-            self.statusBar().showMessage("Connected to the database server again.", 6000)
+            self.statusBar().showMessage("Connected to the server again.", 6000)
             self._spawn(self._reload_after_outage())
         else:
-            away = "The server's database" if self.connection.database_away else "Server"
             set_role(self.connection_label, "error")
-            self.connection_label.setText(f"⚠ {away} unreachable")
+            self.connection_label.setText(f"⚠ {self._outage()}")
             # Short: the permanent connection label beside it needs the room; the composer explains the rest.
-            self.statusBar().showMessage(f"{away} unreachable: what you send is kept until it is back.", 15_000)
+            self.statusBar().showMessage(f"{self._outage()}: what you send is kept until it is back.", 15_000)
 
     def _session_ended(self, reason: str) -> None:
         """The Desk server ended this session: say why, then back to the sign-in (drafts stay on this computer)."""
@@ -254,7 +253,12 @@ class MainWindow(QMainWindow):
         box.open()
 
     def _retry_scheduled(self, seconds: float) -> None:
-        self.connection_label.setText(f"⚠ Server unreachable · trying again in {seconds:.0f} s")
+        self.connection_label.setText(f"⚠ {self._outage()} · trying again in {seconds:.0f} s")
+
+    def _outage(self) -> str:
+        if self.connection.database_down:
+            return "The server cannot reach its database"
+        return "Server unreachable"
 
     async def _reload_after_outage(self) -> None:
         """What was shown may be stale after an outage: the queue, the counts and the open ticket again."""
@@ -320,10 +324,11 @@ class MainWindow(QMainWindow):
         try:
             await editor.load()
         except DeskError as error:
-            if not editor.closed:
-                self._close_tab(self.tabs.indexOf(editor))
             self.statusBar().showMessage(str(error), 10_000)
-            return
+            if editor.ticket is None:  # nothing to show; a ticket shown already stays (its agent may be typing)
+                if not editor.closed:
+                    self._close_tab(self.tabs.indexOf(editor))
+                return
         if editor.closed:  # closed (or stepped past) while it loaded
             return
         if editor.ticket is not None:

@@ -201,10 +201,12 @@ class ConnectionMonitor(QObject):
         self._delays = delays
         self._sleep = sleep
         self._online = True
+        # Through a Desk server: whether it answered but could not reach its database (the window says so, rather
+        # than "server unreachable": the agent's network is fine, whoever runs the server should look).
+        self.database_down = False
         self._probe: asyncio.Task[None] | None = None
         self._applying = asyncio.Lock()
         self.database = ctx.services.identity  # ticket ids mean nothing on another help desk
-        self.database_away = False
         self._ended = False
 
     @property
@@ -212,9 +214,10 @@ class ConnectionMonitor(QObject):
         return self._online
 
     def lost(self, error: ServerUnreachable | None = None) -> None:
-        """A call found the server unreachable: go offline and start watching for its return (once).
-        `database_away` says whether it was the Desk server's database (the server itself answered)."""
-        self.database_away = isinstance(error, DatabaseUnavailable)
+        """A call found the server unreachable (`error` says whether the Desk server's database was the trouble):
+        go offline and start watching for its return (once)."""
+        if error is not None:
+            self.database_down = isinstance(error, DatabaseUnavailable)
         if self._online:
             self._online = False
             self.online_changed.emit(False)
@@ -277,7 +280,7 @@ class ConnectionMonitor(QObject):
             try:
                 await run(self._ctx.executor, self._ctx.services.ping)
             except ServerUnreachable as error:
-                self.database_away = isinstance(error, DatabaseUnavailable)
+                self.database_down = isinstance(error, DatabaseUnavailable)
                 continue
             except DeskError as error:
                 log.warning("The server answers, but not as expected: %s", error)

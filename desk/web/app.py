@@ -42,6 +42,11 @@ def error_status(error: DeskError) -> tuple[int, str]:
     return 400, "error"
 
 
+def _is_gate(request: Request) -> bool:
+    """Whether a request is an agent's Desk's (desk.web.gate), whose errors it raises again as the same types."""
+    return request.url.path.startswith(gate.PREFIX + "/")
+
+
 def _is_api(request: Request) -> bool:
     """Whether a request is a program's (JSON errors), not a browser's (error pages)."""
     return request.url.path.startswith(("/api/", gate.PREFIX + "/"))
@@ -99,7 +104,7 @@ def create_app(db: Database, *, public_url: str, limits: RateLimits | None = Non
 
     @app.exception_handler(DeskError)
     def on_desk_error(request: Request, error: DeskError) -> Response:
-        if request.url.path.startswith(gate.PREFIX + "/"):
+        if _is_gate(request):
             return gate.answer(error)
         status, kind = error_status(error)
         if _is_api(request):
@@ -109,11 +114,12 @@ def create_app(db: Database, *, public_url: str, limits: RateLimits | None = Non
 
     @app.exception_handler(Refused)
     def on_refused(request: Request, error: Refused) -> Response:
-        response = (
-            api_error(error.status, "too_many_requests" if error.status == 429 else "refused", str(error))
-            if _is_api(request)
-            else pages.error_page(request, error.status, str(error))
-        )
+        if _is_gate(request):
+            response = gate.answer(DeskError(str(error)), error.status)
+        elif _is_api(request):
+            response = api_error(error.status, "too_many_requests" if error.status == 429 else "refused", str(error))
+        else:
+            response = pages.error_page(request, error.status, str(error))
         if error.retry_after is not None:
             response.headers["Retry-After"] = str(error.retry_after)
         return response
@@ -125,6 +131,9 @@ def create_app(db: Database, *, public_url: str, limits: RateLimits | None = Non
         headers = error.headers
         if error.status_code == 405:  # Starlette names only the first route's methods
             headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
+        if _is_gate(request):
+            refusal = NotFound(message) if error.status_code == 404 else DeskError(message)
+            return gate.answer(refusal, error.status_code, headers)
         if _is_api(request):
             kind = "not_found" if error.status_code == 404 else "error"
             return api_error(error.status_code, kind, message, headers=headers)

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -53,11 +53,12 @@ STATUS: dict[str, int] = {
 }
 
 
-def answer(error: DeskError) -> Response:
-    """A service's typed error, as the client raises it again."""
+def answer(error: DeskError, status: int | None = None, headers: Mapping[str, str] | None = None) -> Response:
+    """A typed error, as the client raises it again: a service's, or a request's turned away before any service
+    ran (no such address, too large, too many sign-ins; with its own `status`)."""
     body = calls.encode_error(error)
     kind = json.loads(body)["type"]
-    return Response(body, status_code=STATUS.get(kind, 400), media_type="application/json")
+    return Response(body, status_code=status or STATUS.get(kind, 400), media_type="application/json", headers=headers)
 
 
 def _database_down() -> Response:
@@ -157,17 +158,10 @@ async def call(name: str, request: Request) -> Response:
 
     def run() -> bytes:
         agent = agent_sessions.session_agent(_db(request), _secret(request))
-        try:
-            arguments = signature.decode_arguments(body)
-        except ValidationError as error:
-            raise Invalid("The call's arguments do not fit the service.", _fields(error)) from None
+        arguments = signature.decode_arguments(body)
         return signature.encode_result(service(_db(request), agent, **arguments))
 
     return await _guarded(run, lambda result: Response(result, media_type="application/json"))
-
-
-def _fields(error: ValidationError) -> dict[str, str]:
-    return {".".join(str(part) for part in problem["loc"]) or "body": problem["msg"] for problem in error.errors()}
 
 
 # --- live updates -------------------------------------------------------------------------------------------------
@@ -176,7 +170,7 @@ def _fields(error: ValidationError) -> dict[str, str]:
 class ChangeHub:
     """The server's one watch over the change feed; every agent's stream waits on it.
 
-    `latest` is the newest change id seen; `wait(after)` returns once a newer one is known (or after `timeout`).
+    `latest` is the newest change id seen; `wait(seen)` returns once it is another (or after `timeout`).
     On PostgreSQL one LISTEN connection wakes it; elsewhere (and while LISTEN reconnects) it polls MAX(id).
     """
 
@@ -199,13 +193,14 @@ class ChangeHub:
                 await self._task
             self._task = None
 
-    async def wait(self, after: int, timeout: float) -> bool:
-        """Whether a change newer than `after` is known, waiting up to `timeout` seconds for one."""
+    async def wait(self, seen: int, timeout: float) -> bool:
+        """Whether the newest change id is no longer `seen`, waiting up to `timeout` seconds for it to move.
+        (Moved back counts too: a database restored from a backup starts its ids lower again.)"""
         self.start()
         async with self._moved:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._moved.wait_for(lambda: self.latest > after), timeout)
-            return self.latest > after
+                await asyncio.wait_for(self._moved.wait_for(lambda: self.latest != seen), timeout)
+            return self.latest != seen
 
     async def _run(self) -> None:
         listener = asyncio.ensure_future(self._listen()) if self._db.dialect == "postgresql" else None
@@ -276,7 +271,8 @@ async def change_stream(request: Request) -> Response:
 
     async def events() -> AsyncIterator[bytes]:
         yield f"retry: 1000\nid: {reader.floor}\nevent: ready\ndata: {{}}\n\n".encode()
-        seen, moved_at = hub.latest, 0.0
+        # None of the hub's ids: the first turn reads at once (a resumed stream has the changes since its id).
+        seen, moved_at = -1, 0.0
         while True:
             # Soon after a change, read again every second: a transaction holding a lower id may commit after a
             # higher one (desk.services.feed), and MAX(id) would not move for it.

@@ -27,9 +27,10 @@ def visible_login() -> LoginDialog | None:
     return next((w for w in QApplication.topLevelWidgets() if isinstance(w, LoginDialog) and w.isVisible()), None)
 
 
-async def log_in(db: Database) -> Context:
-    """Through the login dialog: type the demo admin's name and password, press Sign in."""
-    signing_in = asyncio.ensure_future(sign_in(url=str(db.engine.url)))
+async def log_in(url: str) -> Context:
+    """Through the login dialog: type the demo admin's name and password, press Sign in (at `url`: a database, or a
+    Desk server)."""
+    signing_in = asyncio.ensure_future(sign_in(url=url))
     dialog = await until(visible_login, what="the login dialog")
     dialog.username.clear()
     QTest.keyClicks(dialog.username, "admin")
@@ -67,85 +68,83 @@ async def changed(editor: TicketEditor, check: Callable[[TicketView], bool]) -> 
 
 
 def test_lifecycle_through_the_window(demo_db: Database, loop: qasync.QEventLoop, qtbot: QtBot) -> None:
-    async def scenario() -> None:
-        ctx = await log_in(demo_db)
-        window = MainWindow(ctx)
-        qtbot.addWidget(window)
-        window.show()
-        await window.start()
-        assert window.sidebar.currentItem().text() == "Open"
-        await queue_loaded(window.queue)
-        assert window.statusBar().findChildren(type(window.agent_label))  # status bar is populated
-        assert "Signed in as" in window.agent_label.text()
+    run(loop, lifecycle(str(demo_db.engine.url), qtbot))
 
-        # Open an unassigned ticket from the Open queue with the keyboard.
-        ticket_id, number, _ = next(row for row in rows_shown(window) if row[2] == "—")
-        row = window.queue.model.row_of(ticket_id or 0)
-        assert row is not None
-        window.queue.table.setFocus()
-        window.queue.table.selectRow(row)
-        QTest.keyClick(window.queue.table, Qt.Key.Key_Return)
-        editor = await until(window.current_editor, what="the ticket tab")
-        await changed(editor, lambda t: t.id == ticket_id)
-        assert editor.number.text() == f"Ticket {number}"
-        assert window.tabs.tabText(window.tabs.currentIndex()) == number
 
-        panel = editor.properties
-        await choose(panel.priority, "High")
-        await changed(editor, lambda t: t.priority.name == "High")
-        assert "High priority" in editor.status.text()
-        await choose(panel.department, "Online Banking")
-        await changed(editor, lambda t: t.department.name == "Online Banking")
-        await choose(panel.sla, "Sev-A")
-        await changed(editor, lambda t: t.sla is not None and t.sla.name == "Sev-A")
-        assert "Resolution by" in panel.due.text()
-        topic = next(
-            panel.topic.itemText(i)
-            for i in range(panel.topic.count())
-            if "Business Critical" in panel.topic.itemText(i)
-        )
-        await choose(panel.topic, topic)
-        await changed(editor, lambda t: t.topic is not None and t.topic.name == topic)
+async def lifecycle(url: str, qtbot: QtBot) -> None:
+    """Sign in as the demo admin, then take a ticket from the Open queue to resolved as an agent would."""
+    ctx = await log_in(url)
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.show()
+    await window.start()
+    assert window.sidebar.currentItem().text() == "Open"
+    await queue_loaded(window.queue)
+    assert window.statusBar().findChildren(type(window.agent_label))  # status bar is populated
+    assert "Signed in as" in window.agent_label.text()
 
-        QTest.keyClick(window, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)  # assign to me
-        await changed(editor, lambda t: t.assignee is not None and t.assignee.id == ctx.agent.id)
-        assert panel.assignee.currentText() == ctx.agent.name
-        assert not editor.claim_button.isVisible()
+    # Open an unassigned ticket from the Open queue with the keyboard.
+    ticket_id, number, _ = next(row for row in rows_shown(window) if row[2] == "—")
+    row = window.queue.model.row_of(ticket_id or 0)
+    assert row is not None
+    window.queue.table.setFocus()
+    window.queue.table.selectRow(row)
+    QTest.keyClick(window.queue.table, Qt.Key.Key_Return)
+    editor = await until(window.current_editor, what="the ticket tab")
+    await changed(editor, lambda t: t.id == ticket_id)
+    assert editor.number.text() == f"Ticket {number}"
+    assert window.tabs.tabText(window.tabs.currentIndex()) == number
 
-        body = editor.composer.findChild(QPlainTextEdit)
-        QTest.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
-        QTest.keyClicks(body, "Checked the logs: the card was blocked by fraud rules.")
-        send = next(b for b in editor.composer.findChildren(QPushButton) if b.text() == "Add note")
-        send.click()
-        await changed(
-            editor, lambda t: any(getattr(i, "body_text", "").startswith("Checked the logs") for i in t.thread)
-        )
-        thread_text = editor.thread_view.toPlainText()
-        assert "Internal note" in thread_text and "Checked the logs" in thread_text
+    panel = editor.properties
+    await choose(panel.priority, "High")
+    await changed(editor, lambda t: t.priority.name == "High")
+    assert "High priority" in editor.status.text()
+    await choose(panel.department, "Online Banking")
+    await changed(editor, lambda t: t.department.name == "Online Banking")
+    await choose(panel.sla, "Sev-A")
+    await changed(editor, lambda t: t.sla is not None and t.sla.name == "Sev-A")
+    assert "Resolution by" in panel.due.text()
+    topic = next(
+        panel.topic.itemText(i) for i in range(panel.topic.count()) if "Business Critical" in panel.topic.itemText(i)
+    )
+    await choose(panel.topic, topic)
+    await changed(editor, lambda t: t.topic is not None and t.topic.name == topic)
 
-        QTest.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
-        QTest.keyClicks(body, "Your card is unblocked; please try the payment again.")
-        send = next(b for b in editor.composer.findChildren(QPushButton) if b.text() == "Send reply")
-        send.click()
-        await changed(editor, lambda t: t.answered)
-        assert "Your card is unblocked" in editor.thread_view.toPlainText()
-        assert body.toPlainText() == ""  # sent: the composer is empty again
+    QTest.keyClick(window, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)  # assign to me
+    await changed(editor, lambda t: t.assignee is not None and t.assignee.id == ctx.agent.id)
+    assert panel.assignee.currentText() == ctx.agent.name
+    assert not editor.claim_button.isVisible()
 
-        editor.resolve_button.click()
-        await changed(editor, lambda t: t.status.name == "Resolved")
-        assert editor.reopen_button.isVisibleTo(editor) and not editor.resolve_button.isVisibleTo(editor)
-        assert "Resolved" in editor.status.text()
+    body = editor.composer.findChild(QPlainTextEdit)
+    QTest.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    QTest.keyClicks(body, "Checked the logs: the card was blocked by fraud rules.")
+    send = next(b for b in editor.composer.findChildren(QPushButton) if b.text() == "Add note")
+    send.click()
+    await changed(editor, lambda t: any(getattr(i, "body_text", "").startswith("Checked the logs") for i in t.thread))
+    thread_text = editor.thread_view.toPlainText()
+    assert "Internal note" in thread_text and "Checked the logs" in thread_text
 
-        window.sidebar.select_queue(Queue.CLOSED)
-        await queue_loaded(window.queue)
-        assert ticket_id in [r[0] for r in rows_shown(window)]
-        window.sidebar.select_queue(Queue.OPEN)
-        await queue_loaded(window.queue)
-        assert ticket_id not in [r[0] for r in rows_shown(window)]
-        window.close()
-        ctx.close()
+    QTest.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClicks(body, "Your card is unblocked; please try the payment again.")
+    send = next(b for b in editor.composer.findChildren(QPushButton) if b.text() == "Send reply")
+    send.click()
+    await changed(editor, lambda t: t.answered)
+    assert "Your card is unblocked" in editor.thread_view.toPlainText()
+    assert body.toPlainText() == ""  # sent: the composer is empty again
 
-    run(loop, scenario())
+    editor.resolve_button.click()
+    await changed(editor, lambda t: t.status.name == "Resolved")
+    assert editor.reopen_button.isVisibleTo(editor) and not editor.resolve_button.isVisibleTo(editor)
+    assert "Resolved" in editor.status.text()
+
+    window.sidebar.select_queue(Queue.CLOSED)
+    await queue_loaded(window.queue)
+    assert ticket_id in [r[0] for r in rows_shown(window)]
+    window.sidebar.select_queue(Queue.OPEN)
+    await queue_loaded(window.queue)
+    assert ticket_id not in [r[0] for r in rows_shown(window)]
+    window.close()
+    ctx.close()
 
 
 def test_search_shows_results_as_a_queue(ctx: Context, loop: qasync.QEventLoop, qtbot: QtBot) -> None:

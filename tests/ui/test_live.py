@@ -61,100 +61,102 @@ async def close_window(window: MainWindow, ctx: Context) -> None:
 
 
 def test_a_change_in_one_window_shows_in_the_other(team_db: Database, loop: qasync.QEventLoop, qtbot: QtBot) -> None:
-    async def scenario() -> None:
-        admin_ctx, john_ctx = make_context(team_db, "admin"), make_context(team_db, "john")
-        admin, john = await open_window(admin_ctx, qtbot), await open_window(john_ctx, qtbot)
-        expected = NOTIFY_STATE if team_db.dialect == "postgresql" else polling_state(1)
-        await until(lambda: john.live_label.text() == expected, what="john's live state")
+    expected = NOTIFY_STATE if team_db.dialect == "postgresql" else polling_state(1)
+    run(loop, two_windows(make_context(team_db, "admin"), make_context(team_db, "john"), expected, qtbot))
 
-        # John selects a ticket he may work on that is not High yet, opens it and starts typing a reply.
-        model = john.queue.model
-        row = next(
-            r
-            for r in range(model.rowCount())
-            if (queue_row := model.index(r, 0).data(QueueRole.ROW)) is not None and queue_row.priority != "High"
-        )
-        ticket_id = model.ticket_id(row)
-        assert ticket_id is not None
-        john.queue.table.selectRow(row)
-        john.open_ticket(ticket_id)
-        john_editor = await until(john.current_editor, what="john's ticket tab")
-        await until(lambda: john_editor.ticket is not None, what="john's ticket")
-        body = john_editor.composer.findChild(QPlainTextEdit)
-        assert body is not None
-        QTest.keyClicks(body, "Half-written answer that must survive")
-        john.tabs.setCurrentWidget(john.queue)  # John looks at the queue again; the ticket tab stays open
-        before = john_editor.ticket
-        assert before is not None
 
-        # The admin raises the priority in their own window.
-        admin.open_ticket(ticket_id)
-        admin_editor = await until(admin.current_editor, what="admin's ticket tab")
-        await until(lambda: admin_editor.ticket is not None and admin_editor.ticket.id == ticket_id)
-        await choose(admin_editor.properties.priority, "High")
+async def two_windows(admin_ctx: Context, john_ctx: Context, expected: str, qtbot: QtBot) -> None:
+    """The admin changes a ticket John has open and is answering; John's window follows, his work kept."""
+    admin, john = await open_window(admin_ctx, qtbot), await open_window(john_ctx, qtbot)
+    await until(lambda: john.live_label.text() == expected, what="john's live state")
 
-        # John's queue row and open ticket follow, marked with who changed them; his work is untouched.
-        def john_row_high() -> bool:
-            where = model.row_of(ticket_id)
-            return where is not None and model.index(where, PRIORITY_COLUMN).data() == "High"
+    # John selects a ticket he may work on that is not High yet, opens it and starts typing a reply.
+    model = john.queue.model
+    row = next(
+        r
+        for r in range(model.rowCount())
+        if (queue_row := model.index(r, 0).data(QueueRole.ROW)) is not None and queue_row.priority != "High"
+    )
+    ticket_id = model.ticket_id(row)
+    assert ticket_id is not None
+    john.queue.table.selectRow(row)
+    john.open_ticket(ticket_id)
+    john_editor = await until(john.current_editor, what="john's ticket tab")
+    await until(lambda: john_editor.ticket is not None, what="john's ticket")
+    body = john_editor.composer.findChild(QPlainTextEdit)
+    assert body is not None
+    QTest.keyClicks(body, "Half-written answer that must survive")
+    john.tabs.setCurrentWidget(john.queue)  # John looks at the queue again; the ticket tab stays open
+    before = john_editor.ticket
+    assert before is not None
 
-        await until(john_row_high, what="the priority in john's queue")
+    # The admin raises the priority in their own window.
+    admin.open_ticket(ticket_id)
+    admin_editor = await until(admin.current_editor, what="admin's ticket tab")
+    await until(lambda: admin_editor.ticket is not None and admin_editor.ticket.id == ticket_id)
+    await choose(admin_editor.properties.priority, "High")
+
+    # John's queue row and open ticket follow, marked with who changed them; his work is untouched.
+    def john_row_high() -> bool:
         where = model.row_of(ticket_id)
-        assert where is not None
-        assert model.index(where, 0).data(QueueRole.CHANGED_BY) == admin_ctx.agent.name
-        assert model.index(where, 2).data(Qt.ItemDataRole.ToolTipRole) == f"Changed by {admin_ctx.agent.name} just now"
-        assert model.index(where, 2).data(Qt.ItemDataRole.BackgroundRole) == theme.color("changed.bg")
-        await until(lambda: john_editor.ticket is not None and john_editor.ticket.priority.name == "High")
-        assert john_editor.updated_by.text() == f"Updated by {admin_ctx.agent.name}"
-        assert not john_editor.updated_by.isHidden()
-        assert body.toPlainText() == "Half-written answer that must survive"
-        await until(lambda: john.queue.selected_ids() == [ticket_id], what="john's selection after the re-query")
-        assert john.queue.current_id() == ticket_id
+        return where is not None and model.index(where, PRIORITY_COLUMN).data() == "High"
 
-        # A reply posted from another session reaches both windows; the admin's own change was never marked.
-        await admin_ctx.call(tickets.set_priority, ticket_id, before.priority.id)
-        assert admin.queue.model.changed_by(ticket_id) is None
-        await until(lambda: john_editor.ticket is not None and john_editor.ticket.priority.id == before.priority.id)
-        assert body.toPlainText() == "Half-written answer that must survive"
+    await until(john_row_high, what="the priority in john's queue")
+    where = model.row_of(ticket_id)
+    assert where is not None
+    assert model.index(where, 0).data(QueueRole.CHANGED_BY) == admin_ctx.agent.name
+    assert model.index(where, 2).data(Qt.ItemDataRole.ToolTipRole) == f"Changed by {admin_ctx.agent.name} just now"
+    assert model.index(where, 2).data(Qt.ItemDataRole.BackgroundRole) == theme.color("changed.bg")
+    await until(lambda: john_editor.ticket is not None and john_editor.ticket.priority.name == "High")
+    assert john_editor.updated_by.text() == f"Updated by {admin_ctx.agent.name}"
+    assert not john_editor.updated_by.isHidden()
+    assert body.toPlainText() == "Half-written answer that must survive"
+    await until(lambda: john.queue.selected_ids() == [ticket_id], what="john's selection after the re-query")
+    assert john.queue.current_id() == ticket_id
 
-        await close_window(admin, admin_ctx)
-        await close_window(john, john_ctx)
-        assert john.live.state == STOPPED_STATE
+    # A reply posted from another session reaches both windows; the admin's own change was never marked.
+    await admin_ctx.call(tickets.set_priority, ticket_id, before.priority.id)
+    assert admin.queue.model.changed_by(ticket_id) is None
+    await until(lambda: john_editor.ticket is not None and john_editor.ticket.priority.id == before.priority.id)
+    assert body.toPlainText() == "Half-written answer that must survive"
 
-    run(loop, scenario())
+    await close_window(admin, admin_ctx)
+    await close_window(john, john_ctx)
+    assert john.live.state == STOPPED_STATE
 
 
 def test_scroll_position_survives_a_live_refresh(demo_db: Database, loop: qasync.QEventLoop, qtbot: QtBot) -> None:
-    async def scenario() -> None:
-        admin_ctx, other_ctx = make_context(demo_db, "admin"), make_context(demo_db, "admin")
-        admin = await open_window(admin_ctx, qtbot)
-        admin.resize(1200, 400)
-        await asyncio.sleep(0.05)
-        table, model = admin.queue.table, admin.queue.model
-        bar = table.verticalScrollBar()
-        bar.setValue(bar.maximum() // 2)
-        middle = table.rowAt(table.viewport().height() // 2)
-        selected = model.ticket_id(middle)
-        assert selected is not None
-        table.selectionModel().setCurrentIndex(
-            model.index(middle, 0),
-            QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
-        )
-        scrolled = bar.value()
-        generation = model.generation
-        # Another session changes a ticket: a re-query of the admin's queue (sorted by last update).
-        other = next(model.ticket_id(r) for r in range(model.rowCount()) if model.ticket_id(r) != selected)
-        assert other is not None
-        shown = model.queue_row(other)
-        assert shown is not None
-        new = next(p.id for p in other_ctx.choices.priorities if p.name != shown.priority)
-        await other_ctx.call(tickets.set_priority, other, new)
-        await until(lambda: model.generation > generation and not model.is_loading, what="the live re-query")
-        await queue_loaded(admin.queue)
-        assert bar.value() == scrolled
-        assert admin.queue.current_id() == selected
-        assert admin.queue.selected_ids() == [selected]
-        await close_window(admin, admin_ctx)
-        other_ctx.close()
+    run(loop, scroll_kept(make_context(demo_db, "admin"), make_context(demo_db, "admin"), qtbot))
 
-    run(loop, scenario())
+
+async def scroll_kept(admin_ctx: Context, other_ctx: Context, qtbot: QtBot) -> None:
+    """Another session's change re-queries the admin's queue: the scroll position and the selection stay."""
+    admin = await open_window(admin_ctx, qtbot)
+    admin.resize(1200, 400)
+    await asyncio.sleep(0.05)
+    table, model = admin.queue.table, admin.queue.model
+    bar = table.verticalScrollBar()
+    bar.setValue(bar.maximum() // 2)
+    middle = table.rowAt(table.viewport().height() // 2)
+    selected = model.ticket_id(middle)
+    assert selected is not None
+    table.selectionModel().setCurrentIndex(
+        model.index(middle, 0),
+        QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
+    )
+    scrolled = bar.value()
+    generation = model.generation
+    # Another session changes a ticket: a re-query of the admin's queue (sorted by last update).
+    other = next(model.ticket_id(r) for r in range(model.rowCount()) if model.ticket_id(r) != selected)
+    assert other is not None
+    shown = model.queue_row(other)
+    assert shown is not None
+    new = next(p.id for p in other_ctx.choices.priorities if p.name != shown.priority)
+    await other_ctx.call(tickets.set_priority, other, new)
+    await until(lambda: model.generation > generation and not model.is_loading, what="the live re-query")
+    await queue_loaded(admin.queue)
+    assert bar.value() == scrolled
+    assert admin.queue.current_id() == selected
+    assert admin.queue.selected_ids() == [selected]
+    await close_window(admin, admin_ctx)
+    other_ctx.close()

@@ -32,6 +32,7 @@ from desk.services.setup import install_defaults
 from desk.storage.db import Database
 from desk.storage.models import ThreadEntry, Ticket
 from desk.ui.main_window import MainWindow
+from desk.ui.tasks import Context
 from desk.ui.ticket.editor import TicketEditor
 from tests.conftest import build_schema
 from tests.ui.conftest import make_context, run, until
@@ -142,61 +143,85 @@ def replies(db: Database, ticket_id: int, body: str) -> int:
         )
 
 
+BODY = "Please restart the router; I will call you at three."
+
+
+def pending_files() -> list[Path]:
+    return list(Path(os.environ["DESK_DATA_DIR"], "pending").glob("*.json"))
+
+
+@dataclass
+class Composing:
+    """A window with a ticket open and a reply typed, not sent yet."""
+
+    window: MainWindow
+    editor: TicketEditor
+    body: QPlainTextEdit
+    send: QPushButton
+    banner: QLabel
+
+
+async def composing(ctx: Context, ticket_id: int, qtbot: QtBot) -> Composing:
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.show()
+    await window.start()
+    window.open_ticket(ticket_id)
+    editor: TicketEditor = await until(window.current_editor, what="the ticket tab")
+    await until(lambda: editor.ticket is not None, what="the ticket to load")
+    body = editor.composer.findChild(QPlainTextEdit, "composerBody")
+    send = editor.composer.findChild(QPushButton, "composerSend")
+    banner = editor.composer.findChild(QLabel, "composerOffline")
+    assert body is not None and send is not None and banner is not None
+    body.setFocus()
+    body.setPlainText(BODY)
+    return Composing(window, editor, body, send, banner)
+
+
+async def recovered(ctx: Context, screen: Composing) -> None:
+    """Back by itself: online, the kept reply sent and shown, nothing left pending."""
+    window, editor = screen.window, screen.editor
+    await until(lambda: window.connection_label.text() == ctx.url_label, timeout=90, what="the window to reconnect")
+    await until(lambda: not screen.banner.isVisible() and screen.body.toPlainText() == "", timeout=30)
+    await until(
+        lambda: (
+            editor.ticket is not None
+            and any(isinstance(e, EntryView) and e.body_text.startswith(BODY) for e in editor.ticket.thread)
+        ),
+        timeout=30,
+        what="the thread to show the reply",
+    )
+    assert not screen.body.isReadOnly() and not pending_files()
+
+
 def test_a_reply_sent_while_the_server_is_down_arrives_once(
     cluster: Cluster, fault_db: Database, loop: qasync.QEventLoop, qtbot: QtBot
 ) -> None:
     with fault_db.transaction(write=False) as session:
         ticket_id, other_id = session.scalars(select(Ticket.id).order_by(Ticket.id).limit(2)).all()
-    body = "Please restart the router; I will call you at three."
     ctx = make_context(fault_db, "admin")
 
     async def scenario() -> None:
-        window = MainWindow(ctx)
-        qtbot.addWidget(window)
-        window.show()
-        await window.start()
-        window.open_ticket(ticket_id)
-        editor: TicketEditor = await until(window.current_editor, what="the ticket tab")
-        await until(lambda: editor.ticket is not None, what="the ticket to load")
-        composer = editor.composer
-        composer_body = composer.findChild(QPlainTextEdit, "composerBody")
-        send = composer.findChild(QPushButton, "composerSend")
-        banner = composer.findChild(QLabel, "composerOffline")
-        assert composer_body is not None and send is not None and banner is not None
-        composer_body.setFocus()
-        composer_body.setPlainText(body)
-        entries_before = len(editor.ticket.thread) if editor.ticket else 0
-
+        screen = await composing(ctx, ticket_id, qtbot)
+        window, editor = screen.window, screen.editor
         await asyncio.to_thread(cluster.stop)
-        send.click()
-        await until(banner.isVisible, timeout=30, what="the composer to say the reply is not sent yet")
-        assert "It will be sent when the connection is back" in banner.text()
+        screen.send.click()
+        await until(screen.banner.isVisible, timeout=30, what="the composer to say the reply is not sent yet")
+        assert "It will be sent when the connection is back" in screen.banner.text()
         assert "unreachable" in window.connection_label.text()
-        assert composer_body.toPlainText() == body and composer_body.isReadOnly() and not send.isEnabled()
+        assert screen.body.toPlainText() == BODY and screen.body.isReadOnly() and not screen.send.isEnabled()
         assert window.current_editor() is editor and editor.ticket is not None  # the open ticket stays shown
         # Opening another ticket meanwhile says why it cannot, instead of a traceback.
         window.open_ticket(other_id)
         await until(lambda: "unreachable" in window.statusBar().currentMessage(), what="a message, not a crash")
-        assert list(Path(os.environ["DESK_DATA_DIR"], "pending").glob("*.json"))  # kept on disk meanwhile
+        assert pending_files()  # kept on disk meanwhile
 
         await asyncio.to_thread(cluster.start)
-        await until(lambda: window.connection_label.text() == ctx.url_label, timeout=60, what="the window to reconnect")
-        await until(lambda: not banner.isVisible() and composer_body.toPlainText() == "", timeout=30)
-        await until(
-            lambda: (
-                editor.ticket is not None
-                and any(isinstance(e, EntryView) and e.body_text.startswith(body) for e in editor.ticket.thread)
-            ),
-            timeout=30,
-            what="the thread to show the reply",
-        )
-        assert editor.ticket is not None and len(editor.ticket.thread) > entries_before
-        assert not composer_body.isReadOnly()
-        assert not list(Path(os.environ["DESK_DATA_DIR"], "pending").glob("*.json"))
+        await recovered(ctx, screen)
         window.close()
 
     try:
         run(loop, scenario(), timeout=150)
     finally:
         ctx.close()
-    assert replies(fault_db, ticket_id, body) == 1
+    assert replies(fault_db, ticket_id, BODY) == 1

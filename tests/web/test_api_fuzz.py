@@ -8,8 +8,6 @@ find real ones.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,10 +20,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from desk.domain.views import Upload
 from desk.services import api_tokens, entries
-from desk.services.setup import install_defaults
 from desk.storage.db import Database
 from desk.web.app import create_app
-from tests.conftest import build_schema
 from tests.services.conftest import World
 
 EXAMPLES = 40  # per operation, valid and invalid: about 40 s of CPU on a 2-core machine
@@ -48,15 +44,9 @@ schema.config.update(base_url="http://testserver")  # the ASGI app of each test 
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
+def db(sqlite_db: Database) -> Database:
     """SQLite only (this overrides the engine-parametrized fixture): tests/web/test_api.py runs on every engine."""
-    url = f"sqlite:///{tmp_path / 'fuzz.db'}"
-    database = Database(url)
-    build_schema(database, url)
-    with database.transaction() as session:
-        install_defaults(session)
-    yield database
-    database.dispose()
+    return sqlite_db
 
 
 @pytest.fixture

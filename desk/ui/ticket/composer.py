@@ -452,11 +452,7 @@ class ComposerWidget(QWidget):
         self._error.hide()
         layout.addWidget(self._error)
 
-        self._offline = label(
-            labels.tr("Not sent yet: the server is unreachable. It will be sent when the connection is back."),
-            "banner",
-            wrap=True,
-        )
+        self._offline = label("", "banner", wrap=True)
         self._offline.setObjectName("composerOffline")
         self._offline.hide()
         layout.addWidget(self._offline)
@@ -587,6 +583,12 @@ class ComposerWidget(QWidget):
         """Show (or stop showing) that this ticket's send waits for the server; it stays read-only meanwhile,
         so what is posted later is what the agent sees."""
         self._pending = action
+        monitor = self._ctx.connection
+        if monitor is not None and monitor.database_down:
+            why = labels.tr("Not sent yet: the server cannot reach its database. It will be sent when it is back.")
+        else:
+            why = labels.tr("Not sent yet: the server is unreachable. It will be sent when the connection is back.")
+        self._offline.setText(why)
         self._offline.setVisible(action is not None)
         if action is not None and self._body.toPlainText() != action.saved_draft().body:
             self._restore(action.saved_draft())  # the draft file was lost or changed: show what will be sent

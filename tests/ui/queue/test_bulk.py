@@ -11,12 +11,12 @@ from PySide6.QtGui import QKeySequence
 
 from desk.domain.enums import EventKind, Queue, StatusState
 from desk.domain.views import EventView
-from desk.services import tickets
+from desk.services import accounts, tickets
 from desk.storage.db import Database
 from desk.ui.queue.bulk import CONFIRM_OVER
 from desk.ui.queue.widget import QueueWidget
 from desk.ui.tasks import Context
-from tests.ui.conftest import POPUP, db_of, make_context, queue_loaded, run, until
+from tests.ui.conftest import POPUP, db_of, queue_loaded, run, until
 from tests.ui.queue.test_queue_widget import select_rows, shown_queue
 
 
@@ -27,55 +27,56 @@ def tool(widget: QueueWidget, text: str) -> object:
 def test_bulk_close_counts_asks_takes_a_note_and_undo_restores(
     ctx: Context, demo_db: Database, loop: qasync.QEventLoop, qtbot: QtBot
 ) -> None:
-    maria = make_context(demo_db, "maria")
+    run(loop, bulk_close(ctx, demo_db, qtbot))
 
-    async def scenario() -> None:
-        widget = shown_queue(ctx, qtbot)
-        await queue_loaded(widget)
-        select_rows(widget, list(range(7)))
-        chosen = widget.selected_ids()
-        assert len(chosen) == 7 and widget.selection_label.text() == "· 7 selected"
-        before = {i: tickets.get_ticket(db_of(ctx), ctx.agent, i) for i in chosen}
 
-        qtbot.mouseClick(widget.bulk_buttons[-1], Qt.MouseButton.LeftButton)  # Close
-        dialog = await until(lambda: widget.confirmation, what="the confirmation")
-        assert dialog.question.text() == "Close 7 tickets?" and dialog.ok.text() == "Close 7 tickets"
-        assert all(tickets.get_ticket(db_of(ctx), ctx.agent, i).version == before[i].version for i in chosen)
-        qtbot.keyClicks(dialog.note, "Duplicates of the outage report")
-        dialog.ok.click()
+async def bulk_close(ctx: Context, db: Database, qtbot: QtBot) -> None:
+    """Seven tickets closed at once with a note, then the undo, which leaves alone the one Maria changed since.
+    `db` is the help desk's database (the window's services may run elsewhere), where Maria works meanwhile."""
+    maria = accounts.agent_by_username(db, "maria")
+    widget = shown_queue(ctx, qtbot)
+    await queue_loaded(widget)
+    select_rows(widget, list(range(7)))
+    chosen = widget.selected_ids()
+    assert len(chosen) == 7 and widget.selection_label.text() == "· 7 selected"
+    before = {i: tickets.get_ticket(db, ctx.agent, i) for i in chosen}
 
-        bar = widget.undo_bar
-        await until(lambda: bar.can_undo(), what="the undo bar")
-        assert bar.text.text() == "Closed 7 tickets" and bar.undo_button.isVisible()
-        for ticket_id in chosen:
-            closed = tickets.get_ticket(db_of(ctx), ctx.agent, ticket_id)
-            assert closed.status.state == StatusState.CLOSED
-            event = next(e for e in reversed(closed.thread) if isinstance(e, EventView))
-            assert event.kind == EventKind.CLOSED and event.note == "Duplicates of the outage report"
-        await until(lambda: widget.model.rowCount() > 0 and widget.model.row_of(chosen[0]) is None, what="refresh")
-        await until(lambda: widget.selection_label.text() == "", what="the closed tickets no longer selected")
-        assert not any(b.isEnabled() for b in widget.bulk_buttons)
+    qtbot.mouseClick(widget.bulk_buttons[-1], Qt.MouseButton.LeftButton)  # Close
+    dialog = await until(lambda: widget.confirmation, what="the confirmation")
+    assert dialog.question.text() == "Close 7 tickets?" and dialog.ok.text() == "Close 7 tickets"
+    assert all(tickets.get_ticket(db, ctx.agent, i).version == before[i].version for i in chosen)
+    qtbot.keyClicks(dialog.note, "Duplicates of the outage report")
+    dialog.ok.click()
 
-        # A colleague changes one of them meanwhile: the undo leaves that one alone, and says so.
-        changed_since = chosen[3]
-        maria_sees = tickets.get_ticket(demo_db, maria.agent, changed_since)
-        urgent = next(p.id for p in ctx.choices.priorities if p.id != maria_sees.priority.id)
-        tickets.set_priority(demo_db, maria.agent, changed_since, urgent)
-        bar.undo_button.click()
-        await until(lambda: bar.text.text().startswith("Restored"), what="the undo's outcome")
-        assert bar.text.text() == "Restored 6 tickets; 1 ticket could not be restored (changed since, or refused)."
-        assert not bar.undo_button.isVisible()
-        for ticket_id in chosen:
-            now = tickets.get_ticket(db_of(ctx), ctx.agent, ticket_id)
-            if ticket_id == changed_since:
-                assert now.status.state == StatusState.CLOSED
-            else:
-                assert now.status.id == before[ticket_id].status.id, now.number
-        assert widget.last_report is not None
-        assert f"{before[changed_since].number}: changed by Maria González since" in widget.last_report.text()
+    bar = widget.undo_bar
+    await until(lambda: bar.can_undo(), what="the undo bar")
+    assert bar.text.text() == "Closed 7 tickets" and bar.undo_button.isVisible()
+    for ticket_id in chosen:
+        closed = tickets.get_ticket(db, ctx.agent, ticket_id)
+        assert closed.status.state == StatusState.CLOSED
+        event = next(e for e in reversed(closed.thread) if isinstance(e, EventView))
+        assert event.kind == EventKind.CLOSED and event.note == "Duplicates of the outage report"
+    await until(lambda: widget.model.rowCount() > 0 and widget.model.row_of(chosen[0]) is None, what="refresh")
+    await until(lambda: widget.selection_label.text() == "", what="the closed tickets no longer selected")
+    assert not any(b.isEnabled() for b in widget.bulk_buttons)
 
-    run(loop, scenario())
-    maria.close()
+    # A colleague changes one of them meanwhile: the undo leaves that one alone, and says so.
+    changed_since = chosen[3]
+    maria_sees = tickets.get_ticket(db, maria, changed_since)
+    urgent = next(p.id for p in ctx.choices.priorities if p.id != maria_sees.priority.id)
+    tickets.set_priority(db, maria, changed_since, urgent)
+    bar.undo_button.click()
+    await until(lambda: bar.text.text().startswith("Restored"), what="the undo's outcome")
+    assert bar.text.text() == "Restored 6 tickets; 1 ticket could not be restored (changed since, or refused)."
+    assert not bar.undo_button.isVisible()
+    for ticket_id in chosen:
+        now = tickets.get_ticket(db, ctx.agent, ticket_id)
+        if ticket_id == changed_since:
+            assert now.status.state == StatusState.CLOSED
+        else:
+            assert now.status.id == before[ticket_id].status.id, now.number
+    assert widget.last_report is not None
+    assert f"{before[changed_since].number}: changed by Maria González since" in widget.last_report.text()
 
 
 def test_cancelling_the_confirmation_changes_nothing(ctx: Context, loop: qasync.QEventLoop, qtbot: QtBot) -> None:
