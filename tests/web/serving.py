@@ -87,6 +87,7 @@ def desk_serve(
 ) -> Iterator[str]:
     """Start `desk serve` with `options` (by the `desk` command given: the AppImage's, say) on `port` (else a free
     one), wait until it answers, yield its address; stop it afterwards."""
+    log_path.write_text("")  # this server's log alone (DeskServer appends: a restarted server's log goes on)
     server = DeskServer(database_url, log_path, *options, https=https, desk=desk, env=env, port=port)
     server.start()
     try:
