@@ -326,7 +326,7 @@ def _walk(
     params = _agent_params(agent) | {"page_limit": limit + 1, "page_skip": skip}
     if cursor is not None:
         params["after_value"], params["after_id"] = decode_cursor(cursor, _SORT_COLUMNS[sort])
-    found = session.execute(statement, params).all()
+    found = session.connection().execute(statement, params).all()  # plain rows: no ORM handling needed
     return found[:limit], len(found) > limit, conditions
 
 
@@ -448,7 +448,7 @@ def _tally_statement(wanted: tuple[Queue, ...], shape: Shape) -> AnySelect:
 
 
 def _tally_counts(session: Session, agent: AgentActor, wanted: tuple[Queue, ...] = tuple(Queue)) -> dict[Queue, int]:
-    row = session.execute(_tally_statement(wanted, _shape(agent)), _agent_params(agent)).one()
+    row = session.connection().execute(_tally_statement(wanted, _shape(agent)), _agent_params(agent)).one()
     counts = dict.fromkeys(Queue, 0)
     counts.update(zip(wanted, (int(n) for n in row), strict=True))
     return counts
