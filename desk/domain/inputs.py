@@ -110,3 +110,9 @@ def _decoded(cursor: str, kind: type[CursorValue], bits: int) -> tuple[Any, int]
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_limit(limit: int, most: int, what: str = "rows") -> None:
+    """A caller's page size, before it reaches SQL's LIMIT (a negative one is an error on PostgreSQL and MariaDB)."""
+    if not 1 <= limit <= most:
+        raise Invalid(f"Ask for 1 to {most:,} {what}.", {"limit": f"1 to {most:,}"})

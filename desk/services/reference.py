@@ -6,6 +6,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from desk.domain.errors import NotFound
+from desk.domain.inputs import check_limit
 from desk.domain.permissions import Actor
 from desk.domain.views import Choices, PersonView, QueueRow, Ref
 from desk.services import settings
@@ -73,10 +74,14 @@ def attachment_limit(session: Session) -> int:
     return int(settings.get(session, "attachments.max_bytes"))
 
 
+MOST = 200  # suggestions and a requester's other tickets: more than a person reads
+
+
 @query
 def find_users(session: Session, actor: Actor, text: str, *, limit: int = 20) -> list[PersonView]:
     """End users whose name or email starts with the text (or whose email contains it), for picking a requester."""
     require_agent(actor)
+    check_limit(limit, MOST)
     needle = " ".join(text.split()).lower()
     if len(needle) < 2:
         return []
@@ -113,6 +118,7 @@ def get_user(session: Session, actor: Actor, user_id: int) -> PersonView:
 def requester_tickets(session: Session, actor: Actor, user_id: int, *, limit: int = 20) -> list[QueueRow]:
     """A requester's tickets that the agent may see, most recently updated first."""
     agent = require_agent(actor)
+    check_limit(limit, MOST)
     ids = select(Ticket.id).where(Ticket.requester_id == user_id)
     visible = visible_to(agent)
     if visible is not None:

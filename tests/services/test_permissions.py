@@ -282,6 +282,7 @@ def test_every_service_is_in_the_matrix() -> None:
         "queues.saved_searches",
         "queues.delete_saved_search",
         "accounts.agent_by_username",
+        "accounts.agent_named",  # the administrator's commands on the server; no actor, not on the server's list
         "reference.attachment_limit",  # a public setting: the Support Center's forms show it
         "api_tokens.token_agent",
         *(f"portal.{name}" for name in PORTAL_WITHOUT_ACTOR),

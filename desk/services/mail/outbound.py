@@ -21,6 +21,7 @@ from desk.domain import mailthread
 from desk.domain.canned import TEMPLATES, render
 from desk.domain.enums import OutboxState, OutgoingMail
 from desk.domain.errors import Invalid, PermissionDenied
+from desk.domain.inputs import check_limit
 from desk.domain.permissions import Actor, Right, UserActor
 from desk.domain.views import SentMail
 from desk.services import settings
@@ -117,6 +118,7 @@ def demo_mailbox(session: Session, actor: Actor, *, limit: int = 200) -> tuple[S
         raise PermissionDenied("The demo mailbox is for agents and the demo's own page.")
     if not sink(session):
         raise Invalid("This database is not a demo: its mail is sent to real mailboxes, not kept for Desk to show.")
+    check_limit(limit, 1000, "mails")
     rows = session.execute(
         select(OutboxMessage, Ticket.number)
         .outerjoin(Ticket, Ticket.id == OutboxMessage.ticket_id)
