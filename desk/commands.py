@@ -16,7 +16,6 @@ from datetime import datetime
 from alembic import command as alembic_command
 
 from desk import __version__
-from desk.cli import cmd_gui
 from desk.config import database_url, secret_key_file
 from desk.domain.enums import InboundState, Queue, SenderCheck, SortKey
 from desk.domain.permissions import Right, SystemActor
@@ -175,7 +174,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "The demo's mail is in File › Demo mailbox."
         )
         db.dispose()
-        return cmd_gui(args, url=str(db.engine.url.render_as_string(hide_password=False)), username="admin")
+        from desk.ui import app  # Qt only now: the other commands run on servers without it
+
+        return app.main(db.engine.url.render_as_string(hide_password=False), username="admin")
     return 0
 
 
