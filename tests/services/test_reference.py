@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from desk.domain.errors import Invalid
 from desk.services import reference
 from tests.services.conftest import World
 
@@ -37,3 +40,12 @@ def test_requester_tickets_are_the_visible_ones_newest_first(world: World) -> No
     # The limited agent works in Support: the Billing ticket is not theirs to see.
     rows = reference.requester_tickets(world.db, world.limited, first.requester.id)
     assert [r.id for r in rows] == [latest.id, first.id]
+
+
+@pytest.mark.parametrize("limit", [-1, 0, 201, 2**31])
+def test_a_page_size_out_of_range_is_refused_in_words(world: World, limit: int) -> None:
+    """Before it reaches SQL's LIMIT: a negative one was a server error on PostgreSQL and MariaDB."""
+    with pytest.raises(Invalid, match="Ask for 1 to 200"):
+        reference.find_users(world.db, world.manager, "alice", limit=limit)
+    with pytest.raises(Invalid, match="Ask for 1 to 200"):
+        reference.requester_tickets(world.db, world.manager, world.alice.id, limit=limit)
