@@ -7,6 +7,7 @@ starts from empty tables with the default reference data.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,11 +17,11 @@ import keyring.backends.fail
 import pytest
 from alembic import command
 from argon2 import PasswordHasher
-from sqlalchemy import delete, select, text
+from sqlalchemy import create_engine, delete, select, text
 
 from desk.services import accounts
 from desk.services.setup import install_defaults
-from desk.storage.db import Database, alembic_config
+from desk.storage.db import Database, alembic_config, normalize_url
 from desk.storage.models import Base
 
 
@@ -36,7 +37,29 @@ def engine_params() -> list[str]:
 def engine_url(name: str, tmp: Path) -> str:
     if name == "sqlite":
         return f"sqlite:///{tmp / 'desk-test.db'}"
-    return os.environ["DESK_TEST_POSTGRES_URL" if name == "postgresql" else "DESK_TEST_MARIADB_URL"]
+    url = os.environ["DESK_TEST_POSTGRES_URL" if name == "postgresql" else "DESK_TEST_MARIADB_URL"]
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # `./dev test` runs the suite in several processes
+    return worker_database(url, worker) if worker else url
+
+
+@functools.cache  # made once per worker and engine: later calls (a test's own admin URL) get the same
+def worker_database(url: str, worker: str) -> str:
+    """The test database of one pytest-xdist worker (`<database>_gw0`...): made empty beside the given one, on the
+    same server, so that workers never empty each other's tables."""
+    given = normalize_url(url)
+    own = given.set(database=f"{given.database}_{worker}")
+    admin = create_engine(given, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        if admin.dialect.name == "postgresql":
+            connection.execute(text(f"DROP DATABASE IF EXISTS {own.database} WITH (FORCE)"))
+            connection.execute(text(f"CREATE DATABASE {own.database}"))
+        else:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {own.database}"))
+            connection.execute(
+                text(f"CREATE DATABASE {own.database} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+            )
+    admin.dispose()
+    return own.render_as_string(hide_password=False)
 
 
 def build_schema(db: Database, url: str) -> None:
