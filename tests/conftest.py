@@ -55,9 +55,7 @@ def worker_database(url: str, worker: str) -> str:
             connection.execute(text(f"CREATE DATABASE {own.database}"))
         else:
             connection.execute(text(f"DROP DATABASE IF EXISTS {own.database}"))
-            connection.execute(
-                text(f"CREATE DATABASE {own.database} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-            )
+            connection.execute(text(f"CREATE DATABASE {own.database} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
     admin.dispose()
     return own.render_as_string(hide_password=False)
 

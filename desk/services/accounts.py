@@ -9,10 +9,11 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, CompoundSelect, null, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -225,21 +226,42 @@ def add_user(
 
 def agent_actor(session: Session, agent: Agent) -> AgentActor:
     """The agent's access as one immutable value: role permissions per department, teams and rights."""
-    departments: dict[int, set[Perm]] = {}
-    for department_id, permission in session.execute(
-        select(AgentAccess.department_id, RolePermission.permission)
+    grants = cast(Iterable[Grant], session.execute(grants_of(agent.id)))
+    return actor_from(agent.id, agent.name, agent.rights, grants)
+
+
+# What an agent's access is read from: (agent_id, department_id, permission, team_id) rows, one per permission in
+# a department (permission None: the department without any), or one per team.
+Grant = tuple[int, int | None, str | None, int | None]
+
+
+def grants_of(agent_id: int | ColumnElement[int]) -> CompoundSelect[Any]:
+    """The agent's grants in one statement: their departments' permissions (by role) and their teams."""
+    access = (
+        select(AgentAccess.agent_id, AgentAccess.department_id, RolePermission.permission, null().label("team_id"))
         .join(RolePermission, RolePermission.role_id == AgentAccess.role_id, isouter=True)
-        .where(AgentAccess.agent_id == agent.id)
-    ):
-        granted = departments.setdefault(department_id, set())
-        if permission is not None:
-            granted.add(Perm(permission))
+        .where(AgentAccess.agent_id == agent_id)
+    )
+    memberships = select(TeamMember.agent_id, null(), null(), TeamMember.team_id).where(TeamMember.agent_id == agent_id)
+    return union_all(access, memberships)
+
+
+def actor_from(agent_id: int, name: str, rights: str, grants: Iterable[Grant]) -> AgentActor:
+    departments: dict[int, set[Perm]] = {}
+    teams: set[int] = set()
+    for _, department_id, permission, team_id in grants:
+        if team_id is not None:
+            teams.add(team_id)
+        elif department_id is not None:
+            granted = departments.setdefault(department_id, set())
+            if permission is not None:
+                granted.add(Perm(permission))
     return AgentActor(
-        id=agent.id,
-        name=agent.name,
+        id=agent_id,
+        name=name,
         departments={department: frozenset(perms) for department, perms in departments.items()},
-        teams=frozenset(session.scalars(select(TeamMember.team_id).where(TeamMember.agent_id == agent.id))),
-        rights=frozenset(Right(value) for value in agent.rights.split()),
+        teams=frozenset(teams),
+        rights=frozenset(Right(value) for value in rights.split()),
     )
 
 

@@ -9,21 +9,25 @@ A session ends when it has been idle for `sessions.idle_hours`, `sessions.max_da
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from desk.domain.errors import Invalid, NotFound, PermissionDenied, SignedOut
 from desk.domain.inputs import one_line
 from desk.domain.permissions import Actor, AgentActor, SystemActor
 from desk.services import settings
-from desk.services.accounts import agent_actor, authenticate_agent
+from desk.services.accounts import actor_from, authenticate_agent, grants_of
 from desk.services.api_tokens import digest  # a secret's SHA-256, as the database keeps it
-from desk.services.base import command, now, query, require_agent
+from desk.services.base import command, now, query, require_agent, transactional, within
 from desk.storage.db import Database
 from desk.storage.models import Agent, AgentSession
+
+R = TypeVar("R")
 
 PREFIX = "desks_"
 # Writing "last used" on every call would make each read a write; a minute's precision is what idling needs.
@@ -92,32 +96,65 @@ def _open(session: Session, agent: AgentActor, client: str) -> NewAgentSession:
 
 def session_agent(db: Database, secret: str) -> AgentActor:
     """The agent a session secret signs in, with their current access; SignedOut for anything else."""
-    agent, session_id, stale = _session_use(db, secret)
+    agent, session_id, stale = query(_session_use)(db, secret)
     if stale:
         _record_use(db, session_id)
     return agent
 
 
-@query
+def call_as(db: Database, secret: str, service: Callable[..., R], arguments: Callable[[], dict[str, Any]]) -> R:
+    """A @command or @query service run as the session's agent with the `arguments` read once the session is
+    known good, in the service's own transaction: a call through the server costs one transaction, as in the
+    window's own process."""
+    work = within(service)
+    used: list[int] = []
+
+    def as_session_agent(session: Session) -> R:
+        agent, session_id, stale = _session_use(session, secret)
+        used[:] = [session_id] if stale else []
+        return work(session, agent, **arguments())
+
+    result = transactional(service)(as_session_agent)(db)
+    if used:
+        _record_use(db, used[0])
+    return result
+
+
+# The session, its agent, their access and the idle limit in one statement, built once (a call through the server
+# reads it in every call's own transaction): a row per grant, each with the session's and the agent's columns.
+_MINE = AgentSession.secret_hash == bindparam("secret_hash")
+_GRANTS = grants_of(select(AgentSession.agent_id).where(_MINE).scalar_subquery()).subquery()
+_SESSION_USE = (
+    select(
+        AgentSession.id,
+        AgentSession.ended_at,
+        AgentSession.expires_at,
+        AgentSession.last_used_at,
+        Agent.id,
+        Agent.name,
+        Agent.rights,
+        Agent.active,
+        settings.selected("sessions.idle_hours"),
+        *_GRANTS.c,
+    )
+    .join(Agent, Agent.id == AgentSession.agent_id)
+    .outerjoin(_GRANTS, _GRANTS.c.agent_id == Agent.id)
+    .where(_MINE)
+)
+
+
 def _session_use(session: Session, secret: str) -> tuple[AgentActor, int, bool]:
-    found = session.execute(
-        select(AgentSession, Agent)
-        .join(Agent, Agent.id == AgentSession.agent_id)
-        .where(AgentSession.secret_hash == digest(secret))
-    ).first()
-    row, agent = found if found is not None else (None, None)
-    at = now()
-    idle = timedelta(hours=int(settings.get(session, "sessions.idle_hours")))
-    if (
-        row is None
-        or agent is None
-        or not agent.active
-        or row.ended_at is not None
-        or row.expires_at <= at
-        or row.last_used_at + idle <= at
-    ):
+    """The session's agent with their access, its id, and whether its use is to be noted; SignedOut if ended."""
+    rows = session.execute(_SESSION_USE, {"secret_hash": digest(secret)}).all()
+    if not rows:
         raise SignedOut(ENDED)
-    return agent_actor(session, agent), row.id, at - row.last_used_at > USE_PRECISION
+    session_id, ended_at, expires_at, last_used_at, agent_id, name, rights, active, idle_hours = rows[0][:9]
+    at = now()
+    idle = timedelta(hours=int(settings.given("sessions.idle_hours", idle_hours)))
+    if not active or ended_at is not None or expires_at <= at or last_used_at + idle <= at:
+        raise SignedOut(ENDED)
+    agent = actor_from(agent_id, name, rights, (row[9:] for row in rows))
+    return agent, session_id, at - last_used_at > USE_PRECISION
 
 
 @command

@@ -57,6 +57,7 @@ def command(fn: Callable[Concatenate[Session, P], R]) -> Callable[Concatenate[Da
                 time.sleep(0.01 * 2**attempt)
         raise AssertionError("unreachable")
 
+    run.writes = True  # type: ignore[attr-defined]  # read by `transactional`
     return run
 
 
@@ -68,7 +69,14 @@ def query(fn: Callable[Concatenate[Session, P], R]) -> Callable[Concatenate[Data
         with db.transaction(write=False) as session:
             return fn(session, *args, **kwargs)
 
+    run.writes = False  # type: ignore[attr-defined]
     return run
+
+
+def transactional(service: Callable[..., Any]) -> Callable[[Callable[[Session], R]], Callable[[Database], R]]:
+    """The decorator a @command or @query service was made with: for work that runs in that service's kind of
+    transaction (a call through the server checks its session in the service's own)."""
+    return command if getattr(service, "writes") else query  # noqa: B009  # set by the decorators above
 
 
 def within(service: Callable[Concatenate[Database, P], R]) -> Callable[Concatenate[Session, P], R]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -157,9 +158,8 @@ async def call(name: str, request: Request) -> Response:
     body = await request.body()
 
     def run() -> bytes:
-        agent = agent_sessions.session_agent(_db(request), _secret(request))
-        arguments = signature.decode_arguments(body)
-        return signature.encode_result(service(_db(request), agent, **arguments))
+        arguments = functools.partial(signature.decode_arguments, body)
+        return signature.encode_result(agent_sessions.call_as(_db(request), _secret(request), service, arguments))
 
     return await _guarded(run, lambda result: Response(result, media_type="application/json"))
 

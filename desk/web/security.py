@@ -109,6 +109,10 @@ class AttachmentLimit:
             self._bytes, self._until = reference.attachment_limit(self._db), self._clock() + 60
         return self._bytes
 
+    def cached(self) -> int | None:
+        """The limit while it is fresh, without a look at the database (an event loop may ask); else None."""
+        return self._bytes if self._clock() < self._until else None
+
 
 def attachment_limit(request: Request) -> int:
     """The limit the application keeps (desk.web.app puts an AttachmentLimit in its state)."""
