@@ -395,7 +395,7 @@ def authenticate_agent(db: Database, username: str, password: str) -> AgentActor
         result = refusal
     else:
         # Outside any transaction: the directory may take seconds to answer, or its timeout to fail.
-        answer = directory.check_password(conf, username.strip(), password)
+        answer = _ask_directory(conf, username.strip(), password)
         result = _attempt_directory(db, login, answer, conf)
     if isinstance(result, str):
         raise PermissionDenied(result)
@@ -536,7 +536,13 @@ def check_directory(
     """Ask the directory as a sign-in does and say what Desk would make of it, changing nothing (no audit, no
     failure counted): for administrators setting up the directory sign-in."""
     require_right(actor, Right.ADMIN)
-    return _directory_check(db, conf, directory.check_password(conf, username.strip(), password))
+    return _directory_check(db, conf, _ask_directory(conf, username.strip(), password))
+
+
+def _ask_directory(conf: directory.DirectorySettings, username: str, password: str) -> directory.Answer:
+    from desk.services import directory_ldap  # ldap3 and its imports: only once a directory is asked
+
+    return directory_ldap.check_password(conf, username, password)
 
 
 @query

@@ -200,17 +200,3 @@ class Answer:
     outcome: Outcome
     account: Account | None = None  # whom the directory found, when it says
     problem: str = ""  # why it could not be asked (UNAVAILABLE), in words for the person signing in
-
-
-def check_password(settings: DirectorySettings, username: str, password: str) -> Answer:
-    """Ask the directory whether `password` is `username`'s password; never raises for what the directory does."""
-    if not username or len(username) > 256 or not username.isprintable():
-        return Answer(Outcome.UNKNOWN)  # no directory has such a name
-    if not password:
-        # An empty password makes a simple bind "unauthenticated", which directories answer with success
-        # (RFC 4513 §5.1.2): it must never reach one.
-        return Answer(Outcome.WRONG_PASSWORD)
-    # Imported here: ldap3 takes longer to import (0.3-0.7 s) than the rest of a sign-in.
-    from desk.services import directory_ldap
-
-    return directory_ldap.check_password(settings, username, password)
