@@ -20,10 +20,9 @@ import httpx2
 from pydantic import TypeAdapter, ValidationError
 
 from desk.client.tls import not_an_address, server_address
-from desk.domain.errors import DatabaseUnavailable, DeskError, ServerUnreachable, SignedOut
+from desk.domain.errors import SESSION_ENDED, DatabaseUnavailable, DeskError, ServerUnreachable, SignedOut
 from desk.domain.permissions import AgentActor
-from desk.domain.views import ChangeView
-from desk.services.agent_sessions import ENDED, NewAgentSession
+from desk.domain.views import ChangeView, NewAgentSession
 
 R = TypeVar("R")
 
@@ -210,7 +209,7 @@ def _events(lines: Iterator[str]) -> Iterator[ChangeEvent]:
             data = line[6:]
         elif line == "":
             if kind == "signed-out":
-                raise SignedOut(ENDED)
+                raise SignedOut(SESSION_ENDED)
             try:
                 changes = CHANGES.validate_json(data) if kind == "changes" else []
             except ValidationError:

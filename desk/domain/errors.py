@@ -74,6 +74,11 @@ class SignedOut(DeskError):
     agent deactivated): sign in again."""
 
 
+SESSION_ENDED = (
+    "Your session on the Desk server has ended (signed out, timed out or ended by an administrator). Sign in again."
+)
+
+
 class ServerUnreachable(DeskError):
     """The server did not answer; whether a change reached it is unknown (hence the client keys)."""
 

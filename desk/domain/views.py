@@ -15,6 +15,7 @@ from desk.domain.enums import (
     StatusState,
     TicketSource,
 )
+from desk.domain.permissions import AgentActor
 
 
 @dataclass(frozen=True)
@@ -255,3 +256,23 @@ class InboundView:
     reason: str | None
     size: int
     ticket_id: int | None
+
+
+@dataclass(frozen=True)
+class AgentSessionView:
+    id: int
+    agent_id: int
+    agent: str
+    client: str
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class NewAgentSession:
+    """A session just opened, with its secret: handed to the signing-in Desk once, never stored on the server."""
+
+    secret: str
+    agent: AgentActor
+    session: AgentSessionView

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from desk.domain.errors import Invalid, NotFound, PermissionDenied, SignedOut
+from desk.domain.errors import SESSION_ENDED, Invalid, NotFound, PermissionDenied, SignedOut
 from desk.domain.inputs import one_line
 from desk.domain.permissions import Actor, AgentActor, SystemActor
+from desk.domain.views import AgentSessionView, NewAgentSession
 from desk.services import settings
 from desk.services.accounts import actor_from, authenticate_agent, grants_of
 from desk.services.api_tokens import digest  # a secret's SHA-256, as the database keeps it
@@ -32,27 +32,6 @@ R = TypeVar("R")
 PREFIX = "desks_"
 # Writing "last used" on every call would make each read a write; a minute's precision is what idling needs.
 USE_PRECISION = timedelta(minutes=1)
-ENDED = "Your session on the Desk server has ended (signed out, timed out or ended by an administrator). Sign in again."
-
-
-@dataclass(frozen=True)
-class AgentSessionView:
-    id: int
-    agent_id: int
-    agent: str
-    client: str
-    created_at: datetime
-    last_used_at: datetime
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
-class NewAgentSession:
-    """A session just opened, with its secret: handed to the signing-in Desk once, never stored on the server."""
-
-    secret: str
-    agent: AgentActor
-    session: AgentSessionView
 
 
 def _view(row: AgentSession, agent: Agent) -> AgentSessionView:
@@ -147,12 +126,12 @@ def _session_use(session: Session, secret: str) -> tuple[AgentActor, int, bool]:
     """The session's agent with their access, its id, and whether its use is to be noted; SignedOut if ended."""
     rows = session.execute(_SESSION_USE, {"secret_hash": digest(secret)}).all()
     if not rows:
-        raise SignedOut(ENDED)
+        raise SignedOut(SESSION_ENDED)
     session_id, ended_at, expires_at, last_used_at, agent_id, name, rights, active, idle_hours = rows[0][:9]
     at = now()
     idle = timedelta(hours=int(settings.given("sessions.idle_hours", idle_hours)))
     if not active or ended_at is not None or expires_at <= at or last_used_at + idle <= at:
-        raise SignedOut(ENDED)
+        raise SignedOut(SESSION_ENDED)
     agent = actor_from(agent_id, name, rights, (row[9:] for row in rows))
     return agent, session_id, at - last_used_at > USE_PRECISION
 

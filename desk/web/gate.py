@@ -30,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from desk import __version__
 from desk.domain.errors import DeskError, Invalid, NotFound, SignedOut
 from desk.domain.permissions import AgentActor
-from desk.domain.views import ChangeView
+from desk.domain.views import ChangeView, NewAgentSession
 from desk.services import agent_sessions, calls, feed
 from desk.storage import changes
 from desk.storage.db import Database, is_unreachable
@@ -299,7 +299,7 @@ async def change_stream(request: Request) -> Response:
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
 
-SESSION_ADAPTER = TypeAdapter(agent_sessions.NewAgentSession)
+SESSION_ADAPTER = TypeAdapter(NewAgentSession)
 AGENT_ADAPTER = TypeAdapter(AgentActor)
 CHANGES_ADAPTER = TypeAdapter(list[ChangeView])
 

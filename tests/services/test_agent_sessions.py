@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select, update
 
 from desk.domain.errors import Invalid, PermissionDenied, SignedOut
+from desk.domain.views import NewAgentSession
 from desk.services import accounts, agent_sessions, api_tokens, settings
 from desk.services.base import now
 from desk.storage.db import Database
@@ -15,7 +16,7 @@ from desk.storage.models import Agent, AgentSession, LoginAudit
 from tests.services.conftest import World, count
 
 
-def open_session(world: World, username: str = "limited") -> agent_sessions.NewAgentSession:
+def open_session(world: World, username: str = "limited") -> NewAgentSession:
     return agent_sessions.sign_in(world.db, username, f"{username}-password", client="Desk on pc-7")
 
 
