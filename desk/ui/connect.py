@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desk import __version__
 from desk.client import tls
 from desk.client.remote import RemoteServices, check_server_url, is_server_url
 from desk.client.services import LocalServices, Services
@@ -255,6 +256,12 @@ def open_services(url: str | URL, verify: ssl.SSLContext | bool = True) -> Servi
     except DeskError as error:  # something else answers there
         remote.close()
         raise ConnectionProblem(str(error), field="address") from error
+    if remote.version != __version__:  # the calls are typed from each side's own services: they must be the same
+        remote.close()
+        raise ConnectionProblem(
+            f"The Desk server at {remote.url} runs Desk {remote.version}, and this computer has Desk {__version__}. "
+            f"Install Desk {remote.version} here (your administrator has it), then connect again."
+        )
     return remote
 
 

@@ -219,6 +219,26 @@ def test_server_says_hello(
     run(loop, scenario())
 
 
+def test_a_server_of_another_version_is_refused_with_what_to_install(
+    demo_server: Served,
+    executor: ThreadPoolExecutor,
+    loop: qasync.QEventLoop,
+    qtbot: QtBot,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(connect, "__version__", "0.0.1")  # this Desk is older than the server
+
+    async def scenario() -> None:
+        dialog = open_dialog(qtbot, executor)
+        choose_server(dialog, demo_server.url)
+        assert await outcome(dialog) == (
+            f"The Desk server at {demo_server.url} runs Desk {__version__}, and this computer has Desk 0.0.1. "
+            f"Install Desk {__version__} here (your administrator has it), then connect again."
+        )
+
+    run(loop, scenario())
+
+
 def test_another_web_server_is_not_a_desk_server(
     tmp_path: Path, executor: ThreadPoolExecutor, loop: qasync.QEventLoop, qtbot: QtBot
 ) -> None:
