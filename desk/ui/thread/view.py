@@ -45,6 +45,11 @@ ATTACHMENT_SCHEME = "attachment"
 EXTERNAL_SCHEMES = frozenset({"http", "https", "mailto"})
 ICON_SIZE = 16
 NEWEST_ANCHOR = "newest"
+SHOWN_FROM_ANCHOR = "shown-from"  # the item that was first before the earlier ones were shown
+EARLIER_SCHEME = "earlier"  # the link that shows a long thread's earlier items
+# A long thread opens on its newest items, the rest behind one link: Qt lays out the whole document before it can
+# scroll to the end, ~50 ms per 1,000 items on every open.
+SHOWN_AT_FIRST = 60
 _EVENT_INDENT = ICON_SIZE + 4  # an event's icon and the space after it
 
 # Entry kind -> prefix of its theme tokens (`<prefix>.bg`, `<prefix>.edge`).
@@ -93,14 +98,33 @@ class ThreadView(QTextBrowser):
         self.highlighted.connect(self._on_link_hovered)
         self.confirmation: QMessageBox | None = None  # the open "this link goes elsewhere" question
         self.document().setDocumentMargin(12)
+        self._items: Sequence[ThreadItem] = ()
+        self._all_shown = False  # the agent asked for the earlier items: later refreshes keep them
         self.setObjectName("threadView")
         self.setAccessibleName(labels.tr("Ticket thread"))
 
+    @property
+    def hidden_count(self) -> int:
+        """How many of the earliest items wait behind "Show earlier" (0 once shown, or in a short thread)."""
+        return 0 if self._all_shown else max(0, len(self._items) - SHOWN_AT_FIRST)
+
     def set_thread(self, items: Sequence[ThreadItem]) -> None:
-        """Show these entries and events (oldest first) and scroll to the newest."""
+        """Show these entries and events (oldest first) and scroll to the newest; of a long thread, the newest
+        SHOWN_AT_FIRST items and a link that shows the earlier ones."""
+        self._items = items
+        self._show()
+
+    def show_earlier(self) -> None:
+        """Show the whole thread, keeping in view the item that was the first one shown."""
+        first_shown = self.hidden_count
+        self._all_shown = True
+        self._show(scroll_to=first_shown)
+
+    def _show(self, scroll_to: int | None = None) -> None:
+        items, hidden = self._items, self.hidden_count
         self._ensure_images()
         self._attachments = {a.id: a for item in items if isinstance(item, EntryView) for a in item.attachments}
-        self.setHtml(_render(items))
+        self.setHtml(_render(items[hidden:], hidden, anchored=scroll_to))
         # setHtml clears the document's resources; register the icons again so layout finds them without a load.
         document = self.document()
         for name, image in self._images.items():
@@ -109,8 +133,9 @@ class ThreadView(QTextBrowser):
             # Scroll to the start of the newest item (QTextEdit defers this until shown if it is hidden), and again
             # once queued events are handled: the scroll bar appearing narrows the page, and the relayout that
             # follows moves the entry.
-            self.scrollToAnchor(NEWEST_ANCHOR)
-            QTimer.singleShot(0, self, lambda: self.scrollToAnchor(NEWEST_ANCHOR))
+            anchor = NEWEST_ANCHOR if scroll_to is None else SHOWN_FROM_ANCHOR
+            self.scrollToAnchor(anchor)
+            QTimer.singleShot(0, self, lambda: self.scrollToAnchor(anchor))
 
     def _ensure_images(self) -> None:
         """Render the icons in the current theme's colours, again only when the theme changed."""
@@ -124,7 +149,9 @@ class ThreadView(QTextBrowser):
 
     def _on_anchor_clicked(self, url: QUrl) -> None:
         scheme = url.scheme().lower()
-        if scheme == ATTACHMENT_SCHEME:
+        if scheme == EARLIER_SCHEME:
+            self.show_earlier()
+        elif scheme == ATTACHMENT_SCHEME:
             if (attachment := self._attachment(url)) is not None:
                 self.attachment_activated.emit(attachment.id, not may_open(attachment.name))
         elif scheme in EXTERNAL_SCHEMES:
@@ -231,8 +258,9 @@ def _link_texts(document: QTextDocument, url: QUrl) -> list[str]:
     return texts
 
 
-def _render(items: Sequence[ThreadItem]) -> str:
-    """The thread as HTML for QTextDocument (its subset: tables for blocks, inline styles)."""
+def _render(items: Sequence[ThreadItem], hidden: int = 0, anchored: int | None = None) -> str:
+    """The thread as HTML for QTextDocument (its subset: tables for blocks, inline styles): `items`, after a link
+    that shows the `hidden` earlier ones; the item at index `anchored` (of the whole thread) gets an anchor."""
     muted = theme.hex_of("text.muted")
     if not items:
         return (
@@ -244,8 +272,16 @@ def _render(items: Sequence[ThreadItem]) -> str:
     kind_colours = {kind: (theme.hex_of(f"{p}.bg"), theme.hex_of(f"{p}.edge")) for kind, p in _KIND_TOKENS.items()}
     newest = len(items) - 1
     parts = []
+    if hidden:
+        link = labels.tr("Show {count} earlier messages and events").format(count=f"{hidden:,}")
+        parts.append(
+            f'<p align="center" style="margin: 4px 0 12px 0;"><a href="{EARLIER_SCHEME}:all">{html.escape(link)}</a>'
+            "</p>"
+        )
     for index, item in enumerate(items):
         anchor = f'<a name="{NEWEST_ANCHOR}"></a>' if index == newest else ""
+        if anchored is not None and index + hidden == anchored:
+            anchor += f'<a name="{SHOWN_FROM_ANCHOR}"></a>'
         if isinstance(item, EventView):
             alarm = item.kind == EventKind.MAIL_FAILED
             parts.append(

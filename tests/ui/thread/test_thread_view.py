@@ -27,7 +27,7 @@ from desk.services import entries, queues, tickets
 from desk.services.demo import LONG_THREAD_SUBJECT
 from desk.ui import downloads, theme
 from desk.ui.tasks import Context
-from desk.ui.thread.view import ThreadView, format_time, open_attachment
+from desk.ui.thread.view import SHOWN_AT_FIRST, ThreadView, format_time, open_attachment
 from tests.ui.conftest import db_of, run
 
 T0 = datetime(2026, 11, 23, 13, 5, tzinfo=UTC)
@@ -137,10 +137,41 @@ def test_every_note_on_a_long_demo_thread_is_labelled_and_it_lays_out_fast(
     thread.set_thread(ticket.thread)
     thread.document().size()  # forces the whole layout
     elapsed = (time.perf_counter() - started) * 1000
+    thread.anchorClicked.emit(QUrl("earlier:all"))  # "Show … earlier messages and events"
+    thread.document().size()
     with capsys.disabled():
-        print(f"\nThreadView: {len(ticket.thread)} items set and laid out in {elapsed:.0f} ms")
+        print(f"\nThreadView: {len(ticket.thread)} items, the newest set and laid out in {elapsed:.0f} ms")
 
     assert thread.toPlainText().count("Internal note") == len(notes)
+
+
+def test_a_long_thread_opens_on_its_newest_items_and_shows_the_earlier_on_request(thread: ThreadView) -> None:
+    items = [entry(i, EntryKind.MESSAGE, "Anna Berg", f"Message number {i}.") for i in range(1, 151)]
+    thread.set_thread(items)
+    QApplication.processEvents()
+    text = thread.toPlainText()
+    shown = [int(n) for n in re.findall(r"Message number (\d+)\.", text)]
+    assert shown == list(range(151 - SHOWN_AT_FIRST, 151))  # the newest, in order
+    assert f"Show {150 - SHOWN_AT_FIRST} earlier messages and events" in text
+    bar = thread.verticalScrollBar()
+    assert bar.value() == bar.maximum()  # at the newest
+
+    thread.anchorClicked.emit(QUrl("earlier:all"))
+    QApplication.processEvents()
+    text = thread.toPlainText()
+    assert [int(n) for n in re.findall(r"Message number (\d+)\.", text)] == list(range(1, 151))
+    assert "earlier messages and events" not in text
+    # The item that was first stays in view where the agent was reading, the earlier ones above it.
+    first = 151 - SHOWN_AT_FIRST
+
+    def top_of(number: int) -> int:
+        return thread.cursorRect(thread.document().find(f"Message number {number}.")).top()
+
+    assert 0 <= top_of(first) < thread.viewport().height()
+    assert top_of(first - 1) < 0
+
+    thread.set_thread([*items, entry(151, EntryKind.REPLY, "John Carter", "Message number 151.")])
+    assert [int(n) for n in re.findall(r"Message number (\d+)\.", thread.toPlainText())] == list(range(1, 152))
 
 
 def test_opens_scrolled_to_the_newest_entry(thread: ThreadView) -> None:
