@@ -59,7 +59,9 @@ class QueueWidget(QWidget):
         self._keep_current: int | None = None
         self._restoring = False  # selection changes made by _restore_selection, not by the agent
         self._restored_once = False
-        self._keep_scroll: tuple[int, int] | None = None  # (generation, scroll bar value) over a live refresh
+        # (generation, scroll bar value) for when that generation's first page arrives: kept over a live refresh,
+        # the top for another queue or order (a view keeps its scroll bar over a model reset).
+        self._keep_scroll: tuple[int, int] | None = None
         self.last_report: QMessageBox | None = None
         self.confirmation: BulkConfirmation | None = None  # the last bulk change asked about (tests answer it)
         self.table_menu: QMenu | None = None
@@ -174,6 +176,7 @@ class QueueWidget(QWidget):
         self.filter_edit.blockSignals(False)
         self.filter_edit.setEnabled(query.ranked_search is None)
         self.model.set_query(query)
+        self._keep_scroll = (self.model.generation, 0)
         self._show_order()
 
     def refresh(self) -> None:
@@ -313,9 +316,12 @@ class QueueWidget(QWidget):
             return
         text = self.filter_edit.text().strip()
         self.model.set_query(replace(self._base, criteria=replace(self._base.criteria, text=text)))
+        self._keep_scroll = (self.model.generation, 0)
 
     def _sort_indicator_changed(self, _section: int, _order: Qt.SortOrder) -> None:
-        """The view has asked the model to sort (search results become a filter sorted by the column)."""
+        """The view has asked the model to sort (search results become a filter sorted by the column): the new
+        order shows from its start."""
+        self._keep_scroll = (self.model.generation, 0)
         self._show_order()
 
     def _show_order(self) -> None:

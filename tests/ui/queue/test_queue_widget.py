@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pytestqt.qtbot import QtBot
 
 import qasync
@@ -220,5 +222,32 @@ def test_search_results_say_they_are_by_relevance_until_a_column_sorts_them(
         keys = [text_sort_key(text) for text in column_texts(widget, SUBJECT_COLUMN)]
         ascending = header.sortIndicatorOrder() == Qt.SortOrder.AscendingOrder
         assert keys == sorted(keys, reverse=not ascending)
+
+    run(loop, scenario())
+
+
+def test_another_queue_or_order_shows_from_its_start(ctx: Context, loop: qasync.QEventLoop, qtbot: QtBot) -> None:
+    """At the end of a long queue, choosing a queue (the same one again too) or another order shows its first rows;
+    a view keeps its scroll bar over a model reset, which left the agent deep in the new rows (and Desk reading
+    ids there)."""
+
+    async def scenario() -> None:
+        widget = shown_queue(ctx, qtbot, Queue.CLOSED)  # the most tickets of the small demo
+        widget.resize(1200, 300)
+        await queue_loaded(widget)
+        bar = widget.table.verticalScrollBar()
+
+        async def at_the_end_then(change: Callable[[], object]) -> None:
+            bar.setValue(bar.maximum())
+            await until(lambda: bar.value() > 0, what="the end of the queue")
+            change()
+            await queue_loaded(widget)
+            assert bar.value() == 0
+            assert widget.table.rowAt(0) == 0
+
+        await at_the_end_then(lambda: widget.show_query("Closed", QueueQuery(Criteria(queue=Queue.CLOSED)), "empty"))
+        await at_the_end_then(lambda: widget.show_query("Open", QueueQuery(Criteria(queue=Queue.OPEN)), "empty"))
+        await at_the_end_then(lambda: widget.show_query("Closed", QueueQuery(Criteria(queue=Queue.CLOSED)), "empty"))
+        await at_the_end_then(lambda: click_header(widget, qtbot, SUBJECT_COLUMN))
 
     run(loop, scenario())
