@@ -247,6 +247,7 @@ def grants_of(agent_id: int | ColumnElement[int]) -> CompoundSelect[Any]:
 
 
 def actor_from(agent_id: int, name: str, rights: str, grants: Iterable[Grant]) -> AgentActor:
+    """The agent's access from their columns and their grants (rows as `grants_of` reads them)."""
     departments: dict[int, set[Perm]] = {}
     teams: set[int] = set()
     for _, department_id, permission, team_id in grants:
