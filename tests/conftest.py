@@ -17,12 +17,13 @@ import keyring.backends.fail
 import pytest
 from alembic import command
 from argon2 import PasswordHasher
-from sqlalchemy import create_engine, delete, select, text
+from sqlalchemy import delete, select, text
 
 from desk.services import accounts
 from desk.services.setup import install_defaults
 from desk.storage.db import Database, alembic_config, normalize_url
 from desk.storage.models import Base
+from tests.databases import recreate
 
 
 def engine_params() -> list[str]:
@@ -47,17 +48,9 @@ def worker_database(url: str, worker: str) -> str:
     """The test database of one pytest-xdist worker (`<database>_gw0`...): made empty beside the given one, on the
     same server, so that workers never empty each other's tables."""
     given = normalize_url(url)
-    own = given.set(database=f"{given.database}_{worker}")
-    admin = create_engine(given, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        if admin.dialect.name == "postgresql":
-            connection.execute(text(f"DROP DATABASE IF EXISTS {own.database} WITH (FORCE)"))
-            connection.execute(text(f"CREATE DATABASE {own.database}"))
-        else:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {own.database}"))
-            connection.execute(text(f"CREATE DATABASE {own.database} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
-    admin.dispose()
-    return own.render_as_string(hide_password=False)
+    own = given.set(database=f"{given.database}_{worker}").render_as_string(hide_password=False)
+    recreate(given.get_backend_name(), own)
+    return own
 
 
 def build_schema(db: Database, url: str) -> None:

@@ -40,7 +40,6 @@ from typing import Any
 
 from alembic import command
 from sqlalchemy import Connection, create_engine, event, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from desk.domain import inputs
@@ -53,6 +52,7 @@ from desk.services.demo import COMMON_WORD, LONG_THREAD_SUBJECT, RARE_WORD, buil
 from desk.services.setup import install_defaults
 from desk.storage import search, tallies
 from desk.storage.db import Database, alembic_config, current_revision, head_revision
+from tests.databases import recreate
 
 SERVER_URLS = {
     "postgresql": os.environ.get("DESK_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/desk_bench"),
@@ -87,32 +87,6 @@ def ticket_count(url: str) -> int:
         return -1
     finally:
         engine.dispose()
-
-
-def recreate(engine_name: str, url: str) -> None:
-    """An empty database (utf8mb4 on MariaDB); the SQLite file is deleted."""
-    if engine_name == "sqlite":
-        path = Path(make_url(url).database or "")
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return
-    parsed = make_url(url)
-    name = parsed.database
-    if engine_name == "postgresql":
-        admin = create_engine(
-            parsed.set(drivername="postgresql+psycopg", database="postgres"), isolation_level="AUTOCOMMIT"
-        )
-        statements = [f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"']
-    else:
-        admin = create_engine(parsed.set(drivername="mysql+pymysql", database="mysql"), isolation_level="AUTOCOMMIT")
-        statements = [
-            f"DROP DATABASE IF EXISTS `{name}`",
-            f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
-        ]
-    with admin.connect() as connection:
-        for statement in statements:
-            connection.exec_driver_sql(statement)
-    admin.dispose()
 
 
 def prepare_at(engine_name: str, url: str, count: int) -> tuple[Database, float | None]:

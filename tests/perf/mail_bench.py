@@ -58,11 +58,11 @@ from desk.services.mail import fetching, intake, sending
 from desk.services.setup import install_defaults
 from desk.storage.db import Database, alembic_config
 from desk.storage.models import Collaborator, OutboxMessage, ThreadEntry, Ticket, User
+from tests.databases import recreate
 from tests.mail import smtp
 from tests.mail.dovecot import ImapServer, free_ports, start_dovecot
 from tests.mail.helpdesk import SUPPORT, support_desk
 from tests.mail.smtp import Mailer
-from tests.perf.bench import recreate
 
 SERVER_URLS = {
     "postgresql": os.environ.get("DESK_MAILBENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/desk_mailbench"),

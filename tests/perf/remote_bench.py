@@ -43,7 +43,8 @@ from desk.services.demo import LONG_THREAD_SUBJECT, build_demo
 from desk.services.setup import install_defaults
 from desk.storage.db import Database, alembic_config
 from desk.storage.models import Ticket
-from tests.perf.bench import SERVER_URLS, recreate
+from tests.databases import recreate
+from tests.perf.bench import SERVER_URLS
 from tests.web.serving import desk_serve
 
 DEMO_PASSWORDS = {"admin": "demo-admin", "john": "demo-john"}
