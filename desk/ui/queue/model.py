@@ -172,8 +172,8 @@ class QueueModel(QAbstractTableModel):
 
     @property
     def is_complete(self) -> bool:
-        """The first page has arrived and no ids are being fetched or waited for."""
-        return not self._is_loading and self._window is None and not self._waiting
+        """A query is shown, its first page has arrived and no ids are being fetched or waited for."""
+        return self._query is not None and not self._is_loading and self._window is None and not self._waiting
 
     @property
     def ids_known(self) -> int:
