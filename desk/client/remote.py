@@ -12,8 +12,9 @@ import contextlib
 import json
 import socket
 import ssl
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import httpx2
@@ -82,7 +83,7 @@ class RemoteServices:
     def sign_in(self, username: str, password: str, *, client: str = "Desk") -> AgentActor:
         body = json.dumps({"username": username, "password": password, "client": client})
         answer = self._send("POST", "/session", body.encode(), authorized=False)
-        new = SESSION.validate_json(answer)
+        new = SESSION.validate_json(answer.content)
         self.secret = new.secret
         return new.agent
 
@@ -91,7 +92,7 @@ class RemoteServices:
         by the server; SignedOut when that session has ended."""
         self.secret = secret
         try:
-            return AGENT.validate_json(self._send("GET", "/session", None))
+            return AGENT.validate_json(self._send("GET", "/session", None).content)
         except DeskError:
             self.secret = None
             raise
@@ -110,7 +111,7 @@ class RemoteServices:
         """The server's version and whether its database answers; ServerUnreachable / DatabaseUnavailable, or a
         DeskError when something else answers at the address."""
         try:
-            answer: dict[str, str] = json.loads(self._send("GET", "/hello", None, authorized=False))
+            answer: dict[str, str] = json.loads(self._send("GET", "/hello", None, authorized=False).content)
             self.version = str(answer["desk"])
         except (ValueError, KeyError, TypeError) as error:
             raise DeskError(f"{self.url} does not answer as a Desk server.") from error
@@ -126,8 +127,16 @@ class RemoteServices:
         from desk.services import calls
 
         signature = calls.signature(service)
-        answer = self._send("POST", f"/call/{calls.name_of(service)}", signature.encode_arguments(args, kwargs))
-        result: R = signature.decode_result(answer)
+        body, path = signature.encode_arguments(args, kwargs), f"/call/{calls.name_of(service)}"
+        if body.files:  # as they are, after the JSON, with the length given (the server checks it before reading)
+            headers = {"Content-Type": "application/octet-stream", "Content-Length": str(body.length), **body.headers}
+            response = self._send("POST", path, iter(body.chunks), headers=headers)
+        else:
+            response = self._send("POST", path, body.document)
+        try:
+            result: R = signature.decode_result(calls.Body.read(response.content, response.headers.get(calls.PARTS)))
+        except ValueError as error:
+            raise DeskError(calls.NOT_UNDERSTOOD) from error
         return result
 
     def ping(self) -> None:
@@ -167,15 +176,24 @@ class RemoteServices:
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.secret}"} if self.secret else {}
 
-    def _send(self, method: str, path: str, body: bytes | None, *, authorized: bool = True) -> bytes:
-        headers = {"Content-Type": "application/json", **(self._headers() if authorized else {})}
+    def _send(
+        self,
+        method: str,
+        path: str,
+        content: bytes | Iterator[bytes] | None,
+        *,
+        headers: Mapping[str, str] = MappingProxyType({}),
+        authorized: bool = True,
+    ) -> httpx2.Response:
+        """The server's answer when it is 200 OK; its error raised otherwise."""
+        headers = {"Content-Type": "application/json", **headers, **(self._headers() if authorized else {})}
         try:
-            response = self._client.request(method, path, content=body, headers=headers)
+            response = self._client.request(method, path, content=content, headers=headers)
         except httpx2.TransportError as error:
             raise ServerUnreachable(UNREACHABLE.format(url=self.url)) from error
         if response.status_code != 200:
             raise self._error(response.status_code, response.content)
-        return response.content
+        return response
 
     def _error(self, status: int, content: bytes) -> DeskError:
         if status == 503:

@@ -2,13 +2,15 @@
 
 The list is explicit: the server runs nothing else, and always as the session's agent (a client never names the
 actor). Arguments and results are typed from each service's own signature and its frozen views by pydantic
-(one adapter per service, built on first use), so there is no second model of any view to keep in step. Errors
+(one adapter per service, built on first use), so there is no second model of any view to keep in step. Files
+(every bytes value, such as an attachment's content) travel raw after the JSON, not inside it (Body). Errors
 travel with their content (Invalid's fields, Conflict's changes, Locked's holder) and are raised again on the
 client as the same types.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import json
@@ -83,8 +85,9 @@ EXPOSED: tuple[Callable[..., Any], ...] = (
 )
 WITHHELD = frozenset({"at"})
 UNFIT = "The call's arguments do not fit the service."
-# bytes (attachments) travel as base64 in JSON
-JSON_BYTES = ConfigDict(ser_json_bytes="base64", val_json_bytes="base64")
+NOT_UNDERSTOOD = "The Desk server gave an answer this Desk does not understand."
+PARTS = "Desk-Parts"  # a header: the byte lengths of a body's JSON document and of each file after it
+PARTS_AT_MOST = 64
 
 
 def name_of(service: Callable[..., Any]) -> str:
@@ -96,12 +99,54 @@ SERVICES: dict[str, Callable[..., Any]] = {name_of(service): service for service
 
 
 @dataclass(frozen=True)
+class Body:
+    """A call or an answer as it travels: a JSON document with every bytes value of it left empty, and those
+    values' contents after it, raw and in order (no base64: a 10 MB file is 10 MB on the wire, and is neither
+    encoded into nor parsed out of a JSON string). Without files it is the JSON alone, and says so by having no
+    PARTS header."""
+
+    document: bytes
+    files: tuple[bytes, ...] = ()
+
+    @classmethod
+    def read(cls, content: bytes, parts: str | None) -> Body:
+        """A received body, cut where its PARTS header says; ValueError when the header does not fit it."""
+        if parts is None:
+            return cls(content)
+        lengths = parts.split(" ")
+        # ASCII digits only, and not so many that int() refuses them (see desk.web.app.BoundedBody)
+        if len(lengths) > PARTS_AT_MOST or not all(n.isascii() and n.isdigit() and len(n) < 16 for n in lengths):
+            raise ValueError(f"{PARTS} is not a list of at most {PARTS_AT_MOST} byte lengths")
+        if sum(int(n) for n in lengths) != len(content):
+            raise ValueError(f"{PARTS} does not add up to the body's length")
+        pieces, at, view = [], 0, memoryview(content)
+        for length in map(int, lengths):
+            pieces.append(bytes(view[at : at + length]))
+            at += length
+        return cls(pieces[0], tuple(pieces[1:]))
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {PARTS: " ".join(str(len(piece)) for piece in self.chunks)} if self.files else {}
+
+    @property
+    def chunks(self) -> tuple[bytes, ...]:
+        return (self.document, *self.files)
+
+    @property
+    def length(self) -> int:
+        return sum(len(piece) for piece in self.chunks)
+
+
+@dataclass(frozen=True)
 class Signature:
-    """A service's arguments (after the database and the actor) as a pydantic model, and its result's adapter."""
+    """A service's arguments (after the database and the actor) as a pydantic model, and its result's model."""
 
     service: Callable[..., Any]
     arguments: type[BaseModel]
-    result: type[BaseModel]  # one field, `value`: a model carries the base64 rule for bytes into the views
+    result: type[BaseModel]  # one field, `value`, so that arguments and results are handled alike
+    files_in_arguments: bool  # whether any argument's type holds bytes (most hold none, and skip the search)
+    files_in_result: bool
 
     def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> BaseModel:
         """The client's arguments, checked against the service's signature as a direct call would be."""
@@ -114,27 +159,95 @@ class Signature:
             raise TypeError(f"{name_of(self.service)}: {', '.join(withheld)} cannot be given through the server")
         return self.arguments.model_validate(given)
 
-    def encode_arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes:
-        return self.bind(args, kwargs).model_dump_json(exclude_unset=True).encode()
+    def encode_arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Body:
+        return self.encode_bound(self.bind(args, kwargs))
 
-    def decode_arguments(self, body: bytes) -> dict[str, Any]:
+    def encode_bound(self, arguments: BaseModel) -> Body:
+        """Arguments already in the service's model (bind, or made otherwise), as they travel."""
+        return _encode(arguments, self.files_in_arguments)
+
+    def decode_arguments(self, body: Body) -> dict[str, Any]:
         """The keyword arguments for the service; Invalid, naming the fields, for a body that does not fit: not of
-        the service's types, or a value no engine takes (an id beyond 32 bits, a NUL, a time without its zone)."""
+        the service's types, files other than its bytes values, or a value no engine takes (an id beyond 32 bits,
+        a NUL, a time without its zone)."""
         try:
-            model = self.arguments.model_validate_json(body)
+            model = self.arguments.model_validate_json(body.document)
         except ValidationError as error:
             raise Invalid(UNFIT, _fields(error)) from None
-        arguments = {name: getattr(model, name) for name in model.model_fields_set}
+        try:
+            arguments = _decode(model, body.files)
+        except ValueError as error:
+            raise Invalid(UNFIT, {"files": str(error)}) from None
         if problems := dict(problem for name, value in arguments.items() for problem in _unstorable(value, name)):
             raise Invalid(UNFIT, problems)
         return arguments
 
-    def encode_result(self, value: Any) -> bytes:
+    def encode_result(self, value: Any) -> Body:
         # The service's own view: constructed, not validated again
-        return self.result.model_construct(value=value).model_dump_json().encode()
+        return _encode(self.result.model_construct(value=value), self.files_in_result)
 
-    def decode_result(self, body: bytes) -> Any:
-        return getattr(self.result.model_validate_json(body), "value")  # noqa: B009  # a field made at run time
+    def decode_result(self, body: Body) -> Any:
+        """The service's value; ValueError (pydantic's ValidationError is one) when the body is not one."""
+        return _decode(self.result.model_validate_json(body.document), body.files)["value"]
+
+
+def _given(model: BaseModel) -> Iterator[str]:
+    """The fields a model was given, in their declared order: the order both sides find the files in."""
+    return (name for name in type(model).model_fields if name in model.model_fields_set)
+
+
+def _encode(model: BaseModel, with_files: bool) -> Body:
+    if not with_files:
+        return Body(model.model_dump_json(exclude_unset=True).encode())
+    files: list[bytes] = []
+
+    def take(data: bytes) -> bytes:
+        files.append(data)
+        return b""
+
+    emptied = {name: _replace_bytes(getattr(model, name), take) for name in _given(model)}
+    document = type(model).model_construct(**emptied).model_dump_json(exclude_unset=True).encode()
+    return Body(document, tuple(files))
+
+
+def _decode(model: BaseModel, files: tuple[bytes, ...]) -> dict[str, Any]:
+    """The model's given values with its files put back in place; ValueError when they are not one per bytes value."""
+    remaining = iter(files)
+
+    def put_back(_: bytes) -> bytes:
+        data = next(remaining, None)
+        if data is None:
+            raise ValueError(f"{len(files)} files came for more bytes values than that")
+        return data
+
+    values = {name: _replace_bytes(getattr(model, name), put_back) for name in _given(model)}
+    if next(remaining, None) is not None:
+        raise ValueError(f"{len(files)} files came for fewer bytes values than that")
+    return values
+
+
+def _replace_bytes(value: Any, replace: Callable[[bytes], bytes]) -> Any:
+    """The value (a view, a list or tuple of them, a scalar) with each bytes value in it replaced, in order."""
+    if isinstance(value, bytes):
+        return replace(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        changed = {item.name: _replace_bytes(getattr(value, item.name), replace) for item in fields(value)}
+        return dataclasses.replace(value, **changed)
+    if isinstance(value, list | tuple):
+        return type(value)(_replace_bytes(item, replace) for item in value)
+    return value
+
+
+def _holds_bytes(kind: Any, seen: frozenset[Any] = frozenset()) -> bool:
+    """Whether values of a type can hold bytes: it is bytes, or a view, list, tuple or union with bytes in it."""
+    if kind is bytes:
+        return True
+    if kind in seen:
+        return False
+    if is_dataclass(kind):
+        hints = typing.get_type_hints(kind)
+        return any(_holds_bytes(hints[item.name], seen | {kind}) for item in fields(kind))
+    return any(_holds_bytes(argument, seen) for argument in typing.get_args(kind))
 
 
 def _fields(error: ValidationError) -> dict[str, str]:
@@ -183,10 +296,11 @@ def signature(service: Callable[..., Any]) -> Signature:
         default = ... if parameter.default is inspect.Parameter.empty else parameter.default
         fields[parameter.name] = (hints[parameter.name], default)
     name = name_of(service).replace(".", "_")
-    arguments = create_model(name, __config__=ConfigDict(extra="forbid", **JSON_BYTES), **fields)
+    arguments = create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
     returned: Any = hints["return"]
-    result = create_model(f"{name}_result", __config__=JSON_BYTES, value=(returned, ...))
-    return Signature(service, arguments, result)
+    result = create_model(f"{name}_result", value=(returned, ...))
+    files_in_arguments = any(_holds_bytes(kind) for kind, _ in fields.values())
+    return Signature(service, arguments, result, files_in_arguments, _holds_bytes(returned))
 
 
 # --- errors ---------------------------------------------------------------------------------------------------------
@@ -233,7 +347,7 @@ def decode_error(data: bytes) -> DeskError:
         try:  # refused before any service ran (too many attempts, too large): the web side's {"error": {…}}
             body = ERROR_BODY.validate_python(json.loads(data)["error"])
         except (ValueError, KeyError, TypeError, ValidationError):
-            return DeskError("The Desk server gave an answer this Desk does not understand.")
+            return DeskError(NOT_UNDERSTOOD)
     kind = ERRORS.get(body.type, DeskError)
     if kind is Locked and body.holder_id is not None and body.holder_name is not None and body.until is not None:
         return Locked(body.message, body.holder_id, body.holder_name, body.until, bool(body.can_take_over))

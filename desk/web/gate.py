@@ -155,13 +155,26 @@ async def call(name: str, request: Request) -> Response:
     if service is None:
         return answer(NotFound(f"The Desk server offers no service called {name[:80]!r}."))
     signature = calls.signature(service)
-    body = await request.body()
+    try:
+        body = calls.Body.read(await request.body(), request.headers.get(calls.PARTS))
+    except ValueError as error:
+        return answer(Invalid(calls.UNFIT, {"files": str(error)}))
 
-    def run() -> bytes:
+    def run() -> calls.Body:
         arguments = functools.partial(signature.decode_arguments, body)
         return signature.encode_result(agent_sessions.call_as(_db(request), _secret(request), service, arguments))
 
-    return await _guarded(run, lambda result: Response(result, media_type="application/json"))
+    return await _guarded(run, _answered)
+
+
+def _answered(result: calls.Body) -> Response:
+    if not result.files:
+        return Response(result.document, media_type="application/json")
+    return StreamingResponse(
+        iter(result.chunks),
+        media_type="application/octet-stream",
+        headers={**result.headers, "Content-Length": str(result.length)},
+    )
 
 
 # --- live updates -------------------------------------------------------------------------------------------------
