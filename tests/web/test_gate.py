@@ -450,8 +450,8 @@ def test_attachments_travel_both_ways_within_the_limit(world: World, desk_server
         assert data == sent.data and isinstance(view, AttachmentView) and view.name == sent.name
         assert (view, data) == entries.attachment_content(world.db, manager, attachment.id)
     # On the wire the files are raw, after the JSON, both ways: a 10 MB file costs 10 MB, not 13.3 of base64 text.
-    sent = calls.signature(entries.post_note).encode_arguments((ticket.id, "Logs"), {"attachments": files})
-    assert sent.files == tuple(f.data for f in files) and len(sent.document) < 500
+    wire = calls.signature(entries.post_note).encode_arguments((ticket.id, "Logs"), {"attachments": files})
+    assert wire.files == tuple(f.data for f in files) and len(wire.document) < 500
     reading = calls.signature(entries.attachment_content).encode_arguments((stored[0].id,), {})
     with httpx2.Client(base_url=desk_server + GATE, trust_env=False) as client:
         answer = client.post(
