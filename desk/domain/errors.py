@@ -85,3 +85,17 @@ class ServerUnreachable(DeskError):
 
 class DatabaseUnavailable(ServerUnreachable):
     """The Desk server answers but cannot reach its database."""
+
+
+class ConnectionProblem(DeskError):
+    """The help desk cannot be used; the message says why and what to do.
+
+    Attributes:
+        field: the dialog field the problem is about ("address", "path"), if any.
+        schema: True when the database answered but its schema is not this Desk's.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, schema: bool = False) -> None:
+        super().__init__(message)
+        self.field = field
+        self.schema = schema

@@ -18,11 +18,9 @@ import ssl
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeGuard
+from typing import TYPE_CHECKING, TypeGuard
 
 from shiboken6 import isValid
-from sqlalchemy.engine import URL
-from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
@@ -42,15 +40,17 @@ from PySide6.QtWidgets import (
 from desk import __version__
 from desk.client import tls
 from desk.client.remote import RemoteServices, check_server_url, is_server_url
-from desk.client.services import LocalServices, Services
+from desk.client.services import Services
 from desk.config import data_dir
-from desk.domain.errors import DatabaseUnavailable, DeskError, Invalid, SchemaMismatch, ServerUnreachable
+from desk.domain.errors import ConnectionProblem, DatabaseUnavailable, DeskError, Invalid, ServerUnreachable
 from desk.keyring_store import remember_password
-from desk.storage.db import Database, check_schema, normalize_url
 from desk.ui import icons, theme, widgets
 from desk.ui.tasks import async_slot, run
 from desk.ui.trust import TrustDialog
 from desk.ui.widgets import set_role
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 SETTINGS_GROUP = "connection"
 # What a Desk before issue 14 remembered: a PostgreSQL or MariaDB login ("engine", "host", …; the password in the
@@ -61,23 +61,6 @@ TEAM_SERVER = (
     "server (desk serve). Ask your administrator for the Desk server's address (https://…) and its certificate's "
     "fingerprint, and enter the address here."
 )
-# The name shown in the status bar for each SQLAlchemy backend, and the ports it leaves out.
-_BACKEND_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL", "mariadb": "MariaDB", "mysql": "MySQL"}
-_DEFAULT_PORTS = {"postgresql": 5432, "mariadb": 3306, "mysql": 3306}
-
-
-class ConnectionProblem(DeskError):
-    """The help desk cannot be used; the message says why and what to do.
-
-    Attributes:
-        field: the dialog field the problem is about ("address", "path"), if any.
-        schema: True when the database answered but its schema is not this Desk's.
-    """
-
-    def __init__(self, message: str, *, field: str | None = None, schema: bool = False) -> None:
-        super().__init__(message)
-        self.field = field
-        self.schema = schema
 
 
 def is_server(url: str | URL) -> TypeGuard[str]:
@@ -120,11 +103,10 @@ class Remembered:
         """The dialog's fields for a URL in use (None for a database server: the dialog never offers one)."""
         if is_server(url):
             return cls(server=url)
-        try:
-            parsed = normalize_url(url)
-        except ArgumentError:
-            return None
-        return cls(file=parsed.database or "", use_file=True) if parsed.get_backend_name() == "sqlite" else None
+        from desk.client import local  # see local_services
+
+        file = local.sqlite_file(url)
+        return cls(file=file, use_file=True) if file is not None else None
 
     def save(self) -> None:
         store = QSettings()
@@ -137,7 +119,11 @@ class Remembered:
 
     def url(self) -> str | URL:
         """The server's address, or the SQLite file's URL."""
-        return URL.create("sqlite", database=str(Path(self.file).expanduser())) if self.use_file else self.server
+        if not self.use_file:
+            return self.server
+        from desk.client import local  # see local_services
+
+        return local.sqlite_url(self.file)
 
 
 def remembered_database_login() -> bool:
@@ -162,78 +148,28 @@ def forget_database_login() -> None:
 # --- reaching the help desk (worker thread, but for the certificate check) -----------------------------------------
 
 
-def _shorten_path(path: Path) -> str:
-    """A path short enough for the status bar: home as ~, and only the folder and file name."""
-    try:
-        shown = Path("~") / path.relative_to(Path.home())
-    except ValueError:
-        shown = path
-    parts = shown.parts
-    if len(parts) <= 3:
-        return str(shown)
-    return str(Path(parts[0], "…", *parts[-2:]))
-
-
 def describe_url(url: str | URL) -> str:
     """The help desk in a few words for the status bar, without a password: "SQLite ~/…/desk/desk.db", a Desk
     server's address, or (given on the command line) "PostgreSQL desk@dbhost/desk"."""
     if is_server(url):
         return url
-    try:
-        parsed = normalize_url(url)
-    except ArgumentError:
-        return "Database"
-    backend = parsed.get_backend_name()
-    name = _BACKEND_NAMES.get(backend, backend)
-    if backend == "sqlite":
-        return f"{name} {_shorten_path(Path(parsed.database or ':memory:').expanduser())}"
-    host = parsed.host or "localhost"
-    if parsed.port and parsed.port != _DEFAULT_PORTS.get(backend):
-        host = f"{host}:{parsed.port}"
-    user = f"{parsed.username}@" if parsed.username else ""
-    return f"{name} {user}{host}/{parsed.database or ''}"
+    from desk.client import local  # see local_services
+
+    return local.describe(url)
 
 
-def open_database(url: str | URL) -> Database:
-    """Connect and check the schema; the Database on success, else a ConnectionProblem. Runs in a worker thread."""
-    try:
-        parsed = normalize_url(url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
-            # SQLite would quietly create a missing file: an empty database is never what the person meant.
-            path = Path(parsed.database).expanduser()
-            if not path.is_file():
-                raise ConnectionProblem(
-                    f"There is no database file at {path}. Check the path, or create the database with "
-                    "`desk db upgrade`.",
-                    field="path",
-                )
-        db = Database(parsed)
-    except ArgumentError as error:  # not a URL, or an unknown driver name
-        raise ConnectionProblem(f"The database address is not valid: {error}.") from error
-    try:
-        # Connect first: check_schema reports any OperationalError as a schema problem.
-        with db.engine.connect():
-            pass
-        check_schema(db.engine)
-    except SchemaMismatch as error:
-        db.dispose()
-        raise ConnectionProblem(str(error), schema=True) from error
-    except DBAPIError as error:
-        db.dispose()
-        detail = str(error.orig if error.orig is not None else error).strip()
-        reason = detail.splitlines()[0] if detail else type(error).__name__
-        where = "path" if parsed.get_backend_name() == "sqlite" else None
-        raise ConnectionProblem(f"{describe_url(parsed)} cannot be opened: {reason}.", field=where) from error
-    except BaseException:
-        db.dispose()
-        raise
-    return db
+def local_services(url: str | URL) -> Services:
+    """A database this Desk opens itself. The database stack (SQLAlchemy, the models, the services) is loaded here,
+    for a single seat, not at start-up: a team's Desk shows its sign-in without it."""
+    from desk.client import local
+
+    return local.open_services(url)
 
 
 def open_services(url: str | URL, verify: ssl.SSLContext | bool = True) -> Services:
     """The help desk at `url`, checked to be usable; ConnectionProblem if not. Blocking: call in a worker thread."""
     if not is_server(url):
-        return LocalServices(open_database(url), describe_url(url))
+        return local_services(url)
     try:
         remote = RemoteServices(url, verify=verify)
     except Invalid as error:  # a configured address that is none

@@ -21,8 +21,8 @@ from sqlalchemy.exc import DBAPIError
 
 from PySide6.QtCore import QObject, Signal
 
+from desk.client.local import LocalServices
 from desk.client.remote import ChangeEvent, RemoteServices
-from desk.client.services import LocalServices
 from desk.domain.errors import DeskError, ServerUnreachable, SignedOut
 from desk.services.feed import FeedReader
 from desk.storage.changes import CHANNEL

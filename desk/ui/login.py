@@ -12,7 +12,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from shiboken6 import isValid
-from sqlalchemy.exc import DBAPIError
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (
@@ -142,12 +141,8 @@ class LoginDialog(QDialog):
         agent: AgentActor | None = None
         try:
             agent = await run(self._executor, self._check, username, self.password.text())
-        except DeskError as error:  # wrong password, locked out, server away: the service's or the client's words
+        except DeskError as error:  # wrong password, locked out, server or database away: the service's words
             refusal = str(error)
-        except DBAPIError as error:
-            # The server went away after the database was opened.
-            detail = str(error.orig if error.orig is not None else error).strip().splitlines()[0]
-            refusal = self.tr("Lost the connection to the database: {0}").format(detail)
         if not isValid(self):  # cancelled and deleted while the service answered
             return
         self.sign_in_button.setEnabled(True)

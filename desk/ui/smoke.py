@@ -19,7 +19,7 @@ from PySide6 import __version__ as qt_version
 from PySide6.QtGui import QGuiApplication
 
 from desk import __version__
-from desk.client.services import LocalServices
+from desk.client.local import LocalServices
 from desk.domain.permissions import Right, SystemActor
 from desk.services import accounts, reference
 from desk.services.setup import install_defaults

@@ -24,24 +24,25 @@ import platform
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-
-from sqlalchemy.engine import URL
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QSettings
 from PySide6.QtWidgets import QDialog, QGridLayout, QMessageBox, QSizePolicy, QSpacerItem, QWidget
 
 from desk import __version__
 from desk.client.remote import RemoteServices
-from desk.client.services import LocalServices, Services
+from desk.client.services import Services
 from desk.config import configured_url
-from desk.domain.errors import DeskError, SignedOut
+from desk.domain.errors import ConnectionProblem, DeskError, SignedOut
 from desk.domain.permissions import AgentActor
 from desk.keyring_store import keyring_available, remember_password, stored_password
-from desk.services import accounts
-from desk.ui.connect import ConnectionDialog, ConnectionProblem, Remembered, describe_url, is_server, reach
+from desk.ui.connect import ConnectionDialog, Remembered, describe_url, is_server, reach
 from desk.ui.login import USERNAME_KEY, LoginDialog
 from desk.ui.tasks import Context, run
 from desk.ui.widgets import plain_labels, result_of
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 
 def tr(text: str) -> str:
@@ -113,11 +114,7 @@ async def _choose(
 
 def sign_in_function(services: Services) -> Callable[[str, str], AgentActor]:
     """How the login dialog checks a password: a session on the Desk server, or the accounts service here."""
-    if isinstance(services, RemoteServices):
-        client = f"Desk {__version__} on {platform.node() or 'a computer'}"
-        return functools.partial(services.sign_in, client=client)
-    assert isinstance(services, LocalServices)
-    return functools.partial(accounts.authenticate_agent, services.db)
+    return functools.partial(services.sign_in, client=f"Desk {__version__} on {platform.node() or 'a computer'}")
 
 
 # --- "stay signed in" -------------------------------------------------------------------------------------------

@@ -19,9 +19,9 @@ from desk.client.services import Services
 from desk.domain.errors import ServerUnreachable, SignedOut
 from desk.domain.permissions import AgentActor
 from desk.domain.views import Choices
-from desk.storage.db import Database
 
 if TYPE_CHECKING:
+    from desk.storage.db import Database
     from desk.ui.offline import ConnectionMonitor
 
 P = ParamSpec("P")

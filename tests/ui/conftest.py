@@ -26,7 +26,7 @@ import qasync
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
-from desk.client.services import LocalServices
+from desk.client.local import LocalServices
 from desk.services import accounts, reference
 from desk.services.demo import build_demo
 from desk.storage.db import Database

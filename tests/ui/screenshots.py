@@ -27,8 +27,8 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMenu, QWidget
 
+from desk.client.local import LocalServices
 from desk.client.remote import RemoteServices
-from desk.client.services import LocalServices
 from desk.domain.enums import EntryKind, OutgoingMail, Queue
 from desk.domain.queues import Criteria
 from desk.services import accounts, entries, mailboxes, portal, queues, settings, tickets

@@ -27,8 +27,9 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLineEdit
 
 from desk import __version__
+from desk.client.local import LocalServices
 from desk.client.remote import RemoteServices
-from desk.client.services import LocalServices, Services
+from desk.client.services import Services
 from desk.keyring_store import SERVICE as KEYRING_SERVICE
 from desk.storage.db import Database
 from desk.ui import connect

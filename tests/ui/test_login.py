@@ -24,14 +24,14 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from desk import config
+from desk.client.local import LocalServices
 from desk.client.remote import RemoteServices
-from desk.client.services import LocalServices
-from desk.domain.errors import SignedOut
+from desk.domain.errors import ConnectionProblem, SignedOut
 from desk.keyring_store import SERVICE as KEYRING_SERVICE
 from desk.services import accounts, agent_sessions
 from desk.storage.db import Database
 from desk.ui.app import agent_sessions as desk_sessions
-from desk.ui.connect import ConnectionDialog, ConnectionProblem, Remembered
+from desk.ui.connect import ConnectionDialog, Remembered
 from desk.ui.login import USERNAME_KEY, LoginDialog
 from desk.ui.main_window import MainWindow
 from desk.ui.startup import Choice, ConnectionProblemBox, sign_in, sign_in_function
@@ -121,6 +121,22 @@ def test_lockout_message_comes_from_the_service(
             await until(lambda: dialog.message.isVisible(), what="a refusal")
         assert dialog.message.text().startswith("Too many failed sign-ins: this account is locked for 15 more")
         assert dialog.username.text() == "john"
+
+    run(loop, scenario())
+
+
+def test_a_database_broken_after_it_was_opened_is_said_in_words(
+    demo_db: Database, executor: ThreadPoolExecutor, loop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        dialog = open_login(qtbot, demo_db, executor)
+        demo_db.dispose()
+        Path(str(demo_db.engine.url.database)).write_bytes(b"not a database" * 512)  # overwritten meanwhile
+        type_credentials(dialog, "admin", "demo-admin")
+        dialog.sign_in_button.click()
+        await until(lambda: dialog.message.isVisible(), what="the refusal")
+        assert dialog.message.text() == "Lost the connection to the database: file is not a database"
+        assert dialog.isVisible() and dialog.agent is None and dialog.sign_in_button.isEnabled()
 
     run(loop, scenario())
 
