@@ -9,21 +9,24 @@ a server whose database is down DatabaseUnavailable, and an ended session Signed
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import socket
 import ssl
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx2
-from pydantic import TypeAdapter, ValidationError
 
 from desk.client.tls import not_an_address, server_address
 from desk.domain.errors import SESSION_ENDED, DatabaseUnavailable, DeskError, ServerUnreachable, SignedOut
 from desk.domain.permissions import AgentActor
 from desk.domain.views import ChangeView, NewAgentSession
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
 
 R = TypeVar("R")
 
@@ -34,9 +37,14 @@ TIMEOUT = httpx2.Timeout(60.0, connect=5.0)
 # Idle connections are dropped here before the server drops them (desk serve keeps them 75 s): a request sent on
 # a connection the server is closing would fail, and a call is not repeated blindly.
 LIMITS = httpx2.Limits(max_connections=16, max_keepalive_connections=8, keepalive_expiry=60.0)
-SESSION = TypeAdapter(NewAgentSession)
-AGENT = TypeAdapter(AgentActor)
-CHANGES = TypeAdapter(list[ChangeView])
+
+
+@functools.cache
+def _adapter(kind: Any) -> TypeAdapter[Any]:
+    """pydantic's reader of a view, made at its first use: pydantic is loaded once the sign-in window is up."""
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(kind)
 
 
 def is_server_url(url: str) -> bool:
@@ -83,7 +91,7 @@ class RemoteServices:
     def sign_in(self, username: str, password: str, *, client: str = "Desk") -> AgentActor:
         body = json.dumps({"username": username, "password": password, "client": client})
         answer = self._send("POST", "/session", body.encode(), authorized=False)
-        new = SESSION.validate_json(answer.content)
+        new: NewAgentSession = _adapter(NewAgentSession).validate_json(answer.content)
         self.secret = new.secret
         return new.agent
 
@@ -92,7 +100,8 @@ class RemoteServices:
         by the server; SignedOut when that session has ended."""
         self.secret = secret
         try:
-            return AGENT.validate_json(self._send("GET", "/session", None).content)
+            agent: AgentActor = _adapter(AgentActor).validate_json(self._send("GET", "/session", None).content)
+            return agent
         except DeskError:
             self.secret = None
             raise
@@ -229,8 +238,8 @@ def _events(lines: Iterator[str]) -> Iterator[ChangeEvent]:
             if kind == "signed-out":
                 raise SignedOut(SESSION_ENDED)
             try:
-                changes = CHANGES.validate_json(data) if kind == "changes" else []
-            except ValidationError:
+                changes = _adapter(list[ChangeView]).validate_json(data) if kind == "changes" else []
+            except ValueError:  # pydantic's ValidationError
                 changes = []
             if kind:
                 yield ChangeEvent(event_id, changes)

@@ -43,8 +43,9 @@ class LoginDialog(QDialog):
 
     Attributes:
         agent: the signed-in agent after Accepted, else None.
-        stay_signed_in: "Stay signed in", shown against a Desk server (`keyring` not None), enabled when the system
-            has a keyring to keep the session in.
+        stay_signed_in: "Stay signed in", shown against a Desk server (`keyring` not None), enabled once `keyring`
+            (blocking: run in the executor, after the dialog is up) says the system has a keyring to keep the
+            session in. Looking for one loads every keyring backend installed, which the dialog does not wait for.
     """
 
     CHANGE_CONNECTION = 2
@@ -58,7 +59,7 @@ class LoginDialog(QDialog):
         connection: str = "",
         username: str | None = None,
         message: str = "",
-        keyring: bool | None = None,
+        keyring: Callable[[], bool] | None = None,
     ) -> None:
         super().__init__(parent)
         self.agent: AgentActor | None = None
@@ -81,17 +82,16 @@ class LoginDialog(QDialog):
         form.addRow(self.tr("Username:"), self.username)
         form.addRow(self.tr("Password:"), self.password)
         self.stay_signed_in = QCheckBox(self.tr("Stay signed in"), self)
-        self.stay_signed_in.setChecked(bool(keyring and QSettings().value(STAY_KEY, False, type=bool)))
-        self.stay_signed_in.setEnabled(bool(keyring))
+        self.stay_signed_in.setEnabled(False)
+        text = self.tr("No system keyring here: Desk asks for your password at each start.")
+        self.no_keyring = label(text, "muted", wrap=True)
+        self.no_keyring.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)  # the field's width
+        self.no_keyring.hide()
         if keyring is None:  # a file on this computer: nothing to stay signed in to
             self.stay_signed_in.hide()
         else:
             form.addRow("", self.stay_signed_in)
-        if keyring is False:
-            text = self.tr("No system keyring here: Desk asks for your password at each start.")
-            note = label(text, "muted", wrap=True)
-            note.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)  # the field's width
-            form.addRow("", note)
+            form.addRow("", self.no_keyring)
 
         self.change_button = QPushButton(self.tr("Change connection…"))
         self.change_button.setFlat(True)
@@ -118,6 +118,19 @@ class LoginDialog(QDialog):
         self._show_message(message)
         # The remembered username is usually right: start where the typing is.
         (self.password if self.username.text() else self.username).setFocus()
+        if keyring is not None:
+            self._ask_keyring(keyring)
+
+    @async_slot
+    async def _ask_keyring(self, keyring: Callable[[], bool]) -> None:
+        available = await run(self._executor, keyring)
+        if not isValid(self):  # closed meanwhile
+            return
+        self.stay_signed_in.setEnabled(available)
+        self.stay_signed_in.setChecked(available and bool(QSettings().value(STAY_KEY, False, type=bool)))
+        if not available:
+            self.no_keyring.show()
+            self.adjustSize()  # room for the note's two lines
 
     def _show_message(self, text: str) -> None:
         self.message.setText(text)

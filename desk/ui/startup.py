@@ -182,7 +182,7 @@ async def _log_in(
             return SignedIn(await run(executor, check, username, password))
         except DeskError as error:  # pre-filled but refused: let the person see why and try themselves
             message = str(error)
-    keyring = await run(executor, keyring_available) if remote is not None else None
+    keyring = keyring_available if remote is not None else None
     dialog = LoginDialog(
         check, executor, parent, connection=services.label, username=username, message=message, keyring=keyring
     )

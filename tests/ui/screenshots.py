@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import functools
 import os
 import tempfile
 from collections.abc import Callable
@@ -100,11 +101,14 @@ async def shoot(out: Path, url: str) -> None:
     login.close()
     server = RemoteServices("https://desk.example.lan:8443")
     for keyring in (True, False):
+        answer = functools.partial(bool, keyring)  # what the system's keyring would say
         login = LoginDialog(
-            sign_in_function(server), executor, connection=server.label, username="john", keyring=keyring
+            sign_in_function(server), executor, connection=server.label, username="john", keyring=answer
         )
-        login.stay_signed_in.setChecked(keyring)
         login.show()
+        while not (login.stay_signed_in.isEnabled() or login.no_keyring.isVisible()):  # the keyring's answer
+            await asyncio.sleep(0.01)
+        login.stay_signed_in.setChecked(keyring)
         await settle()
         save(login, out, "2-login-server" if keyring else "2-login-server-no-keyring")
         login.close()

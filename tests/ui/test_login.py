@@ -364,9 +364,10 @@ def test_no_keyring_no_staying_signed_in(demo_server: Served, loop: qasync.QEven
         signing_in = loop.create_task(sign_in(url=demo_server.url))
         dialog = await until(lambda: shown(LoginDialog), what="the login dialog")
         assert dialog.connection.text() == demo_server.url
+        note = "No system keyring here: Desk asks for your password at each start."
+        await until(lambda: shown_text(dialog, note), what="the keyring's answer")
         assert dialog.stay_signed_in.isVisible() and not dialog.stay_signed_in.isEnabled()
         assert not dialog.stay_signed_in.isChecked()
-        assert shown_text(dialog, "No system keyring here: Desk asks for your password at each start.")
         dialog.cancel_button.click()
         assert await signing_in is None
 
@@ -382,7 +383,8 @@ def test_stay_signed_in_keeps_the_session_across_starts_until_sign_out(
     async def scenario() -> str:
         sessions = asyncio.ensure_future(desk_sessions(demo_server.url))
         dialog = await until(lambda: shown(LoginDialog), what="the login dialog")
-        assert dialog.stay_signed_in.isEnabled() and not dialog.stay_signed_in.isChecked()
+        await until(dialog.stay_signed_in.isEnabled, what="the keyring's answer")  # asked once the dialog is up
+        assert not dialog.stay_signed_in.isChecked() and not dialog.no_keyring.isVisible()
         dialog.stay_signed_in.click()
         type_credentials(dialog, "john", "demo-john")
         dialog.sign_in_button.click()
@@ -401,6 +403,7 @@ def test_stay_signed_in_keeps_the_session_across_starts_until_sign_out(
         window.sign_out_action.trigger()  # File › Sign out
         dialog = await until(lambda: shown(LoginDialog), what="the login dialog")
         assert memory_keyring.passwords == {}
+        await until(dialog.stay_signed_in.isEnabled, what="the keyring's answer")
         assert dialog.stay_signed_in.isChecked()  # as chosen last time
         dialog.cancel_button.click()
         assert await sessions == 0

@@ -119,6 +119,7 @@ def test_after_a_remote_sign_in_no_database_login_is_on_the_agents_machine(
             dialog.connect_button.click()
             login = await until(lambda: shown(LoginDialog), what="the login dialog")
             if stay:
+                await until(login.stay_signed_in.isEnabled, what="the keyring's answer")
                 login.stay_signed_in.click()
             type_credentials(login, "jane", PASSWORD)
             login.sign_in_button.click()
