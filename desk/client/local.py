@@ -16,7 +16,6 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from desk.domain.errors import ConnectionProblem, DeskError, SchemaMismatch, ServerUnreachable
 from desk.domain.permissions import AgentActor
-from desk.services import accounts
 from desk.storage.db import Database, check_schema, is_unreachable, normalize_url
 
 R = TypeVar("R")
@@ -37,6 +36,8 @@ class LocalServices:
 
     def sign_in(self, username: str, password: str, *, client: str = "Desk") -> AgentActor:
         """The agent whose password this is (desk.services.accounts); there is no session to open here."""
+        from desk.services import accounts  # the services load at the first sign-in, once its window is up
+
         try:
             return accounts.authenticate_agent(self.db, username, password)
         except DBAPIError as error:  # the database went away after it was opened
