@@ -143,6 +143,7 @@ class Signature:
     """A service's arguments (after the database and the actor) as a pydantic model, and its result's model."""
 
     service: Callable[..., Any]
+    parameters: inspect.Signature  # the service's own, as a direct call binds them
     arguments: type[BaseModel]
     result: type[BaseModel]  # one field, `value`, so that arguments and results are handled alike
     files_in_arguments: bool  # whether any argument's type holds bytes (most hold none, and skip the search)
@@ -151,7 +152,7 @@ class Signature:
     def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> BaseModel:
         """The client's arguments, checked against the service's signature as a direct call would be."""
         try:
-            bound = inspect.signature(self.service).bind(None, None, *args, **kwargs)
+            bound = self.parameters.bind(None, None, *args, **kwargs)
         except TypeError as error:
             raise TypeError(f"{name_of(self.service)}: {error}") from None
         given = dict(list(bound.arguments.items())[2:])
@@ -175,7 +176,7 @@ class Signature:
         except ValidationError as error:
             raise Invalid(UNFIT, _fields(error)) from None
         try:
-            arguments = _decode(model, body.files)
+            arguments = _decode(model, body.files, self.files_in_arguments)
         except ValueError as error:
             raise Invalid(UNFIT, {"files": str(error)}) from None
         if problems := dict(problem for name, value in arguments.items() for problem in _unstorable(value, name)):
@@ -188,7 +189,7 @@ class Signature:
 
     def decode_result(self, body: Body) -> Any:
         """The service's value; ValueError (pydantic's ValidationError is one) when the body is not one."""
-        return _decode(self.result.model_validate_json(body.document), body.files)["value"]
+        return _decode(self.result.model_validate_json(body.document), body.files, self.files_in_result)["value"]
 
 
 def _given(model: BaseModel) -> Iterator[str]:
@@ -210,8 +211,12 @@ def _encode(model: BaseModel, with_files: bool) -> Body:
     return Body(document, tuple(files))
 
 
-def _decode(model: BaseModel, files: tuple[bytes, ...]) -> dict[str, Any]:
+def _decode(model: BaseModel, files: tuple[bytes, ...], with_files: bool) -> dict[str, Any]:
     """The model's given values with its files put back in place; ValueError when they are not one per bytes value."""
+    if not with_files:  # nothing to put back: the values as they are (most calls, and every queue page)
+        if files:
+            raise ValueError(f"{len(files)} files came for no bytes values")
+        return {name: getattr(model, name) for name in _given(model)}
     remaining = iter(files)
 
     def put_back(_: bytes) -> bytes:
@@ -290,7 +295,8 @@ def signature(service: Callable[..., Any]) -> Signature:
     function = inspect.unwrap(service)
     hints = typing.get_type_hints(function)
     fields: dict[str, Any] = {}
-    for position, parameter in enumerate(inspect.signature(function).parameters.values()):
+    parameters = inspect.signature(function)
+    for position, parameter in enumerate(parameters.parameters.values()):
         if position < 2 or parameter.name in WITHHELD:  # the session (the server's) and the actor (the session's)
             continue
         default = ... if parameter.default is inspect.Parameter.empty else parameter.default
@@ -300,7 +306,7 @@ def signature(service: Callable[..., Any]) -> Signature:
     returned: Any = hints["return"]
     result = create_model(f"{name}_result", value=(returned, ...))
     files_in_arguments = any(_holds_bytes(kind) for kind, _ in fields.values())
-    return Signature(service, arguments, result, files_in_arguments, _holds_bytes(returned))
+    return Signature(service, parameters, arguments, result, files_in_arguments, _holds_bytes(returned))
 
 
 # --- errors ---------------------------------------------------------------------------------------------------------
