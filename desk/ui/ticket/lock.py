@@ -1,20 +1,26 @@
 """The composer's side of the ticket lock: taken on the first keystroke, renewed while typing, released on leaving.
 
-Every call runs in the Context's database executor and reports back through a queued signal, so neither the GUI
-thread nor the typing ever waits for it; a lock call that fails is logged and forgotten (the lock is advisory, the
-text is the composer's and is never touched here). Merely opening a ticket takes nothing: locks held by agents who
-only browsed are a known osTicket pain (osTicket#1434).
+Every call runs in the Context's database executor and its outcome comes back to the GUI thread by a queued signal
+of a courier that lives as long as the application (never the composer's own: the worker thread would touch an
+object the GUI thread may have deleted meanwhile), so neither the GUI thread nor the typing ever waits for it; a
+lock call that fails is logged and forgotten (the lock is advisory, the text is the composer's and is never touched
+here). Merely opening a ticket takes nothing: locks held by agents who only browsed are a known osTicket pain
+(osTicket#1434).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from shiboken6 import isValid
+
+from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
 from desk.domain.errors import Locked
 from desk.domain.views import LockView
@@ -35,8 +41,6 @@ class ReplyLock(QObject):
     """
 
     holder_changed = Signal(object, object, bool)
-    _finished = Signal(int, object)  # (ticket id, LockView | None | Exception), from a worker thread
-    _looked_up = Signal(int, object)  # (ticket id, the holder's LockView | None | Exception), from a worker thread
 
     def __init__(self, ctx: Context, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -45,8 +49,6 @@ class ReplyLock(QObject):
         self._held_since: float | None = None  # monotonic time of the last successful acquire or renewal
         self._tried_at = float("-inf")  # monotonic time of the last attempt, so a refusal is not retried per key
         self._busy = False
-        self._finished.connect(self._on_finished)
-        self._looked_up.connect(self._on_looked_up)
 
     def set_ticket(self, ticket_id: int | None) -> None:
         """Write for another ticket (or none): the lock on the previous one is released."""
@@ -58,8 +60,7 @@ class ReplyLock(QObject):
         self.holder_changed.emit(None, None, False)
         if ticket_id is not None:
             # Say at once who is writing here, before the agent types a word.
-            future = self._ctx.executor.submit(self._ctx.services.call, locks.holder, self._ctx.agent, ticket_id)
-            future.add_done_callback(lambda done: self._report(ticket_id, done, self._looked_up))
+            self._call(locks.holder, ticket_id, self._on_looked_up)
 
     def typing(self) -> None:
         """The agent changed the reply: take the lock, or renew it when the last renewal is old enough."""
@@ -90,16 +91,20 @@ class ReplyLock(QObject):
         assert ticket_id is not None
         self._busy = True
         self._tried_at = time.monotonic()
-        future = self._ctx.executor.submit(self._ctx.services.call, service, self._ctx.agent, ticket_id)
-        future.add_done_callback(lambda done: self._report(ticket_id, done, self._finished))
+        self._call(service, ticket_id, self._on_finished)
 
-    def _report(self, ticket_id: int, done: Future[Any], signal: Any) -> None:
-        """In the worker thread: hand the outcome to the GUI thread (a queued signal), never touching widgets."""
+    def _call(self, service: Any, ticket_id: int, then: Callable[[int, object], None]) -> None:
+        """Run the lock service in the executor; `then(ticket_id, its value or error)` in the GUI thread, unless
+        the composer has been deleted by then (its lock expires by itself)."""
+        courier, answered = _courier(), functools.partial(self._answered, ticket_id, then)  # made in this thread
+        future = self._ctx.executor.submit(self._ctx.services.call, service, self._ctx.agent, ticket_id)
+        future.add_done_callback(lambda done: courier.delivered.emit(answered, done))
+
+    def _answered(self, ticket_id: int, then: Callable[[int, object], None], done: Future[Any]) -> None:
+        if not isValid(self):
+            return
         outcome = done.exception() if not done.cancelled() else RuntimeError("cancelled")
-        try:
-            signal.emit(ticket_id, outcome if outcome is not None else done.result())
-        except RuntimeError:  # the composer was deleted meanwhile (tab closed); its lock expires by itself
-            pass
+        then(ticket_id, outcome if outcome is not None else done.result())
 
     def _on_finished(self, ticket_id: int, outcome: object) -> None:
         self._busy = False
@@ -137,3 +142,23 @@ def until_text(until: datetime) -> str:
 def _log_failure(done: Future[Any]) -> None:
     if not done.cancelled() and done.exception() is not None:
         log.warning("Releasing the ticket lock failed: %s", done.exception())
+
+
+class _Courier(QObject):
+    """Carries a worker thread's answer to the GUI thread, where it lives (a queued signal)."""
+
+    delivered = Signal(object, object)  # (what to call with it, the finished Future)
+
+    def __init__(self, parent: QObject | None) -> None:
+        super().__init__(parent)
+        self.delivered.connect(self._deliver)
+
+    @Slot(object, object)
+    def _deliver(self, answered: Callable[[Future[Any]], None], done: Future[Any]) -> None:
+        answered(done)
+
+
+@functools.cache
+def _courier() -> _Courier:
+    """The application's courier, made in the GUI thread at the first lock call."""
+    return _Courier(QCoreApplication.instance())
