@@ -162,7 +162,6 @@ def create_app(db: Database, *, public_url: str, limits: RateLimits | None = Non
         return RedirectResponse(pages.sign_in_url(request), status_code=303)
 
     app.state.attachment_limit = AttachmentLimit(db)
-    app.add_middleware(gate.GateCalls)  # innermost of ours: the agents' calls take a shorter way
     app.add_middleware(BoundedBody, limit=app.state.attachment_limit, refuse=on_refused)
     app.add_middleware(SecurityHeaders)  # outermost: refusals get the headers too
     return app

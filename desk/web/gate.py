@@ -26,7 +26,6 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from desk import __version__
 from desk.domain.errors import DeskError, Invalid, NotFound, SignedOut
@@ -150,8 +149,8 @@ async def sign_out(request: Request) -> Response:
 # --- calls --------------------------------------------------------------------------------------------------------
 
 
+@router.post("/call/{name}")
 async def call(name: str, request: Request) -> Response:
-    """A listed service run as the session's agent (through GateCalls)."""
     service = calls.SERVICES.get(name)
     if service is None:
         return answer(NotFound(f"The Desk server offers no service called {name[:80]!r}."))
@@ -166,24 +165,6 @@ async def call(name: str, request: Request) -> Response:
         return signature.encode_result(agent_sessions.call_as(_db(request), _secret(request), service, arguments))
 
     return await _guarded(run, _answered)
-
-
-class GateCalls:
-    """`POST /desk/v1/call/{service}` straight to `call`, past FastAPI's routing, request plumbing and exception
-    handlers (`call` answers its own errors): a call is every action of the window, and that way costs about a
-    millisecond less of each (tests/perf/remote_bench.py). Inside SecurityHeaders and BoundedBody, as every request."""
-
-    PATH = PREFIX + "/call/"
-
-    def __init__(self, app: ASGIApp) -> None:
-        self._app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].startswith(self.PATH):
-            response = await call(scope["path"].removeprefix(self.PATH), Request(scope, receive))
-            await response(scope, receive, send)
-        else:
-            await self._app(scope, receive, send)
 
 
 def _answered(result: calls.Body) -> Response:
