@@ -87,7 +87,7 @@ WITHHELD = frozenset({"at"})
 UNFIT = "The call's arguments do not fit the service."
 NOT_UNDERSTOOD = "The Desk server gave an answer this Desk does not understand."
 PARTS = "Desk-Parts"  # a header: the byte lengths of a body's JSON document and of each file after it
-PARTS_AT_MOST = 64
+PARTS_AT_MOST = 64  # pieces of one body: far more than any call's files (an entry takes desk.web.security.MAX_FILES)
 
 
 def name_of(service: Callable[..., Any]) -> str:
@@ -215,19 +215,19 @@ def _decode(model: BaseModel, files: tuple[bytes, ...], with_files: bool) -> dic
     """The model's given values with its files put back in place; ValueError when they are not one per bytes value."""
     if not with_files:  # nothing to put back: the values as they are (most calls, and every queue page)
         if files:
-            raise ValueError(f"{len(files)} files came for no bytes values")
+            raise ValueError(f"the call has no bytes values for its {len(files)} files")
         return {name: getattr(model, name) for name in _given(model)}
     remaining = iter(files)
 
     def put_back(_: bytes) -> bytes:
         data = next(remaining, None)
         if data is None:
-            raise ValueError(f"{len(files)} files came for more bytes values than that")
+            raise ValueError(f"the call has more bytes values than its {len(files)} files")
         return data
 
     values = {name: _replace_bytes(getattr(model, name), put_back) for name in _given(model)}
     if next(remaining, None) is not None:
-        raise ValueError(f"{len(files)} files came for fewer bytes values than that")
+        raise ValueError(f"the call has fewer bytes values than its {len(files)} files")
     return values
 
 
