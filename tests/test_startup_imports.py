@@ -64,39 +64,6 @@ from desk.cli import main
 sys.exit(main(["--url", sys.argv[1]]))
 """
 
-# The same start, reporting once the window's services have loaded while the sign-in window waits (nobody signs in).
-WHILE_SIGN_IN_WAITS = """
-import os, sys
-from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtWidgets import QApplication
-
-app = QApplication(sys.argv)
-
-
-def report_once_loaded():
-    if "desk.services.calls" in sys.modules:  # nothing else loads it before a sign-in: the worker has begun
-        import desk.services.calls  # waits for the worker to finish loading it (not loading it here)
-
-        print("MODULES", *sys.modules, flush=True)
-        os._exit(0)
-
-
-class Watch(QObject):
-    def eventFilter(self, watched, event):
-        if event.type() == QEvent.Type.Show and type(watched).__name__ == "LoginDialog":
-            timer.start(20)
-        return False
-
-
-timer = QTimer()
-timer.timeout.connect(report_once_loaded)
-watch = Watch()
-app.installEventFilter(watch)
-from desk.cli import main
-
-sys.exit(main(["--url", sys.argv[1]]))
-"""
-
 
 def loaded(code: str, *arguments: str, folder: Path) -> set[str]:
     """The modules a fresh interpreter had loaded when `code` printed them (a line starting with MODULES)."""
@@ -145,13 +112,3 @@ def test_a_team_window_shows_the_sign_in_without_drivers_migrations_or_mail(tmp_
     # nor the database stack at all: the server holds it (desk.client.local is a single seat's); nor pydantic,
     # which reads the server's answers from the sign-in on
     assert packages(modules, NOT_BEFORE_SIGN_IN | DATABASE_STACK | {"pydantic"}) == set()
-
-
-def test_the_services_load_while_the_sign_in_window_waits(tmp_path: Path) -> None:
-    """Not before the window (above), nor after the password: while the agent types it."""
-    url = f"sqlite:///{tmp_path / 'desk.db'}"
-    assert main(["--url", url, "db", "upgrade"]) == 0
-    with desk_serve(url, tmp_path / "serve.log") as address:
-        modules = loaded(WHILE_SIGN_IN_WAITS, address, folder=tmp_path)
-    assert {"desk.services.tickets", "desk.services.queues", "sqlalchemy", "pydantic"} <= modules
-    assert "desk.ui.main_window" not in modules  # the screens are built in the GUI thread, after the sign-in

@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, QSettings, QTimer
+from PySide6.QtCore import QCoreApplication, QSettings
 from PySide6.QtWidgets import QDialog, QGridLayout, QMessageBox, QSizePolicy, QSpacerItem, QWidget
 
 from desk import __version__
@@ -186,7 +186,6 @@ async def _log_in(
     dialog = LoginDialog(
         check, executor, parent, connection=services.label, username=username, message=message, keyring=keyring
     )
-    QTimer.singleShot(0, lambda: executor.submit(_load_services))  # once the window is up, while the agent types
     code = await result_of(dialog)
     agent, name, stay = dialog.agent, dialog.username.text().strip(), dialog.stay_signed_in.isChecked()
     dialog.deleteLater()
@@ -198,12 +197,6 @@ async def _log_in(
     key = session_key(remote.url, name)
     kept = await run(executor, remember_password, key, remote.secret if stay else None)
     return SignedIn(agent, key if stay and kept else None)
-
-
-def _load_services() -> None:
-    """Load what the window's first calls use (the services, SQLAlchemy, pydantic's models of them): in a worker
-    thread while the sign-in window waits for the password, rather than before it shows or after it is answered."""
-    from desk.services import calls  # noqa: F401  # every service the window calls, and their signatures
 
 
 async def sign_in(
