@@ -8,6 +8,7 @@ secret, never the password, kept in the system keyring by desk.ui.startup).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -118,12 +119,18 @@ class LoginDialog(QDialog):
         self._show_message(message)
         # The remembered username is usually right: start where the typing is.
         (self.password if self.username.text() else self.username).setFocus()
-        if keyring is not None:
+        self._keyring_known = asyncio.Event()
+        if keyring is None:
+            self._keyring_known.set()
+        else:
             self._ask_keyring(keyring)
 
     @async_slot
     async def _ask_keyring(self, keyring: Callable[[], bool]) -> None:
-        available = await run(self._executor, keyring)
+        try:
+            available = await run(self._executor, keyring)
+        finally:
+            self._keyring_known.set()
         if not isValid(self):  # closed meanwhile
             return
         self.stay_signed_in.setEnabled(available)
@@ -152,6 +159,9 @@ class LoginDialog(QDialog):
         self.sign_in_button.setText(self.tr("Signing in…"))
         refusal = ""
         agent: AgentActor | None = None
+        # One loader at a time: the keyring's backends and what signing in loads (pydantic) share modules, and
+        # two threads importing the same package at once can see it half made.
+        await self._keyring_known.wait()
         try:
             agent = await run(self._executor, self._check, username, self.password.text())
         except DeskError as error:  # wrong password, locked out, server or database away: the service's words
