@@ -137,9 +137,8 @@ class RemoteServices:
 
         signature = calls.signature(service)
         body, path = signature.encode_arguments(args, kwargs), f"/call/{calls.name_of(service)}"
-        if body.files:  # as they are, after the JSON, with the length given (the server checks it before reading)
-            headers = {"Content-Type": "application/octet-stream", "Content-Length": str(body.length), **body.headers}
-            response = self._send("POST", path, iter(body.chunks), headers=headers)
+        if body.files:  # as they are, after the JSON
+            response = self._send("POST", path, iter(body.chunks), headers=body.headers)
         else:
             response = self._send("POST", path, body.document)
         try:

@@ -127,15 +127,20 @@ class Body:
 
     @property
     def headers(self) -> dict[str, str]:
-        return {PARTS: " ".join(str(len(piece)) for piece in self.chunks)} if self.files else {}
+        """What a body with files says of itself: its pieces' lengths, and its length (the receiver checks it
+        before reading); none for the JSON alone."""
+        if not self.files:
+            return {}
+        lengths = [len(piece) for piece in self.chunks]
+        return {
+            PARTS: " ".join(map(str, lengths)),
+            "Content-Type": "application/octet-stream",
+            "Content-Length": str(sum(lengths)),
+        }
 
     @property
     def chunks(self) -> tuple[bytes, ...]:
         return (self.document, *self.files)
-
-    @property
-    def length(self) -> int:
-        return sum(len(piece) for piece in self.chunks)
 
 
 @dataclass(frozen=True)

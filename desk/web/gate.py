@@ -170,11 +170,7 @@ async def call(name: str, request: Request) -> Response:
 def _answered(result: calls.Body) -> Response:
     if not result.files:
         return Response(result.document, media_type="application/json")
-    return StreamingResponse(
-        iter(result.chunks),
-        media_type="application/octet-stream",
-        headers={**result.headers, "Content-Length": str(result.length)},
-    )
+    return StreamingResponse(iter(result.chunks), headers=result.headers)
 
 
 # --- live updates -------------------------------------------------------------------------------------------------
