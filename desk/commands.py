@@ -30,6 +30,7 @@ from desk.services import (
     queues,
     reference,
     settings,
+    staff,
     tickets,
 )
 from desk.services.directory import Outcome
@@ -116,7 +117,7 @@ def cmd_agent_add(args: argparse.Namespace) -> int:
 def cmd_agent_active(args: argparse.Namespace) -> int:
     db = _db(args)
     agent_id, name = accounts.agent_named(db, args.username)
-    ended = agent_sessions.set_active(db, SystemActor(), agent_id, args.active)
+    ended = staff.set_agent_active(db, SystemActor(), agent_id, args.active)
     if args.active:
         print(f"{name} is active again and can sign in.")
     else:

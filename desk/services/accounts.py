@@ -98,7 +98,7 @@ def _hash(password: str) -> str:
         return _hasher.hash(password)
 
 
-def _verify(stored: str | None, password: str) -> bool:
+def verify_password(stored: str | None, password: str) -> bool:
     if stored is None:
         return False
     try:
@@ -150,21 +150,10 @@ def add_agent(
 ) -> AgentActor:
     """Create an agent; `access` maps department names to role names."""
     require_right(actor, Right.ADMIN)
-    login = username.strip().lower()
-    if not _USERNAME.match(login):
-        raise Invalid(
-            f"“{username}” cannot be a username.",
-            {"username": "Use 2–64 lower-case letters, digits, dots, dashes or underscores."},
-        )
-    if not name.strip():
-        raise Invalid("Enter the agent's name.", {"name": "Enter a name."})
-    check_person(name)
-    address = normalize_email(email)
-    if session.scalar(select(Agent.id).where((Agent.username == login) | (Agent.email == address))):
-        raise Invalid(f"An agent with username {login} or address {address} exists already.")
+    login, name, address = agent_identity(session, username, name, email)
     agent = Agent(
         username=login,
-        name=name.strip(),
+        name=name,
         email=address,
         password_hash=hash_password(password),
         rights=" ".join(sorted(right.value for right in rights)),
@@ -182,6 +171,48 @@ def add_agent(
         session.add(TeamMember(team_id=team_id, agent_id=agent.id))
     session.flush()
     return agent_actor(session, agent)
+
+
+def agent_identity(
+    session: Session, username: str, name: str, email: str, *, agent_id: int | None = None
+) -> tuple[str, str, str]:
+    """The username, name and address an agent (`agent_id`, or a new one) is saved with; Invalid naming each field
+    to fix, a username or address another agent has included."""
+    login = username.strip().lower()
+    errors: dict[str, str] = {}
+    if not _USERNAME.match(login):
+        errors["username"] = f"“{username}” cannot be a username: use 2–64 lower-case letters, digits, ., - or _."
+    if not name.strip():
+        errors["name"] = "Enter the agent's name."
+    elif problem := person_errors(name).get("name"):
+        errors["name"] = f"The name: {problem}"
+    try:
+        address = normalize_email(email)
+    except Invalid as error:
+        errors["email"] = str(error)
+    if not errors:
+        others = select(Agent.username, Agent.email).where(
+            (Agent.username == login) | (Agent.email == address), Agent.id != (agent_id or 0)
+        )
+        for other_login, other_address in session.execute(others):
+            if other_login == login:
+                errors["username"] = f"An agent with username {login} exists already."
+            if other_address == address:
+                errors["email"] = f"An agent with address {address} exists already."
+    if errors:
+        raise Invalid(" ".join(errors.values()), errors)
+    return login, name.strip(), address
+
+
+def set_access(session: Session, agent_id: int, wanted: Mapping[int, int]) -> None:
+    """Give the agent exactly these roles (department id -> role id), changing only the rows that differ."""
+    wanted = dict(wanted)
+    for row in session.scalars(select(AgentAccess).where(AgentAccess.agent_id == agent_id)):
+        if row.department_id not in wanted:
+            session.delete(row)
+        else:
+            row.role_id = wanted.pop(row.department_id)
+    session.add_all(AgentAccess(agent_id=agent_id, department_id=d, role_id=r) for d, r in wanted.items())
 
 
 @command
@@ -320,7 +351,7 @@ def check_sign_in(session: Session, kind: str, principal: str, row: Agent | User
         _hash(password)
         if kind == "agent":  # staff are told; to the public a locked account looks like any refusal
             refusal = locked
-    elif not _verify(row.password_hash, password):
+    elif not verify_password(row.password_hash, password):
         reason = "password"
         _count_failure(session, row, at)
     else:
@@ -510,13 +541,7 @@ def _apply_groups(session: Session, agent: Agent, conf: directory.DirectorySetti
     if missing:
         raise Invalid(f"the directory's group mapping names {', '.join(missing)}, which Desk does not have.")
     agent.rights = " ".join(sorted(right.value for right in rights))
-    wanted = {departments[name]: roles[role] for name, role in access.items()}
-    for row in session.scalars(select(AgentAccess).where(AgentAccess.agent_id == agent.id)):
-        if row.department_id not in wanted:
-            session.delete(row)
-        else:
-            row.role_id = wanted.pop(row.department_id)
-    session.add_all(AgentAccess(agent_id=agent.id, department_id=d, role_id=r) for d, r in wanted.items())
+    set_access(session, agent.id, {departments[name]: roles[role] for name, role in access.items()})
 
 
 @dataclass(frozen=True)

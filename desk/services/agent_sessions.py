@@ -197,18 +197,3 @@ def end_all(session: Session, agent_id: int) -> int:
         .values(ended_at=now())
     )
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-@command
-def set_active(session: Session, actor: Actor, agent_id: int, active: bool) -> int:
-    """Deactivate an agent (they can no longer sign in, their sessions and API tokens stop working at once) or
-    activate them again; administrators only. How many sessions were ended."""
-    if not isinstance(actor, SystemActor) and not require_agent(actor).is_admin:
-        raise PermissionDenied("Only administrators deactivate or activate agents.")
-    if isinstance(actor, AgentActor) and actor.id == agent_id and not active:
-        raise Invalid("You cannot deactivate yourself: ask another administrator.")
-    agent = session.get(Agent, agent_id)
-    if agent is None:
-        raise NotFound("There is no such agent.")
-    agent.active = active
-    return 0 if active else end_all(session, agent_id)

@@ -34,7 +34,19 @@ from desk.domain.errors import (
     SignedOut,
 )
 from desk.domain.inputs import int_range, storable, utc_moment
-from desk.services import agent_sessions, api_tokens, entries, lifecycle, locks, queues, reference, tickets, worker
+from desk.services import (
+    agent_sessions,
+    api_tokens,
+    audit,
+    entries,
+    lifecycle,
+    locks,
+    queues,
+    reference,
+    staff,
+    tickets,
+    worker,
+)
 from desk.services.mail import outbound
 
 # Every service an agent's window uses, and nothing an agent's window does not. `at` (when a ticket was opened)
@@ -45,6 +57,7 @@ EXPOSED: tuple[Callable[..., Any], ...] = (
     api_tokens.create_token,
     api_tokens.list_tokens,
     api_tokens.revoke_token,
+    audit.audit_log,
     entries.attachment_content,
     entries.post_note,
     entries.post_reply,
@@ -71,6 +84,25 @@ EXPOSED: tuple[Callable[..., Any], ...] = (
     reference.choices,
     reference.find_users,
     reference.requester_tickets,
+    staff.change_own_password,
+    staff.delete_department,
+    staff.delete_role,
+    staff.delete_team,
+    staff.get_agent,
+    staff.get_department,
+    staff.get_role,
+    staff.get_team,
+    staff.list_agents,
+    staff.list_departments,
+    staff.list_roles,
+    staff.list_teams,
+    staff.reset_password,
+    staff.save_agent,
+    staff.save_department,
+    staff.save_role,
+    staff.save_team,
+    staff.set_agent_active,
+    staff.staff_choices,
     tickets.assign,
     tickets.assign_team,
     tickets.claim,

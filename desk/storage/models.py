@@ -150,6 +150,10 @@ class Agent(Base):
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
+    timezone: Mapped[str | None] = mapped_column(String(64))  # an IANA name; None: the help desk's
+    # Away (vacation, out of office) on these days, both included: auto-assignment passes them over.
+    away_from: Mapped[date | None] = mapped_column(Date)
+    away_until: Mapped[date | None] = mapped_column(Date)
 
 
 class Role(Base):
@@ -615,6 +619,22 @@ class LoginAudit(Base):
     principal: Mapped[str] = mapped_column(String(254))
     success: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str | None] = mapped_column(String(64))
+
+
+class AdminAudit(Base):
+    """One administrative change: who, when, what (a kind of thing and its name) and each field's before → after."""
+
+    __tablename__ = "admin_audit"
+    __table_args__ = (Index("ix_admin_audit_kind", "kind", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    agent_id: Mapped[int | None] = _fk("agents.id", nullable=True, ondelete="SET NULL")
+    actor: Mapped[str] = mapped_column(String(120))  # the name at the time (the system, or an agent renamed since)
+    action: Mapped[str] = mapped_column(String(16))  # desk.domain.staff.AuditAction
+    kind: Mapped[str] = mapped_column(String(32))  # desk.domain.staff.AuditKind
+    target_id: Mapped[int | None]
+    target: Mapped[str] = mapped_column(String(200))
+    changes: Mapped[dict[str, Any]]  # {field: [before, after]} as shown to people
 
 
 # SQLite's full-text index: an FTS5 table over search_documents, kept in step by triggers.

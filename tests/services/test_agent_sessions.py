@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from desk.domain.errors import Invalid, PermissionDenied, SignedOut
 from desk.domain.views import NewAgentSession
-from desk.services import accounts, agent_sessions, api_tokens, settings
+from desk.services import accounts, agent_sessions, api_tokens, settings, staff
 from desk.services.base import now
 from desk.storage.db import Database
 from desk.storage.models import Agent, AgentSession, LoginAudit
@@ -117,14 +117,14 @@ def test_an_administrator_ends_an_agents_sessions_others_cannot(world: World) ->
 def test_deactivating_through_the_service_ends_sessions_and_sign_in(world: World) -> None:
     new = open_session(world)
     with pytest.raises(PermissionDenied):
-        agent_sessions.set_active(world.db, world.manager, world.limited.id, False)
+        staff.set_agent_active(world.db, world.manager, world.limited.id, False)
     with pytest.raises(Invalid, match="yourself"):
-        agent_sessions.set_active(world.db, world.admin, world.admin.id, False)
-    assert agent_sessions.set_active(world.db, world.admin, world.limited.id, False) == 1
+        staff.set_agent_active(world.db, world.admin, world.admin.id, False)
+    assert staff.set_agent_active(world.db, world.admin, world.limited.id, False) == 1
     with pytest.raises(SignedOut):
         agent_sessions.session_agent(world.db, new.secret)
     with pytest.raises(PermissionDenied):
         open_session(world)
-    agent_sessions.set_active(world.db, world.admin, world.limited.id, True)
+    staff.set_agent_active(world.db, world.admin, world.limited.id, True)
     assert agent_sessions.session_agent(world.db, open_session(world).secret).id == world.limited.id
     assert accounts.agent_named(world.db, "limited") == (world.limited.id, "Limited Agent")

@@ -24,10 +24,12 @@ from desk.domain.enums import Queue
 from desk.domain.errors import DeskError, NotFound, PermissionDenied
 from desk.domain.permissions import Actor, Perm, Right
 from desk.domain.queues import Criteria
+from desk.domain.staff import AgentForm, DepartmentForm, RoleForm, TeamForm
 from desk.domain.views import TicketView
 from desk.services import (
     accounts,
     api_tokens,
+    audit,
     calls,
     entries,
     feed,
@@ -36,6 +38,7 @@ from desk.services import (
     portal,
     queues,
     reference,
+    staff,
     tickets,
 )
 from desk.storage.models import Change, ThreadEntry
@@ -43,6 +46,7 @@ from tests.services.conftest import SYSTEM, World, count, events
 from tests.web.serving import signed_in
 
 AGENTS = {"admin", "manager", "limited", "viewer", "outsider"}
+ADMINS = {"admin", "system"}
 ACTORS = ("admin", "manager", "limited", "viewer", "outsider", "alice", "bob", "system")
 
 Service = Callable[..., Any]
@@ -79,6 +83,14 @@ def _linked(world: World, ticket: TicketView) -> int:
 
 def _unique() -> str:
     return f"new{uuid.uuid4().hex[:12]}"
+
+
+def _spare_agent(world: World) -> int:
+    """An agent nobody signs in as: deactivating them or resetting their password ends no actor's session."""
+    new = _unique()
+    return accounts.add_agent(
+        world.db, SYSTEM, username=new, name=new, email=f"{new}@x.example", password="pw-123456"
+    ).id
 
 
 CASES: dict[str, tuple[Service, Call, set[str]]] = {
@@ -199,6 +211,47 @@ CASES: dict[str, tuple[Service, Call, set[str]]] = {
         {"admin", "manager", "system"},
     ),
     "get_user": (reference.get_user, lambda call, w, t: call(t.requester.id), AGENTS),
+    "list_agents": (staff.list_agents, lambda call, w, t: call(), ADMINS),
+    "get_agent": (staff.get_agent, lambda call, w, t: call(w.limited.id), ADMINS),
+    "save_agent": (
+        staff.save_agent,
+        lambda call, w, t: call(
+            None, AgentForm(username=(new := _unique()), name="New", email=f"{new}@x.example"), password="long-enough"
+        ),
+        ADMINS,
+    ),
+    "set_agent_active": (staff.set_agent_active, lambda call, w, t: call(_spare_agent(w), False), ADMINS),
+    "reset_password": (staff.reset_password, lambda call, w, t: call(_spare_agent(w), "long-enough"), ADMINS),
+    "list_teams": (staff.list_teams, lambda call, w, t: call(), ADMINS),
+    "get_team": (staff.get_team, lambda call, w, t: call(w.level2), ADMINS),
+    "save_team": (staff.save_team, lambda call, w, t: call(None, TeamForm(_unique())), ADMINS),
+    "delete_team": (
+        staff.delete_team,
+        lambda call, w, t: call(staff.save_team(w.db, w.admin, None, TeamForm(_unique())).id),
+        ADMINS,
+    ),
+    "list_roles": (staff.list_roles, lambda call, w, t: call(), ADMINS),
+    "get_role": (staff.get_role, lambda call, w, t: call(staff.list_roles(w.db, w.admin)[0].id), ADMINS),
+    "save_role": (staff.save_role, lambda call, w, t: call(None, RoleForm(_unique(), tuple(Perm))), ADMINS),
+    "delete_role": (
+        staff.delete_role,
+        lambda call, w, t: call(staff.save_role(w.db, w.admin, None, RoleForm(_unique())).id),
+        ADMINS,
+    ),
+    "list_departments": (staff.list_departments, lambda call, w, t: call(), ADMINS),
+    "get_department": (staff.get_department, lambda call, w, t: call(w.support), ADMINS),
+    "save_department": (
+        staff.save_department,
+        lambda call, w, t: call(w.support, DepartmentForm("Support", public=False)),
+        ADMINS,
+    ),
+    "delete_department": (
+        staff.delete_department,
+        lambda call, w, t: call(staff.save_department(w.db, w.admin, None, DepartmentForm(_unique())).id),
+        ADMINS,
+    ),
+    "staff_choices": (staff.staff_choices, lambda call, w, t: call(), ADMINS),
+    "audit_log": (audit.audit_log, lambda call, w, t: call(), ADMINS),
     "add_user": (
         accounts.add_user,
         lambda call, w, t: call(email=f"{_unique()}@x.example", name="U"),
@@ -269,7 +322,20 @@ def test_every_service_is_in_the_matrix() -> None:
     """A new service must be added to CASES, so nobody forgets its permission check."""
     public = {
         f"{module.__name__.rsplit('.', 1)[1]}.{name}"
-        for module in (tickets, entries, lifecycle, queues, accounts, reference, feed, locks, portal, api_tokens)
+        for module in (
+            tickets,
+            entries,
+            lifecycle,
+            queues,
+            accounts,
+            reference,
+            feed,
+            locks,
+            portal,
+            api_tokens,
+            staff,
+            audit,
+        )
         for name, value in vars(module).items()
         if callable(value) and getattr(value, "__wrapped__", None) is not None and not name.startswith("_")
     }
@@ -285,6 +351,9 @@ def test_every_service_is_in_the_matrix() -> None:
         "accounts.agent_named",  # the administrator's commands on the server; no actor, not on the server's list
         "reference.attachment_limit",  # a public setting: the Support Center's forms show it
         "api_tokens.token_agent",
+        "staff.change_own_password",  # each agent's own: tests/services/test_staff.py
+        "staff.needs_first_administrator",  # a new help desk's first step, without an actor
+        "staff.create_first_administrator",
         *(f"portal.{name}" for name in PORTAL_WITHOUT_ACTOR),
     }  # tested in their own modules
     named = {calls.name_of(service) for service, _, _ in CASES.values()}

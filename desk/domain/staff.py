@@ -1,0 +1,150 @@
+"""What an administrator edits about the people and structure of a help desk (agents, teams, roles, departments),
+the forms they send and the views they get back, and the audit of every administrative change."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from desk.domain.permissions import Perm, Right
+from desk.domain.views import Ref
+
+
+class AuditKind(enum.StrEnum):
+    AGENT = "agent"
+    TEAM = "team"
+    ROLE = "role"
+    DEPARTMENT = "department"
+
+
+class AuditAction(enum.StrEnum):
+    CREATED = "created"
+    CHANGED = "changed"
+    DELETED = "deleted"
+    ACTIVATED = "activated"
+    DEACTIVATED = "deactivated"
+    PASSWORD = "password"  # reset by an administrator or changed by its agent (never the password itself)
+    MOVED = "moved"  # a department's tickets moved to another
+
+
+# What each role key allows, grouped as an administrator thinks of them (the keys' words are PERM_ACTIONS).
+PERM_GROUPS: tuple[tuple[str, tuple[Perm, ...]], ...] = (
+    ("Tickets", (Perm.TICKET_CREATE, Perm.TICKET_EDIT, Perm.TICKET_REPLY, Perm.TICKET_CLOSE)),
+    ("Assignment", (Perm.TICKET_ASSIGN, Perm.TICKET_RELEASE, Perm.TICKET_TRANSFER)),
+    ("Thread and tickets together", (Perm.TICKET_MERGE, Perm.TICKET_LINK, Perm.THREAD_EDIT, Perm.TICKET_DELETE)),
+)
+
+
+@dataclass(frozen=True)
+class Access:
+    """An agent's role in one department."""
+
+    department_id: int
+    role_id: int
+
+
+@dataclass(frozen=True)
+class AgentForm:
+    """An agent as the administrator's editor sends it (a new agent's password goes beside it)."""
+
+    username: str
+    name: str
+    email: str
+    rights: tuple[Right, ...] = ()
+    access: tuple[Access, ...] = ()
+    teams: tuple[int, ...] = ()
+    signature: str | None = None
+    timezone: str | None = None
+    away_from: date | None = None
+    away_until: date | None = None
+
+
+@dataclass(frozen=True)
+class AgentSummary:
+    id: int
+    username: str
+    name: str
+    email: str
+    active: bool
+    is_admin: bool
+
+
+@dataclass(frozen=True)
+class AgentDetails:
+    """An agent as the editor shows it: the form's fields plus what only Desk sets."""
+
+    id: int
+    form: AgentForm
+    active: bool
+    created_at: datetime
+    last_login_at: datetime | None
+    locked_until: datetime | None
+
+
+@dataclass(frozen=True)
+class TeamForm:
+    name: str
+    lead_id: int | None = None
+    members: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class TeamDetails:
+    id: int
+    form: TeamForm
+    open_tickets: int
+
+
+@dataclass(frozen=True)
+class RoleForm:
+    name: str
+    permissions: tuple[Perm, ...] = ()
+
+
+@dataclass(frozen=True)
+class RoleDetails:
+    id: int
+    form: RoleForm
+    agents: int  # how many agents have this role in some department
+
+
+@dataclass(frozen=True)
+class DepartmentForm:
+    name: str
+    public: bool = True
+    manager_id: int | None = None
+    sla_id: int | None = None
+    schedule_id: int | None = None
+
+
+@dataclass(frozen=True)
+class DepartmentDetails:
+    id: int
+    form: DepartmentForm
+    tickets: int
+    open_tickets: int
+
+
+@dataclass(frozen=True)
+class StaffChoices:
+    """What the administrator's editors offer in their lists."""
+
+    agents: tuple[Ref, ...]
+    teams: tuple[Ref, ...]
+    roles: tuple[Ref, ...]
+    departments: tuple[Ref, ...]
+    slas: tuple[Ref, ...]
+    schedules: tuple[Ref, ...]
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str
+    action: AuditAction
+    kind: AuditKind
+    target_id: int | None
+    target: str
+    changes: dict[str, tuple[str | None, str | None]]  # field: (before, after), as shown to people
