@@ -32,7 +32,7 @@ class AuditAction(enum.StrEnum):
 PERM_GROUPS: tuple[tuple[str, tuple[Perm, ...]], ...] = (
     ("Tickets", (Perm.TICKET_CREATE, Perm.TICKET_EDIT, Perm.TICKET_REPLY, Perm.TICKET_CLOSE)),
     ("Assignment", (Perm.TICKET_ASSIGN, Perm.TICKET_RELEASE, Perm.TICKET_TRANSFER)),
-    ("Thread and tickets together", (Perm.TICKET_MERGE, Perm.TICKET_LINK, Perm.THREAD_EDIT, Perm.TICKET_DELETE)),
+    ("Housekeeping", (Perm.TICKET_MERGE, Perm.TICKET_LINK, Perm.THREAD_EDIT, Perm.TICKET_DELETE)),
 )
 
 

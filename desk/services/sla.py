@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desk.domain import sla
-from desk.storage.models import NO_DUE, Holiday, Schedule, ScheduleHours, SlaPlan, Status, Ticket
+from desk.storage.models import NO_DUE, Department, Holiday, Schedule, ScheduleHours, SlaPlan, Status, Ticket
 
 
 def _clock(minute: int) -> time:
@@ -31,13 +31,21 @@ def schedule(session: Session, schedule_id: int | None) -> sla.Schedule | None:
     return sla.Schedule(tz=row.timezone, hours={day: tuple(spans) for day, spans in hours.items()}, holidays=holidays)
 
 
+def ticket_hours(session: Session, ticket: Ticket, plan: SlaPlan) -> sla.Schedule | None:
+    """The business hours a ticket's clock runs in: its plan's, else its department's, else around the clock."""
+    if plan.schedule_id is not None:
+        return schedule(session, plan.schedule_id)
+    department = session.get(Department, ticket.department_id)
+    return schedule(session, department.schedule_id if department else None)
+
+
 def start_clock(session: Session, ticket: Ticket, start: datetime) -> None:
     """Set both due times from `start` by the ticket's SLA plan (none without a plan)."""
     plan = session.get(SlaPlan, ticket.sla_id) if ticket.sla_id else None
     if plan is None:
         ticket.first_response_due = ticket.resolution_due = None
     else:
-        hours = schedule(session, plan.schedule_id)
+        hours = ticket_hours(session, ticket, plan)
         ticket.first_response_due = (
             sla.add_business_time(start, timedelta(hours=plan.first_response_hours), hours)
             if plan.first_response_hours is not None and ticket.first_responded_at is None
@@ -59,7 +67,7 @@ def on_status_change(session: Session, ticket: Ticket, old: Status, new: Status,
         ticket.sla_paused_at = at
     elif old.pauses_sla and not new.pauses_sla and ticket.sla_paused_at is not None:
         plan = session.get(SlaPlan, ticket.sla_id) if ticket.sla_id else None
-        hours = schedule(session, plan.schedule_id) if plan else None
+        hours = ticket_hours(session, ticket, plan) if plan else None
         paused_at = ticket.sla_paused_at
         if ticket.first_response_due is not None:
             ticket.first_response_due = sla.resume_due(ticket.first_response_due, paused_at, at, hours)

@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from shiboken6 import isValid
+
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -27,7 +29,10 @@ from desk.domain.errors import DeskError
 from desk.domain.queues import Criteria
 from desk.domain.textsearch import parse_query
 from desk.domain.views import ChangeView, TicketView
+from desk.services import staff
 from desk.ui import icons
+from desk.ui.admin.password import PasswordDialog
+from desk.ui.admin.window import AdministrationWindow
 from desk.ui.api_tokens import ApiTokensDialog
 from desk.ui.demo_mailbox import DemoMailboxDialog
 from desk.ui.live import LiveUpdates
@@ -85,6 +90,7 @@ class MainWindow(QMainWindow):
         self._ctx = ctx
         self._tasks: set[asyncio.Task[None]] = set()
         self._signing_out = False
+        self._administration: AdministrationWindow | None = None
         self.setWindowTitle(f"Desk — {ctx.agent.name}")
         self.setWindowIcon(icons.icon("inbox", "accent"))
 
@@ -433,6 +439,11 @@ class MainWindow(QMainWindow):
         self.api_tokens_action = file_menu.addAction(icons.icon("key"), "API tokens…", self.show_api_tokens)
         self.demo_mailbox_action = file_menu.addAction(icons.icon("message"), "Demo mailbox…", self.show_demo_mailbox)
         self.demo_mailbox_action.setVisible(self._ctx.choices.outgoing_mail == OutgoingMail.DEMO)
+        self.administration_action = file_menu.addAction(
+            icons.icon("settings"), "Administration…", self.show_administration
+        )
+        self.administration_action.setVisible(self._ctx.agent.is_admin)
+        file_menu.addAction(icons.icon("lock"), "Change password…", self.show_change_password)
         file_menu.addSeparator()
         self.sign_out_action = file_menu.addAction(icons.icon("user"), "Sign out (switch agent)", self.sign_out)
         file_menu.addAction("Quit", QKeySequence.StandardKey.Quit, self.close)
@@ -464,6 +475,32 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # with the secret it may show
         dialog.open()
         dialog.refresh()
+        return dialog
+
+    def show_administration(self) -> AdministrationWindow:
+        """Agents, teams, roles, departments and the audit log; one window, brought forward when open already."""
+        if self._administration is None or not isValid(self._administration):
+            self._administration = AdministrationWindow(self._ctx, self)
+            self._administration.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            self._administration.show()
+            self._administration.start()
+        self._administration.raise_()
+        self._administration.activateWindow()
+        return self._administration
+
+    def show_change_password(self) -> PasswordDialog:
+        async def send(current: str | None, password: str) -> object:
+            return await self._ctx.call(staff.change_own_password, current or "", password)
+
+        dialog = PasswordDialog(
+            "Change password",
+            "Your new password is asked for the next time you sign in; this window stays signed in.",
+            send,
+            ask_current=True,
+            parent=self,
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
         return dialog
 
     def show_demo_mailbox(self) -> DemoMailboxDialog:

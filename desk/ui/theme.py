@@ -94,7 +94,7 @@ def style_sheet() -> str:
     t = hex_of
     return f"""
     QWidget#sidebar {{ background: {t("sidebar.bg")}; }}
-    QListView#queueList {{ background: {t("sidebar.bg")}; border: none; }}
+    QListView#queueList, QListView#sectionList {{ background: {t("sidebar.bg")}; border: none; }}
     QLabel[role="muted"] {{ color: {t("text.muted")}; }}
     QLabel[role="error"] {{ color: {t("danger")}; }}
     QLabel[role="heading"] {{ font-size: 15pt; font-weight: 600; }}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from desk.domain.errors import Invalid, NotFound, PermissionDenied, SignedOut
 from desk.domain.permissions import Perm, Right
@@ -21,7 +22,7 @@ from desk.domain.staff import (
 )
 from desk.services import accounts, agent_sessions, audit, staff, tickets
 from desk.storage.db import Database
-from desk.storage.models import Agent, Setting
+from desk.storage.models import Agent, Schedule, Setting
 from tests.services.conftest import SYSTEM, World, count
 
 ALL_ACCESS = "All access"
@@ -278,3 +279,19 @@ def test_any_name_or_search_text_is_saved_or_refused_never_an_error(world: World
             search()
         except Invalid as refused:
             assert refused.fields
+
+
+def test_a_departments_business_hours_time_a_plan_without_its_own(world: World) -> None:
+    """Sev-A has no schedule of its own (around the clock) until its department has one: a ticket opened on a
+    Saturday is then due within Monday's business hours."""
+    with world.db.transaction() as session:
+        schedule_id = session.scalar(select(Schedule.id).where(Schedule.name == "Business hours"))
+    form = staff.get_department(world.db, world.admin, world.support).form
+    saturday = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
+    before = world.open(sla_id=world.sla_fast, at=saturday)
+    assert before.resolution_due == saturday + timedelta(hours=4)
+    staff.save_department(
+        world.db, world.admin, world.support, DepartmentForm(**{**vars(form), "schedule_id": schedule_id})
+    )
+    after = world.open(sla_id=world.sla_fast, at=saturday)
+    assert after.resolution_due == datetime(2026, 12, 7, 13, 0, tzinfo=UTC)  # Monday 9:00 + 4 business hours

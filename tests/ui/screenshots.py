@@ -7,9 +7,9 @@ Builds a small demo help desk in a temporary folder, signs in as the demo admin 
 dialog (on a file, and against a server with "Stay signed in", with and without a keyring), the Open queue, a
 ticket with its thread and properties, the composer with an error, the new-ticket dialog with field errors, an
 empty search, the keyboard shortcuts, the demo mailbox, the composer
-when mail is not set up, a ticket that came by mail (the demo's sink switched off for it), and the API tokens
-(empty, then with a new token's secret). The theme comes from DESK_THEME (light / dark); the platform from
-QT_QPA_PLATFORM (xcb on Xvfb for real rendering).
+when mail is not set up, a ticket that came by mail (the demo's sink switched off for it), the API tokens (empty,
+then with a new token's secret), each section of the Administration window and the change-password dialog. The
+theme comes from DESK_THEME (light / dark); the platform from QT_QPA_PLATFORM (xcb on Xvfb for real rendering).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from desk.services.demo import LONG_THREAD_SUBJECT, build_demo
 from desk.services.mail import intake, sending
 from desk.storage.db import Database
 from desk.ui import theme
+from desk.ui.admin.editors import AgentEditor
 from desk.ui.app import application, end_session, event_loop
 from desk.ui.connect import ConnectionDialog, Remembered
 from desk.ui.login import LoginDialog
@@ -213,8 +214,50 @@ async def shoot(out: Path, url: str) -> None:
     await settle(lambda: tokens.secret_panel.isVisible() and tokens.tokens)
     save(tokens, out, "13-api-tokens-secret")
     tokens.close()
+    await shoot_administration(window, out)
     await end_session(window, ctx)
     executor.shutdown()
+
+
+async def shoot_administration(window: MainWindow, out: Path) -> None:
+    """Each section of the Administration window, an agent given a role (so the audit shows it), a new agent's
+    refused fields, and the change-password dialog."""
+    admin = window.show_administration()
+    admin.resize(1100, 720)
+    agents = admin.sections["Agents"]
+    await settle(lambda: agents.list.count() > 0 and agents.loaded_form is not None)
+    agents.list.setCurrentRow(
+        next(r for r in range(agents.list.count()) if agents.list.item(r).text().startswith("John"))
+    )
+    await settle(lambda: agents.editor.heading.text().startswith("John"))
+    editor = agents.editor
+    assert isinstance(editor, AgentEditor)
+    billing = next(box for box in editor.access.values() if box.accessibleName() == "Role in Billing")
+    billing.setCurrentIndex(billing.findText("View only"))
+    await agents.store()
+    save(admin, out, "16-admin-agents")
+    agents.new_button.click()
+    await settle(lambda: agents.current_id is None)
+    editor.username.setText("Nora Quinn")
+    editor.email.setText("nora@")
+    await agents.store()
+    await settle()
+    save(admin, out, "16-admin-agent-refused")
+    agents.revert()
+    for row, name in enumerate(("teams", "roles", "departments", "audit"), start=1):
+        admin.sidebar.setCurrentRow(row)
+        page = admin.pages.currentWidget()
+        await settle(lambda: getattr(page, "loaded_form", None) is not None or getattr(page, "entries", None))  # noqa: B023
+        save(admin, out, f"16-admin-{name}")
+    admin.close()
+    dialog = window.show_change_password()
+    dialog.current.setText("wrong")
+    dialog.password.setText("new-password")
+    dialog.repeat.setText("new-password")
+    dialog.submit()
+    await settle(lambda: dialog.message.isVisible())
+    save(dialog, out, "17-change-password-refused")
+    dialog.close()
 
 
 MAIL_SUBJECT = "Statement PDF will not open"

@@ -1,0 +1,138 @@
+"""The Administration window's audit log: every administrative change, newest first, with what it changed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from shiboken6 import isValid
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QPushButton,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desk.domain.errors import DeskError
+from desk.domain.staff import AuditEntry, AuditKind
+from desk.services import audit
+from desk.ui import icons
+from desk.ui.labels import when
+from desk.ui.tasks import Context, async_slot
+from desk.ui.widgets import label, plain_tip
+
+COLUMNS = ("When", "Who", "Did", "What", "Changes")
+KINDS = (("Everything", None), ("Agents", AuditKind.AGENT), ("Teams", AuditKind.TEAM), ("Roles", AuditKind.ROLE),
+         ("Departments", AuditKind.DEPARTMENT))  # fmt: skip
+SEARCH_DELAY_MS = 250
+
+
+def changes_text(entry: AuditEntry) -> str:
+    """The fields a change changed, "field: before → after", one per line."""
+    return "\n".join(f"{field}: {before or '—'} → {after or '—'}" for field, (before, after) in entry.changes.items())
+
+
+class AuditLog(QWidget):
+    """The audit, filtered by kind and by text (who, or the name of what changed), a page at a time.
+
+    Signals:
+        listed: a page arrived and is shown.
+    """
+
+    listed = Signal()
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__()
+        self._ctx = ctx
+        self.entries: list[AuditEntry] = []
+        self.kind = QComboBox()
+        for text, kind in KINDS:
+            self.kind.addItem(text, kind)
+        self.kind.currentIndexChanged.connect(self.reload)
+        self.search = QLineEdit(placeholderText="Search by who or what")
+        self.search.setClearButtonEnabled(True)
+        self.search.addAction(icons.icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        self._timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
+        self._timer.timeout.connect(self.reload)
+        self.search.textChanged.connect(self._timer.start)
+        filters = QHBoxLayout()
+        filters.addWidget(self.kind)
+        filters.addWidget(self.search, 1)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(True)
+        header = self.table.horizontalHeader()
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        for column in range(len(COLUMNS) - 1):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        self.empty = label("", "empty", wrap=True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.table)
+        self.pages.addWidget(self.empty)
+        self.more = QPushButton("Show older")
+        self.more.clicked.connect(self.load_more)
+        self.more.hide()
+        self.message = label("", "error", wrap=True)
+        self.message.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(filters)
+        layout.addWidget(self.pages, 1)
+        layout.addWidget(self.message)
+        layout.addWidget(self.more, 0, Qt.AlignmentFlag.AlignLeft)
+
+    @async_slot
+    async def reload(self) -> None:
+        await self.load_list()
+
+    @async_slot
+    async def load_more(self) -> None:
+        await self.load_list(more=True)
+
+    async def load_list(self, *, more: bool = False) -> None:
+        before = self.entries[-1].id if more and self.entries else None
+        try:
+            page = await self._ctx.call(
+                audit.audit_log, kind=self.kind.currentData(), text=self.search.text(), before_id=before
+            )
+        except DeskError as error:
+            if isValid(self):
+                self.message.setText(str(error))
+                self.message.show()
+            return
+        if not isValid(self):
+            return
+        self.message.hide()
+        self.entries = [*self.entries, *page] if more else list(page)
+        self._show(self.entries)
+        self.more.setVisible(len(page) == audit.PAGE)
+        self.listed.emit()
+
+    def _show(self, entries: Sequence[AuditEntry]) -> None:
+        self.table.setRowCount(len(entries))
+        for row, entry in enumerate(entries):
+            cells = (when(entry.at), entry.actor, entry.action.value, f"{entry.kind.value} {entry.target}",
+                     changes_text(entry))  # fmt: skip
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(plain_tip(text))
+                self.table.setItem(row, column, item)
+        self.table.resizeRowsToContents()
+        self.empty.setText(
+            "Nothing matches." if self.search.text().strip() or self.kind.currentData() else "No changes yet."
+        )
+        self.pages.setCurrentWidget(self.table if entries else self.empty)

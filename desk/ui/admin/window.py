@@ -1,0 +1,168 @@
+"""The Administration window (administrators only): a sidebar of sections, each a list and an editor.
+
+Opened from the agent window's File menu; it stays open beside it (non-modal). Everything goes through the same
+services as the rest of Desk, in this process or on the Desk server, so the server's checks apply unchanged.
+"""
+
+from __future__ import annotations
+
+from shiboken6 import isValid
+
+from PySide6.QtCore import QSettings, QSize, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QListWidget,
+    QListWidgetItem,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desk.domain.errors import DeskError
+from desk.services import staff
+from desk.ui import icons
+from desk.ui.admin.audit_log import AuditLog
+from desk.ui.admin.editors import AgentEditor, DepartmentEditor, RoleEditor, StaffEditor, TeamEditor
+from desk.ui.admin.section import Section
+from desk.ui.tasks import Context, async_slot
+
+GEOMETRY_KEY = "admin/geometry"
+SECTION_ICONS = {"Agents": "user", "Teams": "team", "Roles": "key", "Departments": "inbox", "Audit log": "event"}
+
+
+class AdministrationWindow(QDialog):
+    """Agents, teams, roles, departments and the audit log.
+
+    Attributes:
+        sections: the editing sections by name ("Agents", …); audit: the audit log.
+        sidebar: one row per section (Ctrl+1… chooses one).
+
+    Signals:
+        ready: the choices the editors offer arrived, and the first section is listed.
+    """
+
+    ready = Signal()
+
+    def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ctx = ctx
+        self.setWindowTitle("Administration")
+        self.setWindowIcon(icons.icon("settings"))
+        self.setWindowFlag(Qt.WindowType.WindowMaximizeButtonHint)
+        self.resize(1040, 680)
+        editors: dict[str, StaffEditor] = {
+            "Agents": AgentEditor(ctx),
+            "Teams": TeamEditor(ctx),
+            "Roles": RoleEditor(ctx),
+            "Departments": DepartmentEditor(ctx),
+        }
+        self.sections = {name: Section(editor) for name, editor in editors.items()}
+        self.audit = AuditLog(ctx)
+        self.sidebar = QListWidget()
+        self.sidebar.setObjectName("sectionList")
+        self.sidebar.setAccessibleName("Sections")
+        self.sidebar.setSpacing(2)
+        self.sidebar.setIconSize(QSize(18, 18))
+        self.pages = QStackedWidget()
+        for number, (name, page) in enumerate([*self.sections.items(), ("Audit log", self.audit)], start=1):
+            item = QListWidgetItem(icons.icon(SECTION_ICONS[name]), name)
+            item.setToolTip(f"Ctrl+{number}")
+            self.sidebar.addItem(item)
+            self.pages.addWidget(page)
+            shortcut = QShortcut(QKeySequence(f"Ctrl+{number}"), self)
+            shortcut.activated.connect(lambda row=number - 1: self.sidebar.setCurrentRow(row))
+        self._listed: set[int] = set()
+        self._choices_loaded = False
+        self.sidebar.currentRowChanged.connect(self.pages.setCurrentIndex)
+        self.sidebar.currentRowChanged.connect(self._list_section)
+        self.sidebar.setCurrentRow(0)
+        for editor in editors.values():
+            editor.structure_changed.connect(self.refresh_choices)
+        agents = editors["Agents"]
+        assert isinstance(agents, AgentEditor)
+        agents.acted.connect(self._agent_acted)
+        sidebar_box = QWidget()
+        sidebar_box.setObjectName("sidebar")
+        sidebar_box.setFixedWidth(180)
+        sidebar_layout = QVBoxLayout(sidebar_box)
+        sidebar_layout.setContentsMargins(6, 10, 6, 10)
+        sidebar_layout.addWidget(self.sidebar)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 12, 12)
+        layout.setSpacing(12)
+        layout.addWidget(sidebar_box)
+        pages_layout = QVBoxLayout()
+        pages_layout.setContentsMargins(0, 12, 0, 0)
+        pages_layout.addWidget(self.pages)
+        layout.addLayout(pages_layout, 1)
+        geometry = QSettings().value(GEOMETRY_KEY)
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+
+    @async_slot
+    async def start(self) -> None:
+        await self.load_choices()
+        if isValid(self):
+            self._choices_loaded = True
+            await self.list_section(self.sidebar.currentRow())
+            self.ready.emit()
+
+    async def load_choices(self) -> None:
+        try:
+            choices = await self._ctx.call(staff.staff_choices)
+        except DeskError as error:
+            if isValid(self):
+                self.sections["Agents"].say(str(error))
+            return
+        if isValid(self):
+            for section in self.sections.values():
+                editor = section.editor
+                assert isinstance(editor, StaffEditor)
+                editor.set_choices(choices)
+
+    @async_slot
+    async def refresh_choices(self) -> None:
+        await self.load_choices()
+
+    @async_slot
+    async def _agent_acted(self) -> None:
+        agents = self.sections["Agents"]
+        await agents.load_list()
+        if agents.current_id is not None:
+            await agents.open(agents.current_id)
+
+    @async_slot
+    async def _list_section(self, row: int) -> None:
+        await self.list_section(row)
+
+    async def list_section(self, row: int) -> None:
+        """List a section's rows the first time it is chosen (once the editors know their choices)."""
+        if row in self._listed or row < 0 or not self._choices_loaded:
+            return
+        self._listed.add(row)
+        page = self.pages.widget(row)
+        if isinstance(page, Section | AuditLog):
+            await page.load_list()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        """Override QDialog.closeEvent: ask before unsaved changes go (the section with them comes forward)."""
+        dirty = next((s for s in self.sections.values() if s.is_dirty()), None)
+        if dirty is None:
+            QSettings().setValue(GEOMETRY_KEY, self.saveGeometry())
+            super().closeEvent(event)
+            return
+        event.ignore()
+        self.sidebar.setCurrentRow(self.pages.indexOf(dirty))
+        self._close_if_discarded(dirty)
+
+    @async_slot
+    async def _close_if_discarded(self, section: Section) -> None:
+        if await section.confirm_discard() and isValid(self):
+            section.loaded_form = None
+            self.close()
+
+    def reject(self) -> None:
+        """Override QDialog.reject: Escape closes as the close button does (asking about unsaved changes)."""
+        self.close()

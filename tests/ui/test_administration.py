@@ -1,0 +1,157 @@
+"""The Administration window, driven as an administrator would: keyboard and buttons, then checked in the services."""
+
+from __future__ import annotations
+
+from pytestqt.qtbot import QtBot
+from shiboken6 import isValid
+
+import qasync
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from desk.domain.staff import AuditAction, AuditKind
+from desk.services import accounts, audit, staff
+from desk.storage.db import Database
+from desk.ui.admin.editors import AgentEditor, DepartmentEditor
+from desk.ui.admin.section import Section
+from desk.ui.admin.window import AdministrationWindow
+from desk.ui.main_window import MainWindow
+from desk.ui.tasks import Context
+from tests.ui.conftest import make_context, run, until
+
+
+def opened(ctx: Context, qtbot: QtBot) -> AdministrationWindow:
+    window = AdministrationWindow(ctx)
+    qtbot.addWidget(window)
+    window.show()
+    window.start()
+    return window
+
+
+def choose(section: Section, text: str) -> None:
+    item = next(
+        section.list.item(r) for r in range(section.list.count()) if section.list.item(r).text().startswith(text)
+    )
+    section.list.setCurrentItem(item)
+
+
+async def shows(section: Section, name: str) -> None:
+    await until(lambda: section.editor.heading.text() == name and section.loaded_form is not None, what=name)
+
+
+def test_giving_an_agent_a_role_in_another_department(ctx: Context, loop: qasync.QEventLoop, qtbot: QtBot) -> None:
+    db = ctx.services.db  # type: ignore[attr-defined]
+
+    async def scenario() -> None:
+        window = opened(ctx, qtbot)
+        await until(lambda: window.sections["Agents"].list.count() > 0, what="the agents")
+        agents = window.sections["Agents"]
+        editor = agents.editor
+        assert isinstance(editor, AgentEditor)
+        choose(agents, "John")
+        await shows(agents, "John Carter")
+        assert not agents.save_button.isEnabled()  # nothing changed yet
+        billing = next(d for d, box in editor.access.items() if box.accessibleName() == "Role in Billing")
+        box = editor.access[billing]
+        box.setCurrentIndex(box.findText("View only"))
+        assert agents.save_button.isEnabled() and agents.revert_button.isEnabled()
+        qtbot.keyClick(agents.save_button, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+        await until(lambda: not agents.is_dirty() and not agents.save_button.isEnabled(), what="saved")
+        john = accounts.agent_by_username(db, "john")
+        assert billing in john.departments and john.departments[billing] == frozenset()
+        window.sidebar.setCurrentRow(4)
+        await until(lambda: window.audit.table.rowCount() > 0, what="the audit")
+        what, changes = (window.audit.table.item(0, column) for column in (3, 4))
+        assert what is not None and what.text() == "agent John Carter"
+        assert changes is not None and "Billing: View only" in changes.text()
+        window.close()
+
+    run(loop, scenario())
+
+
+def test_refused_fields_are_shown_beside_them_and_the_form_is_kept(
+    ctx: Context, loop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        window = opened(ctx, qtbot)
+        window.sidebar.setCurrentRow(3)
+        departments = window.sections["Departments"]
+        await until(lambda: departments.list.count() > 0, what="the departments")
+        await until(lambda: departments.loaded_form is not None, what="the first department")
+        departments.new_button.click()
+        editor = departments.editor
+        assert isinstance(editor, DepartmentEditor)
+        await until(lambda: editor.heading.text() == "New department")
+        qtbot.keyClicks(editor.name, "Billing")
+        departments.save_button.click()
+        await until(lambda: editor.errors["name"].isVisible(), what="the refusal")
+        assert editor.errors["name"].text() == "Another department is called Billing."
+        assert editor.name.text() == "Billing" and departments.current_id is None
+        editor.name.setText("Sales")
+        departments.save_button.click()
+        await until(lambda: departments.current_id is not None, what="the new department")
+        assert not editor.errors["name"].isVisible()
+        assert [d.name for d in staff.list_departments(ctx.services.db, ctx.agent)].count("Sales") == 1  # type: ignore[attr-defined]
+        departments.ask_delete()
+        box = next(w for w in window.findChildren(QMessageBox) if w.isVisible())
+        next(b for b in box.buttons() if b.text() == "Delete").click()
+        await until(lambda: "Sales" not in [departments.list.item(r).text() for r in range(departments.list.count())])
+        window.close()
+
+    run(loop, scenario())
+
+
+def test_choosing_another_row_with_unsaved_changes_asks_first(
+    ctx: Context, loop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        window = opened(ctx, qtbot)
+        window.sidebar.setCurrentRow(1)
+        teams = window.sections["Teams"]
+        await until(lambda: teams.loaded_form is not None, what="the first team")
+        first = teams.editor.heading.text()
+        teams.editor.name.setText("Renamed but not saved")  # type: ignore[attr-defined]
+        teams.list.setCurrentRow(1)
+        await until(lambda: teams.question is not None, what="the question")
+        assert teams.question is not None
+        teams.question.button(QMessageBox.StandardButton.Cancel).click()
+        await until(lambda: teams.question is None)
+        assert teams.list.currentRow() == 0 and teams.editor.name.text() == "Renamed but not saved"  # type: ignore[attr-defined]
+        assert teams.editor.heading.text() == first
+        teams.revert_button.click()
+        await until(lambda: not teams.is_dirty())
+        window.close()
+
+    run(loop, scenario())
+
+
+def test_administration_is_offered_to_administrators_and_every_agent_changes_their_password(
+    demo_db: Database, loop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    john = make_context(demo_db, "john")
+    admin = make_context(demo_db, "admin")
+
+    async def scenario() -> None:
+        for ctx, offered in ((john, False), (admin, True)):
+            window = MainWindow(ctx)
+            qtbot.addWidget(window)
+            assert window.administration_action.isVisible() is offered
+        john_window = MainWindow(john)
+        qtbot.addWidget(john_window)
+        dialog = john_window.show_change_password()
+        dialog.current.setText("not-it")
+        dialog.password.setText("a-new-password")
+        dialog.repeat.setText("a-new-password")
+        dialog.ok.click()
+        await until(lambda: dialog.message.isVisible(), what="the refusal")
+        assert dialog.message.text() == "The current password is wrong." and dialog.isVisible()
+        dialog.current.setText("demo-john")
+        dialog.ok.click()
+        await until(lambda: not isValid(dialog), what="accepted (and the dialog gone)")
+        assert accounts.authenticate_agent(demo_db, "john", "a-new-password").id == john.agent.id
+        [entry] = audit.audit_log(demo_db, admin.agent, kind=AuditKind.AGENT)
+        assert (entry.action, entry.target, entry.actor) == (AuditAction.PASSWORD, "John Carter", "John Carter")
+
+    run(loop, scenario())
+    john.close()
+    admin.close()
