@@ -13,8 +13,6 @@ import sys
 from collections import Counter
 from datetime import datetime
 
-from alembic import command as alembic_command
-
 from desk import __version__
 from desk.config import database_url, secret_key_file
 from desk.domain.enums import InboundState, Queue, SenderCheck, SortKey
@@ -34,10 +32,9 @@ from desk.services import (
     tickets,
 )
 from desk.services.directory import Outcome
-from desk.services.setup import install_defaults
+from desk.services.setup import upgrade_database
 from desk.storage.db import (
     Database,
-    alembic_config,
     check_schema,
     current_revision,
     head_revision,
@@ -70,9 +67,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
         db.dispose()
         return 1
     before = current_revision(db.engine)
-    alembic_command.upgrade(alembic_config(db.engine.url), "head")
-    with db.transaction() as session:
-        install_defaults(session)
+    upgrade_database(db)
     print(f"Database at {head_revision()} (was {before or 'empty'}).")
     return 0
 
@@ -165,7 +160,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     db = _db(args, check=False)
     if is_older(current_revision(db.engine)):  # the demo database is ours to bring up to date
-        alembic_command.upgrade(alembic_config(db.engine.url), "head")
+        upgrade_database(db)
     check_schema(db.engine)
     summary = build_demo(db, tickets=args.tickets, progress=print)
     print(summary)

@@ -11,12 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from desk.domain.errors import ConnectionProblem, DeskError, SchemaMismatch, ServerUnreachable
 from desk.domain.permissions import AgentActor
 from desk.storage.db import Database, check_schema, is_unreachable, normalize_url
+from desk.storage.models import Agent
 
 R = TypeVar("R")
 
@@ -42,6 +44,19 @@ class LocalServices:
             return accounts.authenticate_agent(self.db, username, password)
         except DBAPIError as error:  # the database went away after it was opened
             raise DeskError(f"Lost the connection to the database: {_reason(error)}") from error
+
+    def needs_administrator(self) -> bool:
+        # staff.needs_first_administrator's question, asked without loading the services before the sign-in window
+        with self.db.transaction(write=False) as session:
+            return session.scalar(select(Agent.id).limit(1)) is None
+
+    def create_administrator(
+        self, username: str, name: str, email: str, password: str, *, code: str = "", client: str = "Desk"
+    ) -> AgentActor:
+        """The first administrator of a file this Desk opened (whoever may open the file may set it up)."""
+        from desk.services import staff
+
+        return staff.create_first_administrator(self.db, username=username, name=name, email=email, password=password)
 
     def call(self, service: Callable[..., R], actor: AgentActor, /, *args: Any, **kwargs: Any) -> R:
         try:
@@ -107,6 +122,28 @@ def describe(url: str | URL) -> str:
         host = f"{host}:{parsed.port}"
     user = f"{parsed.username}@" if parsed.username else ""
     return f"{name} {user}{host}/{parsed.database or ''}"
+
+
+def create_file(path: str) -> LocalServices:
+    """A new, empty help desk in a SQLite file that does not exist yet (its folder made if need be), opened; it
+    starts without agents, so Desk asks for its first administrator. Blocking: call in a worker thread."""
+    from desk.services.setup import upgrade_database  # the migrations: only when a file is made
+
+    file = Path(path).expanduser()
+    if file.exists():
+        raise ConnectionProblem(f"There is a file at {file} already: choose it, or another name.", field="path")
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        db = Database(sqlite_url(str(file)))
+        try:
+            upgrade_database(db)
+        finally:
+            db.dispose()
+    except (OSError, DBAPIError) as error:
+        file.unlink(missing_ok=True)
+        reason = _reason(error) if isinstance(error, DBAPIError) else error.strerror or str(error)
+        raise ConnectionProblem(f"Desk cannot make a help desk file at {file}: {reason}.", field="path") from error
+    return open_services(sqlite_url(str(file)))
 
 
 def open_services(url: str | URL) -> LocalServices:

@@ -89,11 +89,24 @@ class RemoteServices:
     # --- session ----------------------------------------------------------------------------------------------
 
     def sign_in(self, username: str, password: str, *, client: str = "Desk") -> AgentActor:
-        body = json.dumps({"username": username, "password": password, "client": client})
-        answer = self._send("POST", "/session", body.encode(), authorized=False)
+        return self._open_session("/session", {"username": username, "password": password, "client": client})
+
+    def _open_session(self, path: str, form: dict[str, str]) -> AgentActor:
+        answer = self._send("POST", path, json.dumps(form).encode(), authorized=False)
         new: NewAgentSession = _adapter(NewAgentSession).validate_json(answer.content)
         self.secret = new.secret
         return new.agent
+
+    def needs_administrator(self) -> bool:
+        answer = json.loads(self._send("GET", "/setup", None, authorized=False).content)
+        return answer.get("needs_administrator") is True
+
+    def create_administrator(
+        self, username: str, name: str, email: str, password: str, *, code: str = "", client: str = "Desk"
+    ) -> AgentActor:
+        """The first administrator, with the set-up code `desk serve` printed; signed in as the sign-in does."""
+        form = {"username": username, "name": name, "email": email, "password": password, "code": code}
+        return self._open_session("/setup", {**form, "client": client})
 
     def resume(self, secret: str) -> AgentActor:
         """Carry on with a session opened before ("stay signed in"): its agent with their current access, checked

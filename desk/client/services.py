@@ -26,6 +26,16 @@ class Services(Protocol):
         """The agent whose password this is; a server also opens a session for them (`client` names this Desk)."""
         ...
 
+    def needs_administrator(self) -> bool:
+        """Whether the help desk is new, without any agent: its first step is creating its administrator."""
+        ...
+
+    def create_administrator(
+        self, username: str, name: str, email: str, password: str, *, code: str = "", client: str = "Desk"
+    ) -> AgentActor:
+        """The new help desk's first administrator, signed in; a server also wants the set-up code it printed."""
+        ...
+
     def call(self, service: Callable[..., R], actor: AgentActor, /, *args: Any, **kwargs: Any) -> R: ...
 
     def ping(self) -> None: ...

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from alembic import command as alembic_command
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desk.domain.enums import StatusState
 from desk.domain.permissions import Perm
 from desk.services import settings
+from desk.storage.db import Database, alembic_config
 from desk.storage.models import Department, Priority, Role, RolePermission, Schedule, ScheduleHours, SlaPlan, Status
 
 PRIORITIES = (("Low", 1, "#5b8a72"), ("Normal", 2, "#4a6fa5"), ("High", 3, "#d08a2e"), ("Emergency", 4, "#c0392b"))
@@ -65,3 +67,11 @@ def install_defaults(session: Session, *, timezone: str = "UTC") -> None:
     settings.put(session, "ticket.closed_status_id", statuses["Closed"].id)
     settings.put(session, "ticket.default_department_id", support.id)
     settings.put(session, "ticket.default_sla_id", default_sla.id)
+
+
+def upgrade_database(db: Database) -> None:
+    """Bring the schema to this Desk's version, and give a new database its reference data: `desk db upgrade`, and
+    a new help desk file the window makes."""
+    alembic_command.upgrade(alembic_config(db.engine.url), "head")
+    with db.transaction() as session:
+        install_defaults(session)

@@ -166,6 +166,13 @@ def local_services(url: str | URL) -> Services:
     return local.open_services(url)
 
 
+def new_file_services(path: str) -> Services:
+    """A new, empty help desk in a SQLite file made at `path` (desk.client.local.create_file)."""
+    from desk.client import local
+
+    return local.create_file(path)
+
+
 def open_services(url: str | URL, verify: ssl.SSLContext | bool = True) -> Services:
     """The help desk at `url`, checked to be usable; ConnectionProblem if not. Blocking: call in a worker thread."""
     if not is_server(url):
@@ -356,6 +363,9 @@ class ConnectionDialog(QDialog):
         self.path.setText(start.file)
         (self.file if start.use_file else self.server).setChecked(True)
         self.server.toggled.connect(self._kind_changed)
+        self.server.toggled.connect(self._name_connect)
+        self.path.textChanged.connect(self._name_connect)
+        self._name_connect()
         for name, field in self._inputs.items():
             field.textEdited.connect(lambda _text, name=name: self._clear_error(name))
         self._show_errors({})
@@ -377,8 +387,8 @@ class ConnectionDialog(QDialog):
         self._show_errors({})
         (self.address if self.server.isChecked() else self.path).setFocus()
 
-    def _validate(self) -> tuple[str | URL, dict[str, str]]:
-        """The URL to reach, and what to fix in which field first."""
+    def _validate(self, *, creating: bool = False) -> tuple[str | URL, dict[str, str]]:
+        """The URL to reach (or, `creating`, the file to make), and what to fix in which field first."""
         chosen = self.chosen()
         if not chosen.use_file:
             try:
@@ -390,9 +400,17 @@ class ConnectionDialog(QDialog):
             return "", {"path": self.tr("Choose the database file.")}
         if path.is_dir():
             return "", {"path": self.tr("This is a folder: choose the database file in it.")}
-        if not path.exists():
-            return "", {"path": self.tr("No file here: create the database with `desk db upgrade` first.")}
+        if not path.exists() and not creating:
+            return "", {"path": self.tr("No file here yet: “Create help desk” makes a new, empty help desk in it.")}
         return chosen.url(), {}
+
+    def _is_new_file(self) -> bool:
+        """Whether the chosen file does not exist yet: Connect then makes a new help desk in it."""
+        chosen = self.chosen()
+        return chosen.use_file and bool(chosen.file) and not Path(chosen.file).expanduser().exists()
+
+    def _name_connect(self) -> None:
+        self.connect_button.setText(self.tr("Create help desk") if self._is_new_file() else self.tr("Connect"))
 
     def _show_errors(self, errors: dict[str, str]) -> None:
         server = self.server.isChecked()
@@ -437,19 +455,24 @@ class ConnectionDialog(QDialog):
         for widget in (self.test_button, self.connect_button, self.server, self.file):
             widget.setEnabled(not busy)
 
-    async def _try(self) -> Services | None:
-        """Validate, then reach the help desk; show the outcome. The services (the caller owns them), or None."""
-        url, errors = self._validate()
+    async def _try(self, *, creating: bool = False) -> Services | None:
+        """Validate, then reach the help desk (`creating`: make it first, in a new file); show the outcome. The
+        services (the caller owns them), or None."""
+        url, errors = self._validate(creating=creating)
         self._show_errors(errors)
         if errors:
             self._show_outcome("", "muted")
             return None
         self._set_busy(True)
-        self._show_outcome(self.tr("Connecting to {0}…").format(describe_url(url)), "muted")
+        doing = self.tr("Making a new help desk in {0}…") if creating else self.tr("Connecting to {0}…")
+        self._show_outcome(doing.format(describe_url(url)), "muted")
         services: Services | None = None
         problem: ConnectionProblem | None = None
         try:
-            services = await reach(self, self._executor, url)
+            if creating:
+                services = await run(self._executor, new_file_services, self.chosen().file)
+            else:
+                services = await reach(self, self._executor, url)
         except ConnectionProblem as error:
             problem = error
         if not isValid(self):  # cancelled and deleted while connecting: nobody will take these services
@@ -477,7 +500,7 @@ class ConnectionDialog(QDialog):
 
     @async_slot
     async def _connect(self) -> None:
-        services = await self._try()
+        services = await self._try(creating=self._is_new_file())
         if services is None:
             return
         if self.isVisible():
@@ -501,7 +524,7 @@ class ConnectionDialog(QDialog):
             str(Path(text).expanduser().parent) if text else "",
             self.tr("SQLite databases (*.db *.sqlite);;All files (*)"),
         )
-        chooser.setFileMode(QFileDialog.FileMode.ExistingFile)
+        chooser.setFileMode(QFileDialog.FileMode.AnyFile)  # a new name makes a new help desk
         chooser.fileSelected.connect(self.path.setText)
         chooser.fileSelected.connect(lambda _path: self._clear_error("path"))
         chooser.open()

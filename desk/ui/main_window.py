@@ -479,13 +479,14 @@ class MainWindow(QMainWindow):
 
     def show_administration(self) -> AdministrationWindow:
         """Agents, teams, roles, departments and the audit log; one window, brought forward when open already."""
-        if self._administration is None or not isValid(self._administration):
-            self._administration = AdministrationWindow(self._ctx, self)
-            self._administration.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            self._administration.show()
-            self._administration.start()
-        self._administration.raise_()
-        self._administration.activateWindow()
+        if self._administration is not None and isValid(self._administration):
+            self._administration.raise_()
+            self._administration.activateWindow()
+            return self._administration
+        self._administration = AdministrationWindow(self._ctx, self)
+        self._administration.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._administration.show()
+        self._administration.start()
         return self._administration
 
     def show_change_password(self) -> PasswordDialog:

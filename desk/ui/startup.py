@@ -7,9 +7,11 @@ Order:
 2. Reach it (desk.ui.connect.reach): a Desk server's certificate is checked and the server says hello; a database
    is opened and its schema checked. When that fails, a message box says why and how to fix it, with "Try again",
    "Change connection…" (back to the connection dialog) and "Quit"; never a traceback.
-3. Against a server, a session kept by "Stay signed in" carries on without the password (refused, it is
-   forgotten). Else the login dialog (or the given username and password), whose "Change connection…" goes back to
-   step 2's dialog. Signing in opens a session on the server; the agent's machine never holds a database login.
+3. A help desk without any agent (a new file or database) first creates its administrator instead (a server's
+   also wants the set-up code `desk serve` printed). Against a server, a session kept by "Stay signed in" carries
+   on without the password (refused, it is forgotten). Else the login dialog (or the given username and
+   password), whose "Change connection…" goes back to step 2's dialog. Signing in opens a session on the server;
+   the agent's machine never holds a database login.
 4. The reference data for the agent's screens, then the Context the main window is built from.
 
 When the window closes, `end_server_session` ends the server session unless the agent stays signed in and only
@@ -37,6 +39,7 @@ from desk.domain.errors import ConnectionProblem, DeskError, SignedOut
 from desk.domain.permissions import AgentActor
 from desk.keyring_store import keyring_available, remember_password, stored_password
 from desk.ui.connect import ConnectionDialog, Remembered, describe_url, is_server, reach
+from desk.ui.first_run import FirstAdministratorDialog
 from desk.ui.login import USERNAME_KEY, LoginDialog
 from desk.ui.tasks import Context, run
 from desk.ui.widgets import plain_labels, result_of
@@ -112,9 +115,14 @@ async def _choose(
     return chosen
 
 
+def this_client() -> str:
+    """This Desk as a server's list of sessions names it."""
+    return f"Desk {__version__} on {platform.node() or 'a computer'}"
+
+
 def sign_in_function(services: Services) -> Callable[[str, str], AgentActor]:
     """How the login dialog checks a password: a session on the Desk server, or the accounts service here."""
-    return functools.partial(services.sign_in, client=f"Desk {__version__} on {platform.node() or 'a computer'}")
+    return functools.partial(services.sign_in, client=this_client())
 
 
 # --- "stay signed in" -------------------------------------------------------------------------------------------
@@ -167,6 +175,12 @@ async def _log_in(
     """The signed-in agent, or the login dialog's result code (Rejected, CHANGE_CONNECTION)."""
     message = ""
     remote = services if isinstance(services, RemoteServices) else None
+    try:
+        new = await run(executor, services.needs_administrator)
+    except DeskError as error:  # the server or database went away meanwhile: the login dialog says so
+        new, message = False, str(error)
+    if new:
+        return await _first_administrator(parent, executor, services)
     name = username if username is not None else str(QSettings().value(USERNAME_KEY, "") or "")
     if remote is not None and password is None and name:
         try:
@@ -197,6 +211,22 @@ async def _log_in(
     key = session_key(remote.url, name)
     kept = await run(executor, remember_password, key, remote.secret if stay else None)
     return SignedIn(agent, key if stay and kept else None)
+
+
+async def _first_administrator(
+    parent: QWidget | None, executor: ThreadPoolExecutor, services: Services
+) -> SignedIn | int:
+    """A new help desk's first administrator, signed in; or the dialog's result code (Rejected, CHANGE_CONNECTION)."""
+
+    def create(username: str, name: str, email: str, password: str, code: str) -> AgentActor:
+        return services.create_administrator(username, name, email, password, code=code, client=this_client())
+
+    remote = isinstance(services, RemoteServices)
+    dialog = FirstAdministratorDialog(create, executor, parent, connection=services.label, ask_code=remote)
+    code = await result_of(dialog)
+    agent = dialog.agent
+    dialog.deleteLater()
+    return SignedIn(agent) if code == QDialog.DialogCode.Accepted and agent is not None else code
 
 
 async def sign_in(

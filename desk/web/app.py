@@ -87,8 +87,11 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
-def create_app(db: Database, *, public_url: str, limits: RateLimits | None = None) -> FastAPI:
-    """The application on one database; `public_url` is where people reach it (the links in mails)."""
+def create_app(
+    db: Database, *, public_url: str, limits: RateLimits | None = None, setup_code: str | None = None
+) -> FastAPI:
+    """The application on one database; `public_url` is where people reach it (the links in mails); `setup_code`
+    lets the first administrator of a new help desk be created through the agents' gate."""
     app = FastAPI(
         title="Desk API",
         version=__version__,
@@ -103,6 +106,7 @@ def create_app(db: Database, *, public_url: str, limits: RateLimits | None = Non
     app.state.db = db
     app.state.public_url = public_url.rstrip("/")
     app.state.limits = limits or RateLimits()
+    app.state.setup_code = setup_code
     for prefix, router in ROUTERS:
         # The agents' gate is Desk's own transport, not part of the documented API for integrations.
         app.include_router(router, prefix=prefix, include_in_schema=router is not gate.router)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hmac
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -31,7 +32,7 @@ from desk import __version__
 from desk.domain.errors import DeskError, Invalid, NotFound, SignedOut
 from desk.domain.permissions import AgentActor
 from desk.domain.views import ChangeView, NewAgentSession
-from desk.services import agent_sessions, calls, feed
+from desk.services import agent_sessions, calls, feed, staff
 from desk.storage import changes
 from desk.storage.db import Database, is_unreachable
 from desk.web.security import client_address
@@ -127,6 +128,56 @@ async def sign_in(request: Request) -> Response:
         return SESSION_ADAPTER.dump_json(new)
 
     return await _guarded(open_session, lambda body: Response(body, media_type="application/json"))
+
+
+class FirstAdministrator(BaseModel):
+    username: str = Field(max_length=254)
+    name: str = Field(max_length=254)
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=1024)
+    code: str = Field(max_length=64)
+    client: str = Field("Desk", max_length=200)
+
+
+@router.get("/setup")
+async def setup_state(request: Request) -> Response:
+    """Whether this help desk still needs its first administrator (a new database): Desk then offers to create one
+    instead of signing in."""
+    return await _guarded(
+        lambda: staff.needs_first_administrator(_db(request)),
+        lambda needed: Response(json.dumps({"needs_administrator": needed}), media_type="application/json"),
+    )
+
+
+@router.post("/setup")
+async def create_first_administrator(request: Request) -> Response:
+    """The new help desk's first administrator, signed in at once. It takes the set-up code `desk serve` printed at
+    start (only the server's administrator has read it): whoever reaches the server first must not become its
+    administrator."""
+    try:
+        form = FirstAdministrator.model_validate_json(await request.body())
+    except ValidationError:
+        return answer(Invalid("Give a username, name, address, password and the set-up code."))
+    request.app.state.limits.agent_sign_in_address.check(client_address(request))
+    expected: str | None = request.app.state.setup_code
+    given = "".join(c for c in form.code.upper() if c.isalnum())  # as read off the console: any case, any grouping
+    if expected is None or not hmac.compare_digest(given.encode(), expected.replace("-", "").encode()):
+        problem = (
+            "This is not the set-up code: `desk serve` printed it when it started (“no administrator yet”)."
+            if expected is not None
+            else "This Desk server has no set-up code: restart `desk serve`, which prints one while the help desk "
+            "has no administrator."
+        )
+        return answer(Invalid(problem, {"code": problem}))
+    client = f"{form.client} from {client_address(request)}"
+
+    def create() -> bytes:
+        db = _db(request)
+        staff.create_first_administrator(db, username=form.username, name=form.name, email=form.email,
+                                         password=form.password)  # fmt: skip
+        return SESSION_ADAPTER.dump_json(agent_sessions.sign_in(db, form.username, form.password, client=client))
+
+    return await _guarded(create, lambda body: Response(body, media_type="application/json"))
 
 
 @router.get("/session")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import threading
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ import uvicorn
 from desk.config import data_dir
 from desk.domain.errors import Invalid
 from desk.domain.hosts import is_loopback
+from desk.services import staff
 from desk.storage.db import Database
 from desk.web.app import create_app
 from desk.web.certificate import OwnCertificate, leaf_fingerprint, own_certificate
@@ -79,6 +81,14 @@ def certificate_notice(certificate: str, own: OwnCertificate | None) -> str:
     )
 
 
+def setup_code() -> str:
+    """A code for creating a new help desk's first administrator: 60 random bits as three groups of four letters
+    and digits (no 0/O or 1/I to mix up), read off the server's console."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    letters = "".join(secrets.choice(alphabet) for _ in range(12))
+    return "-".join(letters[i : i + 4] for i in range(0, 12, 4))
+
+
 class HideLinkSecrets(logging.Filter):
     """The access log shows that a mailed link was opened, not its secret (logs are read by more people)."""
 
@@ -108,8 +118,9 @@ def run(db: Database, options: ServeOptions) -> None:
         worker = Worker(db)
         worker_thread = threading.Thread(target=worker.run_forever, args=(stop,), name="desk-worker", daemon=True)
         worker_thread.start()
+    code = setup_code() if staff.needs_first_administrator(db) else None
     config = uvicorn.Config(
-        create_app(db, public_url=url),
+        create_app(db, public_url=url, setup_code=code),
         host=options.host,
         port=options.port,
         ssl_certfile=certificate,
@@ -124,6 +135,12 @@ def run(db: Database, options: ServeOptions) -> None:
     if certificate:
         print(certificate_notice(certificate, own), flush=True)
     print(f"Support Center on {url} (API at {url}/api/v1/docs); Ctrl+C stops it.", flush=True)
+    if code is not None:
+        print(
+            f"This help desk has no administrator yet. In Desk, connect to {url} and create the first one with the "
+            f"set-up code {code} (a new code at each start, until there is an administrator).",
+            flush=True,
+        )
     try:
         uvicorn.Server(config).run()
     finally:

@@ -3,13 +3,14 @@
     python -m tests.ui.screenshots --out build/screenshots
 
 Builds a small demo help desk in a temporary folder, signs in as the demo admin and grabs: the connection dialog
-(empty, a server address refused beside the field, a file tried, an old database login's message), the login
-dialog (on a file, and against a server with "Stay signed in", with and without a keyring), the Open queue, a
-ticket with its thread and properties, the composer with an error, the new-ticket dialog with field errors, an
-empty search, the keyboard shortcuts, the demo mailbox, the composer
-when mail is not set up, a ticket that came by mail (the demo's sink switched off for it), the API tokens (empty,
-then with a new token's secret), each section of the Administration window and the change-password dialog. The
-theme comes from DESK_THEME (light / dark); the platform from QT_QPA_PLATFORM (xcb on Xvfb for real rendering).
+(empty, a server address refused beside the field, a file tried, a new file, an old database login's message), a
+new help desk's first administrator (against a server, its set-up code refused), the login dialog (on a file, and
+against a server with "Stay signed in", with and without a keyring), the Open queue, a ticket with its thread and
+properties, the composer with an error, the new-ticket dialog with field errors, an empty search, the keyboard
+shortcuts, the demo mailbox, the composer when mail is not set up, a ticket that came by mail (the demo's sink
+switched off for it), the API tokens (empty, then with a new token's secret), each section of the Administration
+window and the change-password dialog. The theme comes from DESK_THEME (light / dark); the platform from
+QT_QPA_PLATFORM (xcb on Xvfb for real rendering).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from PySide6.QtWidgets import QMenu, QWidget
 from desk.client.local import LocalServices
 from desk.client.remote import RemoteServices
 from desk.domain.enums import EntryKind, OutgoingMail, Queue
+from desk.domain.errors import Invalid
+from desk.domain.permissions import AgentActor
 from desk.domain.queues import Criteria
 from desk.services import accounts, entries, mailboxes, portal, queues, settings, tickets
 from desk.services.demo import LONG_THREAD_SUBJECT, build_demo
@@ -40,6 +43,7 @@ from desk.ui import theme
 from desk.ui.admin.editors import AgentEditor
 from desk.ui.app import application, end_session, event_loop
 from desk.ui.connect import ConnectionDialog, Remembered
+from desk.ui.first_run import FirstAdministratorDialog
 from desk.ui.login import LoginDialog
 from desk.ui.main_window import MainWindow, ShortcutsDialog
 from desk.ui.queue.model import SUBJECT_COLUMN
@@ -93,6 +97,24 @@ async def shoot(out: Path, url: str) -> None:
     save(connection, out, "1-connection-team-server")
     connection.close()
     QSettings().remove("connection/engine")
+    connection = ConnectionDialog(executor, initial=Remembered(file=str(out / "new-help-desk.db"), use_file=True))
+    connection.show()
+    await settle()
+    save(connection, out, "1-connection-new-file")
+    connection.close()
+
+    def refuse(*_: str) -> AgentActor:
+        raise Invalid("This is not the set-up code.", {"code": "This is not the set-up code: `desk serve` printed it."})
+
+    first = FirstAdministratorDialog(refuse, executor, connection="https://desk.example.lan:8443", ask_code=True)
+    first.show()
+    typed = {"name": "Ada Lindqvist", "username": "ada", "email": "ada@example.com", "password": "ada-password"}
+    for name, text in {**typed, "repeat": "ada-password", "code": "K7QM-2XWP-9RTB"}.items():
+        first.fields[name].setText(text)
+    first.create_button.click()
+    await settle(lambda: first.errors["code"].isVisible())
+    save(first, out, "2-first-administrator-server")
+    first.close()
     login = LoginDialog(
         sign_in_function(LocalServices(db, "SQLite demo.db")), executor, connection="SQLite demo.db", username="admin"
     )

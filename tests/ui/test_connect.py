@@ -145,18 +145,30 @@ def test_empty_sqlite_file_has_no_schema_yet(
     run(loop, scenario())
 
 
-def test_missing_sqlite_file_is_a_field_error(
+def test_a_missing_sqlite_file_is_offered_as_a_new_help_desk(
     tmp_path: Path, executor: ThreadPoolExecutor, loop: qasync.QEventLoop, qtbot: QtBot
 ) -> None:
     async def scenario() -> None:
         dialog = open_dialog(qtbot, executor)
         choose_file(dialog, tmp_path / "nowhere.db")
+        assert dialog.connect_button.text() == "Create help desk"
         dialog.test_button.click()
         await until(lambda: visible_errors(dialog), what="a field error")
-        assert visible_errors(dialog) == {"path": "No file here: create the database with `desk db upgrade` first."}
+        assert visible_errors(dialog) == {
+            "path": "No file here yet: “Create help desk” makes a new, empty help desk in it."
+        }
         assert dialog.path.property("invalid") == "true"
         assert not dialog.outcome.isVisible()
         assert not (tmp_path / "nowhere.db").exists()  # trying never creates a database file
+        choose_file(dialog, tmp_path / "new folder" / "desk.db")
+        dialog.connect_button.click()
+        await until(lambda: dialog.services is not None, what="the new help desk")
+        assert dialog.services is not None and dialog.services.needs_administrator()
+        assert (tmp_path / "new folder" / "desk.db").is_file()
+        dialog.services.close()
+        again = open_dialog(qtbot, executor)
+        choose_file(again, tmp_path / "new folder" / "desk.db")
+        assert again.connect_button.text() == "Connect"  # it exists now
 
     run(loop, scenario())
 
