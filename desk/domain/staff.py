@@ -16,6 +16,12 @@ class AuditKind(enum.StrEnum):
     TEAM = "team"
     ROLE = "role"
     DEPARTMENT = "department"
+    SLA = "SLA plan"
+    SCHEDULE = "schedule"
+    TOPIC = "help topic"
+    STATUS = "status"
+    PRIORITY = "priority"
+    SETTINGS = "settings"
 
 
 class AuditAction(enum.StrEnum):

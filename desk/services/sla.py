@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,13 +23,23 @@ def schedule(session: Session, schedule_id: int | None) -> sla.Schedule | None:
     row = session.get(Schedule, schedule_id)
     if row is None:
         return None
+    intervals = session.execute(
+        select(ScheduleHours.weekday, ScheduleHours.start_minute, ScheduleHours.end_minute).where(
+            ScheduleHours.schedule_id == schedule_id
+        )
+    )
+    holidays = session.scalars(select(Holiday.day).where(Holiday.schedule_id == schedule_id))
+    return schedule_of(row.timezone, intervals, holidays)
+
+
+def schedule_of(timezone: str, intervals: Iterable[tuple[int, int, int]], holidays: Iterable[date]) -> sla.Schedule:
+    """The domain schedule of (weekday, start minute, end minute) intervals and holidays in a time zone."""
     hours: dict[int, list[tuple[time, time]]] = {}
-    for interval in session.scalars(
-        select(ScheduleHours).where(ScheduleHours.schedule_id == schedule_id).order_by(ScheduleHours.start_minute)
-    ):
-        hours.setdefault(interval.weekday, []).append((_clock(interval.start_minute), _clock(interval.end_minute)))
-    holidays = frozenset(session.scalars(select(Holiday.day).where(Holiday.schedule_id == schedule_id)))
-    return sla.Schedule(tz=row.timezone, hours={day: tuple(spans) for day, spans in hours.items()}, holidays=holidays)
+    for weekday, start, end in sorted(tuple(i) for i in intervals):
+        hours.setdefault(weekday, []).append((_clock(start), _clock(end)))
+    return sla.Schedule(
+        tz=timezone, hours={day: tuple(spans) for day, spans in hours.items()}, holidays=frozenset(holidays)
+    )
 
 
 def ticket_hours(session: Session, ticket: Ticket, plan: SlaPlan) -> sla.Schedule | None:

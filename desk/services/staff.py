@@ -7,8 +7,6 @@ is still in use, saying how much uses it and what to do instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import TypeVar
 from zoneinfo import available_timezones
 
 from sqlalchemy import delete, func, select
@@ -16,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from desk.domain.enums import StatusState
-from desk.domain.errors import Invalid, NotFound, PermissionDenied
+from desk.domain.errors import Invalid, PermissionDenied
 from desk.domain.inputs import is_one_line
 from desk.domain.permissions import PERM_ACTIONS, RIGHT_ACTIONS, Actor, AgentActor, Perm, Right
 from desk.domain.staff import (
@@ -40,13 +38,22 @@ from desk.services.accounts import (
     agent_actor,
     agent_identity,
     hash_password,
-    require_right,
     set_access,
     verify_password,
 )
 from desk.services.agent_sessions import end_all
 from desk.services.audit import Shown, differences
 from desk.services.base import MAX_NOTE, command, now, query, require_agent, within
+from desk.services.editing import (
+    audit_save,
+    get_row,
+    known,
+    names_of,
+    refuse_in_use,
+    require_admin,
+    to_save,
+    unique_name,
+)
 from desk.storage.models import (
     Agent,
     AgentAccess,
@@ -63,89 +70,6 @@ from desk.storage.models import (
     Ticket,
 )
 
-T = TypeVar("T")
-NAME_LIMITS: dict[type, int] = {Team: 120, Role: 64, Department: 120}
-
-
-def _admin(actor: Actor) -> None:
-    require_right(actor, Right.ADMIN)
-
-
-def _get(session: Session, model: type[T], row_id: int) -> T:
-    row = session.get(model, row_id)
-    if row is None:
-        raise NotFound(f"There is no {model.__name__.lower()} with id {row_id}: someone may have deleted it.")
-    return row
-
-
-def _name(session: Session, model: type[Team | Role | Department], name: str, row_id: int | None, what: str) -> str:
-    """The name a team, role or department is saved with: one line, within its column, unlike any other's."""
-    name = name.strip()
-    limit = NAME_LIMITS[model]
-    problem = (
-        f"Enter the {what}'s name."
-        if not name
-        else "Use one line, without control characters."
-        if not is_one_line(name)
-        else f"Use at most {limit} characters."
-        if len(name) > limit
-        else f"Another {what} is called {name}."
-        if session.scalar(select(model.id).where(model.name == name, model.id != (row_id or 0)))
-        else None
-    )
-    if problem:
-        raise Invalid(problem, {"name": problem})
-    return name
-
-
-def _names(session: Session, model: type[Agent | Team | Department | Role], ids: Iterable[int]) -> dict[int, str]:
-    wanted = set(ids)
-    if not wanted:
-        return {}
-    return {row_id: name for row_id, name in session.execute(select(model.id, model.name).where(model.id.in_(wanted)))}
-
-
-def _known(
-    session: Session,
-    model: type[Agent | Team | Department | Role | SlaPlan | Schedule],
-    ids: Iterable[int],
-    field: str,
-    what: str,
-) -> None:
-    wanted = set(ids)
-    found = set(session.scalars(select(model.id).where(model.id.in_(wanted)))) if wanted else set()
-    if missing := wanted - found:
-        problem = f"There is no {what} with id {', '.join(map(str, sorted(missing)))}: choose again."
-        raise Invalid(problem, {field: problem})
-
-
-def _to_save(
-    session: Session, model: type[T], row_id: int | None, shown: Callable[[T], dict[str, Shown]]
-) -> tuple[T, dict[str, Shown]]:
-    """The row a save changes (a new one, added to the session, when `row_id` is None; the caller fills it in before
-    anything flushes) and its fields as the audit showed them before."""
-    if row_id is None:
-        row = model()
-        session.add(row)
-        return row, {}
-    row = _get(session, model, row_id)
-    return row, shown(row)
-
-
-def _audit_save(
-    session: Session,
-    actor: Actor,
-    given_id: int | None,
-    kind: AuditKind,
-    row_id: int,
-    name: str,
-    before: Mapping[str, Shown],
-    after: Mapping[str, Shown],
-) -> None:
-    """The audit row of a save: created when no id was given, else what changed."""
-    action = AuditAction.CREATED if given_id is None else AuditAction.CHANGED
-    audit.record(session, actor, action, kind, row_id, name, differences(before, after))
-
 
 def _listing(session: Session, model: type[Team | Role | Department]) -> list[Ref]:
     return [Ref(id=i, name=n) for i, n in session.execute(select(model.id, model.name).order_by(model.name))]
@@ -153,7 +77,7 @@ def _listing(session: Session, model: type[Team | Role | Department]) -> list[Re
 
 @query
 def staff_choices(session: Session, actor: Actor) -> StaffChoices:
-    _admin(actor)
+    require_admin(actor)
     return StaffChoices(
         agents=tuple(
             Ref(id=i, name=n)
@@ -225,7 +149,7 @@ def create_first_administrator(session: Session, *, username: str, name: str, em
 @query
 def list_agents(session: Session, actor: Actor, text: str = "") -> list[AgentSummary]:
     """Every agent, active or not, by name; `text` narrows to those whose name, username or address holds it."""
-    _admin(actor)
+    require_admin(actor)
     statement = select(Agent).order_by(Agent.name, Agent.id)
     if needle := " ".join(text.split()).lower():
         if not is_one_line(needle):
@@ -285,9 +209,9 @@ def _agent_details(session: Session, agent: Agent) -> AgentDetails:
 
 def _shown_agent(session: Session, form: AgentForm) -> dict[str, Shown]:
     """An agent's fields as the audit shows them: names, not ids; the signature's length, not its text."""
-    departments = _names(session, Department, (a.department_id for a in form.access))
-    roles = _names(session, Role, (a.role_id for a in form.access))
-    teams = _names(session, Team, form.teams)
+    departments = names_of(session, Department, (a.department_id for a in form.access))
+    roles = names_of(session, Role, (a.role_id for a in form.access))
+    teams = names_of(session, Team, form.teams)
     return {
         "username": form.username,
         "name": form.name,
@@ -319,9 +243,9 @@ def _check_agent_form(session: Session, form: AgentForm) -> None:
         errors["signature"] = f"A signature holds at most {MAX_NOTE:,} characters."
     if errors:
         raise Invalid(" ".join(errors.values()), errors)
-    _known(session, Department, departments, "access", "department")
-    _known(session, Role, (a.role_id for a in form.access), "access", "role")
-    _known(session, Team, form.teams, "teams", "team")
+    known(session, Department, departments, "access", "department")
+    known(session, Role, (a.role_id for a in form.access), "access", "role")
+    known(session, Team, form.teams, "teams", "team")
 
 
 def _other_active_admins(session: Session, agent_id: int) -> int:
@@ -340,7 +264,7 @@ def save_agent(
     """Create an agent (`agent_id` None; a password is needed) or change one: identity, rights, a role per
     department, teams, signature, time zone and days away. Administrators cannot change their own rights (another
     administrator does), so that nobody locks the help desk out of its administration by mistake."""
-    _admin(actor)
+    require_admin(actor)
     login, name, address = agent_identity(session, form.username, form.name, form.email, agent_id=agent_id)
     _check_agent_form(session, form)
     signature = (form.signature or "").strip() or None
@@ -359,7 +283,7 @@ def save_agent(
         raise Invalid("Give the new agent a password.", {"password": "Enter a password."})
     if isinstance(actor, AgentActor) and actor.id == agent_id and set(actor.rights) != set(form.rights):
         raise PermissionDenied("You cannot change your own rights: ask another administrator.")
-    agent, before = _to_save(session, Agent, agent_id, lambda a: _shown_agent(session, _agent_details(session, a).form))
+    agent, before = to_save(session, Agent, agent_id, lambda a: _shown_agent(session, _agent_details(session, a).form))
     if password is not None and agent_id is None:
         agent.password_hash, agent.created_at = hash_password(password), now()
     agent.username, agent.name, agent.email, agent.signature = login, name, address, signature
@@ -370,15 +294,15 @@ def save_agent(
     _set_members(session, TeamMember.agent_id == agent.id, {(t, agent.id) for t in form.teams})
     if agent_id is not None and Right.ADMIN not in form.rights and not _other_active_admins(session, 0):
         raise Invalid("Desk needs at least one active administrator: keep this agent's administration right.")
-    _audit_save(session, actor, agent_id, AuditKind.AGENT, agent.id, name, before, _shown_agent(session, form))
+    audit_save(session, actor, agent_id, AuditKind.AGENT, agent.id, name, before, _shown_agent(session, form))
     session.flush()
     return _agent_details(session, agent)
 
 
 @query
 def get_agent(session: Session, actor: Actor, agent_id: int) -> AgentDetails:
-    _admin(actor)
-    return _agent_details(session, _get(session, Agent, agent_id))
+    require_admin(actor)
+    return _agent_details(session, get_row(session, Agent, agent_id))
 
 
 @command
@@ -386,10 +310,10 @@ def set_agent_active(session: Session, actor: Actor, agent_id: int, active: bool
     """Deactivate an agent (they can no longer sign in; their sessions and API tokens stop working at once) or
     activate them again. Agents are never deleted: their replies and notes keep their name. How many sessions were
     ended."""
-    _admin(actor)
+    require_admin(actor)
     if isinstance(actor, AgentActor) and actor.id == agent_id and not active:
         raise Invalid("You cannot deactivate yourself: ask another administrator.")
-    agent = _get(session, Agent, agent_id)
+    agent = get_row(session, Agent, agent_id)
     if not active and Right.ADMIN.value in agent.rights.split() and not _other_active_admins(session, agent_id):
         raise Invalid(f"{agent.name} is the only active administrator: make another agent an administrator first.")
     if agent.active != active:
@@ -403,8 +327,8 @@ def set_agent_active(session: Session, actor: Actor, agent_id: int, active: bool
 def reset_password(session: Session, actor: Actor, agent_id: int, password: str) -> int:
     """Set another agent's password (they forgot it, or it leaked) and unlock them; their sessions end, so whoever
     held the old password is out. How many sessions were ended."""
-    _admin(actor)
-    agent = _get(session, Agent, agent_id)
+    require_admin(actor)
+    agent = get_row(session, Agent, agent_id)
     agent.password_hash = hash_password(password)
     agent.failed_logins, agent.locked_until = 0, None
     audit.record(
@@ -417,7 +341,7 @@ def reset_password(session: Session, actor: Actor, agent_id: int, password: str)
 def change_own_password(session: Session, actor: Actor, current: str, new: str) -> None:
     """An agent changes their own password, proving the current one (the window stays signed in)."""
     me = require_agent(actor)
-    agent = _get(session, Agent, me.id)
+    agent = get_row(session, Agent, me.id)
     if not verify_password(agent.password_hash, current):
         raise Invalid("The current password is wrong.", {"current": "Enter your current password."})
     if new == current:
@@ -457,7 +381,7 @@ def _team_details(session: Session, team: Team) -> TeamDetails:
 
 
 def _shown_team(session: Session, form: TeamForm) -> dict[str, Shown]:
-    agents = _names(session, Agent, (*form.members, *([form.lead_id] if form.lead_id else [])))
+    agents = names_of(session, Agent, (*form.members, *([form.lead_id] if form.lead_id else [])))
     return {
         "name": form.name,
         "lead": agents.get(form.lead_id) if form.lead_id else None,
@@ -467,53 +391,46 @@ def _shown_team(session: Session, form: TeamForm) -> dict[str, Shown]:
 
 @query
 def list_teams(session: Session, actor: Actor) -> list[Ref]:
-    _admin(actor)
+    require_admin(actor)
     return _listing(session, Team)
 
 
 @query
 def get_team(session: Session, actor: Actor, team_id: int) -> TeamDetails:
-    _admin(actor)
-    return _team_details(session, _get(session, Team, team_id))
+    require_admin(actor)
+    return _team_details(session, get_row(session, Team, team_id))
 
 
 @command
 def save_team(session: Session, actor: Actor, team_id: int | None, form: TeamForm) -> TeamDetails:
     """Create or change a team: its name, lead (a member by that) and members."""
-    _admin(actor)
-    name = _name(session, Team, form.name, team_id, "team")
+    require_admin(actor)
+    name = unique_name(session, Team, form.name, team_id, "team")
     members = set(form.members) | ({form.lead_id} if form.lead_id else set())
-    _known(session, Agent, members, "members", "agent")
+    known(session, Agent, members, "members", "agent")
     form = TeamForm(name=name, lead_id=form.lead_id, members=tuple(sorted(members)))
-    team, before = _to_save(session, Team, team_id, lambda t: _shown_team(session, _team_details(session, t).form))
+    team, before = to_save(session, Team, team_id, lambda t: _shown_team(session, _team_details(session, t).form))
     team.name, team.lead_id = name, form.lead_id
     session.flush()
     _set_members(session, TeamMember.team_id == team.id, {(team.id, m) for m in members})
-    _audit_save(session, actor, team_id, AuditKind.TEAM, team.id, name, before, _shown_team(session, form))
+    audit_save(session, actor, team_id, AuditKind.TEAM, team.id, name, before, _shown_team(session, form))
     return _team_details(session, team)
 
 
 @command
 def delete_team(session: Session, actor: Actor, team_id: int) -> None:
     """Delete a team nothing uses any more (its members stay agents)."""
-    _admin(actor)
-    team = _get(session, Team, team_id)
+    require_admin(actor)
+    team = get_row(session, Team, team_id)
     tickets = session.scalar(select(func.count()).select_from(Ticket).where(Ticket.team_id == team_id)) or 0
     topics = session.scalar(select(func.count()).select_from(HelpTopic).where(HelpTopic.assign_team_id == team_id)) or 0
-    _refuse_in_use(
+    refuse_in_use(
         team.name,
         {"ticket": tickets, "help topic that assigns to it": topics},
         "assign its tickets to another team or nobody and change those help topics first",
     )
     session.delete(team)
     audit.record(session, actor, AuditAction.DELETED, AuditKind.TEAM, team_id, team.name)
-
-
-def _refuse_in_use(name: str, uses: Mapping[str, int], way_forward: str) -> None:
-    """Invalid saying how much still uses `name` and what to do, when anything does."""
-    counted = [f"{n:,} {what}{'' if n == 1 else 's'}" for what, n in uses.items() if n]
-    if counted:
-        raise Invalid(f"{name} is still used by {' and '.join(counted)}: {way_forward}.")
 
 
 # --- roles --------------------------------------------------------------------------------------------------------
@@ -534,40 +451,40 @@ def _shown_role(form: RoleForm) -> dict[str, Shown]:
 
 @query
 def list_roles(session: Session, actor: Actor) -> list[Ref]:
-    _admin(actor)
+    require_admin(actor)
     return _listing(session, Role)
 
 
 @query
 def get_role(session: Session, actor: Actor, role_id: int) -> RoleDetails:
-    _admin(actor)
-    return _role_details(session, _get(session, Role, role_id))
+    require_admin(actor)
+    return _role_details(session, get_row(session, Role, role_id))
 
 
 @command
 def save_role(session: Session, actor: Actor, role_id: int | None, form: RoleForm) -> RoleDetails:
     """Create or change a role: its name and what it allows in each department it is given in."""
-    _admin(actor)
-    name = _name(session, Role, form.name, role_id, "role")
+    require_admin(actor)
+    name = unique_name(session, Role, form.name, role_id, "role")
     form = RoleForm(name=name, permissions=tuple(sorted(set(form.permissions))))
-    role, before = _to_save(session, Role, role_id, lambda r: _shown_role(_role_details(session, r).form))
+    role, before = to_save(session, Role, role_id, lambda r: _shown_role(_role_details(session, r).form))
     role.name = name
     session.execute(delete(RolePermission).where(RolePermission.role_id == role_id))
     session.flush()
     session.add_all(RolePermission(role_id=role.id, permission=p.value) for p in form.permissions)
     session.flush()
-    _audit_save(session, actor, role_id, AuditKind.ROLE, role.id, name, before, _shown_role(form))
+    audit_save(session, actor, role_id, AuditKind.ROLE, role.id, name, before, _shown_role(form))
     return _role_details(session, role)
 
 
 @command
 def delete_role(session: Session, actor: Actor, role_id: int) -> None:
-    _admin(actor)
-    role = _get(session, Role, role_id)
+    require_admin(actor)
+    role = get_row(session, Role, role_id)
     agents = session.scalar(
         select(func.count(func.distinct(AgentAccess.agent_id))).where(AgentAccess.role_id == role_id)
     )
-    _refuse_in_use(role.name, {"agent": agents or 0}, "give them another role in those departments first")
+    refuse_in_use(role.name, {"agent": agents or 0}, "give them another role in those departments first")
     session.delete(role)
     audit.record(session, actor, AuditAction.DELETED, AuditKind.ROLE, role_id, role.name)
 
@@ -589,7 +506,7 @@ def _department_details(session: Session, department: Department) -> DepartmentD
 
 
 def _shown_department(session: Session, form: DepartmentForm) -> dict[str, Shown]:
-    manager = _names(session, Agent, [form.manager_id] if form.manager_id else [])
+    manager = names_of(session, Agent, [form.manager_id] if form.manager_id else [])
     sla = session.get(SlaPlan, form.sla_id) if form.sla_id else None
     schedule = session.get(Schedule, form.schedule_id) if form.schedule_id else None
     return {
@@ -603,14 +520,14 @@ def _shown_department(session: Session, form: DepartmentForm) -> dict[str, Shown
 
 @query
 def list_departments(session: Session, actor: Actor) -> list[Ref]:
-    _admin(actor)
+    require_admin(actor)
     return _listing(session, Department)
 
 
 @query
 def get_department(session: Session, actor: Actor, department_id: int) -> DepartmentDetails:
-    _admin(actor)
-    return _department_details(session, _get(session, Department, department_id))
+    require_admin(actor)
+    return _department_details(session, get_row(session, Department, department_id))
 
 
 @command
@@ -619,28 +536,28 @@ def save_department(
 ) -> DepartmentDetails:
     """Create or change a department: name, public (offered in the Support Center) or private, manager, default
     SLA plan and business-hours schedule."""
-    _admin(actor)
-    name = _name(session, Department, form.name, department_id, "department")
-    _known(session, Agent, [form.manager_id] if form.manager_id else [], "manager", "agent")
-    _known(session, SlaPlan, [form.sla_id] if form.sla_id else [], "sla", "SLA plan")
-    _known(session, Schedule, [form.schedule_id] if form.schedule_id else [], "schedule", "schedule")
+    require_admin(actor)
+    name = unique_name(session, Department, form.name, department_id, "department")
+    known(session, Agent, [form.manager_id], "manager", "agent")
+    known(session, SlaPlan, [form.sla_id], "sla", "SLA plan")
+    known(session, Schedule, [form.schedule_id], "schedule", "schedule")
     form = DepartmentForm(**{**vars(form), "name": name})
-    department, before = _to_save(
+    department, before = to_save(
         session, Department, department_id, lambda d: _shown_department(session, _department_details(session, d).form)
     )
     department.name, department.public, department.manager_id = name, form.public, form.manager_id
     department.sla_id, department.schedule_id = form.sla_id, form.schedule_id
     session.flush()
     after = _shown_department(session, form)
-    _audit_save(session, actor, department_id, AuditKind.DEPARTMENT, department.id, name, before, after)
+    audit_save(session, actor, department_id, AuditKind.DEPARTMENT, department.id, name, before, after)
     return _department_details(session, department)
 
 
 @command
 def delete_department(session: Session, actor: Actor, department_id: int) -> None:
     """Delete a department no ticket, help topic or mailbox uses (its agents lose their role there)."""
-    _admin(actor)
-    department = _get(session, Department, department_id)
+    require_admin(actor)
+    department = get_row(session, Department, department_id)
     if settings.get(session, "ticket.default_department_id") == department_id:
         raise Invalid(f"{department.name} is the default department for new tickets: make another the default first.")
     mine = Ticket.department_id == department_id
@@ -655,7 +572,7 @@ def delete_department(session: Session, actor: Actor, department_id: int) -> Non
         )
         or 0,
     }
-    _refuse_in_use(
+    refuse_in_use(
         department.name,
         uses,
         "transfer its tickets and change those help topics and mailboxes first, or make it private",

@@ -20,11 +20,12 @@ from typing import Any
 import pytest
 
 from desk.client.remote import RemoteServices
-from desk.domain.enums import Queue
+from desk.domain.enums import Queue, StatusState
 from desk.domain.errors import DeskError, NotFound, PermissionDenied
 from desk.domain.permissions import Actor, Perm, Right
 from desk.domain.queues import Criteria
 from desk.domain.staff import AgentForm, DepartmentForm, RoleForm, TeamForm
+from desk.domain.ticket_setup import Interval, PriorityForm, ScheduleForm, SlaForm, StatusForm, TopicForm
 from desk.domain.views import TicketView
 from desk.services import (
     accounts,
@@ -39,6 +40,7 @@ from desk.services import (
     queues,
     reference,
     staff,
+    ticket_setup,
     tickets,
 )
 from desk.storage.models import Change, ThreadEntry
@@ -83,6 +85,20 @@ def _linked(world: World, ticket: TicketView) -> int:
 
 def _unique() -> str:
     return f"new{uuid.uuid4().hex[:12]}"
+
+
+NINE_TO_FIVE = tuple(Interval(day, 9 * 60, 17 * 60) for day in range(5))
+
+
+def _schedule(world: World) -> int:
+    return ticket_setup.list_schedules(world.db, world.admin)[0].id
+
+
+def _spare_priority(world: World) -> PriorityForm:
+    """A priority at a level nobody has."""
+    used = {ticket_setup.get_priority(world.db, world.admin, p.id).form.level
+            for p in ticket_setup.list_priorities(world.db, world.admin)}  # fmt: skip
+    return PriorityForm(_unique()[:40], min(set(range(1, 101)) - used), "#123456")
 
 
 def _spare_agent(world: World) -> int:
@@ -251,6 +267,72 @@ CASES: dict[str, tuple[Service, Call, set[str]]] = {
         ADMINS,
     ),
     "staff_choices": (staff.staff_choices, lambda call, w, t: call(), ADMINS),
+    **{
+        f"{name}": (getattr(ticket_setup, name), lambda call, w, t: call(), ADMINS)
+        for name in ("list_slas", "list_schedules", "list_topics", "list_statuses", "list_priorities", "get_settings")
+    },
+    "get_sla": (ticket_setup.get_sla, lambda call, w, t: call(w.sla_fast), ADMINS),
+    "preview_sla": (ticket_setup.preview_sla, lambda call, w, t: call(SlaForm("P", 8, 2)), ADMINS),
+    "save_sla": (ticket_setup.save_sla, lambda call, w, t: call(None, SlaForm(_unique(), 8, 2)), ADMINS),
+    "delete_sla": (
+        ticket_setup.delete_sla,
+        lambda call, w, t: call(ticket_setup.save_sla(w.db, w.admin, None, SlaForm(_unique(), 8)).id),
+        ADMINS,
+    ),
+    "get_schedule": (ticket_setup.get_schedule, lambda call, w, t: call(_schedule(w)), ADMINS),
+    "preview_schedule": (
+        ticket_setup.preview_schedule,
+        lambda call, w, t: call(ScheduleForm("S", "UTC", NINE_TO_FIVE), 1.0),
+        ADMINS,
+    ),
+    "save_schedule": (
+        ticket_setup.save_schedule,
+        lambda call, w, t: call(None, ScheduleForm(_unique(), "UTC", NINE_TO_FIVE)),
+        ADMINS,
+    ),
+    "delete_schedule": (
+        ticket_setup.delete_schedule,
+        lambda call, w, t: call(
+            ticket_setup.save_schedule(w.db, w.admin, None, ScheduleForm(_unique(), "UTC", NINE_TO_FIVE)).id
+        ),
+        ADMINS,
+    ),
+    "get_topic": (ticket_setup.get_topic, lambda call, w, t: call(w.topic_problem), ADMINS),
+    "save_topic": (ticket_setup.save_topic, lambda call, w, t: call(None, TopicForm(_unique(), w.support)), ADMINS),
+    "delete_topic": (
+        ticket_setup.delete_topic,
+        lambda call, w, t: call(ticket_setup.save_topic(w.db, w.admin, None, TopicForm(_unique(), w.support)).id),
+        ADMINS,
+    ),
+    "get_status": (ticket_setup.get_status, lambda call, w, t: call(w.statuses["Open"]), ADMINS),
+    "save_status": (
+        ticket_setup.save_status,
+        lambda call, w, t: call(None, StatusForm(_unique()[:40], StatusState.OPEN)),
+        ADMINS,
+    ),
+    "delete_status": (
+        ticket_setup.delete_status,
+        lambda call, w, t: call(
+            ticket_setup.save_status(w.db, w.admin, None, StatusForm(_unique()[:40], StatusState.OPEN)).id
+        ),
+        ADMINS,
+    ),
+    "get_priority": (ticket_setup.get_priority, lambda call, w, t: call(w.priorities["High"]), ADMINS),
+    "save_priority": (
+        ticket_setup.save_priority,
+        lambda call, w, t: call(w.priorities["High"], PriorityForm("High", 3, "#d08a2e")),
+        ADMINS,
+    ),
+    "delete_priority": (
+        ticket_setup.delete_priority,
+        lambda call, w, t: call(ticket_setup.save_priority(w.db, w.admin, None, _spare_priority(w)).id),
+        ADMINS,
+    ),
+    "save_settings": (
+        ticket_setup.save_settings,
+        lambda call, w, t: call(ticket_setup.get_settings(w.db, w.admin)),
+        ADMINS,
+    ),
     "audit_log": (audit.audit_log, lambda call, w, t: call(), ADMINS),
     "add_user": (
         accounts.add_user,

@@ -1,0 +1,103 @@
+"""What the administrator's services share: their permission, loading and naming the rows they edit, the audit
+row of each save, and refusing to delete what is still in use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from desk.domain.errors import Invalid, NotFound
+from desk.domain.inputs import is_one_line
+from desk.domain.permissions import Actor, Right
+from desk.domain.staff import AuditAction, AuditKind
+from desk.services import audit
+from desk.services.accounts import require_right
+from desk.services.audit import Shown, differences
+
+T = TypeVar("T")
+
+
+def require_admin(actor: Actor) -> None:
+    require_right(actor, Right.ADMIN)
+
+
+def get_row(session: Session, model: type[T], row_id: int) -> T:
+    row = session.get(model, row_id)
+    if row is None:
+        raise NotFound(f"There is no {model.__name__.lower()} with id {row_id}: someone may have deleted it.")
+    return row
+
+
+def unique_name(session: Session, model: Any, name: str, row_id: int | None, what: str) -> str:
+    """The name a row is saved with: one line, within its column, unlike any other row's of the model."""
+    name = name.strip()
+    limit = model.__table__.c.name.type.length
+    problem = (
+        f"Enter the {what}'s name."
+        if not name
+        else "Use one line, without control characters."
+        if not is_one_line(name)
+        else f"Use at most {limit} characters."
+        if len(name) > limit
+        else f"Another {what} is called {name}."
+        if session.scalar(select(model.id).where(model.name == name, model.id != (row_id or 0)))
+        else None
+    )
+    if problem:
+        raise Invalid(problem, {"name": problem})
+    return name
+
+
+def names_of(session: Session, model: Any, ids: Iterable[int | None]) -> dict[int, str]:
+    """The names of these rows of a model (None: no row), by id."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {row_id: name for row_id, name in session.execute(select(model.id, model.name).where(model.id.in_(wanted)))}
+
+
+def known(session: Session, model: Any, ids: Iterable[int | None], field: str, what: str) -> None:
+    """Invalid, on `field`, unless every id given (None: none chosen) names a row of the model."""
+    wanted = {i for i in ids if i is not None}
+    found = set(session.scalars(select(model.id).where(model.id.in_(wanted)))) if wanted else set()
+    if missing := wanted - found:
+        problem = f"There is no {what} with id {', '.join(map(str, sorted(missing)))}: choose again."
+        raise Invalid(problem, {field: problem})
+
+
+def to_save(
+    session: Session, model: type[T], row_id: int | None, shown: Callable[[T], dict[str, Shown]]
+) -> tuple[T, dict[str, Shown]]:
+    """The row a save changes (a new one, added to the session, when `row_id` is None; the caller fills it in before
+    anything flushes) and its fields as the audit showed them before."""
+    if row_id is None:
+        row = model()
+        session.add(row)
+        return row, {}
+    row = get_row(session, model, row_id)
+    return row, shown(row)
+
+
+def audit_save(
+    session: Session,
+    actor: Actor,
+    given_id: int | None,
+    kind: AuditKind,
+    row_id: int,
+    name: str,
+    before: Mapping[str, Shown],
+    after: Mapping[str, Shown],
+) -> None:
+    """The audit row of a save: created when no id was given, else what changed."""
+    action = AuditAction.CREATED if given_id is None else AuditAction.CHANGED
+    audit.record(session, actor, action, kind, row_id, name, differences(before, after))
+
+
+def refuse_in_use(name: str, uses: Mapping[str, int], way_forward: str) -> None:
+    """Invalid saying how much still uses `name` and what to do, when anything does."""
+    counted = [f"{n:,} {what}{'' if n == 1 else 's'}" for what, n in uses.items() if n]
+    if counted:
+        raise Invalid(f"{name} is still used by {' and '.join(counted)}: {way_forward}.")
