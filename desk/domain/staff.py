@@ -142,6 +142,9 @@ class StaffChoices:
     departments: tuple[Ref, ...]
     slas: tuple[Ref, ...]
     schedules: tuple[Ref, ...]
+    priorities: tuple[Ref, ...] = ()
+    statuses: tuple[Ref, ...] = ()
+    topics: tuple[Ref, ...] = ()  # by full name, "Parent / Child"
 
 
 @dataclass(frozen=True)

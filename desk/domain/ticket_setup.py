@@ -32,7 +32,6 @@ class SlaDetails:
     id: int
     form: SlaForm
     open_tickets: int
-    preview: DuePreview
 
 
 @dataclass(frozen=True, order=True)

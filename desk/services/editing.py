@@ -13,6 +13,7 @@ from desk.domain.errors import Invalid, NotFound
 from desk.domain.inputs import is_one_line
 from desk.domain.permissions import Actor, Right
 from desk.domain.staff import AuditAction, AuditKind
+from desk.domain.views import Ref
 from desk.services import audit
 from desk.services.accounts import require_right
 from desk.services.audit import Shown, differences
@@ -49,6 +50,12 @@ def unique_name(session: Session, model: Any, name: str, row_id: int | None, wha
     if problem:
         raise Invalid(problem, {"name": problem})
     return name
+
+
+def listing(session: Session, model: Any, order: Any = None) -> list[Ref]:
+    """The rows of a named model as Refs, by name (or by `order`)."""
+    ordering = (order, model.id) if order is not None else (model.name,)
+    return [Ref(id=i, name=n) for i, n in session.execute(select(model.id, model.name).order_by(*ordering))]
 
 
 def names_of(session: Session, model: Any, ids: Iterable[int | None]) -> dict[int, str]:

@@ -48,50 +48,50 @@ from desk.services.editing import (
     audit_save,
     get_row,
     known,
+    listing,
     names_of,
     refuse_in_use,
     require_admin,
     to_save,
     unique_name,
 )
+from desk.services.reference import topic_names
 from desk.storage.models import (
     Agent,
     AgentAccess,
     Department,
     HelpTopic,
     Mailbox,
+    Priority,
     Role,
     RolePermission,
     Schedule,
     Setting,
     SlaPlan,
+    Status,
     Team,
     TeamMember,
     Ticket,
 )
 
 
-def _listing(session: Session, model: type[Team | Role | Department]) -> list[Ref]:
-    return [Ref(id=i, name=n) for i, n in session.execute(select(model.id, model.name).order_by(model.name))]
-
-
 @query
 def staff_choices(session: Session, actor: Actor) -> StaffChoices:
     require_admin(actor)
+    topics = topic_names(list(session.scalars(select(HelpTopic))))
     return StaffChoices(
         agents=tuple(
             Ref(id=i, name=n)
             for i, n in session.execute(select(Agent.id, Agent.name).where(Agent.active).order_by(Agent.name))
         ),
-        teams=tuple(_listing(session, Team)),
-        roles=tuple(_listing(session, Role)),
-        departments=tuple(_listing(session, Department)),
-        slas=tuple(
-            Ref(id=i, name=n) for i, n in session.execute(select(SlaPlan.id, SlaPlan.name).order_by(SlaPlan.name))
-        ),
-        schedules=tuple(
-            Ref(id=i, name=n) for i, n in session.execute(select(Schedule.id, Schedule.name).order_by(Schedule.name))
-        ),
+        teams=tuple(listing(session, Team)),
+        roles=tuple(listing(session, Role)),
+        departments=tuple(listing(session, Department)),
+        slas=tuple(listing(session, SlaPlan)),
+        schedules=tuple(listing(session, Schedule)),
+        priorities=tuple(listing(session, Priority, Priority.level)),
+        statuses=tuple(listing(session, Status, Status.sort)),
+        topics=tuple(sorted((Ref(id=i, name=n) for i, n in topics.items()), key=lambda r: r.name.casefold())),
     )
 
 
@@ -392,7 +392,7 @@ def _shown_team(session: Session, form: TeamForm) -> dict[str, Shown]:
 @query
 def list_teams(session: Session, actor: Actor) -> list[Ref]:
     require_admin(actor)
-    return _listing(session, Team)
+    return listing(session, Team)
 
 
 @query
@@ -452,7 +452,7 @@ def _shown_role(form: RoleForm) -> dict[str, Shown]:
 @query
 def list_roles(session: Session, actor: Actor) -> list[Ref]:
     require_admin(actor)
-    return _listing(session, Role)
+    return listing(session, Role)
 
 
 @query
@@ -521,7 +521,7 @@ def _shown_department(session: Session, form: DepartmentForm) -> dict[str, Shown
 @query
 def list_departments(session: Session, actor: Actor) -> list[Ref]:
     require_admin(actor)
-    return _listing(session, Department)
+    return listing(session, Department)
 
 
 @query

@@ -9,7 +9,7 @@ plan or a schedule times the tickets opened from then on; tickets already open k
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -47,6 +47,7 @@ from desk.services.editing import (
     audit_save,
     get_row,
     known,
+    listing,
     names_of,
     refuse_in_use,
     require_admin,
@@ -78,10 +79,6 @@ def _count(session: Session, model: Any, *where: Any) -> int:
     return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
-def _refs(session: Session, model: Any, *order: Any) -> list[Ref]:
-    return [Ref(id=i, name=n) for i, n in session.execute(select(model.id, model.name).order_by(*order))]
-
-
 def _fail(errors: dict[str, str]) -> None:
     if errors:
         raise Invalid(" ".join(errors.values()), errors)
@@ -90,10 +87,9 @@ def _fail(errors: dict[str, str]) -> None:
 # --- SLA plans ----------------------------------------------------------------------------------------------------
 
 
-def _preview(session: Session, form: SlaForm) -> DuePreview:
-    """When a ticket opened now under the plan is due (in its schedule's hours, else around the clock)."""
+def _preview(session: Session, form: SlaForm, opened: datetime) -> DuePreview:
+    """When a ticket opened at `opened` under the plan is due (in its schedule's hours, else around the clock)."""
     hours = schedule(session, form.schedule_id)
-    opened = now()
     first = form.first_response_hours
     return DuePreview(
         opened=opened,
@@ -134,13 +130,13 @@ def _check_sla(session: Session, form: SlaForm) -> None:
 @query
 def list_slas(session: Session, actor: Actor) -> list[Ref]:
     require_admin(actor)
-    return _refs(session, SlaPlan, SlaPlan.name)
+    return listing(session, SlaPlan)
 
 
 def _sla_details(session: Session, plan: SlaPlan) -> SlaDetails:
     form = _sla_form(plan)
     open_tickets = _count(session, Ticket, Ticket.sla_id == plan.id, Ticket.state == StatusState.OPEN)
-    return SlaDetails(id=plan.id, form=form, open_tickets=open_tickets, preview=_preview(session, form))
+    return SlaDetails(id=plan.id, form=form, open_tickets=open_tickets)
 
 
 @query
@@ -150,11 +146,11 @@ def get_sla(session: Session, actor: Actor, sla_id: int) -> SlaDetails:
 
 
 @query
-def preview_sla(session: Session, actor: Actor, form: SlaForm) -> DuePreview:
-    """When a ticket opened now would be due under the plan as typed (saved or not)."""
+def preview_sla(session: Session, actor: Actor, form: SlaForm, *, opened: datetime | None = None) -> DuePreview:
+    """When a ticket opened now (or at `opened`) would be due under the plan as typed, saved or not."""
     require_admin(actor)
     _check_sla(session, form)
-    return _preview(session, form)
+    return _preview(session, form, opened or now())
 
 
 @command
@@ -234,7 +230,7 @@ def _check_schedule(form: ScheduleForm) -> ScheduleForm:
 @query
 def list_schedules(session: Session, actor: Actor) -> list[Ref]:
     require_admin(actor)
-    return _refs(session, Schedule, Schedule.name)
+    return listing(session, Schedule)
 
 
 def _schedule_details(session: Session, row: Schedule) -> ScheduleDetails:
@@ -261,11 +257,13 @@ def get_schedule(session: Session, actor: Actor, schedule_id: int) -> ScheduleDe
 
 
 @query
-def preview_schedule(session: Session, actor: Actor, form: ScheduleForm, hours: float) -> DuePreview:
-    """When `hours` of this schedule's business time (as typed, saved or not) end, counted from now."""
+def preview_schedule(
+    session: Session, actor: Actor, form: ScheduleForm, hours: float, *, opened: datetime | None = None
+) -> DuePreview:
+    """When `hours` of this schedule's business time (as typed, saved or not) end, counted from now (or `opened`)."""
     require_admin(actor)
     checked = _check_schedule(form)
-    opened = now()
+    opened = opened or now()
     intervals = [(i.weekday, i.start_minute, i.end_minute) for i in checked.hours]
     hours_of = schedule_of(checked.timezone, intervals, [h.day for h in checked.holidays])
     due = add_business_time(opened, timedelta(hours=hours), hours_of)
@@ -453,7 +451,7 @@ def _status_details(session: Session, status: Status) -> StatusDetails:
 @query
 def list_statuses(session: Session, actor: Actor) -> list[Ref]:
     require_admin(actor)
-    return _refs(session, Status, Status.sort, Status.id)
+    return listing(session, Status, Status.sort)
 
 
 @query
@@ -529,7 +527,7 @@ def _shown_priority(form: PriorityForm) -> dict[str, Shown]:
 @query
 def list_priorities(session: Session, actor: Actor) -> list[Ref]:
     require_admin(actor)
-    return _refs(session, Priority, Priority.level)
+    return listing(session, Priority, Priority.level)
 
 
 @query

@@ -266,11 +266,14 @@ async def shoot_administration(window: MainWindow, out: Path) -> None:
     await settle()
     save(admin, out, "16-admin-agent-refused")
     agents.revert()
-    for row, name in enumerate(("teams", "roles", "departments", "audit"), start=1):
-        admin.sidebar.setCurrentRow(row)
+    for name in (*list(admin.sections)[1:], "Audit log"):
+        admin.choose(name)
         page = admin.pages.currentWidget()
         await settle(lambda: getattr(page, "loaded_form", None) is not None or getattr(page, "entries", None))  # noqa: B023
-        save(admin, out, f"16-admin-{name}")
+        preview = getattr(getattr(page, "editor", None), "preview", None)  # a plan's or a schedule's due times
+        if preview is not None:
+            await settle(preview.text)
+        save(admin, out, f"16-admin-{name.lower().replace(' ', '-')}")
     admin.close()
     dialog = window.show_change_password()
     dialog.current.setText("wrong")

@@ -59,7 +59,7 @@ def test_giving_an_agent_a_role_in_another_department(ctx: Context, loop: qasync
         await until(lambda: not agents.is_dirty() and not agents.save_button.isEnabled(), what="saved")
         john = accounts.agent_by_username(db, "john")
         assert billing in john.departments and john.departments[billing] == frozenset()
-        window.sidebar.setCurrentRow(4)
+        window.choose("Audit log")
         await until(lambda: window.audit.table.rowCount() > 0, what="the audit")
         what, changes = (window.audit.table.item(0, column) for column in (3, 4))
         assert what is not None and what.text() == "agent John Carter"
@@ -74,7 +74,7 @@ def test_refused_fields_are_shown_beside_them_and_the_form_is_kept(
 ) -> None:
     async def scenario() -> None:
         window = opened(ctx, qtbot)
-        window.sidebar.setCurrentRow(3)
+        window.choose("Departments")
         departments = window.sections["Departments"]
         await until(lambda: departments.list.count() > 0, what="the departments")
         await until(lambda: departments.loaded_form is not None, what="the first department")
@@ -106,7 +106,7 @@ def test_choosing_another_row_with_unsaved_changes_asks_first(
 ) -> None:
     async def scenario() -> None:
         window = opened(ctx, qtbot)
-        window.sidebar.setCurrentRow(1)
+        window.choose("Teams")
         teams = window.sections["Teams"]
         await until(lambda: teams.loaded_form is not None, what="the first team")
         first = teams.editor.heading.text()

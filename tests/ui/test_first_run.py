@@ -1,9 +1,10 @@
-"""A help desk set up from the window alone: a new file, its first administrator, a department and an agent given
-access to it; then that agent signs in and works a ticket there."""
+"""A help desk set up from the window alone: a new file, its first administrator, a department, an SLA plan, a
+nested help topic and an agent given access; then that agent signs in and works a ticket there."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from desk.domain.queues import Criteria
 from desk.services import queues, tickets
 from desk.ui import startup
 from desk.ui.admin.editors import AgentEditor, DepartmentEditor
+from desk.ui.admin.ticket_editors import SlaEditor, TopicEditor
 from desk.ui.connect import ConnectionDialog
 from desk.ui.first_run import FirstAdministratorDialog
 from desk.ui.login import LoginDialog
@@ -63,7 +65,7 @@ def test_an_administrator_sets_up_a_new_help_desk_from_the_window(
 
         admin = window.show_administration()
         await until(lambda: admin.sections["Agents"].loaded_form is not None, what="the agents")
-        admin.sidebar.setCurrentRow(3)
+        admin.choose("Departments")
         departments = admin.sections["Departments"]
         await until(lambda: departments.loaded_form is not None, what="Support")
         departments.new_button.click()
@@ -72,7 +74,37 @@ def test_an_administrator_sets_up_a_new_help_desk_from_the_window(
         await until(lambda: editor.heading.text() == "New department")
         editor.name.setText("Online Banking")
         assert await departments.store()
-        admin.sidebar.setCurrentRow(0)
+        admin.choose("SLA plans")
+        plans = admin.sections["SLA plans"]
+        await until(lambda: plans.loaded_form is not None, what="the Default plan")
+        plans.new_button.click()
+        plan_editor = plans.editor
+        assert isinstance(plan_editor, SlaEditor)
+        await until(lambda: plan_editor.heading.text() == "New SLA plan")
+        plan_editor.name.setText("Sev-A")
+        plan_editor.first_response.setValue(1)
+        plan_editor.resolution.setValue(4)
+        assert plan_editor.schedule.currentText().startswith("Around the clock")
+        assert await plans.store()
+        admin.choose("Help topics")
+        topics = admin.sections["Help topics"]
+        topic_editor = topics.editor
+        assert isinstance(topic_editor, TopicEditor)
+        await until(lambda: topic_editor.isEnabled() or topics.list.count() == 0, what="the topics")
+        for name, below, department in (
+            ("Report a Problem", "The top level", "Support"),
+            ("Business Critical Outage", "Report a Problem", "Online Banking"),
+        ):
+            topics.new_button.click()
+            await until(lambda: topic_editor.heading.text() == "New help topic")
+            topic_editor.name.setText(name)
+            topic_editor.parent_topic.setCurrentText(below)
+            topic_editor.department.setCurrentText(department)
+            if department == "Online Banking":
+                topic_editor.sla.setCurrentText("Sev-A")
+            assert await topics.store()
+        assert topic_editor.heading.text() == "Report a Problem / Business Critical Outage"
+        admin.choose("Agents")
         agents = admin.sections["Agents"]
         agents.new_button.click()
         agent_editor = agents.editor
@@ -95,10 +127,11 @@ def test_an_administrator_sets_up_a_new_help_desk_from_the_window(
         login.password.setText("john-password")
         login.sign_in_button.click()
         john = await signed_in(again)
-        banking = next(d.id for d in john.choices.departments if d.name == "Online Banking")
-        ticket = await john.call(tickets.open_ticket, subject="Card blocked", body="My card is blocked.",
-                                 requester_email="alice@example.com", department_id=banking)  # fmt: skip
-        assert ticket.department.name == "Online Banking"
+        outage = next(t.id for t in john.choices.topics if t.name == "Report a Problem / Business Critical Outage")
+        ticket = await john.call(tickets.open_ticket, subject="Card payments down", body="No card works.",
+                                 requester_email="alice@example.com", topic_id=outage)  # fmt: skip
+        assert (ticket.department.name, ticket.sla.name if ticket.sla else None) == ("Online Banking", "Sev-A")
+        assert ticket.resolution_due == ticket.created_at + timedelta(hours=4)
         page = await john.call(queues.queue_page, Criteria())
         assert [row.id for row in page.rows] == [ticket.id]
         john.close()

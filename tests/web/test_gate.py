@@ -13,7 +13,8 @@ import time
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from sqlalchemy import func, select, update
 
 import desk.services
 from desk.client.remote import RemoteServices
-from desk.domain.enums import EventKind, Queue, SortKey, TicketSource
+from desk.domain.enums import EventKind, Queue, SortKey, StatusState, TicketSource
 from desk.domain.errors import (
     Conflict,
     DatabaseUnavailable,
@@ -38,13 +39,24 @@ from desk.domain.errors import (
     ServerUnreachable,
     SignedOut,
 )
-from desk.domain.permissions import AgentActor, SystemActor
+from desk.domain.permissions import AgentActor, Perm, SystemActor
 from desk.domain.queues import Criteria
+from desk.domain.staff import AgentForm, DepartmentForm, RoleForm, TeamForm
+from desk.domain.ticket_setup import (
+    HolidayForm,
+    Interval,
+    PriorityForm,
+    ScheduleForm,
+    SlaForm,
+    StatusForm,
+    TopicForm,
+)
 from desk.domain.views import AttachmentView, EntryView, EventView, TicketView, Upload
 from desk.services import (
     accounts,
     agent_sessions,
     api_tokens,
+    audit,
     calls,
     entries,
     lifecycle,
@@ -52,6 +64,8 @@ from desk.services import (
     queues,
     reference,
     settings,
+    staff,
+    ticket_setup,
     tickets,
     worker,
 )
@@ -121,7 +135,36 @@ def read_cases(world: World, ticket: TicketView, other: TicketView) -> dict[Call
         reference.requester_tickets: ((ticket.requester.id,), {}),
         tickets.get_ticket: ((ticket.id,), {}),
         worker.status: ((), {}),
+        audit.audit_log: ((), {"text": "Printer"}),
+        staff.get_agent: ((world.limited.id,), {}),
+        staff.get_department: ((world.support,), {}),
+        staff.get_role: ((staff.list_roles(world.db, world.admin)[0].id,), {}),
+        staff.get_team: ((world.level2,), {}),
+        staff.list_agents: ((), {"text": "agent"}),
+        staff.list_departments: ((), {}),
+        staff.list_roles: ((), {}),
+        staff.list_teams: ((), {}),
+        staff.staff_choices: ((), {}),
+        ticket_setup.get_priority: ((world.priorities["High"],), {}),
+        ticket_setup.get_schedule: ((ticket_setup.list_schedules(world.db, world.admin)[0].id,), {}),
+        ticket_setup.get_settings: ((), {}),
+        ticket_setup.get_sla: ((world.sla_fast,), {}),
+        ticket_setup.get_status: ((world.statuses["Pending"],), {}),
+        ticket_setup.get_topic: ((world.topic_outage,), {}),
+        ticket_setup.list_priorities: ((), {}),
+        ticket_setup.list_schedules: ((), {}),
+        ticket_setup.list_slas: ((), {}),
+        ticket_setup.list_statuses: ((), {}),
+        ticket_setup.list_topics: ((), {}),
+        ticket_setup.preview_schedule: ((BERLIN, 8.5), {"opened": datetime(2026, 12, 23, 17, 30, tzinfo=UTC)}),
+        ticket_setup.preview_sla: ((SlaForm("Gold", 8, 2),), {"opened": datetime(2026, 12, 23, 17, 30, tzinfo=UTC)}),
     }
+
+
+BERLIN = ScheduleForm(
+    "Berlin", "Europe/Berlin", tuple(Interval(day, 9 * 60, 17 * 60) for day in range(5)),
+    (HolidayForm(date(2026, 12, 24), "Christmas Eve"),),
+)  # fmt: skip
 
 
 Write = Callable[[Callable[..., Any], World, TicketView], tuple[Any, Any]]
@@ -167,7 +210,88 @@ def _collaborator(world: World, ticket: TicketView) -> int:
     return added.collaborators[0].user.id
 
 
+def _saved(get: Callable[..., Any]) -> Callable[[Any, World], tuple[Any, Any]]:
+    """A save's answer through the server, and the saved row read in-process: they must be equal."""
+    return lambda saved, world: (saved, get(world.db, world.admin, saved.id))
+
+
+def _spare(world: World) -> AgentActor:
+    """An agent nobody is signed in as (their name is their username)."""
+    name = f"spare{uuid.uuid4().hex[:8]}"
+    return accounts.add_agent(world.db, world.admin, username=name, name=name, email=f"{name}@x.example",
+                              password="long-enough")  # fmt: skip
+
+
+def _gone(get: Callable[..., Any], row_id: int, world: World) -> bool:
+    return outcome(lambda: get(world.db, world.admin, row_id))[0] is NotFound
+
+
+def _deleted(save: Callable[..., Any], form: Any, get: Callable[..., Any]) -> Write:
+    def write(call: Callable[..., Any], world: World, ticket: TicketView) -> tuple[Any, Any]:
+        row_id = save(world.db, world.admin, None, form).id
+        return (call(row_id), _gone(get, row_id, world)), (None, True)
+
+    return write
+
+
 WRITES: dict[Callable[..., Any], Write] = {
+    staff.save_agent: lambda call, w, t: _saved(staff.get_agent)(
+        call(
+            None,
+            AgentForm(username="nora", name="Nora", email="nora@x.example", teams=(w.level2,)),
+            password="long-enough",
+        ),
+        w,
+    ),
+    staff.set_agent_active: lambda call, w, t: (
+        (call((spare := _spare(w)).id, False), staff.get_agent(w.db, w.admin, spare.id).active),
+        (0, False),
+    ),
+    staff.reset_password: lambda call, w, t: (
+        (
+            call((spare := _spare(w)).id, "long-enough-too"),
+            accounts.authenticate_agent(w.db, spare.name, "long-enough-too"),
+        ),
+        (0, spare),
+    ),
+    staff.change_own_password: lambda call, w, t: (
+        (call("admin-password", "admin-password-2"), accounts.authenticate_agent(w.db, "admin", "admin-password-2").id),
+        (None, w.admin.id),
+    ),
+    staff.save_team: lambda call, w, t: _saved(staff.get_team)(call(None, TeamForm("Nights", w.manager.id)), w),
+    staff.save_role: lambda call, w, t: _saved(staff.get_role)(call(None, RoleForm("Triage", tuple(Perm))), w),
+    staff.save_department: lambda call, w, t: _saved(staff.get_department)(
+        call(None, DepartmentForm("Sales", public=False, sla_id=w.sla_fast)), w
+    ),
+    staff.delete_team: _deleted(staff.save_team, TeamForm("Gone"), staff.get_team),
+    staff.delete_role: _deleted(staff.save_role, RoleForm("Gone"), staff.get_role),
+    staff.delete_department: _deleted(staff.save_department, DepartmentForm("Gone"), staff.get_department),
+    ticket_setup.save_sla: lambda call, w, t: _saved(ticket_setup.get_sla)(call(None, SlaForm("Gold", 8, 2)), w),
+    ticket_setup.save_schedule: lambda call, w, t: _saved(ticket_setup.get_schedule)(call(None, BERLIN), w),
+    ticket_setup.save_topic: lambda call, w, t: _saved(ticket_setup.get_topic)(
+        call(None, TopicForm("Cards", w.support, w.topic_problem, assign_team_id=w.level2)), w
+    ),
+    ticket_setup.save_status: lambda call, w, t: _saved(ticket_setup.get_status)(
+        call(None, StatusForm("Waiting for vendor", StatusState.OPEN, pauses_sla=True)), w
+    ),
+    ticket_setup.save_priority: lambda call, w, t: _saved(ticket_setup.get_priority)(
+        call(None, PriorityForm("Critical", 9, "#aa0000")), w
+    ),
+    ticket_setup.save_settings: lambda call, w, t: (
+        call(replace(ticket_setup.get_settings(w.db, w.admin), autoclose_days=3)),
+        replace(ticket_setup.get_settings(w.db, w.admin), autoclose_days=3),
+    ),
+    ticket_setup.delete_sla: _deleted(ticket_setup.save_sla, SlaForm("Gone", 8), ticket_setup.get_sla),
+    ticket_setup.delete_schedule: _deleted(
+        ticket_setup.save_schedule, replace(BERLIN, name="Gone"), ticket_setup.get_schedule
+    ),
+    ticket_setup.delete_topic: _deleted(ticket_setup.save_topic, TopicForm("Gone", 1), ticket_setup.get_topic),
+    ticket_setup.delete_status: _deleted(
+        ticket_setup.save_status, StatusForm("Gone", StatusState.OPEN), ticket_setup.get_status
+    ),
+    ticket_setup.delete_priority: _deleted(
+        ticket_setup.save_priority, PriorityForm("Gone", 99, "#000000"), ticket_setup.get_priority
+    ),
     agent_sessions.end_sessions: _end_sessions,
     api_tokens.create_token: _create_token,
     api_tokens.revoke_token: lambda call, w, t: (

@@ -66,7 +66,7 @@ def _sentence(words: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-def _line(max_length: int) -> QLineEdit:
+def line_edit(max_length: int) -> QLineEdit:
     edit = QLineEdit()
     edit.setMaxLength(max_length)
     return edit
@@ -151,9 +151,9 @@ class AgentEditor(StaffEditor):
         actions.addWidget(self.password_button)
         actions.addStretch(1)
         self.layout_.addRow(actions)
-        self.username = self.field("username", "Username:", _line(64))
-        self.name = self.field("name", "Name:", _line(120))
-        self.email = self.field("email", "Email:", _line(254))
+        self.username = self.field("username", "Username:", line_edit(64))
+        self.name = self.field("name", "Name:", line_edit(120))
+        self.email = self.field("email", "Email:", line_edit(254))
         self.password = self.field("password", "Password:", QLineEdit(echoMode=QLineEdit.EchoMode.Password))
         self.password.setPlaceholderText("at least 8 characters; they can change it after signing in")
         self.rights: dict[Right, QCheckBox] = {}
@@ -342,7 +342,7 @@ class TeamEditor(StructureEditor):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.name = self.field("name", "Name:", _line(120))
+        self.name = self.field("name", "Name:", line_edit(120))
         self.lead = self.field("lead", "Lead:", RefChoice("No lead"))
         self.members = self.field("members", "Members:", RefChecklist())
         self.name.textChanged.connect(self.edited)
@@ -380,7 +380,7 @@ class RoleEditor(StructureEditor):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.name = self.field("name", "Name:", _line(64))
+        self.name = self.field("name", "Name:", line_edit(64))
         self.name.textChanged.connect(self.edited)
         self.permissions: dict[Any, QCheckBox] = {}
         for group, perms in PERM_GROUPS:
@@ -420,7 +420,7 @@ class DepartmentEditor(StructureEditor):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.name = self.field("name", "Name:", _line(120))
+        self.name = self.field("name", "Name:", line_edit(120))
         self.public = self.field("public", "", QCheckBox("Public: end users may choose it in the Support Center"))
         self.manager = self.field("manager", "Manager:", RefChoice("No manager"))
         self.sla = self.field("sla", "SLA plan:", RefChoice("The help desk's default plan"))

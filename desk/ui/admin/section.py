@@ -62,6 +62,7 @@ class Editor(QWidget):
     failed = Signal(str)
     noun = "row"  # "agent": in the section's buttons and questions
     deletable = True
+    single = False  # one form (the settings), no list: its one row is 0
 
     def __init__(self, ctx: Context) -> None:
         super().__init__()
@@ -75,10 +76,13 @@ class Editor(QWidget):
         self.layout_.addRow(self.heading)
         self.layout_.addRow(self.summary)
         self.errors: dict[str, QLabel] = {}
+        self.first_field: QWidget = self  # the first field `field` lays out, which New puts the cursor in
 
     def field(self, key: str, text: str, widget: W) -> W:
         """A labelled field, with a line under it for what the service refuses in `key`."""
         self.layout_.addRow(text, widget)
+        if not self.errors:
+            self.first_field = widget
         error = label("", "error", wrap=True)
         error.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)  # as wide as the field
         self.layout_.addRow("", error)
@@ -140,6 +144,7 @@ class Section(QWidget):
         self.loaded_form: Any = None
         self.question: QMessageBox | None = None  # the open "Discard your changes?", for tests
         self._showing = False  # the editor is being filled: its changes are not the agent's
+        self._opening: int | None = None  # the row last asked for
 
         self.search = QLineEdit(placeholderText=f"Search {editor.noun}s")
         self.search.setClearButtonEnabled(True)
@@ -177,7 +182,6 @@ class Section(QWidget):
         self.revert_button.clicked.connect(self.revert)
         self.delete_button = QPushButton("Delete…")
         self.delete_button.clicked.connect(self.ask_delete)
-        self.delete_button.setVisible(editor.deletable)
         self.buttons = QHBoxLayout()
         self.buttons.addWidget(self.delete_button)
         self.buttons.addStretch(1)
@@ -194,6 +198,8 @@ class Section(QWidget):
         right_layout.addWidget(self.message)
         right_layout.addLayout(self.buttons)
 
+        left.setVisible(not editor.single)
+        self.delete_button.setVisible(editor.deletable and not editor.single)
         splitter = QSplitter()
         splitter.addWidget(left)
         splitter.addWidget(right)
@@ -215,6 +221,11 @@ class Section(QWidget):
 
     async def load_list(self, select: int | None = None) -> None:
         """List the rows matching the search, choosing `select` (else the row chosen before, else the first)."""
+        if self.editor.single:
+            if self.loaded_form is None:
+                await self.open(0)
+            self.listed.emit()
+            return
         select = select if select is not None else self.current_id
         try:
             rows = await self.editor.rows(self.search.text())
@@ -274,14 +285,16 @@ class Section(QWidget):
         await self.open(row_id)
 
     async def open(self, row_id: int) -> None:
+        """Load the row into the editor, unless another is asked for before it arrives (the latest one wins)."""
         self.say("")
+        self._opening = row_id
         try:
             details = await self.editor.fetch(row_id)
         except DeskError as error:
-            if isValid(self):
+            if isValid(self) and self._opening == row_id:
                 self.say(str(error))
             return
-        if isValid(self):
+        if isValid(self) and self._opening == row_id:
             self._show(row_id, details)
 
     def _show(self, row_id: int | None, details: Any | None) -> None:
@@ -318,8 +331,11 @@ class Section(QWidget):
         self.list.setCurrentRow(-1)
         self.list.blockSignals(False)
         self.say("")
+        self._opening = None
         self._show(None, None)
-        self.editor.focusNextChild()
+        # Straight to the first field: moving focus along the chain could land on the list, which would then
+        # choose its first row (and leave the new one).
+        self.editor.first_field.setFocus()
 
     def revert(self) -> None:
         if self.current_id is None:
@@ -371,8 +387,9 @@ class Section(QWidget):
             return False
         if not isValid(self):
             return False
-        self._show(details.id, details)
-        await self.load_list(select=details.id)
+        saved_id = getattr(details, "id", 0)  # the settings have none
+        self._show(saved_id, details)
+        await self.load_list(select=saved_id)
         self.saved.emit()
         return True
 

@@ -26,18 +26,44 @@ from desk.ui import icons
 from desk.ui.admin.audit_log import AuditLog
 from desk.ui.admin.editors import AgentEditor, DepartmentEditor, RoleEditor, StaffEditor, TeamEditor
 from desk.ui.admin.section import Section
+from desk.ui.admin.ticket_editors import (
+    PriorityEditor,
+    ScheduleEditor,
+    SettingsEditor,
+    SlaEditor,
+    StatusEditor,
+    TopicEditor,
+)
 from desk.ui.tasks import Context, async_slot
 
 GEOMETRY_KEY = "admin/geometry"
-SECTION_ICONS = {"Agents": "user", "Teams": "team", "Roles": "key", "Departments": "inbox", "Audit log": "event"}
+GROUPS = (
+    ("People", ("Agents", "Teams", "Roles")),
+    ("Tickets", ("Departments", "Help topics", "SLA plans", "Business hours", "Statuses", "Priorities", "Settings")),
+    ("Records", ("Audit log",)),
+)
+SECTION_ICONS = {
+    "Agents": "user",
+    "Teams": "team",
+    "Roles": "key",
+    "Departments": "inbox",
+    "Help topics": "saved",
+    "SLA plans": "overdue",
+    "Business hours": "pause",
+    "Statuses": "answered",
+    "Priorities": "unanswered",
+    "Settings": "settings",
+    "Audit log": "event",
+}
 
 
 class AdministrationWindow(QDialog):
-    """Agents, teams, roles, departments and the audit log.
+    """People (agents, teams, roles), tickets (departments, help topics, SLA plans, business hours, statuses,
+    priorities, settings) and the audit log.
 
     Attributes:
         sections: the editing sections by name ("Agents", …); audit: the audit log.
-        sidebar: one row per section (Ctrl+1… chooses one).
+        sidebar: a row per section under its group's heading (Ctrl+1… chooses the first nine).
 
     Signals:
         ready: the choices the editors offer arrived, and the first section is listed.
@@ -57,6 +83,12 @@ class AdministrationWindow(QDialog):
             "Teams": TeamEditor(ctx),
             "Roles": RoleEditor(ctx),
             "Departments": DepartmentEditor(ctx),
+            "Help topics": TopicEditor(ctx),
+            "SLA plans": SlaEditor(ctx),
+            "Business hours": ScheduleEditor(ctx),
+            "Statuses": StatusEditor(ctx),
+            "Priorities": PriorityEditor(ctx),
+            "Settings": SettingsEditor(ctx),
         }
         self.sections = {name: Section(editor) for name, editor in editors.items()}
         self.audit = AuditLog(ctx)
@@ -66,18 +98,25 @@ class AdministrationWindow(QDialog):
         self.sidebar.setSpacing(2)
         self.sidebar.setIconSize(QSize(18, 18))
         self.pages = QStackedWidget()
-        for number, (name, page) in enumerate([*self.sections.items(), ("Audit log", self.audit)], start=1):
-            item = QListWidgetItem(icons.icon(SECTION_ICONS[name]), name)
-            item.setToolTip(f"Ctrl+{number}")
-            self.sidebar.addItem(item)
-            self.pages.addWidget(page)
-            shortcut = QShortcut(QKeySequence(f"Ctrl+{number}"), self)
-            shortcut.activated.connect(lambda row=number - 1: self.sidebar.setCurrentRow(row))
+        pages: dict[str, QWidget] = {**self.sections, "Audit log": self.audit}
+        number = 0
+        for group, names in GROUPS:
+            header = QListWidgetItem(group.upper())
+            header.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.sidebar.addItem(header)
+            for name in names:
+                number += 1
+                item = QListWidgetItem(icons.icon(SECTION_ICONS[name]), name)
+                item.setData(Qt.ItemDataRole.UserRole, self.pages.addWidget(pages[name]))
+                self.sidebar.addItem(item)
+                if number <= 9:
+                    item.setToolTip(f"Ctrl+{number}")
+                    shortcut = QShortcut(QKeySequence(f"Ctrl+{number}"), self)
+                    shortcut.activated.connect(lambda chosen=name: self.choose(chosen))
         self._listed: set[int] = set()
         self._choices_loaded = False
-        self.sidebar.currentRowChanged.connect(self.pages.setCurrentIndex)
-        self.sidebar.currentRowChanged.connect(self._list_section)
-        self.sidebar.setCurrentRow(0)
+        self.sidebar.currentItemChanged.connect(self._chosen)
+        self.choose("Agents")
         for editor in editors.values():
             editor.structure_changed.connect(self.refresh_choices)
         agents = editors["Agents"]
@@ -101,12 +140,23 @@ class AdministrationWindow(QDialog):
         if geometry is not None:
             self.restoreGeometry(geometry)
 
+    def choose(self, name: str) -> None:
+        """Show the section called `name` ("Agents", …, "Audit log")."""
+        item = next(self.sidebar.item(r) for r in range(self.sidebar.count()) if self.sidebar.item(r).text() == name)
+        self.sidebar.setCurrentItem(item)
+
+    def _chosen(self, item: QListWidgetItem | None, _previous: QListWidgetItem | None) -> None:
+        if item is not None and item.data(Qt.ItemDataRole.UserRole) is not None:
+            page = int(item.data(Qt.ItemDataRole.UserRole))
+            self.pages.setCurrentIndex(page)
+            self._list_section(page)
+
     @async_slot
     async def start(self) -> None:
         await self.load_choices()
         if isValid(self):
             self._choices_loaded = True
-            await self.list_section(self.sidebar.currentRow())
+            await self.list_section(self.pages.currentIndex())
             self.ready.emit()
 
     async def load_choices(self) -> None:
@@ -134,15 +184,15 @@ class AdministrationWindow(QDialog):
             await agents.open(agents.current_id)
 
     @async_slot
-    async def _list_section(self, row: int) -> None:
-        await self.list_section(row)
+    async def _list_section(self, index: int) -> None:
+        await self.list_section(index)
 
-    async def list_section(self, row: int) -> None:
-        """List a section's rows the first time it is chosen (once the editors know their choices)."""
-        if row in self._listed or row < 0 or not self._choices_loaded:
+    async def list_section(self, index: int) -> None:
+        """List a page's rows the first time it is chosen (once the editors know their choices)."""
+        if index in self._listed or index < 0 or not self._choices_loaded:
             return
-        self._listed.add(row)
-        page = self.pages.widget(row)
+        self._listed.add(index)
+        page = self.pages.widget(index)
         if isinstance(page, Section | AuditLog):
             await page.load_list()
 
@@ -154,7 +204,7 @@ class AdministrationWindow(QDialog):
             super().closeEvent(event)
             return
         event.ignore()
-        self.sidebar.setCurrentRow(self.pages.indexOf(dirty))
+        self.choose(next(name for name, section in self.sections.items() if section is dirty))
         self._close_if_discarded(dirty)
 
     @async_slot
