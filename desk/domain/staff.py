@@ -22,6 +22,9 @@ class AuditKind(enum.StrEnum):
     STATUS = "status"
     PRIORITY = "priority"
     SETTINGS = "settings"
+    USER = "end user"
+    ORGANIZATION = "organization"
+    CANNED = "canned response"
 
 
 class AuditAction(enum.StrEnum):
@@ -31,7 +34,9 @@ class AuditAction(enum.StrEnum):
     ACTIVATED = "activated"
     DEACTIVATED = "deactivated"
     PASSWORD = "password"  # reset by an administrator or changed by its agent (never the password itself)
-    MOVED = "moved"  # a department's tickets moved to another
+    BANNED = "banned"
+    UNBANNED = "unbanned"
+    MERGED = "merged"  # an end user's tickets and messages moved to another of the same person
 
 
 # What each role key allows, grouped as an administrator thinks of them (the keys' words are PERM_ACTIONS).

@@ -134,3 +134,18 @@ class DeskSettings:
     login_lockout_minutes: int
     session_idle_hours: int
     session_max_days: int
+
+
+@dataclass(frozen=True)
+class CannedForm:
+    title: str
+    body: str  # with variables such as %{ticket.number}, filled in when an agent inserts it
+    department_id: int | None = None  # None: every department's
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class CannedDetails:
+    id: int
+    form: CannedForm
+    updated_at: datetime

@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import ColumnElement, CompoundSelect, null, select, union_all
+from sqlalchemy import ColumnElement, CompoundSelect, func, null, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -108,6 +108,15 @@ def verify_password(stored: str | None, password: str) -> bool:
         return False
 
 
+def organization_for(session: Session, address: str) -> int | None:
+    """The organization whose mail domains hold this address's domain: a new end user joins it."""
+    domain = address.rsplit("@", 1)[-1].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    spaced = " " + func.coalesce(Organization.domains, "") + " "
+    return session.scalar(
+        select(Organization.id).where(spaced.like(f"% {domain} %", escape="\\")).order_by(Organization.id).limit(1)
+    )
+
+
 def find_or_create_user(session: Session, email: str, name: str | None, phone: str | None = None) -> User:
     """The end user with this address, created if unknown (addresses compare case-insensitively)."""
     address = normalize_email(email)
@@ -117,7 +126,8 @@ def find_or_create_user(session: Session, email: str, name: str | None, phone: s
         display = (name or "").strip() or address.split("@")[0][:NAME_LENGTH]
         try:
             with session.begin_nested():
-                user = User(email=address, name=display, phone=(phone or "").strip() or None, created_at=now())
+                user = User(email=address, name=display, phone=(phone or "").strip() or None, created_at=now(),
+                            organization_id=organization_for(session, address))  # fmt: skip
                 session.add(user)
         except IntegrityError:  # created by a concurrent transaction that has committed since: use that one
             user = session.scalar(select(User).where(User.email == address))
@@ -233,7 +243,7 @@ def add_user(
     organization = (organization or "").strip()
     if session.scalar(select(User.id).where(User.email == address)):
         raise Invalid(f"An end user with address {address} exists already.", {"email": "Use another address."})
-    org_id = None
+    org_id = organization_for(session, address)
     if organization:
         org = session.scalar(select(Organization).where(Organization.name == organization))
         if org is None:

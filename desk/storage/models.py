@@ -134,6 +134,8 @@ class Organization(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     shares_tickets: Mapped[bool] = mapped_column(default=False)
+    # Mail domains whose new end users join the organization by themselves, space-separated, lower-case.
+    domains: Mapped[str | None] = mapped_column(String(500))
 
 
 class Agent(Base):
@@ -207,6 +209,7 @@ class User(Base):
     """An end user (requester); password only once they register for the Support Center."""
 
     __tablename__ = "users"
+    __table_args__ = (Index("ix_users_name", "name", "id"),)  # the directory pages through them by name
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-cased
@@ -619,6 +622,18 @@ class LoginAudit(Base):
     principal: Mapped[str] = mapped_column(String(254))
     success: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str | None] = mapped_column(String(64))
+
+
+class CannedResponse(Base):
+    """A reply an agent inserts in the composer: shared by every department, or one department's."""
+
+    __tablename__ = "canned_responses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    department_id: Mapped[int | None] = _fk("departments.id", nullable=True, ondelete="CASCADE", index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime]
 
 
 class AdminAudit(Base):

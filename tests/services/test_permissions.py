@@ -22,20 +22,23 @@ import pytest
 from desk.client.remote import RemoteServices
 from desk.domain.enums import Queue, StatusState
 from desk.domain.errors import DeskError, NotFound, PermissionDenied
+from desk.domain.people import OrganizationForm, UserForm
 from desk.domain.permissions import Actor, Perm, Right
 from desk.domain.queues import Criteria
 from desk.domain.staff import AgentForm, DepartmentForm, RoleForm, TeamForm
-from desk.domain.ticket_setup import Interval, PriorityForm, ScheduleForm, SlaForm, StatusForm, TopicForm
+from desk.domain.ticket_setup import CannedForm, Interval, PriorityForm, ScheduleForm, SlaForm, StatusForm, TopicForm
 from desk.domain.views import TicketView
 from desk.services import (
     accounts,
     api_tokens,
     audit,
     calls,
+    canned,
     entries,
     feed,
     lifecycle,
     locks,
+    people,
     portal,
     queues,
     reference,
@@ -99,6 +102,14 @@ def _spare_priority(world: World) -> PriorityForm:
     used = {ticket_setup.get_priority(world.db, world.admin, p.id).form.level
             for p in ticket_setup.list_priorities(world.db, world.admin)}  # fmt: skip
     return PriorityForm(_unique()[:40], min(set(range(1, 101)) - used), "#123456")
+
+
+def _organization(world: World) -> int:
+    return people.save_organization(world.db, world.admin, None, OrganizationForm(_unique())).id
+
+
+def _canned(world: World) -> int:
+    return canned.save_canned(world.db, world.admin, None, CannedForm(_unique(), "Thanks for waiting.")).id
 
 
 def _spare_agent(world: World) -> int:
@@ -328,6 +339,34 @@ CASES: dict[str, tuple[Service, Call, set[str]]] = {
         lambda call, w, t: call(ticket_setup.save_priority(w.db, w.admin, None, _spare_priority(w)).id),
         ADMINS,
     ),
+    **{
+        f"{name}": (service, lambda call, w, t: call(), ADMINS)
+        for name, service in (
+            ("list_users", people.list_users),
+            ("list_organizations", people.list_organizations),
+            ("list_canned", canned.list_canned),
+        )
+    },
+    "get_end_user": (people.get_end_user, lambda call, w, t: call(w.alice.id), ADMINS),
+    "save_user": (people.save_user, lambda call, w, t: call(None, UserForm("New", f"{_unique()}@x.example")), ADMINS),
+    "set_banned": (people.set_banned, lambda call, w, t: call(w.bob.id, True), ADMINS),
+    "merge_users": (
+        people.merge_users,
+        lambda call, w, t: call(
+            w.bob.id, people.save_user(w.db, w.admin, None, UserForm("B", f"{_unique()}@x.example")).id
+        ),
+        ADMINS,
+    ),
+    "get_organization": (people.get_organization, lambda call, w, t: call(_organization(w)), ADMINS),
+    "save_organization": (people.save_organization, lambda call, w, t: call(None, OrganizationForm(_unique())), ADMINS),
+    "delete_organization": (
+        people.delete_organization,
+        lambda call, w, t: call(people.save_organization(w.db, w.admin, None, OrganizationForm(_unique())).id),
+        ADMINS,
+    ),
+    "get_canned": (canned.get_canned, lambda call, w, t: call(_canned(w)), ADMINS),
+    "save_canned": (canned.save_canned, lambda call, w, t: call(None, CannedForm("Hi", "Hello %{user.name}")), ADMINS),
+    "delete_canned": (canned.delete_canned, lambda call, w, t: call(_canned(w)), ADMINS),
     "save_settings": (
         ticket_setup.save_settings,
         lambda call, w, t: call(ticket_setup.get_settings(w.db, w.admin)),

@@ -39,10 +39,12 @@ from desk.domain.errors import (
     ServerUnreachable,
     SignedOut,
 )
+from desk.domain.people import OrganizationForm, UserForm
 from desk.domain.permissions import AgentActor, Perm, SystemActor
 from desk.domain.queues import Criteria
 from desk.domain.staff import AgentForm, DepartmentForm, RoleForm, TeamForm
 from desk.domain.ticket_setup import (
+    CannedForm,
     HolidayForm,
     Interval,
     PriorityForm,
@@ -58,9 +60,11 @@ from desk.services import (
     api_tokens,
     audit,
     calls,
+    canned,
     entries,
     lifecycle,
     locks,
+    people,
     queues,
     reference,
     settings,
@@ -158,7 +162,17 @@ def read_cases(world: World, ticket: TicketView, other: TicketView) -> dict[Call
         ticket_setup.list_topics: ((), {}),
         ticket_setup.preview_schedule: ((BERLIN, 8.5), {"opened": datetime(2026, 12, 23, 17, 30, tzinfo=UTC)}),
         ticket_setup.preview_sla: ((SlaForm("Gold", 8, 2),), {"opened": datetime(2026, 12, 23, 17, 30, tzinfo=UTC)}),
+        people.list_users: (("a",), {"limit": 5}),
+        people.get_end_user: ((ticket.requester.id,), {}),
+        people.list_organizations: ((), {}),
+        people.get_organization: ((people.save_organization(world.db, world.admin, None, ACME).id,), {}),
+        canned.list_canned: ((), {}),
+        canned.get_canned: ((canned.save_canned(world.db, world.admin, None, THANKS).id,), {}),
     }
+
+
+ACME = OrganizationForm("Acme", ("acme.example",), shares_tickets=True)
+THANKS = CannedForm("Thanks", "Thank you, %{user.name}.")
 
 
 BERLIN = ScheduleForm(
@@ -281,6 +295,23 @@ WRITES: dict[Callable[..., Any], Write] = {
         call(replace(ticket_setup.get_settings(w.db, w.admin), autoclose_days=3)),
         replace(ticket_setup.get_settings(w.db, w.admin), autoclose_days=3),
     ),
+    people.save_user: lambda call, w, t: _saved(people.get_end_user)(
+        call(None, UserForm("Dora", "dora@acme.example")), w
+    ),
+    people.set_banned: lambda call, w, t: (
+        call(eve := people.save_user(w.db, w.admin, None, UserForm("Eve", "eve@x.example")).id, True),
+        people.get_end_user(w.db, w.admin, eve),
+    ),
+    people.merge_users: lambda call, w, t: (
+        call(w.alice.id, people.save_user(w.db, w.admin, None, UserForm("Alice", "alice@home.example")).id),
+        people.get_end_user(w.db, w.admin, w.alice.id),
+    ),
+    people.save_organization: lambda call, w, t: _saved(people.get_organization)(
+        call(None, OrganizationForm("Globex", ("globex.example",))), w
+    ),
+    people.delete_organization: _deleted(people.save_organization, OrganizationForm("Gone"), people.get_organization),
+    canned.save_canned: lambda call, w, t: _saved(canned.get_canned)(call(None, CannedForm("Logs", "Send logs")), w),
+    canned.delete_canned: _deleted(canned.save_canned, CannedForm("Gone", "x"), canned.get_canned),
     ticket_setup.delete_sla: _deleted(ticket_setup.save_sla, SlaForm("Gone", 8), ticket_setup.get_sla),
     ticket_setup.delete_schedule: _deleted(
         ticket_setup.save_schedule, replace(BERLIN, name="Gone"), ticket_setup.get_schedule
