@@ -30,6 +30,7 @@ from desk.domain.numbers import sequence_number
 from desk.domain.permissions import AgentActor, Perm, Right, SystemActor, UserActor
 from desk.domain.textsearch import words
 from desk.services import accounts, entries, lifecycle, settings, sla, tickets
+from desk.services.base import now
 from desk.services.setup import install_defaults
 from desk.storage import search, tallies
 from desk.storage.db import Database
@@ -37,6 +38,7 @@ from desk.storage.models import (
     NO_DUE,
     Agent,
     Base,
+    CannedResponse,
     Department,
     HelpTopic,
     Mailbox,
@@ -715,6 +717,35 @@ def _reference_data(db: Database) -> None:
                     HelpTopic(name="Feedback", department_id=departments["Support"], priority_id=priorities["Low"]),
                 ]
             )
+        if session.scalar(select(CannedResponse.id).limit(1)) is None:
+            session.add_all(
+                CannedResponse(
+                    title=title, body=body, department_id=departments.get(department or ""), updated_at=now()
+                )
+                for title, body, department in CANNED
+            )
+
+
+# title, text, department (None: every department's)
+CANNED = (
+    (
+        "Thanks, we are on it",
+        "Dear %{user.name},\n\nthank you for your message. We are looking into ticket %{ticket.number} and will "
+        "write again as soon as we know more.\n\n%{agent.name}",
+        None,
+    ),
+    (
+        "Ask for a screenshot",
+        "Could you send us a screenshot of the message you see, and tell us the time it happened?",
+        None,
+    ),
+    (
+        "Card blocked: unblock steps",
+        "Your card was blocked after three wrong PINs. Sign in to Online Banking, open Cards › Unblock, and confirm "
+        "with your TAN; the card works again within a minute.",
+        "Online Banking",
+    ),
+)
 
 
 def _agents(db: Database) -> dict[str, AgentActor]:

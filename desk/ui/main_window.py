@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from desk.domain.enums import ActorKind, EntryKind, OutgoingMail, Queue, SortKey
 from desk.domain.errors import DeskError
+from desk.domain.permissions import Right
 from desk.domain.queues import Criteria
 from desk.domain.textsearch import parse_query
 from desk.domain.views import ChangeView, TicketView
@@ -442,7 +443,8 @@ class MainWindow(QMainWindow):
         self.administration_action = file_menu.addAction(
             icons.icon("settings"), "Administration…", self.show_administration
         )
-        self.administration_action.setVisible(self._ctx.agent.is_admin)
+        # Administrators, and agents who manage end users (the directory and organizations only).
+        self.administration_action.setVisible(self._ctx.agent.is_admin or Right.USER_MANAGE in self._ctx.agent.rights)
         file_menu.addAction(icons.icon("lock"), "Change password…", self.show_change_password)
         file_menu.addSeparator()
         self.sign_out_action = file_menu.addAction(icons.icon("user"), "Sign out (switch agent)", self.sign_out)

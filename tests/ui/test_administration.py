@@ -9,10 +9,13 @@ import qasync
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
+from desk.domain.people import UserForm
+from desk.domain.permissions import Right, SystemActor
 from desk.domain.staff import AuditAction, AuditKind
-from desk.services import accounts, audit, staff
+from desk.services import accounts, audit, people, staff
 from desk.storage.db import Database
 from desk.ui.admin.editors import AgentEditor, DepartmentEditor
+from desk.ui.admin.people_editors import UserEditor
 from desk.ui.admin.section import Section
 from desk.ui.admin.window import AdministrationWindow
 from desk.ui.main_window import MainWindow
@@ -155,3 +158,40 @@ def test_administration_is_offered_to_administrators_and_every_agent_changes_the
     run(loop, scenario())
     john.close()
     admin.close()
+
+
+def test_an_agent_who_manages_end_users_merges_two_accounts_and_bans_one(
+    demo_db: Database, loop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    accounts.add_agent(demo_db, SystemActor(), username="clerk", name="Clerk", email="clerk@desk.example",
+                       password="clerk-password", rights=(Right.USER_MANAGE,))  # fmt: skip
+    clerk = make_context(demo_db, "clerk")
+    people.save_user(demo_db, clerk.agent, None, UserForm("Nora at home", "nora@home.example"))
+
+    async def scenario() -> None:
+        window = opened(clerk, qtbot)
+        assert [window.sidebar.item(r).text() for r in range(window.sidebar.count())] == [
+            "PEOPLE", "End users", "Organizations"
+        ]  # fmt: skip
+        users = window.sections["End users"]
+        editor = users.editor
+        assert isinstance(editor, UserEditor)
+        await until(lambda: users.loaded_form is not None, what="the first end user")
+        users.search.setText("nora.novak")
+        await until(lambda: users.list.count() == 1 and editor.heading.text() == "Nora Novak", what="Nora")
+        merge = editor.ask_merge()
+        assert merge is not None
+        merge.search.setText("nora@home")
+        await until(lambda: merge.results.count() == 1, what="the other account")
+        merge.results.setCurrentRow(0)
+        assert "cannot be undone" in merge.outcome.text()
+        merge.merge_button.click()
+        await until(lambda: not isValid(merge), what="the merge")
+        assert people.list_users(demo_db, clerk.agent, "nora@home").rows == ()
+        editor.ban_button.click()
+        await until(lambda: editor.ban_button.text() == "Lift the ban", what="the ban")
+        assert "banned" in editor.summary.text()
+        window.close()
+
+    run(loop, scenario())
+    clerk.close()

@@ -241,8 +241,10 @@ def _gone(get: Callable[..., Any], row_id: int, world: World) -> bool:
 
 
 def _deleted(save: Callable[..., Any], form: Any, get: Callable[..., Any]) -> Write:
+    """Delete a row made for it (`form`, or a function of the world making the form)."""
+
     def write(call: Callable[..., Any], world: World, ticket: TicketView) -> tuple[Any, Any]:
-        row_id = save(world.db, world.admin, None, form).id
+        row_id = save(world.db, world.admin, None, form(world) if callable(form) else form).id
         return (call(row_id), _gone(get, row_id, world)), (None, True)
 
     return write
@@ -316,7 +318,9 @@ WRITES: dict[Callable[..., Any], Write] = {
     ticket_setup.delete_schedule: _deleted(
         ticket_setup.save_schedule, replace(BERLIN, name="Gone"), ticket_setup.get_schedule
     ),
-    ticket_setup.delete_topic: _deleted(ticket_setup.save_topic, TopicForm("Gone", 1), ticket_setup.get_topic),
+    ticket_setup.delete_topic: _deleted(
+        ticket_setup.save_topic, lambda w: TopicForm("Gone", w.support), ticket_setup.get_topic
+    ),
     ticket_setup.delete_status: _deleted(
         ticket_setup.save_status, StatusForm("Gone", StatusState.OPEN), ticket_setup.get_status
     ),

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -99,6 +100,11 @@ class Editor(QWidget):
 
     # What each editor says: ----------------------------------------------------------------------------------
 
+    more = False  # the last rows were a page of more: the section asks for a narrower search
+
+    async def prepare(self) -> None:
+        """Load what the form offers that the window's choices do not, before the first row is shown."""
+
     async def rows(self, text: str) -> Sequence[Row]:
         raise NotImplementedError
 
@@ -145,6 +151,7 @@ class Section(QWidget):
         self.question: QMessageBox | None = None  # the open "Discard your changes?", for tests
         self._showing = False  # the editor is being filled: its changes are not the agent's
         self._opening: int | None = None  # the row last asked for
+        self._prepared = False
 
         self.search = QLineEdit(placeholderText=f"Search {editor.noun}s")
         self.search.setClearButtonEnabled(True)
@@ -168,6 +175,9 @@ class Section(QWidget):
         left_layout.addWidget(self.search)
         left_layout.addWidget(self.list, 1)
         left_layout.addWidget(self.empty, 1)
+        self.cut = label("", "muted", wrap=True)
+        self.cut.hide()
+        left_layout.addWidget(self.cut)
         left_layout.addWidget(self.new_button)
 
         self.message = label("", "error", wrap=True)
@@ -187,14 +197,21 @@ class Section(QWidget):
         self.buttons.addStretch(1)
         self.buttons.addWidget(self.revert_button)
         self.buttons.addWidget(self.save_button)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(editor)
+        self.scroller = QScrollArea()
+        self.scroller.setWidgetResizable(True)
+        self.scroller.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroller.setWidget(editor)
+        self.nothing = label(
+            f"Choose a {editor.noun} on the left, or make one with “New {editor.noun}”.", "empty", wrap=True
+        )
+        self.nothing.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.editing = QStackedWidget()
+        self.editing.addWidget(self.scroller)
+        self.editing.addWidget(self.nothing)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(12, 0, 0, 0)
-        right_layout.addWidget(scroll, 1)
+        right_layout.addWidget(self.editing, 1)
         right_layout.addWidget(self.message)
         right_layout.addLayout(self.buttons)
 
@@ -210,7 +227,7 @@ class Section(QWidget):
         layout.addWidget(splitter)
         editor.edited.connect(self._edited)
         editor.failed.connect(self.say)
-        editor.setEnabled(False)
+        self._edit(False)
         self._edited()
 
     # --- the list ---------------------------------------------------------------------------------------------
@@ -221,6 +238,14 @@ class Section(QWidget):
 
     async def load_list(self, select: int | None = None) -> None:
         """List the rows matching the search, choosing `select` (else the row chosen before, else the first)."""
+        if not self._prepared:
+            try:
+                await self.editor.prepare()
+            except DeskError as error:
+                if isValid(self):
+                    self.say(str(error))
+                return
+            self._prepared = True
         if self.editor.single:
             if self.loaded_form is None:
                 await self.open(0)
@@ -252,11 +277,12 @@ class Section(QWidget):
         )
         self.list.setVisible(bool(rows))
         self.empty.setVisible(not rows)
+        self.cut.setText(f"The first {len(rows):,} shown: search to narrow them." if self.editor.more else "")
+        self.cut.setVisible(self.editor.more)
         wanted = next((i for i, row in enumerate(rows) if row.id == select), None)
-        if self.current_id is None and self.loaded_form is not None and select is None:
-            wanted = None  # a new row is being written: keep it
-        elif wanted is None and rows and self.loaded_form is None:
-            wanted = 0
+        writing_new = self.current_id is None and self.loaded_form is not None
+        if wanted is None and rows and not writing_new and not self.is_dirty():
+            wanted = 0  # the first row, when the one shown is not among them (and nothing typed is lost)
         if wanted is not None:
             self.list.blockSignals(True)
             self.list.setCurrentRow(wanted)
@@ -303,13 +329,18 @@ class Section(QWidget):
             self.current_id = row_id
             self.editor.show_errors({})
             self.editor.show_details(details)
-            self.editor.setEnabled(True)
+            self._edit(True)
             self.loaded_form = self.editor.form()
         finally:
             self._showing = False
         self._edited()
 
     # --- editing ----------------------------------------------------------------------------------------------
+
+    def _edit(self, on: bool) -> None:
+        """Show the editor (on), or the hint to choose a row when none is chosen."""
+        self.editor.setEnabled(on)
+        self.editing.setCurrentWidget(self.scroller if on else self.nothing)
 
     def is_dirty(self) -> bool:
         return self.loaded_form is not None and self.editor.form() != self.loaded_form
@@ -421,7 +452,7 @@ class Section(QWidget):
             return
         if isValid(self):
             self.current_id, self.loaded_form = None, None
-            self.editor.setEnabled(False)
+            self._edit(False)
             await self.load_list()
 
     def say(self, text: str) -> None:

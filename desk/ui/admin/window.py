@@ -6,6 +6,8 @@ services as the rest of Desk, in this process or on the Desk server, so the serv
 
 from __future__ import annotations
 
+import functools
+
 from shiboken6 import isValid
 
 from PySide6.QtCore import QSettings, QSize, Qt, Signal
@@ -25,6 +27,7 @@ from desk.services import staff
 from desk.ui import icons
 from desk.ui.admin.audit_log import AuditLog
 from desk.ui.admin.editors import AgentEditor, DepartmentEditor, RoleEditor, StaffEditor, TeamEditor
+from desk.ui.admin.people_editors import CannedEditor, OrganizationEditor, UserEditor
 from desk.ui.admin.section import Section
 from desk.ui.admin.ticket_editors import (
     PriorityEditor,
@@ -37,11 +40,27 @@ from desk.ui.admin.ticket_editors import (
 from desk.ui.tasks import Context, async_slot
 
 GEOMETRY_KEY = "admin/geometry"
+EDITORS: dict[str, type[StaffEditor]] = {
+    "Agents": AgentEditor,
+    "Teams": TeamEditor,
+    "Roles": RoleEditor,
+    "End users": UserEditor,
+    "Organizations": OrganizationEditor,
+    "Departments": DepartmentEditor,
+    "Help topics": TopicEditor,
+    "SLA plans": SlaEditor,
+    "Business hours": ScheduleEditor,
+    "Statuses": StatusEditor,
+    "Priorities": PriorityEditor,
+    "Canned responses": CannedEditor,
+    "Settings": SettingsEditor,
+}
 GROUPS = (
-    ("People", ("Agents", "Teams", "Roles")),
-    ("Tickets", ("Departments", "Help topics", "SLA plans", "Business hours", "Statuses", "Priorities", "Settings")),
+    ("People", ("Agents", "Teams", "Roles", "End users", "Organizations")),
+    ("Tickets", ("Departments", "Help topics", "SLA plans", "Business hours", "Statuses", "Priorities",
+                 "Canned responses", "Settings")),
     ("Records", ("Audit log",)),
-)
+)  # fmt: skip
 SECTION_ICONS = {
     "Agents": "user",
     "Teams": "team",
@@ -52,6 +71,9 @@ SECTION_ICONS = {
     "Business hours": "pause",
     "Statuses": "answered",
     "Priorities": "unanswered",
+    "End users": "user",
+    "Organizations": "team",
+    "Canned responses": "message",
     "Settings": "settings",
     "Audit log": "event",
 }
@@ -78,17 +100,11 @@ class AdministrationWindow(QDialog):
         self.setWindowIcon(icons.icon("settings"))
         self.setWindowFlag(Qt.WindowType.WindowMaximizeButtonHint)
         self.resize(1040, 680)
+        # Agents who manage end users (not administrators) get the directory and organizations only.
         editors: dict[str, StaffEditor] = {
-            "Agents": AgentEditor(ctx),
-            "Teams": TeamEditor(ctx),
-            "Roles": RoleEditor(ctx),
-            "Departments": DepartmentEditor(ctx),
-            "Help topics": TopicEditor(ctx),
-            "SLA plans": SlaEditor(ctx),
-            "Business hours": ScheduleEditor(ctx),
-            "Statuses": StatusEditor(ctx),
-            "Priorities": PriorityEditor(ctx),
-            "Settings": SettingsEditor(ctx),
+            name: kind(ctx)
+            for name, kind in EDITORS.items()
+            if ctx.agent.is_admin or name in ("End users", "Organizations")
         }
         self.sections = {name: Section(editor) for name, editor in editors.items()}
         self.audit = AuditLog(ctx)
@@ -98,9 +114,12 @@ class AdministrationWindow(QDialog):
         self.sidebar.setSpacing(2)
         self.sidebar.setIconSize(QSize(18, 18))
         self.pages = QStackedWidget()
-        pages: dict[str, QWidget] = {**self.sections, "Audit log": self.audit}
+        pages: dict[str, QWidget] = {**self.sections, **({"Audit log": self.audit} if ctx.agent.is_admin else {})}
         number = 0
-        for group, names in GROUPS:
+        for group, every in GROUPS:
+            names = [name for name in every if name in pages]
+            if not names:
+                continue
             header = QListWidgetItem(group.upper())
             header.setFlags(Qt.ItemFlag.NoItemFlags)
             self.sidebar.addItem(header)
@@ -116,12 +135,12 @@ class AdministrationWindow(QDialog):
         self._listed: set[int] = set()
         self._choices_loaded = False
         self.sidebar.currentItemChanged.connect(self._chosen)
-        self.choose("Agents")
+        self.choose(next(iter(self.sections)))
         for editor in editors.values():
             editor.structure_changed.connect(self.refresh_choices)
-        agents = editors["Agents"]
-        assert isinstance(agents, AgentEditor)
-        agents.acted.connect(self._agent_acted)
+        for name, editor in editors.items():
+            if isinstance(editor, AgentEditor | UserEditor):
+                editor.acted.connect(functools.partial(self._acted, self.sections[name]))
         sidebar_box = QWidget()
         sidebar_box.setObjectName("sidebar")
         sidebar_box.setFixedWidth(180)
@@ -160,11 +179,13 @@ class AdministrationWindow(QDialog):
             self.ready.emit()
 
     async def load_choices(self) -> None:
+        if not self._ctx.agent.is_admin:
+            return  # the directory and organizations load their own choices
         try:
             choices = await self._ctx.call(staff.staff_choices)
         except DeskError as error:
             if isValid(self):
-                self.sections["Agents"].say(str(error))
+                next(iter(self.sections.values())).say(str(error))
             return
         if isValid(self):
             for section in self.sections.values():
@@ -177,11 +198,11 @@ class AdministrationWindow(QDialog):
         await self.load_choices()
 
     @async_slot
-    async def _agent_acted(self) -> None:
-        agents = self.sections["Agents"]
-        await agents.load_list()
-        if agents.current_id is not None:
-            await agents.open(agents.current_id)
+    async def _acted(self, section: Section) -> None:
+        """An agent or end user was acted on (deactivated, banned, merged…): list and show them again."""
+        await section.load_list()
+        if section.current_id is not None:
+            await section.open(section.current_id)
 
     @async_slot
     async def _list_section(self, index: int) -> None:
