@@ -25,6 +25,7 @@ class AuditKind(enum.StrEnum):
     USER = "end user"
     ORGANIZATION = "organization"
     CANNED = "canned response"
+    MAILBOX = "mailbox"
 
 
 class AuditAction(enum.StrEnum):

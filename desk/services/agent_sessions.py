@@ -84,7 +84,10 @@ def session_agent(db: Database, secret: str) -> AgentActor:
 def call_as(db: Database, secret: str, service: Callable[..., R], arguments: Callable[[], dict[str, Any]]) -> R:
     """A @command or @query service run as the session's agent with the `arguments` read once the session is
     known good, in the service's own transaction: a call through the server costs one transaction, as in the
-    window's own process."""
+    window's own process. A service that waits on something else (another server) is a plain function of the
+    Database that keeps its own transactions short: it runs after the session is checked in one of its own."""
+    if not hasattr(service, "writes"):
+        return service(db, session_agent(db, secret), **arguments())
     work = within(service)
     used: list[int] = []
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,12 +12,17 @@ from sqlalchemy.orm import Session
 from desk.domain.canned import NOTIFICATIONS
 from desk.domain.enums import SenderCheck
 from desk.domain.errors import Invalid, NotFound
+from desk.domain.inputs import is_one_line
 from desk.domain.permissions import Actor, Right
-from desk.services import settings
+from desk.domain.staff import AuditAction, AuditKind
+from desk.domain.views import Ref
+from desk.services import audit, settings
 from desk.services.accounts import normalize_email, require_right
+from desk.services.audit import differences
 from desk.services.base import command, query
-from desk.services.mail.secrets import conceal
-from desk.services.tickets import get_row
+from desk.services.editing import get_row
+from desk.services.mail.secrets import conceal, reveal
+from desk.storage.db import Database
 from desk.storage.models import Department, HelpTopic, Mailbox
 
 SECURITY = ("tls", "starttls", "none")
@@ -36,6 +42,51 @@ class MailboxView:
     after_fetch: str
     sender_check: SenderCheck
     auth_server: str | None
+
+
+@dataclass(frozen=True)
+class MailboxForm:
+    """A mailbox as the administrator's editor sends it (its passwords go beside it)."""
+
+    name: str
+    address: str
+    department_id: int | None = None
+    topic_id: int | None = None
+    imap_host: str | None = None
+    imap_port: int | None = None  # None: the usual one for its security
+    imap_security: str = "tls"
+    imap_user: str | None = None
+    folder: str = "INBOX"
+    after_fetch: str = "seen"
+    move_to: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int | None = None
+    smtp_security: str = "starttls"
+    smtp_user: str | None = None
+    sender_check: SenderCheck = SenderCheck.REQUIRED
+    auth_server: str | None = None
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class MailboxDetails:
+    id: int
+    form: MailboxForm
+    imap_password_set: bool
+    smtp_password_set: bool
+    last_success_at: datetime | None
+    last_error: str | None
+    failures: int  # fetches that failed in a row
+
+
+@dataclass(frozen=True)
+class MailboxTest:
+    """What "Test connection" found, in words: None where no server is given."""
+
+    imap: str | None
+    imap_ok: bool
+    smtp: str | None
+    smtp_ok: bool
 
 
 def _view(mailbox: Mailbox) -> MailboxView:
@@ -82,60 +133,167 @@ def add_mailbox(
     sender_check: SenderCheck = SenderCheck.REQUIRED,
     auth_server: str | None = None,
 ) -> MailboxView:
-    """A new support address. Its passwords are stored encrypted with the server's key (see mail.secrets).
+    """A new support address (the command line's; the window saves a MailboxForm). Its passwords are stored
+    encrypted with the server's key (see mail.secrets).
 
     Mail is taken as from its From address (an agent's note, a requester's reply found by its ticket tag) only
     as `sender_check` says: by default only when the receiving server `auth_server` vouches for it.
     """
-    require_right(actor, Right.ADMIN)
-    errors = _sender_check_errors(sender_check, auth_server)
-    if imap_security not in SECURITY or smtp_security not in SECURITY:
-        errors["security"] = f"Choose one of {', '.join(SECURITY)}."
-    if after_fetch not in AFTER_FETCH:
-        errors["after_fetch"] = f"Choose one of {', '.join(AFTER_FETCH)}."
-    if after_fetch == "move" and not move_to:
-        errors["move_to"] = "Name the folder fetched mail is moved to."
-    if imap_host and not imap_user:
-        errors["imap_user"] = "Enter the IMAP user name."
-    if errors:
-        raise Invalid("The mailbox cannot be added: " + " ".join(errors.values()), errors)
-    email = normalize_email(address)
-    if session.scalar(select(Mailbox.id).where(Mailbox.address == email)) is not None:
-        raise Invalid(f"A mailbox for {email} exists already.", {"address": "Enter another address."})
-    if session.scalar(select(Mailbox.id).where(Mailbox.name == (name.strip() or email))) is not None:
-        raise Invalid(f"A mailbox named “{name.strip()}” exists already.", {"name": "Choose another name."})
-    if department_id is not None:
-        get_row(session, Department, department_id, "department")
-    if topic_id is not None:
-        get_row(session, HelpTopic, topic_id, "help topic")
-    mailbox = Mailbox(
-        name=name.strip() or email,
-        address=email,
-        department_id=department_id,
-        topic_id=topic_id,
-        imap_host=imap_host,
-        imap_port=imap_port,
-        imap_security=imap_security,
-        imap_user=imap_user,
-        imap_secret=conceal("imap", imap_password),
-        folder=folder,
-        after_fetch=after_fetch,
-        move_to=move_to,
-        smtp_host=smtp_host,
-        smtp_port=smtp_port,
-        smtp_security=smtp_security,
-        smtp_user=smtp_user,
-        smtp_secret=conceal("smtp", smtp_password),
-        sender_check=SenderCheck(sender_check).value,
-        auth_server=(auth_server or "").strip() or None,
-        active=True,
-        last_uid=0,
-        failures=0,
-        alerted=False,
-    )
-    session.add(mailbox)
-    session.flush()
+    form = MailboxForm(
+        name, address, department_id, topic_id, imap_host, imap_port, imap_security, imap_user, folder, after_fetch,
+        move_to, smtp_host, smtp_port, smtp_security, smtp_user, sender_check, auth_server,
+    )  # fmt: skip
+    mailbox = _save(session, actor, None, form, imap_password, smtp_password)
     return _view(mailbox)
+
+
+def _form_errors(form: MailboxForm) -> dict[str, str]:
+    errors = _sender_check_errors(form.sender_check, form.auth_server)
+    if form.imap_security not in SECURITY or form.smtp_security not in SECURITY:
+        errors["security"] = f"Choose one of {', '.join(SECURITY)}."
+    if form.after_fetch not in AFTER_FETCH:
+        errors["after_fetch"] = f"Choose one of {', '.join(AFTER_FETCH)}."
+    if form.after_fetch == "move" and not (form.move_to or "").strip():
+        errors["move_to"] = "Name the folder fetched mail is moved to."
+    if form.imap_host and not form.imap_user:
+        errors["imap_user"] = "Enter the IMAP user name."
+    for field, port in (("imap_port", form.imap_port), ("smtp_port", form.smtp_port)):
+        if port is not None and not 1 <= port <= 65535:
+            errors[field] = "Give a port from 1 to 65535, or none for the usual one."
+    texts = (("name", form.name), ("imap_host", form.imap_host), ("imap_user", form.imap_user),
+             ("folder", form.folder), ("move_to", form.move_to), ("smtp_host", form.smtp_host),
+             ("smtp_user", form.smtp_user))  # fmt: skip
+    for field, text in texts:
+        if text and (not is_one_line(text) or len(text) > 254):
+            errors[field] = "Use one line of at most 254 characters."
+    return errors
+
+
+def _save(
+    session: Session,
+    actor: Actor,
+    mailbox_id: int | None,
+    form: MailboxForm,
+    imap_password: str | None,
+    smtp_password: str | None,
+) -> Mailbox:
+    """Create or change the mailbox; a password None keeps the stored one (a new mailbox: none), "" removes it."""
+    require_right(actor, Right.ADMIN)
+    if errors := _form_errors(form):
+        raise Invalid("The mailbox cannot be saved: " + " ".join(errors.values()), errors)
+    email = normalize_email(form.address)
+    name = form.name.strip() or email
+    others = select(Mailbox.id).where(Mailbox.id != (mailbox_id or 0))
+    if session.scalar(others.where(Mailbox.address == email)) is not None:
+        raise Invalid(f"A mailbox for {email} exists already.", {"address": "Enter another address."})
+    if session.scalar(others.where(Mailbox.name == name)) is not None:
+        raise Invalid(f"A mailbox named “{name}” exists already.", {"name": "Choose another name."})
+    if form.department_id is not None:
+        get_row(session, Department, form.department_id)
+    if form.topic_id is not None:
+        get_row(session, HelpTopic, form.topic_id)
+    if mailbox_id is None:
+        mailbox = Mailbox(last_uid=0, failures=0, alerted=False)
+        session.add(mailbox)
+    else:
+        mailbox = get_row(session, Mailbox, mailbox_id)
+    before = _shown(mailbox) if mailbox_id is not None else {}
+    mailbox.name, mailbox.address, mailbox.active = name, email, form.active
+    mailbox.department_id, mailbox.topic_id = form.department_id, form.topic_id
+    mailbox.imap_host, mailbox.imap_port, mailbox.imap_security = (
+        _host(form.imap_host),
+        form.imap_port,
+        form.imap_security,
+    )
+    mailbox.imap_user, mailbox.folder = form.imap_user, form.folder.strip() or "INBOX"
+    mailbox.after_fetch, mailbox.move_to = form.after_fetch, (form.move_to or "").strip() or None
+    mailbox.smtp_host, mailbox.smtp_port, mailbox.smtp_security = (
+        _host(form.smtp_host),
+        form.smtp_port,
+        form.smtp_security,
+    )
+    mailbox.smtp_user = form.smtp_user
+    mailbox.sender_check = SenderCheck(form.sender_check).value
+    mailbox.auth_server = (form.auth_server or "").strip() or None
+    if imap_password is not None or mailbox_id is None:
+        mailbox.imap_secret = conceal("imap", imap_password or None)
+    if smtp_password is not None or mailbox_id is None:
+        mailbox.smtp_secret = conceal("smtp", smtp_password or None)
+    session.flush()
+    changes = differences(before, _shown(mailbox))
+    if imap_password is not None and mailbox_id is not None:
+        changes["IMAP password"] = (None, "changed" if imap_password else "removed")
+    if smtp_password is not None and mailbox_id is not None:
+        changes["SMTP password"] = (None, "changed" if smtp_password else "removed")
+    action = AuditAction.CREATED if mailbox_id is None else AuditAction.CHANGED
+    audit.record(session, actor, action, AuditKind.MAILBOX, mailbox.id, mailbox.name, changes)
+    return mailbox
+
+
+def _host(host: str | None) -> str | None:
+    return (host or "").strip() or None
+
+
+def _shown(mailbox: Mailbox) -> dict[str, str | None]:
+    view = _view(mailbox)
+    return {
+        "name": view.name,
+        "address": view.address,
+        "IMAP": f"{view.imap_user}@{view.imap}" if view.imap else None,
+        "SMTP": f"{view.smtp_user or ''}@{view.smtp}" if view.smtp else None,
+        "after fetch": view.after_fetch,
+        "sender check": view.sender_check.value,
+        "active": "yes" if mailbox.active else "no",
+    }
+
+
+def _form(mailbox: Mailbox) -> MailboxForm:
+    return MailboxForm(
+        mailbox.name, mailbox.address, mailbox.department_id, mailbox.topic_id, mailbox.imap_host, mailbox.imap_port,
+        mailbox.imap_security, mailbox.imap_user, mailbox.folder, mailbox.after_fetch, mailbox.move_to,
+        mailbox.smtp_host, mailbox.smtp_port, mailbox.smtp_security, mailbox.smtp_user,
+        SenderCheck(mailbox.sender_check), mailbox.auth_server, mailbox.active,
+    )  # fmt: skip
+
+
+def _details(mailbox: Mailbox) -> MailboxDetails:
+    return MailboxDetails(
+        id=mailbox.id,
+        form=_form(mailbox),
+        imap_password_set=mailbox.imap_secret is not None,
+        smtp_password_set=mailbox.smtp_secret is not None,
+        last_success_at=mailbox.last_success_at,
+        last_error=mailbox.last_error,
+        failures=mailbox.failures,
+    )
+
+
+@query
+def mailbox_names(session: Session, actor: Actor) -> list[Ref]:
+    """Every mailbox as "Name <address>", for the administrator's list."""
+    require_right(actor, Right.ADMIN)
+    rows = session.execute(select(Mailbox.id, Mailbox.name, Mailbox.address).order_by(Mailbox.name))
+    return [Ref(i, f"{name} <{address}>") for i, name, address in rows]
+
+
+@query
+def get_mailbox_details(session: Session, actor: Actor, mailbox_id: int) -> MailboxDetails:
+    require_right(actor, Right.ADMIN)
+    return _details(get_row(session, Mailbox, mailbox_id))
+
+
+@command
+def save_mailbox(
+    session: Session,
+    actor: Actor,
+    mailbox_id: int | None,
+    form: MailboxForm,
+    *,
+    imap_password: str | None = None,
+    smtp_password: str | None = None,
+) -> MailboxDetails:
+    """Create or change a mailbox; a password left out (None) keeps the stored one, an empty one removes it."""
+    return _details(_save(session, actor, mailbox_id, form, imap_password, smtp_password))
 
 
 @command
@@ -230,10 +388,48 @@ def switch_notification(
         raise Invalid(f"There is no notification “{kind}”; choose one of {', '.join(NOTIFICATIONS)}.")
     target: Department | HelpTopic | None = None
     if topic_id is not None:
-        target = get_row(session, HelpTopic, topic_id, "help topic")
+        target = get_row(session, HelpTopic, topic_id)
     elif department_id is not None:
-        target = get_row(session, Department, department_id, "department")
+        target = get_row(session, Department, department_id)
     if target is None:
         settings.put(session, "mail.notifications", {**settings.get(session, "mail.notifications"), kind: on})
     else:
         target.mail_notifications = {**(target.mail_notifications or {}), kind: on}
+
+
+@query
+def _stored_passwords(session: Session, actor: Actor, mailbox_id: int | None) -> tuple[str | None, str | None]:
+    require_right(actor, Right.ADMIN)
+    if mailbox_id is None:
+        return None, None
+    mailbox = get_row(session, Mailbox, mailbox_id)
+    return reveal(mailbox, "imap"), reveal(mailbox, "smtp")
+
+
+def try_mailbox(
+    db: Database,
+    actor: Actor,
+    form: MailboxForm,
+    *,
+    mailbox_id: int | None = None,
+    imap_password: str | None = None,
+    smtp_password: str | None = None,
+) -> MailboxTest:
+    """Log in to the mailbox's IMAP and SMTP servers as typed (a password left out: the stored one) and say what
+    happened in words, changing nothing. Outside any transaction: a server may take its timeout to answer."""
+    from desk.services.mail import probe  # the mail protocols: only when a mailbox is tried
+
+    if errors := _form_errors(form):
+        raise Invalid("The mailbox cannot be tried: " + " ".join(errors.values()), errors)
+    stored_imap, stored_smtp = _stored_passwords(db, actor, mailbox_id)
+    imap = smtp = None
+    imap_ok = smtp_ok = False
+    if form.imap_host:
+        password = imap_password if imap_password is not None else stored_imap
+        imap_ok, imap = probe.try_imap(_host(form.imap_host) or "", form.imap_port, form.imap_security,
+                                       form.imap_user or "", password or "", form.folder)  # fmt: skip
+    if form.smtp_host:
+        password = smtp_password if smtp_password is not None else stored_smtp
+        smtp_ok, smtp = probe.try_smtp(_host(form.smtp_host) or "", form.smtp_port, form.smtp_security,
+                                       form.smtp_user, password)  # fmt: skip
+    return MailboxTest(imap=imap, imap_ok=imap_ok, smtp=smtp, smtp_ok=smtp_ok)

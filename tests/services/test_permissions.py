@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from desk.client.remote import RemoteServices
-from desk.domain.enums import Queue, StatusState
+from desk.domain.enums import Queue, SenderCheck, StatusState
 from desk.domain.errors import DeskError, NotFound, PermissionDenied
 from desk.domain.people import OrganizationForm, UserForm
 from desk.domain.permissions import Actor, Perm, Right
@@ -38,6 +38,7 @@ from desk.services import (
     feed,
     lifecycle,
     locks,
+    mailboxes,
     people,
     portal,
     queues,
@@ -46,6 +47,7 @@ from desk.services import (
     ticket_setup,
     tickets,
 )
+from desk.services.mailboxes import MailboxForm
 from desk.storage.models import Change, ThreadEntry
 from tests.services.conftest import SYSTEM, World, count, events
 from tests.web.serving import signed_in
@@ -102,6 +104,11 @@ def _spare_priority(world: World) -> PriorityForm:
     used = {ticket_setup.get_priority(world.db, world.admin, p.id).form.level
             for p in ticket_setup.list_priorities(world.db, world.admin)}  # fmt: skip
     return PriorityForm(_unique()[:40], min(set(range(1, 101)) - used), "#123456")
+
+
+def _mailbox(world: World) -> mailboxes.MailboxDetails:
+    new = _unique()
+    return mailboxes.save_mailbox(world.db, world.admin, None, MailboxForm(name=new, address=f"{new}@x.example"))
 
 
 def _organization(world: World) -> int:
@@ -367,6 +374,36 @@ CASES: dict[str, tuple[Service, Call, set[str]]] = {
     "get_canned": (canned.get_canned, lambda call, w, t: call(_canned(w)), ADMINS),
     "save_canned": (canned.save_canned, lambda call, w, t: call(None, CannedForm("Hi", "Hello %{user.name}")), ADMINS),
     "delete_canned": (canned.delete_canned, lambda call, w, t: call(_canned(w)), ADMINS),
+    "mailbox_names": (mailboxes.mailbox_names, lambda call, w, t: call(), ADMINS),
+    "list_mailboxes": (mailboxes.list_mailboxes, lambda call, w, t: call(), ADMINS),
+    "get_mailbox": (mailboxes.get_mailbox, lambda call, w, t: call(_mailbox(w).form.address), ADMINS),
+    "get_mailbox_details": (mailboxes.get_mailbox_details, lambda call, w, t: call(_mailbox(w).id), ADMINS),
+    "add_mailbox": (
+        mailboxes.add_mailbox,
+        lambda call, w, t: call(name=(new := _unique()), address=f"{new}@x.example"),
+        ADMINS,
+    ),
+    "save_mailbox": (
+        mailboxes.save_mailbox,
+        lambda call, w, t: call(None, MailboxForm(name=(new := _unique()), address=f"{new}@x.example")),
+        ADMINS,
+    ),
+    "try_mailbox": (
+        mailboxes.try_mailbox,
+        lambda call, w, t: call(MailboxForm(name="T", address="t@x.example")),
+        ADMINS,
+    ),
+    "set_sender_check": (
+        mailboxes.set_sender_check,
+        lambda call, w, t: call(_mailbox(w).form.address, SenderCheck.REQUIRED, "mx.example.com"),
+        ADMINS,
+    ),
+    "set_passwords": (
+        mailboxes.set_passwords,
+        lambda call, w, t: call(_mailbox(w).form.address, imap_password="x", smtp_password=None),
+        ADMINS,
+    ),
+    "switch_notification": (mailboxes.switch_notification, lambda call, w, t: call("auto_response", False), ADMINS),
     "save_settings": (
         ticket_setup.save_settings,
         lambda call, w, t: call(ticket_setup.get_settings(w.db, w.admin)),

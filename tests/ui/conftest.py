@@ -34,6 +34,7 @@ from desk.ui.queue.model import QueueRole
 from desk.ui.queue.widget import QueueWidget
 from desk.ui.tasks import Context
 from tests.conftest import build_schema
+from tests.mail.dovecot import imap_server  # noqa: F401  # the fixture: a window sets up a mailbox against it
 from tests.web.serving import desk_serve
 
 T = TypeVar("T")

@@ -1,5 +1,6 @@
 """A help desk set up from the window alone: a new file, its first administrator, a department, an SLA plan, a
-nested help topic and an agent given access; then that agent signs in and works a ticket there."""
+nested help topic, a mailbox tried against real IMAP and SMTP servers, and an agent given access; then that agent
+signs in and works a ticket there."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 import qasync
@@ -17,12 +19,17 @@ from desk.domain.queues import Criteria
 from desk.services import queues, tickets
 from desk.ui import startup
 from desk.ui.admin.editors import AgentEditor, DepartmentEditor
+from desk.ui.admin.mail_editors import MailboxEditor
 from desk.ui.admin.ticket_editors import SlaEditor, TopicEditor
 from desk.ui.connect import ConnectionDialog
 from desk.ui.first_run import FirstAdministratorDialog
 from desk.ui.login import LoginDialog
 from desk.ui.main_window import MainWindow
 from desk.ui.tasks import Context
+from tests.mail.dovecot import ImapServer, free_ports
+from tests.mail.smtp import PASSWORD as SMTP_PASSWORD
+from tests.mail.smtp import USER as SMTP_USER
+from tests.mail.smtp import start_mailer
 from tests.ui.conftest import run, until
 
 
@@ -37,9 +44,13 @@ async def signed_in(task: asyncio.Task[Context | None]) -> Context:
 
 
 def test_an_administrator_sets_up_a_new_help_desk_from_the_window(
-    tmp_path: Path, loop: qasync.QEventLoop, qtbot: QtBot
+    tmp_path: Path, loop: qasync.QEventLoop, qtbot: QtBot, imap_server: ImapServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "help desk" / "desk.db"
+    monkeypatch.setenv("SSL_CERT_FILE", str(imap_server.cafile))  # the test servers' authority, trusted as a system's
+    (smtp_port,) = free_ports(1)
+    _mailer, smtp = start_mailer(imap_server, smtp_port, {})
+    imap_user, imap_password = next(iter(imap_server.users.items()))
 
     async def scenario() -> None:
         starting = asyncio.ensure_future(startup.sign_in())
@@ -104,6 +115,35 @@ def test_an_administrator_sets_up_a_new_help_desk_from_the_window(
                 topic_editor.sla.setCurrentText("Sev-A")
             assert await topics.store()
         assert topic_editor.heading.text() == "Report a Problem / Business Critical Outage"
+        admin.choose("Mailboxes")
+        boxes = admin.sections["Mailboxes"]
+        mailbox = boxes.editor
+        assert isinstance(mailbox, MailboxEditor)
+        await until(lambda: boxes.nothing.isVisible(), what="no mailbox yet")
+        boxes.new_button.click()
+        await until(lambda: mailbox.heading.text() == "New mailbox")
+        typed = {
+            mailbox.name: "Online Banking",
+            mailbox.address: "banking@example.com",
+            mailbox.imap_host: "127.0.0.1",
+            mailbox.imap_user: imap_user,
+            mailbox.imap_password: imap_password,
+            mailbox.smtp_host: "127.0.0.1",
+            mailbox.smtp_user: SMTP_USER,
+            mailbox.smtp_password: SMTP_PASSWORD,
+            mailbox.auth_server: "mx.example.com",
+        }
+        for edit, text in typed.items():
+            edit.setText(text)
+        mailbox.imap_port.setValue(imap_server.tls_port)
+        mailbox.smtp_port.setValue(smtp_port)
+        mailbox.department.setCurrentText("Online Banking")
+        mailbox.test_button.click()
+        await until(lambda: mailbox.imap_result.text() and mailbox.smtp_result.text(), what="the test", timeout=30)
+        assert mailbox.imap_result.text().startswith("✓ IMAP: logged in to 127.0.0.1"), mailbox.imap_result.text()
+        assert mailbox.smtp_result.text().startswith("✓ SMTP: connected to 127.0.0.1"), mailbox.smtp_result.text()
+        assert await boxes.store()
+        assert mailbox.imap_password.text() == "" and mailbox.imap_password.placeholderText().startswith("stored")
         admin.choose("Agents")
         agents = admin.sections["Agents"]
         agents.new_button.click()
@@ -136,4 +176,7 @@ def test_an_administrator_sets_up_a_new_help_desk_from_the_window(
         assert [row.id for row in page.rows] == [ticket.id]
         john.close()
 
-    run(loop, scenario(), timeout=120)
+    try:
+        run(loop, scenario(), timeout=120)
+    finally:
+        smtp.stop()

@@ -64,6 +64,7 @@ from desk.services import (
     entries,
     lifecycle,
     locks,
+    mailboxes,
     people,
     queues,
     reference,
@@ -75,6 +76,7 @@ from desk.services import (
 )
 from desk.services.base import now
 from desk.services.mail import outbound
+from desk.services.mailboxes import MailboxForm
 from desk.services.setup import install_defaults
 from desk.storage.db import Database
 from desk.storage.models import Agent, AgentSession, Base, LoginAudit
@@ -167,10 +169,14 @@ def read_cases(world: World, ticket: TicketView, other: TicketView) -> dict[Call
         people.list_organizations: ((), {}),
         people.get_organization: ((people.save_organization(world.db, world.admin, None, ACME).id,), {}),
         canned.list_canned: ((), {}),
+        mailboxes.mailbox_names: ((), {}),
+        mailboxes.get_mailbox_details: ((mailboxes.save_mailbox(world.db, world.admin, None, SUPPORT).id,), {}),
+        mailboxes.try_mailbox: ((MailboxForm("Nowhere", "nowhere@x.example"),), {}),
         canned.get_canned: ((canned.save_canned(world.db, world.admin, None, THANKS).id,), {}),
     }
 
 
+SUPPORT = MailboxForm("Support", "support@x.example", imap_host="imap.x.example", imap_user="support")
 ACME = OrganizationForm("Acme", ("acme.example",), shares_tickets=True)
 THANKS = CannedForm("Thanks", "Thank you, %{user.name}.")
 
@@ -312,6 +318,9 @@ WRITES: dict[Callable[..., Any], Write] = {
         call(None, OrganizationForm("Globex", ("globex.example",))), w
     ),
     people.delete_organization: _deleted(people.save_organization, OrganizationForm("Gone"), people.get_organization),
+    mailboxes.save_mailbox: lambda call, w, t: _saved(mailboxes.get_mailbox_details)(
+        call(None, MailboxForm("Sales", "sales@x.example", smtp_host="smtp.x.example"), smtp_password="s3cret"), w
+    ),
     canned.save_canned: lambda call, w, t: _saved(canned.get_canned)(call(None, CannedForm("Logs", "Send logs")), w),
     canned.delete_canned: _deleted(canned.save_canned, CannedForm("Gone", "x"), canned.get_canned),
     ticket_setup.delete_sla: _deleted(ticket_setup.save_sla, SlaForm("Gone", 8), ticket_setup.get_sla),

@@ -69,11 +69,11 @@ def _account(mailbox: Mailbox) -> ImapAccount:
     )
 
 
-def connect(account: ImapAccount, context: ssl.SSLContext) -> imaplib.IMAP4:
+def connect(account: ImapAccount, context: ssl.SSLContext, *, timeout: float = TIMEOUT) -> imaplib.IMAP4:
     if account.security == "tls":
-        imap: imaplib.IMAP4 = imaplib.IMAP4_SSL(account.host, account.port, ssl_context=context, timeout=TIMEOUT)
+        imap: imaplib.IMAP4 = imaplib.IMAP4_SSL(account.host, account.port, ssl_context=context, timeout=timeout)
     else:
-        imap = imaplib.IMAP4(account.host, account.port, timeout=TIMEOUT)
+        imap = imaplib.IMAP4(account.host, account.port, timeout=timeout)
         if account.security == "starttls":
             imap.starttls(ssl_context=context)
     imap.login(account.user, account.password)

@@ -65,15 +65,20 @@ class SmtpTransport:
 
     def send(self, account: SmtpAccount, message: EmailMessage, recipients: tuple[str, ...]) -> dict[str, str]:
         """Send; the recipients the server refused while accepting the others, with its answer."""
-        connection = self._connections.get(account)
-        if connection is None:
-            connection = self._connections[account] = self._connect(account)
+        connection = self.open(account)
         try:
             refused = connection.send_message(message, from_addr=account.address, to_addrs=list(recipients))
         except (smtplib.SMTPServerDisconnected, OSError):
             self._connections.pop(account, None)
             raise
         return {address: f"{code} {answer.decode(errors='replace')}" for address, (code, answer) in refused.items()}
+
+    def open(self, account: SmtpAccount) -> smtplib.SMTP:
+        """The account's connection, made (and logged in) when there is none yet."""
+        connection = self._connections.get(account)
+        if connection is None:
+            connection = self._connections[account] = self._connect(account)
+        return connection
 
     def _connect(self, account: SmtpAccount) -> smtplib.SMTP:
         if account.security == "tls":

@@ -27,6 +27,7 @@ from desk.services import staff
 from desk.ui import icons
 from desk.ui.admin.audit_log import AuditLog
 from desk.ui.admin.editors import AgentEditor, DepartmentEditor, RoleEditor, StaffEditor, TeamEditor
+from desk.ui.admin.mail_editors import MailboxEditor
 from desk.ui.admin.people_editors import CannedEditor, OrganizationEditor, UserEditor
 from desk.ui.admin.section import Section
 from desk.ui.admin.ticket_editors import (
@@ -53,12 +54,14 @@ EDITORS: dict[str, type[StaffEditor]] = {
     "Statuses": StatusEditor,
     "Priorities": PriorityEditor,
     "Canned responses": CannedEditor,
+    "Mailboxes": MailboxEditor,
     "Settings": SettingsEditor,
 }
 GROUPS = (
     ("People", ("Agents", "Teams", "Roles", "End users", "Organizations")),
     ("Tickets", ("Departments", "Help topics", "SLA plans", "Business hours", "Statuses", "Priorities",
                  "Canned responses", "Settings")),
+    ("Mail", ("Mailboxes",)),
     ("Records", ("Audit log",)),
 )  # fmt: skip
 SECTION_ICONS = {
@@ -74,6 +77,7 @@ SECTION_ICONS = {
     "End users": "user",
     "Organizations": "team",
     "Canned responses": "message",
+    "Mailboxes": "inbox",
     "Settings": "settings",
     "Audit log": "event",
 }
