@@ -116,3 +116,9 @@ def check_limit(limit: int, most: int, what: str = "rows") -> None:
     """A caller's page size, before it reaches SQL's LIMIT (a negative one is an error on PostgreSQL and MariaDB)."""
     if not 1 <= limit <= most:
         raise Invalid(f"Ask for 1 to {most:,} {what}.", {"limit": f"1 to {most:,}"})
+
+
+def literal(text: str) -> str:
+    """Text matched as itself inside a LIKE pattern (with ESCAPE '\\'): its wildcards % and _ and the backslash
+    escaped."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

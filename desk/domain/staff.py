@@ -163,3 +163,16 @@ class AuditEntry:
     target_id: int | None
     target: str
     changes: dict[str, tuple[str | None, str | None]]  # field: (before, after), as shown to people
+
+
+@dataclass(frozen=True)
+class SignInEntry:
+    """One attempt to sign in, as the sign-in log shows it."""
+
+    id: int
+    at: datetime
+    kind: str  # "agent" or "user" (an end user, in the Support Center)
+    principal: str  # the username or address typed
+    success: bool
+    reason: str | None  # why it was refused: password, unknown, locked, inactive, directory…
+    client_address: str | None  # where from (None: Desk on this machine)

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from desk.domain.errors import Invalid, NotFound, PermissionDenied
-from desk.domain.inputs import NAME_LENGTH, PHONE_LENGTH, is_one_line, one_line
+from desk.domain.inputs import NAME_LENGTH, PHONE_LENGTH, is_one_line, literal, one_line
 from desk.domain.permissions import RIGHT_ACTIONS, Actor, AgentActor, Perm, Right, SystemActor, UserActor
 from desk.domain.views import PersonView
 from desk.services import directory, settings
@@ -110,7 +110,7 @@ def verify_password(stored: str | None, password: str) -> bool:
 
 def organization_for(session: Session, address: str) -> int | None:
     """The organization whose mail domains hold this address's domain: a new end user joins it."""
-    domain = address.rsplit("@", 1)[-1].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    domain = literal(address.rsplit("@", 1)[-1])
     spaced = " " + func.coalesce(Organization.domains, "") + " "
     return session.scalar(
         select(Organization.id).where(spaced.like(f"% {domain} %", escape="\\")).order_by(Organization.id).limit(1)
@@ -336,7 +336,14 @@ def agent_named(session: Session, username: str) -> tuple[int, str]:
     return agent.id, agent.name
 
 
-def check_sign_in(session: Session, kind: str, principal: str, row: Agent | User | None, password: str) -> str | None:
+def check_sign_in(
+    session: Session,
+    kind: str,
+    principal: str,
+    row: Agent | User | None,
+    password: str,
+    client_address: str | None = None,
+) -> str | None:
     """Check a password, locking the account after repeated failures; every attempt lands in the login audit.
 
     Returns None on success, else what to tell the person (never whether the account exists).
@@ -368,7 +375,7 @@ def check_sign_in(session: Session, kind: str, principal: str, row: Agent | User
         _signed_in(row, at)
         if _hasher.check_needs_rehash(row.password_hash or ""):
             row.password_hash = _hash(password)
-    _audit(session, at, kind, principal, reason)
+    _audit(session, at, kind, principal, reason, client_address)
     return None if reason is None else refusal
 
 
@@ -401,10 +408,21 @@ def _signed_in(row: Agent | User, at: datetime) -> None:
         row.last_login_at = at
 
 
-def _audit(session: Session, at: datetime, kind: str, principal: str, reason: str | None) -> None:
+def _audit(
+    session: Session, at: datetime, kind: str, principal: str, reason: str | None, client_address: str | None
+) -> None:
     # As typed, made one line and cut to its column: a sign-in form takes any text, which is refused, never fails.
     principal = one_line(principal)[:254]
-    session.add(LoginAudit(at=at, principal_kind=kind, principal=principal, success=reason is None, reason=reason))
+    session.add(
+        LoginAudit(
+            at=at,
+            principal_kind=kind,
+            principal=principal,
+            success=reason is None,
+            reason=reason,
+            client_address=client_address,
+        )
+    )
 
 
 def _agent_named(session: Session, login: str) -> Agent | None:
@@ -416,29 +434,29 @@ def _agent_named(session: Session, login: str) -> Agent | None:
 
 # Sign-in commits its audit row and failure count even when it refuses, so it returns the refusal instead of raising.
 @command
-def _attempt_agent(session: Session, username: str, password: str) -> AgentActor | str:
+def _attempt_agent(session: Session, username: str, password: str, client_address: str | None) -> AgentActor | str:
     login = username.strip().lower()
     agent = _agent_named(session, login)
-    refusal = check_sign_in(session, "agent", login, agent, password)
+    refusal = check_sign_in(session, "agent", login, agent, password, client_address)
     if refusal is not None or agent is None:
         return refusal or AGENT_REFUSAL
     return agent_actor(session, agent)
 
 
-def authenticate_agent(db: Database, username: str, password: str) -> AgentActor:
+def authenticate_agent(db: Database, username: str, password: str, *, client_address: str | None = None) -> AgentActor:
     """The one sign-in of agents (the window, `desk serve`): with Desk's password, or with the directory's when the
     config file has [directory] settings (the agents its local_agents names keep Desk's). Every attempt is audited;
     a refusal raises PermissionDenied with what to tell the person."""
     login = username.strip().lower()
     conf = directory.configured()
     if conf is None or login in conf.local_agents:
-        result = _attempt_agent(db, username, password)
-    elif (refusal := _refuse_locked(db, login)) is not None:
+        result = _attempt_agent(db, username, password, client_address)
+    elif (refusal := _refuse_locked(db, login, client_address)) is not None:
         result = refusal
     else:
         # Outside any transaction: the directory may take seconds to answer, or its timeout to fail.
         answer = _ask_directory(conf, username.strip(), password)
-        result = _attempt_directory(db, login, answer, conf)
+        result = _attempt_directory(db, login, answer, conf, client_address)
     if isinstance(result, str):
         raise PermissionDenied(result)
     return result
@@ -448,20 +466,24 @@ def authenticate_agent(db: Database, username: str, password: str) -> AgentActor
 
 
 @command
-def _refuse_locked(session: Session, login: str) -> str | None:
+def _refuse_locked(session: Session, login: str, client_address: str | None) -> str | None:
     """The audited refusal of a locked agent, given before their password reaches the directory (which may lock the
     directory account in turn); None when no agent with this username is locked."""
     at = now()
     agent = _agent_named(session, login)
     refusal = _locked_for(agent, at) if agent is not None else None
     if refusal is not None:
-        _audit(session, at, "agent", login, "locked")
+        _audit(session, at, "agent", login, "locked", client_address)
     return refusal
 
 
 @command
 def _attempt_directory(
-    session: Session, login: str, answer: directory.Answer, conf: directory.DirectorySettings
+    session: Session,
+    login: str,
+    answer: directory.Answer,
+    conf: directory.DirectorySettings,
+    client_address: str | None,
 ) -> AgentActor | str:
     """What the directory's answer means in Desk, audited like any sign-in: the agent it maps to (created if the
     settings say so), locked and deactivated agents refused, wrong passwords counted, access from the groups."""
@@ -496,7 +518,7 @@ def _attempt_directory(
         else:
             reason = None
             _signed_in(agent, at)
-    _audit(session, at, "agent", login, reason)
+    _audit(session, at, "agent", login, reason, client_address)
     if reason is not None or agent is None:
         return refusal
     return agent_actor(session, agent)

@@ -46,10 +46,12 @@ def _view(row: AgentSession, agent: Agent) -> AgentSessionView:
     )
 
 
-def sign_in(db: Database, username: str, password: str, *, client: str) -> NewAgentSession:
+def sign_in(
+    db: Database, username: str, password: str, *, client: str, client_address: str | None = None
+) -> NewAgentSession:
     """Check the password (its own transaction: a refusal's audit row and failure count are kept), then open a
     session for the agent."""
-    agent = authenticate_agent(db, username, password)
+    agent = authenticate_agent(db, username, password, client_address=client_address)
     return _open(db, agent, client)
 
 

@@ -8,12 +8,12 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from desk.domain.errors import Invalid
-from desk.domain.inputs import check_limit, is_one_line, one_line
+from desk.domain.inputs import check_limit, is_one_line, literal, one_line
 from desk.domain.permissions import Actor, AgentActor, Right
-from desk.domain.staff import AuditAction, AuditEntry, AuditKind
+from desk.domain.staff import AuditAction, AuditEntry, AuditKind, SignInEntry
 from desk.services.accounts import require_right
 from desk.services.base import now, query
-from desk.storage.models import AdminAudit
+from desk.storage.models import AdminAudit, LoginAudit
 
 Shown = str | None  # a field's value as people read it (names, not ids)
 PAGE = 100
@@ -70,7 +70,7 @@ def audit_log(
     if not is_one_line(text):
         raise Invalid("Search for text on one line.", {"text": "Use one line, without control characters."})
     if needle := " ".join(text.split()):
-        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = f"%{literal(needle)}%"
         statement = statement.where(
             or_(AdminAudit.actor.ilike(pattern, escape="\\"), AdminAudit.target.ilike(pattern, escape="\\"))
         )
@@ -85,5 +85,29 @@ def audit_log(
             target=row.target,
             changes={field: (pair[0], pair[1]) for field, pair in row.changes.items()},
         )
+        for row in session.scalars(statement)
+    ]
+
+
+@query
+def sign_ins(
+    session: Session, actor: Actor, *, text: str = "", before_id: int | None = None, limit: int = PAGE
+) -> list[SignInEntry]:
+    """Sign-in attempts of agents and end users, newest first, successful or refused, with where they came from;
+    `text` matches the username or address typed, or where from."""
+    require_right(actor, Right.ADMIN)
+    check_limit(limit, PAGE)
+    if not is_one_line(text):
+        raise Invalid("Search for text on one line.", {"text": "Use one line, without control characters."})
+    statement = select(LoginAudit).order_by(LoginAudit.id.desc()).limit(limit)
+    if before_id is not None:
+        statement = statement.where(LoginAudit.id < before_id)
+    if needle := " ".join(text.split()):
+        pattern = f"%{literal(needle)}%"
+        statement = statement.where(
+            or_(LoginAudit.principal.ilike(pattern, escape="\\"), LoginAudit.client_address.like(pattern, escape="\\"))
+        )
+    return [
+        SignInEntry(row.id, row.at, row.principal_kind, row.principal, row.success, row.reason, row.client_address)
         for row in session.scalars(statement)
     ]

@@ -62,6 +62,7 @@ EXPOSED: tuple[Callable[..., Any], ...] = (
     api_tokens.list_tokens,
     api_tokens.revoke_token,
     audit.audit_log,
+    audit.sign_ins,
     canned.delete_canned,
     canned.get_canned,
     canned.list_canned,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from desk.domain.enums import StatusState
 from desk.domain.errors import Invalid
-from desk.domain.inputs import check_limit, is_one_line, one_line
+from desk.domain.inputs import check_limit, is_one_line, literal, one_line
 from desk.domain.people import OrganizationDetails, OrganizationForm, UserDetails, UserForm, UserPage, UserRow
 from desk.domain.permissions import Actor, Right
 from desk.domain.staff import AuditAction, AuditKind
@@ -38,7 +38,7 @@ def _manager(actor: Actor) -> None:
 
 def _like(text: str) -> str:
     """A prefix pattern for LIKE, its wildcards escaped."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return literal(text) + "%"
 
 
 # --- end users ----------------------------------------------------------------------------------------------------

@@ -221,12 +221,12 @@ def confirm_email(session: Session, secret: str, password: str) -> SignedIn:
 
 
 @command
-def sign_in(session: Session, email: str, password: str) -> SignedIn | str:
+def sign_in(session: Session, email: str, password: str, *, client_address: str | None = None) -> SignedIn | str:
     """A session for the right password; else the refusal to show (the attempt is audited and counted all the
     same, so this returns it rather than raising and rolling that back)."""
     address = email.strip().lower()
     user = session.scalar(select(User).where(User.email == address))
-    refusal = check_sign_in(session, "user", address, user, password)
+    refusal = check_sign_in(session, "user", address, user, password, client_address)
     if refusal is not None:
         return refusal
     assert user is not None  # check_sign_in refuses an unknown address

@@ -6,7 +6,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from desk.domain.errors import NotFound
-from desk.domain.inputs import check_limit
+from desk.domain.inputs import check_limit, literal
 from desk.domain.permissions import Actor
 from desk.domain.views import Choices, PersonView, QueueRow, Ref
 from desk.services import settings
@@ -85,7 +85,7 @@ def find_users(session: Session, actor: Actor, text: str, *, limit: int = 20) ->
     needle = " ".join(text.split()).lower()
     if len(needle) < 2:
         return []
-    pattern = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = literal(needle)
     rows = session.execute(
         select(User, Organization.name)
         .outerjoin(Organization, Organization.id == User.organization_id)

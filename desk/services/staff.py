@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from desk.domain.enums import StatusState
 from desk.domain.errors import Invalid, PermissionDenied
-from desk.domain.inputs import is_one_line
+from desk.domain.inputs import is_one_line, literal
 from desk.domain.permissions import PERM_ACTIONS, RIGHT_ACTIONS, Actor, AgentActor, Perm, Right
 from desk.domain.staff import (
     Access,
@@ -154,7 +154,7 @@ def list_agents(session: Session, actor: Actor, text: str = "") -> list[AgentSum
     if needle := " ".join(text.split()).lower():
         if not is_one_line(needle):
             raise Invalid("Search for text on one line.", {"text": "Use one line, without control characters."})
-        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = f"%{literal(needle)}%"
         statement = statement.where(
             func.lower(Agent.name).like(pattern, escape="\\")
             | Agent.username.like(pattern, escape="\\")

@@ -622,6 +622,7 @@ class LoginAudit(Base):
     principal: Mapped[str] = mapped_column(String(254))
     success: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str | None] = mapped_column(String(64))
+    client_address: Mapped[str | None] = mapped_column(String(64))  # where the attempt came from (None: this machine)
 
 
 class CannedResponse(Base):

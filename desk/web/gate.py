@@ -124,7 +124,7 @@ async def sign_in(request: Request) -> Response:
     client = f"{form.client} from {client_address(request)}"
 
     def open_session() -> bytes:
-        new = agent_sessions.sign_in(_db(request), form.username, form.password, client=client)
+        new = agent_sessions.sign_in(_db(request), form.username, form.password, client=client, client_address=address)
         return SESSION_ADAPTER.dump_json(new)
 
     return await _guarded(open_session, lambda body: Response(body, media_type="application/json"))
@@ -175,7 +175,9 @@ async def create_first_administrator(request: Request) -> Response:
         db = _db(request)
         staff.create_first_administrator(db, username=form.username, name=form.name, email=form.email,
                                          password=form.password)  # fmt: skip
-        return SESSION_ADAPTER.dump_json(agent_sessions.sign_in(db, form.username, form.password, client=client))
+        where = client_address(request)
+        new = agent_sessions.sign_in(db, form.username, form.password, client=client, client_address=where)
+        return SESSION_ADAPTER.dump_json(new)
 
     return await _guarded(create, lambda body: Response(body, media_type="application/json"))
 

@@ -218,7 +218,7 @@ def sign_in(
 ) -> Response:
     check_csrf(request, csrf)
     _limits(request).sign_in.check(client_address(request), "email:" + email.strip().lower())
-    result = portal.sign_in(_db(request), email, password)
+    result = portal.sign_in(_db(request), email, password, client_address=client_address(request))
     if isinstance(result, str):
         return render(
             request, "sign_in.html", 401, next=_safe_next(next), values={"email": email}, errors={"form": result}

@@ -410,6 +410,7 @@ CASES: dict[str, tuple[Service, Call, set[str]]] = {
         ADMINS,
     ),
     "audit_log": (audit.audit_log, lambda call, w, t: call(), ADMINS),
+    "sign_ins": (audit.sign_ins, lambda call, w, t: call(text="alice"), ADMINS),
     "add_user": (
         accounts.add_user,
         lambda call, w, t: call(email=f"{_unique()}@x.example", name="U"),

@@ -20,7 +20,7 @@ from desk.domain.staff import (
     RoleForm,
     TeamForm,
 )
-from desk.services import accounts, agent_sessions, audit, staff, tickets
+from desk.services import accounts, agent_sessions, audit, portal, staff, tickets
 from desk.storage.db import Database
 from desk.storage.models import Agent, Schedule, Setting
 from tests.services.conftest import SYSTEM, World, count
@@ -295,3 +295,19 @@ def test_a_departments_business_hours_time_a_plan_without_its_own(world: World) 
     )
     after = world.open(sla_id=world.sla_fast, at=saturday)
     assert after.resolution_due == datetime(2026, 12, 7, 13, 0, tzinfo=UTC)  # Monday 9:00 + 4 business hours
+
+
+def test_every_sign_in_is_logged_with_where_it_came_from(world: World) -> None:
+    with pytest.raises(PermissionDenied):
+        accounts.authenticate_agent(world.db, "manager", "not-it", client_address="10.1.2.3")
+    accounts.authenticate_agent(world.db, "manager", "manager-password", client_address="10.1.2.3")
+    assert portal.sign_in(world.db, "alice@example.com", "alice-password", client_address="192.0.2.7")
+    log = audit.sign_ins(world.db, world.admin, text="10.1.2.3")
+    assert [(e.principal, e.success, e.reason) for e in log] == [
+        ("manager", True, None),
+        ("manager", False, "password"),
+    ]
+    [alice] = audit.sign_ins(world.db, world.admin, text="192.0.2.7")
+    assert (alice.kind, alice.client_address) == ("user", "192.0.2.7")
+    with pytest.raises(PermissionDenied):
+        audit.sign_ins(world.db, world.manager)

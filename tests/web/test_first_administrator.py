@@ -10,7 +10,7 @@ import pytest
 
 from desk.client.remote import RemoteServices
 from desk.domain.errors import Invalid, PermissionDenied
-from desk.services import staff
+from desk.services import audit, staff
 from desk.storage.db import Database
 from tests.web.serving import desk_serve
 
@@ -38,6 +38,8 @@ def test_the_first_administrator_needs_the_printed_code_and_is_made_once(
         ada = window.create_administrator("ada", "Ada", "ada@example.com", "ada-password", code=code.lower())
         assert ada.is_admin and window.secret is not None
         assert [a.username for a in window.call(staff.list_agents, ada)] == ["ada"]
+        [signed] = window.call(audit.sign_ins, ada)
+        assert (signed.principal, signed.success, signed.client_address) == ("ada", True, "127.0.0.1")
         assert not window.needs_administrator()
         other = RemoteServices(url)
         with pytest.raises(PermissionDenied, match="has its administrator already"):

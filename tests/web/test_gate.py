@@ -142,6 +142,7 @@ def read_cases(world: World, ticket: TicketView, other: TicketView) -> dict[Call
         tickets.get_ticket: ((ticket.id,), {}),
         worker.status: ((), {}),
         audit.audit_log: ((), {"text": "Printer"}),
+        audit.sign_ins: ((), {"text": "manager"}),
         staff.get_agent: ((world.limited.id,), {}),
         staff.get_department: ((world.support,), {}),
         staff.get_role: ((staff.list_roles(world.db, world.admin)[0].id,), {}),

@@ -22,16 +22,25 @@ from PySide6.QtWidgets import (
 )
 
 from desk.domain.errors import DeskError
-from desk.domain.staff import AuditEntry, AuditKind
+from desk.domain.staff import AuditEntry, AuditKind, SignInEntry
 from desk.services import audit
-from desk.ui import icons
+from desk.ui import icons, theme
 from desk.ui.labels import when
 from desk.ui.tasks import Context, async_slot
 from desk.ui.widgets import label, plain_tip
 
-COLUMNS = ("When", "Who", "Did", "What", "Changes")
-KINDS = (("Everything", None), ("Agents", AuditKind.AGENT), ("Teams", AuditKind.TEAM), ("Roles", AuditKind.ROLE),
-         ("Departments", AuditKind.DEPARTMENT))  # fmt: skip
+COLUMNS = ("When", "Who", "Did", "What", "Changes or where from")
+SIGN_INS = "sign-ins"
+KINDS = (("Every change", None), *((f"{kind.value.capitalize()}s", kind) for kind in AuditKind), ("Sign-ins", SIGN_INS))
+REFUSED = {
+    "password": "wrong password",
+    "unknown": "no such account",
+    "locked": "locked",
+    "inactive": "deactivated",
+    "directory": "directory unreachable",
+    "unmapped": "not a Desk agent",
+    "mapping": "directory groups unknown",
+}
 SEARCH_DELAY_MS = 250
 
 
@@ -52,7 +61,7 @@ class AuditLog(QWidget):
     def __init__(self, ctx: Context) -> None:
         super().__init__()
         self._ctx = ctx
-        self.entries: list[AuditEntry] = []
+        self.entries: list[AuditEntry | SignInEntry] = []
         self.kind = QComboBox()
         for text, kind in KINDS:
             self.kind.addItem(text, kind)
@@ -105,10 +114,14 @@ class AuditLog(QWidget):
 
     async def load_list(self, *, more: bool = False) -> None:
         before = self.entries[-1].id if more and self.entries else None
+        kind = self.kind.currentData()
         try:
-            page = await self._ctx.call(
-                audit.audit_log, kind=self.kind.currentData(), text=self.search.text(), before_id=before
-            )
+            if kind == SIGN_INS:
+                page: Sequence[AuditEntry | SignInEntry] = await self._ctx.call(
+                    audit.sign_ins, text=self.search.text(), before_id=before
+                )
+            else:
+                page = await self._ctx.call(audit.audit_log, kind=kind, text=self.search.text(), before_id=before)
         except DeskError as error:
             if isValid(self):
                 self.message.setText(str(error))
@@ -122,17 +135,32 @@ class AuditLog(QWidget):
         self.more.setVisible(len(page) == audit.PAGE)
         self.listed.emit()
 
-    def _show(self, entries: Sequence[AuditEntry]) -> None:
+    def _show(self, entries: Sequence[AuditEntry | SignInEntry]) -> None:
         self.table.setRowCount(len(entries))
         for row, entry in enumerate(entries):
-            cells = (when(entry.at), entry.actor, entry.action.value, f"{entry.kind.value} {entry.target}",
-                     changes_text(entry))  # fmt: skip
-            for column, text in enumerate(cells):
+            for column, text in enumerate(_cells(entry)):
                 item = QTableWidgetItem(text)
                 item.setToolTip(plain_tip(text))
+                if isinstance(entry, SignInEntry) and not entry.success and column == 2:
+                    item.setForeground(theme.color("danger"))
                 self.table.setItem(row, column, item)
         self.table.resizeRowsToContents()
         self.empty.setText(
             "Nothing matches." if self.search.text().strip() or self.kind.currentData() else "No changes yet."
         )
         self.pages.setCurrentWidget(self.table if entries else self.empty)
+
+
+def _cells(entry: AuditEntry | SignInEntry) -> tuple[str, str, str, str, str]:
+    """A change, or a sign-in attempt, in the table's columns: when, who, did, what, changes (or where from)."""
+    if isinstance(entry, AuditEntry):
+        return (
+            when(entry.at),
+            entry.actor,
+            entry.action.value,
+            f"{entry.kind.value} {entry.target}",
+            changes_text(entry),
+        )
+    did = "signed in" if entry.success else f"refused: {REFUSED.get(entry.reason or '', entry.reason or '')}"
+    where = f"from {entry.client_address}" if entry.client_address else "from Desk on this computer"
+    return when(entry.at), entry.principal, did, "agent" if entry.kind == "agent" else "end user", where

@@ -1,5 +1,5 @@
 """administration: the audit of administrative changes, an agent's time zone and days away, organizations' mail
-domains, the end users' directory by name, and canned responses
+domains, where each sign-in came from, the end users' directory by name, and canned responses
 
 Revision ID: 0011
 Revises: 0010
@@ -41,6 +41,7 @@ def upgrade() -> None:
     op.add_column("agents", sa.Column("away_from", sa.Date(), nullable=True))
     op.add_column("agents", sa.Column("away_until", sa.Date(), nullable=True))
     op.add_column("organizations", sa.Column("domains", sa.String(length=500), nullable=True))
+    op.add_column("login_audit", sa.Column("client_address", sa.String(length=64), nullable=True))
     op.create_index("ix_users_name", "users", ["name", "id"], unique=False)
     op.create_table(
         "canned_responses",
@@ -64,6 +65,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("canned_responses")  # with its index (MariaDB refuses to drop an index its foreign key needs)
     op.drop_index("ix_users_name", table_name="users")
+    with op.batch_alter_table("login_audit") as login_audit:
+        login_audit.drop_column("client_address")
     with op.batch_alter_table("organizations") as organizations:
         organizations.drop_column("domains")
     with op.batch_alter_table("agents") as agents:
