@@ -117,6 +117,7 @@ class InboundState(enum.StrEnum):
     IGNORED = "ignored"  # an auto-reply, bounce or loop: kept, never answered
     REJECTED = "rejected"  # from a banned sender
     QUARANTINED = "quarantined"  # could not be parsed or threaded; administrators can retry it
+    DISCARDED = "discarded"  # set aside for good by an administrator (spam that got through, a duplicate)
 
 
 class SenderCheck(enum.StrEnum):

@@ -51,7 +51,7 @@ from desk.services import (
     tickets,
     worker,
 )
-from desk.services.mail import outbound
+from desk.services.mail import intake, outbound
 
 # Every service an agent's window uses, and nothing an agent's window does not. `at` (when a ticket was opened)
 # is for imports and the demo: through the server a ticket opens now.
@@ -70,6 +70,10 @@ EXPOSED: tuple[Callable[..., Any], ...] = (
     entries.attachment_content,
     entries.post_note,
     entries.post_reply,
+    intake.discard,
+    intake.quarantined,
+    intake.raw_message,
+    intake.retry,
     lifecycle.add_collaborator,
     lifecycle.close,
     lifecycle.remove_collaborator,

@@ -1,5 +1,6 @@
-"""Mailboxes as the Administration window saves and tries them, against a real Dovecot and SMTP server: what
-"Test connection" says when everything is right, and, in words, when something is not."""
+"""Mailboxes and the mail quarantine as the Administration window uses them: mailboxes saved and tried against a
+real Dovecot and SMTP server (what "Test connection" says when all is right and, in words, when something is not),
+quarantined mail shown raw, discarded or retried."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from desk.domain.errors import Invalid
+from desk.domain.enums import InboundState
+from desk.domain.errors import Invalid, NotFound, PermissionDenied
 from desk.domain.staff import AuditKind
 from desk.services import audit, mailboxes
+from desk.services.mail import intake
 from desk.services.mailboxes import MailboxForm
 from tests.mail.dovecot import ImapServer, free_ports
 from tests.mail.smtp import PASSWORD, USER, start_mailer
-from tests.services.conftest import World
+from tests.services.conftest import World, quarantined_message
 
 
 @pytest.fixture
@@ -97,3 +100,22 @@ def test_saving_keeps_passwords_unless_retyped_and_audits_without_them(world: Wo
         with pytest.raises(Invalid) as refused:
             mailboxes.save_mailbox(world.db, world.admin, saved.id, MailboxForm(**{**vars(form), **bad}))
         assert field in refused.value.fields
+
+
+def test_the_quarantine_shows_the_raw_message_and_discards_or_retries(world: World) -> None:
+    first, second = quarantined_message(world, "First"), quarantined_message(world, "Second")
+    listed = intake.quarantined(world.db, world.admin)
+    assert [m.subject for m in listed] == ["Second", "First"]
+    assert intake.raw_message(world.db, world.admin, first).startswith(b"From: Nora <nora@example.org>")
+    discarded = intake.discard(world.db, world.admin, first)
+    assert (
+        discarded.state == InboundState.DISCARDED and discarded.reason and discarded.reason.startswith("Discarded by")
+    )
+    with pytest.raises(NotFound):
+        intake.retry(world.db, world.admin, first)  # discarded for good
+    retried = intake.retry(world.db, world.admin, second)
+    assert retried is not None and retried.state == InboundState.DONE and retried.ticket_id is not None
+    assert [m.subject for m in intake.quarantined(world.db, world.admin, state=InboundState.DISCARDED)] == ["First"]
+    for refused in (world.manager, world.limited):
+        with pytest.raises(PermissionDenied):
+            intake.raw_message(world.db, refused, second)

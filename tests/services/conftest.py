@@ -10,14 +10,17 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select
 
+from desk.domain.enums import InboundState
 from desk.domain.permissions import AgentActor, Right, SystemActor, UserActor
 from desk.domain.views import TicketView
 from desk.services import accounts, portal, tickets
+from desk.services.mail import intake
 from desk.storage.db import Database
 from desk.storage.models import (
     Change,
     Department,
     HelpTopic,
+    InboundMessage,
     Priority,
     SlaPlan,
     Status,
@@ -164,3 +167,14 @@ def _signed_in(db: Database, email: str, password: str) -> UserActor:
     result = portal.sign_in(db, email, password)
     assert not isinstance(result, str), result
     return result.actor
+
+
+def quarantined_message(world: World, subject: str = "Statement") -> int:
+    """A fetched message set aside as one that could not be threaded."""
+    raw = f"From: Nora <nora@example.org>\r\nTo: support@example.com\r\nSubject: {subject}\r\n\r\nHello\r\n".encode()
+    inbound_id = intake.store(world.db, None, None, raw)
+    assert inbound_id is not None
+    with world.db.transaction() as session:
+        row = session.get_one(InboundMessage, inbound_id)
+        row.state, row.reason = InboundState.QUARANTINED.value, "The message could not be posted (test)."
+    return inbound_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from pytestqt.qtbot import QtBot
 from shiboken6 import isValid
 
@@ -9,18 +10,23 @@ import qasync
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
+from desk.domain.enums import InboundState
+from desk.domain.errors import PermissionDenied
 from desk.domain.people import UserForm
 from desk.domain.permissions import Right, SystemActor
-from desk.domain.staff import AuditAction, AuditKind
+from desk.domain.staff import AuditAction, AuditKind, TeamForm
 from desk.services import accounts, audit, people, staff
+from desk.services.mail import intake
 from desk.storage.db import Database
+from desk.storage.models import InboundMessage
 from desk.ui.admin.editors import AgentEditor, DepartmentEditor
 from desk.ui.admin.people_editors import UserEditor
+from desk.ui.admin.quarantine import RawMessageDialog
 from desk.ui.admin.section import Section
 from desk.ui.admin.window import AdministrationWindow
 from desk.ui.main_window import MainWindow
 from desk.ui.tasks import Context
-from tests.ui.conftest import make_context, run, until
+from tests.ui.conftest import db_of, make_context, run, until
 
 
 def opened(ctx: Context, qtbot: QtBot) -> AdministrationWindow:
@@ -195,3 +201,56 @@ def test_an_agent_who_manages_end_users_merges_two_accounts_and_bans_one(
 
     run(loop, scenario())
     clerk.close()
+
+
+def test_the_quarantine_shows_a_message_raw_and_discards_it(
+    ctx: Context, loop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    db = db_of(ctx)
+    raw = b"From: Nora <nora@example.org>\r\nSubject: <b>Statement</b>\r\n\r\n<img src='/dev/zero'>\r\n"
+    inbound = intake.store(db, None, None, raw)
+    assert inbound is not None
+    with db.transaction() as session:
+        session.get_one(InboundMessage, inbound).state = InboundState.QUARANTINED.value
+
+    async def scenario() -> None:
+        window = opened(ctx, qtbot)
+        window.choose("Mail quarantine")
+        quarantine = window.quarantine
+        await until(lambda: quarantine.table.rowCount() == 1, what="the quarantined message")
+        quarantine.table.selectRow(0)
+        assert quarantine.retry_button.isEnabled() and quarantine.discard_button.isEnabled()
+        quarantine.show_raw()
+        dialog = await until(lambda: next((d for d in window.findChildren(RawMessageDialog) if d.isVisible()), None))
+        # As plain text (line ends as the editor keeps them): nothing in it is rendered or loaded.
+        assert dialog.text.toPlainText() == raw.decode().replace("\r\n", "\n")
+        dialog.close()
+        quarantine.discard(inbound)
+        await until(lambda: quarantine.table.rowCount() == 0, what="the message discarded")
+        assert quarantine.empty.isVisible()
+        window.close()
+
+    run(loop, scenario())
+
+
+def test_the_audit_log_filters_by_kind_and_shows_sign_ins(ctx: Context, loop: qasync.QEventLoop, qtbot: QtBot) -> None:
+    db = db_of(ctx)
+    staff.save_team(db, ctx.agent, None, TeamForm("Night shift"))
+    with pytest.raises(PermissionDenied):
+        accounts.authenticate_agent(db, "john", "not-his", client_address="10.9.8.7")
+
+    async def scenario() -> None:
+        window = opened(ctx, qtbot)
+        window.choose("Audit log")
+        log = window.audit
+        await until(lambda: log.table.rowCount() > 0, what="the changes")
+        log.kind.setCurrentIndex(log.kind.findText("Teams"))
+        await until(lambda: log.table.rowCount() == 1 and log.table.item(0, 3).text() == "team Night shift")  # type: ignore[union-attr]
+        log.kind.setCurrentIndex(log.kind.findText("Sign-ins"))
+        log.search.setText("10.9.8.7")
+        await until(lambda: (cell := log.table.item(0, 4)) is not None and cell.text() == "from 10.9.8.7", what="john")
+        row = [log.table.item(0, column).text() for column in range(1, 5)]  # type: ignore[union-attr]
+        assert row == ["john", "refused: wrong password", "agent", "from 10.9.8.7"]
+        window.close()
+
+    run(loop, scenario())

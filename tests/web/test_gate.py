@@ -27,7 +27,7 @@ from sqlalchemy import func, select, update
 
 import desk.services
 from desk.client.remote import RemoteServices
-from desk.domain.enums import EventKind, Queue, SortKey, StatusState, TicketSource
+from desk.domain.enums import EventKind, InboundState, Queue, SortKey, StatusState, TicketSource
 from desk.domain.errors import (
     Conflict,
     DatabaseUnavailable,
@@ -75,14 +75,14 @@ from desk.services import (
     worker,
 )
 from desk.services.base import now
-from desk.services.mail import outbound
+from desk.services.mail import intake, outbound
 from desk.services.mailboxes import MailboxForm
 from desk.services.setup import install_defaults
 from desk.storage.db import Database
 from desk.storage.models import Agent, AgentSession, Base, LoginAudit
 from desk.web import gate
 from tests.conftest import build_schema, engine_params, engine_url
-from tests.services.conftest import World, count
+from tests.services.conftest import World, count, quarantined_message
 from tests.web.serving import DeskServer, TcpProxy, desk_serve, signed_in
 from tests.web.test_gate_fuzz import Sessions, check_answer, misframed, shaped, tickets_to_find, typed
 
@@ -171,6 +171,8 @@ def read_cases(world: World, ticket: TicketView, other: TicketView) -> dict[Call
         people.get_organization: ((people.save_organization(world.db, world.admin, None, ACME).id,), {}),
         canned.list_canned: ((), {}),
         mailboxes.mailbox_names: ((), {}),
+        intake.quarantined: ((), {}),
+        intake.raw_message: ((quarantined_message(world),), {}),
         mailboxes.get_mailbox_details: ((mailboxes.save_mailbox(world.db, world.admin, None, SUPPORT).id,), {}),
         mailboxes.try_mailbox: ((MailboxForm("Nowhere", "nowhere@x.example"),), {}),
         canned.get_canned: ((canned.save_canned(world.db, world.admin, None, THANKS).id,), {}),
@@ -247,6 +249,13 @@ def _gone(get: Callable[..., Any], row_id: int, world: World) -> bool:
     return outcome(lambda: get(world.db, world.admin, row_id))[0] is NotFound
 
 
+def _set_aside(call: Callable[..., Any], world: World, state: InboundState) -> tuple[Any, Any]:
+    """A quarantined message discarded or retried through the server, and what it is then."""
+    inbound = quarantined_message(world, f"To be {state.value}")
+    got = call(inbound)
+    return got, next(m for m in intake.quarantined(world.db, world.admin, state=state) if m.id == inbound)
+
+
 def _deleted(save: Callable[..., Any], form: Any, get: Callable[..., Any]) -> Write:
     """Delete a row made for it (`form`, or a function of the world making the form)."""
 
@@ -319,6 +328,8 @@ WRITES: dict[Callable[..., Any], Write] = {
         call(None, OrganizationForm("Globex", ("globex.example",))), w
     ),
     people.delete_organization: _deleted(people.save_organization, OrganizationForm("Gone"), people.get_organization),
+    intake.discard: lambda call, w, t: _set_aside(call, w, InboundState.DISCARDED),
+    intake.retry: lambda call, w, t: _set_aside(call, w, InboundState.DONE),
     mailboxes.save_mailbox: lambda call, w, t: _saved(mailboxes.get_mailbox_details)(
         call(None, MailboxForm("Sales", "sales@x.example", smtp_host="smtp.x.example"), smtp_password="s3cret"), w
     ),

@@ -385,9 +385,7 @@ def quarantined(
 def release(session: Session, actor: Actor, inbound_id: int) -> None:
     """Put a quarantined message back in line; `retry` processes it at once."""
     require_right(actor, Right.ADMIN)
-    row = session.get(InboundMessage, inbound_id, with_for_update=True)
-    if row is None or row.state != InboundState.QUARANTINED.value:
-        raise NotFound(f"No quarantined message {inbound_id}.")
+    row = _quarantined(session, inbound_id)
     if row.size > len(row.raw):  # only its headers are here: the next fetch takes the whole message again
         mailbox = session.get(Mailbox, row.mailbox_id) if row.mailbox_id else None
         if mailbox is None or row.uid is None:
@@ -396,6 +394,33 @@ def release(session: Session, actor: Actor, inbound_id: int) -> None:
         session.delete(row)
         return
     row.state, row.reason = InboundState.NEW.value, None
+
+
+def _quarantined(session: Session, inbound_id: int) -> InboundMessage:
+    row = session.get(InboundMessage, inbound_id, with_for_update=True)
+    if row is None or row.state != InboundState.QUARANTINED.value:
+        raise NotFound(f"No quarantined message {inbound_id}: it may have been retried or discarded meanwhile.")
+    return row
+
+
+@query
+def raw_message(session: Session, actor: Actor, inbound_id: int) -> bytes:
+    """A fetched message as it arrived (headers and body), for an administrator to see why it was set aside."""
+    require_right(actor, Right.ADMIN)
+    row = session.get(InboundMessage, inbound_id)
+    if row is None:
+        raise NotFound(f"There is no fetched message {inbound_id}.")
+    return row.raw
+
+
+@command
+def discard(session: Session, actor: Actor, inbound_id: int) -> InboundView:
+    """Set a quarantined message aside for good; it is kept (with its raw bytes) as the record of what arrived."""
+    require_right(actor, Right.ADMIN)
+    row = _quarantined(session, inbound_id)
+    row.state = InboundState.DISCARDED.value
+    row.reason = f"Discarded by {actor.name}. {row.reason or ''}".strip()
+    return _view(row)
 
 
 def retry(db: Database, actor: Actor, inbound_id: int) -> InboundView | None:

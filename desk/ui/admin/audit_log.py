@@ -121,7 +121,8 @@ class AuditLog(QWidget):
                     audit.sign_ins, text=self.search.text(), before_id=before
                 )
             else:
-                page = await self._ctx.call(audit.audit_log, kind=kind, text=self.search.text(), before_id=before)
+                of_kind = AuditKind(kind) if kind else None  # a combo's data comes back as the enum's str
+                page = await self._ctx.call(audit.audit_log, kind=of_kind, text=self.search.text(), before_id=before)
         except DeskError as error:
             if isValid(self):
                 self.message.setText(str(error))

@@ -29,6 +29,7 @@ from desk.ui.admin.audit_log import AuditLog
 from desk.ui.admin.editors import AgentEditor, DepartmentEditor, RoleEditor, StaffEditor, TeamEditor
 from desk.ui.admin.mail_editors import MailboxEditor
 from desk.ui.admin.people_editors import CannedEditor, OrganizationEditor, UserEditor
+from desk.ui.admin.quarantine import Quarantine
 from desk.ui.admin.section import Section
 from desk.ui.admin.ticket_editors import (
     PriorityEditor,
@@ -61,7 +62,7 @@ GROUPS = (
     ("People", ("Agents", "Teams", "Roles", "End users", "Organizations")),
     ("Tickets", ("Departments", "Help topics", "SLA plans", "Business hours", "Statuses", "Priorities",
                  "Canned responses", "Settings")),
-    ("Mail", ("Mailboxes",)),
+    ("Mail", ("Mailboxes", "Mail quarantine")),
     ("Records", ("Audit log",)),
 )  # fmt: skip
 SECTION_ICONS = {
@@ -78,6 +79,7 @@ SECTION_ICONS = {
     "Organizations": "team",
     "Canned responses": "message",
     "Mailboxes": "inbox",
+    "Mail quarantine": "lock",
     "Settings": "settings",
     "Audit log": "event",
 }
@@ -118,7 +120,9 @@ class AdministrationWindow(QDialog):
         self.sidebar.setSpacing(2)
         self.sidebar.setIconSize(QSize(18, 18))
         self.pages = QStackedWidget()
-        pages: dict[str, QWidget] = {**self.sections, **({"Audit log": self.audit} if ctx.agent.is_admin else {})}
+        self.quarantine = Quarantine(ctx)
+        records = {"Audit log": self.audit, "Mail quarantine": self.quarantine} if ctx.agent.is_admin else {}
+        pages: dict[str, QWidget] = {**self.sections, **records}
         number = 0
         for group, every in GROUPS:
             names = [name for name in every if name in pages]
@@ -218,7 +222,7 @@ class AdministrationWindow(QDialog):
             return
         self._listed.add(index)
         page = self.pages.widget(index)
-        if isinstance(page, Section | AuditLog):
+        if isinstance(page, Section | AuditLog | Quarantine):
             await page.load_list()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
