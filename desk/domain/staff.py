@@ -176,3 +176,29 @@ class SignInEntry:
     success: bool
     reason: str | None  # why it was refused: password, unknown, locked, inactive, directory…
     client_address: str | None  # where from (None: Desk on this machine)
+
+
+@dataclass(frozen=True)
+class Member:
+    """An agent's role in a department."""
+
+    agent: Ref
+    role: Ref
+
+
+@dataclass(frozen=True)
+class MemberForm:
+    """An agent's role in the department being edited."""
+
+    agent_id: int
+    role_id: int
+
+
+@dataclass(frozen=True)
+class DepartmentMembers:
+    """Who works in a department, with which role, and whom a manager may add."""
+
+    department: Ref
+    members: tuple[Member, ...]
+    agents: tuple[Ref, ...]  # every active agent
+    roles: tuple[Ref, ...]

@@ -1,12 +1,13 @@
 """Canned responses: replies agents insert in the composer, shared by every department or kept for one.
-Administrators write them here; the agents' composer picks them (the agent's toolbox)."""
+Administrators write them here, and a department's manager their department's; the agents' composer picks them
+(the agent's toolbox)."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from desk.domain.errors import Invalid
+from desk.domain.errors import Invalid, PermissionDenied
 from desk.domain.inputs import is_one_line
 from desk.domain.permissions import Actor
 from desk.domain.staff import AuditAction, AuditKind
@@ -15,7 +16,7 @@ from desk.domain.views import Ref
 from desk.services import audit
 from desk.services.audit import Shown
 from desk.services.base import command, now, query
-from desk.services.editing import audit_save, get_row, known, names_of, require_admin, to_save
+from desk.services.editing import audit_save, get_row, known, managed, names_of, require_manager, to_save
 from desk.storage.models import CannedResponse, Department
 
 MAX_BODY = 20_000  # characters: a reply, not a manual
@@ -37,28 +38,36 @@ def _shown(session: Session, form: CannedForm) -> dict[str, Shown]:
 
 @query
 def list_canned(session: Session, actor: Actor) -> list[Ref]:
-    """Every canned response, by title, with its department after it ("Refund — Billing")."""
-    require_admin(actor)
-    rows = session.execute(
+    """The canned responses the actor may edit (an administrator: all; a department's manager: their
+    department's), by title, with the department after it ("Refund — Billing")."""
+    departments = managed(session, actor)
+    if departments is not None and not departments:
+        raise PermissionDenied("Only administrators and department managers can do this.")
+    statement = (
         select(CannedResponse.id, CannedResponse.title, Department.name)
         .outerjoin(Department, Department.id == CannedResponse.department_id)
         .order_by(CannedResponse.title, CannedResponse.id)
     )
+    if departments is not None:
+        statement = statement.where(CannedResponse.department_id.in_(departments))
+    rows = session.execute(statement)
     return [Ref(i, f"{title} — {department}" if department else title) for i, title, department in rows]
 
 
 @query
 def get_canned(session: Session, actor: Actor, canned_id: int) -> CannedDetails:
-    require_admin(actor)
     row = get_row(session, CannedResponse, canned_id)
+    require_manager(session, actor, row.department_id)
     return CannedDetails(row.id, _form(row), row.updated_at)
 
 
 @command
 def save_canned(session: Session, actor: Actor, canned_id: int | None, form: CannedForm) -> CannedDetails:
     """Create or change a canned response: its title (what agents pick it by), its text with variables, and the
-    department it is for (none: every department)."""
-    require_admin(actor)
+    department it is for (none: every department). A department's manager keeps their department's."""
+    require_manager(session, actor, form.department_id)
+    if canned_id is not None:
+        require_manager(session, actor, get_row(session, CannedResponse, canned_id).department_id)
     title, body = form.title.strip(), form.body.strip()
     errors = {}
     if not title or not is_one_line(title) or len(title) > 120:
@@ -86,7 +95,7 @@ def save_canned(session: Session, actor: Actor, canned_id: int | None, form: Can
 
 @command
 def delete_canned(session: Session, actor: Actor, canned_id: int) -> None:
-    require_admin(actor)
     row = get_row(session, CannedResponse, canned_id)
+    require_manager(session, actor, row.department_id)
     session.delete(row)
     audit.record(session, actor, AuditAction.DELETED, AuditKind.CANNED, canned_id, row.title)

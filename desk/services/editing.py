@@ -9,20 +9,39 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from desk.domain.errors import Invalid, NotFound
+from desk.domain.errors import Invalid, NotFound, PermissionDenied
 from desk.domain.inputs import is_one_line
-from desk.domain.permissions import Actor, Right
+from desk.domain.permissions import Actor, AgentActor, Right, SystemActor
 from desk.domain.staff import AuditAction, AuditKind
 from desk.domain.views import Ref
 from desk.services import audit
 from desk.services.accounts import require_right
 from desk.services.audit import Shown, differences
+from desk.services.base import require_agent
+from desk.storage.models import Department
 
 T = TypeVar("T")
 
 
 def require_admin(actor: Actor) -> None:
     require_right(actor, Right.ADMIN)
+
+
+def managed(session: Session, actor: Actor) -> set[int] | None:
+    """The departments the actor may administer: None for every one (administrators and the system), else those
+    they manage (which may be none)."""
+    if isinstance(actor, SystemActor) or (isinstance(actor, AgentActor) and actor.is_admin):
+        return None
+    agent = require_agent(actor)
+    return set(session.scalars(select(Department.id).where(Department.manager_id == agent.id)))
+
+
+def require_manager(session: Session, actor: Actor, department_id: int | None) -> None:
+    """Administrators may handle any department's members and canned responses; a department's manager only
+    their own department's (shared ones, for every department, are the administrators')."""
+    departments = managed(session, actor)
+    if departments is not None and department_id not in departments:
+        raise PermissionDenied("Only administrators and the department's manager can do this.")
 
 
 def get_row(session: Session, model: type[T], row_id: int) -> T:

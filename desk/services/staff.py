@@ -26,6 +26,9 @@ from desk.domain.staff import (
     AuditKind,
     DepartmentDetails,
     DepartmentForm,
+    DepartmentMembers,
+    Member,
+    MemberForm,
     RoleDetails,
     RoleForm,
     StaffChoices,
@@ -49,9 +52,11 @@ from desk.services.editing import (
     get_row,
     known,
     listing,
+    managed,
     names_of,
     refuse_in_use,
     require_admin,
+    require_manager,
     to_save,
     unique_name,
 )
@@ -583,3 +588,76 @@ def delete_department(session: Session, actor: Actor, department_id: int) -> Non
     except IntegrityError as error:  # used since the counts were read, by a concurrent transaction
         raise Invalid(f"{department.name} came into use meanwhile: look again.") from error
     audit.record(session, actor, AuditAction.DELETED, AuditKind.DEPARTMENT, department_id, department.name)
+
+
+# --- a department's members (administrators, and the department's manager) -------------------------------------
+
+
+@query
+def managed_departments(session: Session, actor: Actor) -> list[Ref]:
+    """The departments whose members and canned responses the actor may handle: every one for an administrator,
+    a manager's own, none for others."""
+    departments = managed(session, actor)
+    return [d for d in listing(session, Department) if departments is None or d.id in departments]
+
+
+def _members(session: Session, department: Department) -> DepartmentMembers:
+    rows = session.execute(
+        select(Agent.id, Agent.name, Role.id, Role.name)
+        .join(AgentAccess, AgentAccess.agent_id == Agent.id)
+        .join(Role, Role.id == AgentAccess.role_id)
+        .where(AgentAccess.department_id == department.id)
+        .order_by(Agent.name)
+    )
+    active = session.execute(select(Agent.id, Agent.name).where(Agent.active).order_by(Agent.name))
+    return DepartmentMembers(
+        department=Ref(department.id, department.name),
+        members=tuple(Member(Ref(a, an), Ref(r, rn)) for a, an, r, rn in rows),
+        agents=tuple(Ref(i, n) for i, n in active),
+        roles=tuple(listing(session, Role)),
+    )
+
+
+@query
+def department_members(session: Session, actor: Actor, department_id: int) -> DepartmentMembers:
+    require_manager(session, actor, department_id)
+    return _members(session, get_row(session, Department, department_id))
+
+
+@command
+def set_members(
+    session: Session, actor: Actor, department_id: int, members: tuple[MemberForm, ...]
+) -> DepartmentMembers:
+    """Make the department's members exactly these agents, each with their role, in one change. A manager does
+    this for their own department, never for themselves: their own access is an administrator's to change."""
+    require_manager(session, actor, department_id)
+    department = get_row(session, Department, department_id)
+    wanted = {m.agent_id: m.role_id for m in members}
+    if len(wanted) != len(members):
+        raise Invalid("Give each agent one role in the department.", {"members": "An agent is listed twice."})
+    known(session, Agent, wanted, "members", "agent")
+    known(session, Role, wanted.values(), "members", "role")
+    have = {
+        a.agent_id: a for a in session.scalars(select(AgentAccess).where(AgentAccess.department_id == department_id))
+    }
+    changed = {
+        agent for agent in wanted.keys() | have.keys() if wanted.get(agent) != getattr(have.get(agent), "role_id", None)
+    }
+    me = actor.id if isinstance(actor, AgentActor) and not actor.is_admin else None
+    if me in changed:
+        raise PermissionDenied("You cannot change your own access: ask an administrator.")
+    roles = names_of(session, Role, [*wanted.values(), *(a.role_id for a in have.values())])
+    agents = names_of(session, Agent, changed)
+    for agent_id in sorted(changed):
+        before = roles.get(have[agent_id].role_id) if agent_id in have else None
+        after = roles.get(wanted[agent_id]) if agent_id in wanted else None
+        if agent_id not in wanted:
+            session.delete(have[agent_id])
+        elif agent_id in have:
+            have[agent_id].role_id = wanted[agent_id]
+        else:
+            session.add(AgentAccess(agent_id=agent_id, department_id=department_id, role_id=wanted[agent_id]))
+        change = {f"access in {department.name}": (before, after)}
+        audit.record(session, actor, AuditAction.CHANGED, AuditKind.AGENT, agent_id, agents[agent_id], change)
+    session.flush()
+    return _members(session, department)

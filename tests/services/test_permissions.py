@@ -25,7 +25,7 @@ from desk.domain.errors import DeskError, NotFound, PermissionDenied
 from desk.domain.people import OrganizationForm, UserForm
 from desk.domain.permissions import Actor, Perm, Right
 from desk.domain.queues import Criteria
-from desk.domain.staff import AgentForm, DepartmentForm, RoleForm, TeamForm
+from desk.domain.staff import AgentForm, DepartmentForm, MemberForm, RoleForm, TeamForm
 from desk.domain.ticket_setup import CannedForm, Interval, PriorityForm, ScheduleForm, SlaForm, StatusForm, TopicForm
 from desk.domain.views import TicketView
 from desk.services import (
@@ -285,6 +285,13 @@ CASES: dict[str, tuple[Service, Call, set[str]]] = {
         ADMINS,
     ),
     "staff_choices": (staff.staff_choices, lambda call, w, t: call(), ADMINS),
+    "managed_departments": (staff.managed_departments, lambda call, w, t: call(), AGENTS | {"system"}),
+    "department_members": (staff.department_members, lambda call, w, t: call(w.support), ADMINS),
+    "set_members": (
+        staff.set_members,
+        lambda call, w, t: call(w.billing, (MemberForm(w.outsider.id, staff.list_roles(w.db, w.admin)[0].id),)),
+        ADMINS,
+    ),
     **{
         f"{name}": (getattr(ticket_setup, name), lambda call, w, t: call(), ADMINS)
         for name in ("list_slas", "list_schedules", "list_topics", "list_statuses", "list_priorities", "get_settings")

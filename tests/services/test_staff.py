@@ -17,10 +17,12 @@ from desk.domain.staff import (
     AuditAction,
     AuditKind,
     DepartmentForm,
+    MemberForm,
     RoleForm,
     TeamForm,
 )
-from desk.services import accounts, agent_sessions, audit, portal, staff, tickets
+from desk.domain.ticket_setup import CannedForm
+from desk.services import accounts, agent_sessions, audit, canned, portal, staff, tickets
 from desk.storage.db import Database
 from desk.storage.models import Agent, Schedule, Setting
 from tests.services.conftest import SYSTEM, World, count
@@ -311,3 +313,43 @@ def test_every_sign_in_is_logged_with_where_it_came_from(world: World) -> None:
     assert (alice.kind, alice.client_address) == ("user", "192.0.2.7")
     with pytest.raises(PermissionDenied):
         audit.sign_ins(world.db, world.manager)
+
+
+def test_a_department_manager_handles_their_departments_members_and_canned_responses_only(world: World) -> None:
+    form = staff.get_department(world.db, world.admin, world.billing).form
+    staff.save_department(
+        world.db, world.admin, world.billing, DepartmentForm(**{**vars(form), "manager_id": world.viewer.id})
+    )
+    viewer = world.viewer
+    assert [d.name for d in staff.managed_departments(world.db, viewer)] == ["Billing"]
+    assert staff.managed_departments(world.db, world.limited) == []
+    viewing = MemberForm(viewer.id, role_id(world, "View only"))
+    limited = MemberForm(world.limited.id, role_id(world, "Limited access"))
+    members = staff.set_members(world.db, viewer, world.billing, (viewing, limited))
+    assert [(m.agent.name, m.role.name) for m in members.members] == [
+        ("Limited Agent", "Limited access"),
+        ("Viewer Agent", "View only"),
+    ]
+    assert accounts.agent_by_username(world.db, "limited").departments.keys() == {world.support, world.billing}
+    with pytest.raises(PermissionDenied, match="your own access"):
+        staff.set_members(world.db, viewer, world.billing, (MemberForm(viewer.id, role_id(world, ALL_ACCESS)),))
+    with pytest.raises(PermissionDenied):
+        staff.set_members(world.db, viewer, world.support, ())  # not their department
+    with pytest.raises(PermissionDenied):
+        staff.department_members(world.db, world.limited, world.billing)
+    with pytest.raises(Invalid):
+        staff.set_members(world.db, viewer, world.billing, (viewing, limited, limited))
+    staff.set_members(world.db, viewer, world.billing, (viewing,))
+    [change, *_] = audit.audit_log(world.db, world.admin, kind=AuditKind.AGENT)
+    assert (change.actor, change.changes) == ("Viewer Agent", {"access in Billing": ("Limited access", None)})
+    mine = canned.save_canned(world.db, viewer, None, CannedForm("Refund", "On its way.", world.billing))
+    assert [c.name for c in canned.list_canned(world.db, viewer)] == ["Refund — Billing"]
+    for refused in (CannedForm("Shared", "x"), CannedForm("Support's", "x", world.support)):
+        with pytest.raises(PermissionDenied):
+            canned.save_canned(world.db, viewer, None, refused)
+    shared = canned.save_canned(world.db, world.admin, None, CannedForm("Shared", "x"))
+    with pytest.raises(PermissionDenied):
+        canned.delete_canned(world.db, viewer, shared.id)
+    with pytest.raises(PermissionDenied):
+        canned.save_canned(world.db, viewer, shared.id, CannedForm("Mine now", "x", world.billing))
+    canned.delete_canned(world.db, viewer, mine.id)

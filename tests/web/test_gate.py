@@ -42,7 +42,7 @@ from desk.domain.errors import (
 from desk.domain.people import OrganizationForm, UserForm
 from desk.domain.permissions import AgentActor, Perm, SystemActor
 from desk.domain.queues import Criteria
-from desk.domain.staff import AgentForm, DepartmentForm, RoleForm, TeamForm
+from desk.domain.staff import AgentForm, DepartmentForm, MemberForm, RoleForm, TeamForm
 from desk.domain.ticket_setup import (
     CannedForm,
     HolidayForm,
@@ -152,6 +152,8 @@ def read_cases(world: World, ticket: TicketView, other: TicketView) -> dict[Call
         staff.list_roles: ((), {}),
         staff.list_teams: ((), {}),
         staff.staff_choices: ((), {}),
+        staff.managed_departments: ((), {}),
+        staff.department_members: ((world.support,), {}),
         ticket_setup.get_priority: ((world.priorities["High"],), {}),
         ticket_setup.get_schedule: ((ticket_setup.list_schedules(world.db, world.admin)[0].id,), {}),
         ticket_setup.get_settings: ((), {}),
@@ -289,6 +291,10 @@ WRITES: dict[Callable[..., Any], Write] = {
     staff.change_own_password: lambda call, w, t: (
         (call("admin-password", "admin-password-2"), accounts.authenticate_agent(w.db, "admin", "admin-password-2").id),
         (None, w.admin.id),
+    ),
+    staff.set_members: lambda call, w, t: (
+        call(w.billing, (MemberForm(w.outsider.id, staff.list_roles(w.db, w.admin)[0].id),)),
+        staff.department_members(w.db, w.admin, w.billing),
     ),
     staff.save_team: lambda call, w, t: _saved(staff.get_team)(call(None, TeamForm("Nights", w.manager.id)), w),
     staff.save_role: lambda call, w, t: _saved(staff.get_role)(call(None, RoleForm("Triage", tuple(Perm))), w),
