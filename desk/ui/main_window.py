@@ -175,6 +175,19 @@ class MainWindow(QMainWindow):
         await asyncio.gather(self.refresh_counts(), self._said(self.sidebar.load_saved_searches()))
         self.sidebar.select_queue(Queue.OPEN)
         self._spawn(self.connection.apply_pending())  # sends kept by an earlier run, while the server was away
+        self._spawn(self._offer_administration())
+
+    async def _offer_administration(self) -> None:
+        """Offer File › Administration to a department's manager too (their department's members and canned
+        responses)."""
+        if self._ctx.agent.is_admin:
+            return
+        try:
+            self._manages = bool(await self._ctx.call(staff.managed_departments))
+        except DeskError:
+            return  # the menu stays as it is; the next start asks again
+        if self._manages:
+            self.administration_action.setVisible(True)
 
     async def refresh_counts(self) -> None:
         try:
@@ -443,8 +456,9 @@ class MainWindow(QMainWindow):
         self.administration_action = file_menu.addAction(
             icons.icon("settings"), "Administration…", self.show_administration
         )
-        # Administrators, and agents who manage end users (the directory and organizations only).
+        # Administrators, agents who manage end users, and department managers (start() finds those out).
         self.administration_action.setVisible(self._ctx.agent.is_admin or Right.USER_MANAGE in self._ctx.agent.rights)
+        self._manages = False
         file_menu.addAction(icons.icon("lock"), "Change password…", self.show_change_password)
         file_menu.addSeparator()
         self.sign_out_action = file_menu.addAction(icons.icon("user"), "Sign out (switch agent)", self.sign_out)
@@ -485,7 +499,7 @@ class MainWindow(QMainWindow):
             self._administration.raise_()
             self._administration.activateWindow()
             return self._administration
-        self._administration = AdministrationWindow(self._ctx, self)
+        self._administration = AdministrationWindow(self._ctx, self, manages=self._manages)
         self._administration.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._administration.show()
         self._administration.start()

@@ -20,7 +20,7 @@ from desk.services.mail import intake
 from desk.storage.db import Database
 from desk.storage.models import InboundMessage
 from desk.ui.admin.editors import AgentEditor, DepartmentEditor
-from desk.ui.admin.people_editors import UserEditor
+from desk.ui.admin.people_editors import MembersEditor, UserEditor
 from desk.ui.admin.quarantine import RawMessageDialog
 from desk.ui.admin.section import Section
 from desk.ui.admin.window import AdministrationWindow
@@ -254,3 +254,36 @@ def test_the_audit_log_filters_by_kind_and_shows_sign_ins(ctx: Context, loop: qa
         window.close()
 
     run(loop, scenario())
+
+
+def test_a_department_manager_gives_an_agent_a_role_in_their_department(
+    demo_db: Database, loop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    sam = make_context(demo_db, "sam")  # manages Support, no administrator
+
+    async def scenario() -> None:
+        main = MainWindow(sam)
+        qtbot.addWidget(main)
+        assert not main.administration_action.isVisible()
+        await main._offer_administration()
+        assert main.administration_action.isVisible()
+        window = main.show_administration()
+        qtbot.addWidget(window)
+        assert [window.sidebar.item(r).text() for r in range(window.sidebar.count())] == [
+            "PEOPLE", "Department members", "TICKETS", "Canned responses"
+        ]  # fmt: skip
+        members = window.sections["Department members"]
+        editor = members.editor
+        assert isinstance(editor, MembersEditor)
+        await until(lambda: editor.heading.text() == "Support", what="Support's members")
+        assert [members.list.item(r).text() for r in range(members.list.count())] == ["Support"]
+        assert not members.new_button.isVisible() and not editor.roles[sam.agent.id].isEnabled()
+        tom = next(agent for agent, choice in editor.roles.items() if choice.accessibleName() == "Role of Tom Becker")
+        editor.roles[tom].setCurrentIndex(editor.roles[tom].findText("View only"))
+        assert await members.store()
+        assert accounts.agent_by_username(demo_db, "tom").departments[editor.details.department.id] == frozenset()  # type: ignore[union-attr]
+        window.close()
+        main.close()
+
+    run(loop, scenario())
+    sam.close()

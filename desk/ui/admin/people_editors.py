@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
+    QGridLayout,
     QHBoxLayout,
     QLineEdit,
     QListWidget,
@@ -27,9 +28,9 @@ from PySide6.QtWidgets import (
 
 from desk.domain.errors import DeskError
 from desk.domain.people import OrganizationDetails, OrganizationForm, UserDetails, UserForm, UserRow
-from desk.domain.staff import StaffChoices
+from desk.domain.staff import DepartmentMembers, MemberForm, StaffChoices
 from desk.domain.ticket_setup import CannedDetails, CannedForm
-from desk.services import canned, people
+from desk.services import canned, people, staff
 from desk.ui.admin.editors import Named, StaffEditor, StructureEditor, line_edit
 from desk.ui.admin.fields import RefChoice
 from desk.ui.admin.section import Row
@@ -271,7 +272,10 @@ class CannedEditor(StructureEditor):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.title = self.field("title", "Title:", line_edit(120))
-        self.department = self.field("department_id", "For:", RefChoice("Every department"))
+        # Shared responses are the administrators'; a manager writes their own department's.
+        self.department = self.field(
+            "department_id", "For:", RefChoice("Every department" if ctx.agent.is_admin else "")
+        )
         self.body = self.field("body", "Text:", QPlainTextEdit())
         self.body.setMinimumHeight(220)
         variables = label(f"Variables: {VARIABLES}", "muted", wrap=True)
@@ -286,6 +290,10 @@ class CannedEditor(StructureEditor):
     def set_choices(self, choices: StaffChoices) -> None:
         self.department.set_refs(choices.departments)
 
+    async def prepare(self) -> None:
+        if not self.ctx.agent.is_admin:  # the window's choices are the administrators'
+            self.department.set_refs(await self.ctx.call(staff.managed_departments))
+
     def show_details(self, details: CannedDetails | None) -> None:
         form = details.form if details else CannedForm(title="", body="")
         self.heading.setText(form.title or "New canned response")
@@ -297,3 +305,64 @@ class CannedEditor(StructureEditor):
 
     def form(self) -> CannedForm:
         return CannedForm(self.title.text(), self.body.toPlainText(), self.department.value(), self.active.isChecked())
+
+
+class MembersEditor(StaffEditor):
+    """A department's members: every active agent with a role there or none. For administrators, and for a
+    department's manager (who cannot change their own)."""
+
+    noun = "department"
+    deletable = False
+    creatable = False  # departments are made under Departments
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.details: DepartmentMembers | None = None
+        self.grid = QGridLayout()
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setColumnStretch(2, 1)
+        members = QWidget()
+        members.setLayout(self.grid)
+        self.field("members", "Agents:", members)
+        self.roles: dict[int, RefChoice] = {}
+
+    async def rows(self, text: str) -> Sequence[Row]:
+        needle = text.strip().casefold()
+        departments = await self.ctx.call(staff.managed_departments)
+        return [Row(d.id, d.name) for d in departments if needle in d.name.casefold()]
+
+    async def fetch(self, row_id: int) -> DepartmentMembers:
+        return await self.ctx.call(staff.department_members, row_id)
+
+    async def store(self, row_id: int | None, members: tuple[MemberForm, ...]) -> DepartmentMembers:
+        assert row_id is not None  # a department is chosen: there is no new one here
+        return await self.ctx.call(staff.set_members, row_id, members)
+
+    def show_details(self, details: DepartmentMembers | None) -> None:
+        self.details = details
+        while (item := self.grid.takeAt(0)) is not None:
+            if (widget := item.widget()) is not None:
+                widget.deleteLater()
+        self.roles = {}
+        if details is None:
+            return
+        self.heading.setText(details.department.name)
+        self.summary.setText(f"{len(details.members):,} member(s). A role says what they may do with its tickets.")
+        current = {m.agent.id: m.role.id for m in details.members}
+        for row, agent in enumerate(details.agents):
+            choice = RefChoice("Not a member")
+            choice.set_refs(details.roles)
+            choice.set_value(current.get(agent.id))
+            choice.setAccessibleName(f"Role of {agent.name}")
+            mine = agent.id == self.ctx.agent.id and not self.ctx.agent.is_admin
+            choice.setEnabled(not mine)
+            choice.setToolTip("An administrator changes your own access." if mine else "")
+            choice.currentIndexChanged.connect(self.edited)
+            self.grid.addWidget(label(agent.name), row, 0)
+            self.grid.addWidget(choice, row, 1)
+            self.roles[agent.id] = choice
+
+    def form(self) -> tuple[MemberForm, ...]:
+        return tuple(
+            MemberForm(agent, role) for agent, choice in sorted(self.roles.items()) if (role := choice.value())
+        )

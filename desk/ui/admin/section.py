@@ -63,6 +63,7 @@ class Editor(QWidget):
     failed = Signal(str)
     noun = "row"  # "agent": in the section's buttons and questions
     deletable = True
+    creatable = True
     single = False  # one form (the settings), no list: its one row is 0
 
     def __init__(self, ctx: Context) -> None:
@@ -179,6 +180,7 @@ class Section(QWidget):
         self.cut.hide()
         left_layout.addWidget(self.cut)
         left_layout.addWidget(self.new_button)
+        self.new_button.setVisible(editor.creatable)
 
         self.message = label("", "error", wrap=True)
         self.message.hide()

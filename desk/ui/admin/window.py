@@ -23,12 +23,13 @@ from PySide6.QtWidgets import (
 )
 
 from desk.domain.errors import DeskError
+from desk.domain.permissions import Right
 from desk.services import staff
 from desk.ui import icons
 from desk.ui.admin.audit_log import AuditLog
 from desk.ui.admin.editors import AgentEditor, DepartmentEditor, RoleEditor, StaffEditor, TeamEditor
 from desk.ui.admin.mail_editors import MailboxEditor
-from desk.ui.admin.people_editors import CannedEditor, OrganizationEditor, UserEditor
+from desk.ui.admin.people_editors import CannedEditor, MembersEditor, OrganizationEditor, UserEditor
 from desk.ui.admin.quarantine import Quarantine
 from desk.ui.admin.section import Section
 from desk.ui.admin.ticket_editors import (
@@ -46,6 +47,7 @@ EDITORS: dict[str, type[StaffEditor]] = {
     "Agents": AgentEditor,
     "Teams": TeamEditor,
     "Roles": RoleEditor,
+    "Department members": MembersEditor,
     "End users": UserEditor,
     "Organizations": OrganizationEditor,
     "Departments": DepartmentEditor,
@@ -58,8 +60,10 @@ EDITORS: dict[str, type[StaffEditor]] = {
     "Mailboxes": MailboxEditor,
     "Settings": SettingsEditor,
 }
+USER_MANAGER = ("End users", "Organizations")
+MANAGER = ("Department members", "Canned responses")
 GROUPS = (
-    ("People", ("Agents", "Teams", "Roles", "End users", "Organizations")),
+    ("People", ("Agents", "Teams", "Roles", "Department members", "End users", "Organizations")),
     ("Tickets", ("Departments", "Help topics", "SLA plans", "Business hours", "Statuses", "Priorities",
                  "Canned responses", "Settings")),
     ("Mail", ("Mailboxes", "Mail quarantine")),
@@ -69,6 +73,7 @@ SECTION_ICONS = {
     "Agents": "user",
     "Teams": "team",
     "Roles": "key",
+    "Department members": "assign-me",
     "Departments": "inbox",
     "Help topics": "saved",
     "SLA plans": "overdue",
@@ -99,18 +104,18 @@ class AdministrationWindow(QDialog):
 
     ready = Signal()
 
-    def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: Context, parent: QWidget | None = None, *, manages: bool = False) -> None:
         super().__init__(parent)
         self._ctx = ctx
         self.setWindowTitle("Administration")
         self.setWindowIcon(icons.icon("settings"))
         self.setWindowFlag(Qt.WindowType.WindowMaximizeButtonHint)
         self.resize(1040, 680)
-        # Agents who manage end users (not administrators) get the directory and organizations only.
+        # Administrators get every section; agents who manage end users the directory and organizations, and
+        # department managers (`manages`) their departments' members and canned responses.
+        allowed = {*(USER_MANAGER if Right.USER_MANAGE in ctx.agent.rights else ()), *(MANAGER if manages else ())}
         editors: dict[str, StaffEditor] = {
-            name: kind(ctx)
-            for name, kind in EDITORS.items()
-            if ctx.agent.is_admin or name in ("End users", "Organizations")
+            name: kind(ctx) for name, kind in EDITORS.items() if ctx.agent.is_admin or name in allowed
         }
         self.sections = {name: Section(editor) for name, editor in editors.items()}
         self.audit = AuditLog(ctx)
