@@ -124,6 +124,7 @@ EXPOSED: tuple[Callable[..., Any], ...] = (
     staff.list_roles,
     staff.list_teams,
     staff.managed_departments,
+    staff.move_department_tickets,
     staff.reset_password,
     staff.save_agent,
     staff.save_department,

@@ -36,7 +36,7 @@ from desk.domain.staff import (
     TeamForm,
 )
 from desk.domain.views import Ref
-from desk.services import audit, settings
+from desk.services import audit, settings, tickets
 from desk.services.accounts import (
     agent_actor,
     agent_identity,
@@ -61,6 +61,7 @@ from desk.services.editing import (
     unique_name,
 )
 from desk.services.reference import topic_names
+from desk.storage.db import Database
 from desk.storage.models import (
     Agent,
     AgentAccess,
@@ -427,11 +428,11 @@ def delete_team(session: Session, actor: Actor, team_id: int) -> None:
     """Delete a team nothing uses any more (its members stay agents)."""
     require_admin(actor)
     team = get_row(session, Team, team_id)
-    tickets = session.scalar(select(func.count()).select_from(Ticket).where(Ticket.team_id == team_id)) or 0
+    assigned = session.scalar(select(func.count()).select_from(Ticket).where(Ticket.team_id == team_id)) or 0
     topics = session.scalar(select(func.count()).select_from(HelpTopic).where(HelpTopic.assign_team_id == team_id)) or 0
     refuse_in_use(
         team.name,
-        {"ticket": tickets, "help topic that assigns to it": topics},
+        {"ticket": assigned, "help topic that assigns to it": topics},
         "assign its tickets to another team or nobody and change those help topics first",
     )
     session.delete(team)
@@ -506,8 +507,8 @@ def _department_details(session: Session, department: Department) -> DepartmentD
         schedule_id=department.schedule_id,
     )
     mine = Ticket.department_id == department.id
-    tickets = session.scalar(select(func.count()).select_from(Ticket).where(mine)) or 0
-    return DepartmentDetails(id=department.id, form=form, tickets=tickets, open_tickets=_open_tickets(session, mine))
+    total = session.scalar(select(func.count()).select_from(Ticket).where(mine)) or 0
+    return DepartmentDetails(id=department.id, form=form, tickets=total, open_tickets=_open_tickets(session, mine))
 
 
 def _shown_department(session: Session, form: DepartmentForm) -> dict[str, Shown]:
@@ -558,6 +559,34 @@ def save_department(
     return _department_details(session, department)
 
 
+MOVE_CHUNK = 500  # tickets moved per transaction: each one wholly, and no transaction long enough to hold others up
+
+
+@command
+def _move_some(session: Session, actor: Actor, from_id: int, to_id: int) -> int:
+    """Transfer up to MOVE_CHUNK of the department's tickets, each as a transfer is (its event, feed row, alerts)."""
+    require_admin(actor)
+    ids = list(
+        session.scalars(select(Ticket.id).where(Ticket.department_id == from_id).order_by(Ticket.id).limit(MOVE_CHUNK))
+    )
+    source = get_row(session, Department, from_id)
+    for ticket_id in ids:
+        within(tickets.transfer)(session, actor, ticket_id, to_id, note=f"Moved with all of {source.name}'s tickets.")
+    return len(ids)
+
+
+def move_department_tickets(db: Database, actor: Actor, from_id: int, to_id: int) -> int:
+    """Transfer every ticket of a department to another (so that it can be deleted); how many. A few hundred per
+    transaction, so that nothing waits long on a big department; were it interrupted, the tickets moved are moved
+    wholly and running it again moves the rest."""
+    if from_id == to_id:
+        raise Invalid("Choose another department to move the tickets to.", {"to": "Choose another department."})
+    moved = 0
+    while count := _move_some(db, actor, from_id, to_id):
+        moved += count
+    return moved
+
+
 @command
 def delete_department(session: Session, actor: Actor, department_id: int) -> None:
     """Delete a department no ticket, help topic or mailbox uses (its agents lose their role there)."""
@@ -580,7 +609,8 @@ def delete_department(session: Session, actor: Actor, department_id: int) -> Non
     refuse_in_use(
         department.name,
         uses,
-        "transfer its tickets and change those help topics and mailboxes first, or make it private",
+        "move its tickets to another department (Move tickets…) and change those help topics and mailboxes first, "
+        "or make it private",
     )
     try:
         with session.begin_nested():

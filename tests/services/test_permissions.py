@@ -287,6 +287,11 @@ CASES: dict[str, tuple[Service, Call, set[str]]] = {
     "staff_choices": (staff.staff_choices, lambda call, w, t: call(), ADMINS),
     "managed_departments": (staff.managed_departments, lambda call, w, t: call(), AGENTS | {"system"}),
     "department_members": (staff.department_members, lambda call, w, t: call(w.support), ADMINS),
+    "move_department_tickets": (
+        staff.move_department_tickets,
+        lambda call, w, t: call(staff.save_department(w.db, w.admin, None, DepartmentForm(_unique())).id, w.support),
+        ADMINS,
+    ),
     "set_members": (
         staff.set_members,
         lambda call, w, t: call(w.billing, (MemberForm(w.outsider.id, staff.list_roles(w.db, w.admin)[0].id),)),

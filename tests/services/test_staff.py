@@ -25,7 +25,7 @@ from desk.domain.ticket_setup import CannedForm
 from desk.services import accounts, agent_sessions, audit, canned, portal, staff, tickets
 from desk.storage.db import Database
 from desk.storage.models import Agent, Schedule, Setting
-from tests.services.conftest import SYSTEM, World, count
+from tests.services.conftest import SYSTEM, World, count, events
 
 ALL_ACCESS = "All access"
 
@@ -353,3 +353,18 @@ def test_a_department_manager_handles_their_departments_members_and_canned_respo
     with pytest.raises(PermissionDenied):
         canned.save_canned(world.db, viewer, shared.id, CannedForm("Mine now", "x", world.billing))
     canned.delete_canned(world.db, viewer, mine.id)
+
+
+def test_moving_a_departments_tickets_lets_it_be_deleted(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(staff, "MOVE_CHUNK", 2)  # several transactions' worth
+    sales = staff.save_department(world.db, world.admin, None, DepartmentForm("Sales")).id
+    opened = [world.open(subject=f"Quote {n}", department_id=sales, by=world.admin).id for n in range(5)]
+    with pytest.raises(Invalid, match=r"Sales is still used by 5 tickets: move its tickets"):
+        staff.delete_department(world.db, world.admin, sales)
+    with pytest.raises(PermissionDenied):
+        staff.move_department_tickets(world.db, world.manager, sales, world.support)
+    assert staff.move_department_tickets(world.db, world.admin, sales, world.billing) == 5
+    for ticket_id in opened:
+        assert tickets.get_ticket(world.db, world.admin, ticket_id).department.name == "Billing"
+        assert events(world.db, ticket_id)[-1] == "transferred"
+    staff.delete_department(world.db, world.admin, sales)

@@ -14,8 +14,8 @@ from desk.domain.enums import InboundState
 from desk.domain.errors import PermissionDenied
 from desk.domain.people import UserForm
 from desk.domain.permissions import Right, SystemActor
-from desk.domain.staff import AuditAction, AuditKind, TeamForm
-from desk.services import accounts, audit, people, staff
+from desk.domain.staff import AuditAction, AuditKind, DepartmentForm, TeamForm
+from desk.services import accounts, audit, people, staff, tickets
 from desk.services.mail import intake
 from desk.storage.db import Database
 from desk.storage.models import InboundMessage
@@ -287,3 +287,33 @@ def test_a_department_manager_gives_an_agent_a_role_in_their_department(
 
     run(loop, scenario())
     sam.close()
+
+
+def test_a_departments_tickets_are_moved_before_it_is_deleted(
+    ctx: Context, loop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    db = db_of(ctx)
+    sales = staff.save_department(db, ctx.agent, None, DepartmentForm("Sales"))
+    ticket = tickets.open_ticket(db, ctx.agent, subject="Quote", body="Please.", requester_email="a@example.com",
+                                 department_id=sales.id)  # fmt: skip
+
+    async def scenario() -> None:
+        window = opened(ctx, qtbot)
+        window.choose("Departments")
+        departments = window.sections["Departments"]
+        editor = departments.editor
+        assert isinstance(editor, DepartmentEditor)
+        await until(lambda: departments.loaded_form is not None)
+        choose(departments, "Sales")
+        await shows(departments, "Sales")
+        assert editor.move_to.isVisible()
+        support = next(d.id for d in ctx.choices.departments if d.name == "Support")
+        editor.move_tickets(sales.id, support)
+        await until(lambda: editor.details is not None and editor.details.tickets == 0, what="the tickets moved")
+        assert not editor.move_to.isVisible()
+        assert tickets.get_ticket(db, ctx.agent, ticket.id).department.id != sales.id
+        departments.delete(sales.id)
+        await until(lambda: "Sales" not in [departments.list.item(r).text() for r in range(departments.list.count())])
+        window.close()
+
+    run(loop, scenario())

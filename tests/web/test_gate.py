@@ -292,6 +292,10 @@ WRITES: dict[Callable[..., Any], Write] = {
         (call("admin-password", "admin-password-2"), accounts.authenticate_agent(w.db, "admin", "admin-password-2").id),
         (None, w.admin.id),
     ),
+    staff.move_department_tickets: lambda call, w, t: (
+        call(w.support, (sales := staff.save_department(w.db, w.admin, None, DepartmentForm("Moved here")).id)),
+        staff.get_department(w.db, w.admin, sales).tickets,
+    ),
     staff.set_members: lambda call, w, t: (
         call(w.billing, (MemberForm(w.outsider.id, staff.list_roles(w.db, w.admin)[0].id),)),
         staff.department_members(w.db, w.admin, w.billing),

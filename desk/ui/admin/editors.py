@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
@@ -50,7 +51,7 @@ from desk.ui.admin.password import PasswordDialog
 from desk.ui.admin.section import Editor, Row
 from desk.ui.labels import when
 from desk.ui.tasks import Context, async_slot
-from desk.ui.widgets import label
+from desk.ui.widgets import label, message_box
 
 NO_ACCESS = "No access"
 HELP_DESK_ZONE = "The help desk's time zone"
@@ -415,16 +416,32 @@ class RoleEditor(StructureEditor):
 
 
 class DepartmentEditor(StructureEditor):
+    """A department; Move tickets… transfers all of its tickets to another (before deleting it, say).
+
+    Signals:
+        acted: its tickets were moved: the section shows it again.
+    """
+
     noun = "department"
     services = Named(staff.list_departments, staff.get_department, staff.save_department, staff.delete_department)
+    acted = Signal()
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
+        self.details: DepartmentDetails | None = None
+        self.move_to = RefChoice("Move all its tickets to…")
+        self.move_to.setAccessibleName("Move all its tickets to")
+        self.move_to.activated.connect(self._move_chosen)
+        moving = QHBoxLayout()
+        moving.addWidget(self.move_to)
+        moving.addStretch(1)
+        self.layout_.addRow(moving)
         self.name = self.field("name", "Name:", line_edit(120))
         self.public = self.field("public", "", QCheckBox("Public: end users may choose it in the Support Center"))
         self.manager = self.field("manager", "Manager:", RefChoice("No manager"))
         self.sla = self.field("sla", "SLA plan:", RefChoice("The help desk's default plan"))
-        self.schedule = self.field("schedule", "Business hours:", RefChoice("The SLA plan's"))
+        self.schedule = self.field("schedule", "Business hours:", RefChoice("None"))
+        self.schedule.setToolTip("They time the tickets of SLA plans without business hours of their own.")
         self.name.textChanged.connect(self.edited)
         self.public.toggled.connect(self.edited)
         for box in (self.manager, self.sla, self.schedule):
@@ -434,8 +451,45 @@ class DepartmentEditor(StructureEditor):
         self.manager.set_refs(choices.agents)
         self.sla.set_refs(choices.slas)
         self.schedule.set_refs(choices.schedules)
+        self.move_to.set_refs(choices.departments)
+
+    def _move_chosen(self, index: int) -> None:
+        target = self.move_to.itemData(index)
+        self.move_to.setCurrentIndex(0)
+        details = self.details
+        if target is None or details is None or int(target) == details.id:
+            return
+        box = message_box(
+            QMessageBox.Icon.Question,
+            "Move tickets",
+            f"Transfer all {details.tickets:,} tickets of {details.form.name} to {self.move_to.itemText(index)}? "
+            "Each gets a transfer in its thread, as when an agent transfers it.",
+            self,
+            QMessageBox.StandardButton.Cancel,
+        )
+        move = box.addButton("Move them", QMessageBox.ButtonRole.AcceptRole)
+        move.clicked.connect(lambda: self.move_tickets(details.id, int(target)))
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    @async_slot
+    async def move_tickets(self, from_id: int, to_id: int) -> None:
+        self.move_to.setEnabled(False)
+        try:
+            await self.ctx.call(staff.move_department_tickets, from_id, to_id)
+        except DeskError as error:
+            if isValid(self):
+                self.failed.emit(str(error))
+            return
+        finally:
+            if isValid(self):
+                self.move_to.setEnabled(True)
+        if isValid(self):
+            self.acted.emit()
 
     def show_details(self, details: DepartmentDetails | None) -> None:
+        self.details = details
+        self.move_to.setVisible(details is not None and details.tickets > 0)
         form = details.form if details else DepartmentForm(name="")
         self.heading.setText(form.name or "New department")
         self.summary.setText(

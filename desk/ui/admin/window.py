@@ -152,7 +152,7 @@ class AdministrationWindow(QDialog):
         for editor in editors.values():
             editor.structure_changed.connect(self.refresh_choices)
         for name, editor in editors.items():
-            if isinstance(editor, AgentEditor | UserEditor):
+            if isinstance(editor, AgentEditor | UserEditor | DepartmentEditor):
                 editor.acted.connect(functools.partial(self._acted, self.sections[name]))
         sidebar_box = QWidget()
         sidebar_box.setObjectName("sidebar")
@@ -212,7 +212,8 @@ class AdministrationWindow(QDialog):
 
     @async_slot
     async def _acted(self, section: Section) -> None:
-        """An agent or end user was acted on (deactivated, banned, merged…): list and show them again."""
+        """An agent, end user or department was acted on (deactivated, banned, merged, its tickets moved…): list
+        and show it again."""
         await section.load_list()
         if section.current_id is not None:
             await section.open(section.current_id)
