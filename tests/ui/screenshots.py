@@ -31,7 +31,7 @@ from PySide6.QtWidgets import QMenu, QWidget
 
 from desk.client.local import LocalServices
 from desk.client.remote import RemoteServices
-from desk.domain.enums import EntryKind, OutgoingMail, Queue
+from desk.domain.enums import EntryKind, InboundState, OutgoingMail, Queue
 from desk.domain.errors import Invalid
 from desk.domain.permissions import AgentActor
 from desk.domain.queues import Criteria
@@ -39,6 +39,7 @@ from desk.services import accounts, entries, mailboxes, portal, queues, settings
 from desk.services.demo import LONG_THREAD_SUBJECT, build_demo
 from desk.services.mail import intake, sending
 from desk.storage.db import Database
+from desk.storage.models import InboundMessage
 from desk.ui import theme
 from desk.ui.admin.editors import AgentEditor
 from desk.ui.app import application, end_session, event_loop
@@ -241,6 +242,12 @@ async def shoot(out: Path, url: str) -> None:
     executor.shutdown()
 
 
+def _shown(page: QWidget | None) -> bool:
+    """Whether an Administration page shows what it loads: a row in its editor, or its list."""
+    loaded = getattr(page, "loaded_form", None) is not None
+    return loaded or bool(getattr(page, "entries", None)) or bool(getattr(page, "messages", None))
+
+
 async def shoot_administration(window: MainWindow, out: Path) -> None:
     """Each section of the Administration window, an agent given a role (so the audit shows it), a new agent's
     refused fields, and the change-password dialog."""
@@ -266,10 +273,10 @@ async def shoot_administration(window: MainWindow, out: Path) -> None:
     await settle()
     save(admin, out, "16-admin-agent-refused")
     agents.revert()
-    for name in (*list(admin.sections)[1:], "Audit log"):
+    for name in (*list(admin.sections)[1:], "Mail quarantine", "Audit log"):
         admin.choose(name)
         page = admin.pages.currentWidget()
-        await settle(lambda: getattr(page, "loaded_form", None) is not None or getattr(page, "entries", None))  # noqa: B023
+        await settle(functools.partial(_shown, page))
         preview = getattr(getattr(page, "editor", None), "preview", None)  # a plan's or a schedule's due times
         if preview is not None:
             await settle(preview.text)
@@ -303,6 +310,11 @@ def add_mail(db: Database) -> None:
     message["Message-ID"] = "<screenshot-1@example.org>"
     message.set_content("Hello,\n\nthe March statement downloads as an empty PDF.\n\nNora")
     intake.process(db, intake.store(db, None, None, message.as_bytes()) or 0)
+    unreadable = b"From: Max <max@example.org>\r\nSubject: Invoice 2291\r\nContent-Type: multipart/mixed\r\n\r\n--\r\n"
+    inbound = intake.store(db, None, None, unreadable)
+    with db.transaction() as session:  # as a message that could not be threaded is kept for the quarantine
+        row = session.get_one(InboundMessage, inbound)
+        row.state, row.reason = InboundState.QUARANTINED.value, "The message could not be read (no MIME boundary)."
     for mail in sending.due(db)[0]:
         if mail.recipients == ("nora.quinn@example.org",):
             sending.mark_failed(db, mail.id, "SMTPRecipientsRefused: 550 5.1.1 No such user", permanent=True)
