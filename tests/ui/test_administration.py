@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from pathlib import Path
+
 import pytest
 from pytestqt.qtbot import QtBot
 from shiboken6 import isValid
@@ -317,3 +321,31 @@ def test_a_departments_tickets_are_moved_before_it_is_deleted(
         window.close()
 
     run(loop, scenario())
+
+
+def test_the_audit_log_exports_every_page_as_csv_for_excel(
+    ctx: Context, loop: qasync.QEventLoop, qtbot: QtBot, tmp_path: Path
+) -> None:
+    db = db_of(ctx)
+    for n in range(audit.PAGE + 5):  # more than a page
+        staff.save_team(db, ctx.agent, None, TeamForm(f"Shift «{n}»"))
+    target = tmp_path / "audit.csv"
+
+    async def scenario() -> None:
+        window = opened(ctx, qtbot)
+        window.choose("Audit log")
+        log = window.audit
+        await until(lambda: log.table.rowCount() > 0, what="the changes")
+        written: list[int] = []
+        log.exported.connect(written.append)
+        log.export(str(target))
+        await until(lambda: written, what="the export", timeout=60)
+        assert written == [audit.PAGE + 5]
+        window.close()
+
+    run(loop, scenario())
+    data = target.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")  # Excel reads UTF-8 by its byte-order mark
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0][1:3] == ["Who", "Did"] and len(rows) == audit.PAGE + 6
+    assert [row[3] for row in rows[1:]] == [f"team Shift «{n}»" for n in reversed(range(audit.PAGE + 5))]

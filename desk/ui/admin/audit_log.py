@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Sequence
 
 from shiboken6 import isValid
@@ -10,6 +11,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
@@ -54,9 +56,11 @@ class AuditLog(QWidget):
 
     Signals:
         listed: a page arrived and is shown.
+        exported: an export finished, with how many entries it wrote.
     """
 
     listed = Signal()
+    exported = Signal(int)  # how many entries the last export wrote
 
     def __init__(self, ctx: Context) -> None:
         super().__init__()
@@ -102,7 +106,16 @@ class AuditLog(QWidget):
         layout.addLayout(filters)
         layout.addWidget(self.pages, 1)
         layout.addWidget(self.message)
-        layout.addWidget(self.more, 0, Qt.AlignmentFlag.AlignLeft)
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.setToolTip(
+            "Everything the filter shows, every page of it, as a CSV file (UTF-8, for Excel too)"
+        )
+        self.export_button.clicked.connect(self.ask_export)
+        row = QHBoxLayout()
+        row.addWidget(self.more)
+        row.addStretch(1)
+        row.addWidget(self.export_button)
+        layout.addLayout(row)
 
     @async_slot
     async def reload(self) -> None:
@@ -112,17 +125,18 @@ class AuditLog(QWidget):
     async def load_more(self) -> None:
         await self.load_list(more=True)
 
+    async def _page(self, before: int | None) -> Sequence[AuditEntry | SignInEntry]:
+        """A page of what the filter shows, older than the entry `before` (None: the newest)."""
+        kind = self.kind.currentData()
+        if kind == SIGN_INS:
+            return await self._ctx.call(audit.sign_ins, text=self.search.text(), before_id=before)
+        of_kind = AuditKind(kind) if kind else None  # a combo's data comes back as the enum's str
+        return await self._ctx.call(audit.audit_log, kind=of_kind, text=self.search.text(), before_id=before)
+
     async def load_list(self, *, more: bool = False) -> None:
         before = self.entries[-1].id if more and self.entries else None
-        kind = self.kind.currentData()
         try:
-            if kind == SIGN_INS:
-                page: Sequence[AuditEntry | SignInEntry] = await self._ctx.call(
-                    audit.sign_ins, text=self.search.text(), before_id=before
-                )
-            else:
-                of_kind = AuditKind(kind) if kind else None  # a combo's data comes back as the enum's str
-                page = await self._ctx.call(audit.audit_log, kind=of_kind, text=self.search.text(), before_id=before)
+            page = await self._page(before)
         except DeskError as error:
             if isValid(self):
                 self.message.setText(str(error))
@@ -150,6 +164,41 @@ class AuditLog(QWidget):
             "Nothing matches." if self.search.text().strip() or self.kind.currentData() else "No changes yet."
         )
         self.pages.setCurrentWidget(self.table if entries else self.empty)
+
+    def ask_export(self) -> QFileDialog:
+        chooser = QFileDialog(self, "Export the audit log", "audit.csv", "CSV files (*.csv)")
+        chooser.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        chooser.setDefaultSuffix("csv")
+        chooser.fileSelected.connect(self.export)
+        chooser.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        chooser.open()
+        return chooser
+
+    @async_slot
+    async def export(self, path: str) -> None:
+        """Write every entry the filter shows to `path`, a page at a time (nothing held whole in memory), as CSV
+        in UTF-8 with a byte-order mark, which Excel on Windows needs to read it as UTF-8."""
+        self.export_button.setEnabled(False)
+        written, before = 0, None
+        try:
+            with open(path, "w", encoding="utf-8-sig", newline="") as file:
+                out = csv.writer(file)
+                out.writerow(COLUMNS)
+                while page := await self._page(before):
+                    out.writerows(_cells(entry) for entry in page)
+                    written, before = written + len(page), page[-1].id
+                    if len(page) < audit.PAGE:
+                        break
+        except (DeskError, OSError) as error:
+            if isValid(self):
+                self.message.setText(f"The export stopped: {error}")
+                self.message.show()
+            return
+        finally:
+            if isValid(self):
+                self.export_button.setEnabled(True)
+        if isValid(self):
+            self.exported.emit(written)
 
 
 def _cells(entry: AuditEntry | SignInEntry) -> tuple[str, str, str, str, str]:
