@@ -116,7 +116,8 @@ def raw_users(db: Database, needle: str, after: tuple[str, int] | None = None) -
         .limit(people.PAGE + 1)
     )
     if needle:
-        statement = statement.where(or_(User.name.ilike(needle + "%"), User.email.like(needle + "%")))
+        name = User.name.like(needle + "%") if db.dialect in ("mysql", "mariadb") else User.name.ilike(needle + "%")
+        statement = statement.where(or_(name, User.email.like(needle + "%")))
     if after:
         statement = statement.where(tuple_(User.name, User.id) > tuple_(*after))
     with db.engine.connect() as connection:
