@@ -105,10 +105,13 @@ def test_refused_fields_are_shown_beside_them_and_the_form_is_kept(
         await until(lambda: departments.current_id is not None, what="the new department")
         assert not editor.errors["name"].isVisible()
         assert [d.name for d in staff.list_departments(ctx.services.db, ctx.agent)].count("Sales") == 1  # type: ignore[attr-defined]
+        listed: list[bool] = []
+        departments.listed.connect(lambda: listed.append(True))
         departments.ask_delete()
         box = next(w for w in window.findChildren(QMessageBox) if w.isVisible())
         next(b for b in box.buttons() if b.text() == "Delete").click()
-        await until(lambda: "Sales" not in [departments.list.item(r).text() for r in range(departments.list.count())])
+        await until(lambda: listed, what="the list again, after the delete")  # the delete's whole work is done
+        assert "Sales" not in [departments.list.item(r).text() for r in range(departments.list.count())]
         window.close()
 
     run(loop, scenario())
@@ -316,8 +319,11 @@ def test_a_departments_tickets_are_moved_before_it_is_deleted(
         await until(lambda: editor.details is not None and editor.details.tickets == 0, what="the tickets moved")
         assert not editor.move_to.isVisible()
         assert tickets.get_ticket(db, ctx.agent, ticket.id).department.id != sales.id
+        listed: list[bool] = []
+        departments.listed.connect(lambda: listed.append(True))
         departments.delete(sales.id)
-        await until(lambda: "Sales" not in [departments.list.item(r).text() for r in range(departments.list.count())])
+        await until(lambda: listed, what="the list again, after the delete")  # the delete's whole work is done
+        assert "Sales" not in [departments.list.item(r).text() for r in range(departments.list.count())]
         window.close()
 
     run(loop, scenario())
