@@ -122,3 +122,11 @@ def literal(text: str) -> str:
     """Text matched as itself inside a LIKE pattern (with ESCAPE '\\'): its wildcards % and _ and the backslash
     escaped."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def check_search(text: str) -> str:
+    """Search text as typed, made one spaced line; Invalid (on the field "text") when it holds line breaks or
+    control characters, which no name or address has."""
+    if not is_one_line(text):
+        raise Invalid("Search for text on one line.", {"text": "Use one line, without control characters."})
+    return " ".join(text.split())

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 # A schedule whose next opening is further away than this has, for practical purposes, no business hours.
 _SEARCH_DAYS = 3 * 366
@@ -117,6 +118,12 @@ def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"datetime must be timezone-aware, got {moment!r}")
     return moment.astimezone(UTC)
+
+
+@cache
+def time_zones() -> tuple[str, ...]:
+    """The IANA time zone names this machine knows, sorted (read once: listing them walks the tz database)."""
+    return tuple(sorted(available_timezones()))
 
 
 def _zone(name: str) -> ZoneInfo:

@@ -7,8 +7,7 @@ from collections.abc import Mapping
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from desk.domain.errors import Invalid
-from desk.domain.inputs import check_limit, is_one_line, literal, one_line
+from desk.domain.inputs import check_limit, check_search, literal, one_line
 from desk.domain.permissions import Actor, AgentActor, Right
 from desk.domain.staff import AuditAction, AuditEntry, AuditKind, SignInEntry
 from desk.services.accounts import require_right
@@ -67,9 +66,7 @@ def audit_log(
         statement = statement.where(AdminAudit.kind == kind.value)
     if before_id is not None:
         statement = statement.where(AdminAudit.id < before_id)
-    if not is_one_line(text):
-        raise Invalid("Search for text on one line.", {"text": "Use one line, without control characters."})
-    if needle := " ".join(text.split()):
+    if needle := check_search(text):
         pattern = f"%{literal(needle)}%"
         statement = statement.where(
             or_(AdminAudit.actor.ilike(pattern, escape="\\"), AdminAudit.target.ilike(pattern, escape="\\"))
@@ -97,12 +94,10 @@ def sign_ins(
     `text` matches the username or address typed, or where from."""
     require_right(actor, Right.ADMIN)
     check_limit(limit, PAGE)
-    if not is_one_line(text):
-        raise Invalid("Search for text on one line.", {"text": "Use one line, without control characters."})
     statement = select(LoginAudit).order_by(LoginAudit.id.desc()).limit(limit)
     if before_id is not None:
         statement = statement.where(LoginAudit.id < before_id)
-    if needle := " ".join(text.split()):
+    if needle := check_search(text):
         pattern = f"%{literal(needle)}%"
         statement = statement.where(
             or_(LoginAudit.principal.ilike(pattern, escape="\\"), LoginAudit.client_address.like(pattern, escape="\\"))

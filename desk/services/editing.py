@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from desk.domain.errors import Invalid, NotFound, PermissionDenied
@@ -42,6 +42,11 @@ def require_manager(session: Session, actor: Actor, department_id: int | None) -
     departments = managed(session, actor)
     if departments is not None and department_id not in departments:
         raise PermissionDenied("Only administrators and the department's manager can do this.")
+
+
+def count(session: Session, model: Any, *where: Any) -> int:
+    """How many rows of the model match: what uses a row, or how big a list is."""
+    return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
 def get_row(session: Session, model: type[T], row_id: int) -> T:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import Select, delete, func, or_, select, tuple_, update
+from sqlalchemy import Select, delete, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from desk.domain.enums import StatusState
 from desk.domain.errors import Invalid
-from desk.domain.inputs import check_limit, is_one_line, literal, one_line
+from desk.domain.inputs import check_limit, check_search, literal, one_line
 from desk.domain.people import OrganizationDetails, OrganizationForm, UserDetails, UserForm, UserPage, UserRow
 from desk.domain.permissions import Actor, Right
 from desk.domain.staff import AuditAction, AuditKind
@@ -24,7 +24,7 @@ from desk.services import audit
 from desk.services.accounts import check_person, normalize_email, organization_for, require_right
 from desk.services.audit import Shown
 from desk.services.base import actor_kind, command, now, query
-from desk.services.editing import audit_save, get_row, known, names_of, refuse_in_use, to_save, unique_name
+from desk.services.editing import audit_save, count, get_row, known, names_of, refuse_in_use, to_save, unique_name
 from desk.storage import changes, search
 from desk.storage.models import Collaborator, Feedback, Organization, ThreadEntry, ThreadEvent, Ticket, User, UserToken
 
@@ -52,15 +52,13 @@ def list_users(
     addresses that begin with it (an address: its part before the @, or the whole)."""
     _manager(actor)
     check_limit(limit, PAGE)
-    if not is_one_line(text):
-        raise Invalid("Search for text on one line.", {"text": "Use one line, without control characters."})
     statement = (
         select(User.id, User.name, User.email, Organization.name, User.banned)
         .outerjoin(Organization, Organization.id == User.organization_id)
         .order_by(User.name, User.id)
         .limit(limit + 1)
     )
-    if needle := " ".join(text.split()).lower():
+    if needle := check_search(text).lower():
         pattern = _like(needle)
         # MariaDB compares names without case by their collation already, and then reads a prefix from the
         # (name, id) index; ILIKE's lower() would read every row.
@@ -79,8 +77,8 @@ def _user_form(user: User) -> UserForm:
 
 def _user_details(session: Session, user: User) -> UserDetails:
     mine = Ticket.requester_id == user.id
-    tickets = session.scalar(select(func.count()).where(mine)) or 0
-    open_tickets = session.scalar(select(func.count()).where(mine, Ticket.state == StatusState.OPEN)) or 0
+    tickets = count(session, Ticket, mine)
+    open_tickets = count(session, Ticket, mine, Ticket.state == StatusState.OPEN)
     return UserDetails(
         id=user.id,
         form=_user_form(user),
@@ -194,7 +192,7 @@ def _shown_organization(form: OrganizationForm) -> dict[str, Shown]:
 
 
 def _organization_details(session: Session, row: Organization) -> OrganizationDetails:
-    members = session.scalar(select(func.count()).where(User.organization_id == row.id)) or 0
+    members = count(session, User, User.organization_id == row.id)
     return OrganizationDetails(row.id, _organization_form(row), members)
 
 
@@ -243,7 +241,7 @@ def save_organization(
 def delete_organization(session: Session, actor: Actor, organization_id: int) -> None:
     _manager(actor)
     row = get_row(session, Organization, organization_id)
-    members = session.scalar(select(func.count()).where(User.organization_id == organization_id)) or 0
+    members = count(session, User, User.organization_id == organization_id)
     refuse_in_use(row.name, {"member": members}, "move them to another organization or none first")
     session.delete(row)
     audit.record(session, actor, AuditAction.DELETED, AuditKind.ORGANIZATION, organization_id, row.name)

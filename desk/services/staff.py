@@ -7,16 +7,15 @@ is still in use, saying how much uses it and what to do instead.
 
 from __future__ import annotations
 
-from zoneinfo import available_timezones
-
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from desk.domain.enums import StatusState
 from desk.domain.errors import Invalid, PermissionDenied
-from desk.domain.inputs import is_one_line, literal
+from desk.domain.inputs import check_search, literal
 from desk.domain.permissions import PERM_ACTIONS, RIGHT_ACTIONS, Actor, AgentActor, Perm, Right
+from desk.domain.sla import time_zones
 from desk.domain.staff import (
     Access,
     AgentDetails,
@@ -49,6 +48,7 @@ from desk.services.audit import Shown, differences
 from desk.services.base import MAX_NOTE, command, now, query, require_agent, within
 from desk.services.editing import (
     audit_save,
+    count,
     get_row,
     known,
     listing,
@@ -157,9 +157,7 @@ def list_agents(session: Session, actor: Actor, text: str = "") -> list[AgentSum
     """Every agent, active or not, by name; `text` narrows to those whose name, username or address holds it."""
     require_admin(actor)
     statement = select(Agent).order_by(Agent.name, Agent.id)
-    if needle := " ".join(text.split()).lower():
-        if not is_one_line(needle):
-            raise Invalid("Search for text on one line.", {"text": "Use one line, without control characters."})
+    if needle := check_search(" ".join(text.split())).lower():  # line breaks between words are spaces here
         pattern = f"%{literal(needle)}%"
         statement = statement.where(
             func.lower(Agent.name).like(pattern, escape="\\")
@@ -239,7 +237,7 @@ def _check_agent_form(session: Session, form: AgentForm) -> None:
     departments = [a.department_id for a in form.access]
     if len(set(departments)) != len(departments):
         errors["access"] = "Give the agent one role per department."
-    if form.timezone is not None and form.timezone not in available_timezones():
+    if form.timezone is not None and form.timezone not in time_zones():
         errors["timezone"] = f"“{form.timezone}” is not a time zone: choose one from the list, e.g. Europe/Berlin."
     if (form.away_from is None) != (form.away_until is None):
         errors["away"] = "Give both the first and the last day away, or neither."
@@ -372,7 +370,7 @@ def _set_members(session: Session, whose: object, wanted: set[tuple[int, int]]) 
 
 
 def _open_tickets(session: Session, *where: object) -> int:
-    return session.scalar(select(func.count()).select_from(Ticket).where(Ticket.state == StatusState.OPEN, *where)) or 0  # type: ignore[arg-type]
+    return count(session, Ticket, Ticket.state == StatusState.OPEN, *where)
 
 
 def _team_details(session: Session, team: Team) -> TeamDetails:
@@ -428,8 +426,8 @@ def delete_team(session: Session, actor: Actor, team_id: int) -> None:
     """Delete a team nothing uses any more (its members stay agents)."""
     require_admin(actor)
     team = get_row(session, Team, team_id)
-    assigned = session.scalar(select(func.count()).select_from(Ticket).where(Ticket.team_id == team_id)) or 0
-    topics = session.scalar(select(func.count()).select_from(HelpTopic).where(HelpTopic.assign_team_id == team_id)) or 0
+    assigned = count(session, Ticket, Ticket.team_id == team_id)
+    topics = count(session, HelpTopic, HelpTopic.assign_team_id == team_id)
     refuse_in_use(
         team.name,
         {"ticket": assigned, "help topic that assigns to it": topics},
@@ -507,7 +505,7 @@ def _department_details(session: Session, department: Department) -> DepartmentD
         schedule_id=department.schedule_id,
     )
     mine = Ticket.department_id == department.id
-    total = session.scalar(select(func.count()).select_from(Ticket).where(mine)) or 0
+    total = count(session, Ticket, mine)
     return DepartmentDetails(id=department.id, form=form, tickets=total, open_tickets=_open_tickets(session, mine))
 
 
@@ -596,15 +594,9 @@ def delete_department(session: Session, actor: Actor, department_id: int) -> Non
         raise Invalid(f"{department.name} is the default department for new tickets: make another the default first.")
     mine = Ticket.department_id == department_id
     uses = {
-        "ticket": session.scalar(select(func.count()).select_from(Ticket).where(mine)) or 0,
-        "help topic": session.scalar(
-            select(func.count()).select_from(HelpTopic).where(HelpTopic.department_id == department_id)
-        )
-        or 0,
-        "mailbox": session.scalar(
-            select(func.count()).select_from(Mailbox).where(Mailbox.department_id == department_id)
-        )
-        or 0,
+        "ticket": count(session, Ticket, mine),
+        "help topic": count(session, HelpTopic, HelpTopic.department_id == department_id),
+        "mailbox": count(session, Mailbox, Mailbox.department_id == department_id),
     }
     refuse_in_use(
         department.name,

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Any
-from zoneinfo import available_timezones
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from desk.domain import numbers
@@ -21,7 +19,7 @@ from desk.domain.enums import StatusState
 from desk.domain.errors import Invalid
 from desk.domain.inputs import is_one_line
 from desk.domain.permissions import Actor
-from desk.domain.sla import add_business_time
+from desk.domain.sla import add_business_time, time_zones
 from desk.domain.staff import AuditAction, AuditKind
 from desk.domain.ticket_setup import (
     DeskSettings,
@@ -45,6 +43,7 @@ from desk.services.audit import Shown, differences
 from desk.services.base import command, now, query
 from desk.services.editing import (
     audit_save,
+    count,
     get_row,
     known,
     listing,
@@ -73,10 +72,6 @@ from desk.storage.models import (
 MOST_HOURS = 24 * 365  # a target beyond a year is a typing mistake
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 MEGABYTE = 1024 * 1024
-
-
-def _count(session: Session, model: Any, *where: Any) -> int:
-    return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
 def _fail(errors: dict[str, str]) -> None:
@@ -135,7 +130,7 @@ def list_slas(session: Session, actor: Actor) -> list[Ref]:
 
 def _sla_details(session: Session, plan: SlaPlan) -> SlaDetails:
     form = _sla_form(plan)
-    open_tickets = _count(session, Ticket, Ticket.sla_id == plan.id, Ticket.state == StatusState.OPEN)
+    open_tickets = count(session, Ticket, Ticket.sla_id == plan.id, Ticket.state == StatusState.OPEN)
     return SlaDetails(id=plan.id, form=form, open_tickets=open_tickets)
 
 
@@ -178,9 +173,9 @@ def delete_sla(session: Session, actor: Actor, sla_id: int) -> None:
     if settings.get(session, "ticket.default_sla_id") == sla_id:
         raise Invalid(f"{plan.name} is the default plan for new tickets: make another the default first.")
     uses = {
-        "ticket": _count(session, Ticket, Ticket.sla_id == sla_id),
-        "department": _count(session, Department, Department.sla_id == sla_id),
-        "help topic": _count(session, HelpTopic, HelpTopic.sla_id == sla_id),
+        "ticket": count(session, Ticket, Ticket.sla_id == sla_id),
+        "department": count(session, Department, Department.sla_id == sla_id),
+        "help topic": count(session, HelpTopic, HelpTopic.sla_id == sla_id),
     }
     refuse_in_use(plan.name, uses, "make it inactive instead, so that it is no longer offered")
     session.delete(plan)
@@ -207,7 +202,7 @@ def _shown_schedule(form: ScheduleForm) -> dict[str, Shown]:
 def _check_schedule(form: ScheduleForm) -> ScheduleForm:
     """The form with its intervals and holidays in order; Invalid naming what to fix."""
     errors = {}
-    if form.timezone not in available_timezones():
+    if form.timezone not in time_zones():
         errors["timezone"] = f"“{form.timezone}” is not a time zone: choose one from the list, e.g. Europe/Berlin."
     hours = tuple(sorted(set(form.hours), key=lambda i: (i.weekday, i.start_minute)))
     for i, interval in enumerate(hours):
@@ -245,8 +240,8 @@ def _schedule_details(session: Session, row: Schedule) -> ScheduleDetails:
     return ScheduleDetails(
         id=row.id,
         form=form,
-        plans=_count(session, SlaPlan, SlaPlan.schedule_id == row.id),
-        departments=_count(session, Department, Department.schedule_id == row.id),
+        plans=count(session, SlaPlan, SlaPlan.schedule_id == row.id),
+        departments=count(session, Department, Department.schedule_id == row.id),
     )
 
 
@@ -294,8 +289,8 @@ def delete_schedule(session: Session, actor: Actor, schedule_id: int) -> None:
     require_admin(actor)
     row = get_row(session, Schedule, schedule_id)
     uses = {
-        "SLA plan": _count(session, SlaPlan, SlaPlan.schedule_id == schedule_id),
-        "department": _count(session, Department, Department.schedule_id == schedule_id),
+        "SLA plan": count(session, SlaPlan, SlaPlan.schedule_id == schedule_id),
+        "department": count(session, Department, Department.schedule_id == schedule_id),
     }
     refuse_in_use(row.name, uses, "give them other business hours first")
     session.execute(delete(ScheduleHours).where(ScheduleHours.schedule_id == schedule_id))
@@ -323,7 +318,7 @@ def _topic_form(topic: HelpTopic) -> TopicForm:
 
 def _topic_details(session: Session, topic: HelpTopic) -> TopicDetails:
     names = topic_names(list(session.scalars(select(HelpTopic))))
-    tickets = _count(session, Ticket, Ticket.topic_id == topic.id)
+    tickets = count(session, Ticket, Ticket.topic_id == topic.id)
     return TopicDetails(id=topic.id, form=_topic_form(topic), full_name=names[topic.id], tickets=tickets)
 
 
@@ -410,8 +405,8 @@ def delete_topic(session: Session, actor: Actor, topic_id: int) -> None:
     require_admin(actor)
     topic = get_row(session, HelpTopic, topic_id)
     uses = {
-        "ticket": _count(session, Ticket, Ticket.topic_id == topic_id),
-        "topic below it": _count(session, HelpTopic, HelpTopic.parent_id == topic_id),
+        "ticket": count(session, Ticket, Ticket.topic_id == topic_id),
+        "topic below it": count(session, HelpTopic, HelpTopic.parent_id == topic_id),
     }
     refuse_in_use(topic.name, uses, "make it inactive instead, so that it is no longer offered")
     session.delete(topic)
@@ -445,7 +440,7 @@ def _shown_status(session: Session, form: StatusForm) -> dict[str, Shown]:
 
 
 def _status_details(session: Session, status: Status) -> StatusDetails:
-    return StatusDetails(status.id, _status_form(status), _count(session, Ticket, Ticket.status_id == status.id))
+    return StatusDetails(status.id, _status_form(status), count(session, Ticket, Ticket.status_id == status.id))
 
 
 @query
@@ -479,7 +474,7 @@ def save_status(session: Session, actor: Actor, status_id: int | None, form: Sta
         errors["sort"] = "Give an order from -1,000 to 1,000."
     if status_id is not None:
         current = get_row(session, Status, status_id)
-        used = _count(session, Ticket, Ticket.status_id == status_id)
+        used = count(session, Ticket, Ticket.status_id == status_id)
         if current.state != form.state and used:
             errors["state"] = f"{used:,} tickets have this status: its state cannot change under them."
         built_in = [why for key, why in BUILT_IN_STATUSES.items() if settings.get(session, key) == status_id]
@@ -504,8 +499,8 @@ def delete_status(session: Session, actor: Actor, status_id: int) -> None:
     if built_in:
         raise Invalid(f"{status.name} is built in ({', '.join(built_in)}): it cannot be deleted.")
     uses = {
-        "ticket": _count(session, Ticket, Ticket.status_id == status_id),
-        "status that reopens as it": _count(session, Status, Status.reopen_status_id == status_id),
+        "ticket": count(session, Ticket, Ticket.status_id == status_id),
+        "status that reopens as it": count(session, Status, Status.reopen_status_id == status_id),
     }
     refuse_in_use(status.name, uses, "give them another status first")
     session.delete(status)
@@ -535,7 +530,7 @@ def get_priority(session: Session, actor: Actor, priority_id: int) -> PriorityDe
     require_admin(actor)
     priority = get_row(session, Priority, priority_id)
     return PriorityDetails(
-        priority.id, _priority_form(priority), _count(session, Ticket, Ticket.priority_id == priority_id)
+        priority.id, _priority_form(priority), count(session, Ticket, Ticket.priority_id == priority_id)
     )
 
 
@@ -564,7 +559,7 @@ def save_priority(session: Session, actor: Actor, priority_id: int | None, form:
     # Tickets keep a copy of their priority's level for sorting their queues.
     session.execute(update(Ticket).where(Ticket.priority_id == priority.id).values(priority_level=form.level))
     audit_save(session, actor, priority_id, AuditKind.PRIORITY, priority.id, name, before, _shown_priority(form))
-    return PriorityDetails(priority.id, form, _count(session, Ticket, Ticket.priority_id == priority.id))
+    return PriorityDetails(priority.id, form, count(session, Ticket, Ticket.priority_id == priority.id))
 
 
 @command
@@ -574,8 +569,8 @@ def delete_priority(session: Session, actor: Actor, priority_id: int) -> None:
     if priority.is_default:
         raise Invalid(f"{priority.name} is the default priority: make another the default first.")
     uses = {
-        "ticket": _count(session, Ticket, Ticket.priority_id == priority_id),
-        "help topic": _count(session, HelpTopic, HelpTopic.priority_id == priority_id),
+        "ticket": count(session, Ticket, Ticket.priority_id == priority_id),
+        "help topic": count(session, HelpTopic, HelpTopic.priority_id == priority_id),
     }
     refuse_in_use(priority.name, uses, "give them another priority first")
     session.delete(priority)

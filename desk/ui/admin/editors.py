@@ -9,9 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
 from typing import Any, ClassVar
-from zoneinfo import available_timezones
 
 from shiboken6 import isValid
 
@@ -31,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from desk.domain.errors import DeskError
 from desk.domain.permissions import PERM_ACTIONS, RIGHT_ACTIONS, Right
+from desk.domain.sla import time_zones
 from desk.domain.staff import (
     PERM_GROUPS,
     Access,
@@ -55,11 +54,6 @@ from desk.ui.widgets import label, message_box
 
 NO_ACCESS = "No access"
 HELP_DESK_ZONE = "The help desk's time zone"
-
-
-@cache
-def time_zones() -> tuple[str, ...]:
-    return tuple(sorted(available_timezones()))
 
 
 def _sentence(words: str) -> str:

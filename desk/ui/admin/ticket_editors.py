@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from desk.domain.enums import StatusState
 from desk.domain.errors import DeskError
+from desk.domain.sla import time_zones
 from desk.domain.staff import StaffChoices
 from desk.domain.ticket_setup import (
     DeskSettings,
@@ -50,7 +51,7 @@ from desk.domain.ticket_setup import (
     TopicForm,
 )
 from desk.services import ticket_setup
-from desk.ui.admin.editors import Named, StaffEditor, StructureEditor, line_edit, time_zones
+from desk.ui.admin.editors import Named, StaffEditor, StructureEditor, line_edit
 from desk.ui.admin.fields import RefChoice
 from desk.ui.tasks import Context, async_slot
 from desk.ui.widgets import label
