@@ -11,11 +11,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from desk.domain import sla
 from desk.domain.enums import StatusState
 from desk.domain.errors import Invalid, PermissionDenied
 from desk.domain.inputs import check_search, literal
 from desk.domain.permissions import PERM_ACTIONS, RIGHT_ACTIONS, Actor, AgentActor, Perm, Right
-from desk.domain.sla import time_zones
 from desk.domain.staff import (
     Access,
     AgentDetails,
@@ -237,7 +237,7 @@ def _check_agent_form(session: Session, form: AgentForm) -> None:
     departments = [a.department_id for a in form.access]
     if len(set(departments)) != len(departments):
         errors["access"] = "Give the agent one role per department."
-    if form.timezone is not None and form.timezone not in time_zones():
+    if form.timezone is not None and form.timezone not in sla.time_zones():
         errors["timezone"] = f"“{form.timezone}” is not a time zone: choose one from the list, e.g. Europe/Berlin."
     if (form.away_from is None) != (form.away_until is None):
         errors["away"] = "Give both the first and the last day away, or neither."
@@ -510,15 +510,12 @@ def _department_details(session: Session, department: Department) -> DepartmentD
 
 
 def _shown_department(session: Session, form: DepartmentForm) -> dict[str, Shown]:
-    manager = names_of(session, Agent, [form.manager_id] if form.manager_id else [])
-    sla = session.get(SlaPlan, form.sla_id) if form.sla_id else None
-    schedule = session.get(Schedule, form.schedule_id) if form.schedule_id else None
     return {
         "name": form.name,
         "public": "yes" if form.public else "no",
-        "manager": manager.get(form.manager_id) if form.manager_id else None,
-        "SLA plan": sla.name if sla else None,
-        "schedule": schedule.name if schedule else None,
+        "manager": names_of(session, Agent, [form.manager_id]).get(form.manager_id or 0),
+        "SLA plan": names_of(session, SlaPlan, [form.sla_id]).get(form.sla_id or 0),
+        "schedule": names_of(session, Schedule, [form.schedule_id]).get(form.schedule_id or 0),
     }
 
 

@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from desk.domain import numbers
+from desk.domain import numbers, sla
 from desk.domain.enums import StatusState
 from desk.domain.errors import Invalid
 from desk.domain.inputs import is_one_line
 from desk.domain.permissions import Actor
-from desk.domain.sla import add_business_time, time_zones
+from desk.domain.sla import add_business_time
 from desk.domain.staff import AuditAction, AuditKind
 from desk.domain.ticket_setup import (
     DeskSettings,
@@ -202,7 +202,7 @@ def _shown_schedule(form: ScheduleForm) -> dict[str, Shown]:
 def _check_schedule(form: ScheduleForm) -> ScheduleForm:
     """The form with its intervals and holidays in order; Invalid naming what to fix."""
     errors = {}
-    if form.timezone not in time_zones():
+    if form.timezone not in sla.time_zones():
         errors["timezone"] = f"“{form.timezone}” is not a time zone: choose one from the list, e.g. Europe/Berlin."
     hours = tuple(sorted(set(form.hours), key=lambda i: (i.weekday, i.start_minute)))
     for i, interval in enumerate(hours):
