@@ -74,7 +74,9 @@ CursorValue = str | int | datetime
 def encode_cursor(value: CursorValue, last_id: int) -> str:
     """The opaque cursor of a page that ended at (sort value, row id)."""
     raw = value.isoformat() if isinstance(value, datetime) else value
-    return base64.urlsafe_b64encode(json.dumps([raw, last_id]).encode()).decode()
+    # UTF-8 rather than \u escapes: the longest sort key (80 characters, 4 bytes at most each) stays well within
+    # MAX_CURSOR, where escaped emoji (12 characters each) did not.
+    return base64.urlsafe_b64encode(json.dumps([raw, last_id], ensure_ascii=False).encode()).decode()
 
 
 def decode_cursor(cursor: str, kind: type[CursorValue], *, bits: int = 64) -> tuple[Any, int]:
