@@ -106,6 +106,8 @@ class SlaPlan(Base):
     resolution_hours: Mapped[float]
     schedule_id: Mapped[int | None] = _fk("schedules.id", nullable=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # Minutes past its due time before a ticket is flagged overdue (its due time stays as shown).
+    grace_minutes: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class Priority(Base):
@@ -179,6 +181,12 @@ class Department(Base):
     sla_id: Mapped[int | None] = _fk("sla_plans.id", nullable=True)
     schedule_id: Mapped[int | None] = _fk("schedules.id", nullable=True)
     public: Mapped[bool] = mapped_column(default=True)
+    signature: Mapped[str | None] = mapped_column(Text)  # under replies, when the agent chooses it
+    # The mailbox its tickets' mail is sent from (None: one that brings mail to it, else the default one). A
+    # cycle with mailboxes.department_id: created after both tables.
+    mailbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mailboxes.id", ondelete="SET NULL", use_alter=True), nullable=True
+    )
     # Mail notifications switched on or off here, over the global setting: {"auto_response": false, ...}
     mail_notifications: Mapped[dict[str, Any] | None]
 
