@@ -25,6 +25,7 @@ from desk.services import (
     api_tokens,
     directory,
     mailboxes,
+    notifications,
     queues,
     reference,
     settings,
@@ -355,7 +356,9 @@ def cmd_mail_notify(args: argparse.Namespace) -> int:
     if (args.department and department is None) or (args.topic and topic is None):
         print(f"desk: no department or help topic named {args.department or args.topic!r}", file=sys.stderr)
         return 1
-    mailboxes.switch_notification(db, agent, args.kind, args.state == "on", department_id=department, topic_id=topic)
+    notifications.set_notifications(
+        db, agent, {args.kind: args.state == "on"}, department_id=department, topic_id=topic
+    )
     where = f"help topic {args.topic}" if topic else f"department {args.department}" if department else "everywhere"
     print(f"{args.kind} is {args.state} for {where}.")
     return 0

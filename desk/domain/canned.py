@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 _VARIABLE = re.compile(r"%\{([a-z_.]+)\}")
@@ -13,6 +14,11 @@ _VARIABLE = re.compile(r"%\{([a-z_.]+)\}")
 def render(template: str, variables: Mapping[str, Any]) -> str:
     """Fill in the variables. One left as typed shows the administrator the misspelt name in the sent mail."""
     return _VARIABLE.sub(lambda m: str(variables[m[1]]) if m[1] in variables else m[0], template)
+
+
+def unknown_variables(template: str, known: tuple[str, ...]) -> list[str]:
+    """The variables a template names that are not among those it is rendered with, in order, once each."""
+    return list(dict.fromkeys(name for name in _VARIABLE.findall(template) if name not in known))
 
 
 # kind: (subject, body). Administrators override them in the "mail.templates" setting; render() fills in
@@ -75,6 +81,93 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "It works once, within %{hours} hours:\n\n%{link}\n\nIf you did not ask for it, ignore this mail.",
     ),
 }
+
+# What each template is for, as an administrator reads it (title, who gets it and when), and its variables.
+_TICKET = ("ticket.number", "ticket.subject", "requester.name", "requester.email", "department.name", "actor.name")
+_LINK = ("user.name", "user.email", "link", "hours")
+ABOUT: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "auto_response": (
+        "Auto-response",
+        "To the requester, when they open a ticket by mail or in the Support Center.",
+        _TICKET,
+    ),
+    "reply": (
+        "Agent's reply",
+        "Every reply an agent sends: %{message} is the reply as written.",
+        (*_TICKET, "message"),
+    ),
+    "alert.new_ticket": (
+        "New ticket alert",
+        "To the assignee, else to the department's agents, when a ticket is opened.",
+        (*_TICKET, "message"),
+    ),
+    "alert.new_message": (
+        "New message alert",
+        "To the assignee, else to the department's agents, when the requester writes again.",
+        (*_TICKET, "message"),
+    ),
+    "alert.assigned": ("Assignment alert", "To an agent when someone else assigns them a ticket.", _TICKET),
+    "alert.transferred": ("Transfer alert", "To the department's agents when a ticket is moved to it.", _TICKET),
+    "alert.overdue": (
+        "Overdue alert",
+        "To the assignee, else the department's agents, when a ticket is past due.",
+        _TICKET,
+    ),
+    "alert.mailbox_failing": (
+        "Mailbox failing alert",
+        "To the administrators, when a mailbox could not be fetched several times in a row.",
+        ("mailbox.address", "mailbox.failures", "mailbox.error"),
+    ),
+    "account.confirm": ("Support Center: confirm address", "To someone creating a Support Center account.", _LINK),
+    "account.exists": (
+        "Support Center: account exists",
+        "To someone asking for an account their address already has.",
+        _LINK,
+    ),
+    "account.reset": ("Support Center: reset password", "To someone who forgot their password.", _LINK),
+    "ticket.link": (
+        "Support Center: link to a ticket",
+        "To a requester who asks for a link to one of their tickets.",
+        ("user.name", "user.email", "ticket.number", "ticket.subject", "link", "hours"),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class MailTemplate:
+    """One kind of mail Desk sends, as the administrator has it (or as built in) and as built in."""
+
+    kind: str
+    title: str
+    about: str
+    subject: str
+    body: str
+    default_subject: str
+    default_body: str
+    variables: tuple[str, ...]
+    switchable: bool  # switched on or off per department and help topic (NOTIFICATIONS)
+
+
+@dataclass(frozen=True)
+class MailPreview:
+    """A template rendered as it would be sent, with a real ticket's values where it takes a ticket's."""
+
+    subject: str
+    body: str
+    ticket_number: str | None  # the ticket whose values fill it in (None: it takes no ticket's)
+
+
+@dataclass(frozen=True)
+class NotificationSwitches:
+    """Where notifications are switched (nowhere in particular, a department or a help topic) and how: each
+    kind set here on (True) or off (False); a kind not set follows the next place (topic, then the ticket's
+    department, then everywhere; everywhere: on)."""
+
+    department_id: int | None
+    topic_id: int | None
+    name: str
+    switches: dict[str, bool]
+
 
 # Notifications an administrator switches per department and help topic (not the alert about a mailbox, nor
 # the mail a person asked for).

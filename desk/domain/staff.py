@@ -26,6 +26,8 @@ class AuditKind(enum.StrEnum):
     ORGANIZATION = "organization"
     CANNED = "canned response"
     MAILBOX = "mailbox"
+    MAIL_TEMPLATE = "mail template"
+    NOTIFICATIONS = "notifications"
 
 
 class AuditAction(enum.StrEnum):
@@ -128,6 +130,10 @@ class DepartmentForm:
     manager_id: int | None = None
     sla_id: int | None = None
     schedule_id: int | None = None
+    signature: str | None = None  # an agent may sign a reply with it instead of their own
+    mailbox_id: int | None = (
+        None  # its tickets' mail is sent from it (None: one that brings mail to it, else the default)
+    )
 
 
 @dataclass(frozen=True)
@@ -151,6 +157,7 @@ class StaffChoices:
     priorities: tuple[Ref, ...] = ()
     statuses: tuple[Ref, ...] = ()
     topics: tuple[Ref, ...] = ()  # by full name, "Parent / Child"
+    mailboxes: tuple[Ref, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -216,6 +216,12 @@ class FeedbackView:
 
 
 @dataclass(frozen=True)
+class DepartmentSignature:
+    department_id: int
+    text: str
+
+
+@dataclass(frozen=True)
 class Choices:
     """What an agent may pick from when editing a ticket: the reference data, in display order."""
 
@@ -229,6 +235,7 @@ class Choices:
     signature: str | None  # the calling agent's, for the composer
     attachment_limit: int  # bytes a file may have
     outgoing_mail: OutgoingMail  # whether replies are mailed (the composer says so); as at sign-in
+    department_signatures: tuple[DepartmentSignature, ...] = ()  # a reply may be signed with its department's
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from desk.domain.canned import NOTIFICATIONS
 from desk.domain.enums import SenderCheck
 from desk.domain.errors import Invalid, NotFound
 from desk.domain.inputs import is_one_line
 from desk.domain.permissions import Actor, Right
 from desk.domain.staff import AuditAction, AuditKind
 from desk.domain.views import Ref
-from desk.services import audit, settings
+from desk.services import audit
 from desk.services.accounts import normalize_email, require_right
 from desk.services.audit import differences
 from desk.services.base import command, query
@@ -370,31 +369,6 @@ def get_mailbox(session: Session, actor: Actor, address: str) -> MailboxView:
 def list_mailboxes(session: Session, actor: Actor) -> list[MailboxView]:
     require_right(actor, Right.ADMIN)
     return [_view(m) for m in session.scalars(select(Mailbox).order_by(Mailbox.id))]
-
-
-@command
-def switch_notification(
-    session: Session,
-    actor: Actor,
-    kind: str,
-    on: bool,
-    *,
-    department_id: int | None = None,
-    topic_id: int | None = None,
-) -> None:
-    """Turn a mail notification on or off for a help topic, a department, or (neither given) everywhere."""
-    require_right(actor, Right.ADMIN)
-    if kind not in NOTIFICATIONS:
-        raise Invalid(f"There is no notification “{kind}”; choose one of {', '.join(NOTIFICATIONS)}.")
-    target: Department | HelpTopic | None = None
-    if topic_id is not None:
-        target = get_row(session, HelpTopic, topic_id)
-    elif department_id is not None:
-        target = get_row(session, Department, department_id)
-    if target is None:
-        settings.put(session, "mail.notifications", {**settings.get(session, "mail.notifications"), kind: on})
-    else:
-        target.mail_notifications = {**(target.mail_notifications or {}), kind: on}
 
 
 @query

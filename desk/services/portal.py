@@ -170,6 +170,11 @@ def _hours(purpose: Purpose) -> int:
     return max(1, int(LIFETIME[purpose].total_seconds() // 3600))
 
 
+# The hours a mailed link works, by the template that mails it (its %{hours}).
+LINK_HOURS = {"account.confirm": _hours(Purpose.CONFIRM), "account.reset": _hours(Purpose.RESET),
+              "ticket.link": _hours(Purpose.TICKET)}  # fmt: skip
+
+
 # --- accounts --------------------------------------------------------------------------------------------------
 
 
@@ -202,7 +207,7 @@ def register(
         session.flush()
     data = {"name": name.strip(), "phone": (phone or "").strip() or None}
     secret, _ = _issue(session, Purpose.CONFIRM, user, data=data)
-    _mail(session, "account.confirm", user, {"link": link.format(token=secret), "hours": _hours(Purpose.CONFIRM)})
+    _mail(session, "account.confirm", user, {"link": link.format(token=secret), "hours": LINK_HOURS["account.confirm"]})
 
 
 @command
@@ -262,7 +267,7 @@ def request_password_reset(session: Session, email: str, *, link: str) -> None:
     if user is None or user.banned or user.email_confirmed_at is None:
         return
     secret, _ = _issue(session, Purpose.RESET, user)
-    _mail(session, "account.reset", user, {"link": link.format(token=secret), "hours": _hours(Purpose.RESET)})
+    _mail(session, "account.reset", user, {"link": link.format(token=secret), "hours": LINK_HOURS["account.reset"]})
 
 
 @command
@@ -314,7 +319,7 @@ def request_ticket_link(session: Session, email: str, number: str, *, link: str)
     secret, _ = _issue(session, Purpose.TICKET, user, ticket_id=ticket.id)
     variables = {
         "link": link.format(token=secret),
-        "hours": _hours(Purpose.TICKET),
+        "hours": LINK_HOURS["ticket.link"],
         "ticket.number": ticket.number,
         "ticket.subject": ticket.subject,
     }

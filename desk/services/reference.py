@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from desk.domain.errors import NotFound
 from desk.domain.inputs import check_limit, literal
 from desk.domain.permissions import Actor
-from desk.domain.views import Choices, PersonView, QueueRow, Ref
+from desk.domain.views import Choices, DepartmentSignature, PersonView, QueueRow, Ref
 from desk.services import settings
 from desk.services.base import query, require_agent, visible_to
 from desk.services.mail import outbound
@@ -45,12 +45,11 @@ def choices(session: Session, actor: Actor) -> Choices:
     topics = list(session.scalars(select(HelpTopic)))
     names = topic_names(topics)
     me = session.get(Agent, agent.id)
+    departments = list(session.scalars(select(Department).order_by(Department.name)))
     return Choices(
         statuses=tuple(status_view(s) for s in session.scalars(select(Status).order_by(Status.sort, Status.id))),
         priorities=tuple(priority_view(p) for p in session.scalars(select(Priority).order_by(Priority.level))),
-        departments=tuple(
-            Ref(id=d.id, name=d.name) for d in session.scalars(select(Department).order_by(Department.name))
-        ),
+        departments=tuple(Ref(id=d.id, name=d.name) for d in departments),
         topics=tuple(
             sorted((Ref(id=t.id, name=names[t.id]) for t in topics if t.active), key=lambda r: r.name.lower())
         ),
@@ -65,6 +64,11 @@ def choices(session: Session, actor: Actor) -> Choices:
         signature=me.signature if me is not None else None,
         attachment_limit=int(settings.get(session, "attachments.max_bytes")),
         outgoing_mail=outbound.outgoing_mail(session),
+        department_signatures=tuple(  # the departments whose tickets the agent answers as one of them
+            DepartmentSignature(d.id, d.signature)
+            for d in departments
+            if d.signature and (agent.is_admin or d.id in agent.departments)
+        ),
     )
 
 

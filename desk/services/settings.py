@@ -66,6 +66,13 @@ def forget(session: Session) -> None:
     session.info.pop(_CACHE, None)
 
 
+def locked(session: Session, key: str) -> Any:
+    """A setting read for a change that depends on it (a template among the others): its row locked until the
+    transaction ends, so that two administrators' changes at once both land."""
+    value = session.scalar(select(Setting.value).where(Setting.key == key).with_for_update())
+    return given(key, value)
+
+
 def put(session: Session, key: str, value: Any) -> None:
     if key not in DEFAULTS:
         raise KeyError(key)

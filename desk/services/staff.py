@@ -98,6 +98,7 @@ def staff_choices(session: Session, actor: Actor) -> StaffChoices:
         priorities=tuple(listing(session, Priority, Priority.level)),
         statuses=tuple(listing(session, Status, Status.sort)),
         topics=tuple(sorted((Ref(id=i, name=n) for i, n in topics.items()), key=lambda r: r.name.casefold())),
+        mailboxes=tuple(listing(session, Mailbox)),
     )
 
 
@@ -226,10 +227,24 @@ def _shown_agent(session: Session, form: AgentForm) -> dict[str, Shown]:
         )
         or None,
         "teams": ", ".join(sorted(teams.values())) or None,
-        "signature": f"{len(form.signature):,} characters" if form.signature else None,
+        "signature": _length(form.signature),
         "time zone": form.timezone,
         "away": f"{form.away_from} – {form.away_until}" if form.away_from and form.away_until else None,
     }
+
+
+def _signature(text: str | None) -> str | None:
+    """A signature (an agent's or a department's) as saved: trimmed, None when empty; Invalid when too long."""
+    signature = (text or "").strip() or None
+    if signature is not None and len(signature) > MAX_NOTE:
+        problem = f"A signature holds at most {MAX_NOTE:,} characters."
+        raise Invalid(problem, {"signature": problem})
+    return signature
+
+
+def _length(text: str | None) -> Shown:
+    """A long text as the audit shows it: how long it is, not what it says."""
+    return f"{len(text):,} characters" if text else None
 
 
 def _check_agent_form(session: Session, form: AgentForm) -> None:
@@ -243,8 +258,6 @@ def _check_agent_form(session: Session, form: AgentForm) -> None:
         errors["away"] = "Give both the first and the last day away, or neither."
     elif form.away_from and form.away_until and form.away_from > form.away_until:
         errors["away"] = "The first day away comes after the last: swap them."
-    if form.signature is not None and len(form.signature) > MAX_NOTE:
-        errors["signature"] = f"A signature holds at most {MAX_NOTE:,} characters."
     if errors:
         raise Invalid(" ".join(errors.values()), errors)
     known(session, Department, departments, "access", "department")
@@ -271,7 +284,7 @@ def save_agent(
     require_admin(actor)
     login, name, address = agent_identity(session, form.username, form.name, form.email, agent_id=agent_id)
     _check_agent_form(session, form)
-    signature = (form.signature or "").strip() or None
+    signature = _signature(form.signature)
     form = AgentForm(
         **{
             **vars(form),
@@ -503,6 +516,8 @@ def _department_details(session: Session, department: Department) -> DepartmentD
         manager_id=department.manager_id,
         sla_id=department.sla_id,
         schedule_id=department.schedule_id,
+        signature=department.signature,
+        mailbox_id=department.mailbox_id,
     )
     mine = Ticket.department_id == department.id
     total = count(session, Ticket, mine)
@@ -516,6 +531,8 @@ def _shown_department(session: Session, form: DepartmentForm) -> dict[str, Shown
         "manager": names_of(session, Agent, [form.manager_id]).get(form.manager_id or 0),
         "SLA plan": names_of(session, SlaPlan, [form.sla_id]).get(form.sla_id or 0),
         "schedule": names_of(session, Schedule, [form.schedule_id]).get(form.schedule_id or 0),
+        "signature": _length(form.signature),
+        "sends from": names_of(session, Mailbox, [form.mailbox_id]).get(form.mailbox_id or 0),
     }
 
 
@@ -536,18 +553,21 @@ def save_department(
     session: Session, actor: Actor, department_id: int | None, form: DepartmentForm
 ) -> DepartmentDetails:
     """Create or change a department: name, public (offered in the Support Center) or private, manager, default
-    SLA plan and business-hours schedule."""
+    SLA plan, business-hours schedule, signature and the mailbox its mail is sent from."""
     require_admin(actor)
     name = unique_name(session, Department, form.name, department_id, "department")
     known(session, Agent, [form.manager_id], "manager", "agent")
     known(session, SlaPlan, [form.sla_id], "sla", "SLA plan")
     known(session, Schedule, [form.schedule_id], "schedule", "schedule")
-    form = DepartmentForm(**{**vars(form), "name": name})
+    known(session, Mailbox, [form.mailbox_id], "mailbox_id", "mailbox")
+    signature = _signature(form.signature)
+    form = DepartmentForm(**{**vars(form), "name": name, "signature": signature})
     department, before = to_save(
         session, Department, department_id, lambda d: _shown_department(session, _department_details(session, d).form)
     )
     department.name, department.public, department.manager_id = name, form.public, form.manager_id
     department.sla_id, department.schedule_id = form.sla_id, form.schedule_id
+    department.signature, department.mailbox_id = signature, form.mailbox_id
     session.flush()
     after = _shown_department(session, form)
     audit_save(session, actor, department_id, AuditKind.DEPARTMENT, department.id, name, before, after)

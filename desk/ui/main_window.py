@@ -327,6 +327,11 @@ class MainWindow(QMainWindow):
         )
         self.queue.table.setFocus()
 
+    def _open_from_administration(self, ticket_id: int) -> None:
+        self.raise_()
+        self.activateWindow()
+        self.open_ticket(ticket_id)
+
     @async_slot
     async def open_ticket(self, ticket_id: int) -> None:
         """Open the ticket in its tab (or switch to it if it is open already)."""
@@ -501,6 +506,7 @@ class MainWindow(QMainWindow):
             return self._administration
         self._administration = AdministrationWindow(self._ctx, self, manages=self._manages)
         self._administration.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._administration.ticket_requested.connect(self._open_from_administration)
         self._administration.show()
         self._administration.start()
         return self._administration

@@ -22,7 +22,7 @@ from desk.domain.attachments import safe_name
 from desk.domain.enums import EntryKind, EventKind, InboundState, OutboxState, SenderCheck, TicketSource
 from desk.domain.errors import Invalid, PermissionDenied
 from desk.domain.views import EntryView, TicketView, Upload
-from desk.services import entries, lifecycle, mailboxes, tickets, worker
+from desk.services import entries, lifecycle, mailboxes, notifications, tickets, worker
 from desk.services.base import now
 from desk.services.mail import intake, outbound, parse, sending
 from desk.services.mail.parse import ParsedMail
@@ -333,14 +333,14 @@ def test_a_permanent_refusal_fails_at_once_and_other_mail_still_goes(mail_world:
 
 
 def test_notifications_switch_per_department_and_help_topic(mail_world: World) -> None:
-    mailboxes.switch_notification(
-        mail_world.db, mail_world.admin, "auto_response", False, department_id=mail_world.support
+    notifications.set_notifications(
+        mail_world.db, mail_world.admin, {"auto_response": False}, department_id=mail_world.support
     )
-    mailboxes.switch_notification(
-        mail_world.db, mail_world.admin, "auto_response", True, topic_id=mail_world.topic_outage
+    notifications.set_notifications(
+        mail_world.db, mail_world.admin, {"auto_response": True}, topic_id=mail_world.topic_outage
     )
     with pytest.raises(PermissionDenied):
-        mailboxes.switch_notification(mail_world.db, mail_world.manager, "auto_response", True)
+        notifications.set_notifications(mail_world.db, mail_world.manager, {"auto_response": True})
 
     _, quiet = deliver(mail_world, mail())
     assert [row.kind for row in outbox(mail_world, quiet)] == ["alert.new_ticket"]

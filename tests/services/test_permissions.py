@@ -39,6 +39,7 @@ from desk.services import (
     lifecycle,
     locks,
     mailboxes,
+    notifications,
     people,
     portal,
     queues,
@@ -415,7 +416,23 @@ CASES: dict[str, tuple[Service, Call, set[str]]] = {
         lambda call, w, t: call(_mailbox(w).form.address, imap_password="x", smtp_password=None),
         ADMINS,
     ),
-    "switch_notification": (mailboxes.switch_notification, lambda call, w, t: call("auto_response", False), ADMINS),
+    "set_notifications": (
+        notifications.set_notifications,
+        lambda call, w, t: call({"auto_response": False}, department_id=w.support),
+        ADMINS,
+    ),
+    "notification_switches": (notifications.notification_switches, lambda call, w, t: call(), ADMINS),
+    "mail_templates": (notifications.mail_templates, lambda call, w, t: call(), ADMINS),
+    "save_mail_template": (
+        notifications.save_mail_template,
+        lambda call, w, t: call("alert.overdue", "Late: #%{ticket.number}", "Ticket %{ticket.number} is late."),
+        ADMINS,
+    ),
+    "preview_mail_template": (
+        notifications.preview_mail_template,
+        lambda call, w, t: call("reply", "Re: %{ticket.subject}", "%{message}", ticket_number=t.number),
+        ADMINS,
+    ),
     "save_settings": (
         ticket_setup.save_settings,
         lambda call, w, t: call(ticket_setup.get_settings(w.db, w.admin)),

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from desk.domain.errors import Invalid, NotFound, PermissionDenied, SignedOut
-from desk.domain.permissions import Perm, Right
+from desk.domain.permissions import AgentActor, Perm, Right
 from desk.domain.staff import (
     Access,
     AgentForm,
@@ -22,7 +22,9 @@ from desk.domain.staff import (
     TeamForm,
 )
 from desk.domain.ticket_setup import CannedForm
-from desk.services import accounts, agent_sessions, audit, canned, portal, staff, tickets
+from desk.services import accounts, agent_sessions, audit, canned, mailboxes, portal, reference, staff, tickets
+from desk.services.mail import outbound
+from desk.services.mailboxes import MailboxForm
 from desk.storage.db import Database
 from desk.storage.models import Agent, Schedule, Setting
 from tests.services.conftest import SYSTEM, World, count, events
@@ -297,6 +299,49 @@ def test_a_departments_business_hours_time_a_plan_without_its_own(world: World) 
     )
     after = world.open(sla_id=world.sla_fast, at=saturday)
     assert after.resolution_due == datetime(2026, 12, 7, 13, 0, tzinfo=UTC)  # Monday 9:00 + 4 business hours
+
+
+def test_a_departments_mail_goes_from_its_mailbox_and_its_signature_is_offered_to_its_agents(world: World) -> None:
+    """Billing sends from the mailbox chosen for it, though another mailbox is the default; its signature is offered
+    to the agents who answer its tickets, and to nobody else."""
+    general = mailboxes.save_mailbox(
+        world.db, world.admin, None, MailboxForm("General", "help@x.example", smtp_host="smtp.x.example")
+    )
+    accounts_box = mailboxes.save_mailbox(
+        world.db, world.admin, None, MailboxForm("Accounts", "accounts@x.example", smtp_host="smtp.x.example")
+    )
+    form = staff.get_department(world.db, world.admin, world.billing).form
+    saved = staff.save_department(
+        world.db,
+        world.admin,
+        world.billing,
+        DepartmentForm(
+            **{**vars(form), "signature": "  Billing team\nx.example/billing  ", "mailbox_id": accounts_box.id}
+        ),
+    )
+    assert (saved.form.signature, saved.form.mailbox_id) == ("Billing team\nx.example/billing", accounts_box.id)
+    with world.db.transaction(write=False) as session:
+        senders = {d: outbound.sender_for(session, d) for d in (world.billing, world.support)}
+        assert {d: m.id for d, m in senders.items() if m} == {
+            world.billing: accounts_box.id,
+            world.support: general.id,  # the first that sends, as before
+        }
+    [entry] = [e for e in audit.audit_log(world.db, world.admin, kind=AuditKind.DEPARTMENT) if e.target == "Billing"]
+    assert entry.changes["sends from"] == (None, "Accounts")
+    assert entry.changes["signature"] == (None, "30 characters")
+
+    def offered(agent: AgentActor) -> list[int]:
+        return [s.department_id for s in reference.choices(world.db, agent).department_signatures]
+
+    assert offered(world.viewer) == [world.billing] and offered(world.admin) == [world.billing]
+    assert offered(world.manager) == []  # Support only
+
+    with pytest.raises(Invalid) as refused:
+        staff.save_department(world.db, world.admin, world.billing, DepartmentForm("Billing", mailbox_id=99_999))
+    assert "no mailbox" in refused.value.fields["mailbox_id"]
+    with pytest.raises(Invalid) as refused:
+        staff.save_department(world.db, world.admin, world.billing, DepartmentForm("Billing", signature="x" * 10_001))
+    assert "at most 10,000" in refused.value.fields["signature"]
 
 
 def test_every_sign_in_is_logged_with_where_it_came_from(world: World) -> None:

@@ -14,16 +14,18 @@ import qasync
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
+from desk.domain.canned import TEMPLATES
 from desk.domain.enums import InboundState
 from desk.domain.errors import PermissionDenied
 from desk.domain.people import UserForm
 from desk.domain.permissions import Right, SystemActor
 from desk.domain.staff import AuditAction, AuditKind, DepartmentForm, TeamForm
-from desk.services import accounts, audit, people, staff, tickets
+from desk.services import accounts, audit, notifications, people, reference, staff, tickets
 from desk.services.mail import intake
 from desk.storage.db import Database
 from desk.storage.models import InboundMessage
 from desk.ui.admin.editors import AgentEditor, DepartmentEditor
+from desk.ui.admin.mail_templates import NotificationEditor, TemplateEditor
 from desk.ui.admin.people_editors import MembersEditor, UserEditor
 from desk.ui.admin.quarantine import RawMessageDialog
 from desk.ui.admin.section import Section
@@ -192,6 +194,9 @@ def test_an_agent_who_manages_end_users_merges_two_accounts_and_bans_one(
         await until(lambda: users.loaded_form is not None, what="the first end user")
         users.search.setText("nora.novak")
         await until(lambda: users.list.count() == 1 and editor.heading.text() == "Nora Novak", what="Nora")
+        # Her tickets are in departments the clerk has no access to: none of them is listed.
+        await until(lambda: editor.tickets.count() == 1, what="her tickets")
+        assert editor.tickets.item(0).text() == "No tickets you may see"
         merge = editor.ask_merge()
         assert merge is not None
         merge.search.setText("nora@home")
@@ -355,3 +360,103 @@ def test_the_audit_log_exports_every_page_as_csv_for_excel(
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows[0][1:3] == ["Who", "Did"] and len(rows) == audit.PAGE + 6
     assert [row[3] for row in rows[1:]] == [f"team Shift «{n}»" for n in reversed(range(audit.PAGE + 5))]
+
+
+def test_a_mail_template_is_previewed_on_a_real_ticket_and_saved(
+    ctx: Context, loop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    db = ctx.services.db  # type: ignore[attr-defined]
+
+    async def scenario() -> None:
+        window = opened(ctx, qtbot)
+        window.choose("Mail templates")
+        templates = window.sections["Mail templates"]
+        editor = templates.editor
+        assert isinstance(editor, TemplateEditor)
+        await until(lambda: templates.list.count() == len(TEMPLATES), what="the templates")
+        choose(templates, "Auto-response")
+        await shows(templates, "Auto-response")
+        await until(lambda: editor.preview.toPlainText().startswith("Subject: We received"), what="the preview")
+        newest = editor.preview_note.text()
+        assert newest.startswith("As ticket #")
+        editor.subject.setText("Thanks: %{ticket.subject}")
+        editor.variables.setCurrentIndex(editor.variables.findText("%{requester.email}"))
+        editor.variables.activated.emit(editor.variables.currentIndex())
+        assert "%{requester.email}" in editor.body.toPlainText()
+        await until(lambda: editor.preview.toPlainText().startswith("Subject: Thanks: "), what="the preview again")
+        assert "%{" not in editor.preview.toPlainText()
+        editor.body.setPlainText("Dear %{requester.nmae}")
+        templates.save_button.click()
+        await until(lambda: editor.errors["body"].isVisible(), what="the refusal")
+        assert "%{requester.nmae}" in editor.errors["body"].text()
+        editor.body.setPlainText("Dear %{requester.name}, we have your request.")
+        templates.save_button.click()
+        await until(lambda: not templates.is_dirty(), what="saved")
+        saved = next(t for t in notifications.mail_templates(db, ctx.agent) if t.kind == "auto_response")
+        assert (saved.subject, saved.body) == (
+            "Thanks: %{ticket.subject}",
+            "Dear %{requester.name}, we have your request.",
+        )
+        assert editor.summary.text().endswith("Changed here.") and editor.restore.isEnabled()
+        editor.restore.click()
+        assert editor.subject.text() == TEMPLATES["auto_response"][0] and templates.save_button.isEnabled()
+        shown: list[bool] = []
+        editor.previewed.connect(lambda: shown.append(True))
+        templates.revert()
+        await until(lambda: shown, what="the reverted text previewed")  # nothing left to do when the window closes
+        window.close()
+
+    run(loop, scenario())
+
+
+def test_notifications_are_switched_off_for_one_department(ctx: Context, loop: qasync.QEventLoop, qtbot: QtBot) -> None:
+    db = ctx.services.db  # type: ignore[attr-defined]
+
+    async def scenario() -> None:
+        window = opened(ctx, qtbot)
+        window.choose("Notifications")
+        places = window.sections["Notifications"]
+        editor = places.editor
+        assert isinstance(editor, NotificationEditor)
+        await until(lambda: places.list.count() > 1, what="the places")
+        assert places.list.item(0).text() == "Everywhere"
+        choose(places, "Department: Billing")
+        await shows(places, "Department: Billing")
+        box = editor.choices["alert.new_ticket"]
+        assert box.currentText() == "As everywhere"
+        box.setCurrentIndex(box.findText("Off"))
+        places.save_button.click()
+        await until(lambda: not places.is_dirty(), what="saved")
+        billing = next(p for p in notifications.notification_switches(db, ctx.agent) if p.name == "Billing")
+        assert billing.switches == {"alert.new_ticket": False}
+        window.close()
+
+    run(loop, scenario())
+
+
+def test_an_end_users_latest_tickets_are_listed_and_open_in_the_agent_window(
+    ctx: Context, loop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    db = ctx.services.db  # type: ignore[attr-defined]
+
+    async def scenario() -> None:
+        window = opened(ctx, qtbot)
+        window.choose("End users")
+        users = window.sections["End users"]
+        editor = users.editor
+        assert isinstance(editor, UserEditor)
+        users.search.setText("nora.novak")
+        await until(lambda: users.list.count() == 1 and editor.heading.text() == "Nora Novak", what="Nora")
+        nora = people.list_users(db, ctx.agent, "nora.novak").rows[0]
+        theirs = reference.requester_tickets(db, ctx.agent, nora.id, limit=20)
+        assert theirs, "the demo gives Nora tickets"
+        await until(lambda: editor.tickets.count() == len(theirs), what="her tickets")
+        assert editor.tickets.item(0).text().startswith(f"{theirs[0].number} · {theirs[0].status}")
+        requested: list[int] = []
+        window.ticket_requested.connect(requested.append)
+        editor.tickets.setCurrentRow(0)
+        editor.tickets.itemActivated.emit(editor.tickets.item(0))
+        assert requested == [theirs[0].id]
+        window.close()
+
+    run(loop, scenario())

@@ -65,6 +65,7 @@ from desk.services import (
     lifecycle,
     locks,
     mailboxes,
+    notifications,
     people,
     queues,
     reference,
@@ -178,6 +179,12 @@ def read_cases(world: World, ticket: TicketView, other: TicketView) -> dict[Call
         mailboxes.get_mailbox_details: ((mailboxes.save_mailbox(world.db, world.admin, None, SUPPORT).id,), {}),
         mailboxes.try_mailbox: ((MailboxForm("Nowhere", "nowhere@x.example"),), {}),
         canned.get_canned: ((canned.save_canned(world.db, world.admin, None, THANKS).id,), {}),
+        notifications.mail_templates: ((), {}),
+        notifications.notification_switches: ((), {}),
+        notifications.preview_mail_template: (
+            ("alert.new_ticket", "New: %{ticket.subject}", "%{message}"),
+            {"ticket_number": ticket.number},
+        ),
     }
 
 
@@ -342,6 +349,14 @@ WRITES: dict[Callable[..., Any], Write] = {
     intake.retry: lambda call, w, t: _set_aside(call, w, InboundState.DONE),
     mailboxes.save_mailbox: lambda call, w, t: _saved(mailboxes.get_mailbox_details)(
         call(None, MailboxForm("Sales", "sales@x.example", smtp_host="smtp.x.example"), smtp_password="s3cret"), w
+    ),
+    notifications.save_mail_template: lambda call, w, t: (
+        call("alert.overdue", "Late: #%{ticket.number}", "Ticket %{ticket.number} is late."),
+        next(m for m in notifications.mail_templates(w.db, w.admin) if m.kind == "alert.overdue"),
+    ),
+    notifications.set_notifications: lambda call, w, t: (
+        call({"alert.new_message": False}, department_id=w.support),
+        next(p for p in notifications.notification_switches(w.db, w.admin) if p.department_id == w.support),
     ),
     canned.save_canned: lambda call, w, t: _saved(canned.get_canned)(call(None, CannedForm("Logs", "Send logs")), w),
     canned.delete_canned: _deleted(canned.save_canned, CannedForm("Gone", "x"), canned.get_canned),

@@ -77,10 +77,13 @@ def _sender_for(session: Session, department_id: int | None) -> Mailbox | None:
     sends = Mailbox.active.is_(True) if sink(session) else Mailbox.active.is_(True) & Mailbox.smtp_host.is_not(None)
     candidates = session.scalars(select(Mailbox).where(sends).order_by(Mailbox.id)).all()
     default_id = settings.get(session, "mail.default_mailbox_id")
+    department = session.get(Department, department_id) if department_id is not None else None
+    chosen = department.mailbox_id if department is not None else None
     ranked = sorted(
         candidates,
         key=lambda m: (
-            not (department_id is not None and m.department_id == department_id),  # the department's own
+            m.id != chosen,  # the one the department sends from
+            not (department_id is not None and m.department_id == department_id),  # one that brings mail to it
             m.id != default_id,  # then the default one
             m.department_id is not None,  # then one that serves no department in particular
         ),
@@ -165,7 +168,8 @@ def _domain(address: str) -> str:
     return address.rpartition("@")[2] or "desk.invalid"
 
 
-def _variables(session: Session, ticket: Ticket, actor_name: str, message: str) -> dict[str, Any]:
+def variables(session: Session, ticket: Ticket, actor_name: str, message: str) -> dict[str, Any]:
+    """The values a mail about a ticket fills its template's variables with."""
     requester = session.get(User, ticket.requester_id)
     department = session.get(Department, ticket.department_id)
     return {
@@ -198,6 +202,18 @@ def _thread_ids(session: Session, ticket_id: int) -> tuple[str | None, list[str]
     return last_from_user or (chain[-1] if chain else None), chain
 
 
+THREADED = ("reply", "auto_response")  # the mail that continues the conversation with the requester
+
+
+def compose(kind: str, number: str, templates: tuple[str, str], values: dict[str, Any]) -> tuple[str, str]:
+    """A mail about a ticket as sent: its subject tagged with the ticket's number, and a reply's text under the
+    line above which the requester's answer is read."""
+    subject, body = (render(text, values) for text in templates)
+    if kind in THREADED:
+        body = f"{mailthread.REPLY_SEPARATOR}\n\n{body}"
+    return mailthread.tag_subject(subject, number), body
+
+
 def queue(
     session: Session,
     kind: str,
@@ -218,13 +234,10 @@ def queue(
     mailbox = sender_for(session, ticket.department_id)
     if mailbox is None:
         return None
-    subject_template, body_template = template(session, kind)
-    variables = _variables(session, ticket, actor_name, message)
-    body = render(body_template, variables)
-    if kind in ("reply", "auto_response"):
-        body = f"{mailthread.REPLY_SEPARATOR}\n\n{body}"
+    values = variables(session, ticket, actor_name, message)
+    subject, body = compose(kind, ticket.number, template(session, kind), values)
     # Only a reply or an auto-response continues the conversation (an alert to agents starts its own).
-    threaded = kind in ("reply", "auto_response")
+    threaded = kind in THREADED
     in_reply_to, references = _thread_ids(session, ticket.id) if threaded else (None, [])
     row = OutboxMessage(
         ticket_id=ticket.id,
@@ -232,7 +245,7 @@ def queue(
         mailbox_id=mailbox.id,
         kind=kind,
         recipients={"to": recipients, "cc": list(cc), "bcc": list(bcc)},
-        subject=mailthread.tag_subject(render(subject_template, variables), ticket.number),
+        subject=subject,
         body_text=body,
         body_html=None,
         message_id=mailthread.make_message_id(

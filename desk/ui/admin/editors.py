@@ -436,15 +436,22 @@ class DepartmentEditor(StructureEditor):
         self.sla = self.field("sla", "SLA plan:", RefChoice("The help desk's default plan"))
         self.schedule = self.field("schedule", "Business hours:", RefChoice("None"))
         self.schedule.setToolTip("They time the tickets of SLA plans without business hours of their own.")
+        self.mailbox = self.field("mailbox_id", "Sends mail from:", RefChoice("A mailbox that brings mail to it"))
+        self.mailbox.setToolTip("Else the default mailbox. Replies and notifications about its tickets come from it.")
+        self.signature = self.field("signature", "Signature:", QPlainTextEdit())
+        self.signature.setFixedHeight(80)
+        self.signature.setToolTip("Agents may sign a reply with it instead of their own.")
         self.name.textChanged.connect(self.edited)
         self.public.toggled.connect(self.edited)
-        for box in (self.manager, self.sla, self.schedule):
+        self.signature.textChanged.connect(self.edited)
+        for box in (self.manager, self.sla, self.schedule, self.mailbox):
             box.currentIndexChanged.connect(self.edited)
 
     def set_choices(self, choices: StaffChoices) -> None:
         self.manager.set_refs(choices.agents)
         self.sla.set_refs(choices.slas)
         self.schedule.set_refs(choices.schedules)
+        self.mailbox.set_refs(choices.mailboxes)
         self.move_to.set_refs(choices.departments)
 
     def _move_chosen(self, index: int) -> None:
@@ -496,6 +503,8 @@ class DepartmentEditor(StructureEditor):
         self.manager.set_value(form.manager_id)
         self.sla.set_value(form.sla_id)
         self.schedule.set_value(form.schedule_id)
+        self.mailbox.set_value(form.mailbox_id)
+        self.signature.setPlainText(form.signature or "")
 
     def form(self) -> DepartmentForm:
         return DepartmentForm(
@@ -504,4 +513,6 @@ class DepartmentEditor(StructureEditor):
             manager_id=self.manager.value(),
             sla_id=self.sla.value(),
             schedule_id=self.schedule.value(),
+            signature=self.signature.toPlainText() or None,
+            mailbox_id=self.mailbox.value(),
         )

@@ -139,6 +139,7 @@ class MailboxEditor(StaffEditor):
         )
         self.imap_password.clear()
         self.smtp_password.clear()
+        self.structure_changed.emit()  # departments offer it to send from
         return saved
 
     def show_details(self, details: MailboxDetails | None) -> None:

@@ -30,13 +30,13 @@ from desk.domain.errors import DeskError
 from desk.domain.people import OrganizationDetails, OrganizationForm, UserDetails, UserForm, UserRow
 from desk.domain.staff import DepartmentMembers, MemberForm, StaffChoices
 from desk.domain.ticket_setup import CannedDetails, CannedForm
-from desk.services import canned, people, staff
+from desk.services import canned, people, reference, staff
 from desk.ui.admin.editors import Named, StaffEditor, StructureEditor, line_edit
-from desk.ui.admin.fields import RefChoice
+from desk.ui.admin.fields import LIST_ROWS, RefChoice
 from desk.ui.admin.section import Row
 from desk.ui.labels import when
 from desk.ui.tasks import Context, async_slot
-from desk.ui.widgets import label
+from desk.ui.widgets import label, plain_tip
 
 VARIABLES = "%{ticket.number}, %{ticket.subject}, %{user.name}, %{agent.name}, %{department.name}"
 
@@ -47,16 +47,21 @@ def _user_row(user: UserRow) -> Row:
                tip=f"{user.email}{organization}")  # fmt: skip
 
 
+TICKETS_SHOWN = 20
+
+
 class UserEditor(StaffEditor):
     """An end user: name, address, phone, organization; banning, and merging another account into this one.
 
     Signals:
         acted: banned, unbanned or merged: the section shows the list and the user again.
+        ticket_requested: one of their tickets (activated in the list), by id.
     """
 
     noun = "end user"
     deletable = False  # their tickets keep them: merge or ban instead
     acted = Signal()
+    ticket_requested = Signal(int)
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -74,6 +79,11 @@ class UserEditor(StaffEditor):
         self.email = self.field("email", "Email:", line_edit(254))
         self.phone = self.field("phone", "Phone:", line_edit(40))
         self.organization = self.field("organization_id", "Organization:", RefChoice("None"))
+        self.tickets = self.field("tickets", "Latest tickets:", QListWidget())
+        self.tickets.setAccessibleName("Their latest tickets")
+        self.tickets.setToolTip("Those you may see, most recently updated first; open one with Enter or a double-click")
+        self.tickets.setFixedHeight(LIST_ROWS * 24)
+        self.tickets.itemActivated.connect(self._ticket_activated)
         for edit in (self.name, self.email, self.phone):
             edit.textChanged.connect(self.edited)
         self.organization.currentIndexChanged.connect(self.edited)
@@ -105,6 +115,33 @@ class UserEditor(StaffEditor):
         self.email.setText(form.email)
         self.phone.setText(form.phone or "")
         self.organization.set_value(form.organization_id)
+        self.tickets.clear()
+        self.layout_.setRowVisible(self.tickets, details is not None)
+        if details is not None:
+            self.list_tickets(details.id)
+
+    @async_slot
+    async def list_tickets(self, user_id: int) -> None:
+        try:
+            rows = await self.ctx.call(reference.requester_tickets, user_id, limit=TICKETS_SHOWN)
+        except DeskError as error:
+            rows, problem = [], str(error)
+        else:
+            problem = "No tickets you may see" if not rows else ""
+        if not isValid(self) or self.details is None or self.details.id != user_id:  # another user chosen meanwhile
+            return
+        self.tickets.clear()
+        for row in rows:
+            item = QListWidgetItem(f"{row.number} · {row.status} · {row.subject}")
+            item.setData(Qt.ItemDataRole.UserRole, row.id)
+            item.setToolTip(plain_tip(f"{row.subject}\n{row.department} · updated {when(row.updated_at)}"))
+            self.tickets.addItem(item)
+        if problem:
+            self.tickets.addItem(QListWidgetItem(problem))
+
+    def _ticket_activated(self, item: QListWidgetItem) -> None:
+        if ticket_id := item.data(Qt.ItemDataRole.UserRole):
+            self.ticket_requested.emit(int(ticket_id))
 
     def form(self) -> UserForm:
         phone = self.phone.text().strip()

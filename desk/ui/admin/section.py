@@ -420,7 +420,7 @@ class Section(QWidget):
             return False
         if not isValid(self):
             return False
-        saved_id = getattr(details, "id", 0)  # the settings have none
+        saved_id = getattr(details, "id", self.current_id or 0)  # a row of its own list (the settings' is 0)
         self._show(saved_id, details)
         await self.load_list(select=saved_id)
         self.saved.emit()

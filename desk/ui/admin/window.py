@@ -29,6 +29,7 @@ from desk.ui import icons
 from desk.ui.admin.audit_log import AuditLog
 from desk.ui.admin.editors import AgentEditor, DepartmentEditor, RoleEditor, StaffEditor, TeamEditor
 from desk.ui.admin.mail_editors import MailboxEditor
+from desk.ui.admin.mail_templates import NotificationEditor, TemplateEditor
 from desk.ui.admin.people_editors import CannedEditor, MembersEditor, OrganizationEditor, UserEditor
 from desk.ui.admin.quarantine import Quarantine
 from desk.ui.admin.section import Section
@@ -58,6 +59,8 @@ EDITORS: dict[str, type[StaffEditor]] = {
     "Priorities": PriorityEditor,
     "Canned responses": CannedEditor,
     "Mailboxes": MailboxEditor,
+    "Mail templates": TemplateEditor,
+    "Notifications": NotificationEditor,
     "Settings": SettingsEditor,
 }
 USER_MANAGER = ("End users", "Organizations")
@@ -66,7 +69,7 @@ GROUPS = (
     ("People", ("Agents", "Teams", "Roles", "Department members", "End users", "Organizations")),
     ("Tickets", ("Departments", "Help topics", "SLA plans", "Business hours", "Statuses", "Priorities",
                  "Canned responses", "Settings")),
-    ("Mail", ("Mailboxes", "Mail quarantine")),
+    ("Mail", ("Mailboxes", "Mail templates", "Notifications", "Mail quarantine")),
     ("Records", ("Audit log",)),
 )  # fmt: skip
 SECTION_ICONS = {
@@ -84,6 +87,8 @@ SECTION_ICONS = {
     "Organizations": "team",
     "Canned responses": "message",
     "Mailboxes": "inbox",
+    "Mail templates": "reply",
+    "Notifications": "live",
     "Mail quarantine": "lock",
     "Settings": "settings",
     "Audit log": "event",
@@ -100,9 +105,11 @@ class AdministrationWindow(QDialog):
 
     Signals:
         ready: the choices the editors offer arrived, and the first section is listed.
+        ticket_requested: a ticket to open in the agent window, by id (an end user's, say).
     """
 
     ready = Signal()
+    ticket_requested = Signal(int)
 
     def __init__(self, ctx: Context, parent: QWidget | None = None, *, manages: bool = False) -> None:
         super().__init__(parent)
@@ -154,6 +161,8 @@ class AdministrationWindow(QDialog):
         for name, editor in editors.items():
             if isinstance(editor, AgentEditor | UserEditor | DepartmentEditor):
                 editor.acted.connect(functools.partial(self._acted, self.sections[name]))
+            if isinstance(editor, UserEditor):
+                editor.ticket_requested.connect(self.ticket_requested)
         sidebar_box = QWidget()
         sidebar_box.setObjectName("sidebar")
         sidebar_box.setFixedWidth(180)

@@ -20,7 +20,6 @@ from PySide6.QtCore import QMimeData, Qt, QTimer, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QFocusEvent, QHideEvent, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QCheckBox,
     QComboBox,
     QFileDialog,
     QFrame,
@@ -53,6 +52,7 @@ _MODE_TEXT: dict[EntryKind, tuple[str, str]] = {  # send button, placeholder
     EntryKind.REPLY: ("Send reply", "Write a reply to the requester…"),
     EntryKind.NOTE: ("Add note", "Write an internal note; only agents see it…"),
 }
+_SIGNATURES = {"mine": "My signature", "department": "Department's signature", "none": "No signature"}
 
 
 def local_files(mime: QMimeData) -> list[Path]:
@@ -176,6 +176,7 @@ class ComposerWidget(QWidget):
         """Compose for this ticket. The same ticket again (reloaded) only takes its new version and keeps the
         input; another ticket first saves this one's draft, then restores that ticket's draft."""
         self._apply_outgoing_mail()
+        self._offer_signatures(ticket.department.id)
         if ticket.id == self._ticket_id:
             self._version = ticket.version
             return
@@ -466,10 +467,11 @@ class ComposerWidget(QWidget):
         self._attach.setToolTip(labels.tr("Attach files (or drop them onto the composer)"))
         self._attach.clicked.connect(self._on_attach_clicked)
         bottom.addWidget(self._attach)
-        self._signature = QCheckBox(labels.tr("Add signature"))
+        self._signature = QComboBox()
         self._signature.setObjectName("composerSignature")
-        self._signature.setChecked(True)
-        self._signature.setToolTip(plain_tip(self._ctx.choices.signature or ""))
+        self._signature.setAccessibleName(labels.tr("Signature"))
+        self._signature.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self._signatures: dict[str, str] = {}  # what each choice adds under a reply
         bottom.addWidget(self._signature)
         bottom.addStretch(1)
         self._send = QPushButton()
@@ -521,7 +523,7 @@ class ComposerWidget(QWidget):
         reply = kind == EntryKind.REPLY
         self._recipients.setVisible(reply)
         self._mail_note.setVisible(reply and bool(self._mail_note.text()))
-        self._signature.setVisible(reply and bool(self._ctx.choices.signature))
+        self._signature.setVisible(reply and self._signature.count() > 1)
         send_text, placeholder = _MODE_TEXT[kind]
         self._send.setText(labels.tr(send_text))
         self._body.setPlaceholderText(labels.tr(placeholder))
@@ -564,9 +566,28 @@ class ComposerWidget(QWidget):
         self._chips_layout.addStretch(1)
         self._chips.setVisible(bool(self._attachments))
 
+    def _offer_signatures(self, department_id: int) -> None:
+        """The agent's own signature and the ticket's department's, whichever there are (their own first, else the
+        department's, chosen), or none; a choice made stays while it is offered."""
+        mine = (self._ctx.choices.signature or "").strip()
+        theirs = next(
+            (s.text.strip() for s in self._ctx.choices.department_signatures if s.department_id == department_id), ""
+        )
+        offered = {"mine": mine, "department": theirs, "none": ""}
+        self._signatures = {key: text for key, text in offered.items() if text or key == "none"}
+        chosen = self._signature.currentData()
+        self._signature.blockSignals(True)
+        self._signature.clear()
+        for key, text in self._signatures.items():
+            self._signature.addItem(labels.tr(_SIGNATURES[key]), key)
+            self._signature.setItemData(self._signature.count() - 1, plain_tip(text), Qt.ItemDataRole.ToolTipRole)
+        self._signature.setCurrentIndex(max(self._signature.findData(chosen), 0))
+        self._signature.blockSignals(False)
+        self._signature.setVisible(self.mode() == EntryKind.REPLY and self._signature.count() > 1)
+
     def _with_signature(self, body: str) -> str:
-        signature = (self._ctx.choices.signature or "").strip()
-        if not signature or not self._signature.isChecked() or body.rstrip().endswith(signature):
+        signature = self._signatures.get(self._signature.currentData(), "")
+        if not signature or body.rstrip().endswith(signature):
             return body
         return f"{body.rstrip()}\n\n{signature}"
 

@@ -16,7 +16,6 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QFocusEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QApplication,
-    QCheckBox,
     QComboBox,
     QLabel,
     QPlainTextEdit,
@@ -28,7 +27,7 @@ from PySide6.QtWidgets import (
 from desk import config
 from desk.domain.enums import EntryKind, Queue, Recipients
 from desk.domain.queues import Criteria
-from desk.domain.views import EntryView, TicketView
+from desk.domain.views import DepartmentSignature, EntryView, TicketView
 from desk.services import queues, tickets
 from desk.ui.tasks import Context
 from desk.ui.ticket.composer import ComposerWidget
@@ -71,7 +70,7 @@ class Screen:
         self.error = self._find(composer, QLabel, "composerError")
         self.recipients = self._find(composer, QComboBox, "composerRecipients")
         self.status = self._find(composer, QComboBox, "composerStatus")
-        self.signature = self._find(composer, QCheckBox, "composerSignature")
+        self.signature = self._find(composer, QComboBox, "composerSignature")
         self.reply_mode = self._find(composer, QToolButton, "composerReplyMode")
         self.note_mode = self._find(composer, QToolButton, "composerNoteMode")
         self.lock = self._find(composer, QWidget, "composerLock")
@@ -224,7 +223,8 @@ def test_recipients_and_signature_are_for_replies_only(ctx: Context, ticket: Tic
     ctx.choices = dataclasses.replace(ctx.choices, signature="Jane Doe\nNorthbank Support")
     composer = make_composer(ctx, ticket, qtbot)
     screen = Screen(composer)
-    assert screen.recipients.isVisible() and screen.signature.isVisible() and screen.signature.isChecked()
+    assert screen.recipients.isVisible() and screen.signature.isVisible()
+    assert screen.signature.currentText() == "My signature"
 
     composer.set_mode(EntryKind.NOTE)  # what the main window's Ctrl+Shift+N does
     assert screen.recipients.isHidden() and screen.signature.isHidden()
@@ -247,13 +247,38 @@ def test_the_signature_is_added_to_a_reply(
         await until(lambda: screen.sent)
         assert entries_of(screen.sent[-1])[-1].body_text == "Done.\n\nJane Doe\nNorthbank Support"
 
-        screen.signature.click()  # unchecked: sent as typed
+        screen.signature.setCurrentIndex(screen.signature.findText("No signature"))  # sent as typed
         QTest.keyClicks(screen.body, "One more thing.")
         screen.send.click()
         await until(lambda: len(screen.sent) == 2)
         assert entries_of(screen.sent[-1])[-1].body_text == "One more thing."
 
     run(loop, scenario())
+
+
+def test_a_reply_may_be_signed_with_its_departments_signature(
+    loop: qasync.QEventLoop, ctx: Context, ticket: TicketView, qtbot: QtBot
+) -> None:
+    theirs = DepartmentSignature(ticket.department.id, "The Support team\nnorthbank.example/help")
+    ctx.choices = dataclasses.replace(ctx.choices, signature=None, department_signatures=(theirs,))
+    composer = make_composer(ctx, ticket, qtbot)
+    screen = Screen(composer)
+    assert [screen.signature.itemText(i) for i in range(screen.signature.count())] == [
+        "Department's signature",
+        "No signature",
+    ]
+
+    async def scenario() -> None:
+        QTest.keyClicks(screen.body, "Fixed.")
+        screen.send.click()
+        await until(lambda: screen.sent)
+        assert entries_of(screen.sent[-1])[-1].body_text == f"Fixed.\n\n{theirs.text}"
+
+    run(loop, scenario())
+
+    ctx.choices = dataclasses.replace(ctx.choices, department_signatures=())
+    bare = make_composer(ctx, ticket, qtbot)
+    assert Screen(bare).signature.isHidden()  # no signature to choose: no choice shown
 
 
 def drop(target: QWidget, *paths: Path) -> None:
