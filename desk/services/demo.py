@@ -681,6 +681,9 @@ def _reference_data(db: Database) -> None:
         for name, plan_name in (("Online Banking", "Sev-B"), ("Billing", "Sev-C")):
             if session.scalar(select(Department.id).where(Department.name == name)) is None:
                 session.add(Department(name=name, sla_id=plan_ids[plan_name]))  # their plans say the hours
+        session.flush()
+        for department in session.scalars(select(Department).where(Department.signature.is_(None))):
+            department.signature = f"Northbank {department.name}\nnorthbank.example/help"  # replies may be signed so
         for name in ("Level 2", "Billing desk"):
             if session.scalar(select(Team.id).where(Team.name == name)) is None:
                 session.add(Team(name=name))

@@ -277,9 +277,10 @@ async def shoot_administration(window: MainWindow, out: Path) -> None:
         admin.choose(name)
         page = admin.pages.currentWidget()
         await settle(functools.partial(_shown, page))
-        preview = getattr(getattr(page, "editor", None), "preview", None)  # a plan's or a schedule's due times
+        # a plan's or a schedule's due times, a mail template on a real ticket
+        preview = getattr(getattr(page, "editor", None), "preview", None)
         if preview is not None:
-            await settle(preview.text)
+            await settle(getattr(preview, "text", None) or preview.toPlainText)
         save(admin, out, f"16-admin-{name.lower().replace(' ', '-')}")
     admin.close()
     dialog = window.show_change_password()

@@ -202,7 +202,12 @@ class Section(QWidget):
         self.scroller = QScrollArea()
         self.scroller.setWidgetResizable(True)
         self.scroller.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.scroller.setWidget(editor)
+        form = QWidget()  # the editor as tall as its fields, the spare height below them (a form spreads its rows)
+        form_layout = QVBoxLayout(form)
+        form_layout.setContentsMargins(0, 0, 0, 0)
+        form_layout.addWidget(editor)
+        form_layout.addStretch(1)
+        self.scroller.setWidget(form)
         self.nothing = label(
             f"Choose a {editor.noun} on the left, or make one with “New {editor.noun}”.", "empty", wrap=True
         )
