@@ -148,9 +148,11 @@ def test_a_content_type_keeps_its_type_without_parameters() -> None:
 # --- the administrator's list of types ----------------------------------------------------------------------------
 
 LISTED = ("pdf", "png", "docx")
-cased = st.sampled_from([*LISTED, *DANGEROUS, "tar", "gz"]).flatmap(
-    lambda ext: st.tuples(st.just(ext), st.lists(st.booleans(), min_size=len(ext), max_size=len(ext)))
-).map(lambda drawn: "".join(c.upper() if up else c for c, up in zip(drawn[0], drawn[1], strict=True)))
+cased = (
+    st.sampled_from([*LISTED, *DANGEROUS, "tar", "gz"])
+    .flatmap(lambda ext: st.tuples(st.just(ext), st.lists(st.booleans(), min_size=len(ext), max_size=len(ext))))
+    .map(lambda drawn: "".join(c.upper() if up else c for c, up in zip(drawn[0], drawn[1], strict=True)))
+)
 trailing = st.text(alphabet=" .\u200b\u202e", max_size=5)  # what Windows drops, and invisible characters
 plain_stems = st.text(st.characters(blacklist_characters="./\\"), min_size=1, max_size=40).filter(
     lambda s: safe_name(s) == s.strip(" ") and s.strip(" ") and "." not in safe_name(s)
