@@ -350,8 +350,9 @@ def _attach(
         payload = part.get_payload(decode=True)
         data = payload if isinstance(payload, bytes) else b""
     name = filename or f"attachment.{part.get_content_subtype()}"
-    if not rules.allows_type(name):  # named as it would have been stored: the name the type was judged by
-        skipped.append(Skipped(name=safe_name(name, part.get_content_type()), size=len(data), wrong_type=True))
+    stored = safe_name(name, part.get_content_type())  # judged and named as the services would store it
+    if not rules.allows_type(stored):
+        skipped.append(Skipped(name=stored, size=len(data), wrong_type=True))
         return
     if len(data) > rules.max_bytes:
         skipped.append(Skipped(name=name, size=len(data)))
