@@ -4,12 +4,16 @@ A name is made safe once, where a file enters Desk (`safe_name`), and again wher
 (the thread, a download, a saved or opened file, an outgoing mail), so names stored before this rule are safe too.
 Opening hands the file to the operating system, which picks a program by the name's last extension; only types
 whose usual programs show the file without running code are opened (`may_open`), everything else is only saved.
+Which types may be attached at all is the administrator's list (`AttachmentRules`), judged by that same extension
+wherever a file enters Desk.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection
+from dataclasses import dataclass
 
 from desk.domain.inputs import BREAKS
 
@@ -115,3 +119,64 @@ def safe_content_type(content_type: str) -> str:
     if match is None or match.group(1) == "multipart":
         return DEFAULT_CONTENT_TYPE
     return match.group(0)[:127]
+
+
+@dataclass(frozen=True)
+class AttachmentRules:
+    """What a file must be to enter Desk: at most `max_bytes`, and of a type the administrator listed.
+
+    The types are extensions as `extension` reads them (lower case, no dot); none listed means any type.
+    """
+
+    max_bytes: int
+    types: tuple[str, ...] = ()
+
+    def allows_type(self, name: str) -> bool:
+        return type_allowed(name, self.types)
+
+    def type_problem(self, name: str) -> str | None:
+        return type_problem(name, self.types)
+
+
+MAX_TYPES = 200  # more than anyone lists: a longer list is pasted by mistake
+_TYPE_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+def split_types(text: str) -> tuple[str, ...]:
+    """The types in an administrator's line ("pdf, .PNG; *.docx"), each once, in the order given (`normal_type`)."""
+    return tuple(dict.fromkeys(normal_type(word) for word in _TYPE_SEPARATORS.split(text) if word))
+
+
+def normal_type(text: str) -> str:
+    """A type as it is compared: lower case, in NFC, without a leading "*." or "."."""
+    return unicodedata.normalize("NFC", text).lower().removeprefix("*").removeprefix(".")
+
+
+def is_type(text: str) -> bool:
+    """Whether a listed type (`normal_type`) can match a file: one word that `extension` reads from a name ending
+    in it (so not "tar.gz", whose files end in "gz", nor "exe." or "p<f", which no stored name ends in)."""
+    return bool(text) and not _TYPE_SEPARATORS.search(text) and extension(f"x.{text}") == text
+
+
+def type_allowed(name: str, types: Collection[str]) -> bool:
+    """Whether a file of this name may be attached: its safe name's extension is listed (nothing listed: any).
+
+    The extension is the last one of the name as it will be stored, so "x.pdf.exe" and "x.exe." are programs and
+    "README" has no type (and is refused by any list).
+    """
+    if not types:
+        return True
+    found = extension(name)
+    return bool(found) and found in types
+
+
+def type_problem(name: str, types: Collection[str]) -> str | None:
+    """Why a file of this name cannot be attached, naming the types that can; None when it can."""
+    if type_allowed(name, types):
+        return None
+    return f"“{safe_name(name)}” cannot be attached: Desk accepts only these file types: {types_text(types)}."
+
+
+def types_text(types: Collection[str]) -> str:
+    """The listed types as people read them: "pdf, png, docx"; "any type" when none are listed."""
+    return ", ".join(types) if types else "any type"

@@ -16,6 +16,7 @@ class SlaForm:
     first_response_hours: float | None = None  # None: no first-response target
     schedule_id: int | None = None  # None: around the clock (or the department's hours, when it has some)
     active: bool = True
+    grace_minutes: int = 0  # past a due time before a ticket is flagged overdue; the due time stays as shown
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ class DeskSettings:
     autoclose_days: int  # a resolved ticket closes by itself after this many days (0: never)
     lock_minutes: int  # how long a reply lock lasts without typing
     attachment_max_mb: int
+    attachment_types: tuple[str, ...]  # extensions a file may have, e.g. ("pdf", "png"); empty: any type
     login_max_failures: int
     login_lockout_minutes: int
     session_idle_hours: int

@@ -234,6 +234,7 @@ class Choices:
     teams: tuple[Ref, ...]
     signature: str | None  # the calling agent's, for the composer
     attachment_limit: int  # bytes a file may have
+    attachment_types: tuple[str, ...]  # extensions a file may have (desk.domain.attachments); empty: any type
     outgoing_mail: OutgoingMail  # whether replies are mailed (the composer says so); as at sign-in
     department_signatures: tuple[DepartmentSignature, ...] = ()  # a reply may be signed with its department's
 

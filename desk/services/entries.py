@@ -17,7 +17,7 @@ from desk.domain.errors import Invalid, NotFound, PermissionDenied
 from desk.domain.inputs import storable
 from desk.domain.permissions import Actor, AgentActor, Perm, SystemActor, UserActor
 from desk.domain.views import AttachmentView, EntryView, TicketView, Upload
-from desk.services import richtext, settings, sla
+from desk.services import reference, richtext, settings, sla
 from desk.services.base import (
     actor_columns,
     actor_kind,
@@ -39,13 +39,16 @@ from desk.storage.models import Attachment, Blob, Collaborator, EntryRevision, S
 
 
 def store_attachments(session: Session, entry: ThreadEntry, uploads: Seq[Upload]) -> None:
-    """Every file that enters Desk (mail, Support Center, API, the window) is stored here, under its safe name."""
-    limit = int(settings.get(session, "attachments.max_bytes"))
+    """Every file that enters Desk (mail, Support Center, API, the window) is stored here, under its safe name, if
+    it is of a type and size the settings accept (mail drops the others before, and says so in the thread)."""
+    rules = reference.rules(session)
     for upload in uploads:
         name = safe_name(upload.name, upload.content_type)
-        if len(upload.data) > limit:
+        if (problem := rules.type_problem(name)) is not None:
+            raise Invalid(problem, {"attachments": "Remove the file, or send it in one of those types."})
+        if len(upload.data) > rules.max_bytes:
             raise Invalid(
-                f"“{name}” is {len(upload.data):,} bytes; attachments may be at most {limit:,} bytes.",
+                f"“{name}” is {len(upload.data):,} bytes; attachments may be at most {rules.max_bytes:,} bytes.",
                 {"attachments": "Remove or shrink the file."},
             )
         digest = hashlib.sha256(upload.data).hexdigest()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence as Seq
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from desk.domain.enums import CollaboratorRole, EventKind, StatusState
@@ -28,7 +28,17 @@ from desk.services.base import (
 from desk.services.mail import outbound
 from desk.services.views import ticket_view
 from desk.storage import search
-from desk.storage.models import Collaborator, Feedback, Status, ThreadEntry, Ticket, TicketLink, TicketLock, User
+from desk.storage.models import (
+    Collaborator,
+    Feedback,
+    SlaPlan,
+    Status,
+    ThreadEntry,
+    Ticket,
+    TicketLink,
+    TicketLock,
+    User,
+)
 
 _BATCH = 500
 
@@ -321,17 +331,35 @@ def leave_feedback(
 
 @command
 def mark_overdue(session: Session, actor: Actor, at: datetime | None = None) -> list[int]:
-    """Flag open tickets past their due time (not while the clock is paused); returns the ids newly flagged."""
+    """Flag open tickets past their due time and their plan's grace (not while the clock is paused); returns the ids
+    newly flagged.
+
+    One query over the (state, overdue, due_at) index for all plans: due before now, less the tickets of plans with a
+    grace that are due within it. The plans' thresholds are computed here, one per distinct grace, so no engine's
+    date arithmetic is needed; a plan's grace changed since a ticket was opened counts from the next pass.
+    """
     _require_system(actor)
     moment = at or now()
+    graces: dict[int, list[int]] = {}  # minutes -> the plans with that grace
+    for plan_id, minutes in session.execute(select(SlaPlan.id, SlaPlan.grace_minutes).where(SlaPlan.grace_minutes > 0)):
+        graces.setdefault(minutes, []).append(plan_id)
+    graced = [plan_id for plans in graces.values() for plan_id in plans]
+    late = Ticket.due_at < moment
+    if graced:
+        late = and_(
+            late,
+            or_(
+                Ticket.sla_id.is_(None),
+                Ticket.sla_id.not_in(graced),
+                *(
+                    and_(Ticket.sla_id.in_(plans), Ticket.due_at < moment - timedelta(minutes=minutes))
+                    for minutes, plans in graces.items()
+                ),
+            ),
+        )
     tickets = session.scalars(
         select(Ticket)
-        .where(
-            Ticket.state == StatusState.OPEN.value,
-            Ticket.overdue.is_(False),
-            Ticket.due_at < moment,
-            Ticket.sla_paused_at.is_(None),
-        )
+        .where(Ticket.state == StatusState.OPEN.value, Ticket.overdue.is_(False), late, Ticket.sla_paused_at.is_(None))
         .order_by(Ticket.id)
         .limit(_BATCH)
     ).all()

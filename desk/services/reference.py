@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from desk.domain.attachments import AttachmentRules
 from desk.domain.errors import NotFound
 from desk.domain.inputs import check_limit, literal
 from desk.domain.permissions import Actor
@@ -63,6 +64,7 @@ def choices(session: Session, actor: Actor) -> Choices:
         teams=tuple(Ref(id=t.id, name=t.name) for t in session.scalars(select(Team).order_by(Team.name))),
         signature=me.signature if me is not None else None,
         attachment_limit=int(settings.get(session, "attachments.max_bytes")),
+        attachment_types=rules(session).types,
         outgoing_mail=outbound.outgoing_mail(session),
         department_signatures=tuple(  # the departments whose tickets the agent answers as one of them
             DepartmentSignature(d.id, d.signature)
@@ -73,9 +75,16 @@ def choices(session: Session, actor: Actor) -> Choices:
 
 
 @query
-def attachment_limit(session: Session) -> int:
-    """The largest attachment accepted, in bytes (public: the Support Center's forms say it)."""
-    return int(settings.get(session, "attachments.max_bytes"))
+def attachment_rules(session: Session) -> AttachmentRules:
+    """The largest attachment accepted and the types accepted (public: the Support Center's forms say them)."""
+    return rules(session)
+
+
+def rules(session: Session) -> AttachmentRules:
+    """What a file must be to be attached, as the settings say now (see `attachment_rules`)."""
+    return AttachmentRules(
+        int(settings.get(session, "attachments.max_bytes")), tuple(settings.get(session, "attachments.types"))
+    )
 
 
 MOST = 200  # suggestions and a requester's other tickets: more than a person reads

@@ -20,6 +20,10 @@ DEFAULTS: dict[str, Any] = {
     "ticket.autoclose_days": 7,
     "ticket.lock_minutes": 3,
     "attachments.max_bytes": 10 * 1024 * 1024,
+    # The file types that may be attached, as extensions ["pdf", "png"]; none listed: any type. Any by default: Desk
+    # took every type before there was a list, and a list nobody chose would drop customers' mailed files after an
+    # upgrade; what is dangerous to open is guarded where files are opened (desk.domain.attachments.may_open).
+    "attachments.types": [],
     "login.max_failures": 5,
     "login.lockout_minutes": 15,
     "sessions.idle_hours": 12,  # an agent's Desk signed in to the server: unused this long, it must sign in again

@@ -9,12 +9,13 @@ plan or a schedule times the tickets opened from then on; tickets already open k
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from desk.domain import numbers, sla
+from desk.domain import attachments, numbers, sla
 from desk.domain.enums import StatusState
 from desk.domain.errors import Invalid
 from desk.domain.inputs import is_one_line
@@ -38,7 +39,7 @@ from desk.domain.ticket_setup import (
     TopicForm,
 )
 from desk.domain.views import Ref
-from desk.services import audit, settings
+from desk.services import audit, reference, settings
 from desk.services.audit import Shown, differences
 from desk.services.base import command, now, query
 from desk.services.editing import (
@@ -70,6 +71,7 @@ from desk.storage.models import (
 )
 
 MOST_HOURS = 24 * 365  # a target beyond a year is a typing mistake
+MOST_GRACE_MINUTES = 24 * 60  # a day late and not yet overdue is no target at all
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 MEGABYTE = 1024 * 1024
 
@@ -94,7 +96,9 @@ def _preview(session: Session, form: SlaForm, opened: datetime) -> DuePreview:
 
 
 def _sla_form(plan: SlaPlan) -> SlaForm:
-    return SlaForm(plan.name, plan.resolution_hours, plan.first_response_hours, plan.schedule_id, plan.active)
+    return SlaForm(
+        plan.name, plan.resolution_hours, plan.first_response_hours, plan.schedule_id, plan.active, plan.grace_minutes
+    )
 
 
 def _shown_sla(session: Session, form: SlaForm) -> dict[str, Shown]:
@@ -104,6 +108,7 @@ def _shown_sla(session: Session, form: SlaForm) -> dict[str, Shown]:
         "first response": f"{form.first_response_hours:g} h" if form.first_response_hours is not None else None,
         "resolution": f"{form.resolution_hours:g} h",
         "hours": hours.get(form.schedule_id, "around the clock") if form.schedule_id else "around the clock",
+        "grace": f"{form.grace_minutes} min",
         "active": "yes" if form.active else "no",
     }
 
@@ -118,6 +123,8 @@ def _check_sla(session: Session, form: SlaForm) -> None:
             errors[field] = f"Give a number of hours above 0 and at most {MOST_HOURS:,}."
     if not errors and form.first_response_hours is not None and form.first_response_hours > form.resolution_hours:
         errors["first_response_hours"] = "The first response cannot be due after the resolution: shorten it."
+    if not 0 <= form.grace_minutes <= MOST_GRACE_MINUTES:
+        errors["grace_minutes"] = f"Give 0 to {MOST_GRACE_MINUTES:,} minutes past the due time."
     _fail(errors)
     known(session, Schedule, [form.schedule_id], "schedule_id", "schedule")
 
@@ -151,7 +158,8 @@ def preview_sla(session: Session, actor: Actor, form: SlaForm, *, opened: dateti
 @command
 def save_sla(session: Session, actor: Actor, sla_id: int | None, form: SlaForm) -> SlaDetails:
     """Create or change an SLA plan: its first-response and resolution targets in hours, counted in a schedule's
-    business hours or around the clock; an inactive plan is no longer offered."""
+    business hours or around the clock, and the grace in minutes past them before a ticket is flagged overdue (the
+    worker's next pass uses the new grace for open tickets too); an inactive plan is no longer offered."""
     require_admin(actor)
     name = unique_name(session, SlaPlan, form.name, sla_id, "SLA plan")
     _check_sla(session, form)
@@ -159,9 +167,9 @@ def save_sla(session: Session, actor: Actor, sla_id: int | None, form: SlaForm) 
         raise Invalid(f"{name} is the default plan for new tickets: make another the default first.")
     plan, before = to_save(session, SlaPlan, sla_id, lambda p: _shown_sla(session, _sla_form(p)))
     plan.name, plan.first_response_hours, plan.resolution_hours = name, form.first_response_hours, form.resolution_hours
-    plan.schedule_id, plan.active = form.schedule_id, form.active
+    plan.schedule_id, plan.active, plan.grace_minutes = form.schedule_id, form.active, form.grace_minutes
     session.flush()
-    saved = SlaForm(name, form.resolution_hours, form.first_response_hours, form.schedule_id, form.active)
+    saved = replace(form, name=name)
     audit_save(session, actor, sla_id, AuditKind.SLA, plan.id, name, before, _shown_sla(session, saved))
     return _sla_details(session, plan)
 
@@ -599,6 +607,7 @@ def _settings(session: Session) -> DeskSettings:
         number_mode=str(settings.get(session, "ticket.number_mode")),
         default_department_id=settings.get(session, "ticket.default_department_id"),
         default_sla_id=settings.get(session, "ticket.default_sla_id"),
+        attachment_types=reference.rules(session).types,
         **values,
     )
 
@@ -611,7 +620,18 @@ def _shown_settings(session: Session, form: DeskSettings) -> dict[str, Shown]:
         "default department": department.get(form.default_department_id or 0),
         "default SLA plan": plan.get(form.default_sla_id or 0),
         **{field.replace("_", " "): f"{getattr(form, field)} {unit}" for field, (_, _, _, unit) in NUMBERS.items()},
+        "attachment types": attachments.types_text(form.attachment_types),
     }
+
+
+def _types_problem(types: tuple[str, ...]) -> str | None:
+    """What is wrong with a list of attachment types, in words; None when nothing is."""
+    wrong = [text for text in types if not attachments.is_type(text)]
+    if wrong:
+        return f"“{wrong[0][:40]}” is not a file type: give what names end in after the last dot, e.g. pdf, png, docx."
+    if len(types) > attachments.MAX_TYPES:
+        return f"List at most {attachments.MAX_TYPES} types."
+    return None
 
 
 @query
@@ -623,7 +643,7 @@ def get_settings(session: Session, actor: Actor) -> DeskSettings:
 @command
 def save_settings(session: Session, actor: Actor, form: DeskSettings) -> DeskSettings:
     """Change the help desk's settings: ticket numbers, defaults for new tickets, closing resolved tickets, reply
-    locks, the attachment size, sign-in lockout and how long agents' sessions last."""
+    locks, the attachment size and types, sign-in lockout and how long agents' sessions last."""
     require_admin(actor)
     errors = {}
     if (problem := numbers.validate_format(form.number_format)) is not None or not is_one_line(form.number_format):
@@ -635,6 +655,9 @@ def save_settings(session: Session, actor: Actor, form: DeskSettings) -> DeskSet
             errors[field] = f"Give {least:,} to {most:,} {unit}."
     if form.default_department_id is None:
         errors["default_department_id"] = "Choose the department of tickets that come without one."
+    types = tuple(dict.fromkeys(attachments.normal_type(text) for text in form.attachment_types))
+    if (problem := _types_problem(types)) is not None:
+        errors["attachment_types"] = problem
     _fail(errors)
     known(session, Department, [form.default_department_id], "default_department_id", "department")
     known(session, SlaPlan, [form.default_sla_id], "default_sla_id", "SLA plan")
@@ -643,10 +666,11 @@ def save_settings(session: Session, actor: Actor, form: DeskSettings) -> DeskSet
     settings.put(session, "ticket.number_mode", form.number_mode)
     settings.put(session, "ticket.default_department_id", form.default_department_id)
     settings.put(session, "ticket.default_sla_id", form.default_sla_id)
+    settings.put(session, "attachments.types", list(types))
     for field, (key, *_) in NUMBERS.items():
         value = getattr(form, field)
         settings.put(session, key, value * MEGABYTE if field == "attachment_max_mb" else value)
-    changes = differences(before, _shown_settings(session, form))
+    changes = differences(before, _shown_settings(session, replace(form, attachment_types=types)))
     if changes:
         audit.record(session, actor, AuditAction.CHANGED, AuditKind.SETTINGS, None, "Settings", changes)
     return _settings(session)

@@ -50,7 +50,7 @@ from desk.domain.queues import Criteria
 from desk.services import accounts, api_tokens, entries, lifecycle, queues, reference, tickets
 from desk.services.base import command, within
 from desk.storage.db import Database
-from desk.web.security import MAX_FILES, Unauthenticated, attachment_limit, upload_problem
+from desk.web.security import MAX_FILES, Unauthenticated, attachment_rules, upload_problem
 
 # type/subtype and any parameters, in printable ASCII as a header must be
 MEDIA_TYPE = r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(;[ -~]*)?"
@@ -325,6 +325,9 @@ class Reference(_View):
     agents: list[Ref]
     teams: list[Ref]
     attachment_limit: int = Field(description="The largest attachment accepted, in bytes.")
+    attachment_types: list[str] = Field(
+        description="The file types accepted, as extensions (“pdf”); empty: any type the API takes."
+    )
 
 
 def _ticket(view: views.TicketView) -> Ticket:
@@ -452,7 +455,7 @@ def _uploads(request: Request, files: list[NewAttachment]) -> list[views.Upload]
     """The attachments decoded and checked as the Support Center checks its uploads."""
     if not files:
         return []
-    limit = attachment_limit(request)
+    rules = attachment_rules(request)
     uploads = []
     for index, file in enumerate(files):
         try:
@@ -460,7 +463,7 @@ def _uploads(request: Request, files: list[NewAttachment]) -> list[views.Upload]
         except (binascii.Error, ValueError) as error:
             message = f"“{file.name}” is not in base64."
             raise Invalid(message, {f"attachments.{index}.data_base64": "Encode the file in base64."}) from error
-        if problem := upload_problem(file.name, len(data), limit):
+        if problem := upload_problem(file.name, len(data), rules):
             raise Invalid(problem, {f"attachments.{index}": problem})
         uploads.append(views.Upload(name=file.name, content_type=file.content_type, data=data))
     return uploads

@@ -24,7 +24,7 @@ from desk import __version__
 from desk.domain.errors import Conflict, DeskError, Invalid, NotFound, PermissionDenied
 from desk.storage.db import Database
 from desk.web import api, gate, pages
-from desk.web.security import MAX_FILES, AttachmentLimit, RateLimits, Refused, Unauthenticated
+from desk.web.security import MAX_FILES, CurrentAttachmentRules, RateLimits, Refused, Unauthenticated
 
 HERE = Path(__file__).parent
 NO_SUCH_PAGE = "This page does not exist. Check the address, or start again."
@@ -165,8 +165,8 @@ def create_app(
             return response
         return RedirectResponse(pages.sign_in_url(request), status_code=303)
 
-    app.state.attachment_limit = AttachmentLimit(db)
-    app.add_middleware(BoundedBody, limit=app.state.attachment_limit, refuse=on_refused)
+    app.state.attachment_rules = CurrentAttachmentRules(db)
+    app.add_middleware(BoundedBody, rules=app.state.attachment_rules, refuse=on_refused)
     app.add_middleware(SecurityHeaders)  # outermost: refusals get the headers too
     return app
 
@@ -179,15 +179,17 @@ class BoundedBody:
     """Bodies are bounded before anything reads them (Starlette spools file parts to disk without a limit): room
     for the most files a form takes, base64 in the API's JSON, and the text around them."""
 
-    def __init__(self, app: ASGIApp, *, limit: AttachmentLimit, refuse: Callable[[Request, Refused], Response]):
-        self._app, self._limit, self._refuse = app, limit, refuse
+    def __init__(
+        self, app: ASGIApp, *, rules: CurrentAttachmentRules, refuse: Callable[[Request, Refused], Response]
+    ) -> None:
+        self._app, self._rules, self._refuse = app, rules, refuse
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH"):
-            attachment_limit = self._limit.cached()
-            if attachment_limit is None:  # read from the database once a minute, off the event loop
-                attachment_limit = await run_in_threadpool(self._limit.__call__)
-            most = attachment_limit * MAX_FILES * 4 // 3 + 1024 * 1024
+            rules = self._rules.cached()
+            if rules is None:  # read from the database once a minute, off the event loop
+                rules = await run_in_threadpool(self._rules.__call__)
+            most = rules.max_bytes * MAX_FILES * 4 // 3 + 1024 * 1024
             length = Headers(scope=scope).get("content-length")
             refusal = None
             # ASCII digits only: str.isdigit() also takes "²" and "٣", and int() refuses 4,300 digits and more.

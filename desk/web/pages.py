@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import AfterValidator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from desk.domain.attachments import AttachmentRules
 from desk.domain.enums import ActorKind, EntryKind, StatusState
 from desk.domain.errors import Invalid, PermissionDenied
 from desk.domain.inputs import MAX_ID
@@ -34,7 +35,7 @@ from desk.web.security import (
     SESSION_COOKIE,
     RateLimits,
     Unauthenticated,
-    attachment_limit,
+    attachment_rules,
     check_csrf,
     clear_session,
     client_address,
@@ -117,7 +118,7 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
             "csrf": csrf_token(request),
             "csrf_field": CSRF_FIELD,
             "notice": NOTICES.get(request.cookies.get(NOTICE_COOKIE, "")),
-            "attachment_limit": attachment_limit(request),
+            "attachment_rules": attachment_rules(request),
             "errors": {},
             "values": {},
             **context,
@@ -183,16 +184,16 @@ def _form_error(error: Invalid) -> dict[str, str]:
     return dict(error.fields) if error.fields else {"form": str(error)}
 
 
-def _uploads(files: list[UploadFile], limit: int) -> tuple[list[Upload], str | None]:
+def _uploads(files: list[UploadFile], rules: AttachmentRules) -> tuple[list[Upload], str | None]:
     """The files of a form, or what is wrong with them."""
     chosen = [f for f in files if f.filename]
     if len(chosen) > MAX_FILES:
         return [], f"Attach at most {MAX_FILES} files."
     uploads = []
     for file in chosen:
-        data = file.file.read(limit + 1)
+        data = file.file.read(rules.max_bytes + 1)
         name = FilePath(file.filename or "").name
-        problem = upload_problem(name, len(data), limit)
+        problem = upload_problem(name, len(data), rules)
         if problem:
             return [], problem
         uploads.append(Upload(name=name, content_type=file.content_type or "application/octet-stream", data=data))
@@ -395,7 +396,7 @@ def new_ticket(
     requester = user.email if user is not None else email.strip().lower()
     _limits(request).new_ticket.check(client_address(request), "email:" + requester)  # whose inbox gets mail
     values = {"subject": subject, "body": body, "topic": topic, "name": name, "email": email, "phone": phone}
-    uploads, problem = _uploads(attachments, attachment_limit(request))
+    uploads, problem = _uploads(attachments, attachment_rules(request))
     topic_id = int(topic) if topic.isascii() and topic.isdigit() and len(topic) <= 9 else None
     try:
         if problem:
@@ -475,7 +476,7 @@ def reply(
     check_csrf(request, csrf)
     user = _require_user(request)
     db = _db(request)
-    uploads, problem = _uploads(attachments, attachment_limit(request))
+    uploads, problem = _uploads(attachments, attachment_rules(request))
     try:
         if problem:
             raise Invalid(problem, {"attachments": problem})

@@ -96,28 +96,28 @@ class RateLimits:
     mailed_link: RateLimit = field(default_factory=lambda: RateLimit(5, 3600))
 
 
-class AttachmentLimit:
-    """The attachment limit, read again after a minute: every upload and every request body is checked against it,
-    and the services check it once more when they store a file."""
+class CurrentAttachmentRules:
+    """The attachment size limit and types, read again after a minute: every upload and every request body is
+    checked against them, and the services check them once more when they store a file."""
 
     def __init__(self, db: Database, clock: Callable[[], float] = time.monotonic) -> None:
         self._db, self._clock = db, clock
-        self._bytes, self._until = 0, 0.0
+        self._rules, self._until = attachments.AttachmentRules(0), 0.0
 
-    def __call__(self) -> int:
+    def __call__(self) -> attachments.AttachmentRules:
         if self._clock() >= self._until:
-            self._bytes, self._until = reference.attachment_limit(self._db), self._clock() + 60
-        return self._bytes
+            self._rules, self._until = reference.attachment_rules(self._db), self._clock() + 60
+        return self._rules
 
-    def cached(self) -> int | None:
-        """The limit while it is fresh, without a look at the database (an event loop may ask); else None."""
-        return self._bytes if self._clock() < self._until else None
+    def cached(self) -> attachments.AttachmentRules | None:
+        """The rules while they are fresh, without a look at the database (an event loop may ask); else None."""
+        return self._rules if self._clock() < self._until else None
 
 
-def attachment_limit(request: Request) -> int:
-    """The limit the application keeps (desk.web.app puts an AttachmentLimit in its state)."""
-    limit: AttachmentLimit = request.app.state.attachment_limit
-    return limit()
+def attachment_rules(request: Request) -> attachments.AttachmentRules:
+    """The rules the application keeps (desk.web.app puts a CurrentAttachmentRules in its state)."""
+    rules: CurrentAttachmentRules = request.app.state.attachment_rules
+    return rules()
 
 
 def client_address(request: Request) -> str:
@@ -162,14 +162,17 @@ def clear_session(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
 
 
-def upload_problem(name: str, size: int, max_bytes: int) -> str | None:
-    """Why a file cannot be attached, or None; decided on the name it will be stored under ("x.exe." is a program)."""
+def upload_problem(name: str, size: int, rules: attachments.AttachmentRules) -> str | None:
+    """Why a file cannot be attached, or None; decided on the name it will be stored under ("x.exe." is a program).
+    A file must be of a type the administrator lists (when they list any) and of one the pages accept."""
     name = attachments.safe_name(name)
+    if problem := rules.type_problem(name):
+        return problem
     extension = f".{attachments.extension(name)}".rstrip(".")
     if extension not in UPLOAD_EXTENSIONS:
         return f"“{name}” cannot be attached: {extension or 'files without an extension'} are not accepted."
-    if size > max_bytes:
-        return f"“{name}” is too large: attach files up to {max_bytes // (1024 * 1024)} MB."
+    if size > rules.max_bytes:
+        return f"“{name}” is too large: attach files up to {rules.max_bytes // (1024 * 1024)} MB."
     if size == 0:
         return f"“{name}” is empty."
     return None

@@ -1,4 +1,5 @@
-"""Attachment names from strangers: made safe once, and opened only when their type is safe to open."""
+"""Attachment names from strangers: made safe once, opened only when their type is safe to open, and attached only
+when their type is on the administrator's list."""
 
 from __future__ import annotations
 
@@ -13,9 +14,13 @@ from desk.domain.attachments import (
     MAX_NAME_BYTES,
     OPENABLE,
     extension,
+    is_type,
     may_open,
     safe_content_type,
     safe_name,
+    split_types,
+    type_allowed,
+    type_problem,
     why_not_open,
 )
 
@@ -138,3 +143,74 @@ def test_a_content_type_keeps_its_type_without_parameters() -> None:
     assert safe_content_type("Text/Plain; charset=utf-8") == "text/plain"
     assert safe_content_type("message/rfc822") == "message/rfc822"  # a forwarded mail
     assert safe_content_type("multipart/mixed; boundary=x") == "application/octet-stream"
+
+
+# --- the administrator's list of types ----------------------------------------------------------------------------
+
+LISTED = ("pdf", "png", "docx")
+cased = (
+    st.sampled_from([*LISTED, *DANGEROUS, "tar", "gz"])
+    .flatmap(lambda ext: st.tuples(st.just(ext), st.lists(st.booleans(), min_size=len(ext), max_size=len(ext))))
+    .map(lambda drawn: "".join(c.upper() if up else c for c, up in zip(drawn[0], drawn[1], strict=True)))
+)
+trailing = st.text(alphabet=" .\u200b\u202e", max_size=5)  # what Windows drops, and invisible characters
+plain_stems = st.text(st.characters(blacklist_characters="./\\"), min_size=1, max_size=40).filter(
+    lambda s: safe_name(s) == s.strip(" ") and s.strip(" ") and "." not in safe_name(s)
+)
+
+
+@given(junk, stems, st.lists(cased, max_size=2), cased, trailing)
+@example("", "invoice", ["pdf"], "exe", "")  # a program behind a document's extension
+@example("", "invoice", [], "exe", ". . .")  # Windows drops the dots: a program
+@example("", "report", ["exe"], "PDF", "  ")
+@example("../", "scan", [], "Pdf", ".")
+def test_a_file_is_allowed_by_the_last_extension_of_its_stored_name_in_any_case(
+    before: str, stem: str, inner: list[str], ext: str, after: str
+) -> None:
+    name = f"{before}{stem}{''.join(f'.{e}' for e in inner)}.{ext}{after}"
+    allowed = ext.lower() in LISTED
+    assert type_allowed(name, LISTED) == allowed
+    assert type_allowed(name, ())  # nothing listed: any type
+    problem = type_problem(name, LISTED)
+    assert (problem is None) == allowed
+    if problem is not None:  # says which file, under the name it would be stored as, and what is accepted
+        assert problem == f"“{safe_name(name)}” cannot be attached: Desk accepts only these file types: pdf, png, docx."
+
+
+@given(plain_stems, trailing)
+@example("README", "")
+@example("Makefile", ". .")
+def test_a_name_without_an_extension_has_no_type_and_any_list_refuses_it(stem: str, after: str) -> None:
+    name = stem + after
+    assert extension(name) == ""
+    assert not type_allowed(name, LISTED) and not type_allowed(name, ("",))
+    assert type_allowed(name, ())
+
+
+@pytest.mark.parametrize(
+    ("text", "types"),
+    [
+        ("pdf, png, docx", ("pdf", "png", "docx")),
+        (" .PDF;*.png  docx,,pdf ", ("pdf", "png", "docx")),  # dots, stars, case, separators, a repeat
+        ("", ()),
+        (" , ; ", ()),
+    ],
+)
+def test_an_administrator_s_line_is_split_into_types(text: str, types: tuple[str, ...]) -> None:
+    assert split_types(text) == types
+
+
+@pytest.mark.parametrize("text", ["tar.gz", "exe.", "p<f", "a/b", "x" * 300, "", "p df"])
+def test_what_no_stored_name_ends_in_is_not_a_type(text: str) -> None:
+    assert not is_type(text)
+
+
+@given(st.text(max_size=60))
+@example("7z, tar.gz, c++, ÉPS, exe.")
+def test_every_type_an_administrator_may_list_lets_its_files_in(text: str) -> None:
+    for listed in split_types(text):
+        if is_type(listed):
+            assert type_allowed(f"report.{listed}", (listed,)) and type_allowed(f"a.b.{listed} .", (listed,))
+            if listed.isascii():
+                assert type_allowed(f"REPORT.{listed.upper()}", (listed,))
+        assert split_types(listed) in ((listed,), ())  # split once, nothing more to split

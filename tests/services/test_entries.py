@@ -207,3 +207,26 @@ def test_new_entry_is_searchable_at_once(world: World) -> None:
     entries.post_note(world.db, world.manager, ticket.id, "Toner cartridge xylophone")
     page = queues.search_tickets(world.db, world.manager, "xylophone")
     assert [row.id for row in page.rows] == [ticket.id]
+
+
+def test_a_file_of_a_type_not_on_the_list_is_refused_from_every_channel(world: World) -> None:
+    """Replies, notes, a user's message and a new ticket all store files through one check of the types."""
+    ticket = world.open()
+    with world.db.transaction() as session:
+        settings.put(session, "attachments.types", ["pdf", "png"])
+    program = Upload("invoice.pdf.exe ", "application/x-msdownload", b"MZ")
+    for attempt in (
+        lambda: entries.post_reply(world.db, world.manager, ticket.id, "Agent", attachments=[program]),
+        lambda: entries.post_note(world.db, world.manager, ticket.id, "Note", attachments=[program]),
+        lambda: entries.add_message(world.db, world.alice, ticket.id, "User", attachments=[program]),
+        lambda: world.open(attachments=[program]),
+    ):
+        with pytest.raises(Invalid) as refused:
+            attempt()
+        accepted = "Desk accepts only these file types: pdf, png."
+        assert str(refused.value) == f"“invoice.pdf.exe” cannot be attached: {accepted}"
+        assert "attachments" in refused.value.fields
+    assert count(world.db, ThreadEntry) == 1 and count(world.db, Attachment) == 0  # nothing half-written
+    scan = Upload("Scan.PDF", "application/pdf", b"%PDF")
+    view = entries.post_reply(world.db, world.manager, ticket.id, "Agent", attachments=[scan])
+    assert [a.name for a in view.thread[-1].attachments] == ["Scan.PDF"]  # type: ignore[union-attr]

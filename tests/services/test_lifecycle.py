@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from desk.domain.enums import CollaboratorRole, EntryKind, Queue, StatusState
 from desk.domain.errors import Invalid, NotFound, PermissionDenied
 from desk.domain.queues import Criteria
+from desk.domain.staff import AuditKind
+from desk.domain.ticket_setup import SlaForm
 from desk.domain.views import EntryView
-from desk.services import entries, lifecycle, queues, tickets
+from desk.services import audit, entries, lifecycle, queues, ticket_setup, tickets
 from desk.services.base import now
 from desk.storage.models import Ticket
 from tests.services.conftest import SYSTEM, World, events
@@ -149,3 +151,46 @@ def test_end_user_reopens_own_resolved_ticket(world: World) -> None:
     lifecycle.resolve(world.db, world.manager, ticket.id)
     view = lifecycle.reopen(world.db, world.alice, ticket.id, note="Not fixed")
     assert view.status.name == "Open"
+
+
+def test_a_plan_s_grace_delays_the_overdue_flag_not_the_due_time(world: World) -> None:
+    """Tickets of a plan with 30 minutes' grace are flagged once due + 30 min has passed; tickets of a plan without
+    grace, and tickets without a plan, at their due time. Each ticket's due time stays as it was."""
+    graced = ticket_setup.save_sla(world.db, world.admin, None, SlaForm("Graced", 4, 1, grace_minutes=30))
+    other = ticket_setup.save_sla(world.db, world.admin, None, SlaForm("Other graced", 4, 1, grace_minutes=90))
+    due = now().replace(microsecond=0) + timedelta(hours=1)
+    opened = {
+        "graced": world.open(sla_id=graced.id),
+        "other": world.open(sla_id=other.id),
+        "strict": world.open(sla_id=world.sla_fast),
+        "no plan": world.open(),
+    }
+    with world.db.transaction() as session:
+        session.execute(update(Ticket).where(Ticket.id.in_([t.id for t in opened.values()])).values(due_at=due))
+        session.execute(update(Ticket).where(Ticket.id == opened["no plan"].id).values(sla_id=None))
+    names = {ticket.id: name for name, ticket in opened.items()}
+
+    def flagged(at: datetime) -> list[str]:
+        return sorted(names[i] for i in lifecycle.mark_overdue(world.db, SYSTEM, at))
+
+    assert flagged(due) == []  # due now is not yet late
+    assert flagged(due + timedelta(seconds=1)) == ["no plan", "strict"]
+    assert flagged(due + timedelta(minutes=30)) == []  # the grace's last moment
+    assert flagged(due + timedelta(minutes=30, seconds=1)) == ["graced"]
+    assert flagged(due + timedelta(minutes=90, seconds=1)) == ["other"]
+    assert tickets.get_ticket(world.db, world.manager, opened["graced"].id).overdue
+    with world.db.transaction(write=False) as session:  # still due when it was
+        assert set(session.scalars(select(Ticket.due_at))) == {due}
+
+
+def test_a_plan_s_grace_is_checked_and_audited(world: World) -> None:
+    for minutes in (-1, ticket_setup.MOST_GRACE_MINUTES + 1):
+        with pytest.raises(Invalid) as refused:
+            ticket_setup.save_sla(world.db, world.admin, None, SlaForm("Odd", 4, grace_minutes=minutes))
+        assert refused.value.fields == {"grace_minutes": "Give 0 to 1,440 minutes past the due time."}
+    plan = ticket_setup.save_sla(world.db, world.admin, None, SlaForm("Gold", 8, 2))
+    assert plan.form.grace_minutes == 0
+    saved = ticket_setup.save_sla(world.db, world.admin, plan.id, SlaForm("Gold", 8, 2, grace_minutes=15))
+    assert saved.form.grace_minutes == 15 == ticket_setup.get_sla(world.db, world.admin, plan.id).form.grace_minutes
+    [entry] = audit.audit_log(world.db, world.admin, kind=AuditKind.SLA, text="Gold")[:1]
+    assert entry.changes == {"grace": ("0 min", "15 min")}

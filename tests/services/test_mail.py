@@ -23,6 +23,7 @@ from desk.domain.enums import EntryKind, EventKind, InboundState, OutboxState, S
 from desk.domain.errors import Invalid, PermissionDenied
 from desk.domain.views import EntryView, TicketView, Upload
 from desk.services import entries, lifecycle, mailboxes, notifications, tickets, worker
+from desk.services import settings as desk_settings
 from desk.services.base import now
 from desk.services.mail import intake, outbound, parse, sending
 from desk.services.mail.parse import ParsedMail
@@ -782,3 +783,30 @@ def test_a_sender_name_that_decodes_to_several_lines_is_stored_on_one(mail_world
     with mail_world.db.transaction(write=False) as session:
         name = session.scalar(select(User.name).where(User.email == "eve@example.com"))
     assert name == "Eve Bcc: all@example.com Evil"
+
+
+def test_a_mailed_file_of_a_type_not_on_the_list_is_dropped_and_the_thread_says_so(mail_world: World) -> None:
+    """As with a file over the size limit, the message is kept: only the file is left out, and named."""
+    with mail_world.db.transaction() as session:
+        desk_settings.put(session, "attachments.types", ["pdf", "png"])
+        desk_settings.put(session, "attachments.max_bytes", 1024)
+    message = message_from_bytes(mail(body="The scans and the tool."), policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    for name, data in (
+        ("Scan.PDF", b"%PDF"),
+        ("invoice.pdf.exe", b"MZ"),
+        ("README", b"read me"),
+        ("tool.exe. ", b"MZ!"),
+        ("huge.png", b"x" * 2000),
+    ):
+        message.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
+    state, ticket_id = deliver(mail_world, message.as_bytes())
+    assert state is InboundState.DONE and ticket_id is not None
+    [entry] = thread_of(mail_world, ticket_id)
+    assert [a.name for a in entry.attachments] == ["Scan.PDF"]
+    assert entry.body_text == (
+        "The scans and the tool.\n\n"
+        "[Attachments over the size limit were not kept: huge.png (2,000 bytes)]\n\n"
+        "[Attachments of types not accepted were not kept: invoice.pdf.exe (2 bytes), README (7 bytes), "
+        "tool.exe (3 bytes); accepted: pdf, png]"
+    )

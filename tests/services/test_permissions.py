@@ -537,7 +537,7 @@ def test_every_service_is_in_the_matrix() -> None:
         "queues.delete_saved_search",
         "accounts.agent_by_username",
         "accounts.agent_named",  # the administrator's commands on the server; no actor, not on the server's list
-        "reference.attachment_limit",  # a public setting: the Support Center's forms show it
+        "reference.attachment_rules",  # public settings: the Support Center's forms show them
         "api_tokens.token_agent",
         "staff.change_own_password",  # each agent's own: tests/services/test_staff.py
         "staff.needs_first_administrator",  # a new help desk's first step, without an actor

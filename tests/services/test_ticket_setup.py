@@ -212,3 +212,33 @@ def test_any_name_is_saved_or_refused_never_an_error(world: World, name: str) ->
             assert saved.form.name == name.strip()
             if isinstance(saved.form, PriorityForm):
                 ticket_setup.delete_priority(world.db, world.admin, saved.id)  # frees level 77 for the next name
+
+
+def test_attachment_types_are_saved_as_compared_refused_when_malformed_and_audited(world: World) -> None:
+    current = ticket_setup.get_settings(world.db, world.admin)
+    assert current.attachment_types == ()  # any type, as before there was a list
+    typed = DeskSettings(**{**vars(current), "attachment_types": (".PDF", "png", "*.docx", "pdf")})
+    saved = ticket_setup.save_settings(world.db, world.admin, typed)
+    assert (
+        saved.attachment_types
+        == ("pdf", "png", "docx")
+        == ticket_setup.get_settings(world.db, world.admin).attachment_types
+    )
+    assert reference.choices(world.db, world.manager).attachment_types == ("pdf", "png", "docx")  # the composer's
+    [entry] = audit.audit_log(world.db, world.admin, kind=AuditKind.SETTINGS)
+    assert entry.changes == {"attachment types": ("any type", "pdf, png, docx")}
+    for wrong, message in (
+        (("pdf", "tar.gz"), "“tar.gz” is not a file type"),
+        (("exe.",), "“exe.” is not a file type"),
+        (("p<f",), "“p<f” is not a file type"),
+        (("",), "“” is not a file type"),
+        (tuple(f"t{i}" for i in range(201)), "List at most 200 types."),
+    ):
+        with pytest.raises(Invalid) as refused:
+            ticket_setup.save_settings(
+                world.db, world.admin, DeskSettings(**{**vars(saved), "attachment_types": wrong})
+            )
+        assert refused.value.fields["attachment_types"].startswith(message), wrong
+    assert ticket_setup.get_settings(world.db, world.admin) == saved  # nothing half-saved
+    back = ticket_setup.save_settings(world.db, world.admin, DeskSettings(**{**vars(saved), "attachment_types": ()}))
+    assert back.attachment_types == () and reference.choices(world.db, world.manager).attachment_types == ()

@@ -15,6 +15,7 @@ from desk.domain.permissions import AgentActor
 from desk.domain.queues import Criteria
 from desk.domain.views import Upload
 from desk.services import api_tokens, entries, lifecycle, queues, tickets
+from desk.services import settings as desk_settings
 from tests.domain.test_inputs import cursor_of
 from tests.services.conftest import World, events
 
@@ -484,6 +485,23 @@ def test_bad_input_is_422_with_the_fields_to_fix(api: Api) -> None:
     assert fields(client.get(f"{API}/tickets/0")) == {"ticket_id"}
     assert fields(client.get(f"{API}/tickets", params={"status_id": 2**40})) == {"status_id.0"}
     assert fields(client.get(f"{API}/tickets", params={"created_to": "0001-01-01T00:00:00+05:00"})) == {"created_to"}
+
+
+def test_a_file_of_a_type_not_on_the_list_is_refused_by_name(api: Api) -> None:
+    world = api.world
+    with world.db.transaction() as session:  # before the application's first request: it reads the rules then
+        desk_settings.put(session, "attachments.types", ["pdf", "png"])
+    ticket = world.open()
+    client = api.as_agent(world.manager)
+    reference = client.get(f"{API}/reference").json()
+    assert reference["attachment_types"] == ["pdf", "png"]
+    log = [{"name": "ok.png", "data_base64": b64(b"png")}, {"name": "vpn.log", "data_base64": b64(b"drop")}]
+    body = error(
+        client.post(f"{API}/tickets/{ticket.id}/notes", json={"body": "x", "attachments": log}), 422, "invalid"
+    )
+    problem = "“vpn.log” cannot be attached: Desk accepts only these file types: pdf, png."
+    assert body["message"] == problem and body["fields"] == {"attachments.1": problem}
+    assert len(tickets.get_ticket(world.db, world.manager, ticket.id).thread) == 2  # the ticket as it was
 
 
 def test_users_and_help_topics(api: Api) -> None:

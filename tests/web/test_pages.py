@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from desk.domain.views import EntryView, Upload
 from desk.services import accounts, entries, lifecycle, mailboxes, tickets
+from desk.services import settings as desk_settings
 from desk.storage.db import Database
 from desk.storage.models import Attachment, OutboxMessage, Ticket, User
 from desk.web.app import create_app
@@ -455,3 +456,22 @@ def test_no_address_query_or_form_gets_a_server_error(site: TestClient, world: W
             assert answer.status_code < 500, f"{answer.request.url}: {answer.text[:300]}"
 
     check()
+
+
+def test_the_form_offers_and_takes_only_the_types_the_administrator_lists(site: TestClient, world: World) -> None:
+    with world.db.transaction() as session:  # before the site's first request: it reads the rules then
+        desk_settings.put(session, "attachments.types", ["pdf", "png", "exe"])
+    page = site.get("/tickets/new").text
+    assert "Up to 5 files, 10 MB each: pdf, png, exe files." in page and 'accept=".pdf,.png,.exe"' in page
+    form = {"name": "Dan", "email": "dan@example.com", "subject": "Scan", "body": "Attached.", "phone": ""}
+    log = [("attachments", ("vpn.LOG", b"drop", "text/plain"))]
+    refused = post(site, "/tickets/new", form, files=log)
+    accepted = "Desk accepts only these file types: pdf, png, exe."
+    assert refused.status_code == 422 and f"“vpn.LOG” cannot be attached: {accepted}" in refused.text
+    program = [("attachments", ("tool.exe", b"MZ", "application/x-msdownload"))]  # listed, yet never from a page
+    assert "“tool.exe” cannot be attached: .exe" in post(site, "/tickets/new", form, files=program).text
+    assert count(world.db, Ticket) == 0
+    done = post(site, "/tickets/new", form, files=[("attachments", ("scan.PDF", b"%PDF", "application/pdf"))])
+    assert done.status_code == 200
+    with world.db.transaction(write=False) as session:
+        assert session.scalars(select(Attachment.name)).all() == ["scan.PDF"]

@@ -17,11 +17,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from desk.domain import mailthread
+from desk.domain.attachments import types_text
 from desk.domain.enums import CollaboratorRole, InboundState, SenderCheck, StatusState, TicketSource
 from desk.domain.errors import DeskError, Invalid, NotFound
 from desk.domain.permissions import Actor, Right, SystemActor
 from desk.domain.views import InboundView
-from desk.services import entries, settings, tickets
+from desk.services import entries, reference, tickets
 from desk.services.accounts import agent_actor, find_or_create_user, require_right
 from desk.services.base import command, now, query, within
 from desk.services.mail.outbound import mail_secret
@@ -114,10 +115,12 @@ def _process(session: Session, inbound_id: int) -> InboundState:
     row.processed_at = now()
     mailbox = session.get(Mailbox, row.mailbox_id) if row.mailbox_id else None
     ours = _our_addresses(session)
+    rules = reference.rules(session)
     try:
         mail = parse(
             row.raw,
-            max_attachment=int(settings.get(session, "attachments.max_bytes")),
+            max_attachment=rules.max_bytes,
+            attachment_types=rules.types,
             our_domains=tuple({address.rpartition("@")[2] for address in ours.mailboxes}),
         )
     except Unparseable as error:
@@ -164,7 +167,7 @@ def _set(row: InboundMessage, state: InboundState, reason: str | None) -> Inboun
 def _post(session: Session, mail: ParsedMail, mailbox: Mailbox | None) -> int:
     """Post the mail where it belongs; the ticket's id."""
     ticket, by_sender = thread(session, mail)
-    text = _with_skipped(mail)
+    text = _with_skipped(mail, reference.rules(session).types)
     agent = (
         session.scalar(select(Agent).where(Agent.email == mail.sender))
         if _our_addresses(session).agents.get(mail.sender)
@@ -283,12 +286,14 @@ def _may_reopen(session: Session, ticket: Ticket) -> bool:
     return status is not None and (status.state == StatusState.OPEN or status.allows_reopen)
 
 
-def _with_skipped(mail: ParsedMail) -> str:
-    """The text, saying which attachments were too big to keep (the sender is told to send them another way)."""
+def _with_skipped(mail: ParsedMail, types: tuple[str, ...]) -> str:
+    """The text, saying which attachments were too big to keep or of types not accepted (the message is kept; the
+    agent asks for the file another way)."""
     text = mail.text.strip()
-    if mail.skipped:
-        names = ", ".join(f"{s.name} ({s.size:,} bytes)" for s in mail.skipped)
-        text += f"\n\n[Attachments over the size limit were not kept: {names}]"
+    if too_big := ", ".join(f"{s.name} ({s.size:,} bytes)" for s in mail.skipped if not s.wrong_type):
+        text += f"\n\n[Attachments over the size limit were not kept: {too_big}]"
+    if wrong := ", ".join(f"{s.name} ({s.size:,} bytes)" for s in mail.skipped if s.wrong_type):
+        text += f"\n\n[Attachments of types not accepted were not kept: {wrong}; accepted: {types_text(types)}]"
     if not text.strip():
         text = "(no text)" if not mail.attachments else "(no text; see the attachments)"
     return text.strip()

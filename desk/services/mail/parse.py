@@ -13,6 +13,7 @@ import codecs
 import hashlib
 import html
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import Message
@@ -22,6 +23,7 @@ from email.utils import getaddresses
 import charset_normalizer
 
 from desk.domain import mailthread
+from desk.domain.attachments import AttachmentRules, safe_name
 from desk.domain.inputs import NAME_LENGTH, one_line
 from desk.domain.views import Upload
 from desk.services.richtext import sanitize_html
@@ -33,8 +35,11 @@ class Unparseable(Exception):
 
 @dataclass(frozen=True)
 class Skipped:
+    """An attachment not kept: over the size limit, or (`wrong_type`) of a type the settings do not accept."""
+
     name: str
     size: int
+    wrong_type: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ class ParsedMail:
     text: str  # the new text, quoted history stripped
     html: str | None  # sanitised, remote content removed
     attachments: tuple[Upload, ...]
-    skipped: tuple[Skipped, ...] = field(default=())  # attachments over the size limit, named in the entry
+    skipped: tuple[Skipped, ...] = field(default=())  # attachments too big or of types not accepted, named in the entry
     automatic: str | None = None  # why no one must answer it (desk.domain.mailthread.automatic_reason)
     authentication: tuple[str, ...] = ()  # the Authentication-Results headers, as they came (RFC 8601)
 
@@ -72,7 +77,11 @@ def _message_id(headers: Message, raw: bytes) -> str:
     return f"<sha256.{hashlib.sha256(raw).hexdigest()}@desk.invalid>"
 
 
-def parse(raw: bytes, *, max_attachment: int, our_domains: tuple[str, ...] = ()) -> ParsedMail:
+def parse(
+    raw: bytes, *, max_attachment: int, attachment_types: Collection[str] = (), our_domains: tuple[str, ...] = ()
+) -> ParsedMail:
+    """The message read; attachments over `max_attachment` bytes or of types not in `attachment_types` (when it
+    lists any) are skipped, not kept."""
     message = message_from_bytes(raw, policy=policy.default)
     sender_name, sender = sender_of(message)
     if not sender:
@@ -81,7 +90,7 @@ def parse(raw: bytes, *, max_attachment: int, our_domains: tuple[str, ...] = ())
     bodies: list[_Body] = []
     attachments: list[Upload] = []
     skipped: list[Skipped] = []
-    _walk(message, bodies, attachments, skipped, max_attachment)
+    _walk(message, bodies, attachments, skipped, AttachmentRules(max_attachment, tuple(attachment_types)))
     text, body_html = _join(bodies)
     return ParsedMail(
         message_id=_message_id(message, raw),
@@ -279,7 +288,9 @@ class _Body:
     html: str | None
 
 
-def _walk(part: Message, bodies: list[_Body], attachments: list[Upload], skipped: list[Skipped], limit: int) -> None:
+def _walk(
+    part: Message, bodies: list[_Body], attachments: list[Upload], skipped: list[Skipped], rules: AttachmentRules
+) -> None:
     content_type = part.get_content_type()
     if part.is_multipart() and content_type != "message/rfc822":  # a forwarded mail is kept whole, as a file
         subparts = [sub for sub in part.get_payload() if isinstance(sub, Message)]
@@ -291,14 +302,14 @@ def _walk(part: Message, bodies: list[_Body], attachments: list[Upload], skipped
                 bodies.append(_Body(plain[0] if plain else None, rich[0] if rich else None))
             subparts = [sub for sub in subparts if sub.get_content_type() not in ("text/plain", "text/html")]
         for sub in subparts:
-            _walk(sub, bodies, attachments, skipped, limit)
+            _walk(sub, bodies, attachments, skipped, rules)
         return
     filename = _filename(part)
     if content_type in ("text/plain", "text/html") and part.get_content_disposition() != "attachment" and not filename:
         text = _text_of(part)
         bodies.append(_Body(text, None) if content_type == "text/plain" else _Body(None, text))
     else:
-        _attach(part, filename, attachments, skipped, limit)
+        _attach(part, filename, attachments, skipped, rules)
 
 
 def _join(bodies: list[_Body]) -> tuple[str, str | None]:
@@ -326,7 +337,9 @@ def _filename(part: Message) -> str:
     return name.replace("/", "_").replace("\\", "_").strip()
 
 
-def _attach(part: Message, filename: str, attachments: list[Upload], skipped: list[Skipped], limit: int) -> None:
+def _attach(
+    part: Message, filename: str, attachments: list[Upload], skipped: list[Skipped], rules: AttachmentRules
+) -> None:
     data: bytes
     if part.get_content_type() == "message/rfc822":
         inner = part.get_payload()
@@ -337,7 +350,11 @@ def _attach(part: Message, filename: str, attachments: list[Upload], skipped: li
         payload = part.get_payload(decode=True)
         data = payload if isinstance(payload, bytes) else b""
     name = filename or f"attachment.{part.get_content_subtype()}"
-    if len(data) > limit:
+    stored = safe_name(name, part.get_content_type())  # judged and named as the services would store it
+    if not rules.allows_type(stored):
+        skipped.append(Skipped(name=stored, size=len(data), wrong_type=True))
+        return
+    if len(data) > rules.max_bytes:
         skipped.append(Skipped(name=name, size=len(data)))
         return
     attachments.append(Upload(name=name, data=data, content_type=part.get_content_type()))

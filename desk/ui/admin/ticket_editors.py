@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desk.domain.attachments import split_types
 from desk.domain.enums import StatusState
 from desk.domain.errors import DeskError
 from desk.domain.sla import time_zones
@@ -88,12 +89,19 @@ class SlaEditor(StructureEditor):
         self.schedule = self.field(
             "schedule_id", "Counted in:", RefChoice("Around the clock (or the department's hours)")
         )
+        self.grace = self.field("grace_minutes", "Overdue after:", QSpinBox())
+        self.grace.setRange(0, ticket_setup.MOST_GRACE_MINUTES)
+        self.grace.setSingleStep(5)
+        self.grace.setPrefix("+ ")
+        self.grace.setSuffix(" min")
+        self.grace.setSpecialValueText("At the due time")  # 0 min
+        self.grace.setToolTip("Minutes of grace past a due time before a ticket is flagged overdue; it stays due then.")
         self.active = self.field("active", "", QCheckBox("Active: offered for new tickets"))
         self.preview = label("", "muted")
         self.layout_.addRow("If opened now:", self.preview)
         self._preview_timer = QTimer(self, singleShot=True, interval=PREVIEW_DELAY_MS)
         self._preview_timer.timeout.connect(self.refresh_preview)
-        for spin in (self.first_response, self.resolution):
+        for spin in (self.first_response, self.resolution, self.grace):
             spin.valueChanged.connect(self.edited)
         self.name.textChanged.connect(self.edited)
         self.schedule.currentIndexChanged.connect(self.edited)
@@ -115,13 +123,19 @@ class SlaEditor(StructureEditor):
         self.first_response.setValue(form.first_response_hours or 0)
         self.resolution.setValue(form.resolution_hours)
         self.schedule.set_value(form.schedule_id)
+        self.grace.setValue(form.grace_minutes)
         self.active.setChecked(form.active)
         self._preview_timer.start()
 
     def form(self) -> SlaForm:
         first = self.first_response.value()
         return SlaForm(
-            self.name.text(), self.resolution.value(), first or None, self.schedule.value(), self.active.isChecked()
+            self.name.text(),
+            self.resolution.value(),
+            first or None,
+            self.schedule.value(),
+            self.active.isChecked(),
+            self.grace.value(),
         )
 
     def _show_preview(self, preview: DuePreview | None) -> None:
@@ -129,7 +143,8 @@ class SlaEditor(StructureEditor):
             self.preview.setText("")
             return
         first = f"first response by {_moment(preview.first_response)} · " if preview.first_response else ""
-        self.preview.setText(f"{first}resolved by {_moment(preview.resolution)}")
+        late = f"\nflagged overdue {self.grace.value()} min after each" if self.grace.value() else ""
+        self.preview.setText(f"{first}resolved by {_moment(preview.resolution)}{late}")
 
     @async_slot
     async def refresh_preview(self) -> None:
@@ -483,9 +498,18 @@ class SettingsEditor(StaffEditor):
             spin.setSuffix(f" {unit}")
             spin.valueChanged.connect(self.edited)
             self.numbers[field] = self.field(field, SETTING_LABELS[field], spin)
+            if field == "attachment_max_mb":  # the types beside the size
+                self.attachment_types = self.field("attachment_types", "Attachment types:", line_edit(2000))
+        self.attachment_types.setPlaceholderText("e.g. pdf, png, docx; empty: any type")
+        self.attachment_types.setToolTip(
+            "The file types agents, end users and mail may attach, by the end of their names. Files of other types "
+            "are refused; mail keeps the message and says which files it dropped. The Support Center and the API "
+            "take only documents, pictures, logs and archives, whatever this lists."
+        )
         self.numbers["autoclose_days"].setSpecialValueText("Never")
         self.numbers["lock_minutes"].setSpecialValueText("No reply locks")
         self.number_format.textChanged.connect(self.edited)
+        self.attachment_types.textChanged.connect(self.edited)
         for box in (self.number_mode, self.department, self.sla):
             box.currentIndexChanged.connect(self.edited)
 
@@ -511,6 +535,7 @@ class SettingsEditor(StaffEditor):
         self.sla.set_value(details.default_sla_id)
         for field, spin in self.numbers.items():
             spin.setValue(getattr(details, field))
+        self.attachment_types.setText(", ".join(details.attachment_types))
 
     def form(self) -> DeskSettings:
         return DeskSettings(
@@ -518,6 +543,7 @@ class SettingsEditor(StaffEditor):
             number_mode=str(self.number_mode.currentData()),
             default_department_id=self.department.value(),
             default_sla_id=self.sla.value(),
+            attachment_types=split_types(self.attachment_types.text()),
             **{field: spin.value() for field, spin in self.numbers.items()},
         )
 

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desk.domain.attachments import type_allowed
 from desk.domain.enums import EntryKind, OutgoingMail, Recipients, StatusState
 from desk.domain.errors import DeskError, ServerUnreachable
 from desk.domain.views import TicketView, format_size
@@ -224,8 +225,10 @@ class ComposerWidget(QWidget):
         self._reply_lock.release()
 
     def add_files(self, paths: Iterable[str | Path]) -> None:
-        """Attach files; ones that are not readable files or are over the size limit are refused with a message."""
+        """Attach files; ones that are not readable files, of a type not accepted or over the size limit are refused
+        with a message (the services judge them again when the reply is sent)."""
         problems = []
+        types = self._ctx.choices.attachment_types
         for raw in paths:
             path = Path(raw)
             try:
@@ -234,6 +237,12 @@ class ComposerWidget(QWidget):
                 size = None
             if size is None:
                 problems.append(labels.tr("“{name}” is not a file that can be attached.").format(name=path.name))
+            elif not type_allowed(path.name, types):
+                problems.append(
+                    labels.tr("“{name}” cannot be attached: only these file types are accepted: {types}.").format(
+                        name=path.name, types=", ".join(types)
+                    )
+                )
             elif size > self._ctx.choices.attachment_limit:
                 problems.append(
                     labels.tr("“{name}” is {size}; files may be at most {limit}.").format(

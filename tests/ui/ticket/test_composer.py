@@ -393,3 +393,24 @@ def test_ctrl_enter_sends(loop: qasync.QEventLoop, ticket: TicketView, composer:
         assert entries_of(screen.sent[0])[-1].body_text == "Sent from the keyboard."
 
     run(loop, scenario())
+
+
+def test_a_file_of_a_type_not_accepted_is_refused_with_the_types_that_are(
+    tmp_path: Path, ctx: Context, qtbot: QtBot, ticket: TicketView
+) -> None:
+    ctx.choices = dataclasses.replace(ctx.choices, attachment_types=("pdf", "png"))  # as signed in after the change
+    composer = make_composer(ctx, ticket, qtbot)
+    screen = Screen(composer)
+    files = [tmp_path / name for name in ("setup.exe", "invoice.pdf.exe", "README", "Scan.PDF")]
+    for file in files:
+        file.write_bytes(b"data")
+
+    drop(composer, *files)
+
+    assert composer.attachments() == [files[-1]]  # the type is the last extension, in any case
+    assert screen.error.isVisible()
+    assert screen.error.text() == (
+        "“setup.exe” cannot be attached: only these file types are accepted: pdf, png. "
+        "“invoice.pdf.exe” cannot be attached: only these file types are accepted: pdf, png. "
+        "“README” cannot be attached: only these file types are accepted: pdf, png."
+    )
