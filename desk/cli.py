@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from desk import __version__
 from desk.domain.canned import NOTIFICATIONS
 from desk.domain.enums import InboundState, Queue, SenderCheck, SortKey
-from desk.domain.errors import DeskError
+from desk.domain.errors import DeskError, Invalid
 from desk.domain.inputs import MAX_ID, storable
 from desk.domain.permissions import Right
 
@@ -192,6 +192,21 @@ def parser() -> argparse.ArgumentParser:
     trevoke.add_argument("id", type=_id, help="the token's id, from `desk token list`")
     trevoke.set_defaults(run="token_revoke")
 
+    admin = sub.add_parser(
+        "admin",
+        help="call an administration service, for scripts: `desk admin list` lists them",
+        description="Call an administration service (as the JSON API's POST /api/v1/admin/SERVICE) on the "
+        "database, acting as an agent, and print its value as JSON.",
+    )
+    admin.add_argument("service", help="e.g. staff.save_department; `list` lists them with what each does")
+    admin.add_argument(
+        "arguments", nargs="?", default="{}", help="its keyword arguments as a JSON object; `-` reads them from stdin"
+    )
+    admin.add_argument(
+        "--agent", default="admin", help="act as this agent: the service checks their rights, the audit names them"
+    )
+    admin.set_defaults(run="admin")
+
     serve = sub.add_parser("serve", help="serve the Support Center pages and the JSON API")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080)
@@ -226,6 +241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(runner(args.run)(args))
     except DeskError as error:
         print(f"desk: {error}", file=sys.stderr)
+        for name, problem in error.fields.items() if isinstance(error, Invalid) else ():
+            print(f"  {name}: {problem}", file=sys.stderr)
         return 1
 
 

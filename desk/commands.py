@@ -1,5 +1,6 @@
 """What the `desk` commands other than the window do: database administration, accounts, mailboxes, tokens,
-demo data, the server and the worker, and a look at queues and tickets.
+any administration service by name (`desk admin`), demo data, the server and the worker, and a look at queues and
+tickets.
 
 desk.cli parses the command line and imports this module only when one of these commands runs: SQLAlchemy,
 Alembic and the services load for them, never for `desk --version`, `--help` or the agent window's start.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import sys
 from collections import Counter
 from datetime import datetime
@@ -16,6 +18,7 @@ from datetime import datetime
 from desk import __version__
 from desk.config import database_url, secret_key_file
 from desk.domain.enums import InboundState, Queue, SenderCheck, SortKey
+from desk.domain.errors import NotFound
 from desk.domain.permissions import Right, SystemActor
 from desk.domain.queues import Criteria
 from desk.domain.views import EntryView, QueuePage, TicketView
@@ -199,6 +202,28 @@ def cmd_show(args: argparse.Namespace) -> int:
     db = _db(args)
     agent = accounts.agent_by_username(db, args.agent)
     _print_ticket(tickets.find_ticket(db, agent, args.number))
+    return 0
+
+
+def cmd_admin(args: argparse.Namespace) -> int:
+    """An administration service by name, with its keyword arguments as a JSON object, as the JSON API's
+    /api/v1/admin/NAME takes them (the same models check them), run as `--agent`; its value printed as JSON."""
+    from desk.services import calls  # every listed service and its typing: only for this command
+
+    if args.service == "list":
+        width = max(map(len, calls.ADMINISTRATION))
+        for name in calls.ADMINISTRATION:
+            print(f"{name:<{width}}  {calls.summary(calls.SERVICES[name])}")
+        return 0
+    if args.service not in calls.ADMINISTRATION:
+        raise NotFound(f"There is no administration service {args.service!r}: `desk admin list` lists them.")
+    service = calls.SERVICES[args.service]
+    signature = calls.signature(service)
+    document = sys.stdin.buffer.read() if args.arguments == "-" else args.arguments.encode()
+    arguments = signature.decode_arguments(calls.Body(document), strict=True)
+    db = _db(args)
+    value = service(db, accounts.agent_by_username(db, args.agent), **arguments)
+    print(json.dumps(json.loads(signature.result_json(value))["value"], indent=2, ensure_ascii=False))
     return 0
 
 

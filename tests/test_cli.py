@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import subprocess
 import sys
@@ -13,7 +15,7 @@ from sqlalchemy import create_engine, select, text
 
 from desk.cli import main
 from desk.domain.errors import PermissionDenied
-from desk.services import agent_sessions
+from desk.services import agent_sessions, calls
 from desk.services.mail.secrets import reveal
 from desk.storage.db import Database, alembic_config, head_revision
 from desk.storage.models import Mailbox
@@ -205,4 +207,54 @@ def test_grants_are_for_database_servers(tmp_path: Path, capsys: pytest.CaptureF
     code, _, err = run(capsys, "--url", url, "db", "grants", "desk_app")
     assert (
         code == 1 and err == "desk: A SQLite file has no database roles: the grants are for PostgreSQL and MariaDB.\n"
+    )
+
+
+def test_admin_calls_an_administration_service_with_json_as_a_named_agent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    run(capsys, "--url", url, "db", "upgrade")
+    for username, *rights in (("root", "--admin"), ("jane",)):
+        run(capsys, "--url", url, "agent", "add", username, "--name", username.title(), "--email",
+            f"{username}@example.com", "--password", "x" * 9, *rights)  # fmt: skip
+    code, out, _ = run(capsys, "admin", "list")
+    listed = dict(line.split(maxsplit=1) for line in out.splitlines())
+    assert code == 0 and list(listed) == list(calls.ADMINISTRATION)
+    assert listed["staff.save_department"].startswith("Create or change a department: name, public")
+
+    def admin(*args: str) -> tuple[int, str, str]:
+        return run(capsys, "--url", url, "admin", *args)
+
+    sales = {"name": "Sales", "public": False}
+    code, out, _ = admin("staff.save_department", json.dumps({"department_id": None, "form": sales}), "--agent", "root")
+    department = json.loads(out)
+    assert code == 0 and department["form"] == {**sales, "manager_id": None, "sla_id": None, "schedule_id": None}
+    assert admin("staff.get_department", f'{{"department_id": {department["id"]}}}', "--agent", "root")[1] == out
+    # The arguments from standard input, e.g. a file a script wrote
+    role = {"role_id": None, "form": {"name": "Sales desk", "permissions": ["ticket.reply"]}}
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(json.dumps(role).encode())))
+    code, out, _ = admin("staff.save_role", "-", "--agent", "root")
+    assert code == 0 and json.loads(out)["form"] == role["form"]
+    # The audit names the agent the command acted as
+    code, out, _ = admin("audit.audit_log", "--agent", "root")
+    audited = [(entry["actor"], entry["target"]) for entry in json.loads(out)]
+    assert code == 0 and audited == [("Root", "Sales desk"), ("Root", "Sales")]
+
+    # Errors: the message, then each field's, and exit 1
+    code, out, err = admin("staff.save_department", '{"department_id": null, "form": {"name": " "}}', "--agent", "root")
+    assert (code, out, err) == (1, "", "desk: Enter the department's name.\n  name: Enter the department's name.\n")
+    code, _, err = admin("staff.get_department", '{"department_id": true, "colour": 1}', "--agent", "root")
+    assert code == 1 and err.splitlines() == [
+        "desk: The call's arguments do not fit the service.",
+        "  department_id: Input should be a valid integer",
+        "  colour: Extra inputs are not permitted",
+    ]
+    code, _, err = admin("staff.list_roles", "[1", "--agent", "root")
+    assert code == 1 and err.startswith("desk: The call's arguments do not fit the service.\n  body: Invalid JSON")
+    refused = "desk: Only agents allowed to administer Desk can do this.\n"
+    assert admin("staff.list_roles", "--agent", "jane") == (1, "", refused)
+    assert admin("staff.list_roles")[2] == "desk: There is no active agent admin.\n"  # the default, as elsewhere
+    assert admin("tickets.get_ticket", '{"ticket_id": 1}', "--agent", "root")[2] == (
+        "desk: There is no administration service 'tickets.get_ticket': `desk admin list` lists them.\n"
     )

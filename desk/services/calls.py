@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import inspect
 import json
+import re
 import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields, is_dataclass
@@ -189,6 +190,27 @@ def name_of(service: Callable[..., Any]) -> str:
 
 SERVICES: dict[str, Callable[..., Any]] = {name_of(service): service for service in EXPOSED}
 
+# The administration (File › Administration… in the window), which integrations also call through the JSON API
+# (POST /api/v1/admin/NAME, desk.web.api) and scripts through `desk admin NAME`: every listed service of these
+# modules, less what each agent does there for themselves (their own password; which departments they manage, none
+# for most agents). Each service checks its own permission, as it does for the window.
+ADMINISTRATION: tuple[str, ...] = tuple(
+    sorted(
+        name
+        for name in SERVICES
+        if name.split(".")[0] in {"audit", "canned", "intake", "mailboxes", "people", "staff", "ticket_setup"}
+        and name not in {"staff.change_own_password", "staff.managed_departments"}
+    )
+)
+
+
+def summary(service: Callable[..., Any]) -> str:
+    """What a service does in one sentence: its docstring's first, or its name in words when it has none."""
+    doc = " ".join((inspect.getdoc(service) or "").split("\n\n")[0].split())
+    if not doc:
+        return service.__name__.replace("_", " ").capitalize()
+    return re.split(r"(?<=\.)\s", doc, maxsplit=1)[0]
+
 
 @dataclass(frozen=True)
 class Body:
@@ -264,12 +286,13 @@ class Signature:
         """Arguments already in the service's model (bind, or made otherwise), as they travel."""
         return _encode(arguments, self.files_in_arguments)
 
-    def decode_arguments(self, body: Body) -> dict[str, Any]:
+    def decode_arguments(self, body: Body, *, strict: bool = False) -> dict[str, Any]:
         """The keyword arguments for the service; Invalid, naming the fields, for a body that does not fit: not of
         the service's types, files other than its bytes values, or a value no engine takes (an id beyond 32 bits,
-        a NUL, a time without its zone)."""
+        a NUL, a time without its zone). `strict`: a JSON value only as its own type (not true for 1, nor "5" for
+        5), for integrations and scripts, whose mistakes these are; Desk's own client sends what its models made."""
         try:
-            model = self.arguments.model_validate_json(body.document)
+            model = self.arguments.model_validate_json(body.document, strict=strict)
         except ValidationError as error:
             raise Invalid(UNFIT, _fields(error)) from None
         try:
@@ -283,6 +306,11 @@ class Signature:
     def encode_result(self, value: Any) -> Body:
         # The service's own view: constructed, not validated again
         return _encode(self.result.model_construct(value=value), self.files_in_result)
+
+    def result_json(self, value: Any) -> bytes:
+        """The service's value as one JSON document, `{"value": …}`, its bytes values in it in base64 (URL-safe):
+        the JSON API's answer and the command line's output, where no files travel beside the JSON."""
+        return self.result.model_construct(value=value).model_dump_json().encode()
 
     def decode_result(self, body: Body) -> Any:
         """The service's value; ValueError (pydantic's ValidationError is one) when the body is not one."""
@@ -401,7 +429,9 @@ def signature(service: Callable[..., Any]) -> Signature:
     name = name_of(service).replace(".", "_")
     arguments = create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
     returned: Any = hints["return"]
-    result = create_model(f"{name}_result", value=(returned, ...))
+    # Bytes in base64 where they are in the JSON (result_json); a Body's are emptied out of it, and stay empty.
+    config = ConfigDict(ser_json_bytes="base64", val_json_bytes="base64")
+    result = create_model(f"{name}_result", __config__=config, value=(returned, ...))
     files_in_arguments = any(_holds_bytes(kind) for kind, _ in fields.values())
     return Signature(service, parameters, arguments, result, files_in_arguments, _holds_bytes(returned))
 

@@ -9,12 +9,21 @@ Errors are JSON, `{"error": {"type", "message", "fields"?}}` (desk.web.app maps 
 an unknown token, 403 the agent lacks the right, 404 not found, 409 the ticket changed since `expected_version`,
 422 bad input with `fields` naming what to fix. Request validation errors are put in the same shape here, by the
 router's route class. Datetimes are ISO 8601 in UTC.
+
+The administration (desk.services.calls.ADMINISTRATION: agents, teams, roles, departments, help topics, SLA plans,
+schedules, statuses, priorities, settings, end users, organizations, canned responses, mailboxes, the quarantine,
+the audit) is generated from the services themselves, one route per service: `POST /api/v1/admin/NAME` (e.g.
+`staff.save_department`) with the service's keyword arguments as a JSON object, answered by `{"value": …}`, both
+typed from the service's signature and views as the agents' gate types them (desk.services.calls). One route per
+service, named as the service, rather than resource paths and verbs: a second, hand-kept map of each service onto
+paths would have to follow every change of the services, and these routes cannot drift from them.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import inspect
 import re
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
@@ -47,7 +56,7 @@ from desk.domain.errors import Invalid, NotFound, PermissionDenied
 from desk.domain.inputs import MAX_CURSOR, MAX_ID, storable, utc_moment
 from desk.domain.permissions import AgentActor
 from desk.domain.queues import Criteria
-from desk.services import accounts, api_tokens, entries, lifecycle, queues, reference, tickets
+from desk.services import accounts, api_tokens, calls, entries, lifecycle, queues, reference, tickets
 from desk.services.base import command, within
 from desk.storage.db import Database
 from desk.web.security import MAX_FILES, Unauthenticated, attachment_rules, upload_problem
@@ -760,3 +769,61 @@ def help_topics(db: Db, agent: Agent) -> list[Ref]:
 def reference_data(db: Db, agent: Agent) -> Reference:
     """Statuses, priorities, departments, help topics, SLA plans, agents and teams, with their ids."""
     return Reference.model_validate(reference.choices(db, agent))
+
+
+# --- administration ---------------------------------------------------------------------------------------------
+
+
+async def _raw_body(request: Request) -> bytes:
+    return await request.body()  # read once: the router's own validation reads the same
+
+
+def _administration(name: str) -> None:
+    """`POST /admin/NAME`: the administration service NAME as the token's agent, its arguments and its answer
+    typed (and documented) by the models of desk.services.calls. The service checks the agent's permission."""
+    service = calls.SERVICES[name]
+    signature = calls.signature(service)
+    if signature.files_in_arguments:  # none does: the gate sends files beside the JSON, the API has no way to
+        raise TypeError(f"{name} takes bytes, which the JSON API cannot send")
+
+    def endpoint(db: Db, agent: Agent, raw: Annotated[bytes, Depends(_raw_body)], arguments: Any = None) -> Response:
+        # `arguments` is the router's: it documents the body and refuses what does not fit it even loosely. The
+        # service's arguments are the raw JSON read strictly (true is no id), as `desk admin` reads them.
+        given = signature.decode_arguments(calls.Body(raw or b"{}"), strict=True)
+        return Response(signature.result_json(service(db, agent, **given)), media_type="application/json")
+
+    # The body is the service's arguments model; one with only optional arguments may be left out.
+    required = any(field.is_required() for field in signature.arguments.model_fields.values())
+    body = inspect.Parameter(
+        "arguments",
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        annotation=Annotated[signature.arguments, Body()],
+        default=inspect.Parameter.empty if required else None,
+    )
+    parameters = list(inspect.signature(endpoint).parameters.values())[:3]
+    endpoint.__signature__ = inspect.Signature([*parameters, body])  # type: ignore[attr-defined]
+    description = inspect.getdoc(service) or ""
+    if signature.files_in_result:  # pydantic's base64 is RFC 4648's URL-safe alphabet, which OpenAPI cannot say
+        description += "\n\nIts bytes values are in URL-safe base64 (RFC 4648 §5: `-` and `_`, padded)."
+    router.add_api_route(
+        f"/admin/{name}",
+        endpoint,
+        methods=["POST"],
+        name=name,
+        operation_id=name.replace(".", "_"),
+        summary=calls.summary(service),
+        description=description,
+        tags=[f"admin: {name.split('.')[0]}"],
+        response_model=signature.result,
+        responses=_errors(400, 403, 404),
+    )
+
+
+for _name in calls.ADMINISTRATION:
+    _administration(_name)
+
+
+@router.post("/admin/{name}", include_in_schema=False)
+def no_such_administration(name: str) -> None:
+    """Any other name (after the generated routes, which match first)."""
+    raise NotFound(f"There is no administration service {name[:80]!r}: /api/v1/docs lists them.")

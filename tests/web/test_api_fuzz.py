@@ -24,7 +24,7 @@ from desk.storage.db import Database
 from desk.web.app import create_app
 from tests.services.conftest import World
 
-EXAMPLES = 40  # per operation, valid and invalid: about 40 s of CPU on a 2-core machine
+EXAMPLES = 40  # per operation, valid and invalid: about 2 minutes of CPU for the 82 on a 2-core machine
 
 
 def served_schema() -> dict[str, Any]:
@@ -37,7 +37,9 @@ def served_schema() -> dict[str, Any]:
 
 # Loaded when the module is: `schemathesis.pytest.from_fixture` cannot name its tests under pytest 9. Valid and
 # invalid requests both (negative testing: each must be refused with a 4xx, never accepted nor a 500).
-schema = schemathesis.openapi.from_dict(served_schema())
+# Trying a mailbox connects to the servers it names: not to whatever host the fuzzer makes up (its arguments are
+# the same model as saving one, which is fuzzed).
+schema = schemathesis.openapi.from_dict(served_schema()).exclude(path="/api/v1/admin/mailboxes.try_mailbox")
 # Unknown query parameters are ignored, as most HTTP APIs do: they are not generated as invalid input.
 schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], allow_extra_parameters=False)
 schema.config.update(base_url="http://testserver")  # the ASGI app of each test (`case.operation.app`)
