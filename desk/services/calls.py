@@ -198,7 +198,8 @@ ADMINISTRATION: tuple[str, ...] = tuple(
     sorted(
         name
         for name in SERVICES
-        if name.split(".")[0] in {"audit", "canned", "intake", "mailboxes", "people", "staff", "ticket_setup"}
+        if name.split(".")[0]
+        in {"audit", "canned", "intake", "mailboxes", "notifications", "people", "staff", "ticket_setup"}
         and name not in {"staff.change_own_password", "staff.managed_departments"}
     )
 )
