@@ -56,6 +56,7 @@ def list_canned(session: Session, actor: Actor) -> list[Ref]:
 
 @query
 def get_canned(session: Session, actor: Actor, canned_id: int) -> CannedDetails:
+    """A canned response to edit: its title, text, department and whether it is offered."""
     row = get_row(session, CannedResponse, canned_id)
     require_manager(session, actor, row.department_id)
     return CannedDetails(row.id, _form(row), row.updated_at)
@@ -95,6 +96,7 @@ def save_canned(session: Session, actor: Actor, canned_id: int | None, form: Can
 
 @command
 def delete_canned(session: Session, actor: Actor, canned_id: int) -> None:
+    """Delete a canned response (agents no longer offered it)."""
     row = get_row(session, CannedResponse, canned_id)
     require_manager(session, actor, row.department_id)
     session.delete(row)

@@ -277,6 +277,7 @@ def mailbox_names(session: Session, actor: Actor) -> list[Ref]:
 
 @query
 def get_mailbox_details(session: Session, actor: Actor, mailbox_id: int) -> MailboxDetails:
+    """A mailbox to edit: its servers and settings, whether passwords are stored, how fetching went."""
     require_right(actor, Right.ADMIN)
     return _details(get_row(session, Mailbox, mailbox_id))
 

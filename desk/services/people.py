@@ -98,6 +98,7 @@ def _shown_user(session: Session, form: UserForm) -> dict[str, Shown]:
 
 @query
 def get_end_user(session: Session, actor: Actor, user_id: int) -> UserDetails:
+    """An end user to edit, with how many tickets they have and whether they registered."""
     _manager(actor)
     return _user_details(session, get_row(session, User, user_id))
 
@@ -198,6 +199,7 @@ def _organization_details(session: Session, row: Organization) -> OrganizationDe
 
 @query
 def list_organizations(session: Session, actor: Actor) -> list[Ref]:
+    """The organizations, by name."""
     _manager(actor)
     return [
         Ref(i, n) for i, n in session.execute(select(Organization.id, Organization.name).order_by(Organization.name))
@@ -206,6 +208,7 @@ def list_organizations(session: Session, actor: Actor) -> list[Ref]:
 
 @query
 def get_organization(session: Session, actor: Actor, organization_id: int) -> OrganizationDetails:
+    """An organization to edit: its domains, whether members see each other's tickets, how many members."""
     _manager(actor)
     return _organization_details(session, get_row(session, Organization, organization_id))
 
@@ -239,6 +242,7 @@ def save_organization(
 
 @command
 def delete_organization(session: Session, actor: Actor, organization_id: int) -> None:
+    """Delete an organization that has no members (move them to another, or none, first)."""
     _manager(actor)
     row = get_row(session, Organization, organization_id)
     members = count(session, User, User.organization_id == organization_id)

@@ -83,6 +83,7 @@ from desk.storage.models import (
 
 @query
 def staff_choices(session: Session, actor: Actor) -> StaffChoices:
+    """What the administration's forms offer: agents, teams, roles, departments, plans, schedules and more."""
     require_admin(actor)
     topics = topic_names(list(session.scalars(select(HelpTopic))))
     return StaffChoices(
@@ -318,6 +319,7 @@ def save_agent(
 
 @query
 def get_agent(session: Session, actor: Actor, agent_id: int) -> AgentDetails:
+    """An agent to edit: identity, rights, access, teams, signature, time zone and days away."""
     require_admin(actor)
     return _agent_details(session, get_row(session, Agent, agent_id))
 
@@ -408,12 +410,14 @@ def _shown_team(session: Session, form: TeamForm) -> dict[str, Shown]:
 
 @query
 def list_teams(session: Session, actor: Actor) -> list[Ref]:
+    """The teams, by name."""
     require_admin(actor)
     return listing(session, Team)
 
 
 @query
 def get_team(session: Session, actor: Actor, team_id: int) -> TeamDetails:
+    """A team to edit: its lead and members."""
     require_admin(actor)
     return _team_details(session, get_row(session, Team, team_id))
 
@@ -468,12 +472,14 @@ def _shown_role(form: RoleForm) -> dict[str, Shown]:
 
 @query
 def list_roles(session: Session, actor: Actor) -> list[Ref]:
+    """The roles, by name."""
     require_admin(actor)
     return listing(session, Role)
 
 
 @query
 def get_role(session: Session, actor: Actor, role_id: int) -> RoleDetails:
+    """A role to edit: its permissions."""
     require_admin(actor)
     return _role_details(session, get_row(session, Role, role_id))
 
@@ -496,6 +502,7 @@ def save_role(session: Session, actor: Actor, role_id: int | None, form: RoleFor
 
 @command
 def delete_role(session: Session, actor: Actor, role_id: int) -> None:
+    """Delete a role that no agent has in any department."""
     require_admin(actor)
     role = get_row(session, Role, role_id)
     agents = session.scalar(
@@ -538,12 +545,14 @@ def _shown_department(session: Session, form: DepartmentForm) -> dict[str, Shown
 
 @query
 def list_departments(session: Session, actor: Actor) -> list[Ref]:
+    """The departments, by name."""
     require_admin(actor)
     return listing(session, Department)
 
 
 @query
 def get_department(session: Session, actor: Actor, department_id: int) -> DepartmentDetails:
+    """A department to edit, with how many tickets it has."""
     require_admin(actor)
     return _department_details(session, get_row(session, Department, department_id))
 
@@ -659,6 +668,7 @@ def _members(session: Session, department: Department) -> DepartmentMembers:
 
 @query
 def department_members(session: Session, actor: Actor, department_id: int) -> DepartmentMembers:
+    """A department's members: every active agent with their role there, or none."""
     require_manager(session, actor, department_id)
     return _members(session, get_row(session, Department, department_id))
 

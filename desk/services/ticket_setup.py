@@ -131,6 +131,7 @@ def _check_sla(session: Session, form: SlaForm) -> None:
 
 @query
 def list_slas(session: Session, actor: Actor) -> list[Ref]:
+    """The SLA plans, by name."""
     require_admin(actor)
     return listing(session, SlaPlan)
 
@@ -143,6 +144,7 @@ def _sla_details(session: Session, plan: SlaPlan) -> SlaDetails:
 
 @query
 def get_sla(session: Session, actor: Actor, sla_id: int) -> SlaDetails:
+    """An SLA plan to edit: its targets, grace and schedule."""
     require_admin(actor)
     return _sla_details(session, get_row(session, SlaPlan, sla_id))
 
@@ -176,6 +178,7 @@ def save_sla(session: Session, actor: Actor, sla_id: int | None, form: SlaForm) 
 
 @command
 def delete_sla(session: Session, actor: Actor, sla_id: int) -> None:
+    """Delete an SLA plan that is not the default and that no ticket, department or help topic uses."""
     require_admin(actor)
     plan = get_row(session, SlaPlan, sla_id)
     if settings.get(session, "ticket.default_sla_id") == sla_id:
@@ -232,6 +235,7 @@ def _check_schedule(form: ScheduleForm) -> ScheduleForm:
 
 @query
 def list_schedules(session: Session, actor: Actor) -> list[Ref]:
+    """The business-hours schedules, by name."""
     require_admin(actor)
     return listing(session, Schedule)
 
@@ -255,6 +259,7 @@ def _schedule_details(session: Session, row: Schedule) -> ScheduleDetails:
 
 @query
 def get_schedule(session: Session, actor: Actor, schedule_id: int) -> ScheduleDetails:
+    """A business-hours schedule to edit: its time zone, hours and holidays."""
     require_admin(actor)
     return _schedule_details(session, get_row(session, Schedule, schedule_id))
 
@@ -294,6 +299,7 @@ def save_schedule(session: Session, actor: Actor, schedule_id: int | None, form:
 
 @command
 def delete_schedule(session: Session, actor: Actor, schedule_id: int) -> None:
+    """Delete a business-hours schedule that no SLA plan or department uses."""
     require_admin(actor)
     row = get_row(session, Schedule, schedule_id)
     uses = {
@@ -356,6 +362,7 @@ def list_topics(session: Session, actor: Actor) -> list[Ref]:
 
 @query
 def get_topic(session: Session, actor: Actor, topic_id: int) -> TopicDetails:
+    """A help topic to edit, with what it sets on new tickets."""
     require_admin(actor)
     return _topic_details(session, get_row(session, HelpTopic, topic_id))
 
@@ -410,6 +417,7 @@ def save_topic(session: Session, actor: Actor, topic_id: int | None, form: Topic
 
 @command
 def delete_topic(session: Session, actor: Actor, topic_id: int) -> None:
+    """Delete a help topic that no ticket uses and that has no topics under it."""
     require_admin(actor)
     topic = get_row(session, HelpTopic, topic_id)
     uses = {
@@ -453,12 +461,14 @@ def _status_details(session: Session, status: Status) -> StatusDetails:
 
 @query
 def list_statuses(session: Session, actor: Actor) -> list[Ref]:
+    """The statuses, in their order."""
     require_admin(actor)
     return listing(session, Status, Status.sort)
 
 
 @query
 def get_status(session: Session, actor: Actor, status_id: int) -> StatusDetails:
+    """A status to edit."""
     require_admin(actor)
     return _status_details(session, get_row(session, Status, status_id))
 
@@ -501,6 +511,7 @@ def save_status(session: Session, actor: Actor, status_id: int | None, form: Sta
 
 @command
 def delete_status(session: Session, actor: Actor, status_id: int) -> None:
+    """Delete a status that is not built in and that no ticket uses and no status reopens as."""
     require_admin(actor)
     status = get_row(session, Status, status_id)
     built_in = [why for key, why in BUILT_IN_STATUSES.items() if settings.get(session, key) == status_id]
@@ -529,12 +540,14 @@ def _shown_priority(form: PriorityForm) -> dict[str, Shown]:
 
 @query
 def list_priorities(session: Session, actor: Actor) -> list[Ref]:
+    """The priorities, by level."""
     require_admin(actor)
     return listing(session, Priority, Priority.level)
 
 
 @query
 def get_priority(session: Session, actor: Actor, priority_id: int) -> PriorityDetails:
+    """A priority to edit: its name, colour and level."""
     require_admin(actor)
     priority = get_row(session, Priority, priority_id)
     return PriorityDetails(
@@ -572,6 +585,7 @@ def save_priority(session: Session, actor: Actor, priority_id: int | None, form:
 
 @command
 def delete_priority(session: Session, actor: Actor, priority_id: int) -> None:
+    """Delete a priority that is not the default and that no ticket or help topic uses."""
     require_admin(actor)
     priority = get_row(session, Priority, priority_id)
     if priority.is_default:
@@ -636,6 +650,7 @@ def _types_problem(types: tuple[str, ...]) -> str | None:
 
 @query
 def get_settings(session: Session, actor: Actor) -> DeskSettings:
+    """The help desk's settings."""
     require_admin(actor)
     return _settings(session)
 
