@@ -28,6 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from shiboken6 import isValid
+
 from PySide6.QtCore import QCoreApplication, QSettings
 from PySide6.QtWidgets import QDialog, QGridLayout, QMessageBox, QSizePolicy, QSpacerItem, QWidget
 
@@ -94,6 +96,8 @@ class ConnectionProblemBox(QMessageBox):
         """Show the problem and wait for the answer (tests replace this classmethod to answer it)."""
         box = cls(parent, problem, url)
         await result_of(box)
+        if not isValid(box):  # deleted with its window as Desk quit: as if cancelled
+            return Choice.QUIT
         clicked = box.clickedButton()
         box.deleteLater()
         if clicked is box.change_button:

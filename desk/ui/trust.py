@@ -8,6 +8,8 @@ Cancel is the default everywhere: Enter or Escape never trusts a server.
 
 from __future__ import annotations
 
+from shiboken6 import isValid
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
@@ -136,7 +138,8 @@ class TrustDialog(QDialog):
         """Whether the agent trusts the server (tests replace this classmethod to answer it)."""
         dialog = cls(parent, verdict)
         trusted = await result_of(dialog) == QDialog.DialogCode.Accepted
-        dialog.deleteLater()
+        if isValid(dialog):  # not deleted with its window as Desk quit
+            dialog.deleteLater()
         return trusted
 
     def confirm_replace(self) -> QMessageBox:

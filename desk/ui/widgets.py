@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 from html import escape
 
+from shiboken6 import isValid
+
 from PySide6 import QtGui
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeyEvent, QWheelEvent
@@ -71,8 +73,9 @@ async def result_of(dialog: QDialog) -> int:
     """Open the dialog non-modally and wait, on the running loop, until it finishes; its result code (STYLE
     rule 30: a modal exec() inside a coroutine would run a nested event loop).
 
-    Callers deleteLater() the dialog once they have read it: left to Python's cyclic collector (asyncio's
-    exceptions and tasks hold it in cycles), it could be freed in a database worker thread.
+    Callers deleteLater() the dialog once they have read it (if it still isValid): left to Python's cyclic
+    collector (asyncio's exceptions and tasks hold it in cycles), it could be freed in a database worker thread.
+    A dialog deleted unanswered (its window closed under it as Desk quits) answers Rejected.
     """
     future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
@@ -81,11 +84,13 @@ async def result_of(dialog: QDialog) -> int:
             future.set_result(code)
 
     dialog.finished.connect(finish)
+    dialog.destroyed.connect(lambda: finish(QDialog.DialogCode.Rejected.value))
     dialog.open()
     try:
         return await future
     finally:
-        dialog.finished.disconnect(finish)
+        if isValid(dialog):
+            dialog.finished.disconnect(finish)
 
 
 def plain_labels(widget: QWidget) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from pathlib import Path
@@ -139,6 +140,27 @@ def test_choosing_another_row_with_unsaved_changes_asks_first(
         teams.revert_button.click()
         await until(lambda: not teams.is_dirty())
         window.close()
+
+    run(loop, scenario())
+
+
+def test_a_question_whose_window_is_deleted_under_it_answers_cancel(
+    ctx: Context, loop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    """Desk quitting with a form half-edited deletes the window under its "Discard your changes?": the question
+    answers Cancel (nothing is discarded behind the agent's back) and nothing raises."""
+
+    async def scenario() -> None:
+        window = opened(ctx, qtbot)
+        window.choose("Teams")
+        teams = window.sections["Teams"]
+        await until(lambda: teams.loaded_form is not None, what="the first team")
+        teams.editor.name.setText("Renamed but not saved")  # type: ignore[attr-defined]
+        asked = asyncio.ensure_future(teams.confirm_discard())
+        await until(lambda: teams.question is not None, what="the question")
+        window.deleteLater()
+        assert await asked is False
+        assert teams.question is None
 
     run(loop, scenario())
 

@@ -398,7 +398,8 @@ class Section(QWidget):
             return await result_of(box) == QMessageBox.StandardButton.Discard
         finally:
             self.question = None
-            box.deleteLater()
+            if isValid(box):
+                box.deleteLater()
 
     @async_slot
     async def save(self) -> None:
