@@ -21,9 +21,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, or_, select, text, tuple_
+from sqlalchemy import insert, or_, select, text
 
 from desk.domain.permissions import AgentActor, Right, SystemActor
+from desk.domain.queues import text_sort_key
 from desk.services import accounts, audit, people
 from desk.services.setup import install_defaults
 from desk.storage.db import Database
@@ -111,20 +112,28 @@ def timed(work: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def raw_users(db: Database, needle: str, after: tuple[str, int] | None = None) -> list[tuple[Any, ...]]:
-    """The directory's page in plain SQL: the same columns, filter, order and limit."""
-    statement = (
-        select(User.id, User.name, User.email, Organization.name, User.banned)
-        .outerjoin(Organization, Organization.id == User.organization_id)
-        .order_by(User.name, User.id)
-        .limit(people.PAGE + 1)
+    """The directory's page in plain SQL: the same columns, filter, order and limit. (The needles here are plain
+    lower-case ASCII: their own keys.)"""
+    keyset = "AND name_key >= :key AND (name_key > :key OR id > :id)" if after else ""
+    part = (
+        "SELECT id, name, email, organization_id, banned, name_key FROM users WHERE {} "
+        f"{keyset} ORDER BY name_key, id LIMIT {people.PAGE + 1}"
     )
+    found = part.format("1 = 1")
     if needle:
-        name = User.name.like(needle + "%") if db.dialect in ("mysql", "mariadb") else User.name.ilike(needle + "%")
-        statement = statement.where(or_(name, User.email.like(needle + "%")))
+        by_name, by_address = (
+            part.format(f"{column} >= :low AND {column} < :high") for column in ("name_key", "email")
+        )
+        found = f"SELECT * FROM ({by_name}) AS by_name UNION SELECT * FROM ({by_address}) AS by_address"
+    statement = text(
+        f"SELECT u.id, u.name, u.email, o.name, u.banned FROM ({found}) AS u "
+        f"LEFT JOIN organizations o ON o.id = u.organization_id ORDER BY u.name_key, u.id LIMIT {people.PAGE + 1}"
+    )
+    params: dict[str, Any] = {"low": needle, "high": needle[:-1] + chr(ord(needle[-1]) + 1)} if needle else {}
     if after:
-        statement = statement.where(tuple_(User.name, User.id) > tuple_(*after))
+        params |= {"key": text_sort_key(after[0]), "id": after[1]}
     with db.engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(statement)]
+        return [tuple(row) for row in connection.execute(statement, params)]
 
 
 def raw_audit(db: Database, model: Any, needle: str) -> list[tuple[Any, ...]]:
