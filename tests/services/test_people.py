@@ -39,6 +39,7 @@ def test_the_directory_pages_by_name_and_finds_names_and_addresses(world: World)
 # escape, and spaces: names and addresses made of them share prefixes often enough for searches to find some.
 LETTERS = "aAbBeEéÉèß İıﬁＡσΣςΩДдЖж%_\\0٣"
 letters = st.text(st.sampled_from(LETTERS) | st.characters(exclude_categories=["Cs"]), min_size=1, max_size=8)
+few_letters = st.text(st.sampled_from("aAéД%_\\"), min_size=1, max_size=4) | letters  # more shared prefixes
 
 
 def _directory(world: World, text: str, limit: int) -> list[int]:
@@ -54,13 +55,21 @@ def _directory(world: World, text: str, limit: int) -> list[int]:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(people_=st.lists(st.tuples(letters, letters), max_size=8), data=st.data(), limit=st.integers(1, 4))
+@given(
+    people_=st.lists(st.tuples(few_letters, few_letters), max_size=10),
+    data=st.data(),
+    limit=st.integers(1, 4),
+    probe=st.integers(1, 12),
+)
 def test_the_directory_finds_exactly_the_names_and_addresses_that_begin_with_the_text(
-    world: World, people_: list[tuple[str, str]], data: st.DataObject, limit: int
-) -> None:
+    world: World, monkeypatch: pytest.MonkeyPatch, people_: list[tuple[str, str]], data: st.DataObject, limit: int,
+    probe: int,
+) -> None:  # fmt: skip
     """Names match whatever their case or accents (as the queues sort them: text_sort_key); addresses match lower-
     cased, character for character; `%`, `_` and `\\` are themselves. The pages come in that key's order, then by
-    id, the same on every engine."""
+    id, the same on every engine, whether a page of addresses is found among the next users in name order (PROBE of
+    them, made small here) or in the address index."""
+    monkeypatch.setattr(people, "PROBE", probe)
     added = []
     for name, local in people_:
         try:
