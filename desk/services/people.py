@@ -101,10 +101,10 @@ def _addresses(session: Session, page: AnySelect, address: str, limit: int) -> A
     A text that begins most addresses (all "user…" ones for "u") would sort most of the table that way, and only
     PostgreSQL's statistics tell it so; the next PROBE users in name order then hold a page of them already.
     """
-    head = page.order_by(User.name_key, User.id).limit(PROBE).subquery()
-    probe = select(head).where(*_from(head.c.email, address, prefix_end(address)))
-    if len(session.execute(probe.limit(limit + 1)).all()) > limit:
-        return probe
+    head = page.with_only_columns(User.id, User.email).order_by(User.name_key, User.id).limit(PROBE).subquery()
+    ids = session.scalars(select(head.c.id).where(*_from(head.c.email, address, prefix_end(address))).limit(limit + 1))
+    if len(found := ids.all()) > limit:
+        return page.where(User.id.in_(found))
     return page.where(*_from(User.email, address, prefix_end(address)))
 
 
