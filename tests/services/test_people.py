@@ -40,6 +40,7 @@ def test_the_directory_pages_by_name_and_finds_names_and_addresses(world: World)
 LETTERS = "aAbBeEéÉèß İıﬁＡσΣςΩДдЖж%_\\0٣"
 letters = st.text(st.sampled_from(LETTERS) | st.characters(exclude_categories=["Cs"]), min_size=1, max_size=8)
 few_letters = st.text(st.sampled_from("aAéД%_\\"), min_size=1, max_size=4) | letters  # more shared prefixes
+long_names = st.builds(lambda part, times: part * times, few_letters, st.integers(10, 40))  # keys cut at 80
 
 
 def _directory(world: World, text: str, limit: int) -> list[int]:
@@ -56,7 +57,7 @@ def _directory(world: World, text: str, limit: int) -> list[int]:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    people_=st.lists(st.tuples(few_letters, few_letters), max_size=10),
+    people_=st.lists(st.tuples(few_letters | long_names, few_letters), max_size=10),
     data=st.data(),
     limit=st.integers(1, 4),
     probe=st.integers(1, 12),
