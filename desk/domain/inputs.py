@@ -126,6 +126,17 @@ def literal(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def prefix_end(prefix: str) -> str | None:
+    """The first text after every text that begins with `prefix`, in code point order: a prefix search is then the
+    range [prefix, end) of an index whose collation compares code points. None when no text past the prefix's
+    begins otherwise (it is only U+10FFFF characters, or empty)."""
+    kept = prefix.rstrip(chr(0x10FFFF))
+    if not kept:
+        return None
+    following = ord(kept[-1]) + 1
+    return kept[:-1] + chr(0xE000 if 0xD800 <= following <= 0xDFFF else following)  # surrogates are no text
+
+
 def check_search(text: str) -> str:
     """Search text as typed, made one spaced line; Invalid (on the field "text") when it holds line breaks or
     control characters, which no name or address has."""

@@ -108,7 +108,7 @@ def find_users(session: Session, actor: Actor, text: str, *, limit: int = 20) ->
                 User.email.like(f"%{pattern}%", escape="\\"),
             )
         )
-        .order_by(User.name, User.id)
+        .order_by(User.name_key, User.id)  # ix_users_name_key: read in order until the page is full
         .limit(limit)
     )
     return [

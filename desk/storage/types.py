@@ -66,3 +66,11 @@ SortKeyString = (
     .with_variant(postgresql.VARCHAR(SORT_KEY_LENGTH, collation="C"), "postgresql")
     .with_variant(mysql.VARCHAR(SORT_KEY_LENGTH, collation="utf8mb4_bin"), "mysql", "mariadb")
 )
+# End users' addresses (stored lower-cased) compare code point by code point on every engine too, so that an address
+# prefix is one range of their unique index with the same rows everywhere (MariaDB's default collation would also
+# match "josé" to "jose", and a PostgreSQL database's own collation need not order by code point).
+AddressString = (
+    String(254)
+    .with_variant(postgresql.VARCHAR(254, collation="C"), "postgresql")
+    .with_variant(mysql.VARCHAR(254, collation="utf8mb4_bin"), "mysql", "mariadb")
+)

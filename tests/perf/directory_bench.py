@@ -3,9 +3,11 @@ a few hundred thousand changes and sign-ins. Each service call is timed beside h
 work (same rows, filter, order, limit, read-back), in the same run, warm; the answers are checked equal.
 
     uv run python -m tests.perf.directory_bench --engines sqlite,postgresql [--users 1000000] [--audit 200000]
+        [--database desk_directory_bench] [--keep FOLDER] [--reuse]
 
-It builds its own database per engine (`desk_directory_bench`, or a SQLite file in a temporary folder) and only
-reads it while measuring.
+It builds its own database per engine (`--database`, or a SQLite file in a temporary folder) and only reads it
+while measuring. Building a million end users takes minutes: `--keep FOLDER` keeps the SQLite file there, and
+`--reuse` measures the databases an earlier run built (after `desk db upgrade`, say) instead of building again.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, or_, select, text, tuple_
+from sqlalchemy import insert, or_, select, text
 
 from desk.domain.permissions import AgentActor, Right, SystemActor
+from desk.domain.queues import text_sort_key
 from desk.services import accounts, audit, people
 from desk.services.setup import install_defaults
 from desk.storage.db import Database
-from desk.storage.models import AdminAudit, LoginAudit, Organization, User
+from desk.storage.models import AdminAudit, Agent, LoginAudit, Organization, User
 from tests.conftest import build_schema
 
 RUNS = 15
@@ -38,24 +41,25 @@ LAST = ("Martin", "Lopez", "Clark", "Young", "Sanchez", "Taylor", "Martinez", "L
         "Robinson", "Hernandez", "Rossi", "Lewis", "Silva", "Nakamura", "Allen", "Novak", "Quinn")  # fmt: skip
 
 
-def url_for(engine: str, folder: str) -> str:
+def url_for(engine: str, folder: str, database: str) -> str:
     if engine == "sqlite":
         return f"sqlite:///{folder}/directory.db"
     base = os.environ.get("DESK_TEST_POSTGRES_URL" if engine == "postgresql" else "DESK_TEST_MARIADB_URL")
     base = base or (
         "postgresql://postgres@127.0.0.1:5432/" if engine == "postgresql" else "mysql://root@127.0.0.1:3306/"
     )
-    return base.rsplit("/", 1)[0] + "/desk_directory_bench"
+    return f"{base.rsplit('/', 1)[0]}/{database}"
 
 
 def create_database(url: str) -> None:
     if url.startswith("sqlite"):
         return
-    server = Database(url.rsplit("/", 1)[0] + ("/postgres" if url.startswith("postgresql") else "/mysql"))
+    base, database = url.rsplit("/", 1)
+    server = Database(base + ("/postgres" if url.startswith("postgresql") else "/mysql"))
     with server.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text("DROP DATABASE IF EXISTS desk_directory_bench"))
+        connection.execute(text(f"DROP DATABASE IF EXISTS {database}"))
         suffix = "" if url.startswith("postgresql") else " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-        connection.execute(text(f"CREATE DATABASE desk_directory_bench{suffix}"))
+        connection.execute(text(f"CREATE DATABASE {database}{suffix}"))
     server.dispose()
 
 
@@ -108,20 +112,28 @@ def timed(work: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def raw_users(db: Database, needle: str, after: tuple[str, int] | None = None) -> list[tuple[Any, ...]]:
-    """The directory's page in plain SQL: the same columns, filter, order and limit."""
-    statement = (
-        select(User.id, User.name, User.email, Organization.name, User.banned)
-        .outerjoin(Organization, Organization.id == User.organization_id)
-        .order_by(User.name, User.id)
-        .limit(people.PAGE + 1)
+    """The directory's page in plain SQL: the same columns, filter, order and limit. (The needles here are plain
+    lower-case ASCII: their own keys.)"""
+    keyset = "AND name_key >= :key AND (name_key > :key OR id > :id)" if after else ""
+    part = (
+        "SELECT id, name, email, organization_id, banned, name_key FROM users WHERE {} "
+        f"{keyset} ORDER BY name_key, id LIMIT {people.PAGE + 1}"
     )
+    found = part.format("1 = 1")
     if needle:
-        name = User.name.like(needle + "%") if db.dialect in ("mysql", "mariadb") else User.name.ilike(needle + "%")
-        statement = statement.where(or_(name, User.email.like(needle + "%")))
+        by_name, by_address = (
+            part.format(f"{column} >= :low AND {column} < :high") for column in ("name_key", "email")
+        )
+        found = f"SELECT * FROM ({by_name}) AS by_name UNION SELECT * FROM ({by_address}) AS by_address"
+    statement = text(
+        f"SELECT u.id, u.name, u.email, o.name, u.banned FROM ({found}) AS u "
+        f"LEFT JOIN organizations o ON o.id = u.organization_id ORDER BY u.name_key, u.id LIMIT {people.PAGE + 1}"
+    )
+    params: dict[str, Any] = {"low": needle, "high": needle[:-1] + chr(ord(needle[-1]) + 1)} if needle else {}
     if after:
-        statement = statement.where(tuple_(User.name, User.id) > tuple_(*after))
+        params |= {"key": text_sort_key(after[0]), "id": after[1]}
     with db.engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(statement)]
+        return [tuple(row) for row in connection.execute(statement, params)]
 
 
 def raw_audit(db: Database, model: Any, needle: str) -> list[tuple[Any, ...]]:
@@ -140,6 +152,8 @@ def raw_audit(db: Database, model: Any, needle: str) -> list[tuple[Any, ...]]:
 
 def measure(db: Database, admin: AgentActor) -> None:
     """Each case as the service answers it and as plain SQL does, with whether both gave the same rows."""
+    last = people.list_users(db, admin).rows[-1]
+    after = (last.name, last.id)
     cases: list[tuple[str, Callable[[], Any], Callable[[], Any]]] = [
         ("directory, first page", lambda: people.list_users(db, admin), lambda: raw_users(db, "")),
         ("directory, name prefix 'sofia mar'", lambda: people.list_users(db, admin, "sofia mar"),
@@ -147,6 +161,8 @@ def measure(db: Database, admin: AgentActor) -> None:
         ("directory, address 'user4242'", lambda: people.list_users(db, admin, "user4242"),
          lambda: raw_users(db, "user4242")),
         ("directory, no match", lambda: people.list_users(db, admin, "zzqx"), lambda: raw_users(db, "zzqx")),
+        ("directory, second page", lambda: people.list_users(db, admin, after=after),
+         lambda: raw_users(db, "", after)),
         ("audit log, first page", lambda: audit.audit_log(db, admin), lambda: raw_audit(db, AdminAudit, "")),
         ("audit log, text 'Agent 1999'", lambda: audit.audit_log(db, admin, text="Agent 1999"),
          lambda: raw_audit(db, AdminAudit, "Agent 1999")),
@@ -169,18 +185,29 @@ def main() -> None:
     parser.add_argument("--engines", default="sqlite")
     parser.add_argument("--users", type=int, default=1_000_000)
     parser.add_argument("--audit", type=int, default=200_000)
+    parser.add_argument("--database", default="desk_directory_bench", help="on PostgreSQL and MariaDB")
+    parser.add_argument("--keep", metavar="FOLDER", help="where the SQLite database stays (else a temporary one)")
+    parser.add_argument("--reuse", action="store_true", help="measure the databases an earlier run built")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as temporary:
         for engine in args.engines.split(","):
-            url = url_for(engine, folder)
-            create_database(url)
-            db = Database(url)
-            begin = time.perf_counter()
-            build(db, url, args.users, args.audit)
-            print(f"{engine}: {args.users:,} end users, {args.audit:,} changes and sign-ins, built in "
-                  f"{time.perf_counter() - begin:.0f} s")  # fmt: skip
-            admin = accounts.add_agent(db, SystemActor(), username="admin", name="Admin", email="admin@x.example",
-                                       password="admin-password", rights=(Right.ADMIN,))  # fmt: skip
+            url = url_for(engine, args.keep or temporary, args.database)
+            if args.reuse:
+                db = Database(url)
+                with db.transaction() as session:
+                    admin = accounts.agent_actor(
+                        session, session.scalars(select(Agent).filter_by(username="admin")).one()
+                    )
+                print(f"{engine}: the database built before")
+            else:
+                create_database(url)
+                db = Database(url)
+                begin = time.perf_counter()
+                build(db, url, args.users, args.audit)
+                print(f"{engine}: {args.users:,} end users, {args.audit:,} changes and sign-ins, built in "
+                      f"{time.perf_counter() - begin:.0f} s")  # fmt: skip
+                admin = accounts.add_agent(db, SystemActor(), username="admin", name="Admin", email="admin@x.example",
+                                           password="admin-password", rights=(Right.ADMIN,))  # fmt: skip
             measure(db, admin)
             db.dispose()
 
