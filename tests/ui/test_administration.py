@@ -104,8 +104,10 @@ def test_refused_fields_are_shown_beside_them_and_the_form_is_kept(
         assert editor.errors["name"].text() == "Another department is called Billing."
         assert editor.name.text() == "Billing" and departments.current_id is None
         editor.name.setText("Sales")
+        saved: list[bool] = []
+        departments.saved.connect(lambda: saved.append(True))
         departments.save_button.click()
-        await until(lambda: departments.current_id is not None, what="the new department")
+        await until(lambda: saved, what="the new department saved and listed")  # the save's whole work is done
         assert not editor.errors["name"].isVisible()
         assert [d.name for d in staff.list_departments(ctx.services.db, ctx.agent)].count("Sales") == 1  # type: ignore[attr-defined]
         listed: list[bool] = []
