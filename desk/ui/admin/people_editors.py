@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desk.domain.canned import CANNED_VARIABLES
 from desk.domain.errors import DeskError
 from desk.domain.people import OrganizationDetails, OrganizationForm, UserDetails, UserForm, UserRow
 from desk.domain.staff import DepartmentMembers, MemberForm, StaffChoices
@@ -38,7 +39,7 @@ from desk.ui.labels import when
 from desk.ui.tasks import Context, async_slot
 from desk.ui.widgets import label, plain_tip
 
-VARIABLES = "%{ticket.number}, %{ticket.subject}, %{user.name}, %{agent.name}, %{department.name}"
+VARIABLES = ", ".join(f"%{{{name}}}" for name in CANNED_VARIABLES)  # what desk.services.canned fills in
 
 
 def _user_row(user: UserRow) -> Row:
