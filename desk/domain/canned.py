@@ -1,19 +1,44 @@
 """Templates with variables: "%{ticket.number}" replaced by its value; an unknown name is left as typed. Also the
-default texts of the mail Desk sends (desk.services.mail.outbound renders and queues them)."""
+default texts of the mail Desk sends (desk.services.mail.outbound renders and queues them), and the variables of a
+canned response (desk.services.canned fills them in for the agent's composer)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 _VARIABLE = re.compile(r"%\{([a-z_.]+)\}")
+
+# What a canned response is filled in with on a ticket: the one list the canned editor shows the administrator
+# and desk.services.canned fills (user.* and requester.* both name the ticket's requester; agent.name is the
+# agent inserting it; ticket.due the ticket's next due time).
+CANNED_VARIABLES = (
+    "ticket.number",
+    "ticket.subject",
+    "ticket.due",
+    "user.name",
+    "user.email",
+    "requester.name",
+    "requester.email",
+    "agent.name",
+    "department.name",
+)
 
 
 def render(template: str, variables: Mapping[str, Any]) -> str:
     """Fill in the variables. One left as typed shows the administrator the misspelt name in the sent mail."""
     return _VARIABLE.sub(lambda m: str(variables[m[1]]) if m[1] in variables else m[0], template)
+
+
+def due_text(moment: datetime, zone: str) -> str:
+    """A due time as a reply tells it to a requester: the full date and the clock time in a named zone
+    ("Tue 8 Dec 2026, 17:00 CET"), never the agent window's short "17:00", which means nothing in a mail."""
+    local = moment.astimezone(ZoneInfo(zone))
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} {local.tzname()}"
 
 
 def unknown_variables(template: str, known: tuple[str, ...]) -> list[str]:

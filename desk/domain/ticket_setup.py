@@ -151,3 +151,13 @@ class CannedDetails:
     id: int
     form: CannedForm
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class CannedText:
+    """A canned response as the composer offers it on one ticket: its title, and its text with that ticket's
+    values filled in (plain text, as the administrator typed it)."""
+
+    id: int
+    title: str
+    text: str

@@ -65,6 +65,7 @@ EXPOSED: tuple[Callable[..., Any], ...] = (
     api_tokens.revoke_token,
     audit.audit_log,
     audit.sign_ins,
+    canned.canned_for_ticket,
     canned.delete_canned,
     canned.get_canned,
     canned.list_canned,

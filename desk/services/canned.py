@@ -4,20 +4,24 @@ Administrators write them here, and a department's manager their department's; t
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from desk.domain.canned import CANNED_VARIABLES, due_text, render
 from desk.domain.errors import Invalid, PermissionDenied
 from desk.domain.inputs import is_one_line
-from desk.domain.permissions import Actor
+from desk.domain.permissions import Actor, AgentActor, Perm
 from desk.domain.staff import AuditAction, AuditKind
-from desk.domain.ticket_setup import CannedDetails, CannedForm
+from desk.domain.ticket_setup import CannedDetails, CannedForm, CannedText
 from desk.domain.views import Ref
-from desk.services import audit
+from desk.services import audit, sla
 from desk.services.audit import Shown
-from desk.services.base import command, now, query
+from desk.services.base import command, load_ticket, now, query, require_agent, require_perm
 from desk.services.editing import audit_save, get_row, known, managed, names_of, require_manager, to_save
-from desk.storage.models import CannedResponse, Department
+from desk.services.mail import outbound
+from desk.storage.models import NO_DUE, Agent, CannedResponse, Department, SlaPlan, Ticket
 
 MAX_BODY = 20_000  # characters: a reply, not a manual
 
@@ -101,3 +105,53 @@ def delete_canned(session: Session, actor: Actor, canned_id: int) -> None:
     require_manager(session, actor, row.department_id)
     session.delete(row)
     audit.record(session, actor, AuditAction.DELETED, AuditKind.CANNED, canned_id, row.title)
+
+
+@query
+def canned_for_ticket(session: Session, actor: Actor, ticket_id: int) -> tuple[CannedText, ...]:
+    """The active canned responses an agent may insert in a reply on this ticket (the shared ones and its
+    department's), by title, each with the ticket's values filled in, as the composer previews and inserts them.
+
+    Asked by whoever may reply to the ticket, as `entries.post_reply` checks it: a ticket the agent may not see
+    does not exist for them. A variable not among CANNED_VARIABLES stays as typed, as does %{ticket.due} on a
+    ticket without a due time, so the agent sees in the preview what is left to write.
+    """
+    agent = require_agent(actor)
+    ticket = load_ticket(session, actor, ticket_id)
+    require_perm(actor, ticket, Perm.TICKET_REPLY, "reply to tickets")
+    values = _variables(session, agent, ticket)
+    rows = session.scalars(
+        select(CannedResponse)
+        .where(
+            CannedResponse.active.is_(True),
+            or_(CannedResponse.department_id.is_(None), CannedResponse.department_id == ticket.department_id),
+        )
+        .order_by(CannedResponse.title, CannedResponse.id)
+    )
+    return tuple(CannedText(row.id, row.title, render(row.body, values)) for row in rows)
+
+
+def _variables(session: Session, agent: AgentActor, ticket: Ticket) -> dict[str, Any]:
+    """CANNED_VARIABLES' values on this ticket: the ones a mail about it is filled with, under the names the
+    canned editor shows, and the calling agent's name and the ticket's due time."""
+    mail = outbound.variables(session, ticket, agent.name, "")
+    values = {
+        **mail,
+        "user.name": mail["requester.name"],
+        "user.email": mail["requester.email"],
+        "agent.name": agent.name,
+    }
+    if ticket.due_at != NO_DUE:
+        values["ticket.due"] = due_text(ticket.due_at, _zone(session, agent, ticket))
+    return {name: values[name] for name in CANNED_VARIABLES if name in values}
+
+
+def _zone(session: Session, agent: AgentActor, ticket: Ticket) -> str:
+    """The time zone a due time is told in: the agent's own (as they read dates), else the one the ticket's SLA
+    clock runs in (its business hours'), else UTC; the text names it, so the requester reads it right anyway."""
+    own = session.get(Agent, agent.id)
+    if own is not None and own.timezone:
+        return own.timezone
+    plan = session.get(SlaPlan, ticket.sla_id) if ticket.sla_id is not None else None
+    hours = sla.ticket_hours(session, ticket, plan) if plan is not None else None
+    return hours.tz if hours is not None else "UTC"

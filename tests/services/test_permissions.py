@@ -387,6 +387,7 @@ CASES: dict[str, tuple[Service, Call, set[str]]] = {
     "get_canned": (canned.get_canned, lambda call, w, t: call(_canned(w)), ADMINS),
     "save_canned": (canned.save_canned, lambda call, w, t: call(None, CannedForm("Hi", "Hello %{user.name}")), ADMINS),
     "delete_canned": (canned.delete_canned, lambda call, w, t: call(_canned(w)), ADMINS),
+    "canned_for_ticket": (canned.canned_for_ticket, lambda call, w, t: call(t.id), {"admin", "manager", "limited"}),
     "mailbox_names": (mailboxes.mailbox_names, lambda call, w, t: call(), ADMINS),
     "list_mailboxes": (mailboxes.list_mailboxes, lambda call, w, t: call(), ADMINS),
     "get_mailbox": (mailboxes.get_mailbox, lambda call, w, t: call(_mailbox(w).form.address), ADMINS),

@@ -3,14 +3,14 @@
     python -m tests.ui.screenshots --out build/screenshots
 
 Builds a small demo help desk in a temporary folder, signs in as the demo admin and grabs: the connection dialog
-(empty, a server address refused beside the field, a file tried, a new file, an old database login's message), a
-new help desk's first administrator (against a server, its set-up code refused), the login dialog (on a file, and
+(empty, a server address refused beside the field, a file tried, a new file, an old database login's message), a new
+help desk's first administrator (against a server, its set-up code refused), the login dialog (on a file, and
 against a server with "Stay signed in", with and without a keyring), the Open queue, a ticket with its thread and
-properties, the composer with an error, the new-ticket dialog with field errors, an empty search, the keyboard
-shortcuts, the demo mailbox, the composer when mail is not set up, a ticket that came by mail (the demo's sink
-switched off for it), the API tokens (empty, then with a new token's secret), each section of the Administration
-window and the change-password dialog. The theme comes from DESK_THEME (light / dark); the platform from
-QT_QPA_PLATFORM (xcb on Xvfb for real rendering).
+properties, the composer with an error, the canned responses offered in the composer, the new-ticket dialog with
+field errors, an empty search, the keyboard shortcuts, the demo mailbox, the composer when mail is not set up, a
+ticket that came by mail (the demo's sink switched off for it), the API tokens (empty, then with a new token's
+secret), each section of the Administration window and the change-password dialog. The theme comes from DESK_THEME
+(light / dark); the platform from QT_QPA_PLATFORM (xcb on Xvfb for real rendering).
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QMenu, QWidget
+from PySide6.QtGui import QTextCursor
+from PySide6.QtWidgets import QMenu, QPlainTextEdit, QWidget
 
 from desk.client.local import LocalServices
 from desk.client.remote import RemoteServices
@@ -49,6 +50,7 @@ from desk.ui.login import LoginDialog
 from desk.ui.main_window import MainWindow, ShortcutsDialog
 from desk.ui.queue.model import SUBJECT_COLUMN
 from desk.ui.startup import sign_in, sign_in_function
+from desk.ui.ticket.canned_picker import CannedPicker
 from desk.ui.ticket.composer import ComposerWidget
 from desk.ui.ticket.new_ticket import NewTicketDialog
 from tests.conftest import build_schema
@@ -173,6 +175,19 @@ async def shoot(out: Path, url: str) -> None:
     editor.start_reply(EntryKind.NOTE)
     await settle()
     save(window, out, "5-ticket-note")
+    editor.start_reply(EntryKind.REPLY)
+    body = editor.composer.findChild(QPlainTextEdit, "composerBody")
+    picker = window.findChild(CannedPicker)
+    assert body is not None and picker is not None
+    body.setPlainText("Hello,\n\n")
+    body.moveCursor(QTextCursor.MoveOperation.End)
+    editor.composer.open_canned()  # as Ctrl+Shift+T, or a `/` typed on the empty line
+    await settle(picker.current)
+    body.insertPlainText("on it")  # typed: filters the list
+    await settle()
+    save(window, out, "5-composer-canned")
+    picker.close_list()
+    body.clear()
 
     window.search_edit.setText(LONG_THREAD_SUBJECT)
     window.run_search()

@@ -284,8 +284,11 @@ def test_pasted_html_becomes_plain_text_in_every_editor(hostile: tuple[Context, 
     qtbot.addWidget(composer)
     dialog = NewTicketDialog(ctx)
     qtbot.addWidget(dialog)
-    editors = [*composer.findChildren(QPlainTextEdit), *dialog.findChildren(QPlainTextEdit)]
-    assert editors and not [*composer.findChildren(QTextEdit), *dialog.findChildren(QTextEdit)]
+    plain = [*composer.findChildren(QPlainTextEdit), *dialog.findChildren(QPlainTextEdit)]
+    assert plain and not [*composer.findChildren(QTextEdit), *dialog.findChildren(QTextEdit)]
+    editors = [editor for editor in plain if not editor.isReadOnly()]
+    # The one that is not edited shows the canned response about to be inserted, as plain text too.
+    assert [viewer.objectName() for viewer in plain if viewer.isReadOnly()] == ["cannedPreview"]
     for editor in editors:
         data = QMimeData()
         data.setHtml('<p>Hello <img src="/dev/zero"><img src="//host/share/x.png"></p>')

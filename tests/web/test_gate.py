@@ -179,6 +179,7 @@ def read_cases(world: World, ticket: TicketView, other: TicketView) -> dict[Call
         mailboxes.get_mailbox_details: ((mailboxes.save_mailbox(world.db, world.admin, None, SUPPORT).id,), {}),
         mailboxes.try_mailbox: ((MailboxForm("Nowhere", "nowhere@x.example"),), {}),
         canned.get_canned: ((canned.save_canned(world.db, world.admin, None, THANKS).id,), {}),
+        canned.canned_for_ticket: ((ticket.id,), {}),
         notifications.mail_templates: ((), {}),
         notifications.notification_switches: ((), {}),
         notifications.preview_mail_template: (

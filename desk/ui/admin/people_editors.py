@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desk.domain.canned import CANNED_VARIABLES
 from desk.domain.errors import DeskError
 from desk.domain.people import OrganizationDetails, OrganizationForm, UserDetails, UserForm, UserRow
 from desk.domain.staff import DepartmentMembers, MemberForm, StaffChoices
@@ -38,7 +39,9 @@ from desk.ui.labels import when
 from desk.ui.tasks import Context, async_slot
 from desk.ui.widgets import label, plain_tip
 
-VARIABLES = "%{ticket.number}, %{ticket.subject}, %{user.name}, %{agent.name}, %{department.name}"
+# What desk.services.canned fills in. A word joiner after each "%" keeps "%{user.email}" whole where the label wraps
+# (Qt broke the line between "%" and "{"); a label's text is not selectable, so it is never copied into a response.
+VARIABLES = ", ".join(f"%\u2060{{{name}}}" for name in CANNED_VARIABLES)
 
 
 def _user_row(user: UserRow) -> Row:

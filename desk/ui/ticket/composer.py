@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
+from shiboken6 import isValid
+
 import qasync
 from PySide6.QtCore import QMimeData, Qt, QTimer, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QFocusEvent, QHideEvent, QKeySequence, QPalette, QShortcut
@@ -35,10 +37,11 @@ from desk.domain.attachments import type_allowed
 from desk.domain.enums import EntryKind, OutgoingMail, Recipients, StatusState
 from desk.domain.errors import DeskError, ServerUnreachable
 from desk.domain.views import TicketView, format_size
-from desk.services import entries
+from desk.services import canned, entries
 from desk.ui import icons, labels, theme
 from desk.ui.offline import PendingAction
-from desk.ui.tasks import Context
+from desk.ui.tasks import Context, async_slot
+from desk.ui.ticket.canned_picker import CannedPicker
 from desk.ui.ticket.drafts import Draft, DraftStore, read_uploads
 from desk.ui.ticket.lock import ReplyLock, until_text
 from desk.ui.widgets import ChoiceBox, hands_off, label, plain_tip
@@ -127,8 +130,9 @@ class ComposerWidget(QWidget):
     """Reply or internal note for one ticket, with recipients, a status to set, files and the agent's signature.
 
     The owner calls `set_ticket` when the ticket is shown or reloaded, `set_mode` and `focus_editor` for the
-    reply (Ctrl+R) and note (Ctrl+Shift+N) shortcuts, and `set_lock_holder` when another agent holds the
-    ticket's lock. Ctrl+Enter in the composer sends.
+    reply (Ctrl+R) and note (Ctrl+Shift+N) shortcuts, `open_canned` for the canned responses' (Ctrl+Shift+T; a `/`
+    typed on an empty line offers them too), and `set_lock_holder` when another agent holds the ticket's lock.
+    Ctrl+Enter in the composer sends.
 
     Signals:
         sent(object): the TicketView the service returned after a successful send.
@@ -159,6 +163,9 @@ class ComposerWidget(QWidget):
         self._draft_timer.setInterval(DRAFT_DELAY_MS)
         self._draft_timer.timeout.connect(self.save_draft)
         self._build()
+        # The ticket version whose canned responses the picker holds, and the one they are being fetched for.
+        self._canned_for: tuple[int, int | None] | None = None
+        self._canned_asked: tuple[int, int | None] | None = None
         self._reply_lock = ReplyLock(ctx, self)
         self._reply_lock.holder_changed.connect(self.set_lock_holder)
         self.setAcceptDrops(True)
@@ -180,10 +187,13 @@ class ComposerWidget(QWidget):
         self._offer_signatures(ticket.department.id)
         if ticket.id == self._ticket_id:
             self._version = ticket.version
+            self._forget_stale_canned()
             return
+        self._canned.close_list()
         self.save_draft()
         self._reply_lock.set_ticket(ticket.id)  # leaving a ticket gives its lock back
         self._ticket_id, self._version = ticket.id, ticket.version
+        self._forget_stale_canned()
         self._show_error("")
         self._restore(self.drafts.load(self._ctx.agent.id, ticket.id) or Draft())
         monitor = self._ctx.connection
@@ -208,6 +218,12 @@ class ComposerWidget(QWidget):
 
     def focus_editor(self) -> None:
         self._body.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def open_canned(self) -> None:
+        """Offer the ticket's canned responses at the cursor, filtered by what is typed next."""
+        if self._ticket_id is not None:
+            self.focus_editor()
+            self._canned.open()
 
     def set_lock_holder(self, name: str | None, until: datetime | None = None, can_take_over: bool = False) -> None:
         """Show that another agent is replying to this ticket (until when, and a take-over button when the role
@@ -447,6 +463,8 @@ class ComposerWidget(QWidget):
         self._body.textChanged.connect(self._changed)
         self._body.files_dropped.connect(self.add_files)
         self._body.focus_lost.connect(self._on_focus_lost)
+        self._canned = CannedPicker(self._body)
+        self._canned.wanted.connect(self._offer_canned)
         layout.addWidget(self._body, 1)
 
         self._chips = QWidget()
@@ -600,10 +618,19 @@ class ComposerWidget(QWidget):
             return body
         return f"{body.rstrip()}\n\n{signature}"
 
+    def _forget_stale_canned(self) -> None:
+        """Canned responses are filled in from the ticket as it is: another ticket or version asks for them again
+        (at once if the picker is open, else when it opens)."""
+        if (self._ticket_id, self._version) != self._canned_for:
+            self._canned_for = None
+            self._canned.set_responses(None)
+
     def _set_sending(self, sending: bool) -> None:
         self._sending = sending
         busy = sending or self._pending is not None
         self._body.setReadOnly(busy)  # what is being sent is what gets cleared afterwards
+        if busy:
+            self._canned.close_list()
         self._attach.setEnabled(not busy)
         for button in self._modes.buttons():
             button.setEnabled(not busy)
@@ -669,6 +696,27 @@ class ComposerWidget(QWidget):
             return
         self._set_pending(None)
         self._refuse(labels.tr("Not sent: {reason}").format(reason=message))
+
+    @async_slot
+    async def _offer_canned(self) -> None:
+        """Fetch the ticket's canned responses for the picker, once for each version of the ticket."""
+        if self._ticket_id is None:
+            return
+        ticket_id, key = self._ticket_id, (self._ticket_id, self._version)
+        if key == self._canned_asked:
+            return
+        self._canned_asked = key
+        try:
+            responses = await self._ctx.call(canned.canned_for_ticket, ticket_id)
+        except DeskError as error:
+            if isValid(self) and key == (self._ticket_id, self._version):
+                self._canned_asked = None  # asked again when the picker next opens
+                self._canned.show_error(str(error))
+            return
+        if not isValid(self) or key != (self._ticket_id, self._version):
+            return  # closed, or another ticket (or a newer version of this one) meanwhile
+        self._canned_for, self._canned_asked = key, None
+        self._canned.set_responses(responses)
 
     def _on_focus_lost(self) -> None:
         if self._draft_timer.isActive():

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QLabel,
+    QListWidget,
     QPlainTextEdit,
     QPushButton,
     QToolButton,
@@ -26,10 +27,12 @@ from PySide6.QtWidgets import (
 
 from desk import config
 from desk.domain.enums import EntryKind, Queue, Recipients
+from desk.domain.errors import ServerUnreachable
 from desk.domain.queues import Criteria
 from desk.domain.views import DepartmentSignature, EntryView, TicketView
-from desk.services import queues, tickets
+from desk.services import canned, queues, tickets
 from desk.ui.tasks import Context
+from desk.ui.ticket.canned_picker import CannedPicker
 from desk.ui.ticket.composer import ComposerWidget
 from desk.ui.ticket.drafts import Draft, DraftStore
 from tests.ui.conftest import db_of, run, until
@@ -78,7 +81,7 @@ class Screen:
         self.lock = self._find(composer, QWidget, "composerLock")
 
     @staticmethod
-    def _find(composer: ComposerWidget, kind: type[W], name: str) -> W:
+    def _find(composer: QWidget, kind: type[W], name: str) -> W:
         found = composer.findChild(kind, name)
         assert found is not None, name
         return found
@@ -414,3 +417,207 @@ def test_a_file_of_a_type_not_accepted_is_refused_with_the_types_that_are(
         "“invoice.pdf.exe” cannot be attached: only these file types are accepted: pdf, png. "
         "“README” cannot be attached: only these file types are accepted: pdf, png."
     )
+
+
+# --- canned responses -------------------------------------------------------------------------------------------
+
+
+class Picker:
+    """The canned-response picker as the agent sees it: shown or not, the titles listed, the highlighted one's
+    text, or the message in place of the list."""
+
+    def __init__(self, composer: ComposerWidget) -> None:
+        found = composer.window().findChild(CannedPicker)
+        assert found is not None
+        self.widget = found
+        self.list = Screen._find(found, QListWidget, "cannedList")
+        self.preview = Screen._find(found, QPlainTextEdit, "cannedPreview")
+        self.empty = Screen._find(found, QLabel, "cannedEmpty")
+
+    def shown(self) -> bool:
+        return self.widget.isVisible()
+
+    def titles(self) -> list[str]:
+        if not self.list.isVisible():
+            return []
+        return [item.text() for i in range(self.list.count()) if (item := self.list.item(i))]
+
+    def highlighted(self) -> str:
+        item = self.list.currentItem()
+        return item.text() if item is not None else ""
+
+
+def canned_texts(ctx: Context, ticket: TicketView) -> dict[str, str]:
+    """The demo's canned responses as filled in on this ticket for the signed-in agent."""
+    return {c.title: c.text for c in canned.canned_for_ticket(db_of(ctx), ctx.agent, ticket.id)}
+
+
+def test_a_slash_on_an_empty_line_offers_canned_responses_and_enter_inserts_one(
+    loop: qasync.QEventLoop, ctx: Context, ticket: TicketView, composer: ComposerWidget
+) -> None:
+    screen, picker = Screen(composer), Picker(composer)
+    texts = canned_texts(ctx, ticket)
+    thanks = texts["Thanks, we are on it"]
+    assert ticket.number in thanks and ticket.requester.name in thanks and ctx.agent.name in thanks
+
+    async def scenario() -> None:
+        composer.focus_editor()
+        QTest.keyClicks(screen.body, "Hello,")
+        QTest.keyClick(screen.body, Qt.Key.Key_Return)
+        assert not picker.shown()
+        QTest.keyClicks(screen.body, "/")
+        assert picker.shown() and screen.body.toPlainText() == "Hello,\n/"  # the `/` is typed, as any key
+        await until(picker.titles, what="the canned responses")
+        assert picker.titles() == sorted(texts)
+        QTest.keyClicks(screen.body, "ON it")
+        assert picker.titles() == ["Thanks, we are on it"]
+        assert picker.preview.toPlainText() == thanks  # shown as it will be inserted, variables filled in
+        assert screen.body.toPlainText() == "Hello,\n/ON it"
+        QTest.keyClick(screen.body, Qt.Key.Key_Return)
+        assert not picker.shown()
+        assert screen.body.toPlainText() == f"Hello,\n{thanks}"  # in place of the `/ON it` typed
+        assert screen.body.textCursor().atEnd()
+        await until(draft_file(ctx, ticket.id).exists, what="the draft")  # an edit like any other
+        assert json.loads(draft_file(ctx, ticket.id).read_text())["body"] == f"Hello,\n{thanks}"
+        screen.body.undo()
+        assert screen.body.toPlainText() == "Hello,\n/ON it"
+
+    run(loop, scenario())
+
+
+def test_arrows_choose_the_response_and_its_text_is_previewed(
+    loop: qasync.QEventLoop, ctx: Context, ticket: TicketView, composer: ComposerWidget
+) -> None:
+    screen, picker = Screen(composer), Picker(composer)
+    texts = canned_texts(ctx, ticket)
+
+    async def scenario() -> None:
+        composer.focus_editor()
+        QTest.keyClicks(screen.body, "/")
+        await until(picker.titles)
+        first, second = sorted(texts)[:2]
+        assert picker.highlighted() == first and picker.preview.toPlainText() == texts[first]
+        QTest.keyClick(screen.body, Qt.Key.Key_Down)
+        assert picker.highlighted() == second and picker.preview.toPlainText() == texts[second]
+        QTest.keyClick(screen.body, Qt.Key.Key_Up)
+        QTest.keyClick(screen.body, Qt.Key.Key_Up)  # stays on the first
+        assert picker.highlighted() == first
+        QTest.keyClick(screen.body, Qt.Key.Key_Down)
+        QTest.keyClick(screen.body, Qt.Key.Key_Enter)
+        assert screen.body.toPlainText() == texts[second]
+
+        QTest.keyClick(screen.body, Qt.Key.Key_Return)
+        QTest.keyClicks(screen.body, "/zzqx")
+        assert picker.titles() == [] and picker.empty.text() == "No canned response has “zzqx” in its title"
+        QTest.keyClick(screen.body, Qt.Key.Key_Return)  # nothing to insert: a new line, as typed
+        assert screen.body.toPlainText() == f"{texts[second]}\n/zzqx\n" and not picker.shown()
+
+    run(loop, scenario())
+
+
+def test_escape_and_a_slash_inside_a_line_leave_the_text_as_typed(
+    loop: qasync.QEventLoop, ctx: Context, ticket: TicketView, composer: ComposerWidget
+) -> None:
+    screen, picker = Screen(composer), Picker(composer)
+
+    async def scenario() -> None:
+        composer.focus_editor()
+        QTest.keyClicks(screen.body, "/thank")
+        await until(picker.titles)
+        QTest.keyClick(screen.body, Qt.Key.Key_Escape)
+        assert not picker.shown() and screen.body.toPlainText() == "/thank"
+        QTest.keyClicks(screen.body, "s/no")  # a `/` inside a line is a character
+        QTest.keyClick(screen.body, Qt.Key.Key_Return)
+        QTest.keyClicks(screen.body, "and/or /x")
+        assert not picker.shown()
+        assert screen.body.toPlainText() == "/thanks/no\nand/or /x"
+        QTest.keyClick(screen.body, Qt.Key.Key_Return)
+        QTest.keyClicks(screen.body, "/a")
+        assert picker.shown()
+        QTest.keyClick(screen.body, Qt.Key.Key_Backspace)
+        QTest.keyClick(screen.body, Qt.Key.Key_Backspace)  # the `/` itself: nothing to pick for any more
+        assert not picker.shown() and screen.body.toPlainText() == "/thanks/no\nand/or /x\n"
+
+    run(loop, scenario())
+
+
+def test_the_shortcut_offers_them_at_the_cursor_and_each_ticket_gets_its_own(
+    loop: qasync.QEventLoop, ctx: Context, ticket: TicketView, composer: ComposerWidget
+) -> None:
+    screen, picker = Screen(composer), Picker(composer)
+    other = tickets.get_ticket(db_of(ctx), ctx.agent, queues.queue_page(db_of(ctx), ctx.agent, Criteria()).rows[1].id)
+
+    async def scenario() -> None:
+        composer.focus_editor()
+        QTest.keyClicks(screen.body, "Dear customer, ")
+        composer.open_canned()  # what the window's Ctrl+Shift+T does
+        assert picker.shown()
+        await until(picker.titles)
+        QTest.keyClicks(screen.body, "ON it")
+        QTest.keyClick(screen.body, Qt.Key.Key_Return)
+        assert screen.body.toPlainText() == f"Dear customer, {canned_texts(ctx, ticket)['Thanks, we are on it']}"
+
+        composer.open_canned()
+        assert picker.titles(), "fetched once for the ticket: shown at once"
+        QTest.keyClick(screen.body, Qt.Key.Key_Escape)
+        composer.set_ticket(other)
+        composer.focus_editor()
+        QTest.keyClicks(screen.body, "/ON it")
+        assert picker.empty.text() == "Loading canned responses…"
+        await until(picker.titles)
+        assert picker.preview.toPlainText() == canned_texts(ctx, other)["Thanks, we are on it"]
+        assert other.number in picker.preview.toPlainText()
+
+    run(loop, scenario())
+
+
+def test_a_department_without_canned_responses_says_where_they_are_added(
+    loop: qasync.QEventLoop, ctx: Context, ticket: TicketView, composer: ComposerWidget
+) -> None:
+    for ref in canned.list_canned(db_of(ctx), ctx.agent):
+        details = canned.get_canned(db_of(ctx), ctx.agent, ref.id)
+        canned.save_canned(db_of(ctx), ctx.agent, ref.id, dataclasses.replace(details.form, active=False))
+    screen, picker = Screen(composer), Picker(composer)
+
+    async def scenario() -> None:
+        composer.focus_editor()
+        QTest.keyClicks(screen.body, "/")
+        await until(lambda: "Administration" in picker.empty.text())
+        assert picker.empty.text() == (
+            "No canned responses for this department — administrators add them under Administration › Canned responses"
+        )
+        assert picker.titles() == []
+        QTest.keyClick(screen.body, Qt.Key.Key_Return)
+        assert screen.body.toPlainText() == "/\n"
+
+    run(loop, scenario())
+
+
+def test_responses_that_cannot_be_fetched_say_why_and_are_asked_for_again(
+    loop: qasync.QEventLoop,
+    ctx: Context,
+    ticket: TicketView,
+    composer: ComposerWidget,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    screen, picker = Screen(composer), Picker(composer)
+    fetch = canned.canned_for_ticket
+
+    def unreachable(*_args: object, **_kwargs: object) -> None:
+        raise ServerUnreachable("The Desk server did not answer.")
+
+    monkeypatch.setattr(canned, "canned_for_ticket", unreachable)
+
+    async def scenario() -> None:
+        composer.focus_editor()
+        QTest.keyClicks(screen.body, "/")
+        await until(lambda: picker.empty.text() == "The Desk server did not answer.", what="the reason")
+        QTest.keyClicks(screen.body, "on")
+        assert picker.empty.text() == "The Desk server did not answer." and screen.body.toPlainText() == "/on"
+        QTest.keyClick(screen.body, Qt.Key.Key_Escape)
+        monkeypatch.setattr(canned, "canned_for_ticket", fetch)  # the server is back
+        composer.open_canned()
+        await until(picker.titles, what="the responses, asked for again")
+        assert screen.body.toPlainText() == "/on"
+
+    run(loop, scenario())

@@ -11,6 +11,7 @@ from pytestqt.qtbot import QtBot
 import qasync
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from desk.domain.enums import Queue, StatusState
@@ -19,6 +20,7 @@ from desk.services import queues, tickets
 from desk.ui import theme
 from desk.ui.main_window import MainWindow
 from desk.ui.tasks import Context
+from desk.ui.ticket.canned_picker import CannedPicker
 from desk.ui.ticket.editor import TicketEditor
 from desk.ui.widgets import ChoiceBox
 from tests.ui.conftest import POPUP, db_of, run, until
@@ -65,6 +67,32 @@ def test_typing_after_assign_to_me_lands_in_the_composer(ctx: Context, qtbot: Qt
         saved = tickets.get_ticket(db_of(ctx), ctx.agent, ticket_id)
         assert saved.status.state == StatusState.OPEN and saved.assignee is not None
         assert saved.assignee.id == ctx.agent.id
+        window.close()
+
+    run(loop, scenario())
+
+
+def test_ctrl_shift_t_offers_the_canned_responses_in_the_composer(
+    ctx: Context, qtbot: QtBot, loop: qasync.QEventLoop
+) -> None:
+    """The window's shortcut, wherever the focus is in the ticket: the picker at the composer's cursor, whose
+    Enter inserts the highlighted response there (not a shortcut of the ticket's)."""
+
+    async def scenario() -> None:
+        window, editor = await window_with_ticket(ctx, qtbot, unassigned_ticket(ctx))
+        assert editor.ticket is not None
+        editor.properties.setFocus()
+        QTest.keyClick(window, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+        picker = window.findChild(CannedPicker)
+        assert picker is not None and picker.isVisible()
+        assert window.focusWidget() is editor.composer.findChild(QWidget, "composerBody")
+        await until(picker.current, what="the canned responses")
+        typed_into_focus(window, qtbot, "screenshot")
+        chosen = picker.current()
+        assert chosen is not None and chosen.title == "Ask for a screenshot"
+        QTest.keyClick(window.focusWidget(), Qt.Key.Key_Return)
+        assert composer_text(editor) == chosen.text and not picker.isVisible()
+        assert tickets.get_ticket(db_of(ctx), ctx.agent, editor.ticket.id).version == editor.ticket.version
         window.close()
 
     run(loop, scenario())
