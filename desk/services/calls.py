@@ -136,6 +136,7 @@ EXPOSED: tuple[Callable[..., Any], ...] = (
     staff.reset_password,
     staff.save_agent,
     staff.save_department,
+    staff.save_own_signature,
     staff.save_role,
     staff.save_team,
     staff.set_agent_active,
@@ -193,15 +194,19 @@ SERVICES: dict[str, Callable[..., Any]] = {name_of(service): service for service
 
 # The administration (File › Administration… in the window), which integrations also call through the JSON API
 # (POST /api/v1/admin/NAME, desk.web.api) and scripts through `desk admin NAME`: every listed service of these
-# modules, less what each agent does there for themselves (their own password; which departments they manage, none
-# for most agents). Each service checks its own permission, as it does for the window.
+# modules, less what each agent does there for themselves (AGENTS_OWN: their own password and signature, which
+# departments they manage, none for most agents, and the canned responses of a ticket they answer). Each service
+# checks its own permission, as it does for the window.
+AGENTS_OWN = frozenset(
+    {"staff.change_own_password", "staff.save_own_signature", "staff.managed_departments", "canned.canned_for_ticket"}
+)
 ADMINISTRATION: tuple[str, ...] = tuple(
     sorted(
         name
         for name in SERVICES
         if name.split(".")[0]
         in {"audit", "canned", "intake", "mailboxes", "notifications", "people", "staff", "ticket_setup"}
-        and name not in {"staff.change_own_password", "staff.managed_departments"}
+        and name not in AGENTS_OWN
     )
 )
 

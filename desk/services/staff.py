@@ -371,6 +371,19 @@ def change_own_password(session: Session, actor: Actor, current: str, new: str) 
     )
 
 
+@command
+def save_own_signature(session: Session, actor: Actor, signature: str | None) -> str | None:
+    """An agent sets the signature their replies may carry (empty: none); the signature as saved."""
+    me = require_agent(actor)
+    agent = get_row(session, Agent, me.id)
+    saved = _signature(signature)
+    changes = differences({"signature": _length(agent.signature)}, {"signature": _length(saved)})
+    if saved != agent.signature:
+        agent.signature = saved
+        audit.record(session, actor, AuditAction.CHANGED, AuditKind.AGENT, agent.id, agent.name, changes or None)
+    return saved
+
+
 # --- teams --------------------------------------------------------------------------------------------------------
 
 

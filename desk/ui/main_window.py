@@ -42,6 +42,7 @@ from desk.ui.offline import ConnectionMonitor, PendingAction
 from desk.ui.queue.model import QueueQuery
 from desk.ui.queue.sidebar import Sidebar
 from desk.ui.queue.widget import QueueWidget
+from desk.ui.signature import SignatureDialog
 from desk.ui.tasks import Context, async_slot
 from desk.ui.ticket.editor import TicketEditor
 from desk.ui.ticket.new_ticket import NewTicketDialog
@@ -466,6 +467,7 @@ class MainWindow(QMainWindow):
         # Administrators, agents who manage end users, and department managers (start() finds those out).
         self.administration_action.setVisible(self._ctx.agent.is_admin or Right.USER_MANAGE in self._ctx.agent.rights)
         self._manages = False
+        file_menu.addAction(icons.icon("note"), "My signature…", self.show_signature)
         file_menu.addAction(icons.icon("lock"), "Change password…", self.show_change_password)
         file_menu.addSeparator()
         self.sign_out_action = file_menu.addAction(icons.icon("user"), "Sign out (switch agent)", self.sign_out)
@@ -512,6 +514,12 @@ class MainWindow(QMainWindow):
         self._administration.show()
         self._administration.start()
         return self._administration
+
+    def show_signature(self) -> SignatureDialog:
+        dialog = SignatureDialog(self._ctx, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     def show_change_password(self) -> PasswordDialog:
         async def send(current: str | None, password: str) -> object:

@@ -153,6 +153,22 @@ def test_deactivating_ends_sessions_and_is_audited_and_password_resets_sign_out(
     assert actions == [AuditAction.PASSWORD, AuditAction.ACTIVATED, AuditAction.DEACTIVATED]
 
 
+def test_an_agent_sets_their_own_signature_and_it_is_offered_to_them(world: World) -> None:
+    assert (
+        staff.save_own_signature(world.db, world.limited, "  Lim Ited\nLevel 2 support  ")
+        == "Lim Ited\nLevel 2 support"
+    )
+    assert reference.choices(world.db, world.limited).signature == "Lim Ited\nLevel 2 support"
+    assert reference.choices(world.db, world.viewer).signature is None  # nobody else's
+    [entry] = [e for e in audit.audit_log(world.db, world.admin, kind=AuditKind.AGENT) if e.target == "Limited Agent"]
+    assert (entry.actor, entry.changes) == ("Limited Agent", {"signature": (None, "24 characters")})
+    with pytest.raises(Invalid) as refused:
+        staff.save_own_signature(world.db, world.limited, "x" * 10_001)
+    assert "at most 10,000" in refused.value.fields["signature"]
+    assert staff.save_own_signature(world.db, world.limited, "   ") is None
+    assert reference.choices(world.db, world.limited).signature is None
+
+
 def test_an_agent_changes_their_own_password_by_proving_the_current_one(world: World) -> None:
     with pytest.raises(Invalid) as refused:
         staff.change_own_password(world.db, world.viewer, "wrong", "another-password")

@@ -306,6 +306,11 @@ async def shoot_administration(window: MainWindow, out: Path) -> None:
     await settle(lambda: dialog.message.isVisible())
     save(dialog, out, "17-change-password-refused")
     dialog.close()
+    signature = window.show_signature()
+    signature.text.setPlainText("Ada Lindqvist\nNorthbank Support · +44 20 7946 0000")
+    await settle()
+    save(signature, out, "17-my-signature")
+    signature.close()
 
 
 MAIL_SUBJECT = "Statement PDF will not open"

@@ -13,15 +13,16 @@ from shiboken6 import isValid
 
 import qasync
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QComboBox, QMessageBox
 
 from desk.domain.canned import TEMPLATES
-from desk.domain.enums import InboundState
+from desk.domain.enums import InboundState, Queue
 from desk.domain.errors import PermissionDenied
 from desk.domain.people import UserForm
 from desk.domain.permissions import Right, SystemActor
+from desk.domain.queues import Criteria
 from desk.domain.staff import AuditAction, AuditKind, DepartmentForm, TeamForm
-from desk.services import accounts, audit, notifications, people, reference, staff, tickets
+from desk.services import accounts, audit, notifications, people, queues, reference, staff, tickets
 from desk.services.mail import intake
 from desk.storage.db import Database
 from desk.storage.models import InboundMessage
@@ -33,6 +34,7 @@ from desk.ui.admin.section import Section
 from desk.ui.admin.window import AdministrationWindow
 from desk.ui.main_window import MainWindow
 from desk.ui.tasks import Context
+from desk.ui.ticket.composer import ComposerWidget
 from tests.ui.conftest import db_of, make_context, run, until
 
 
@@ -197,6 +199,36 @@ def test_administration_is_offered_to_administrators_and_every_agent_changes_the
     run(loop, scenario())
     john.close()
     admin.close()
+
+
+def test_an_agent_sets_their_signature_and_the_next_reply_offers_it(
+    demo_db: Database, loop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    john = make_context(demo_db, "john")
+
+    async def scenario() -> None:
+        window = MainWindow(john)
+        qtbot.addWidget(window)
+        dialog = window.show_signature()
+        assert dialog.text.toPlainText() == ""  # the demo's john has none
+        dialog.text.setPlainText("x" * 10_001)
+        dialog.ok.click()
+        await until(lambda: dialog.message.isVisible(), what="the refusal")
+        assert "at most 10,000" in dialog.message.text() and dialog.isVisible()
+        dialog.text.setPlainText("John Carter\nNorthbank Support, ext. 214")
+        dialog.ok.click()
+        await until(lambda: not isValid(dialog), what="saved (and the dialog gone)")
+        assert john.choices.signature == "John Carter\nNorthbank Support, ext. 214"
+        assert staff.get_agent(demo_db, SystemActor(), john.agent.id).form.signature == john.choices.signature
+        composer = ComposerWidget(john)
+        qtbot.addWidget(composer)
+        row = queues.queue_page(demo_db, john.agent, Criteria(queue=Queue.OPEN)).rows[0]
+        composer.set_ticket(tickets.get_ticket(demo_db, john.agent, row.id))
+        choice = composer.findChild(QComboBox, "composerSignature")
+        assert choice is not None and choice.currentText() == "My signature"
+
+    run(loop, scenario())
+    john.close()
 
 
 def test_an_agent_who_manages_end_users_merges_two_accounts_and_bans_one(

@@ -296,6 +296,10 @@ WRITES: dict[Callable[..., Any], Write] = {
         ),
         (0, spare),
     ),
+    staff.save_own_signature: lambda call, w, t: (
+        call("  Regards,\nthe admin  "),
+        staff.get_agent(w.db, w.admin, w.admin.id).form.signature,
+    ),
     staff.change_own_password: lambda call, w, t: (
         (call("admin-password", "admin-password-2"), accounts.authenticate_agent(w.db, "admin", "admin-password-2").id),
         (None, w.admin.id),
