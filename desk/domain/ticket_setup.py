@@ -144,6 +144,7 @@ class CannedForm:
     body: str  # with variables such as %{ticket.number}, filled in when an agent inserts it
     department_id: int | None = None  # None: every department's
     active: bool = True
+    personal: bool = False  # the saving agent's own: only they see and insert it (in any department)
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,7 @@ EXPOSED: tuple[Callable[..., Any], ...] = (
     canned.delete_canned,
     canned.get_canned,
     canned.list_canned,
+    canned.list_own_canned,
     canned.save_canned,
     entries.attachment_content,
     entries.post_note,
@@ -194,11 +195,17 @@ SERVICES: dict[str, Callable[..., Any]] = {name_of(service): service for service
 
 # The administration (File › Administration… in the window), which integrations also call through the JSON API
 # (POST /api/v1/admin/NAME, desk.web.api) and scripts through `desk admin NAME`: every listed service of these
-# modules, less what each agent does there for themselves (AGENTS_OWN: their own password and signature, which
-# departments they manage, none for most agents, and the canned responses of a ticket they answer). Each service
-# checks its own permission, as it does for the window.
+# modules, less what each agent does there for themselves (AGENTS_OWN: their own password, signature and canned
+# responses, which departments they manage, none for most agents, and the canned responses of a ticket they
+# answer). Each service checks its own permission, as it does for the window.
 AGENTS_OWN = frozenset(
-    {"staff.change_own_password", "staff.save_own_signature", "staff.managed_departments", "canned.canned_for_ticket"}
+    {
+        "staff.change_own_password",
+        "staff.save_own_signature",
+        "staff.managed_departments",
+        "canned.canned_for_ticket",
+        "canned.list_own_canned",
+    }
 )
 ADMINISTRATION: tuple[str, ...] = tuple(
     sorted(

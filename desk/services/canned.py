@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from desk.domain.canned import CANNED_VARIABLES, due_text, render
-from desk.domain.errors import Invalid, PermissionDenied
+from desk.domain.errors import Invalid, NotFound, PermissionDenied
 from desk.domain.inputs import is_one_line
 from desk.domain.permissions import Actor, AgentActor, Perm
 from desk.domain.staff import AuditAction, AuditKind
@@ -27,7 +27,16 @@ MAX_BODY = 20_000  # characters: a reply, not a manual
 
 
 def _form(row: CannedResponse) -> CannedForm:
-    return CannedForm(row.title, row.body, row.department_id, row.active)
+    return CannedForm(row.title, row.body, row.department_id, row.active, personal=row.agent_id is not None)
+
+
+def _may_edit(session: Session, actor: Actor, row: CannedResponse) -> None:
+    """An agent's own response is theirs alone (not even an administrator's to read); any other, its department's
+    manager's or the administrators'."""
+    if row.agent_id is None:
+        require_manager(session, actor, row.department_id)
+    elif not isinstance(actor, AgentActor) or row.agent_id != actor.id:
+        raise NotFound(f"There is no canned response with id {row.id}.")
 
 
 def _shown(session: Session, form: CannedForm) -> dict[str, Shown]:
@@ -54,25 +63,42 @@ def list_canned(session: Session, actor: Actor) -> list[Ref]:
     )
     if departments is not None:
         statement = statement.where(CannedResponse.department_id.in_(departments))
-    rows = session.execute(statement)
+    rows = session.execute(statement.where(CannedResponse.agent_id.is_(None)))
     return [Ref(i, f"{title} — {department}" if department else title) for i, title, department in rows]
+
+
+@query
+def list_own_canned(session: Session, actor: Actor) -> list[Ref]:
+    """The calling agent's own canned responses, by title."""
+    agent = require_agent(actor)
+    statement = select(CannedResponse.id, CannedResponse.title).where(CannedResponse.agent_id == agent.id)
+    return [Ref(i, title) for i, title in session.execute(statement.order_by(CannedResponse.title, CannedResponse.id))]
 
 
 @query
 def get_canned(session: Session, actor: Actor, canned_id: int) -> CannedDetails:
     """A canned response to edit: its title, text, department and whether it is offered."""
     row = get_row(session, CannedResponse, canned_id)
-    require_manager(session, actor, row.department_id)
+    _may_edit(session, actor, row)
     return CannedDetails(row.id, _form(row), row.updated_at)
 
 
 @command
 def save_canned(session: Session, actor: Actor, canned_id: int | None, form: CannedForm) -> CannedDetails:
     """Create or change a canned response: its title (what agents pick it by), its text with variables, and the
-    department it is for (none: every department). A department's manager keeps their department's."""
-    require_manager(session, actor, form.department_id)
+    department it is for (none: every department). A department's manager keeps their department's; every agent
+    keeps their own (`personal`: for them alone, in every department)."""
+    if form.personal:
+        owner: int | None = require_agent(actor).id
+        form = CannedForm(form.title, form.body, None, form.active, personal=True)
+    else:
+        owner = None
+        require_manager(session, actor, form.department_id)
     if canned_id is not None:
-        require_manager(session, actor, get_row(session, CannedResponse, canned_id).department_id)
+        existing = get_row(session, CannedResponse, canned_id)
+        _may_edit(session, actor, existing)
+        if existing.agent_id != owner:
+            raise Invalid("A shared canned response cannot become someone's own, nor the other way round.")
     title, body = form.title.strip(), form.body.strip()
     errors = {}
     if not title or not is_one_line(title) or len(title) > 120:
@@ -84,7 +110,7 @@ def save_canned(session: Session, actor: Actor, canned_id: int | None, form: Can
     if errors:
         raise Invalid(" ".join(errors.values()), errors)
     known(session, Department, [form.department_id], "department_id", "department")
-    form = CannedForm(title, body, form.department_id, form.active)
+    form = CannedForm(title, body, form.department_id, form.active, personal=form.personal)
     row, before = to_save(session, CannedResponse, canned_id, lambda r: _shown(session, _form(r)))
     row.title, row.body, row.department_id, row.active, row.updated_at = (
         title,
@@ -93,8 +119,10 @@ def save_canned(session: Session, actor: Actor, canned_id: int | None, form: Can
         form.active,
         now(),
     )
+    row.agent_id = owner
     session.flush()
-    audit_save(session, actor, canned_id, AuditKind.CANNED, row.id, title, before, _shown(session, form))
+    if owner is None:  # an agent's own responses are their notes, not the help desk's administration
+        audit_save(session, actor, canned_id, AuditKind.CANNED, row.id, title, before, _shown(session, form))
     return CannedDetails(row.id, form, row.updated_at)
 
 
@@ -102,15 +130,17 @@ def save_canned(session: Session, actor: Actor, canned_id: int | None, form: Can
 def delete_canned(session: Session, actor: Actor, canned_id: int) -> None:
     """Delete a canned response (agents no longer offered it)."""
     row = get_row(session, CannedResponse, canned_id)
-    require_manager(session, actor, row.department_id)
+    _may_edit(session, actor, row)
     session.delete(row)
-    audit.record(session, actor, AuditAction.DELETED, AuditKind.CANNED, canned_id, row.title)
+    if row.agent_id is None:
+        audit.record(session, actor, AuditAction.DELETED, AuditKind.CANNED, canned_id, row.title)
 
 
 @query
 def canned_for_ticket(session: Session, actor: Actor, ticket_id: int) -> tuple[CannedText, ...]:
-    """The active canned responses an agent may insert in a reply on this ticket (the shared ones and its
-    department's), by title, each with the ticket's values filled in, as the composer previews and inserts them.
+    """The active canned responses an agent may insert in a reply on this ticket (the shared ones, its
+    department's and the agent's own), by title, each with the ticket's values filled in, as the composer previews
+    and inserts them.
 
     Asked by whoever may reply to the ticket, as `entries.post_reply` checks it: a ticket the agent may not see
     does not exist for them. A variable not among CANNED_VARIABLES stays as typed, as does %{ticket.due} on a
@@ -124,7 +154,11 @@ def canned_for_ticket(session: Session, actor: Actor, ticket_id: int) -> tuple[C
         select(CannedResponse)
         .where(
             CannedResponse.active.is_(True),
-            or_(CannedResponse.department_id.is_(None), CannedResponse.department_id == ticket.department_id),
+            or_(
+                CannedResponse.agent_id == agent.id,
+                CannedResponse.agent_id.is_(None)
+                & or_(CannedResponse.department_id.is_(None), CannedResponse.department_id == ticket.department_id),
+            ),
         )
         .order_by(CannedResponse.title, CannedResponse.id)
     )

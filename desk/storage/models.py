@@ -658,13 +658,14 @@ class LoginAudit(Base):
 
 
 class CannedResponse(Base):
-    """A reply an agent inserts in the composer: shared by every department, or one department's."""
+    """A reply an agent inserts in the composer: shared by every department, one department's, or one agent's own."""
 
     __tablename__ = "canned_responses"
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(120))
     body: Mapped[str] = mapped_column(Text)
     department_id: Mapped[int | None] = _fk("departments.id", nullable=True, ondelete="CASCADE", index=True)
+    agent_id: Mapped[int | None] = _fk("agents.id", nullable=True, ondelete="CASCADE", index=True)  # theirs alone
     active: Mapped[bool] = mapped_column(default=True)
     updated_at: Mapped[datetime]
 

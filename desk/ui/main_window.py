@@ -39,6 +39,7 @@ from desk.ui.demo_mailbox import DemoMailboxDialog
 from desk.ui.live import LiveUpdates
 from desk.ui.mail_health import MailHealth
 from desk.ui.offline import ConnectionMonitor, PendingAction
+from desk.ui.own_canned import OwnCannedDialog
 from desk.ui.queue.model import QueueQuery
 from desk.ui.queue.sidebar import Sidebar
 from desk.ui.queue.widget import QueueWidget
@@ -468,6 +469,7 @@ class MainWindow(QMainWindow):
         self.administration_action.setVisible(self._ctx.agent.is_admin or Right.USER_MANAGE in self._ctx.agent.rights)
         self._manages = False
         file_menu.addAction(icons.icon("note"), "My signature…", self.show_signature)
+        file_menu.addAction(icons.icon("message"), "My canned responses…", self.show_own_canned)
         file_menu.addAction(icons.icon("lock"), "Change password…", self.show_change_password)
         file_menu.addSeparator()
         self.sign_out_action = file_menu.addAction(icons.icon("user"), "Sign out (switch agent)", self.sign_out)
@@ -514,6 +516,13 @@ class MainWindow(QMainWindow):
         self._administration.show()
         self._administration.start()
         return self._administration
+
+    def show_own_canned(self) -> OwnCannedDialog:
+        dialog = OwnCannedDialog(self._ctx, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        dialog.start()
+        return dialog
 
     def show_signature(self) -> SignatureDialog:
         dialog = SignatureDialog(self._ctx, self)

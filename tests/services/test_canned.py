@@ -10,9 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from desk.domain.canned import CANNED_VARIABLES, due_text
-from desk.domain.errors import NotFound, PermissionDenied
+from desk.domain.errors import Invalid, NotFound, PermissionDenied
+from desk.domain.staff import AuditKind
 from desk.domain.ticket_setup import CannedForm
-from desk.services import canned, tickets
+from desk.services import audit, canned, tickets
 from desk.storage.models import Agent
 from tests.services.conftest import World
 
@@ -108,3 +109,35 @@ def test_who_may_not_reply_is_refused(world: World) -> None:
         canned.canned_for_ticket(world.db, world.alice, ticket.id)
     with pytest.raises(NotFound):
         canned.canned_for_ticket(world.db, world.admin, 10**9)
+
+
+def test_an_agents_own_responses_are_theirs_alone(world: World) -> None:
+    """Any agent keeps responses of their own: offered to them on every ticket they answer, never shown to anyone
+    else (an administrator included), and not in the help desk's audit."""
+    mine = canned.save_canned(
+        world.db, world.limited, None, CannedForm("My sign-off", "Cheers, %{agent.name}", world.billing, personal=True)
+    )
+    assert mine.form == CannedForm("My sign-off", "Cheers, %{agent.name}", None, True, personal=True)
+    _add(world, "Shared", "For everyone")
+    ticket = world.open()
+    assert _offered(world, ticket.id) == {"My sign-off": "Cheers, Limited Agent", "Shared": "For everyone"}
+    others = {c.title for c in canned.canned_for_ticket(world.db, world.manager, ticket.id)}
+    assert others == {"Shared"}
+    assert [r.name for r in canned.list_own_canned(world.db, world.limited)] == ["My sign-off"]
+    assert canned.list_own_canned(world.db, world.manager) == []
+    assert "My sign-off" not in {r.name for r in canned.list_canned(world.db, world.admin)}
+    for stranger in (world.admin, world.manager):
+        with pytest.raises(NotFound):
+            canned.get_canned(world.db, stranger, mine.id)
+        with pytest.raises(NotFound):
+            canned.delete_canned(world.db, stranger, mine.id)
+        with pytest.raises(NotFound):
+            canned.save_canned(world.db, stranger, mine.id, CannedForm("Taken", "x", personal=True))
+    own = canned.save_canned(world.db, world.admin, None, CannedForm("Admin's own", "x", personal=True)).id
+    with pytest.raises(Invalid, match="cannot become"):  # kept apart: a shared one is the help desk's to audit
+        canned.save_canned(world.db, world.admin, own, CannedForm("Shared now", "x"))
+    assert audit.audit_log(world.db, world.admin, kind=AuditKind.CANNED, text="sign-off") == []
+    canned.delete_canned(world.db, world.limited, mine.id)
+    assert canned.list_own_canned(world.db, world.limited) == []
+    with pytest.raises(PermissionDenied):
+        canned.save_canned(world.db, world.alice, None, CannedForm("Mine", "x", personal=True))

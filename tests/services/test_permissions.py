@@ -434,6 +434,7 @@ CASES: dict[str, tuple[Service, Call, set[str]]] = {
         lambda call, w, t: call("reply", "Re: %{ticket.subject}", "%{message}", ticket_number=t.number),
         ADMINS,
     ),
+    "list_own_canned": (canned.list_own_canned, lambda call, w, t: call(), AGENTS),
     "save_own_signature": (staff.save_own_signature, lambda call, w, t: call("Regards"), AGENTS),
     "save_settings": (
         ticket_setup.save_settings,

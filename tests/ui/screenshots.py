@@ -43,6 +43,7 @@ from desk.storage.db import Database
 from desk.storage.models import InboundMessage
 from desk.ui import theme
 from desk.ui.admin.editors import AgentEditor
+from desk.ui.admin.people_editors import OwnCannedEditor
 from desk.ui.app import application, end_session, event_loop
 from desk.ui.connect import ConnectionDialog, Remembered
 from desk.ui.first_run import FirstAdministratorDialog
@@ -311,6 +312,20 @@ async def shoot_administration(window: MainWindow, out: Path) -> None:
     await settle()
     save(signature, out, "17-my-signature")
     signature.close()
+    own = window.show_own_canned()
+    own.resize(900, 520)
+    await settle(lambda: own.section.empty.isVisible() or own.section.list.count() > 0)
+    save(own, out, "17-my-canned-empty")
+    own.section.new_button.click()
+    await settle()
+    editor = own.section.editor
+    assert isinstance(editor, OwnCannedEditor)
+    editor.title.setText("Sign-off with my direct line")
+    editor.body.setPlainText("Best regards,\n%{agent.name}\nDirect line: +44 20 7946 0101")
+    await own.section.store()
+    await settle(lambda: own.section.list.count() > 0)
+    save(own, out, "17-my-canned")
+    own.close()
 
 
 MAIL_SUBJECT = "Statement PDF will not open"

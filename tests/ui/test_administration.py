@@ -22,13 +22,13 @@ from desk.domain.people import UserForm
 from desk.domain.permissions import Right, SystemActor
 from desk.domain.queues import Criteria
 from desk.domain.staff import AuditAction, AuditKind, DepartmentForm, TeamForm
-from desk.services import accounts, audit, notifications, people, queues, reference, staff, tickets
+from desk.services import accounts, audit, canned, notifications, people, queues, reference, staff, tickets
 from desk.services.mail import intake
 from desk.storage.db import Database
 from desk.storage.models import InboundMessage
 from desk.ui.admin.editors import AgentEditor, DepartmentEditor
 from desk.ui.admin.mail_templates import NotificationEditor, TemplateEditor
-from desk.ui.admin.people_editors import MembersEditor, UserEditor
+from desk.ui.admin.people_editors import MembersEditor, OwnCannedEditor, UserEditor
 from desk.ui.admin.quarantine import RawMessageDialog
 from desk.ui.admin.section import Section
 from desk.ui.admin.window import AdministrationWindow
@@ -226,6 +226,35 @@ def test_an_agent_sets_their_signature_and_the_next_reply_offers_it(
         composer.set_ticket(tickets.get_ticket(demo_db, john.agent, row.id))
         choice = composer.findChild(QComboBox, "composerSignature")
         assert choice is not None and choice.currentText() == "My signature"
+
+    run(loop, scenario())
+    john.close()
+
+
+def test_an_agent_keeps_canned_responses_of_their_own(demo_db: Database, loop: qasync.QEventLoop, qtbot: QtBot) -> None:
+    john = make_context(demo_db, "john")
+
+    async def scenario() -> None:
+        window = MainWindow(john)
+        qtbot.addWidget(window)
+        dialog = window.show_own_canned()
+        section = dialog.section
+        await until(lambda: section.empty.isVisible(), what="the empty list")
+        assert section.empty.text() == "No canned responses yet: “New canned response” adds one."
+        section.new_button.click()
+        editor = section.editor
+        assert isinstance(editor, OwnCannedEditor) and not editor.department.isVisible()
+        await until(lambda: editor.heading.text() == "New canned response")
+        qtbot.keyClicks(editor.title, "Sign-off")
+        editor.body.setPlainText("Best, %{agent.name}")
+        section.save_button.click()
+        await until(lambda: section.list.count() == 1 and not section.is_dirty(), what="saved and listed")
+        row = queues.queue_page(demo_db, john.agent, Criteria(queue=Queue.OPEN)).rows[0]
+        offered = {c.title: c.text for c in canned.canned_for_ticket(demo_db, john.agent, row.id)}
+        assert offered["Sign-off"] == "Best, John Carter"
+        admin = accounts.agent_by_username(demo_db, "admin")
+        assert "Sign-off" not in {r.name for r in canned.list_canned(demo_db, admin)}  # John's alone
+        dialog.close()
 
     run(loop, scenario())
     john.close()

@@ -173,6 +173,7 @@ def read_cases(world: World, ticket: TicketView, other: TicketView) -> dict[Call
         people.list_organizations: ((), {}),
         people.get_organization: ((people.save_organization(world.db, world.admin, None, ACME).id,), {}),
         canned.list_canned: ((), {}),
+        canned.list_own_canned: ((), {}),
         mailboxes.mailbox_names: ((), {}),
         intake.quarantined: ((), {}),
         intake.raw_message: ((quarantined_message(world),), {}),

@@ -406,3 +406,24 @@ class MembersEditor(StaffEditor):
         return tuple(
             MemberForm(agent, role) for agent, choice in sorted(self.roles.items()) if (role := choice.value())
         )
+
+
+class OwnCannedEditor(CannedEditor):
+    """The agent's own canned responses (File › My canned responses…): for them alone, in every department."""
+
+    services = Named(canned.list_own_canned, canned.get_canned, canned.save_canned, canned.delete_canned)
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.layout_.setRowVisible(self.department, False)
+
+    async def prepare(self) -> None:
+        """Nothing to load: an agent's own responses are for every department."""
+
+    def show_details(self, details: CannedDetails | None) -> None:
+        super().show_details(details)
+        if details is None:
+            self.summary.setText("Only you see it: the composer offers it in your replies on every ticket.")
+
+    def form(self) -> CannedForm:
+        return CannedForm(self.title.text(), self.body.toPlainText(), None, self.active.isChecked(), personal=True)
