@@ -47,6 +47,7 @@ from desk.ui.signature import SignatureDialog
 from desk.ui.tasks import Context, async_slot
 from desk.ui.ticket.editor import TicketEditor
 from desk.ui.ticket.new_ticket import NewTicketDialog
+from desk.ui.ticket.printing import PrintTicketDialog
 from desk.ui.widgets import label, message_box, plain_tip, set_role
 
 # Live updates arrive in bursts (a bulk action is one change per ticket): counts and the queue's id list are
@@ -73,6 +74,7 @@ SHORTCUTS: tuple[tuple[str, str, str], ...] = (
     ("next_queue", "Ctrl+PgDown", "Next queue"),
     ("previous_queue", "Ctrl+PgUp", "Previous queue"),
     ("show_queue", "Ctrl+0", "Back to the queue"),
+    ("print_ticket", "Ctrl+P", "Print the open ticket or save it as PDF"),
     ("close_tab", "Ctrl+W", "Close the ticket tab"),
     ("shortcuts", "F1", "Keyboard shortcuts"),
 )
@@ -436,6 +438,7 @@ class MainWindow(QMainWindow):
             "next_queue": lambda: self.sidebar.select_by_offset(1),
             "previous_queue": lambda: self.sidebar.select_by_offset(-1),
             "show_queue": lambda: self.tabs.setCurrentWidget(self.queue),
+            "print_ticket": on_editor(self.print_ticket),
             "close_tab": lambda: self._close_tab(self.tabs.currentIndex()),
             "shortcuts": self.show_shortcuts,
         }
@@ -484,6 +487,7 @@ class MainWindow(QMainWindow):
             "reopen",
             "next_ticket",
             "previous_ticket",
+            "print_ticket",
             "close_tab",
         ):
             ticket_menu.addAction(self.actions_by_name[name])
@@ -516,6 +520,15 @@ class MainWindow(QMainWindow):
         self._administration.show()
         self._administration.start()
         return self._administration
+
+    def print_ticket(self, editor: TicketEditor) -> PrintTicketDialog | None:
+        """Ticket › Print…: the open ticket as loaded, on paper or as PDF."""
+        if editor.ticket is None:
+            return None
+        dialog = PrintTicketDialog(editor.ticket, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     def show_own_canned(self) -> OwnCannedDialog:
         dialog = OwnCannedDialog(self._ctx, self)

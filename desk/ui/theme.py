@@ -6,7 +6,9 @@ The theme follows the system's colour scheme unless DESK_THEME=light|dark says o
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPalette, QPen
@@ -44,7 +46,23 @@ TOKENS: dict[str, tuple[str, str]] = {
 }
 
 
+_ON_PAPER = False  # while a document for printing is made: the light colours, whatever the screen shows
+
+
+@contextlib.contextmanager
+def on_paper() -> Iterator[None]:
+    """The light theme's colours for what is built inside (a ticket printed or saved as PDF: paper is white)."""
+    global _ON_PAPER
+    before, _ON_PAPER = _ON_PAPER, True
+    try:
+        yield
+    finally:
+        _ON_PAPER = before
+
+
 def is_dark() -> bool:
+    if _ON_PAPER:
+        return False
     forced = os.environ.get("DESK_THEME", "").lower()
     if forced in ("light", "dark"):
         return forced == "dark"

@@ -54,6 +54,7 @@ from desk.ui.startup import sign_in, sign_in_function
 from desk.ui.ticket.canned_picker import CannedPicker
 from desk.ui.ticket.composer import ComposerWidget
 from desk.ui.ticket.new_ticket import NewTicketDialog
+from desk.ui.ticket.printing import save_pdf
 from tests.conftest import build_schema
 
 
@@ -198,6 +199,10 @@ async def shoot(out: Path, url: str) -> None:
         lambda: (e := window.current_editor()) is not None and e.ticket is not None and len(e.ticket.thread) > 50
     )
     save(window, out, "6-long-thread")
+    long_ticket = window.current_editor()
+    assert long_ticket is not None and long_ticket.ticket is not None
+    if not theme.is_dark():  # paper is white in either theme: one PDF (look at it with e.g. pdftoppm)
+        save_pdf(long_ticket.ticket, out / "18-ticket-print.pdf", notes=True)
 
     window.tabs.setCurrentWidget(window.queue)
     window.search_edit.setText("zzqxwv")

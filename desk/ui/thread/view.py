@@ -59,14 +59,15 @@ _KIND_TOKENS: dict[EntryKind, str] = {
     EntryKind.NOTE: "thread.note",
 }
 # Icon name -> the token it is drawn in: the event icon is as muted as the event's text.
-_ICON_TOKENS: dict[str, str] = {
+ICON_TOKENS: dict[str, str] = {
     **{icon: "icon" for _label, icon in labels.ENTRY_KINDS.values()},
     "attachment": "icon",
     "event": "thread.event.text",
     "overdue": "danger",  # the mark of an event that needs someone to act (a mail that could not be sent)
 }
-# Plain-text bodies get their web addresses made clickable; the match runs on escaped text and stops before
-# punctuation that usually ends a sentence rather than the address.
+# Plain-text bodies get their web addresses made clickable; the match runs on the text as written (before it is
+# escaped: an escape such as &gt; would otherwise end up inside the address) and stops before punctuation that
+# usually ends a sentence rather than the address.
 _URL = re.compile(r"\bhttps?://[^\s<>\"']*[^\s<>\"'.,;:!?)\]]")
 
 
@@ -124,7 +125,7 @@ class ThreadView(QTextBrowser):
         items, hidden = self._items, self.hidden_count
         self._ensure_images()
         self._attachments = {a.id: a for item in items if isinstance(item, EntryView) for a in item.attachments}
-        self.setHtml(_render(items[hidden:], hidden, anchored=scroll_to))
+        self.setHtml(render(items[hidden:], hidden, anchored=scroll_to))
         # setHtml clears the document's resources; register the icons again so layout finds them without a load.
         document = self.document()
         for name, image in self._images.items():
@@ -143,7 +144,7 @@ class ThreadView(QTextBrowser):
         if dark == self._images_dark:
             return
         self._images = {
-            name: icons.icon(name, token).pixmap(ICON_SIZE, ICON_SIZE).toImage() for name, token in _ICON_TOKENS.items()
+            name: icons.icon(name, token).pixmap(ICON_SIZE, ICON_SIZE).toImage() for name, token in ICON_TOKENS.items()
         }
         self._images_dark = dark
 
@@ -258,7 +259,7 @@ def _link_texts(document: QTextDocument, url: QUrl) -> list[str]:
     return texts
 
 
-def _render(items: Sequence[ThreadItem], hidden: int = 0, anchored: int | None = None) -> str:
+def render(items: Sequence[ThreadItem], hidden: int = 0, anchored: int | None = None) -> str:
     """The thread as HTML for QTextDocument (its subset: tables for blocks, inline styles): `items`, after a link
     that shows the `hidden` earlier ones; the item at index `anchored` (of the whole thread) gets an anchor."""
     muted = theme.hex_of("text.muted")
@@ -344,9 +345,17 @@ def _recipients(recipients: Sequence[str]) -> str:
 def _body(entry: EntryView) -> str:
     if entry.body_html:
         return entry.body_html  # sanitised by the services (desk.services.richtext) when stored and when read
-    text = html.escape(entry.body_text.strip("\n"))
-    linked = _URL.sub(lambda match: f'<a href="{match.group(0)}">{match.group(0)}</a>', text)
-    return f'<span style="white-space: pre-wrap;">{linked}</span>'
+    return f'<span style="white-space: pre-wrap;">{_linked(entry.body_text.strip(chr(10)))}</span>'
+
+
+def _linked(text: str) -> str:
+    """Plain text as HTML, its web addresses as links."""
+    parts, start = [], 0
+    for match in _URL.finditer(text):
+        address = html.escape(match.group(0))
+        parts += [html.escape(text[start : match.start()]), f'<a href="{address}">{address}</a>']
+        start = match.end()
+    return "".join(parts) + html.escape(text[start:])
 
 
 def _attachments(attachments: Sequence[AttachmentView], muted: str) -> str:

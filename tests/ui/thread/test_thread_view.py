@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pytestqt.qtbot import QtBot
 
 import qasync
@@ -27,7 +29,7 @@ from desk.services import entries, queues, tickets
 from desk.services.demo import LONG_THREAD_SUBJECT
 from desk.ui import downloads, theme
 from desk.ui.tasks import Context
-from desk.ui.thread.view import SHOWN_AT_FIRST, ThreadView, format_time, open_attachment
+from desk.ui.thread.view import SHOWN_AT_FIRST, ThreadView, format_time, open_attachment, render
 from tests.ui.conftest import db_of, run
 
 T0 = datetime(2026, 11, 23, 13, 5, tzinfo=UTC)
@@ -489,3 +491,22 @@ def test_a_missing_attachment_is_reported_to_the_agent(loop: qasync.QEventLoop, 
     box = parent.findChild(QMessageBox)
     assert box is not None and "does not exist" in box.text()
     box.close()
+
+
+PLAIN = st.lists(
+    st.one_of(
+        st.sampled_from(["http://", "https://", "www.", ".example", "/x?a=1&b=2"]),
+        st.text("ab <>&\"';:.,!?()]\n", max_size=8),
+    ),
+    max_size=12,
+).map("".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=PLAIN)
+def test_a_plain_text_message_reads_exactly_as_written(text: str) -> None:
+    """Web addresses become links, and every character reads as typed: markup, escapes and an address that ends
+    in a quote or an angle bracket (the address was once matched on escaped text, and showed `"&gt;`)."""
+    document = QTextDocument()
+    document.setHtml(render([entry(1, EntryKind.MESSAGE, "Anna Berg", text)]))
+    assert text.strip("\n") in document.toPlainText()
