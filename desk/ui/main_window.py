@@ -12,6 +12,7 @@ from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
+    QFileDialog,
     QLineEdit,
     QMainWindow,
     QMessageBox,
@@ -36,10 +37,12 @@ from desk.ui.admin.password import PasswordDialog
 from desk.ui.admin.window import AdministrationWindow
 from desk.ui.api_tokens import ApiTokensDialog
 from desk.ui.demo_mailbox import DemoMailboxDialog
+from desk.ui.export import Cancelled
 from desk.ui.live import LiveUpdates
 from desk.ui.mail_health import MailHealth
 from desk.ui.offline import ConnectionMonitor, PendingAction
 from desk.ui.own_canned import OwnCannedDialog
+from desk.ui.queue.export import export_queue
 from desk.ui.queue.model import QueueQuery
 from desk.ui.queue.sidebar import Sidebar
 from desk.ui.queue.widget import QueueWidget
@@ -461,6 +464,7 @@ class MainWindow(QMainWindow):
         menus = self.menuBar()
         file_menu = menus.addMenu("&File")
         file_menu.addAction(self.actions_by_name["new_ticket"])
+        file_menu.addAction(icons.icon("saved"), "Export the list as CSV…", self.ask_export)
         file_menu.addSeparator()
         self.api_tokens_action = file_menu.addAction(icons.icon("key"), "API tokens…", self.show_api_tokens)
         self.demo_mailbox_action = file_menu.addAction(icons.icon("message"), "Demo mailbox…", self.show_demo_mailbox)
@@ -520,6 +524,32 @@ class MainWindow(QMainWindow):
         self._administration.show()
         self._administration.start()
         return self._administration
+
+    def ask_export(self) -> QFileDialog | None:
+        """File › Export the list as CSV…: the queue or search the list shows, as it shows it."""
+        query = self.queue.model.query
+        if query is None:
+            return None
+        chooser = QFileDialog(self, "Export the list as CSV", "tickets.csv", "CSV files (*.csv)")
+        chooser.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        chooser.setDefaultSuffix("csv")
+        chooser.fileSelected.connect(lambda path: self.export_list(query, path))
+        chooser.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        chooser.open()
+        return chooser
+
+    @async_slot
+    async def export_list(self, query: QueueQuery, path: str) -> None:
+        try:
+            written = await export_queue(self._ctx, query, path, self)
+        except Cancelled:
+            said = "Export cancelled: nothing was written."
+        except (DeskError, OSError) as error:
+            said = f"The export stopped: {error}"
+        else:
+            said = f"Exported {written:,} ticket(s) to {path}."
+        if isValid(self):
+            self.statusBar().showMessage(said, 10_000)
 
     def print_ticket(self, editor: TicketEditor) -> PrintTicketDialog | None:
         """Ticket › Print…: the open ticket as loaded, on paper or as PDF."""

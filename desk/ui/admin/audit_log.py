@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from shiboken6 import isValid
 
@@ -27,6 +26,7 @@ from desk.domain.errors import DeskError
 from desk.domain.staff import AuditEntry, AuditKind, SignInEntry
 from desk.services import audit
 from desk.ui import icons, theme
+from desk.ui.export import write_csv
 from desk.ui.labels import when
 from desk.ui.tasks import Context, async_slot
 from desk.ui.widgets import label, plain_tip
@@ -133,6 +133,15 @@ class AuditLog(QWidget):
         of_kind = AuditKind(kind) if kind else None  # a combo's data comes back as the enum's str
         return await self._ctx.call(audit.audit_log, kind=of_kind, text=self.search.text(), before_id=before)
 
+    async def _all_pages(self) -> AsyncIterator[list[tuple[str, ...]]]:
+        """Every entry the filter shows, a page of table cells at a time."""
+        before = None
+        while page := await self._page(before):
+            yield [_cells(entry) for entry in page]
+            if len(page) < audit.PAGE:
+                return
+            before = page[-1].id
+
     async def load_list(self, *, more: bool = False) -> None:
         before = self.entries[-1].id if more and self.entries else None
         try:
@@ -176,19 +185,10 @@ class AuditLog(QWidget):
 
     @async_slot
     async def export(self, path: str) -> None:
-        """Write every entry the filter shows to `path`, a page at a time (nothing held whole in memory), as CSV
-        in UTF-8 with a byte-order mark, which Excel on Windows needs to read it as UTF-8."""
+        """Write every entry the filter shows to `path` as CSV (desk.ui.export)."""
         self.export_button.setEnabled(False)
-        written, before = 0, None
         try:
-            with open(path, "w", encoding="utf-8-sig", newline="") as file:
-                out = csv.writer(file)
-                out.writerow(COLUMNS)
-                while page := await self._page(before):
-                    out.writerows(_cells(entry) for entry in page)
-                    written, before = written + len(page), page[-1].id
-                    if len(page) < audit.PAGE:
-                        break
+            written = await write_csv(path, COLUMNS, self._all_pages())
         except (DeskError, OSError) as error:
             if isValid(self):
                 self.message.setText(f"The export stopped: {error}")
