@@ -142,7 +142,8 @@ def preview_mail_template(
         return MailPreview(render(subject, EXAMPLE_MAILBOX), render(body, EXAMPLE_MAILBOX), None)
     statement = select(Ticket).order_by(Ticket.id.desc()).limit(1)
     if ticket_number is not None:
-        statement = select(Ticket).where(Ticket.number == ticket_number.strip().lstrip("#"))
+        # a number longer than any (cut one past the column's 20) is none of them, however long it was typed
+        statement = select(Ticket).where(Ticket.number == ticket_number.strip().lstrip("#")[:21])
     ticket = session.scalar(statement)
     if ticket is None:
         raise NotFound(
