@@ -127,7 +127,7 @@ def test_the_preview_is_rendered_with_a_real_ticket_as_it_would_be_sent(mailed: 
 
     with pytest.raises(NotFound, match="no ticket #999"):
         notifications.preview_mail_template(mailed.db, mailed.admin, "reply", "S", "B", ticket_number="999")
-    with pytest.raises(NotFound):  # longer than any number: none, on every engine (MariaDB would cut it to match)
+    with pytest.raises(NotFound):  # longer than any ticket number: none
         notifications.preview_mail_template(mailed.db, mailed.admin, "reply", "S", "B", ticket_number=ticket.number * 9)
     with pytest.raises(PermissionDenied):
         notifications.preview_mail_template(mailed.db, mailed.manager, "reply", "S", "B")
