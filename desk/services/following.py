@@ -45,7 +45,7 @@ def unfollow(session: Session, actor: Actor, ticket_id: int) -> TicketView:
     agent = require_agent(actor)
     ticket = load_ticket(session, actor, ticket_id)
     gone = session.execute(delete(Follower).where(Follower.ticket_id == ticket.id, Follower.agent_id == agent.id))
-    if gone.rowcount:
+    if gone.rowcount:  # type: ignore[attr-defined]  # a DELETE answers a CursorResult
         changes.record(session, ticket.id, ASPECT, ActorKind.AGENT, agent.id, now())
     return ticket_view(session, ticket, actor)
 
