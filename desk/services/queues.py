@@ -103,7 +103,9 @@ def _queue_condition(queue: Queue, me: Any, teams: Any, *, tallies: bool = False
         Queue.ANSWERED: row.answered.is_(True),
         Queue.MINE: row.assignee_id == me,
         Queue.MY_TEAMS: row.team_id.in_(teams),
-        Queue.FOLLOWING: Ticket.id.in_(select(Follower.ticket_id).where(Follower.agent_id == me)),
+        # A join (the followers row of each ticket) rather than IN (subquery): SQLite then starts from the agent's
+        # followers rows, where with the IN it walked every open ticket in the queue's order and tested each.
+        Queue.FOLLOWING: and_(Follower.ticket_id == Ticket.id, Follower.agent_id == me),
         Queue.UNASSIGNED: TicketTally.assignee_id == 0 if tallies else Ticket.assignee_id.is_(None),
         Queue.OVERDUE: row.overdue.is_(True),
         Queue.ON_HOLD: Status.on_hold.is_(True)

@@ -158,7 +158,8 @@ def direct_following(db: Database, agent: AgentActor) -> set[int]:
 
 def test_the_following_queue_holds_the_open_tickets_one_follows_and_still_sees(world: World) -> None:
     db, limited = world.db, world.limited
-    mine = [world.open(subject=f"Ticket {i}") for i in range(7)]
+    words = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf")
+    mine = [world.open(subject=f"Printer {word}") for word in words]
     for ticket in mine[:5]:
         following.follow(db, limited, ticket.id)
         following.follow(db, world.admin, ticket.id)
@@ -178,5 +179,7 @@ def test_the_following_queue_holds_the_open_tickets_one_follows_and_still_sees(w
         assert set(queues.queue_ids(db, agent, criteria)[0]) == expected
         filtered = queues.queue_page(db, agent, Criteria(queue=Queue.FOLLOWING, department_ids=(world.support,)))
         assert filtered.total == len(expected - {mine[1].id})
+        found = queues.queue_page(db, agent, Criteria(queue=Queue.FOLLOWING, text="delta"))
+        assert {row.id for row in found.rows} == expected & {mine[3].id} and found.total == len(found.rows)
     assert direct_following(db, limited) == {t.id for t in mine[2:5]}
     assert direct_following(db, world.admin) == {t.id for t in (*mine[1:5], mine[6])}
