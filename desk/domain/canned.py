@@ -68,6 +68,10 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Ticket #%{ticket.number} assigned to you: %{ticket.subject}",
         "%{actor.name} assigned ticket #%{ticket.number} (%{ticket.subject}) to you.",
     ),
+    "alert.mentioned": (
+        "%{actor.name} mentioned you on #%{ticket.number}: %{ticket.subject}",
+        "%{actor.name} mentioned you in an internal note on ticket #%{ticket.number}; you follow it now.\n\n%{message}",
+    ),
     "alert.transferred": (
         "Ticket #%{ticket.number} transferred to %{department.name}",
         "%{actor.name} transferred ticket #%{ticket.number} (%{ticket.subject}) to %{department.name}.",
@@ -128,10 +132,16 @@ ABOUT: dict[str, tuple[str, str, tuple[str, ...]]] = {
     ),
     "alert.new_message": (
         "New message alert",
-        "To the assignee, else to the department's agents, when the requester writes again.",
+        "To the assignee, else to the department's agents, and to the ticket's followers, when the requester writes "
+        "again.",
         (*_TICKET, "message"),
     ),
     "alert.assigned": ("Assignment alert", "To an agent when someone else assigns them a ticket.", _TICKET),
+    "alert.mentioned": (
+        "Mention alert",
+        "To an agent named with @username in another agent's internal note, who may see the ticket.",
+        (*_TICKET, "message"),
+    ),
     "alert.transferred": ("Transfer alert", "To the department's agents when a ticket is moved to it.", _TICKET),
     "alert.overdue": (
         "Overdue alert",

@@ -103,6 +103,7 @@ class Queue(enum.StrEnum):
     ANSWERED = "answered"
     MINE = "mine"
     MY_TEAMS = "my_teams"
+    FOLLOWING = "following"  # the open tickets the agent follows (desk.services.following)
     UNASSIGNED = "unassigned"
     OVERDUE = "overdue"
     ON_HOLD = "on_hold"

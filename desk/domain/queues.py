@@ -21,6 +21,7 @@ class QueueFacts:
     team_id: int | None
     answered: bool
     overdue: bool
+    followed: bool = False  # by the agent asking (never true of a tally: the Following queue is counted apart)
 
 
 def in_queue(queue: Queue, facts: QueueFacts, agent_id: int, team_ids: frozenset[int]) -> bool:
@@ -39,6 +40,8 @@ def in_queue(queue: Queue, facts: QueueFacts, agent_id: int, team_ids: frozenset
             return facts.assignee_id == agent_id
         case Queue.MY_TEAMS:
             return facts.team_id is not None and facts.team_id in team_ids
+        case Queue.FOLLOWING:
+            return facts.followed
         case Queue.UNASSIGNED:
             return facts.assignee_id is None
         case Queue.OVERDUE:

@@ -144,6 +144,8 @@ class TicketView:
     version: int
     collaborators: tuple[CollaboratorView, ...] = ()
     linked: tuple[str, ...] = ()
+    followers: tuple[Ref, ...] = ()  # the agents following it (agents' views only), by name
+    following: bool = False  # whether the agent the view was made for follows it
     thread: tuple[ThreadItem, ...] = ()
 
     @property

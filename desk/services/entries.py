@@ -17,7 +17,7 @@ from desk.domain.errors import Invalid, NotFound, PermissionDenied
 from desk.domain.inputs import storable
 from desk.domain.permissions import Actor, AgentActor, Perm, SystemActor, UserActor
 from desk.domain.views import AttachmentView, EntryView, TicketView, Upload
-from desk.services import reference, richtext, settings, sla
+from desk.services import following, reference, richtext, settings, sla
 from desk.services.base import (
     actor_columns,
     actor_kind,
@@ -283,6 +283,7 @@ def post_note(
         return _posted_before(session, actor, ticket, client_key) or ticket_view(session, ticket, actor)
     ticket.updated_at = moment
     _announce(session, actor, ticket, EntryKind.NOTE, new_status, moment)
+    following.on_note(session, agent, ticket, body, moment)
     return ticket_view(session, ticket, actor)
 
 

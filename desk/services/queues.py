@@ -1,7 +1,9 @@
 """Queues, sidebar counts, saved searches and full-text search, as the actor may see them.
 
 Pages use keyset pagination on (sort key, id) over indexed columns, so page 1,000 costs what page 1 does;
-counts come from the ticket tallies, a few hundred rows whatever the number of tickets.
+counts come from the ticket tallies, a few hundred rows whatever the number of tickets, except Following's: who
+follows a ticket is not among the fields the tallies count by, so it is counted from the agent's followers rows
+(an index range of the tickets they follow, each joined to its ticket by key).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from desk.storage.models import (
     NO_DUE,
     Agent,
     Department,
+    Follower,
     Priority,
     SavedSearch,
     Status,
@@ -85,7 +88,10 @@ def _written(value: str) -> ColumnElement[str]:
 
 def _queue_condition(queue: Queue, me: Any, teams: Any, *, tallies: bool = False) -> ColumnElement[bool]:
     """`desk.domain.queues.in_queue` in SQL for agent `me` of `teams` (values, or bound parameters of a statement
-    built once), over tickets or over the tallies joined to their status (where 0 stands for no assignee)."""
+    built once), over tickets or over the tallies joined to their status (where 0 stands for no assignee).
+    Following has no condition over the tallies (`_following_count` counts it)."""
+    if queue == Queue.FOLLOWING and tallies:
+        raise AssertionError("the tallies do not know who follows a ticket")
     row: Any = TicketTally if tallies else Ticket
     state = Status.state if tallies else Ticket.state
     if queue == Queue.CLOSED:
@@ -97,6 +103,9 @@ def _queue_condition(queue: Queue, me: Any, teams: Any, *, tallies: bool = False
         Queue.ANSWERED: row.answered.is_(True),
         Queue.MINE: row.assignee_id == me,
         Queue.MY_TEAMS: row.team_id.in_(teams),
+        # A join (the followers row of each ticket) rather than IN (subquery): SQLite then starts from the agent's
+        # followers rows, where with the IN it walked every open ticket in the queue's order and tested each.
+        Queue.FOLLOWING: and_(Follower.ticket_id == Ticket.id, Follower.agent_id == me),
         Queue.UNASSIGNED: TicketTally.assignee_id == 0 if tallies else Ticket.assignee_id.is_(None),
         Queue.OVERDUE: row.overdue.is_(True),
         Queue.ON_HOLD: Status.on_hold.is_(True)
@@ -447,16 +456,35 @@ def _tally_statement(wanted: tuple[Queue, ...], shape: Shape) -> AnySelect:
     return statement if visible is None else statement.where(visible)
 
 
+@functools.cache
+def _following_count(shape: Shape) -> AnySelect:
+    """The Following queue's count for an agent of this shape (with `_agent_params`): from the agent's followers
+    rows (their index), each joined to its ticket by key, of the open tickets the agent may see."""
+    statement = (
+        select(func.count())
+        .select_from(Follower)
+        .join(Ticket, Ticket.id == Follower.ticket_id)
+        .where(Follower.agent_id == _agent_value("me"), Ticket.state == _written(StatusState.OPEN.value))
+    )
+    visible = _bound_sees(shape, (Ticket.assignee_id, Ticket.department_id, Ticket.team_id))
+    return statement if visible is None else statement.where(visible)
+
+
 def _tally_counts(session: Session, agent: AgentActor, wanted: tuple[Queue, ...] = tuple(Queue)) -> dict[Queue, int]:
-    row = session.connection().execute(_tally_statement(wanted, _shape(agent)), _agent_params(agent)).one()
+    """The counts of the `wanted` queues: from the tallies, and Following's from the agent's followers rows."""
+    connection, shape, params = session.connection(), _shape(agent), _agent_params(agent)
     counts = dict.fromkeys(Queue, 0)
-    counts.update(zip(wanted, (int(n) for n in row), strict=True))
+    if tallied := tuple(queue for queue in wanted if queue != Queue.FOLLOWING):
+        row = connection.execute(_tally_statement(tallied, shape), params).one()
+        counts.update(zip(tallied, (int(n) for n in row), strict=True))
+    if Queue.FOLLOWING in wanted:
+        counts[Queue.FOLLOWING] = int(connection.execute(_following_count(shape), params).scalar_one())
     return counts
 
 
 @query
 def queue_counts(session: Session, actor: Actor) -> dict[Queue, int]:
-    """Every sidebar count at once, from the tallies."""
+    """Every sidebar count at once: from the tallies, and Following's from the agent's followers rows."""
     return _tally_counts(session, require_agent(actor))
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from desk.domain.attachments import safe_content_type, safe_name
 from desk.domain.enums import PUBLIC_EVENTS, ActorKind, CollaboratorRole, EntryKind, EventKind, StatusState
 from desk.domain.enums import TicketSource as Source
-from desk.domain.permissions import Actor, UserActor
+from desk.domain.permissions import Actor, AgentActor, UserActor
 from desk.domain.views import (
     AttachmentView,
     CollaboratorView,
@@ -32,6 +32,7 @@ from desk.storage.models import (
     Attachment,
     Collaborator,
     Department,
+    Follower,
     HelpTopic,
     Organization,
     Priority,
@@ -126,11 +127,12 @@ _statuses, _slas, _agents, _teams = Status.__table__.c, SlaPlan.__table__.c, Age
 _merged = Ticket.__table__.alias("merged")
 _parent_topic = HelpTopic.__table__.alias("parent_topic")
 _collaborator = select(Collaborator.__table__.c.ticket_id).where(Collaborator.__table__.c.ticket_id == _tickets.id)
+_follower = select(Follower.__table__.c.ticket_id).where(Follower.__table__.c.ticket_id == _tickets.id)
 _links = TicketLink.__table__.c
 _link = select(_links.ticket_id).where(or_(_links.ticket_id == _tickets.id, _links.linked_id == _tickets.id))
 
-# Everything a ticket's header shows besides the ticket's own columns, and whether it has collaborators or links
-# (most have neither, so their queries are skipped).
+# Everything a ticket's header shows besides the ticket's own columns, and whether it has collaborators, links or
+# followers (most have none, so their queries are skipped).
 _HEADER_COLUMNS = (
     _users.id,
     _users.name,
@@ -161,6 +163,7 @@ _HEADER_COLUMNS = (
     _merged.c.number,
     exists(_collaborator),
     exists(_link),
+    exists(_follower),
 )
 
 
@@ -248,6 +251,12 @@ _LINKED = (
     )
     .order_by(_tickets.number)
 )
+_FOLLOWERS = (
+    select(_agents.id, _agents.name)
+    .join(Follower.__table__, Follower.__table__.c.agent_id == _agents.id)
+    .where(Follower.__table__.c.ticket_id == bindparam("ticket_id"))
+    .order_by(_agents.name, _agents.id)
+)
 
 
 # Enum members by stored value: a dict look-up per thread item instead of an Enum call (a 200-entry thread is read
@@ -319,6 +328,7 @@ def ticket_view(
     (topic_id, topic, parent_id, parent, grandparent_id) = header[7:12]
     (priority_id, priority, level, colour, status_id, status, state, pauses_sla) = header[12:20]
     (sla_id, sla, assignee_id, assignee, team_id, team, merged_into, has_collaborators, has_links) = header[20:29]
+    has_followers = header[29]
     params = {"ticket_id": ticket.id}
     collaborators: tuple[CollaboratorView, ...] = ()
     linked: tuple[str, ...] = ()
@@ -332,6 +342,9 @@ def ticket_view(
         )
     if has_links and not isinstance(actor, UserActor):
         linked = tuple(session.scalars(_LINKED, params))
+    followers: tuple[Ref, ...] = ()
+    if has_followers and isinstance(actor, AgentActor):  # the agents' own business: not for end users
+        followers = tuple(Ref(i, name) for i, name in session.execute(_FOLLOWERS, params))
     topic_ref = None
     if topic_id is not None:
         names = [topic] if parent_id is None else [topic, parent]
@@ -364,5 +377,7 @@ def ticket_view(
         version=ticket.version,
         collaborators=collaborators,
         linked=linked,
+        followers=followers,
+        following=isinstance(actor, AgentActor) and any(f.id == actor.id for f in followers),
         thread=thread(session, ticket.id, actor) if with_thread else (),
     )

@@ -461,6 +461,19 @@ class Collaborator(Base):
     role: Mapped[str] = mapped_column(String(8))
 
 
+class Follower(Base):
+    """An agent following a ticket they may see: mailed when the requester writes, listed in their Following queue.
+
+    Keyed by ticket first (a ticket's followers, for its alerts); the agent's index lists what they follow.
+    """
+
+    __tablename__ = "followers"
+    __table_args__ = (Index("ix_followers_agent", "agent_id", "ticket_id"),)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True)
+    since: Mapped[datetime]
+
+
 class TicketLink(Base):
     """A link between two related tickets, stored once with the lower id first."""
 

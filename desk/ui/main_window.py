@@ -59,6 +59,7 @@ COUNTS_DELAY_MS = 300
 REQUERY_DELAY_MS = 200
 # Changes after which a ticket keeps its place in any queue or search (other changes may move it in or out).
 IN_PLACE_ASPECTS = frozenset({"note", "entry_edited", "linked", "collaborator_added", "collaborator_removed"})
+# (Following: "followers" is not among them, as it moves tickets in and out of the Following queue.)
 
 # (action name, shortcut, what it does): one table for the actions and the Help window.
 SHORTCUTS: tuple[tuple[str, str, str], ...] = (
@@ -70,6 +71,7 @@ SHORTCUTS: tuple[tuple[str, str, str], ...] = (
     ("resolve", "Ctrl+Shift+R", "Resolve the open ticket"),
     ("close_ticket", "Ctrl+Shift+C", "Close the open ticket"),
     ("reopen", "Ctrl+Shift+O", "Reopen the open ticket"),
+    ("follow", "Ctrl+Shift+F", "Follow or unfollow the open ticket"),
     ("search", "Ctrl+F", "Search all tickets"),
     ("next_ticket", "Alt+Down", "Next ticket in the queue"),
     ("previous_ticket", "Alt+Up", "Previous ticket in the queue"),
@@ -434,6 +436,7 @@ class MainWindow(QMainWindow):
             "resolve": on_editor(lambda e: e.resolve()),
             "close_ticket": on_editor(lambda e: e.close_ticket()),
             "reopen": on_editor(lambda e: e.reopen()),
+            "follow": on_editor(lambda e: e.toggle_follow()),
             "search": self.focus_search,
             "next_ticket": lambda: self._step_ticket(1),
             "previous_ticket": lambda: self._step_ticket(-1),

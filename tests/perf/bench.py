@@ -272,6 +272,8 @@ class Raw:
         state = "s.state" if tallies else "t.state"
         if queue == Queue.CLOSED:
             return f"{state} = 'closed'"
+        if queue == Queue.FOLLOWING and tallies:
+            raise AssertionError("the tallies do not know who follows a ticket: see following_total")
         holds = ids_list(self.hold_ids) or "NULL"
         extra = {
             Queue.OPEN: "",
@@ -279,14 +281,25 @@ class Raw:
             Queue.ANSWERED: f"{alias}.answered = {self.true}",
             Queue.MINE: f"{alias}.assignee_id = {int(agent.id)}",
             Queue.MY_TEAMS: f"{alias}.team_id IN ({ids_list(agent.teams)})" if agent.teams else "1 = 0",
+            Queue.FOLLOWING: f"t.id IN (SELECT f.ticket_id FROM followers f WHERE f.agent_id = {int(agent.id)})",
             Queue.UNASSIGNED: "tt.assignee_id = 0" if tallies else "t.assignee_id IS NULL",
             Queue.OVERDUE: f"{alias}.overdue = {self.true}",
             Queue.ON_HOLD: f"s.on_hold = {self.true}" if tallies else f"t.status_id IN ({holds})",
         }[queue]
         return f"{state} = 'open'" + (f" AND {extra}" if extra else "")
 
+    def following_total(self, connection: Connection, agent: AgentActor) -> int:
+        """Following's total: the agent's followers rows joined to the open tickets they may see."""
+        sql = (
+            "SELECT count(*) FROM followers f JOIN tickets t ON t.id = f.ticket_id "
+            f"WHERE f.agent_id = {int(agent.id)} AND t.state = 'open'{self.visible(agent)}"
+        )
+        return int(connection.execute(text(sql)).scalar_one())
+
     def total(self, connection: Connection, queue: Queue, agent: AgentActor) -> int:
-        """A queue's total: the sum of the tallies the agent may see."""
+        """A queue's total: the sum of the tallies the agent may see (Following's: `following_total`)."""
+        if queue == Queue.FOLLOWING:
+            return self.following_total(connection, agent)
         sql = (
             "SELECT coalesce(sum(tt.count), 0) FROM ticket_tallies tt JOIN statuses s ON s.id = tt.status_id "
             f"WHERE {self.in_queue(queue, agent, tallies=True)}{self.visible(agent, 'tt')}"
@@ -321,10 +334,11 @@ class Raw:
         return f" AND t.updated_at <= '{at}' AND (t.updated_at < '{at}' OR t.id < {cursor[1]})"
 
     def counts(self, db: Database, agent: AgentActor) -> dict[str, int]:
-        """Every sidebar count, summed from the tallies the agent may see, in one statement."""
+        """Every sidebar count: summed from the tallies the agent may see in one statement, Following's apart."""
+        tallied = [q for q in Queue if q != Queue.FOLLOWING]
         sums = ", ".join(
             f"coalesce(sum(CASE WHEN {self.in_queue(q, agent, tallies=True)} THEN tt.count ELSE 0 END), 0)"
-            for q in Queue
+            for q in tallied
         )
         sql = (
             f"SELECT {sums} FROM ticket_tallies tt JOIN statuses s ON s.id = tt.status_id "
@@ -332,7 +346,8 @@ class Raw:
         )
         with db.engine.begin() as connection:
             values = connection.execute(text(sql)).one()
-        return {q.value: int(v) for q, v in zip(Queue, values, strict=True)}
+            following = self.following_total(connection, agent)
+        return {q.value: int(v) for q, v in zip(tallied, values, strict=True)} | {Queue.FOLLOWING.value: following}
 
     # search
 

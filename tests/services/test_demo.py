@@ -18,6 +18,7 @@ from desk.services.views import topic_name
 from desk.storage.db import Database
 from desk.storage.models import (
     Department,
+    Follower,
     HelpTopic,
     Priority,
     Schedule,
@@ -57,6 +58,7 @@ def recount(db: Database, agent: AgentActor) -> dict[Queue, int]:
             Queue.ANSWERED: n(is_open, Ticket.answered.is_(True)),
             Queue.MINE: n(is_open, Ticket.assignee_id == agent.id),
             Queue.MY_TEAMS: n(is_open, Ticket.team_id.in_(list(agent.teams))),
+            Queue.FOLLOWING: n(is_open, Ticket.id.in_(select(Follower.ticket_id).where(Follower.agent_id == agent.id))),
             Queue.UNASSIGNED: n(is_open, Ticket.assignee_id.is_(None)),
             Queue.OVERDUE: n(is_open, Ticket.overdue.is_(True)),
             Queue.ON_HOLD: n(is_open, Ticket.status_id.in_(hold)),

@@ -15,9 +15,9 @@ from desk.domain.errors import Invalid
 from desk.domain.permissions import AgentActor
 from desk.domain.queues import Criteria, text_sort_key
 from desk.domain.views import QueueRow
-from desk.services import entries, lifecycle, queues, tickets
+from desk.services import entries, following, lifecycle, queues, tickets
 from desk.storage.db import Database
-from desk.storage.models import Status, Ticket, User
+from desk.storage.models import Follower, Status, Ticket, User
 from tests.services.conftest import World, statements_sent
 
 
@@ -45,6 +45,7 @@ def recount_for(db: Database, admin_id: int) -> dict[Queue, int]:
             Queue.ANSWERED: n(is_open, Ticket.answered.is_(True)),
             Queue.MINE: n(is_open, Ticket.assignee_id == admin_id),
             Queue.MY_TEAMS: 0,
+            Queue.FOLLOWING: n(is_open, Ticket.id.in_(select(Follower.ticket_id).where(Follower.agent_id == admin_id))),
             Queue.UNASSIGNED: n(is_open, Ticket.assignee_id.is_(None)),
             Queue.OVERDUE: n(is_open, Ticket.overdue.is_(True)),
             Queue.ON_HOLD: n(is_open, Ticket.status_id.in_(hold)),
@@ -63,6 +64,8 @@ def test_queue_membership_and_counts(world: World) -> None:
     closed = world.open(subject="E")
     lifecycle.close(db, m, closed.id)
     admin = world.admin
+    for followed in (answered, closed):
+        following.follow(db, admin, followed.id)
 
     def q(queue: Queue) -> set[int]:
         return set(ids(queues.queue_page(db, admin, Criteria(queue=queue))))
@@ -71,6 +74,7 @@ def test_queue_membership_and_counts(world: World) -> None:
     assert q(Queue.ANSWERED) == {answered.id}
     assert q(Queue.UNANSWERED) == {unanswered.id, mine.id, held.id}
     assert q(Queue.MINE) == {mine.id}
+    assert q(Queue.FOLLOWING) == {answered.id}
     assert q(Queue.UNASSIGNED) == {unanswered.id, answered.id, held.id}
     assert q(Queue.ON_HOLD) == {held.id}
     assert q(Queue.CLOSED) == {closed.id}

@@ -2,15 +2,15 @@
 
     python -m tests.ui.screenshots --out build/screenshots
 
-Builds a small demo help desk in a temporary folder, signs in as the demo admin and grabs: the connection dialog
-(empty, a server address refused beside the field, a file tried, a new file, an old database login's message), a new
-help desk's first administrator (against a server, its set-up code refused), the login dialog (on a file, and
-against a server with "Stay signed in", with and without a keyring), the Open queue, a ticket with its thread and
-properties, the composer with an error, the canned responses offered in the composer, the new-ticket dialog with
-field errors, an empty search, the keyboard shortcuts, the demo mailbox, the composer when mail is not set up, a
-ticket that came by mail (the demo's sink switched off for it), the API tokens (empty, then with a new token's
-secret), each section of the Administration window and the change-password dialog. The theme comes from DESK_THEME
-(light / dark); the platform from QT_QPA_PLATFORM (xcb on Xvfb for real rendering).
+Builds a small demo help desk in a temporary folder, signs in as the demo admin and grabs: the connection dialog (empty,
+a server address refused beside the field, a file tried, a new file, an old database login's message), a new help desk's
+first administrator (against a server, its set-up code refused), the login dialog (on a file, and against a server with
+"Stay signed in", with and without a keyring), the Open queue, a ticket with its thread and properties, the composer
+with an error, the canned responses offered in the composer, the new-ticket dialog with field errors, an empty search,
+the Following queue and a followed ticket with its followers, the keyboard shortcuts, the demo mailbox, the composer
+when mail is not set up, a ticket that came by mail (the demo's sink switched off for it), the API tokens (empty, then
+with a new token's secret), each section of the Administration window and the change-password dialog. The theme comes
+from DESK_THEME (light / dark); the platform from QT_QPA_PLATFORM (xcb on Xvfb for real rendering).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from desk.domain.enums import EntryKind, InboundState, OutgoingMail, Queue
 from desk.domain.errors import Invalid
 from desk.domain.permissions import AgentActor
 from desk.domain.queues import Criteria
-from desk.services import accounts, entries, mailboxes, portal, queues, settings, tickets
+from desk.services import accounts, entries, following, mailboxes, portal, queues, settings, tickets
 from desk.services.demo import LONG_THREAD_SUBJECT, build_demo
 from desk.services.mail import intake, sending
 from desk.storage.db import Database
@@ -212,6 +212,7 @@ async def shoot(out: Path, url: str) -> None:
     window.sidebar.select_queue(Queue.MINE)
     await settle(lambda: not window.queue.model.is_loading)
     save(window, out, "8-my-tickets")
+    await shoot_following(window, db, out)
 
     dialog = NewTicketDialog(ctx, window)
     dialog.show()
@@ -261,6 +262,24 @@ async def shoot(out: Path, url: str) -> None:
     await shoot_administration(window, out)
     await end_session(window, ctx)
     executor.shutdown()
+
+
+async def shoot_following(window: MainWindow, db: Database, out: Path) -> None:
+    """Maria mentions the admin in notes on two tickets, John follows the first too: the Following queue, then the
+    first ticket with its followers (and the Unfollow button)."""
+    maria, john = accounts.agent_by_username(db, "maria"), accounts.agent_by_username(db, "john")
+    rows = queues.queue_page(db, maria, Criteria(queue=Queue.UNASSIGNED), limit=2).rows
+    for row in rows:
+        entries.post_note(db, maria, row.id, "@admin, the customer asks for you: can you follow this one?")
+    following.follow(db, john, rows[0].id)
+    window.sidebar.select_queue(Queue.FOLLOWING)
+    await window.sidebar.refresh_counts()
+    await settle(lambda: not window.queue.model.is_loading and window.queue.model.rowCount() >= len(rows))
+    save(window, out, "16-following-queue")
+    window.open_ticket(rows[0].id)
+    await settle(lambda: (e := window.current_editor()) is not None and e.ticket is not None and e.ticket.following)
+    save(window, out, "17-ticket-followers")
+    window.tabs.setCurrentWidget(window.queue)
 
 
 def _shown(page: QWidget | None) -> bool:

@@ -25,11 +25,13 @@ from desk.domain.inputs import check_limit
 from desk.domain.permissions import Actor, Right, UserActor
 from desk.domain.views import SentMail
 from desk.services import settings
+from desk.services.accounts import agent_actor
 from desk.services.base import now, query, require_agent
 from desk.storage.models import (
     Agent,
     AgentAccess,
     Department,
+    Follower,
     HelpTopic,
     InboundMessage,
     Mailbox,
@@ -335,12 +337,38 @@ def on_ticket_opened(session: Session, ticket: Ticket, *, by_requester: bool, me
         queue(session, "alert.new_ticket", ticket, to, message=message)
 
 
+def followers(session: Session, ticket: Ticket) -> list[str]:
+    """The addresses of the ticket's followers who are active and may still see it (a follower may have lost
+    access since, or the ticket moved to a department they are not in): alerts carry the ticket's text."""
+    with session.no_autoflush:  # agents are not what a ticket's change writes (see sender_for)
+        agents = session.scalars(
+            select(Agent)
+            .join(Follower, Follower.agent_id == Agent.id)
+            .where(Follower.ticket_id == ticket.id, Agent.active.is_(True))
+            .order_by(Agent.id)
+        ).all()
+        return [
+            agent.email
+            for agent in agents
+            if agent_actor(session, agent).can_see(ticket.department_id, ticket.assignee_id, ticket.team_id)
+        ]
+
+
 def on_message(session: Session, ticket: Ticket, message: str) -> None:
+    """The requester wrote: the assignee (else the department's agents) and the followers, each once."""
     if sender_for(session, ticket.department_id) is None:  # no mailbox to send from: mail is off
         return
     if enabled(session, "alert.new_message", ticket):
         to = _agent_email(session, ticket.assignee_id) or department_agents(session, ticket.department_id)
-        queue(session, "alert.new_message", ticket, to, message=message)
+        queue(session, "alert.new_message", ticket, [*to, *followers(session, ticket)], message=message)
+
+
+def on_mentioned(session: Session, ticket: Ticket, to: list[str], actor_name: str, message: str) -> None:
+    """Agents mentioned in an internal note (the caller has checked that each may see the ticket)."""
+    if not to or sender_for(session, ticket.department_id) is None:  # no one to tell, or mail is off
+        return
+    if enabled(session, "alert.mentioned", ticket):
+        queue(session, "alert.mentioned", ticket, to, actor_name=actor_name, message=message)
 
 
 def on_reply(session: Session, ticket: Ticket, entry: ThreadEntry, actor_name: str) -> None:

@@ -12,13 +12,19 @@ from desk.domain.enums import EntryKind, StatusState
 from desk.domain.errors import Conflict, DeskError
 from desk.domain.permissions import PERM_ACTIONS, Perm
 from desk.domain.views import TicketView
-from desk.services import lifecycle, reference, tickets
+from desk.services import following, lifecycle, reference, tickets
 from desk.ui import icons
 from desk.ui.tasks import Context, async_slot
 from desk.ui.thread.view import ThreadView, open_attachment
 from desk.ui.ticket.composer import ComposerWidget
 from desk.ui.ticket.properties import Change, PropertiesPanel, allow, refusal
 from desk.ui.widgets import hands_off, is_text_input, label, plain_tip
+
+FOLLOW_TIPS = {  # whether the agent follows the ticket → what the button does
+    False: "Follow this ticket: you are mailed when the requester writes, and it is in your Following queue "
+    "(Ctrl+Shift+F)",
+    True: "Stop following this ticket (Ctrl+Shift+F)",
+}
 
 
 class TicketEditor(QWidget):
@@ -55,6 +61,9 @@ class TicketEditor(QWidget):
         self.resolve_button = self._button("Resolve", "answered", "Mark the problem fixed (Ctrl+Shift+R)", self.resolve)
         self.close_button = self._button("Close", "close-ticket", "Close the ticket (Ctrl+Shift+C)", self.close_ticket)
         self.reopen_button = self._button("Reopen", "refresh", "Reopen the ticket (Ctrl+Shift+O)", self.reopen)
+        # Any agent who sees the ticket may follow it: no permission to check, the label says which way it goes.
+        self.follow_button = self._button("Follow", "follow", FOLLOW_TIPS[False], self.toggle_follow)
+        self.follow_button.setObjectName("follow")
         self.banner = label(role="banner", wrap=True)
         self.banner.hide()
         # A stale save keeps the agent's change: one click applies it again on the fresh ticket (issue 5).
@@ -90,7 +99,13 @@ class TicketEditor(QWidget):
         title.addLayout(status_row)
         header = QHBoxLayout()
         header.addLayout(title, 1)
-        for button in (self.claim_button, self.resolve_button, self.close_button, self.reopen_button):
+        for button in (
+            self.follow_button,
+            self.claim_button,
+            self.resolve_button,
+            self.close_button,
+            self.reopen_button,
+        ):
             header.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
         work = QSplitter(Qt.Orientation.Vertical)
         work.addWidget(self.thread_view)
@@ -158,6 +173,8 @@ class TicketEditor(QWidget):
         closing = refusal(self._ctx.agent, ticket, (Perm.TICKET_CLOSE, PERM_ACTIONS[Perm.TICKET_CLOSE]))
         for button in (self.resolve_button, self.close_button, self.reopen_button):
             allow(button, closing, button.property("tip"))
+        self.follow_button.setText("Unfollow" if ticket.following else "Follow")
+        self.follow_button.setToolTip(FOLLOW_TIPS[ticket.following])
         self.thread_view.set_thread(ticket.thread)
         self.properties.show_ticket(ticket)
         self.composer.set_ticket(ticket)
@@ -195,6 +212,18 @@ class TicketEditor(QWidget):
     @async_slot
     async def reopen(self) -> None:
         await self._press(self.reopen_button, lifecycle.reopen)
+
+    @async_slot
+    async def toggle_follow(self) -> None:
+        """Follow the ticket, or stop following it (Ctrl+Shift+F): the button says which, as the ticket last shown."""
+        if self.ticket is None or not self.follow_button.isEnabled():
+            return
+        self.follow_button.setEnabled(False)  # one toggle at a time: a second press waits for the first's answer
+        try:
+            await self._personal(following.unfollow if self.ticket.following else following.follow)
+        finally:
+            if not self.closed:
+                self.follow_button.setEnabled(True)
 
     async def _press(self, button: QPushButton, service: Change) -> None:
         """A header button's action, also reached by its shortcut: a disabled one says why instead."""
@@ -259,15 +288,16 @@ class TicketEditor(QWidget):
 
     @async_slot
     async def _add_collaborator(self, email: str) -> None:
-        await self._collaborators(lifecycle.add_collaborator, email)
+        await self._personal(lifecycle.add_collaborator, email)
 
     @async_slot
     async def _remove_collaborator(self, user_id: int) -> None:
-        await self._collaborators(lifecycle.remove_collaborator, user_id)
+        await self._personal(lifecycle.remove_collaborator, user_id)
 
-    async def _collaborators(self, service: Change, value: Any) -> None:
+    async def _personal(self, service: Change, *args: Any) -> None:
+        """A change that does not depend on the ticket's fields (who is copied, who follows): no version sent."""
         try:
-            fresh = await self._ctx.call(service, self.ticket_id, value)
+            fresh = await self._ctx.call(service, self.ticket_id, *args)
         except DeskError as error:
             if not self.closed:
                 self._say(str(error))

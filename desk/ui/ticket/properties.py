@@ -174,6 +174,10 @@ class PropertiesPanel(QFrame):
         layout.addWidget(label("Collaborators", "section"))
         layout.addWidget(self.collaborators)
         layout.addLayout(collaborator_row)
+        layout.addWidget(label("Followers", "section"))
+        self.followers = label(wrap=True)
+        self.followers.setObjectName("followers")
+        layout.addWidget(self.followers)
         layout.addStretch(1)
 
     def show_ticket(self, ticket: TicketView) -> None:
@@ -216,6 +220,11 @@ class PropertiesPanel(QFrame):
             )
             item.setData(Qt.ItemDataRole.UserRole, collaborator.user.id)
             self.collaborators.addItem(item)
+        names = [f"{f.name} (you)" if f.id == self._agent.id else f.name for f in ticket.followers]
+        self.followers.setText(
+            ", ".join(names) if names else "No one follows this ticket. Follow it, or @mention an agent in a note."
+        )
+        set_role(self.followers, None if names else "muted")
 
     def _allow(self, ticket: TicketView) -> None:
         """Disable what the agent's role does not allow on this ticket, each with a tooltip that says why."""

@@ -161,6 +161,7 @@ def test_buttons_that_change_tickets_never_take_the_focus(ctx: Context, qtbot: Q
             editor.resolve_button,
             editor.close_button,
             editor.reopen_button,
+            editor.follow_button,
             editor.retry_button,
             editor.properties.remove_collaborator,
             editor.composer.findChild(QPushButton, "composerSend"),
