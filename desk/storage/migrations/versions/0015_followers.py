@@ -1,7 +1,7 @@
 """followers: agents following tickets (by choice, or mentioned in an internal note)
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-07 17:30:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from desk.storage.types import UTCDateTime
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
