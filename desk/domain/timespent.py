@@ -45,7 +45,7 @@ def check_minutes(minutes: int) -> None:
 
 
 def format_minutes(minutes: int) -> str:
-    """"45 min", "2 h", "1 h 45 min": what `parse_minutes` reads back."""
+    """What `parse_minutes` reads back: "45 min", "2 h", "1 h 45 min"."""
     hours, rest = divmod(minutes, 60)
     if not hours:
         return f"{rest} min"

@@ -384,7 +384,9 @@ WRITES: dict[Callable[..., Any], Write] = {
         call(token_id := api_tokens.create_token(w.db, w.admin, name="old", agent_id=w.manager.id).token.id),
         _token(w, token_id),
     ),
-    entries.post_note: lambda call, w, t: _then_ticket(call(t.id, "Checked the logs", attachments=[upload()]), w),
+    entries.post_note: lambda call, w, t: _then_ticket(
+        call(t.id, "Checked the logs", attachments=[upload()], minutes=15), w
+    ),
     entries.post_reply: lambda call, w, t: _then_ticket(call(t.id, "Try again", client_key=str(uuid.uuid4())), w),
     lifecycle.add_collaborator: lambda call, w, t: _then_ticket(call(t.id, "carol@example.com", name="Carol"), w),
     lifecycle.remove_collaborator: lambda call, w, t: _then_ticket(call(t.id, _collaborator(w, t)), w),
