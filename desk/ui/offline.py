@@ -162,6 +162,7 @@ async def apply_action(ctx: Context, action: PendingAction) -> TicketView:
         attachments=uploads,
         expected_version=action.expected_version,
         client_key=action.client_key,
+        minutes=action.minutes,
     )
 
 

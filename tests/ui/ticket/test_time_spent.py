@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -15,11 +16,13 @@ from PySide6.QtWidgets import QLabel, QLineEdit
 
 from desk.domain.views import TicketView
 from desk.services import entries, staff, tickets
+from desk.ui.offline import PendingStore, apply_action
 from desk.ui.tasks import Context
 from desk.ui.thread.view import ThreadView
 from desk.ui.ticket.composer import ComposerWidget
 from desk.ui.ticket.properties import PropertiesPanel
 from tests.ui.conftest import db_of, run, until
+from tests.ui.test_offline import action_for
 from tests.ui.ticket.test_composer import Screen, draft_file, entries_of, make_composer
 from tests.ui.ticket.test_composer import ticket as ticket  # the fixture
 
@@ -126,3 +129,15 @@ def test_the_total_is_in_the_properties_and_each_entrys_time_in_its_header(
     text = thread.toPlainText()
     assert "1 h spent" in text and "45 min spent" in text
     assert text.count(" spent") == 2  # entries without time say nothing
+
+
+def test_a_send_kept_while_the_server_was_away_keeps_its_time(
+    loop: qasync.QEventLoop, ctx: Context, ticket: TicketView, tmp_path: Path
+) -> None:
+    kept = dataclasses.replace(action_for(ctx, ticket.id, ticket.version, "Rebooted the terminal."), minutes=25)
+    PendingStore(tmp_path).add(kept)  # on disk, as the run that lost the server left it
+    (read,) = PendingStore(tmp_path).actions()
+
+    view = run(loop, apply_action(ctx, read))
+
+    assert (entries_of(view)[-1].body_text, entries_of(view)[-1].minutes) == ("Rebooted the terminal.", 25)
