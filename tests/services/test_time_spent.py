@@ -10,7 +10,7 @@ from desk.domain.enums import EntryKind
 from desk.domain.errors import Invalid
 from desk.domain.staff import DepartmentForm
 from desk.domain.views import EntryView
-from desk.services import audit, entries, staff, tickets
+from desk.services import audit, entries, lifecycle, staff, tickets
 from desk.storage.models import ThreadEntry
 from tests.services.conftest import World, count
 
@@ -98,3 +98,11 @@ def test_a_department_that_requires_time_refuses_agents_entries_without_it(world
     changes = [entry.changes for entry in audit.audit_log(world.db, world.admin)[:2]]
     assert changes == [{"time spent required": ("yes", "no")}, {"time spent required": ("no", "yes")}]
     assert not staff.get_department(world.db, world.admin, world.support).form.time_required
+
+
+def test_merging_moves_the_time_with_its_entries(world: World) -> None:
+    parent, child = world.open(), world.open("Printer still on fire")
+    entries.post_note(world.db, world.manager, parent.id, "Looked at it.", minutes=10)
+    entries.post_note(world.db, world.manager, child.id, "Looked at it again.", minutes=20)
+    assert lifecycle.merge(world.db, world.manager, parent.id, [child.id]).time_spent == 30
+    assert tickets.get_ticket(world.db, world.manager, child.id).time_spent == 0
