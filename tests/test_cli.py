@@ -131,7 +131,7 @@ def test_smoke_test_opens_the_window_on_a_scratch_database_and_exits_0(tmp_path:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("DESK-SMOKE-OK version=") and f" schema={head_revision()} queues=8 " in done.stdout
+    assert done.stdout.startswith("DESK-SMOKE-OK version=") and f" schema={head_revision()} queues=9 " in done.stdout
     assert "Traceback" not in done.stderr and "pending" not in done.stderr
 
 
@@ -229,7 +229,8 @@ def test_admin_calls_an_administration_service_with_json_as_a_named_agent(
     sales = {"name": "Sales", "public": False}
     code, out, _ = admin("staff.save_department", json.dumps({"department_id": None, "form": sales}), "--agent", "root")
     department = json.loads(out)
-    unset = {"manager_id": None, "sla_id": None, "schedule_id": None, "signature": None, "mailbox_id": None}
+    unset = {"manager_id": None, "sla_id": None, "schedule_id": None, "signature": None, "mailbox_id": None,
+             "time_required": False}  # fmt: skip
     assert code == 0 and department["form"] == {**sales, **unset}
     assert admin("staff.get_department", f'{{"department_id": {department["id"]}}}', "--agent", "root")[1] == out
     # The arguments from standard input, e.g. a file a script wrote

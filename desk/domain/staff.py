@@ -134,6 +134,7 @@ class DepartmentForm:
     mailbox_id: int | None = (
         None  # its tickets' mail is sent from it (None: one that brings mail to it, else the default)
     )
+    time_required: bool = False  # agents' replies and notes to its tickets need the time spent
 
 
 @dataclass(frozen=True)

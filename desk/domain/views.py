@@ -91,6 +91,7 @@ class EntryView:
     edited_at: datetime | None = None
     attachments: tuple[AttachmentView, ...] = ()
     sender_unverified: bool = False  # mail whose From address nothing vouched for (Mailbox.sender_check)
+    minutes: int | None = None  # the time the agent spent, entered with it (never shown to end users)
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,8 @@ class TicketView:
     followers: tuple[Ref, ...] = ()  # the agents following it (agents' views only), by name
     following: bool = False  # whether the agent the view was made for follows it
     thread: tuple[ThreadItem, ...] = ()
+    time_spent: int = 0  # the minutes entered with its replies and notes, in total (0 for end users)
+    time_required: bool = False  # agents' replies and notes need the time spent (shown to agents only)
 
     @property
     def due(self) -> datetime | None:

@@ -16,6 +16,7 @@ from desk.domain.enums import CollaboratorRole, EntryKind, EventKind, Recipients
 from desk.domain.errors import Invalid, NotFound, PermissionDenied
 from desk.domain.inputs import storable
 from desk.domain.permissions import Actor, AgentActor, Perm, SystemActor, UserActor
+from desk.domain.timespent import check_minutes
 from desk.domain.views import AttachmentView, EntryView, TicketView, Upload
 from desk.services import following, reference, richtext, settings, sla
 from desk.services.base import (
@@ -35,7 +36,17 @@ from desk.services.lifecycle import apply_status, status_for_change
 from desk.services.mail import outbound
 from desk.services.views import attachment_view, entry_author, ticket_view
 from desk.storage import changes, search
-from desk.storage.models import Attachment, Blob, Collaborator, EntryRevision, Status, ThreadEntry, Ticket, User
+from desk.storage.models import (
+    Attachment,
+    Blob,
+    Collaborator,
+    Department,
+    EntryRevision,
+    Status,
+    ThreadEntry,
+    Ticket,
+    User,
+)
 
 
 def store_attachments(session: Session, entry: ThreadEntry, uploads: Seq[Upload]) -> None:
@@ -94,6 +105,7 @@ def add_entry(
     refresh_search: bool = True,
     client_key: str | None = None,
     sender_unverified: bool = False,
+    minutes: int | None = None,
 ) -> ThreadEntry:
     """Write one thread entry with its attachments and make it searchable at once (unless the caller does).
 
@@ -119,6 +131,7 @@ def add_entry(
         created_at=at or now(),
         client_key=client_key,
         sender_unverified=sender_unverified,
+        minutes=minutes,
     )
     if client_key is not None:
         try:
@@ -134,6 +147,21 @@ def add_entry(
     if refresh_search:
         search.refresh_document(session, ticket.id)
     return entry
+
+
+def require_minutes(session: Session, ticket: Ticket, minutes: int | None, *, asked: bool = True) -> None:
+    """The time spent an agent gives with a reply or note: within one day, and given when the ticket's department
+    requires it (`asked`: an agent at work; mail an agent answers carries no time, and is never refused for it)."""
+    if minutes is not None:
+        try:
+            check_minutes(minutes)
+        except ValueError as error:
+            raise Invalid(f"The time spent {error}.", {"minutes": f"The time {error}."}) from error
+    elif asked and (department := session.get(Department, ticket.department_id)) and department.time_required:
+        raise Invalid(
+            f"{department.name} asks for the time spent with each reply and note.",
+            {"minutes": "Enter the minutes you spent on it."},
+        )
 
 
 class _AlreadyPosted(Exception):
@@ -204,12 +232,14 @@ def post_reply(
     attachments: Seq[Upload] = (),
     expected_version: int | None = None,
     client_key: str | None = None,
+    minutes: int | None = None,
 ) -> TicketView:
     """Answer the end user (emailed to them and collaborators), optionally setting a status in the same action.
 
     `client_key` makes the call idempotent: sent again with the same key (its outcome was unknown when the
     connection broke), it returns the ticket with the reply already posted instead of posting it twice. The key
-    is looked up before the version check, since the first attempt itself changed the version.
+    is looked up before the version check, since the first attempt itself changed the version. `minutes`: the
+    time the agent spent (1 to 24 hours' worth; required by some departments).
     """
     agent = require_agent(actor)
     ticket = load_ticket(session, actor, ticket_id)
@@ -217,6 +247,7 @@ def post_reply(
     if (done := _posted_before(session, actor, ticket, client_key)) is not None:
         return done
     check_version(session, ticket, expected_version)
+    require_minutes(session, ticket, minutes)
     new_status = status_for_change(session, actor, ticket, status_id) if status_id is not None else None
     moment = now()
     try:
@@ -231,6 +262,7 @@ def post_reply(
             agent_id=agent.id,
             recipients=_recipients(session, ticket, recipients),
             client_key=client_key,
+            minutes=minutes,
         )
     except _AlreadyPosted:
         return _posted_before(session, actor, ticket, client_key) or ticket_view(session, ticket, actor)
@@ -258,13 +290,43 @@ def post_note(
     attachments: Seq[Upload] = (),
     expected_version: int | None = None,
     client_key: str | None = None,
+    minutes: int | None = None,
 ) -> TicketView:
-    """An internal note: for agents only, never shown or mailed to the end user. `client_key` as in post_reply."""
+    """An internal note: for agents only, never shown or mailed to the end user. `client_key` and `minutes` as in
+    post_reply."""
+    return _note(
+        session, actor, ticket_id, body, body_html, status_id, attachments, expected_version, client_key, minutes
+    )
+
+
+def mailed_note(
+    session: Session, actor: Actor, ticket_id: int, body: str, *, body_html: str | None, attachments: Seq[Upload]
+) -> TicketView:
+    """An agent's mail to a ticket, posted as their note in the intake's transaction: mail carries no time spent,
+    so a department that requires it does not refuse it."""
+    return _note(session, actor, ticket_id, body, body_html, None, attachments, None, None, None, asked=False)
+
+
+def _note(
+    session: Session,
+    actor: Actor,
+    ticket_id: int,
+    body: str,
+    body_html: str | None,
+    status_id: int | None,
+    attachments: Seq[Upload],
+    expected_version: int | None,
+    client_key: str | None,
+    minutes: int | None,
+    *,
+    asked: bool = True,
+) -> TicketView:
     agent = require_agent(actor)
     ticket = load_ticket(session, actor, ticket_id)
     if (done := _posted_before(session, actor, ticket, client_key)) is not None:
         return done
     check_version(session, ticket, expected_version)
+    require_minutes(session, ticket, minutes, asked=asked)
     new_status = status_for_change(session, actor, ticket, status_id) if status_id is not None else None
     moment = now()
     try:
@@ -278,6 +340,7 @@ def post_note(
             at=moment,
             agent_id=agent.id,
             client_key=client_key,
+            minutes=minutes,
         )
     except _AlreadyPosted:
         return _posted_before(session, actor, ticket, client_key) or ticket_view(session, ticket, actor)

@@ -538,6 +538,7 @@ def _department_details(session: Session, department: Department) -> DepartmentD
         schedule_id=department.schedule_id,
         signature=department.signature,
         mailbox_id=department.mailbox_id,
+        time_required=department.time_required,
     )
     mine = Ticket.department_id == department.id
     total = count(session, Ticket, mine)
@@ -553,6 +554,7 @@ def _shown_department(session: Session, form: DepartmentForm) -> dict[str, Shown
         "schedule": names_of(session, Schedule, [form.schedule_id]).get(form.schedule_id or 0),
         "signature": _length(form.signature),
         "sends from": names_of(session, Mailbox, [form.mailbox_id]).get(form.mailbox_id or 0),
+        "time spent required": "yes" if form.time_required else "no",
     }
 
 
@@ -575,7 +577,8 @@ def save_department(
     session: Session, actor: Actor, department_id: int | None, form: DepartmentForm
 ) -> DepartmentDetails:
     """Create or change a department: name, public (offered in the Support Center) or private, manager, default
-    SLA plan, business-hours schedule, signature and the mailbox its mail is sent from."""
+    SLA plan, business-hours schedule, signature, the mailbox its mail is sent from, and whether agents must enter
+    the time spent with each reply and note."""
     require_admin(actor)
     name = unique_name(session, Department, form.name, department_id, "department")
     known(session, Agent, [form.manager_id], "manager", "agent")
@@ -590,6 +593,7 @@ def save_department(
     department.name, department.public, department.manager_id = name, form.public, form.manager_id
     department.sla_id, department.schedule_id = form.sla_id, form.schedule_id
     department.signature, department.mailbox_id = signature, form.mailbox_id
+    department.time_required = form.time_required
     session.flush()
     after = _shown_department(session, form)
     audit_save(session, actor, department_id, AuditKind.DEPARTMENT, department.id, name, before, after)

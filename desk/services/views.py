@@ -7,7 +7,7 @@ from collections.abc import Sequence as Seq
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, or_, select
+from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from desk.domain.attachments import safe_content_type, safe_name
@@ -131,6 +131,12 @@ _follower = select(Follower.__table__.c.ticket_id).where(Follower.__table__.c.ti
 _links = TicketLink.__table__.c
 _link = select(_links.ticket_id).where(or_(_links.ticket_id == _tickets.id, _links.linked_id == _tickets.id))
 
+_entries = ThreadEntry.__table__.c
+# The agents' minutes over the whole thread, read with the header: a sum over the ticket's entries (its index).
+_time_spent = (
+    select(func.coalesce(func.sum(_entries.minutes), 0)).where(_entries.ticket_id == _tickets.id).scalar_subquery()
+)
+
 # Everything a ticket's header shows besides the ticket's own columns, and whether it has collaborators, links or
 # followers (most have none, so their queries are skipped).
 _HEADER_COLUMNS = (
@@ -164,6 +170,8 @@ _HEADER_COLUMNS = (
     exists(_collaborator),
     exists(_link),
     exists(_follower),
+    _departments.time_required,
+    _time_spent,
 )
 
 
@@ -217,7 +225,9 @@ def _thread_statement(model: type[ThreadEntry] | type[ThreadEvent], *columns: st
 def _entries_statement(public_only: bool) -> Any:
     entries, attachments = ThreadEntry.__table__, Attachment.__table__
     statement = (
-        _thread_statement(ThreadEntry, "body_text", "body_html", "recipients", "edited_at", "sender_unverified")
+        _thread_statement(
+            ThreadEntry, "body_text", "body_html", "recipients", "edited_at", "sender_unverified", "minutes"
+        )
         .add_columns(*(attachments.c[name] for name in ("id", "name", "content_type", "size", "sha256")))
         .outerjoin(attachments, attachments.c.entry_id == entries.c.id)
         .order_by(entries.c.id, attachments.c.id)
@@ -280,8 +290,8 @@ def thread(session: Session, ticket_id: int, actor: Actor) -> tuple[ThreadItem, 
         found = entries.get(row[0])
         if found is None:
             found = entries[row[0]] = (row, [])
-        if row[12] is not None:
-            found[1].append(attachment_view(*row[12:17]))
+        if row[13] is not None:
+            found[1].append(attachment_view(*row[13:18]))
     for entry, attachments in entries.values():
         entry_id, kind, agent_id, agent, user_id, user, created_at, text, html, recipients, edited_at = entry[:11]
         author_kind, author = _author(agent_id, agent, user_id, user)
@@ -297,6 +307,7 @@ def thread(session: Session, ticket_id: int, actor: Actor) -> tuple[ThreadItem, 
             edited_at,
             tuple(attachments),
             bool(entry[11]),  # sender_unverified
+            None if public_only else entry[12],  # minutes: the agents' business
         )
         items.append((created_at, 0, entry_id, view))
     for event_id, event_kind, agent_id, agent, user_id, user, created_at, data, note in connection.execute(
@@ -328,7 +339,7 @@ def ticket_view(
     (topic_id, topic, parent_id, parent, grandparent_id) = header[7:12]
     (priority_id, priority, level, colour, status_id, status, state, pauses_sla) = header[12:20]
     (sla_id, sla, assignee_id, assignee, team_id, team, merged_into, has_collaborators, has_links) = header[20:29]
-    has_followers = header[29]
+    has_followers, time_required, time_spent = header[29:32]
     params = {"ticket_id": ticket.id}
     collaborators: tuple[CollaboratorView, ...] = ()
     linked: tuple[str, ...] = ()
@@ -380,4 +391,6 @@ def ticket_view(
         followers=followers,
         following=isinstance(actor, AgentActor) and any(f.id == actor.id for f in followers),
         thread=thread(session, ticket.id, actor) if with_thread else (),
+        time_spent=0 if isinstance(actor, UserActor) else int(time_spent),
+        time_required=bool(time_required) and not isinstance(actor, UserActor),
     )

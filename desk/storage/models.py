@@ -199,6 +199,8 @@ class Department(Base):
     )
     # Mail notifications switched on or off here, over the global setting: {"auto_response": false, ...}
     mail_notifications: Mapped[dict[str, Any] | None]
+    # Agents' replies and notes to its tickets are refused without the time spent (never mail or end users').
+    time_required: Mapped[bool] = mapped_column(default=False)
 
 
 class AgentAccess(Base):
@@ -406,6 +408,9 @@ class ThreadEntry(Base):
     client_key: Mapped[str | None] = mapped_column(String(36), index=True, unique=True)
     # Mail whose From nothing vouched for (see Mailbox.sender_check), posted as an ordinary message and shown so.
     sender_unverified: Mapped[bool] = mapped_column(default=False)
+    # The minutes the agent spent, entered with a reply or note (None: none given). Reports group them by the
+    # entry's ticket, agent and created_at.
+    minutes: Mapped[int | None]
 
 
 class EntryRevision(Base):

@@ -64,6 +64,7 @@ class PendingAction:
         status_id: the status to set with it, or None.
         attachments: paths of the files to attach, read again when it is applied.
         expected_version: the ticket version the agent saw: a ticket changed since refuses it as a conflict.
+        minutes: the time spent entered with it, or None.
         draft: the composer's draft (Draft.to_json), so a refused action gives the agent their input back.
         created_at: when Send was pressed (ISO 8601, UTC).
         order: sorts actions in the order they were made (nanoseconds since the epoch).
@@ -79,6 +80,7 @@ class PendingAction:
     status_id: int | None = None
     attachments: tuple[str, ...] = ()
     expected_version: int | None = None
+    minutes: int | None = None
     draft: dict[str, Any] = field(default_factory=dict)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     order: int = field(default_factory=time.time_ns)
@@ -150,6 +152,7 @@ async def apply_action(ctx: Context, action: PendingAction) -> TicketView:
             attachments=uploads,
             expected_version=action.expected_version,
             client_key=action.client_key,
+            minutes=action.minutes,
         )
     return await ctx.call(
         entries.post_note,
@@ -159,6 +162,7 @@ async def apply_action(ctx: Context, action: PendingAction) -> TicketView:
         attachments=uploads,
         expected_version=action.expected_version,
         client_key=action.client_key,
+        minutes=action.minutes,
     )
 
 

@@ -56,6 +56,7 @@ from desk.domain.errors import Invalid, NotFound, PermissionDenied
 from desk.domain.inputs import MAX_CURSOR, MAX_ID, storable, utc_moment
 from desk.domain.permissions import AgentActor
 from desk.domain.queues import Criteria
+from desk.domain.timespent import MAX_MINUTES
 from desk.services import accounts, api_tokens, calls, entries, lifecycle, queues, reference, tickets
 from desk.services.base import command, within
 from desk.storage.db import Database
@@ -242,6 +243,7 @@ class Entry(_View):
     recipients: list[str]
     edited_at: datetime | None
     attachments: list[Attachment] = Field(description="Download from /tickets/{id}/attachments/{attachment id}.")
+    minutes: int | None = Field(None, description="The time the agent spent, entered with the reply or note.")
 
 
 class Event(_View):
@@ -294,6 +296,8 @@ class Ticket(_View):
     collaborators: list[Collaborator]
     linked: list[str] = Field(description="Numbers of related tickets.")
     thread: list[Entry | Event]
+    time_spent: int = Field(description="The minutes entered with its replies and notes, in total.")
+    time_required: bool = Field(description="Its department refuses replies and notes without `minutes`.")
 
 
 class QueueRow(_View):
@@ -390,6 +394,9 @@ class NewNote(_Request):
         None,
         description="A key (a UUID) for this send: sent again after a broken connection, the entry is not "
         "posted twice.",
+    )
+    minutes: Annotated[int, Field(ge=1, le=MAX_MINUTES)] | None = Field(
+        None, description="The time spent on it, in minutes (required by some departments: see `time_required`)."
     )
 
 
@@ -680,6 +687,7 @@ def post_reply(db: Db, agent: Agent, ticket_id: TicketId, reply: NewReply, reque
             attachments=_uploads(request, reply.attachments),
             expected_version=reply.expected_version,
             client_key=reply.client_key,
+            minutes=reply.minutes,
         )
     return _ticket(view)
 
@@ -703,6 +711,7 @@ def post_note(db: Db, agent: Agent, ticket_id: TicketId, note: NewNote, request:
             attachments=_uploads(request, note.attachments),
             expected_version=note.expected_version,
             client_key=note.client_key,
+            minutes=note.minutes,
         )
     return _ticket(view)
 

@@ -29,6 +29,7 @@ from desk.services.mail import intake, outbound, parse, sending
 from desk.services.mail.parse import ParsedMail
 from desk.storage.models import Attachment, InboundMessage, Mailbox, OutboxMessage, Ticket, User, WorkerJob
 from tests.services.conftest import World, count, events
+from tests.services.test_time_spent import require_time
 
 SUPPORT = "support@desk.example"
 
@@ -203,6 +204,23 @@ def test_mail_from_an_agent_on_a_ticket_is_an_internal_note(mail_world: World) -
         for row in outbox(mail_world, ticket_id)
         if "alice@example.com" in row.recipients["to"] and row.kind == "reply"
     ]
+
+
+def test_mail_from_an_agent_is_posted_where_the_department_requires_time_spent(mail_world: World) -> None:
+    """Mail carries no time spent: a department that requires it refuses the agents' window and API entries,
+    never their mail (issue 17)."""
+    require_time(mail_world)
+    _, ticket_id = deliver(mail_world, mail())
+    assert ticket_id is not None
+    ours = outbox(mail_world, ticket_id)[0]
+    answer = mail(
+        sender="manager@desk.example", body="Done.", In_Reply_To=ours.message_id, Authentication_Results=VOUCHED
+    )
+    _, threaded = deliver(mail_world, answer)
+
+    assert threaded == ticket_id
+    note = thread_of(mail_world, ticket_id)[-1]
+    assert (note.kind, note.body_text, note.minutes) == (EntryKind.NOTE, "Done.", None)
 
 
 def test_a_message_fetched_or_processed_again_is_stored_and_posted_once(mail_world: World) -> None:

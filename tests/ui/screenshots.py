@@ -2,15 +2,17 @@
 
     python -m tests.ui.screenshots --out build/screenshots
 
-Builds a small demo help desk in a temporary folder, signs in as the demo admin and grabs: the connection dialog (empty,
-a server address refused beside the field, a file tried, a new file, an old database login's message), a new help desk's
-first administrator (against a server, its set-up code refused), the login dialog (on a file, and against a server with
-"Stay signed in", with and without a keyring), the Open queue, a ticket with its thread and properties, the composer
-with an error, the canned responses offered in the composer, the new-ticket dialog with field errors, an empty search,
-the Following queue and a followed ticket with its followers, the keyboard shortcuts, the demo mailbox, the composer
-when mail is not set up, a ticket that came by mail (the demo's sink switched off for it), the API tokens (empty, then
-with a new token's secret), each section of the Administration window and the change-password dialog. The theme comes
-from DESK_THEME (light / dark); the platform from QT_QPA_PLATFORM (xcb on Xvfb for real rendering).
+Builds a small demo help desk in a temporary folder, signs in as the demo admin and grabs: the connection dialog
+(empty, a server address refused beside the field, a file tried, a new file, an old database login's message), a new
+help desk's first administrator (against a server, its set-up code refused), the login dialog (on a file, and
+against a server with "Stay signed in", with and without a keyring), the Open queue, a ticket with its thread and
+properties, the composer with an error, the canned responses offered in the composer, a ticket with time spent
+(a note refused without it where the department requires it), the new-ticket dialog with field errors, an empty
+search, the Following queue and a followed ticket with its followers, the keyboard shortcuts, the demo mailbox, the
+composer when mail is not set up, a ticket that came by mail (the demo's sink switched off for it), the API tokens
+(empty, then with a new token's secret), each section of the Administration window, the change-password, signature
+and own canned responses dialogs, and a long ticket printed to PDF. The theme comes from DESK_THEME (light / dark);
+the platform from QT_QPA_PLATFORM (xcb on Xvfb for real rendering).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from desk.domain.enums import EntryKind, InboundState, OutgoingMail, Queue
 from desk.domain.errors import Invalid
 from desk.domain.permissions import AgentActor
 from desk.domain.queues import Criteria
-from desk.services import accounts, entries, following, mailboxes, portal, queues, settings, tickets
+from desk.services import accounts, entries, following, mailboxes, portal, queues, settings, staff, tickets
 from desk.services.demo import LONG_THREAD_SUBJECT, build_demo
 from desk.services.mail import intake, sending
 from desk.storage.db import Database
@@ -51,6 +53,7 @@ from desk.ui.login import LoginDialog
 from desk.ui.main_window import MainWindow, ShortcutsDialog
 from desk.ui.queue.model import SUBJECT_COLUMN
 from desk.ui.startup import sign_in, sign_in_function
+from desk.ui.tasks import Context
 from desk.ui.ticket.canned_picker import CannedPicker
 from desk.ui.ticket.composer import ComposerWidget
 from desk.ui.ticket.new_ticket import NewTicketDialog
@@ -242,6 +245,7 @@ async def shoot(out: Path, url: str) -> None:
     await settle()
     save(composer, out, "15-composer-mail-off")
     composer.close()
+    await shoot_time_spent(window, ctx, row.id, out)
 
     add_mail(db)  # from here on a real install's mail: fetched, and sent by a worker (none runs here)
     window.mail_health.check()
@@ -280,6 +284,29 @@ async def shoot_following(window: MainWindow, db: Database, out: Path) -> None:
     await settle(lambda: (e := window.current_editor()) is not None and e.ticket is not None and e.ticket.following)
     save(window, out, "17-ticket-followers")
     window.tabs.setCurrentWidget(window.queue)
+
+
+async def shoot_time_spent(window: MainWindow, ctx: Context, ticket_id: int, out: Path) -> None:
+    """A ticket whose department requires the time spent: entries with their time, the total, and a note sent
+    without it refused (the setting is put back for the screens after)."""
+    await ctx.call(entries.post_note, ticket_id, "Card processor's log checked: declines stopped at 10:42.", minutes=45)
+    await ctx.call(entries.post_note, ticket_id, "Called the bank's merchant desk; they confirm.", minutes=60)
+    department = (await ctx.call(tickets.get_ticket, ticket_id)).department.id
+    form = (await ctx.call(staff.get_department, department)).form
+    await ctx.call(staff.save_department, department, dataclasses.replace(form, time_required=True))
+    window.open_ticket(ticket_id)
+    await settle(lambda: (e := window.current_editor()) is not None and e.ticket is not None and e.ticket.time_spent)
+    editor = window.current_editor()
+    assert editor is not None
+    editor.start_reply(EntryKind.NOTE)
+    body = editor.composer.findChild(QPlainTextEdit, "composerBody")
+    assert body is not None
+    body.setPlainText("Customer confirmed the payment went through.")
+    await editor.composer.send()  # refused: no time given, the text stays
+    await settle()
+    save(window, out, "16-time-spent-required")
+    body.clear()
+    await ctx.call(staff.save_department, department, form)
 
 
 def _shown(page: QWidget | None) -> bool:

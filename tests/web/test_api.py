@@ -18,6 +18,7 @@ from desk.services import api_tokens, entries, lifecycle, queues, tickets
 from desk.services import settings as desk_settings
 from tests.domain.test_inputs import cursor_of
 from tests.services.conftest import World, events
+from tests.services.test_time_spent import require_time
 
 API = "/api/v1"
 
@@ -352,6 +353,24 @@ def test_reply_and_note(api: Api) -> None:
     last = note.json()["thread"][-1]
     assert last["kind"] == "note" and last["body_html"] == "<p>Brigade called</p>"
     assert last["attachments"][0]["content_type"] == "application/octet-stream"
+
+
+def test_time_spent_round_trip(api: Api) -> None:
+    world = api.world
+    require_time(world)
+    ticket = world.open()
+    client = api.as_agent(world.manager)
+    url = f"{API}/tickets/{ticket.id}"
+    missing = error(client.post(f"{url}/replies", json={"body": "Fixed."}), 422, "invalid")
+    assert "Support asks for the time spent" in missing["message"] and set(missing["fields"]) == {"minutes"}
+    for minutes in (0, 24 * 60 + 1, "an hour"):
+        refused = error(client.post(f"{url}/notes", json={"body": "x", "minutes": minutes}), 422, "invalid")
+        assert set(refused["fields"]) == {"minutes"}
+    assert client.post(f"{url}/replies", json={"body": "Fixed.", "minutes": 90}).status_code == 200
+    body = client.post(f"{url}/notes", json={"body": "Tested.", "minutes": 15}).json()
+    assert body["time_spent"] == 105 and body["time_required"] is True
+    assert [item.get("minutes") for item in body["thread"] if item["type"] == "entry"] == [None, 90, 15]
+    assert client.get(url).json() == body
 
 
 def test_body_html_keeps_no_image_source_nor_relative_link(api: Api) -> None:

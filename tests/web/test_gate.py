@@ -386,7 +386,9 @@ WRITES: dict[Callable[..., Any], Write] = {
         call(token_id := api_tokens.create_token(w.db, w.admin, name="old", agent_id=w.manager.id).token.id),
         _token(w, token_id),
     ),
-    entries.post_note: lambda call, w, t: _then_ticket(call(t.id, "Checked the logs", attachments=[upload()]), w),
+    entries.post_note: lambda call, w, t: _then_ticket(
+        call(t.id, "Checked the logs", attachments=[upload()], minutes=15), w
+    ),
     entries.post_reply: lambda call, w, t: _then_ticket(call(t.id, "Try again", client_key=str(uuid.uuid4())), w),
     following.follow: lambda call, w, t: _then_ticket(call(t.id), w),
     following.unfollow: lambda call, w, t: _then_ticket(call(following.follow(w.db, w.admin, t.id).id), w),

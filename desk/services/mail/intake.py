@@ -180,7 +180,7 @@ def _post(session: Session, mail: ParsedMail, mailbox: Mailbox | None) -> int:
     if unverified:
         agent = None
     if ticket is not None and agent is not None:
-        view = within(entries.post_note)(
+        view = entries.mailed_note(
             session, agent_actor(session, agent), ticket.id, text, body_html=mail.html, attachments=mail.attachments
         )
         return view.id

@@ -438,11 +438,16 @@ class DepartmentEditor(StructureEditor):
         self.schedule.setToolTip("They time the tickets of SLA plans without business hours of their own.")
         self.mailbox = self.field("mailbox_id", "Sends mail from:", RefChoice("A mailbox that brings mail to it"))
         self.mailbox.setToolTip("Else the default mailbox. Replies and notifications about its tickets come from it.")
+        self.time_required = self.field(
+            "time_required", "", QCheckBox("Time spent must be entered with each reply and note")
+        )
+        self.time_required.setToolTip("Mail an agent answers is taken without it.")
         self.signature = self.field("signature", "Signature:", QPlainTextEdit())
         self.signature.setFixedHeight(80)
         self.signature.setToolTip("Agents may sign a reply with it instead of their own.")
         self.name.textChanged.connect(self.edited)
         self.public.toggled.connect(self.edited)
+        self.time_required.toggled.connect(self.edited)
         self.signature.textChanged.connect(self.edited)
         for box in (self.manager, self.sla, self.schedule, self.mailbox):
             box.currentIndexChanged.connect(self.edited)
@@ -504,6 +509,7 @@ class DepartmentEditor(StructureEditor):
         self.sla.set_value(form.sla_id)
         self.schedule.set_value(form.schedule_id)
         self.mailbox.set_value(form.mailbox_id)
+        self.time_required.setChecked(form.time_required)
         self.signature.setPlainText(form.signature or "")
 
     def form(self) -> DepartmentForm:
@@ -515,4 +521,5 @@ class DepartmentEditor(StructureEditor):
             schedule_id=self.schedule.value(),
             signature=self.signature.toPlainText() or None,
             mailbox_id=self.mailbox.value(),
+            time_required=self.time_required.isChecked(),
         )

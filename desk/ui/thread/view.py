@@ -33,6 +33,7 @@ from desk.domain.attachments import may_open, why_not_open
 from desk.domain.enums import EntryKind, EventKind
 from desk.domain.errors import DeskError
 from desk.domain.links import disguised_target
+from desk.domain.timespent import format_minutes
 from desk.domain.views import AttachmentView, EntryView, EventView, ThreadItem, format_size
 from desk.services import entries
 from desk.ui import icons, labels, theme
@@ -303,6 +304,8 @@ def _entry_html(entry: EntryView, anchor: str, colours: tuple[str, str], muted: 
     meta = format_time(entry.created_at)
     if entry.edited_at is not None:
         meta += " · " + html.escape(labels.tr("edited")) + " " + format_time(entry.edited_at)
+    if entry.minutes is not None:
+        meta += " · " + html.escape(labels.tr("{time} spent").format(time=format_minutes(entry.minutes)))
     rows = [
         f'<p style="margin: 0;">{anchor}{_icon(icon)}&nbsp;<b>{html.escape(labels.tr(label))}</b>'
         f"&nbsp;&nbsp;{html.escape(entry.author)}&nbsp;&nbsp;"

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
     QHBoxLayout,
+    QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QToolButton,
@@ -35,7 +36,8 @@ from PySide6.QtWidgets import (
 
 from desk.domain.attachments import type_allowed
 from desk.domain.enums import EntryKind, OutgoingMail, Recipients, StatusState
-from desk.domain.errors import DeskError, ServerUnreachable
+from desk.domain.errors import DeskError, Invalid, ServerUnreachable
+from desk.domain.timespent import parse_minutes
 from desk.domain.views import TicketView, format_size
 from desk.services import canned, entries
 from desk.ui import icons, labels, theme
@@ -158,6 +160,7 @@ class ComposerWidget(QWidget):
         self._error_from_files = False  # whether the error shown is add_files' refusal
         self._pending: PendingAction | None = None  # this ticket's send kept until the server is back
         self._outgoing_mail: OutgoingMail | None = None  # what the recipients choice says about mail
+        self._time_required = False  # the ticket's department refuses an entry without the time spent
         self._draft_timer = QTimer(self)
         self._draft_timer.setSingleShot(True)
         self._draft_timer.setInterval(DRAFT_DELAY_MS)
@@ -185,6 +188,8 @@ class ComposerWidget(QWidget):
         input; another ticket first saves this one's draft, then restores that ticket's draft."""
         self._apply_outgoing_mail()
         self._offer_signatures(ticket.department.id)
+        self._time_required = ticket.time_required
+        self._time_label.setText(labels.tr("Time (required):" if ticket.time_required else "Time:"))
         if ticket.id == self._ticket_id:
             self._version = ticket.version
             self._forget_stale_canned()
@@ -290,6 +295,7 @@ class ComposerWidget(QWidget):
             recipients=Recipients(self._recipients.currentData()),
             status_id=status_id if isinstance(status_id, int) else None,
             attachments=tuple(str(path) for path in self._attachments),
+            time=self._time.text(),
         )
 
     def save_draft(self) -> None:
@@ -322,6 +328,7 @@ class ComposerWidget(QWidget):
         body = self._with_signature(draft.body) if draft.mode == EntryKind.REPLY else draft.body
         monitor = self._ctx.connection
         try:
+            minutes = self._minutes(draft.time)  # refused before anything is sent or kept for later
             if monitor is not None and not monitor.online:
                 raise ServerUnreachable  # known to be away: keep it at once rather than wait for a timeout
             uploads = await asyncio.to_thread(read_uploads, list(self._attachments))
@@ -335,6 +342,7 @@ class ComposerWidget(QWidget):
                     attachments=uploads,
                     expected_version=self._version,
                     client_key=client_key,
+                    minutes=minutes,
                 )
             else:
                 ticket = await self._ctx.call(
@@ -345,6 +353,7 @@ class ComposerWidget(QWidget):
                     attachments=uploads,
                     expected_version=self._version,
                     client_key=client_key,
+                    minutes=minutes,
                 )
         except ServerUnreachable as error:
             if monitor is None:
@@ -361,6 +370,7 @@ class ComposerWidget(QWidget):
                 status_id=draft.status_id,
                 attachments=draft.attachments,
                 expected_version=self._version,
+                minutes=minutes,
                 draft=draft.to_json(),
             )
             await monitor.keep(action)
@@ -369,6 +379,8 @@ class ComposerWidget(QWidget):
             return None
         except DeskError as error:
             self._refuse(str(error))
+            if isinstance(error, Invalid) and "minutes" in error.fields:
+                self._time.setFocus(Qt.FocusReason.OtherFocusReason)
             return None
         except OSError as error:
             self._refuse(
@@ -494,6 +506,17 @@ class ComposerWidget(QWidget):
         self._attach.setToolTip(labels.tr("Attach files (or drop them onto the composer)"))
         self._attach.clicked.connect(self._on_attach_clicked)
         bottom.addWidget(self._attach)
+        self._time_label = label(labels.tr("Time:"))
+        self._time = QLineEdit()
+        self._time.setObjectName("composerTime")
+        self._time.setAccessibleName(labels.tr("Time spent"))
+        self._time.setPlaceholderText(labels.tr("min"))
+        self._time.setToolTip(labels.tr("Time spent on it: minutes (15), hours (1h, 1.5h) or both (1h 30, 1:30)"))
+        self._time.setFixedWidth(self._time.fontMetrics().horizontalAdvance("1 h 45 min") + 12)
+        self._time.textChanged.connect(self._changed)
+        self._time_label.setBuddy(self._time)
+        bottom.addWidget(self._time_label)
+        bottom.addWidget(self._time)
         self._signature = QComboBox()
         self._signature.setObjectName("composerSignature")
         self._signature.setAccessibleName(labels.tr("Signature"))
@@ -572,6 +595,7 @@ class ComposerWidget(QWidget):
             self._body.setPlainText(draft.body)
             self._recipients.setCurrentIndex(max(self._recipients.findData(draft.recipients.value), 0))
             self._status.setCurrentIndex(max(self._status.findData(draft.status_id), 0))
+            self._time.setText(draft.time)
             self._attachments.clear()
         finally:
             self._restoring = False
@@ -629,6 +653,7 @@ class ComposerWidget(QWidget):
         self._sending = sending
         busy = sending or self._pending is not None
         self._body.setReadOnly(busy)  # what is being sent is what gets cleared afterwards
+        self._time.setReadOnly(busy)
         if busy:
             self._canned.close_list()
         self._attach.setEnabled(not busy)
@@ -663,6 +688,21 @@ class ComposerWidget(QWidget):
         self._error_from_files = False
         self._error.setText(message)
         self._error.setVisible(bool(message))
+
+    def _minutes(self, typed: str) -> int | None:
+        """The time spent typed beside Attach; Invalid (the text stays) when it is not a time, or when it is missing
+        and the ticket's department requires it (the services check both again)."""
+        try:
+            minutes = parse_minutes(typed)
+        except ValueError as error:
+            problem = labels.tr("The time spent {problem}.").format(problem=error)
+            raise Invalid(problem, {"minutes": problem}) from error
+        if minutes is None and self._time_required:
+            problem = labels.tr(
+                "This ticket's department asks for the time spent with each reply and note: enter it in Time."
+            )
+            raise Invalid(problem, {"minutes": labels.tr("Enter the minutes you spent on it.")})
+        return minutes
 
     def _refuse(self, message: str) -> None:
         self._show_error(message)

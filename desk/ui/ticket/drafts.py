@@ -36,6 +36,7 @@ class Draft:
         recipients: who a reply is emailed to.
         status_id: the "and set status to" choice; None keeps the status.
         attachments: paths of the files attached so far (the files stay where they are).
+        time: the time spent as typed ("15", "1h 30"), read when it is sent.
         extra: anything else a form needs to keep (the new-ticket form's subject, requester...), JSON-serialisable.
     """
 
@@ -45,6 +46,7 @@ class Draft:
     status_id: int | None = None
     attachments: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
+    time: str = ""
 
     def is_empty(self) -> bool:
         """Nothing worth keeping: no text, no files, nothing in `extra`."""
@@ -58,6 +60,7 @@ class Draft:
             "status_id": self.status_id,
             "attachments": list(self.attachments),
             "extra": dict(self.extra),
+            "time": self.time,
         }
 
     @classmethod
@@ -73,6 +76,7 @@ class Draft:
             status_id=status_id if isinstance(status_id, int) else None,
             attachments=tuple(str(path) for path in data.get("attachments", ())),
             extra=dict(data.get("extra") or {}),
+            time=str(data.get("time") or ""),
         )
 
 

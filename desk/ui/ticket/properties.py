@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from desk.domain.enums import StatusState
 from desk.domain.permissions import PERM_ACTIONS, AgentActor, Perm, status_change
+from desk.domain.timespent import format_minutes
 from desk.domain.views import Choices, QueueRow, Ref, TicketView
 from desk.services import lifecycle, tickets
 from desk.ui.labels import SOURCES, when
@@ -141,6 +142,8 @@ class PropertiesPanel(QFrame):
         form.addRow("", self.note)
 
         self.due = label(wrap=True)
+        self.time_spent = label(role="muted")
+        self.time_spent.setObjectName("timeSpent")
         self.source = label(role="muted")
         self.requester = label(wrap=True, rich=True)  # composed below, every value escaped
         self.requester.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -166,6 +169,7 @@ class PropertiesPanel(QFrame):
         layout.addLayout(form)
         layout.addWidget(label("Due", "section"))
         layout.addWidget(self.due)
+        layout.addWidget(self.time_spent)
         layout.addWidget(label("Requester", "section"))
         layout.addWidget(self.requester)
         layout.addWidget(self.source)
@@ -199,6 +203,9 @@ class PropertiesPanel(QFrame):
             lines.insert(0, "⚠ Overdue")
         self.due.setText("\n".join(lines) or "No due time (no SLA plan, or paused)")
         set_role(self.due, "error" if ticket.overdue else None)
+        self.time_spent.setText(
+            f"Time spent: {format_minutes(ticket.time_spent)}" if ticket.time_spent else "Time spent: none entered"
+        )
         person = ticket.requester
         details = [
             f"<b>{escape(person.name)}</b>",
