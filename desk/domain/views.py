@@ -114,6 +114,15 @@ class CollaboratorView:
 
 
 @dataclass(frozen=True)
+class LinkedTicket:
+    """A ticket linked to the one shown; its subject only when the actor may open it (None otherwise)."""
+
+    id: int
+    number: str
+    subject: str | None
+
+
+@dataclass(frozen=True)
 class TicketView:
     """One ticket as a screen shows it, with its thread as the actor may see it."""
 
@@ -143,8 +152,13 @@ class TicketView:
     merged_into: str | None
     version: int
     collaborators: tuple[CollaboratorView, ...] = ()
-    linked: tuple[str, ...] = ()
+    links: tuple[LinkedTicket, ...] = ()
     thread: tuple[ThreadItem, ...] = ()
+
+    @property
+    def linked(self) -> tuple[str, ...]:
+        """The linked tickets' numbers."""
+        return tuple(link.number for link in self.links)
 
     @property
     def due(self) -> datetime | None:

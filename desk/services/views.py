@@ -13,12 +13,13 @@ from sqlalchemy.orm import Session
 from desk.domain.attachments import safe_content_type, safe_name
 from desk.domain.enums import PUBLIC_EVENTS, ActorKind, CollaboratorRole, EntryKind, EventKind, StatusState
 from desk.domain.enums import TicketSource as Source
-from desk.domain.permissions import Actor, UserActor
+from desk.domain.permissions import Actor, AgentActor, UserActor
 from desk.domain.views import (
     AttachmentView,
     CollaboratorView,
     EntryView,
     EventView,
+    LinkedTicket,
     PersonView,
     PriorityView,
     Ref,
@@ -240,7 +241,9 @@ _COLLABORATORS = (
     .order_by(_users.name, _users.id)
 )
 _LINKED = (
-    select(_tickets.number)
+    select(
+        _tickets.id, _tickets.number, _tickets.subject, _tickets.department_id, _tickets.assignee_id, _tickets.team_id
+    )
     .join(TicketLink.__table__, or_(_links.ticket_id == _tickets.id, _links.linked_id == _tickets.id))
     .where(
         or_(_links.ticket_id == bindparam("ticket_id"), _links.linked_id == bindparam("ticket_id")),
@@ -308,6 +311,14 @@ def thread(session: Session, ticket_id: int, actor: Actor) -> tuple[ThreadItem, 
     return tuple(item[3] for item in items)
 
 
+def _linked_tickets(session: Session, actor: Actor, params: dict[str, Any]) -> tuple[LinkedTicket, ...]:
+    """The tickets linked to this one; an agent sees the subject of those in their reach only."""
+    return tuple(
+        LinkedTicket(link_id, number, subject if not isinstance(actor, AgentActor) or actor.can_see(*where) else None)
+        for link_id, number, subject, *where in session.execute(_LINKED, params)
+    )
+
+
 def ticket_view(
     session: Session, ticket: Ticket, actor: Actor, *, with_thread: bool = True, header: Seq[Any] | None = None
 ) -> TicketView:
@@ -321,7 +332,7 @@ def ticket_view(
     (sla_id, sla, assignee_id, assignee, team_id, team, merged_into, has_collaborators, has_links) = header[20:29]
     params = {"ticket_id": ticket.id}
     collaborators: tuple[CollaboratorView, ...] = ()
-    linked: tuple[str, ...] = ()
+    links: tuple[LinkedTicket, ...] = ()
     if has_collaborators and (not isinstance(actor, UserActor) or actor.id == ticket.requester_id):
         collaborators = tuple(
             CollaboratorView(
@@ -331,7 +342,7 @@ def ticket_view(
             for i, name, address, number, org, role in session.execute(_COLLABORATORS, params)
         )
     if has_links and not isinstance(actor, UserActor):
-        linked = tuple(session.scalars(_LINKED, params))
+        links = _linked_tickets(session, actor, params)
     topic_ref = None
     if topic_id is not None:
         names = [topic] if parent_id is None else [topic, parent]
@@ -363,6 +374,6 @@ def ticket_view(
         merged_into=merged_into,
         version=ticket.version,
         collaborators=collaborators,
-        linked=linked,
+        links=links,
         thread=thread(session, ticket.id, actor) if with_thread else (),
     )

@@ -12,7 +12,7 @@ from desk.domain.errors import Invalid, NotFound, PermissionDenied
 from desk.domain.queues import Criteria
 from desk.domain.staff import AuditKind
 from desk.domain.ticket_setup import SlaForm
-from desk.domain.views import EntryView, EventView, TicketView, Upload
+from desk.domain.views import EntryView, EventView, LinkedTicket, TicketView, Upload
 from desk.services import audit, entries, lifecycle, queues, ticket_setup, tickets
 from desk.services.base import now
 from desk.storage.models import Attachment, ThreadEntry, Ticket
@@ -112,6 +112,17 @@ def test_links_show_on_both_tickets(world: World) -> None:
     view = lifecycle.unlink(world.db, world.manager, second.id, first.id)
     assert view.linked == ()
     assert events(world.db, first.id) == ["created", "linked", "linked"]
+
+
+def test_a_linked_ticket_out_of_reach_shows_its_number_only(world: World) -> None:
+    mine = world.open(subject="Printer on fire")
+    billing = world.open(subject="Refund for the printer", department_id=world.billing, by=world.admin)
+    lifecycle.link(world.db, world.admin, mine.id, billing.id)
+    assert tickets.get_ticket(world.db, world.manager, mine.id).links == (
+        LinkedTicket(billing.id, billing.number, None),
+    )
+    shown = tickets.get_ticket(world.db, world.admin, mine.id).links
+    assert shown == (LinkedTicket(billing.id, billing.number, "Refund for the printer"),)
 
 
 def test_collaborators(world: World) -> None:
