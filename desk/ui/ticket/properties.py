@@ -167,7 +167,10 @@ class PropertiesPanel(QFrame):
         self.linked = QListWidget()
         self.linked.setObjectName("linkedTickets")
         self.linked.setAccessibleName("Linked tickets (Enter opens, Delete unlinks)")
-        self.linked.setMaximumHeight(90)
+        self.linked.setMaximumHeight(96)
+        # A subject wraps within the panel's width instead of hiding behind a horizontal scroll bar.
+        self.linked.setWordWrap(True)
+        self.linked.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.linked.itemActivated.connect(self._other_ticket_activated)
         self.link_button = QPushButton("Link…")
         self.link_button.clicked.connect(self.link_requested)

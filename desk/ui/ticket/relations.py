@@ -35,7 +35,6 @@ from desk.ui.labels import when
 from desk.ui.tasks import Context, async_slot
 from desk.ui.widgets import label, plain_tip, set_role
 
-PREVIEW_LINES = 8  # entries of the combined thread the merge preview names, the oldest first
 _NUMBER = re.compile(r"#?\s*(\S+)")
 
 
@@ -188,7 +187,11 @@ class MergeDialog(RelationDialog):
         self._picked: int | None = None  # the survivor the agent chose; the oldest ticket until they do
         self.preview = label(wrap=True)
         self.preview.setObjectName("mergePreview")
-        self.preview.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.preview_entries = QListWidget()
+        self.preview_entries.setAccessibleName("The combined thread, oldest first")
+        self.preview_entries.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.preview_entries.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.preview_entries.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # to read, not to pick: Tab goes past it
         self.note = QLineEdit(placeholderText="Note recorded with the merge (optional)")
         self.action.clicked.connect(self.submit)
         form = QFormLayout()
@@ -196,13 +199,14 @@ class MergeDialog(RelationDialog):
         form.addRow(label("Note"), self.note)
         layout = QVBoxLayout(self)
         layout.addWidget(label(f"Find the tickets to merge with {ticket.number} · {ticket.subject}", wrap=True))
-        layout.addWidget(self.finder, 1)
+        layout.addWidget(self.finder, 2)
         layout.addLayout(form)
         layout.addWidget(label("Preview", "section"))
         layout.addWidget(self.preview)
+        layout.addWidget(self.preview_entries, 3)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
-        self.resize(640, 620)
+        self.resize(720, 660)
         self._chosen_changed()
 
     def candidates(self) -> list[Found]:
@@ -244,25 +248,27 @@ class MergeDialog(RelationDialog):
 
     def _update_preview(self) -> None:
         candidates = self.candidates()
+        self.preview_entries.clear()
         if len(candidates) < 2:
             self.preview.setText("Choose at least one other ticket in the list (Ctrl or Shift to choose several).")
             return
         survivor = next(each for each in candidates if each.id == self.survivor_id())
         others = ", ".join(each.number for each in candidates if each.id != survivor.id)
-        lines = [f"Ticket {survivor.number} stays open; {others} will be closed into it."]
+        summary = f"Ticket {survivor.number} stays open; {others} will be closed into it."
         if any(each.id not in self._threads for each in candidates):
-            self.preview.setText("\n".join([*lines, "Reading the threads…"]))
+            self.preview.setText(f"{summary}\nReading the threads…")
             return
         combined = sorted(
             (item for each in candidates for item in self._threads[each.id].thread if isinstance(item, EntryView)),
             key=lambda entry: (entry.created_at, entry.id),
         )
-        attachments = sum(len(entry.attachments) for entry in combined)
-        lines.append(f"Its thread will hold {len(combined)} entries and {attachments} attachments:")
-        lines += [entry_line(entry) for entry in combined[:PREVIEW_LINES]]
-        if len(combined) > PREVIEW_LINES:
-            lines.append(f"… and {len(combined) - PREVIEW_LINES} more")
-        self.preview.setText("\n".join(lines))
+        files = sum(len(entry.attachments) for entry in combined)
+        held = f"{len(combined)} entries" + (f" and {files} attachment{'s' if files != 1 else ''}" if files else "")
+        self.preview.setText(f"{summary}\nIts thread will hold {held}, oldest first:")
+        for entry in combined:
+            item = QListWidgetItem(entry_line(entry))
+            item.setToolTip(plain_tip(entry.body_text[:2000]))
+            self.preview_entries.addItem(item)
 
     @async_slot
     async def submit(self) -> None:

@@ -74,7 +74,12 @@ def test_merge_finds_by_number_shows_the_survivor_and_merges(
         assert dialog.survivor.currentData() == older.id
         preview = dialog.preview.text()
         assert f"Ticket {older.number} stays open; {newer.number} will be closed into it." in preview
-        assert "My card is declined." in preview and "Same person mailing twice" in preview
+        shown = [dialog.preview_entries.item(row).text() for row in range(dialog.preview_entries.count())]
+        assert [line.split(" · ", 2)[2] for line in shown] == [
+            "Message: My card is declined.",
+            "Message: Still declined, second mail.",
+            "Internal note: Same person mailing twice",
+        ]
         act(qtbot, dialog)
         await until(lambda: requested == [older.id], what="the survivor opened")
         await until(lambda: editor.merged_note.isVisible(), what="merged note")
