@@ -13,24 +13,15 @@ from desk.domain.views import EntryView, TicketView
 from desk.services import entries, tickets
 from desk.storage.db import Database
 from desk.ui.tasks import Context
-from desk.ui.ticket.editor import TicketEditor
 from desk.ui.ticket.relations import LinkDialog, MergeDialog, RelationDialog, SplitDialog
 from tests.services.conftest import SYSTEM
 from tests.ui.conftest import db_of, make_context, run, until
 from tests.ui.ticket.test_keyboard_safety import window_with_ticket
+from tests.ui.ticket.test_role_limits import shown as editor_on
 
 
 def opened(ctx: Context, subject: str, body: str) -> TicketView:
     return tickets.open_ticket(db_of(ctx), ctx.agent, subject=subject, body=body, requester_email="ann@example.com")
-
-
-async def editor_on(ctx: Context, qtbot: QtBot, ticket_id: int) -> TicketEditor:
-    editor = TicketEditor(ctx, ticket_id)
-    qtbot.addWidget(editor)
-    editor.resize(1200, 760)
-    editor.show()
-    await editor.load()
-    return editor
 
 
 def press(
