@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QMenu, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from desk.domain.enums import EntryKind, StatusState
 from desk.domain.errors import Conflict, DeskError
@@ -74,6 +74,16 @@ class TicketEditor(QWidget):
         self.merged_note.hide()
         self.open_survivor_button.hide()
         self.dialog: QDialog | None = None  # the merge, link or split dialog last opened
+        self.relations_button = QPushButton("Merge, link, split")
+        self.relations_button.setToolTip(
+            "Merge (Ctrl+Shift+M), link (Ctrl+Shift+L) or split (Ctrl+Shift+S) this ticket"
+        )
+        relations = QMenu(self.relations_button)
+        relations.addAction("Merge with other tickets…", self.merge_tickets)
+        relations.addAction("Link to another ticket…", self.link_ticket)
+        relations.addAction("Split entries into a new ticket…", self.split_ticket)
+        self.relations_button.setMenu(relations)
+        hands_off(self.relations_button)
 
         self.thread_view = ThreadView()
         self.thread_view.attachment_activated.connect(self._open_attachment)
@@ -104,6 +114,7 @@ class TicketEditor(QWidget):
         header.addLayout(title, 1)
         for button in (self.claim_button, self.resolve_button, self.close_button, self.reopen_button):
             header.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
+        header.addWidget(self.relations_button, 0, Qt.AlignmentFlag.AlignTop)
         work = QSplitter(Qt.Orientation.Vertical)
         work.addWidget(self.thread_view)
         work.addWidget(self.composer)

@@ -204,8 +204,10 @@ def test_split_checked_entries_into_a_new_ticket(ctx: Context, qtbot: QtBot, loo
         await until(lambda: len(requested) == 1, what="the new ticket opened")
         new = tickets.get_ticket(db_of(ctx), ctx.agent, requested[0])
         assert new.subject == "Phone" and new.linked == (ticket.number,)
-        await until(lambda: editor.ticket is not None and len(ticket_entries(ctx, ticket.id)) == 1, what="reloaded")
-        assert editor.properties.linked.item(0).text() == f"{new.number} · Phone"
+        # The original, shown again, keeps the first message and lists the new ticket.
+        await until(lambda: editor.properties.linked.item(0).text() == f"{new.number} · Phone", what="reloaded")
+        assert editor.ticket is not None
+        assert [i.body_text for i in editor.ticket.thread if isinstance(i, EntryView)] == ["The laptop will not boot."]
 
     run(loop, scenario())
 
@@ -246,6 +248,15 @@ def test_the_ticket_menu_shortcuts_open_the_dialogs(ctx: Context, qtbot: QtBot, 
             editor.dialog.reject()
             window.activateWindow()
             await until(lambda: QApplication.activeWindow() is window, what="the window again")
+        header_menu = editor.relations_button.menu()
+        assert [action.text() for action in header_menu.actions()] == [
+            "Merge with other tickets…",
+            "Link to another ticket…",
+            "Split entries into a new ticket…",
+        ]
+        header_menu.actions()[1].trigger()
+        assert isinstance(editor.dialog, LinkDialog) and editor.dialog.isVisible()
+        editor.dialog.reject()
         menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Ticket")
         assert isinstance(menu, QMenu)
         shown = [action.text() for action in menu.actions()]
