@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from desk.domain.enums import CollaboratorRole, EntryKind, EventKind, Queue, StatusState
@@ -290,3 +292,29 @@ def test_split_keeps_every_entry_exactly_once(world: World, keep: int) -> None:
     new = lifecycle.split(world.db, world.manager, ticket.id, moved)
     kept = _entry_ids(tickets.get_ticket(world.db, world.manager, ticket.id))
     assert kept == [every[keep]] and _entry_ids(new) == moved and new.subject == ticket.subject
+
+
+@pytest.fixture
+def long_ticket(world: World) -> tuple[TicketView, list[int]]:
+    """A ticket with six entries of each kind, for the split-then-merge property."""
+    ticket = world.open()
+    for n in range(2):
+        entries.post_reply(world.db, world.manager, ticket.id, f"Reply {n}")
+        entries.post_note(world.db, world.manager, ticket.id, f"Note {n}")
+    entries.add_message(world.db, world.alice, ticket.id, "Still burning")
+    return ticket, _entry_ids(tickets.get_ticket(world.db, world.manager, ticket.id))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_split_then_merge_back_keeps_every_entry_once(
+    world: World, long_ticket: tuple[TicketView, list[int]], data: st.DataObject
+) -> None:
+    """Any proper subset split off lands in the new ticket, the rest stays; merged back, the thread is whole again."""
+    ticket, every = long_ticket
+    moved = data.draw(st.lists(st.sampled_from(every), min_size=1, max_size=len(every) - 1, unique=True))
+    new = lifecycle.split(world.db, world.manager, ticket.id, moved)
+    kept = _entry_ids(tickets.get_ticket(world.db, world.manager, ticket.id))
+    assert _entry_ids(new) == sorted(moved) and kept == [entry for entry in every if entry not in moved]
+    whole = lifecycle.merge(world.db, world.manager, ticket.id, [new.id])
+    assert _entry_ids(whole) == every
