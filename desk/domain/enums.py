@@ -45,6 +45,7 @@ class EventKind(enum.StrEnum):
     ARCHIVED = "archived"
     DELETED = "deleted"
     MERGED = "merged"
+    SPLIT = "split"  # entries moved to a new ticket: {"to": number} on the original, {"from": number} on the new
     LINKED = "linked"
     COLLABORATOR_ADDED = "collaborator_added"
     COLLABORATOR_REMOVED = "collaborator_removed"

@@ -115,6 +115,15 @@ class CollaboratorView:
 
 
 @dataclass(frozen=True)
+class LinkedTicket:
+    """A ticket linked to the one shown; its subject only when the actor may open it (None otherwise)."""
+
+    id: int
+    number: str
+    subject: str | None
+
+
+@dataclass(frozen=True)
 class TicketView:
     """One ticket as a screen shows it, with its thread as the actor may see it."""
 
@@ -144,12 +153,17 @@ class TicketView:
     merged_into: str | None
     version: int
     collaborators: tuple[CollaboratorView, ...] = ()
-    linked: tuple[str, ...] = ()
+    links: tuple[LinkedTicket, ...] = ()
     followers: tuple[Ref, ...] = ()  # the agents following it (agents' views only), by name
     following: bool = False  # whether the agent the view was made for follows it
     thread: tuple[ThreadItem, ...] = ()
     time_spent: int = 0  # the minutes entered with its replies and notes, in total (0 for end users)
     time_required: bool = False  # agents' replies and notes need the time spent (shown to agents only)
+
+    @property
+    def linked(self) -> tuple[str, ...]:
+        """The linked tickets' numbers."""
+        return tuple(link.number for link in self.links)
 
     @property
     def due(self) -> datetime | None:

@@ -1,4 +1,4 @@
-"""Working a ticket to its end: status, resolve / close / reopen, merge, links, collaborators, feedback,
+"""Working a ticket to its end: status, resolve / close / reopen, merge, split, links, collaborators, feedback,
 and the system's own duties (overdue marking, auto-close)."""
 
 from __future__ import annotations
@@ -6,14 +6,15 @@ from __future__ import annotations
 from collections.abc import Sequence as Seq
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import Row, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from desk.domain.enums import CollaboratorRole, EventKind, StatusState
+from desk.domain.enums import CollaboratorRole, EntryKind, EventKind, StatusState
 from desk.domain.errors import Invalid, PermissionDenied
-from desk.domain.permissions import Actor, Perm, SystemActor, UserActor, status_change
+from desk.domain.inputs import one_line
+from desk.domain.permissions import PERM_ACTIONS, Actor, Perm, SystemActor, UserActor, status_change
 from desk.domain.views import FeedbackView, TicketView
-from desk.services import settings, sla
+from desk.services import numbering, settings, sla
 from desk.services.accounts import find_or_create_user
 from desk.services.base import (
     MAX_NOTE,
@@ -216,6 +217,95 @@ def merge(
     record_event(session, actor, parent, EventKind.MERGED, {"from": [c.number for c in children]}, note=note, at=moment)
     search.refresh_document(session, parent.id)
     return ticket_view(session, parent, actor)
+
+
+@command
+def split(
+    session: Session,
+    actor: Actor,
+    ticket_id: int,
+    entry_ids: Seq[int],
+    *,
+    subject: str | None = None,
+    note: str | None = None,
+) -> TicketView:
+    """Move some of a ticket's thread entries into a new ticket of the same requester, department, help topic,
+    priority, SLA plan and assignment (so whoever worked the original sees the new one), linked to the original.
+
+    The reverse of `merge`, for a thread that turned into two problems: it opens a ticket, so it needs
+    ticket.create, and it takes entries out of the original, so ticket.edit on it. The entries keep their ids,
+    authors, times and attachments; the original keeps at least one entry.
+    """
+    original = load_ticket(session, actor, ticket_id)
+    for perm in (Perm.TICKET_CREATE, Perm.TICKET_EDIT):
+        require_perm(actor, original, perm, PERM_ACTIONS[perm])
+    if original.merged_into_id is not None:
+        raise Invalid(f"Ticket {original.number} was merged into another ticket; split that one.")
+    chosen = set(entry_ids)
+    if not chosen:
+        raise Invalid("Choose the entries to move to the new ticket.", {"entries": "Choose at least one entry."})
+    thread = session.execute(
+        select(ThreadEntry.id, ThreadEntry.kind, ThreadEntry.created_at).where(ThreadEntry.ticket_id == original.id)
+    ).all()
+    if unknown := chosen - {entry.id for entry in thread}:
+        raise Invalid(
+            f"Entries {', '.join(map(str, sorted(unknown)))} are not in ticket {original.number}.",
+            {"entries": "Choose entries of this ticket's thread."},
+        )
+    if len(chosen) == len(thread):
+        raise Invalid(
+            "Splitting every entry would leave the ticket empty; leave at least one entry in it.",
+            {"entries": "Leave at least one entry in the ticket."},
+        )
+    title = one_line(original.subject if subject is None else subject)
+    if not title or len(title) > 255:
+        problem = "Enter a subject." if not title else f"Shorten the subject to 255 characters (it has {len(title)})."
+        raise Invalid(f"The new ticket cannot be opened: {problem}", {"subject": problem})
+    moment = now()
+    status = _status(session, settings.get(session, "ticket.default_status_id"))
+    new = Ticket(
+        subject=title,
+        requester_id=original.requester_id,
+        department_id=original.department_id,
+        topic_id=original.topic_id,
+        priority_id=original.priority_id,
+        priority_level=original.priority_level,
+        status_id=status.id,
+        state=status.state,
+        sla_id=original.sla_id,
+        assignee_id=original.assignee_id,
+        team_id=original.team_id,
+        source=original.source,
+        created_at=moment,
+        updated_at=moment,
+    )
+    _take_times(new, [entry for entry in thread if entry.id in chosen])
+    sla.start_clock(session, new, moment)
+    numbering.insert_with_number(session, new)
+    session.execute(update(ThreadEntry).where(ThreadEntry.id.in_(sorted(chosen))).values(ticket_id=new.id))
+    _take_times(original, [entry for entry in thread if entry.id not in chosen])
+    for user_id, role in session.execute(
+        select(Collaborator.user_id, Collaborator.role).where(Collaborator.ticket_id == original.id)
+    ):
+        session.add(Collaborator(ticket_id=new.id, user_id=user_id, role=role))
+    session.add(TicketLink(ticket_id=min(original.id, new.id), linked_id=max(original.id, new.id)))
+    for this, data in ((original, {"to": new.number}), (new, {"from": original.number})):
+        record_event(session, actor, this, EventKind.SPLIT, {**data, "entries": len(chosen)}, note=note, at=moment)
+        search.refresh_document(session, this.id)
+    return ticket_view(session, new, actor)
+
+
+def _take_times(ticket: Ticket, thread: Seq[Row[int, str, datetime]]) -> None:
+    """Set when the requester last wrote and an agent last replied, and whether the last word was the agent's,
+    from the (id, kind, created_at) of the entries a ticket keeps after a split."""
+    public = sorted((e.created_at, e.id, e.kind) for e in thread if e.kind != EntryKind.NOTE.value)
+    messages = [at for at, _, kind in public if kind == EntryKind.MESSAGE.value]
+    replies = [at for at, _, kind in public if kind == EntryKind.REPLY.value]
+    ticket.last_message_at = messages[-1] if messages else None
+    ticket.last_response_at = replies[-1] if replies else None
+    ticket.answered = bool(public) and public[-1][2] == EntryKind.REPLY.value
+    if ticket.first_responded_at is None and replies:
+        ticket.first_responded_at = replies[0]
 
 
 @command

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence as Seq
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Integer, bindparam, cast, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Integer, bindparam, cast, func, select
 from sqlalchemy.orm import Session, aliased
 
 from desk.domain.enums import EntryKind, EventKind, TicketSource
 from desk.domain.errors import Invalid, NotFound, PermissionDenied
 from desk.domain.inputs import one_line, storable
-from desk.domain.numbers import random_number, sequence_number
 from desk.domain.permissions import PERM_ACTIONS, Actor, AgentActor, Perm, UserActor
 from desk.domain.views import TicketView, Upload
-from desk.services import settings, sla
+from desk.services import numbering, settings, sla
 from desk.services.accounts import find_or_create_user
 from desk.services.base import (
     check_version,
@@ -40,16 +37,12 @@ from desk.storage.models import (
     Department,
     HelpTopic,
     Priority,
-    Sequence,
     SlaPlan,
     Status,
     Team,
     Ticket,
     User,
 )
-
-_NUMBER_ATTEMPTS = 50
-_rng = random.SystemRandom()
 
 RowT = TypeVar("RowT", Agent, Department, HelpTopic, Priority, SlaPlan, Status, Team)
 
@@ -59,20 +52,6 @@ def get_row(session: Session, model: type[RowT], row_id: int, label: str) -> Row
     if row is None:
         raise Invalid(f"There is no {label} with id {row_id}.", {label: f"Choose an existing {label}."})
     return row
-
-
-def _next_number(session: Session) -> str:
-    pattern = settings.get(session, "ticket.number_format")
-    if settings.get(session, "ticket.number_mode") == "sequence":
-        updated = session.execute(update(Sequence).where(Sequence.name == "ticket").values(value=Sequence.value + 1))
-        if updated.rowcount == 0:  # type: ignore[attr-defined]
-            session.add(Sequence(name="ticket", value=1))
-            session.flush()
-        value = session.scalar(select(Sequence.value).where(Sequence.name == "ticket"))
-        assert value is not None
-        return sequence_number(pattern, value)
-    # Not looked up first: the insert's savepoint catches a taken number (`_insert_with_number`).
-    return random_number(pattern, _rng)
 
 
 def _validate_text(subject: str, body: str, *, requester_missing: bool) -> tuple[str, str]:
@@ -189,7 +168,7 @@ def open_ticket(
         last_message_at=moment,
     )
     sla.start_clock(session, ticket, moment)
-    _insert_with_number(session, ticket)
+    numbering.insert_with_number(session, ticket)
     # The first message is the requester's words, whoever typed them in; the event records who opened it.
     add_entry(
         session,
@@ -280,21 +259,6 @@ def _preload(
             "team_id": team_id,
         },
     ).all()
-
-
-def _insert_with_number(session: Session, ticket: Ticket) -> None:
-    """Insert under a fresh number; a number already taken is redrawn (the savepoint keeps the rest)."""
-    for _ in range(_NUMBER_ATTEMPTS):
-        ticket.number = _next_number(session)
-        try:
-            with session.begin_nested():
-                session.add(ticket)
-                session.flush()
-            return
-        except IntegrityError:
-            if settings.get(session, "ticket.number_mode") == "sequence":
-                raise
-    raise Invalid("No free ticket number is left in the number format; an administrator must widen it.")
 
 
 def _active_agent(session: Session, agent_id: int) -> Agent:

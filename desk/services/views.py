@@ -19,6 +19,7 @@ from desk.domain.views import (
     CollaboratorView,
     EntryView,
     EventView,
+    LinkedTicket,
     PersonView,
     PriorityView,
     Ref,
@@ -253,7 +254,9 @@ _COLLABORATORS = (
     .order_by(_users.name, _users.id)
 )
 _LINKED = (
-    select(_tickets.number)
+    select(
+        _tickets.id, _tickets.number, _tickets.subject, _tickets.department_id, _tickets.assignee_id, _tickets.team_id
+    )
     .join(TicketLink.__table__, or_(_links.ticket_id == _tickets.id, _links.linked_id == _tickets.id))
     .where(
         or_(_links.ticket_id == bindparam("ticket_id"), _links.linked_id == bindparam("ticket_id")),
@@ -328,6 +331,14 @@ def thread(session: Session, ticket_id: int, actor: Actor) -> tuple[ThreadItem, 
     return tuple(item[3] for item in items)
 
 
+def _linked_tickets(session: Session, actor: Actor, params: dict[str, Any]) -> tuple[LinkedTicket, ...]:
+    """The tickets linked to this one; an agent sees the subject of those in their reach only."""
+    return tuple(
+        LinkedTicket(link_id, number, subject if not isinstance(actor, AgentActor) or actor.can_see(*where) else None)
+        for link_id, number, subject, *where in session.execute(_LINKED, params)
+    )
+
+
 def ticket_view(
     session: Session, ticket: Ticket, actor: Actor, *, with_thread: bool = True, header: Seq[Any] | None = None
 ) -> TicketView:
@@ -342,7 +353,7 @@ def ticket_view(
     has_followers, time_required, time_spent = header[29:32]
     params = {"ticket_id": ticket.id}
     collaborators: tuple[CollaboratorView, ...] = ()
-    linked: tuple[str, ...] = ()
+    links: tuple[LinkedTicket, ...] = ()
     if has_collaborators and (not isinstance(actor, UserActor) or actor.id == ticket.requester_id):
         collaborators = tuple(
             CollaboratorView(
@@ -352,7 +363,7 @@ def ticket_view(
             for i, name, address, number, org, role in session.execute(_COLLABORATORS, params)
         )
     if has_links and not isinstance(actor, UserActor):
-        linked = tuple(session.scalars(_LINKED, params))
+        links = _linked_tickets(session, actor, params)
     followers: tuple[Ref, ...] = ()
     if has_followers and isinstance(actor, AgentActor):  # the agents' own business: not for end users
         followers = tuple(Ref(i, name) for i, name in session.execute(_FOLLOWERS, params))
@@ -387,7 +398,7 @@ def ticket_view(
         merged_into=merged_into,
         version=ticket.version,
         collaborators=collaborators,
-        linked=linked,
+        links=links,
         followers=followers,
         following=isinstance(actor, AgentActor) and any(f.id == actor.id for f in followers),
         thread=thread(session, ticket.id, actor) if with_thread else (),

@@ -129,6 +129,11 @@ def describe(event: EventView) -> str:
         target = data.get("into") or ", ".join(data.get("from", []))
         verb = "merged this ticket into" if "into" in data else "merged in"
         return f"{event.actor} {verb} {target}"
+    if event.kind == EventKind.SPLIT:
+        entries = f"{data.get('entries', 0)} {'entry' if data.get('entries') == 1 else 'entries'}"
+        if "to" in data:
+            return f"{event.actor} split {entries} off into ticket {data['to']}"
+        return f"{event.actor} split {entries} off ticket {data.get('from', '')} into this one"
     if event.kind == EventKind.LINKED:
         verb = "linked" if data.get("linked", True) else "unlinked"
         return f"{event.actor} {verb} ticket {data.get('ticket', '')}".rstrip()

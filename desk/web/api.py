@@ -70,6 +70,8 @@ MEDIA_TYPE = r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(;[ -~]*)?"
 
 
 Text = Annotated[str, AfterValidator(storable)]
+MAX_MERGED = 100  # tickets merged in one call
+MAX_SPLIT = 10_000  # entries split off in one call
 # In a JSON body a number is a number: pydantic's lax mode would take true as 1 and "5" as 5 (strict). Query values
 # arrive as text, so their ids are parsed (QueryId).
 QueryId = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -427,6 +429,28 @@ class StatusChange(_Request):
     expected_version: Version | None = None
 
 
+class Merge(_Request):
+    ticket_ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_MERGED)] = Field(
+        description="The tickets to merge into this one: each is closed, its thread and people moved here."
+    )
+    note: Text | None = Field(None, description="A comment recorded with the merge on every ticket.")
+
+
+class NewLink(_Request):
+    ticket_id: Id = Field(description="The ticket to link this one to.")
+    note: Text | None = None
+
+
+class Split(_Request):
+    entry_ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_SPLIT)] = Field(
+        description="The thread entries (messages, replies, notes) to move to the new ticket; at least one stays."
+    )
+    subject: Annotated[Text, Field(max_length=255)] | None = Field(
+        None, description="The new ticket's subject; the original's if left out."
+    )
+    note: Text | None = Field(None, description="A comment recorded with the split on both tickets.")
+
+
 class NewUser(_Request):
     email: Email
     # Not blank: add_user would name them by their address. (A pattern after a validator is left out of the schema.)
@@ -454,6 +478,7 @@ _TICKET_FIELDS = {
     "assignee": "assignee_id",
     "team": "team_id",
     "status": "status_id",
+    "entries": "entry_ids",
 }
 
 
@@ -731,6 +756,59 @@ def reopen_ticket(db: Db, agent: Agent, ticket_id: TicketId, change: OptionalCha
     """Moves a closed ticket back to its reopen status (422 if it is open, or its status cannot be reopened)."""
     change = change or StatusChange()
     return _ticket(lifecycle.reopen(db, agent, ticket_id, note=change.note, expected_version=change.expected_version))
+
+
+@router.post(
+    "/tickets/{ticket_id}/merge",
+    tags=["tickets"],
+    summary="Merge other tickets into this one",
+    responses=_errors(400, 403, 404),
+)
+def merge_tickets(db: Db, agent: Agent, ticket_id: TicketId, merge: Merge) -> Ticket:
+    """Each ticket listed is closed as merged into this one (its `merged_into` names it); their entries move to
+    this ticket's thread and their requesters and collaborators become its collaborators. Returns this ticket."""
+    return _ticket(lifecycle.merge(db, agent, ticket_id, merge.ticket_ids, note=merge.note))
+
+
+@router.post(
+    "/tickets/{ticket_id}/links",
+    tags=["tickets"],
+    summary="Link a related ticket",
+    responses=_errors(400, 403, 404),
+)
+def link_ticket(db: Db, agent: Agent, ticket_id: TicketId, link: NewLink) -> Ticket:
+    """Each of the two tickets then lists the other in `linked`; linking them again changes nothing."""
+    return _ticket(lifecycle.link(db, agent, ticket_id, link.ticket_id, note=link.note))
+
+
+@router.delete(
+    "/tickets/{ticket_id}/links/{other_id}",
+    tags=["tickets"],
+    summary="Unlink a related ticket",
+    responses=_errors(400, 403, 404),
+)
+def unlink_ticket(db: Db, agent: Agent, ticket_id: TicketId, other_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> Ticket:
+    """Removes the link both ways; a ticket not linked stays as it is."""
+    return _ticket(lifecycle.unlink(db, agent, ticket_id, other_id))
+
+
+@router.post(
+    "/tickets/{ticket_id}/split",
+    tags=["tickets"],
+    summary="Split entries off into a new ticket",
+    status_code=201,
+    responses=_errors(400, 403, 404),
+)
+def split_ticket(
+    db: Db, agent: Agent, ticket_id: TicketId, split: Split, request: Request, response: Response
+) -> Ticket:
+    """Moves the entries to a new ticket of the same requester, department, help topic, priority and assignment,
+    linked to this one; returns the new ticket (`Location` is its URL). Needs the rights to open tickets and to
+    edit this one."""
+    with _ticket_fields():
+        view = lifecycle.split(db, agent, ticket_id, split.entry_ids, subject=split.subject, note=split.note)
+    response.headers["Location"] = str(request.url_for("get_ticket", ticket_id=view.id))
+    return _ticket(view)
 
 
 # --- users and reference data ---------------------------------------------------------------------------------------

@@ -53,7 +53,7 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
 
 from desk.domain.numbers import random_number
-from desk.services import accounts, settings, tickets
+from desk.services import accounts, numbering, settings
 from desk.services.mail import fetching, intake, sending
 from desk.services.setup import install_defaults
 from desk.storage.db import Database, alembic_config
@@ -196,7 +196,7 @@ class NumberOracle:
 
 
 def seeded_number_generator() -> None:
-    tickets._rng = random.Random(SEED)  # type: ignore[assignment]
+    numbering._rng = random.Random(SEED)  # type: ignore[assignment]
 
 
 def people(rng: random.Random, count: int = 500) -> list[Person]:

@@ -5,18 +5,20 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, update
 
-from desk.domain.enums import CollaboratorRole, EntryKind, Queue, StatusState
+from desk.domain.enums import CollaboratorRole, EntryKind, EventKind, Queue, StatusState
 from desk.domain.errors import Invalid, NotFound, PermissionDenied
 from desk.domain.queues import Criteria
 from desk.domain.staff import AuditKind
 from desk.domain.ticket_setup import SlaForm
-from desk.domain.views import EntryView
+from desk.domain.views import EntryView, EventView, LinkedTicket, TicketView, Upload
 from desk.services import audit, entries, lifecycle, queues, ticket_setup, tickets
 from desk.services.base import now
-from desk.storage.models import Ticket
-from tests.services.conftest import SYSTEM, World, events
+from desk.storage.models import Attachment, ThreadEntry, Ticket
+from tests.services.conftest import SYSTEM, World, count, events, feed
 
 
 def test_resolve_close_reopen(world: World) -> None:
@@ -114,6 +116,17 @@ def test_links_show_on_both_tickets(world: World) -> None:
     assert events(world.db, first.id) == ["created", "linked", "linked"]
 
 
+def test_a_linked_ticket_out_of_reach_shows_its_number_only(world: World) -> None:
+    mine = world.open(subject="Printer on fire")
+    billing = world.open(subject="Refund for the printer", department_id=world.billing, by=world.admin)
+    lifecycle.link(world.db, world.admin, mine.id, billing.id)
+    assert tickets.get_ticket(world.db, world.manager, mine.id).links == (
+        LinkedTicket(billing.id, billing.number, None),
+    )
+    shown = tickets.get_ticket(world.db, world.admin, mine.id).links
+    assert shown == (LinkedTicket(billing.id, billing.number, "Refund for the printer"),)
+
+
 def test_collaborators(world: World) -> None:
     ticket = world.open()
     view = lifecycle.add_collaborator(world.db, world.manager, ticket.id, "Bob@example.com", role=CollaboratorRole.BCC)
@@ -194,3 +207,114 @@ def test_a_plan_s_grace_is_checked_and_audited(world: World) -> None:
     assert saved.form.grace_minutes == 15 == ticket_setup.get_sla(world.db, world.admin, plan.id).form.grace_minutes
     [entry] = audit.audit_log(world.db, world.admin, kind=AuditKind.SLA, text="Gold")[:1]
     assert entry.changes == {"grace": ("0 min", "15 min")}
+
+
+def _entry_ids(view: TicketView) -> list[int]:
+    return [item.id for item in view.thread if isinstance(item, EntryView)]
+
+
+def test_split_moves_the_chosen_entries_into_a_linked_ticket(world: World) -> None:
+    """Issue 17: a thread that became two problems is split; each entry and attachment ends up in one ticket."""
+    log = Upload("scanner.log", "text/plain", b"jam at tray 2")
+    original = world.open(subject="Printer on fire", topic_id=world.topic_problem, priority_id=world.priorities["High"])
+    lifecycle.add_collaborator(world.db, world.manager, original.id, "bob@example.com")
+    entries.post_reply(world.db, world.manager, original.id, "Turn it off, please.")
+    entries.add_message(world.db, world.alice, original.id, "Also the scanner jams.", attachments=[log])
+    entries.post_note(world.db, world.manager, original.id, "Scanner is a separate fault.")
+    before = _entry_ids(tickets.get_ticket(world.db, world.manager, original.id))
+    moved = before[2:]
+    view = lifecycle.split(world.db, world.manager, original.id, moved, subject="Scanner jams", note="Two faults")
+    kept = tickets.get_ticket(world.db, world.manager, original.id)
+
+    assert (view.subject, view.requester.email, view.department.id) == (
+        "Scanner jams",
+        "alice@example.com",
+        world.support,
+    )
+    assert (view.topic, view.priority, view.assignee) == (original.topic, original.priority, original.assignee)
+    assert [c.user.email for c in view.collaborators] == ["bob@example.com"]
+    assert _entry_ids(view) == moved and _entry_ids(kept) == before[:2]
+    bodies = [item.body_text for item in view.thread if isinstance(item, EntryView)]
+    assert bodies == ["Also the scanner jams.", "Scanner is a separate fault."]
+    assert [a.name for item in view.thread if isinstance(item, EntryView) for a in item.attachments] == ["scanner.log"]
+    assert count(world.db, Attachment) == 1
+    assert view.linked == (original.number,) and kept.linked == (view.number,)
+    # The requester wrote last in the new ticket: it waits for an answer; the original's last word is the reply.
+    assert not view.answered and kept.answered and view.status.state == StatusState.OPEN
+    assert [(e.kind, e.data, e.note) for e in kept.thread if isinstance(e, EventView)][-1] == (
+        EventKind.SPLIT,
+        {"to": view.number, "entries": 2},
+        "Two faults",
+    )
+    assert events(world.db, view.id) == ["split"] and feed(world.db, view.id) == ["split"]
+    assert feed(world.db, original.id)[-1] == "split"
+    found = queues.search_tickets(world.db, world.manager, "scanner").rows
+    assert [row.id for row in found] == [view.id]
+    assert tickets.get_ticket(world.db, world.bob, view.id).number == view.number  # Bob stays copied
+
+
+def test_split_refuses_what_would_lose_or_misplace_entries(world: World) -> None:
+    ticket = world.open()
+    other = world.open()
+    entries.post_note(world.db, world.manager, ticket.id, "Second thought")
+    every = _entry_ids(tickets.get_ticket(world.db, world.manager, ticket.id))
+    stranger = _entry_ids(other)
+    before = (count(world.db, Ticket), count(world.db, ThreadEntry, ThreadEntry.ticket_id == ticket.id))
+    refusals = [
+        (every, "leave the ticket empty"),
+        ([], "Choose the entries"),
+        (stranger, f"not in ticket {ticket.number}"),
+    ]
+    for chosen, message in refusals:
+        with pytest.raises(Invalid, match=message):
+            lifecycle.split(world.db, world.manager, ticket.id, chosen)
+    with pytest.raises(Invalid, match="Enter a subject") as blank:
+        lifecycle.split(world.db, world.manager, ticket.id, every[1:], subject=" \n")
+    assert blank.value.fields == {"subject": "Enter a subject."}
+    with pytest.raises(PermissionDenied, match=r"^Your role in Support cannot edit tickets\.$"):
+        lifecycle.split(world.db, world.limited, ticket.id, every[1:])
+    with pytest.raises(NotFound):
+        lifecycle.split(world.db, world.viewer, ticket.id, every[1:])
+    assert (count(world.db, Ticket), count(world.db, ThreadEntry, ThreadEntry.ticket_id == ticket.id)) == before
+    lifecycle.merge(world.db, world.manager, other.id, [ticket.id])
+    with pytest.raises(Invalid, match="was merged into another ticket"):
+        lifecycle.split(world.db, world.manager, ticket.id, every[1:])
+
+
+@pytest.mark.parametrize("keep", [0, 1, 3])
+def test_split_keeps_every_entry_exactly_once(world: World, keep: int) -> None:
+    """Whichever entries stay (the first message too may go), the two threads together are the old one."""
+    ticket = world.open()
+    for text in ("one", "two", "three"):
+        entries.post_note(world.db, world.manager, ticket.id, text)
+    every = _entry_ids(tickets.get_ticket(world.db, world.manager, ticket.id))
+    moved = [entry for index, entry in enumerate(every) if index != keep]
+    new = lifecycle.split(world.db, world.manager, ticket.id, moved)
+    kept = _entry_ids(tickets.get_ticket(world.db, world.manager, ticket.id))
+    assert kept == [every[keep]] and _entry_ids(new) == moved and new.subject == ticket.subject
+
+
+@pytest.fixture
+def long_ticket(world: World) -> tuple[TicketView, list[int]]:
+    """A ticket with six entries of each kind, for the split-then-merge property."""
+    ticket = world.open()
+    for n in range(2):
+        entries.post_reply(world.db, world.manager, ticket.id, f"Reply {n}")
+        entries.post_note(world.db, world.manager, ticket.id, f"Note {n}")
+    entries.add_message(world.db, world.alice, ticket.id, "Still burning")
+    return ticket, _entry_ids(tickets.get_ticket(world.db, world.manager, ticket.id))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_split_then_merge_back_keeps_every_entry_once(
+    world: World, long_ticket: tuple[TicketView, list[int]], data: st.DataObject
+) -> None:
+    """Any proper subset split off lands in the new ticket, the rest stays; merged back, the thread is whole again."""
+    ticket, every = long_ticket
+    moved = data.draw(st.lists(st.sampled_from(every), min_size=1, max_size=len(every) - 1, unique=True))
+    new = lifecycle.split(world.db, world.manager, ticket.id, moved)
+    kept = _entry_ids(tickets.get_ticket(world.db, world.manager, ticket.id))
+    assert _entry_ids(new) == sorted(moved) and kept == [entry for entry in every if entry not in moved]
+    whole = lifecycle.merge(world.db, world.manager, ticket.id, [new.id])
+    assert _entry_ids(whole) == every

@@ -90,6 +90,12 @@ def _linked(world: World, ticket: TicketView) -> int:
     return other.id
 
 
+def _noted(world: World, ticket: TicketView) -> int:
+    """A second entry on the ticket, to split off."""
+    view = entries.post_note(world.db, world.admin, ticket.id, "The scanner jams too")
+    return view.thread[-1].id
+
+
 def _unique() -> str:
     return f"new{uuid.uuid4().hex[:12]}"
 
@@ -194,6 +200,7 @@ CASES: dict[str, tuple[Service, Call, set[str]]] = {
     "edit_entry": (entries.edit_entry, lambda call, w, t: call(t.thread[0].id, "Edited"), {"admin", "manager"}),
     "merge": (lifecycle.merge, lambda call, w, t: call(t.id, [w.open().id]), {"admin", "manager", "system"}),
     "link": (lifecycle.link, lambda call, w, t: call(t.id, w.open().id), {"admin", "manager", "system"}),
+    "split": (lifecycle.split, lambda call, w, t: call(t.id, [_noted(w, t)]), {"admin", "manager", "system"}),
     "add_collaborator": (
         lifecycle.add_collaborator,
         lambda call, w, t: call(t.id, "carol@example.com"),
@@ -467,6 +474,7 @@ SETS_UP_STATE_FIRST = (
     "leave_feedback",
     "merge",
     "link",
+    "split",
     "claim",
     "unlink",
     "remove_collaborator",

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from desk.domain.enums import EntryKind, EventKind, Queue, StatusState, TicketSource
 from desk.domain.errors import Conflict, Invalid, NotFound, PermissionDenied
 from desk.domain.views import EntryView, EventView
-from desk.services import queues, settings, tickets
+from desk.services import numbering, queues, settings, tickets
 from desk.storage.models import Ticket, TicketTally
 from tests.services.conftest import SYSTEM, World, count, events, feed, statements_sent
 
@@ -91,14 +91,14 @@ def test_sequence_numbers_follow_the_format(world: World) -> None:
 def test_random_number_redrawn_on_collision(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     first = world.open()
     draws = iter([first.number, first.number, "424242"])
-    monkeypatch.setattr(tickets, "random_number", lambda pattern, rng: next(draws))
+    monkeypatch.setattr(numbering, "random_number", lambda pattern, rng: next(draws))
     assert world.open().number == "424242"
     assert queues.queue_counts(world.db, world.admin)[Queue.OPEN] == 2  # the draws rolled back left no count
 
 
 def test_full_number_format_is_named(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     taken = world.open().number
-    monkeypatch.setattr(tickets, "random_number", lambda pattern, rng: taken)
+    monkeypatch.setattr(numbering, "random_number", lambda pattern, rng: taken)
     with pytest.raises(Invalid, match="widen"):
         world.open()
     assert queues.queue_counts(world.db, world.admin)[Queue.OPEN] == 1

@@ -6,13 +6,14 @@ Builds a small demo help desk in a temporary folder, signs in as the demo admin 
 (empty, a server address refused beside the field, a file tried, a new file, an old database login's message), a new
 help desk's first administrator (against a server, its set-up code refused), the login dialog (on a file, and
 against a server with "Stay signed in", with and without a keyring), the Open queue, a ticket with its thread and
-properties, the composer with an error, the canned responses offered in the composer, a ticket with time spent
-(a note refused without it where the department requires it), the new-ticket dialog with field errors, an empty
-search, the Following queue and a followed ticket with its followers, the keyboard shortcuts, the demo mailbox, the
-composer when mail is not set up, a ticket that came by mail (the demo's sink switched off for it), the API tokens
-(empty, then with a new token's secret), each section of the Administration window, the change-password, signature
-and own canned responses dialogs, and a long ticket printed to PDF. The theme comes from DESK_THEME (light / dark);
-the platform from QT_QPA_PLATFORM (xcb on Xvfb for real rendering).
+properties, the composer with an error, the canned responses offered in the composer, a ticket's linked tickets
+and the merge dialog, a ticket with time spent (a note refused without it where the department requires it), the
+new-ticket dialog with field errors, an empty search, the Following queue and a followed ticket with its followers,
+the keyboard shortcuts, the demo mailbox, the composer when mail is not set up, a ticket that came by mail (the
+demo's sink switched off for it), the API tokens (empty, then with a new token's secret), each section of the
+Administration window, the change-password, signature and own canned responses dialogs, and a long ticket printed
+to PDF; with --relations, only the screens up to the ticket, its linked tickets and the merge dialog. The theme
+comes from DESK_THEME (light / dark); the platform from QT_QPA_PLATFORM (xcb on Xvfb for real rendering).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from desk.domain.enums import EntryKind, InboundState, OutgoingMail, Queue
 from desk.domain.errors import Invalid
 from desk.domain.permissions import AgentActor
 from desk.domain.queues import Criteria
-from desk.services import accounts, entries, following, mailboxes, portal, queues, settings, staff, tickets
+from desk.services import accounts, entries, following, lifecycle, mailboxes, portal, queues, settings, staff, tickets
 from desk.services.demo import LONG_THREAD_SUBJECT, build_demo
 from desk.services.mail import intake, sending
 from desk.storage.db import Database
@@ -56,8 +57,10 @@ from desk.ui.startup import sign_in, sign_in_function
 from desk.ui.tasks import Context
 from desk.ui.ticket.canned_picker import CannedPicker
 from desk.ui.ticket.composer import ComposerWidget
+from desk.ui.ticket.editor import TicketEditor
 from desk.ui.ticket.new_ticket import NewTicketDialog
 from desk.ui.ticket.printing import save_pdf
+from desk.ui.ticket.relations import MergeDialog
 from tests.conftest import build_schema
 
 
@@ -81,7 +84,27 @@ def save(widget: QWidget, out: Path, name: str) -> None:
     print(path)
 
 
-async def shoot(out: Path, url: str) -> None:
+async def shoot_relations(ctx: Context, window: MainWindow, editor: TicketEditor, out: Path) -> None:
+    """The ticket's linked tickets in its properties, and the merge dialog with a ticket found and the preview."""
+    ticket = editor.ticket
+    assert ticket is not None
+    others = [row for row in (await ctx.call(queues.search_tickets, "payment", limit=5)).rows if row.id != ticket.id]
+    for row in others[:2]:
+        await ctx.call(lifecycle.link, ticket.id, row.id)
+    await editor.load()
+    await settle(lambda: editor.properties.linked.count() == 2)
+    save(window, out, "5-ticket-linked")
+    editor.merge_tickets()
+    dialog = editor.dialog
+    assert isinstance(dialog, MergeDialog)
+    dialog.finder.query.setText(others[0].number)
+    await dialog.finder.look_up(others[0].number)
+    await settle(lambda: "will hold" in dialog.preview.text())
+    save(dialog, out, "5-merge-dialog")
+    dialog.reject()
+
+
+async def shoot(out: Path, url: str, *, only_relations: bool = False) -> None:
     executor = ThreadPoolExecutor(max_workers=2)
     db = Database(url)
     connection = ConnectionDialog(executor, initial=Remembered())
@@ -193,6 +216,11 @@ async def shoot(out: Path, url: str) -> None:
     save(window, out, "5-composer-canned")
     picker.close_list()
     body.clear()
+    await shoot_relations(ctx, window, editor, out)
+    if only_relations:
+        await end_session(window, ctx)
+        executor.shutdown()
+        return
 
     window.search_edit.setText(LONG_THREAD_SUBJECT)
     window.run_search()
@@ -411,6 +439,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("build/screenshots"))
     parser.add_argument("--tickets", type=int, default=120)
+    parser.add_argument("--relations", action="store_true", help="only the screens up to merge, link and split")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
@@ -424,7 +453,7 @@ def main() -> None:
         db.dispose()
         app = application()
         with event_loop(app) as loop:
-            loop.run_until_complete(shoot(args.out, url))
+            loop.run_until_complete(shoot(args.out, url, only_relations=args.relations))
 
 
 if __name__ == "__main__":

@@ -86,6 +86,10 @@ def test_openapi_documents_operations_errors_and_the_token(api: Api) -> None:
         ("POST", f"{API}/tickets/{{ticket_id}}/notes"),
         ("POST", f"{API}/tickets/{{ticket_id}}/close"),
         ("POST", f"{API}/tickets/{{ticket_id}}/reopen"),
+        ("POST", f"{API}/tickets/{{ticket_id}}/merge"),
+        ("POST", f"{API}/tickets/{{ticket_id}}/links"),
+        ("DELETE", f"{API}/tickets/{{ticket_id}}/links/{{other_id}}"),
+        ("POST", f"{API}/tickets/{{ticket_id}}/split"),
         ("GET", f"{API}/tickets/{{ticket_id}}/attachments/{{attachment_id}}"),
         ("GET", f"{API}/users"),
         ("POST", f"{API}/users"),
@@ -441,6 +445,80 @@ def test_close_and_reopen(api: Api) -> None:
     assert reopened.status_code == 200, reopened.text
     assert reopened.json()["status"]["name"] == "Open" and reopened.json()["reopen_count"] == 1
     error(client.post(f"{API}/tickets/{ticket.id}/reopen"), 422, "invalid")  # open already
+
+
+def test_merge_link_and_unlink(api: Api) -> None:
+    world = api.world
+    parent, child = world.open(), world.open(subject="Printer again", requester_email="bob@example.com", body="Smoke")
+    client = api.as_agent(world.manager)
+    merged = client.post(f"{API}/tickets/{parent.id}/merge", json={"ticket_ids": [child.id], "note": "Same fire"})
+    assert merged.status_code == 200, merged.text
+    messages = [item["body_text"] for item in merged.json()["thread"] if item.get("kind") == "message"]
+    assert messages == ["It is really on fire.", "Smoke"]
+    assert [c["user"]["email"] for c in merged.json()["collaborators"]] == ["bob@example.com"]
+    assert client.get(f"{API}/tickets/{child.id}").json()["merged_into"] == parent.number
+    error(client.post(f"{API}/tickets/{parent.id}/merge", json={"ticket_ids": [child.id]}), 422, "invalid")
+    error(client.post(f"{API}/tickets/{parent.id}/merge", json={"ticket_ids": []}), 422, "invalid")
+
+    other = world.open(subject="Scanner")
+    linked = client.post(f"{API}/tickets/{parent.id}/links", json={"ticket_id": other.id})
+    assert linked.status_code == 200, linked.text
+    assert linked.json()["linked"] == [other.number]
+    assert client.get(f"{API}/tickets/{other.id}").json()["linked"] == [parent.number]
+    unlinked = client.delete(f"{API}/tickets/{other.id}/links/{parent.id}")
+    assert unlinked.status_code == 200, unlinked.text
+    assert unlinked.json()["linked"] == [] and client.get(f"{API}/tickets/{parent.id}").json()["linked"] == []
+    error(client.post(f"{API}/tickets/{parent.id}/links", json={"ticket_id": parent.id}), 422, "invalid")
+    assert events(world.db, other.id) == ["created", "linked", "linked"]
+
+
+def test_split_opens_a_linked_ticket_with_the_entries(api: Api) -> None:
+    world = api.world
+    ticket = world.open()
+    entries.post_note(world.db, world.manager, ticket.id, "The scanner jams as well")
+    note_id = tickets.get_ticket(world.db, world.manager, ticket.id).thread[-1].id
+    client = api.as_agent(world.manager)
+    split = client.post(f"{API}/tickets/{ticket.id}/split", json={"entry_ids": [note_id], "subject": "Scanner jams"})
+    assert split.status_code == 201, split.text
+    new = split.json()
+    assert split.headers["Location"].endswith(f"{API}/tickets/{new['id']}")
+    assert (new["subject"], new["requester"]["email"], new["linked"]) == (
+        "Scanner jams",
+        "alice@example.com",
+        [ticket.number],
+    )
+    assert [item["id"] for item in new["thread"] if "body_text" in item] == [note_id]
+    original = client.get(f"{API}/tickets/{ticket.id}").json()
+    assert [item["body_text"] for item in original["thread"] if "body_text" in item] == ["It is really on fire."]
+    assert original["thread"][-1]["data"] == {"to": new["number"], "entries": 1}
+    first = original["thread"][0]["id"]
+    body = error(client.post(f"{API}/tickets/{ticket.id}/split", json={"entry_ids": [first]}), 422, "invalid")
+    assert body["fields"] == {"entry_ids": "Leave at least one entry in the ticket."}
+    body = error(client.post(f"{API}/tickets/{ticket.id}/split", json={"entry_ids": [note_id]}), 422, "invalid")
+    assert body["fields"] == {"entry_ids": "Choose entries of this ticket's thread."}
+    error(client.post(f"{API}/tickets/{ticket.id}/split", json={"entry_ids": []}), 422, "invalid")
+    error(client.post(f"{API}/tickets/{ticket.id}/split", json={"entry_ids": ["1"]}), 422, "invalid")
+
+
+def test_merge_link_and_split_of_a_ticket_out_of_reach_are_not_found(api: Api) -> None:
+    world = api.world
+    billing = world.open(department_id=world.billing, by=world.admin)
+    mine = world.open()
+    client = api.as_agent(world.manager)  # Support only
+    message_id = billing.thread[0].id
+    for path, body in (
+        (f"{billing.id}/merge", {"ticket_ids": [mine.id]}),
+        (f"{mine.id}/merge", {"ticket_ids": [billing.id]}),
+        (f"{billing.id}/links", {"ticket_id": mine.id}),
+        (f"{mine.id}/links", {"ticket_id": billing.id}),
+        (f"{billing.id}/split", {"entry_ids": [message_id]}),
+    ):
+        error(client.post(f"{API}/tickets/{path}", json=body), 404, "not_found")
+    error(client.delete(f"{API}/tickets/{mine.id}/links/{billing.id}"), 404, "not_found")
+    assert events(world.db, billing.id) == ["created"] and events(world.db, mine.id) == ["created"]
+    limited = api.as_agent(world.limited)  # Limited access in Support: no merge, link or edit
+    error(limited.post(f"{API}/tickets/{mine.id}/merge", json={"ticket_ids": [world.open().id]}), 403, "forbidden")
+    error(limited.post(f"{API}/tickets/{mine.id}/links", json={"ticket_id": world.open().id}), 403, "forbidden")
 
 
 # --- permissions, conflicts, input ----------------------------------------------------------------------------------

@@ -240,6 +240,12 @@ def _save_search(call: Callable[..., Any], world: World, ticket: TicketView) -> 
     return (saved, "High by mail", criteria), next(search for search in listed if search[0] == saved)
 
 
+def _linked(world: World, ticket: TicketView) -> int:
+    other = world.open()
+    lifecycle.link(world.db, world.admin, ticket.id, other.id)
+    return other.id
+
+
 def _collaborator(world: World, ticket: TicketView) -> int:
     added = lifecycle.add_collaborator(world.db, world.admin, ticket.id, "bob@example.com")
     return added.collaborators[0].user.id
@@ -395,6 +401,12 @@ WRITES: dict[Callable[..., Any], Write] = {
     lifecycle.add_collaborator: lambda call, w, t: _then_ticket(call(t.id, "carol@example.com", name="Carol"), w),
     lifecycle.remove_collaborator: lambda call, w, t: _then_ticket(call(t.id, _collaborator(w, t)), w),
     lifecycle.close: lambda call, w, t: _then_ticket(call(t.id, note="Done"), w),
+    lifecycle.link: lambda call, w, t: _then_ticket(call(t.id, w.open().id, note="Same printer"), w),
+    lifecycle.merge: lambda call, w, t: _then_ticket(call(t.id, [w.open(body="Again").id], note="Twice"), w),
+    lifecycle.split: lambda call, w, t: _then_ticket(
+        call(t.id, [entries.post_note(w.db, w.admin, t.id, "Scanner too").thread[-1].id], subject="Scanner"), w
+    ),
+    lifecycle.unlink: lambda call, w, t: _then_ticket(call(t.id, _linked(w, t)), w),
     lifecycle.reopen: lambda call, w, t: _then_ticket(call(lifecycle.resolve(w.db, w.admin, t.id).id), w),
     lifecycle.resolve: lambda call, w, t: _then_ticket(call(t.id, expected_version=t.version), w),
     lifecycle.set_status: lambda call, w, t: _then_ticket(call(t.id, w.statuses["On hold"]), w),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QMenu, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from desk.domain.enums import EntryKind, StatusState
 from desk.domain.errors import Conflict, DeskError
@@ -18,6 +19,7 @@ from desk.ui.tasks import Context, async_slot
 from desk.ui.thread.view import ThreadView, open_attachment
 from desk.ui.ticket.composer import ComposerWidget
 from desk.ui.ticket.properties import Change, PropertiesPanel, allow, refusal
+from desk.ui.ticket.relations import LinkDialog, MergeDialog, RelationDialog, SplitDialog
 from desk.ui.widgets import hands_off, is_text_input, label, plain_tip
 
 FOLLOW_TIPS = {  # whether the agent follows the ticket → what the button does
@@ -73,6 +75,24 @@ class TicketEditor(QWidget):
         self.retry_button.setObjectName("retryChange")
         self.retry_button.hide()
         self._retry: tuple[Change, tuple[Any, ...], str | None] | None = None
+        # A merged ticket offers the one it was merged into (issue 17): its thread and replies are there now.
+        self.merged_note = label(role="banner", wrap=True)
+        self.merged_note.setObjectName("mergedNote")
+        self.open_survivor_button = QPushButton(icons.icon("message"), "Open it")
+        self.open_survivor_button.clicked.connect(self.open_survivor)
+        self.merged_note.hide()
+        self.open_survivor_button.hide()
+        self.dialog: QDialog | None = None  # the merge, link or split dialog last opened
+        self.relations_button = QPushButton("Merge, link, split")
+        self.relations_button.setToolTip(
+            "Merge (Ctrl+Shift+M), link (Ctrl+Shift+L) or split (Ctrl+Shift+S) this ticket"
+        )
+        relations = QMenu(self.relations_button)
+        relations.addAction("Merge with other tickets…", self.merge_tickets)
+        relations.addAction("Link to another ticket…", self.link_ticket)
+        relations.addAction("Split entries into a new ticket…", self.split_ticket)
+        self.relations_button.setMenu(relations)
+        hands_off(self.relations_button)
 
         self.thread_view = ThreadView()
         self.thread_view.attachment_activated.connect(self._open_attachment)
@@ -84,6 +104,8 @@ class TicketEditor(QWidget):
         self.properties.collaborator_added.connect(self._add_collaborator)
         self.properties.collaborator_removed.connect(self._remove_collaborator)
         self.properties.ticket_requested.connect(self.open_requested)
+        self.properties.link_requested.connect(self.link_ticket)
+        self.properties.unlink_requested.connect(self._unlink)
 
         title = QVBoxLayout()
         title.setSpacing(2)
@@ -107,6 +129,7 @@ class TicketEditor(QWidget):
             self.reopen_button,
         ):
             header.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
+        header.addWidget(self.relations_button, 0, Qt.AlignmentFlag.AlignTop)
         work = QSplitter(Qt.Orientation.Vertical)
         work.addWidget(self.thread_view)
         work.addWidget(self.composer)
@@ -118,6 +141,10 @@ class TicketEditor(QWidget):
         banner_row.addWidget(self.banner, 1)
         banner_row.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignVCenter)
         left.addLayout(banner_row)
+        merged_row = QHBoxLayout()
+        merged_row.addWidget(self.merged_note, 1)
+        merged_row.addWidget(self.open_survivor_button, 0, Qt.AlignmentFlag.AlignVCenter)
+        left.addLayout(merged_row)
         left.addWidget(work, 1)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 8)
@@ -175,6 +202,13 @@ class TicketEditor(QWidget):
             allow(button, closing, button.property("tip"))
         self.follow_button.setText("Unfollow" if ticket.following else "Follow")
         self.follow_button.setToolTip(FOLLOW_TIPS[ticket.following])
+        merged = ticket.merged_into
+        self.merged_note.setText(
+            f"This ticket was merged into ticket {merged}: its thread continues there." if merged else ""
+        )
+        self.open_survivor_button.setText(f"Open ticket {merged}")
+        for widget in (self.merged_note, self.open_survivor_button):
+            widget.setVisible(merged is not None)
         self.thread_view.set_thread(ticket.thread)
         self.properties.show_ticket(ticket)
         self.composer.set_ticket(ticket)
@@ -294,8 +328,13 @@ class TicketEditor(QWidget):
     async def _remove_collaborator(self, user_id: int) -> None:
         await self._personal(lifecycle.remove_collaborator, user_id)
 
+    @async_slot
+    async def _unlink(self, other_id: int) -> None:
+        await self._personal(lifecycle.unlink, other_id)
+
     async def _personal(self, service: Change, *args: Any) -> None:
-        """A change that does not depend on the ticket's fields (who is copied, who follows): no version sent."""
+        """A change that does not depend on the ticket's fields (who is copied, who follows, what is linked): no
+        version sent."""
         try:
             fresh = await self._ctx.call(service, self.ticket_id, *args)
         except DeskError as error:
@@ -307,6 +346,68 @@ class TicketEditor(QWidget):
         self.show_ticket(fresh)
         self.settle_focus()
         self.ticket_changed.emit(fresh)
+
+    # --- merge, link, split (issue 17) ------------------------------------------------------------------------
+
+    def merge_tickets(self) -> None:
+        """Find other tickets and merge them with this one, in a dialog."""
+        self._open_relation(MergeDialog, "merged", self._merged, Perm.TICKET_MERGE)
+
+    def link_ticket(self) -> None:
+        """Find a related ticket and link it to this one, in a dialog."""
+        self._open_relation(LinkDialog, "linked", self._shown_after_change, Perm.TICKET_LINK)
+
+    def split_ticket(self) -> None:
+        """Check entries of the thread and move them into a new ticket, in a dialog."""
+        self._open_relation(SplitDialog, "split_off", self._split_off, Perm.TICKET_CREATE, Perm.TICKET_EDIT)
+
+    def _open_relation(
+        self, kind: Callable[[Context, TicketView, QWidget], RelationDialog], signal: str, slot: Any, *needs: Perm
+    ) -> None:
+        if self.ticket is None:
+            return
+        for perm in needs:
+            if reason := refusal(self._ctx.agent, self.ticket, (perm, PERM_ACTIONS[perm])):
+                self._say(reason)
+                return
+        self.dialog = kind(self._ctx, self.ticket, self)
+        getattr(self.dialog, signal).connect(slot)
+        self.dialog.open()
+
+    @async_slot
+    async def _merged(self, survivor: TicketView) -> None:
+        """This ticket survived: show it. Another did: open that one, and show this one as merged into it."""
+        self.ticket_changed.emit(survivor)
+        if survivor.id == self.ticket_id:
+            self._shown_after_change(survivor)
+            return
+        self.open_requested.emit(survivor.id)
+        await self._load_or_say()
+
+    @async_slot
+    async def _split_off(self, new: TicketView) -> None:
+        self.ticket_changed.emit(new)
+        self.open_requested.emit(new.id)
+        await self._load_or_say()
+
+    def _shown_after_change(self, ticket: TicketView) -> None:
+        if self.closed:
+            return
+        self.show_ticket(ticket)
+        self.ticket_changed.emit(ticket)
+
+    @async_slot
+    async def open_survivor(self) -> None:
+        """Open the ticket this one was merged into."""
+        if self.ticket is None or self.ticket.merged_into is None:
+            return
+        try:
+            survivor = await self._ctx.call(tickets.find_ticket, self.ticket.merged_into)
+        except DeskError as error:
+            if not self.closed:
+                self._say(str(error))
+            return
+        self.open_requested.emit(survivor.id)
 
     def _sent(self, ticket: TicketView) -> None:
         self.banner.hide()

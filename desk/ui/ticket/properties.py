@@ -86,13 +86,17 @@ class PropertiesPanel(QFrame):
         change_requested: (service function, value): the editor applies it with the note and the ticket's version.
         collaborator_added: an email address to add as CC.
         collaborator_removed: a collaborator's user id.
-        ticket_requested: another ticket of the requester, by id, to open.
+        ticket_requested: another ticket (the requester's, or a linked one), by id, to open.
+        link_requested: the agent asked to link this ticket to another (the editor finds it).
+        unlink_requested: a linked ticket's id, to unlink.
     """
 
     change_requested = Signal(object, object)
     collaborator_added = Signal(str)
     collaborator_removed = Signal(int)
     ticket_requested = Signal(int)
+    link_requested = Signal()
+    unlink_requested = Signal(int)
 
     def __init__(self, choices: Choices, agent: AgentActor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -163,6 +167,26 @@ class PropertiesPanel(QFrame):
         collaborator_row = QHBoxLayout()
         collaborator_row.addWidget(self.collaborator_email, 1)
         collaborator_row.addWidget(self.remove_collaborator)
+        self.linked = QListWidget()
+        self.linked.setObjectName("linkedTickets")
+        self.linked.setAccessibleName("Linked tickets (Enter opens, Delete unlinks)")
+        self.linked.setMaximumHeight(96)
+        # A subject wraps within the panel's width instead of hiding behind a horizontal scroll bar.
+        self.linked.setWordWrap(True)
+        self.linked.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.linked.itemActivated.connect(self._other_ticket_activated)
+        self.link_button = QPushButton("Link…")
+        self.link_button.clicked.connect(self.link_requested)
+        self.unlink_button = QPushButton("Unlink")
+        self.unlink_button.clicked.connect(self._unlink)
+        hands_off(self.link_button, self.unlink_button)  # Ctrl+Shift+L links; the Delete key on the list unlinks
+        unlink_key = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.linked)
+        unlink_key.setContext(Qt.ShortcutContext.WidgetShortcut)
+        unlink_key.activated.connect(self._unlink)
+        link_row = QHBoxLayout()
+        link_row.addStretch(1)
+        link_row.addWidget(self.link_button)
+        link_row.addWidget(self.unlink_button)
 
         layout = QVBoxLayout(self)
         layout.addWidget(label("Properties", "section"))
@@ -175,6 +199,9 @@ class PropertiesPanel(QFrame):
         layout.addWidget(self.source)
         layout.addWidget(label("Their other tickets", "section"))
         layout.addWidget(self.other_tickets)
+        layout.addWidget(label("Linked tickets", "section"))
+        layout.addWidget(self.linked)
+        layout.addLayout(link_row)
         layout.addWidget(label("Collaborators", "section"))
         layout.addWidget(self.collaborators)
         layout.addLayout(collaborator_row)
@@ -232,6 +259,14 @@ class PropertiesPanel(QFrame):
             ", ".join(names) if names else "No one follows this ticket. Follow it, or @mention an agent in a note."
         )
         set_role(self.followers, None if names else "muted")
+        self.linked.clear()
+        if not ticket.links:
+            self.linked.addItem(QListWidgetItem("No linked tickets"))
+        for link in ticket.links:
+            item = QListWidgetItem(f"{link.number} · {link.subject or '(not in your departments)'}")
+            item.setData(Qt.ItemDataRole.UserRole, link.id)
+            item.setToolTip(plain_tip(link.subject or f"Ticket {link.number} is outside your departments."))
+            self.linked.addItem(item)
 
     def _allow(self, ticket: TicketView) -> None:
         """Disable what the agent's role does not allow on this ticket, each with a tooltip that says why."""
@@ -254,6 +289,9 @@ class PropertiesPanel(QFrame):
         people = refusal(self._agent, ticket, FIELD_PERMS["collaborators"])
         for widget in (self.collaborator_email, self.remove_collaborator):
             allow(widget, people)
+        linking = refusal(self._agent, ticket, (Perm.TICKET_LINK, PERM_ACTIONS[Perm.TICKET_LINK]))
+        allow(self.link_button, linking, "Link a related ticket (Ctrl+Shift+L)")
+        allow(self.unlink_button, linking, "Unlink the chosen ticket (Delete)")
 
     def show_other_tickets(self, rows: Sequence[QueueRow]) -> None:
         self.other_tickets.clear()
@@ -281,6 +319,11 @@ class PropertiesPanel(QFrame):
         ticket_id = item.data(Qt.ItemDataRole.UserRole)
         if ticket_id:
             self.ticket_requested.emit(ticket_id)
+
+    def _unlink(self) -> None:
+        item = self.linked.currentItem()
+        if item is not None and item.data(Qt.ItemDataRole.UserRole) and self.unlink_button.isEnabled():
+            self.unlink_requested.emit(item.data(Qt.ItemDataRole.UserRole))
 
     def _add_collaborator(self) -> None:
         email = self.collaborator_email.text().strip()
