@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -37,6 +38,8 @@ from desk.ui.tasks import Context
 from desk.ui.ticket.composer import ComposerWidget
 from tests.ui.conftest import db_of, make_context, run, until
 
+E = TypeVar("E")
+
 
 def opened(ctx: Context, qtbot: QtBot) -> AdministrationWindow:
     window = AdministrationWindow(ctx)
@@ -44,6 +47,14 @@ def opened(ctx: Context, qtbot: QtBot) -> AdministrationWindow:
     window.show()
     window.start()
     return window
+
+
+def section_of(window: AdministrationWindow, name: str, kind: type[E]) -> tuple[Section, E]:
+    """The named section, chosen, and its editor (of the kind it must be)."""
+    window.choose(name)
+    section = window.sections[name]
+    assert isinstance(section.editor, kind)
+    return section, section.editor
 
 
 def choose(section: Section, text: str) -> None:
@@ -454,10 +465,7 @@ def test_a_mail_template_is_previewed_on_a_real_ticket_and_saved(
 
     async def scenario() -> None:
         window = opened(ctx, qtbot)
-        window.choose("Mail templates")
-        templates = window.sections["Mail templates"]
-        editor = templates.editor
-        assert isinstance(editor, TemplateEditor)
+        templates, editor = section_of(window, "Mail templates", TemplateEditor)
         await until(lambda: templates.list.count() == len(TEMPLATES), what="the templates")
         choose(templates, "Auto-response")
         await shows(templates, "Auto-response")
@@ -499,10 +507,7 @@ def test_notifications_are_switched_off_for_one_department(ctx: Context, loop: q
 
     async def scenario() -> None:
         window = opened(ctx, qtbot)
-        window.choose("Notifications")
-        places = window.sections["Notifications"]
-        editor = places.editor
-        assert isinstance(editor, NotificationEditor)
+        places, editor = section_of(window, "Notifications", NotificationEditor)
         await until(lambda: places.list.count() > 1, what="the places")
         assert places.list.item(0).text() == "Everywhere"
         choose(places, "Department: Billing")
@@ -526,10 +531,7 @@ def test_an_end_users_latest_tickets_are_listed_and_open_in_the_agent_window(
 
     async def scenario() -> None:
         window = opened(ctx, qtbot)
-        window.choose("End users")
-        users = window.sections["End users"]
-        editor = users.editor
-        assert isinstance(editor, UserEditor)
+        users, editor = section_of(window, "End users", UserEditor)
         users.search.setText("nora.novak")
         await until(lambda: users.list.count() == 1 and editor.heading.text() == "Nora Novak", what="Nora")
         nora = people.list_users(db, ctx.agent, "nora.novak").rows[0]
