@@ -55,6 +55,18 @@ def one_line(text: str) -> str:
     return " ".join("".join(" " if unicodedata.category(c) in BREAKS else c for c in text).split())
 
 
+MAX_SUBJECT = 255  # characters of a ticket's subject
+
+
+def subject_problem(subject: str) -> str | None:
+    """What is wrong with a ticket's subject (already made one line), for the agent to fix; None when nothing."""
+    if not subject:
+        return "Enter a subject."
+    if len(subject) > MAX_SUBJECT:
+        return f"Shorten the subject to {MAX_SUBJECT} characters (it has {len(subject)})."
+    return None
+
+
 def utc_moment(value: datetime) -> datetime:
     """An aware datetime in UTC, no earlier than any engine stores; ValueError when naive or out of range."""
     if value.tzinfo is None or value.utcoffset() is None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from desk.domain.enums import CollaboratorRole, EntryKind, EventKind, StatusState
 from desk.domain.errors import Invalid, PermissionDenied
-from desk.domain.inputs import one_line
+from desk.domain.inputs import one_line, subject_problem
 from desk.domain.permissions import PERM_ACTIONS, Actor, Perm, SystemActor, UserActor, status_change
 from desk.domain.views import FeedbackView, TicketView
 from desk.services import numbering, settings, sla
@@ -258,8 +258,7 @@ def split(
             {"entries": "Leave at least one entry in the ticket."},
         )
     title = one_line(original.subject if subject is None else subject)
-    if not title or len(title) > 255:
-        problem = "Enter a subject." if not title else f"Shorten the subject to 255 characters (it has {len(title)})."
+    if problem := subject_problem(title):
         raise Invalid(f"The new ticket cannot be opened: {problem}", {"subject": problem})
     moment = now()
     status = _status(session, settings.get(session, "ticket.default_status_id"))

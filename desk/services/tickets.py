@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, aliased
 
 from desk.domain.enums import EntryKind, EventKind, TicketSource
 from desk.domain.errors import Invalid, NotFound, PermissionDenied
-from desk.domain.inputs import one_line, storable
+from desk.domain.inputs import one_line, storable, subject_problem
 from desk.domain.permissions import PERM_ACTIONS, Actor, AgentActor, Perm, UserActor
 from desk.domain.views import TicketView, Upload
 from desk.services import numbering, settings, sla
@@ -60,10 +60,8 @@ def _validate_text(subject: str, body: str, *, requester_missing: bool) -> tuple
     if requester_missing:
         errors["email"] = "Enter the requester's email address."
     subject = one_line(subject)  # a mail header too: line breaks and control characters become spaces
-    if not subject:
-        errors["subject"] = "Enter a subject."
-    elif len(subject) > 255:
-        errors["subject"] = f"Shorten the subject to 255 characters (it has {len(subject)})."
+    if problem := subject_problem(subject):
+        errors["subject"] = problem
     if not body.strip():
         errors["body"] = "Describe the problem."
     else:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QLabel,
     QLineEdit,
+    QListWidgetItem,
     QMessageBox,
     QPlainTextEdit,
     QTextEdit,
@@ -50,6 +51,14 @@ def plain_tip(text: str) -> str:
     if not QtGui.Qt.mightBeRichText(text):
         return text
     return f'<p style="white-space: pre-wrap;">{escape(text)}</p>'
+
+
+def ticket_item(ticket_id: int, number: str, status: str, subject: str, tip: str) -> QListWidgetItem:
+    """A ticket as a line of a short list ("123456 · Open · Printer on fire"), its id kept for opening it."""
+    item = QListWidgetItem(f"{number} · {status} · {subject}")
+    item.setData(Qt.ItemDataRole.UserRole, ticket_id)
+    item.setToolTip(plain_tip(tip))
+    return item
 
 
 def message_box(

@@ -37,7 +37,7 @@ from desk.ui.admin.fields import LIST_ROWS, RefChoice
 from desk.ui.admin.section import Row
 from desk.ui.labels import when
 from desk.ui.tasks import Context, async_slot
-from desk.ui.widgets import label, plain_tip
+from desk.ui.widgets import label, ticket_item
 
 # What desk.services.canned fills in. A word joiner after each "%" keeps "%{user.email}" whole where the label wraps
 # (Qt broke the line between "%" and "{"); a label's text is not selectable, so it is never copied into a response.
@@ -135,10 +135,8 @@ class UserEditor(StaffEditor):
             return
         self.tickets.clear()
         for row in rows:
-            item = QListWidgetItem(f"{row.number} · {row.status} · {row.subject}")
-            item.setData(Qt.ItemDataRole.UserRole, row.id)
-            item.setToolTip(plain_tip(f"{row.subject}\n{row.department} · updated {when(row.updated_at)}"))
-            self.tickets.addItem(item)
+            tip = f"{row.subject}\n{row.department} · updated {when(row.updated_at)}"
+            self.tickets.addItem(ticket_item(row.id, row.number, row.status, row.subject, tip))
         if problem:
             self.tickets.addItem(QListWidgetItem(problem))
 

@@ -27,7 +27,7 @@ from desk.domain.timespent import format_minutes
 from desk.domain.views import Choices, QueueRow, Ref, TicketView
 from desk.services import lifecycle, tickets
 from desk.ui.labels import SOURCES, when
-from desk.ui.widgets import ChoiceBox, hands_off, label, plain_tip, set_role
+from desk.ui.widgets import ChoiceBox, hands_off, label, plain_tip, set_role, ticket_item
 
 NONE_ID = 0  # the "none" entry of an optional field's combo
 
@@ -297,10 +297,8 @@ class PropertiesPanel(QFrame):
         self.other_tickets.clear()
         others = [row for row in rows if self._ticket is None or row.id != self._ticket.id]
         for row in others:
-            item = QListWidgetItem(f"{row.number} · {row.status} · {row.subject}")
-            item.setData(Qt.ItemDataRole.UserRole, row.id)
-            item.setToolTip(plain_tip(f"{row.subject}\nUpdated {when(row.updated_at)}"))
-            self.other_tickets.addItem(item)
+            tip = f"{row.subject}\nUpdated {when(row.updated_at)}"
+            self.other_tickets.addItem(ticket_item(row.id, row.number, row.status, row.subject, tip))
         if not others:
             self.other_tickets.addItem(QListWidgetItem("No other tickets"))
 

@@ -33,7 +33,7 @@ from desk.services import lifecycle, queues, tickets
 from desk.ui import labels
 from desk.ui.labels import when
 from desk.ui.tasks import Context, async_slot
-from desk.ui.widgets import label, plain_tip, set_role
+from desk.ui.widgets import label, plain_tip, set_role, ticket_item
 
 _NUMBER = re.compile(r"#?\s*(\S+)")
 
@@ -135,10 +135,8 @@ class TicketFinder(QWidget):
         self.found = {each.id: each for each in found}
         self.results.clear()
         for each in found:
-            item = QListWidgetItem(f"{each.number} · {each.status} · {each.subject}")
-            item.setData(Qt.ItemDataRole.UserRole, each.id)
-            item.setToolTip(plain_tip(f"{each.subject}\nOpened {when(each.created_at)}"))
-            self.results.addItem(item)
+            tip = f"{each.subject}\nOpened {when(each.created_at)}"
+            self.results.addItem(ticket_item(each.id, each.number, each.status, each.subject, tip))
         self.message.setText(message)
         set_role(self.message, role)
 
