@@ -386,7 +386,7 @@ def measure(
     ticket: Replayed,
     moves: list[tuple[datetime, Status]],
     hours: clock.Schedule | None,
-    plan: tuple[float, float] | None,
+    plan: tuple[float | None, float] | None,
 ) -> None:
     """Business time while open and not pausing, up to the first reply and to the last closing; and whether each
     came before its due, which starts at the opening (or the reopening) and moves by each pause's business time."""
@@ -477,7 +477,7 @@ def test_every_report_equals_a_recount_from_the_raw_rows(world: World, story: St
     compliance = reports.report(
         world.db, world.admin, dataclasses.replace(base, kind=ReportKind.SLA, grouping=Grouping.PLAN)
     )
-    expected = Counter()
+    expected: Counter[str] = Counter()
     for t in replayed:
         for name, flag in (("first_response", t.first_response_met), ("resolution", t.resolution_met)):
             if flag is not None:

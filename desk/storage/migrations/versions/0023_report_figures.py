@@ -43,6 +43,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    bind = op.get_bind()
+    own = {index["name"] for index in sa.inspect(bind).get_indexes("thread_entries")}
+    if bind.dialect.name in ("mysql", "mariadb") and "fk_thread_entries_agent_id_agents" not in own:
+        # MariaDB let the new index serve the foreign key on agent_id in place of its own: give it that back first.
+        op.create_index("fk_thread_entries_agent_id_agents", "thread_entries", ["agent_id"], unique=False)
     for name, table, _columns in reversed(_INDEXES):
         op.drop_index(name, table_name=table)
     with op.batch_alter_table("tickets") as tickets:
