@@ -8,8 +8,10 @@ replay a ticket's history. Why not tallies per day, as the sidebar counts have: 
 (their time zone), medians need the values rather than counts, and a tally per day and each of seven fields holds
 about as many rows as the tickets themselves.
 
-Periods are the viewer's local days, weeks (from Monday) and months: the range is cut into UTC intervals in Python
-and joined to the rows as a small derived table, so each engine walks the moment's index once per period.
+Periods are the viewer's local days, weeks (from Monday) and months, in any time zone: rows are counted per UTC
+slot in SQL, a slot being as long as the periods' bounds allow (a day for UTC days, an hour in Paris, half an hour
+in Kolkata), and the slots add up to their periods in Python; one GROUP BY on the moment's index, as a person would
+write for UTC days.
 
 Agents with the right to see reports see the tickets of their departments (administrators: all), whoever they are
 assigned to; the figures count tickets as they are now (a ticket moved to another department counts there).
@@ -17,13 +19,28 @@ assigned to; the figures count tickets as they are now (a ticket moved to anothe
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal, or_, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from desk.domain import reports
@@ -57,7 +74,6 @@ from desk.storage.models import (
     Ticket,
     User,
 )
-from desk.storage.types import UTCDateTime
 
 AnySelect = Select[*tuple[Any, ...]]
 MAX_COMMENTS = 200  # the satisfaction report's latest comments
@@ -103,7 +119,7 @@ class _Source:
     value: Any = None  # what is summed or summarised (None: the rows are counted)
     agent: Any = field(default_factory=lambda: Ticket.assignee_id)  # whose row it is (the author, for replies)
     ranged: bool = True  # False: a snapshot of now (the backlog by age), not rows of the range
-    aggregate: str = "count"  # count | distinct (tickets) | sum | values
+    aggregate: str = "count"  # count | distinct (tickets) | sum | values | flags | replies: see _aggregates
     extra: tuple[ColumnElement[bool], ...] = field(default=())
 
 
@@ -152,17 +168,25 @@ def _from(statement: AnySelect, source: _Source, grouping: Grouping | None) -> A
     return statement
 
 
-def _period_table(report: ReportQuery) -> Any:
-    """The periods as a derived table (n, lo, hi) of UTC bounds, to join rows to by their moment."""
-    parts = [
-        select(
-            literal(n).label("n"),
-            literal(lo, UTCDateTime()).label("lo"),
-            literal(hi, UTCDateTime()).label("hi"),
-        )
-        for n, (_first, lo, hi) in enumerate(reports.periods(report))
-    ]
-    return union_all(*parts).subquery("periods")
+def _slots(report: ReportQuery) -> tuple[int, list[int]]:
+    """Rows are counted in UTC slots as long as the greatest common divisor of the periods' bounds (a day in
+    UTC, an hour in Paris, half an hour in Kolkata), so each slot lies in one period: (slot seconds, each period's
+    first slot, then the end's)."""
+    bounds = [int(lo.timestamp()) for _first, lo, _hi in reports.periods(report)] + [int(report.span[1].timestamp())]
+    size = math.gcd(*bounds)
+    return size, [bound // size for bound in bounds]
+
+
+def _slot(session: Session, moment: Any, size: int) -> Any:
+    """The UTC slot of a moment: its seconds since 1970 (stored naive UTC) divided by the slot's, on each engine."""
+    dialect = session.connection().dialect.name
+    if dialect == "sqlite":
+        seconds: Any = cast(func.strftime("%s", moment), BigInteger)
+    elif dialect == "postgresql":
+        seconds = cast(func.floor(func.extract("epoch", moment)), BigInteger)
+    else:
+        seconds = func.timestampdiff(literal_column("SECOND"), literal_column("'1970-01-01'"), moment)
+    return seconds // literal(size, BigInteger, literal_execute=True)
 
 
 def _group_column(report: ReportQuery, source: _Source, grouping: Grouping) -> Any:
@@ -181,35 +205,61 @@ def _collect(
     session: Session, agent: AgentActor, report: ReportQuery, source: _Source, grouping: Grouping | None
 ) -> dict[str, Any]:
     """The source's aggregate per group key (a period's index as text, a field's value, "" for none)."""
-    aggregate: Any = {
-        "count": func.count(),
-        "distinct": func.count(Ticket.id.distinct()),
-        "sum": func.coalesce(func.sum(source.value), 0),
-        "values": source.value,
-    }[source.aggregate]
+    aggregates = _aggregates(source)
     conditions = _conditions(agent, report, source)
     statement: AnySelect
     if grouping is None:  # one figure for all the rows
-        statement = _from(select(aggregate), source, None).where(*conditions)
+        statement = _from(select(*aggregates), source, None).where(*conditions)
         if source.aggregate == "values":
             return {"": list(session.scalars(statement))}
-        return {"": session.scalar(statement)}
+        return {"": _figure(session.execute(statement).one())}
     if grouping.is_period:
-        periods = _period_table(report)
-        key: Any = periods.c.n
-        statement = _from(select(key, aggregate), source, grouping).join(
-            periods, and_(source.moment >= periods.c.lo, source.moment < periods.c.hi)
-        )
+        if source.aggregate in ("distinct", "replies"):
+            raise AssertionError("distinct tickets do not add up over a period's slots")
+        size, starts = _slots(report)
+        key: Any = _slot(session, source.moment, size)
+        period: Callable[[Any], str] = lambda slot: str(bisect.bisect_right(starts, slot) - 1)  # noqa: E731
     else:
         key = _group_column(report, source, grouping)
-        statement = _from(select(key, aggregate), source, grouping)
-    statement = statement.where(*conditions)
-    if source.aggregate != "values":
-        return {_key(k): v for k, v in session.execute(statement.group_by(key))}
-    found: dict[str, list[Any]] = defaultdict(list)
-    for k, v in session.execute(statement):
-        found[_key(k)].append(v)
-    return found
+        period = _key
+    statement = _from(select(key, *aggregates), source, grouping).where(*conditions)
+    rows = session.execute(statement if source.aggregate == "values" else statement.group_by(key))
+    if source.aggregate == "values":
+        found: dict[str, Any] = defaultdict(list)
+        for k, v in rows:
+            found[period(k)].append(v)
+    else:
+        found = {}
+        for k, *figures in rows:  # the slots of a period add up to its figures
+            here = _figure(figures)
+            before = found.get(period(k))
+            found[period(k)] = here if before is None else _added(before, here)
+    return dict(found)
+
+
+def _aggregates(source: _Source) -> tuple[Any, ...]:
+    """What `_collect` selects per group for the source's kind of aggregate."""
+    if source.aggregate == "values":
+        return (source.value,)
+    if source.aggregate == "sum":
+        return (func.coalesce(func.sum(source.value), 0),)
+    if source.aggregate == "flags":  # a flag's rows that are true and false, in one pass
+        return tuple(func.sum(case((source.value.is_(flag), 1), else_=0)) for flag in (True, False))
+    if source.aggregate == "replies":  # the rows, and the tickets they are on
+        return func.count(), func.count(Ticket.id.distinct())
+    if source.aggregate == "distinct":
+        return (func.count(Ticket.id.distinct()),)
+    return (func.count(),)
+
+
+def _figure(values: Sequence[Any]) -> Any:
+    """One aggregate's figure, or a tuple of several (engines sum to decimals: figures are ints)."""
+    figures = tuple(int(v or 0) for v in values)
+    return figures[0] if len(figures) == 1 else figures
+
+
+def _added(one: Any, other: Any) -> Any:
+    return tuple(a + b for a, b in zip(one, other, strict=True)) if isinstance(one, tuple) else one + other
 
 
 def _key(value: Any) -> str:
@@ -407,8 +457,14 @@ def _responsiveness(session: Session, agent: AgentActor, report: ReportQuery) ->
 
 def _sla(session: Session, agent: AgentActor, report: ReportQuery) -> _Figures:
     figures = _Figures(COLUMNS[ReportKind.SLA])
-    for column in figures.columns:
-        _counts(figures, column, _collect(session, agent, report, _column_source(report.kind, column), report.grouping))
+    for prefix, moment, flag in (
+        ("first_response", Ticket.first_responded_at, Ticket.first_response_met),
+        ("resolution", Ticket.closed_at, Ticket.resolution_met),
+    ):
+        source = _Source(Ticket, moment, (flag.is_not(None),), flag, aggregate="flags")
+        found = _collect(session, agent, report, source, report.grouping)
+        for n, outcome in enumerate(("met", "missed")):
+            _counts(figures, f"{prefix}_{outcome}", {k: v[n] for k, v in found.items()})
     return figures
 
 
@@ -454,9 +510,11 @@ def _backlog_by_age(session: Session, agent: AgentActor, report: ReportQuery) ->
 
 def _agents(session: Session, agent: AgentActor, report: ReportQuery) -> _Figures:
     figures = _Figures(COLUMNS[ReportKind.AGENTS])
-    for column in ("handled", "replies", "minutes"):
-        found = _collect(session, agent, report, _column_source(report.kind, column), report.grouping)
-        figures.put(column, found, None if column == "handled" else sum(found.values()))
+    replies = _collect(session, agent, report, _replies("replies"), report.grouping)
+    figures.put("replies", {k: v[0] for k, v in replies.items()}, sum(v[0] for v in replies.values()))
+    figures.put("handled", {k: v[1] for k, v in replies.items()}, None)  # a ticket may have several agents
+    minutes = _collect(session, agent, report, _minutes(), report.grouping)
+    figures.put("minutes", minutes, sum(minutes.values()))
     _rating_columns(figures, _collect(session, agent, report, _ratings(), report.grouping), "ratings", "csat")
     figures.keys = [k for k in figures.keys if k]  # ratings of unassigned tickets belong to no agent
     return figures

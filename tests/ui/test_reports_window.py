@@ -111,7 +111,7 @@ def test_another_report_by_period_and_its_csv_and_pdf(
         qtbot.addWidget(window)
         window.show()
         await shown(window, ReportKind.RESPONSIVENESS, Grouping.MONTH)
-        assert heading(window, 2) == "First reply, median (h)"
+        assert heading(window, 2) == "Reply median (h)"
         assert window.table_data is not None and window.table_data.total is not None
         assert any(v for v in window.table_data.total.values)
 

@@ -61,9 +61,9 @@ class BarChart(QWidget):
         self.setAccessibleDescription(title)
         self.update()
 
-    def bar_rects(self, area: QRectF | None = None) -> list[QRectF]:
+    def bar_rects(self, area: QRectF | None = None, metrics: QFontMetrics | None = None) -> list[QRectF]:
         """Where each bar is drawn (an empty rectangle for a row without a value), in the widget or `area`."""
-        plot, top = self._plot_rect(area), self._top()
+        plot, top = self._plot_rect(area, metrics), self._top()
         count = max(1, len(self._values))
         slot = plot.width() / count
         width = max(2.0, slot * 0.7)
@@ -85,12 +85,12 @@ class BarChart(QWidget):
         step = nice_step(biggest)
         return step * max(1, math.ceil(biggest / step)) if biggest > 0 else 0.0
 
-    def _plot_rect(self, area: QRectF | None = None) -> QRectF:
+    def _plot_rect(self, area: QRectF | None = None, metrics: QFontMetrics | None = None) -> QRectF:
         area = area or QRectF(self.rect())
-        metrics = QFontMetrics(self.font())
+        metrics = metrics or QFontMetrics(self.font())
         axis = metrics.horizontalAdvance(number_text(self._top() or 1)) + 10
         title = metrics.height() + 6
-        labels = metrics.height() + 8 if len(self._labels) <= 12 else 6
+        labels = metrics.height() + 8
         return area.adjusted(MARGIN + axis, MARGIN + title, -MARGIN, -MARGIN - labels)
 
     def _paint(self, painter: QPainter, area: QRectF) -> None:
@@ -99,7 +99,7 @@ class BarChart(QWidget):
         metrics = QFontMetrics(painter.font())
         painter.setPen(text)
         painter.drawText(QRectF(area.left() + MARGIN, area.top() + MARGIN, area.width(), metrics.height()), self._title)
-        plot = self._plot_rect(area)
+        plot = self._plot_rect(area, metrics)
         top = self._top()
         if not any(v for v in self._values):
             painter.setPen(muted)
@@ -118,16 +118,20 @@ class BarChart(QWidget):
             )
             painter.setPen(QPen(border, 1))
         accent = theme.color("accent")
-        for index, rect in enumerate(self.bar_rects(area)):
-            colour = QColor(accent).lighter(130) if index == self._hovered else accent
-            painter.fillRect(rect, colour)
-            if len(self._labels) <= 12:
-                painter.setPen(muted)
-                slot = QRectF(rect.center().x() - plot.width() / len(self._labels) / 2, plot.bottom() + 4, 0, 0)
-                slot.setWidth(plot.width() / len(self._labels))
-                slot.setHeight(metrics.height())
-                label = metrics.elidedText(self._labels[index], Qt.TextElideMode.ElideRight, int(slot.width()) - 4)
-                painter.drawText(slot, Qt.AlignmentFlag.AlignHCenter, label)
+        rects = self.bar_rects(area, metrics)
+        for index, rect in enumerate(rects):
+            painter.fillRect(rect, QColor(accent).lighter(130) if index == self._hovered else accent)
+        painter.setPen(muted)
+        slot_width = plot.width() / len(rects)
+        if len(rects) <= 12:  # each bar's name under it
+            for rect, name in zip(rects, self._labels, strict=True):
+                slot = QRectF(rect.center().x() - slot_width / 2, plot.bottom() + 4, slot_width, metrics.height())
+                shown = metrics.elidedText(name, Qt.TextElideMode.ElideRight, int(slot_width) - 4)
+                painter.drawText(slot, Qt.AlignmentFlag.AlignHCenter, shown)
+        else:  # too many to name each: the first and the last, at the ends
+            below = QRectF(plot.left(), plot.bottom() + 4, plot.width(), metrics.height())
+            painter.drawText(below, Qt.AlignmentFlag.AlignLeft, self._labels[0])
+            painter.drawText(below, Qt.AlignmentFlag.AlignRight, self._labels[-1])
 
     def _bar_at(self, point: QPointF) -> int:
         for index, rect in enumerate(self.bar_rects()):

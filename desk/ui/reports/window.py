@@ -111,7 +111,8 @@ class ReportsWindow(QMainWindow):
 
         self.chart = BarChart()
         self.chart.bar_clicked.connect(lambda row: self.open_figure(row, self._charted))
-        self._charted: int = 0  # the column the chart shows
+        self._charted: int = 0  # the column the chart shows (a click on a column's header picks another)
+        self._charted_kind: ReportKind | None = None
         self.table = QTableWidget()
         self.table.setAccessibleName("Figures")
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -154,7 +155,7 @@ class ReportsWindow(QMainWindow):
         splitter = QSplitter()
         splitter.addWidget(self.chart)
         splitter.addWidget(right)
-        splitter.setSizes([520, 640])
+        splitter.setSizes([480, 720])
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addLayout(top)
@@ -239,6 +240,9 @@ class ReportsWindow(QMainWindow):
                 self.table.setItem(r, c, item)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(False)
+        if self._charted_kind != table.query.kind:  # durations chart their median, other reports their first column
+            self._charted_kind = table.query.kind
+            self._charted = 1 if table.query.kind == ReportKind.RESPONSIVENESS else 0
         self._charted = min(self._charted, max(0, len(table.columns) - 1))
         self._draw_chart()
         self.comments.setVisible(bool(table.comments))
