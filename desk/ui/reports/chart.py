@@ -31,7 +31,15 @@ def nice_step(top: float) -> float:
 
 
 def number_text(value: float) -> str:
+    """An axis step or a bar's figure: whole numbers without decimals."""
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def figure_text(value: float | None) -> str:
+    """A table's figure: counts as whole numbers, hours and averages always with two decimals (blank: none)."""
+    if value is None:
+        return ""
+    return f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
 
 
 class BarChart(QWidget):
@@ -89,7 +97,7 @@ class BarChart(QWidget):
         area = area or QRectF(self.rect())
         metrics = metrics or QFontMetrics(self.font())
         axis = metrics.horizontalAdvance(number_text(self._top() or 1)) + 10
-        title = metrics.height() + 6
+        title = metrics.height() * 2  # the title, and room for the top step's number below it
         labels = metrics.height() + 8
         return area.adjusted(MARGIN + axis, MARGIN + title, -MARGIN, -MARGIN - labels)
 

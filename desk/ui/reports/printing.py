@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QWidget
 
 from desk.domain.reports import ReportTable
 from desk.ui import labels, theme
-from desk.ui.reports.chart import BarChart, number_text
+from desk.ui.reports.chart import BarChart, figure_text
 from desk.ui.ticket.printing import LAYOUT_DPI, PDF_RESOLUTION
 
 CHART_SIZE = QSize(1300, 560)  # drawn at this size and shown at half of it: sharp on paper
@@ -31,7 +31,7 @@ def report_html(table: ReportTable, title: str, rows_name: str) -> str:
     body = "".join(
         "<tr>"
         + (f"<td><b>{html.escape(row.label)}</b></td>" if row is table.total else f"<td>{html.escape(row.label)}</td>")
-        + "".join(f"<td align='right'>{'' if v is None else number_text(v)}</td>" for v in row.values)
+        + "".join(f"<td align='right'>{figure_text(v)}</td>" for v in row.values)
         + "</tr>"
         for row in lines
     )
@@ -56,7 +56,7 @@ def report_document(table: ReportTable, chart: BarChart, title: str, rows_name: 
         image.fill(theme.color("surface.bg"))
         painter = QPainter(image)
         font = painter.font()
-        font.setPointSizeF(font.pointSizeF() * 1.6)
+        font.setPointSizeF(font.pointSizeF() * 2.2)  # shown at half size: a little larger than the text
         painter.setFont(font)
         chart.render_to(painter, CHART_SIZE)
         painter.end()

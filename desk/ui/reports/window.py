@@ -36,7 +36,7 @@ from desk.domain.reports import GROUPINGS, Grouping, ReportKind, ReportQuery, Re
 from desk.services import reports
 from desk.ui import icons, labels
 from desk.ui.export import write_csv
-from desk.ui.reports.chart import BarChart, number_text
+from desk.ui.reports.chart import BarChart, figure_text
 from desk.ui.reports.printing import ReportPrinter
 from desk.ui.tasks import Context, async_slot
 from desk.ui.widgets import label, set_role
@@ -155,7 +155,7 @@ class ReportsWindow(QMainWindow):
         splitter = QSplitter()
         splitter.addWidget(self.chart)
         splitter.addWidget(right)
-        splitter.setSizes([480, 720])
+        splitter.setSizes([420, 940])
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addLayout(top)
@@ -233,7 +233,7 @@ class ReportsWindow(QMainWindow):
                 name.setFont(font)
             self.table.setItem(r, 0, name)
             for c, value in enumerate(row.values, start=1):
-                item = QTableWidgetItem("" if value is None else number_text(value))
+                item = QTableWidgetItem(figure_text(value))
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if value:
                     item.setToolTip(labels.tr("Click to open these tickets"))
