@@ -28,8 +28,9 @@ from desk.domain import sla as clock
 from desk.domain.enums import STATUS_EVENTS, EntryKind, StatusState, TicketSource
 from desk.domain.errors import Invalid, PermissionDenied
 from desk.domain.permissions import AgentActor, Right
+from desk.domain.queues import Criteria
 from desk.domain.reports import Grouping, ReportKind, ReportQuery, ReportTable
-from desk.services import entries, lifecycle, reports, tickets
+from desk.services import entries, lifecycle, queues, reports, tickets
 from desk.storage.models import (
     Department,
     Schedule,
@@ -107,6 +108,16 @@ def test_an_agent_sees_the_figures_of_their_own_departments_only(world: World) -
     with pytest.raises(PermissionDenied, match="your own departments"):
         opened(viewer, department_ids=(world.support,))
     assert opened(with_reports(world.outsider)) == {}
+
+
+def test_a_figure_s_tickets_open_as_a_queue_of_those_the_agent_may_see(world: World) -> None:
+    """The drill-down's queue: exactly the listed tickets, and of them only those the agent may see."""
+    support = world.open()
+    billing = world.open(department_id=world.billing, by=world.admin)
+    world.open(subject="Not listed")
+    listed = Criteria(ticket_ids=(support.id, billing.id))
+    assert {row.id for row in queues.queue_page(world.db, world.admin, listed).rows} == {support.id, billing.id}
+    assert [row.id for row in queues.queue_page(world.db, world.manager, listed).rows] == [support.id]
 
 
 def test_a_ticket_assigned_to_an_agent_outside_their_department_is_not_in_their_reports(world: World) -> None:

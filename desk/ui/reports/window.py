@@ -239,7 +239,7 @@ class ReportsWindow(QMainWindow):
                     item.setToolTip(labels.tr("Click to open these tickets"))
                 self.table.setItem(r, c, item)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(False)
+        self.table.horizontalHeader().setStretchLastSection(True)  # no empty band beside narrow tables
         if self._charted_kind != table.query.kind:  # durations chart their median, other reports their first column
             self._charted_kind = table.query.kind
             self._charted = 1 if table.query.kind == ReportKind.RESPONSIVENESS else 0
