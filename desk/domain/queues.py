@@ -69,6 +69,8 @@ class Criteria:
     created_to: datetime | None = None
     updated_from: datetime | None = None
     updated_to: datetime | None = None
+    # Exactly these tickets (the ones behind a report's figure), as far as the other fields and access allow.
+    ticket_ids: tuple[int, ...] = ()
 
     @property
     def is_plain_queue(self) -> bool:

@@ -269,7 +269,7 @@ def post_reply(
     ticket.answered = True
     ticket.last_response_at = moment
     if ticket.first_responded_at is None:
-        ticket.first_responded_at = moment
+        sla.on_first_response(session, ticket, moment)
     sla.refresh_due(ticket)
     ticket.overdue = False if ticket.due_at > moment else ticket.overdue
     ticket.updated_at = moment

@@ -278,11 +278,11 @@ def split(
         created_at=moment,
         updated_at=moment,
     )
-    _take_times(new, [entry for entry in thread if entry.id in chosen])
+    _take_times(session, new, [entry for entry in thread if entry.id in chosen])
     sla.start_clock(session, new, moment)
     numbering.insert_with_number(session, new)
     session.execute(update(ThreadEntry).where(ThreadEntry.id.in_(sorted(chosen))).values(ticket_id=new.id))
-    _take_times(original, [entry for entry in thread if entry.id not in chosen])
+    _take_times(session, original, [entry for entry in thread if entry.id not in chosen])
     for user_id, role in session.execute(
         select(Collaborator.user_id, Collaborator.role).where(Collaborator.ticket_id == original.id)
     ):
@@ -294,7 +294,7 @@ def split(
     return ticket_view(session, new, actor)
 
 
-def _take_times(ticket: Ticket, thread: Seq[Row[int, str, datetime]]) -> None:
+def _take_times(session: Session, ticket: Ticket, thread: Seq[Row[int, str, datetime]]) -> None:
     """Set when the requester last wrote and an agent last replied, and whether the last word was the agent's,
     from the (id, kind, created_at) of the entries a ticket keeps after a split."""
     public = sorted((e.created_at, e.id, e.kind) for e in thread if e.kind != EntryKind.NOTE.value)
@@ -304,7 +304,7 @@ def _take_times(ticket: Ticket, thread: Seq[Row[int, str, datetime]]) -> None:
     ticket.last_response_at = replies[-1] if replies else None
     ticket.answered = bool(public) and public[-1][2] == EntryKind.REPLY.value
     if ticket.first_responded_at is None and replies:
-        ticket.first_responded_at = replies[0]
+        sla.on_first_response(session, ticket, replies[0])
 
 
 @command

@@ -130,6 +130,7 @@ def _conditions(session: Session, agent: AgentActor, criteria: Criteria) -> list
         (Ticket.team_id, criteria.team_ids),
         (Ticket.topic_id, criteria.topic_ids),
         (Ticket.source, [source.value for source in criteria.sources]),
+        (Ticket.id, criteria.ticket_ids),
     ):
         if values:
             conditions.append(column.in_(list(values)))

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desk.domain import sla
+from desk.domain.enums import StatusState
 from desk.storage.models import NO_DUE, Department, Holiday, Schedule, ScheduleHours, SlaPlan, Status, Ticket
 
 
@@ -72,17 +73,58 @@ def refresh_due(ticket: Ticket) -> None:
     ticket.due_at = (ticket.first_response_due if first_response_pending else ticket.resolution_due) or NO_DUE
 
 
+def clock_hours(session: Session, ticket: Ticket) -> sla.Schedule | None:
+    """The business hours the ticket's clock runs in; around the clock without an SLA plan."""
+    plan = session.get(SlaPlan, ticket.sla_id) if ticket.sla_id else None
+    return ticket_hours(session, ticket, plan) if plan else None
+
+
 def on_status_change(session: Session, ticket: Ticket, old: Status, new: Status, at: datetime) -> None:
-    """Stop the clock when entering a pausing status; on leaving it, move the deadlines by the paused business time."""
+    """Stop the clock when entering a pausing status; on leaving it, move the deadlines by the paused business time.
+
+    The reports' measures move with it: the paused time adds up, leaving the open state measures the resolution,
+    and the time a ticket spent closed counts as paused once it is reopened.
+    """
     if new.pauses_sla and not old.pauses_sla:
         ticket.sla_paused_at = at
     elif old.pauses_sla and not new.pauses_sla and ticket.sla_paused_at is not None:
-        plan = session.get(SlaPlan, ticket.sla_id) if ticket.sla_id else None
-        hours = ticket_hours(session, ticket, plan) if plan else None
+        hours = clock_hours(session, ticket)
         paused_at = ticket.sla_paused_at
         if ticket.first_response_due is not None:
             ticket.first_response_due = sla.resume_due(ticket.first_response_due, paused_at, at, hours)
         if ticket.resolution_due is not None:
             ticket.resolution_due = sla.resume_due(ticket.resolution_due, paused_at, at, hours)
+        ticket.paused_seconds = _paused(ticket) + _seconds(sla.business_time_between(paused_at, at, hours))
         ticket.sla_paused_at = None
+    if old.state == StatusState.OPEN and new.state != StatusState.OPEN:
+        ticket.resolution_seconds = _active_seconds(session, ticket, at)
+        ticket.resolution_met = None if ticket.resolution_due is None else at <= ticket.resolution_due
+    elif old.state != StatusState.OPEN and new.state == StatusState.OPEN and ticket.closed_at is not None:
+        closed = sla.business_time_between(ticket.closed_at, at, clock_hours(session, ticket))
+        ticket.paused_seconds = _paused(ticket) + _seconds(closed)
     refresh_due(ticket)
+
+
+def on_first_response(session: Session, ticket: Ticket, at: datetime) -> None:
+    """Record the first reply: when, how long it took in business time, and whether it met its target."""
+    ticket.first_responded_at = at
+    ticket.first_response_seconds = _active_seconds(session, ticket, at)
+    due = ticket.first_response_due
+    if due is not None and ticket.sla_paused_at is not None:  # the clock stopped: the due moves on resuming
+        due = sla.resume_due(due, ticket.sla_paused_at, at, clock_hours(session, ticket))
+    ticket.first_response_met = None if due is None else at <= due
+
+
+def _active_seconds(session: Session, ticket: Ticket, at: datetime) -> int:
+    """Business seconds from the opening to `at` that the ticket was neither paused nor closed."""
+    hours = clock_hours(session, ticket)
+    pausing = sla.business_time_between(ticket.sla_paused_at, at, hours) if ticket.sla_paused_at else timedelta(0)
+    return _seconds(sla.business_time_between(ticket.created_at, at, hours) - pausing) - _paused(ticket)
+
+
+def _paused(ticket: Ticket) -> int:
+    return ticket.paused_seconds or 0  # None on a ticket not yet inserted
+
+
+def _seconds(span: timedelta) -> int:
+    return int(span.total_seconds())

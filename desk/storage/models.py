@@ -343,6 +343,9 @@ class Ticket(Base):
         Index("ix_tickets_status", "status_id", "updated_at"),
         Index("ix_tickets_requester", "requester_id", "created_at"),
         Index("ix_tickets_state_overdue_due", "state", "overdue", "due_at"),
+        Index("ix_tickets_created", "created_at"),  # reports: opened, closed and first answered in a period
+        Index("ix_tickets_closed", "closed_at"),
+        Index("ix_tickets_first_responded", "first_responded_at"),
         *(Index(f"ix_tickets_state_{key}", "state", key, "id") for key in SORT_KEY_COLUMNS),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -381,6 +384,14 @@ class Ticket(Base):
     assignee_key: Mapped[str] = mapped_column(SortKeyString, server_default="")
     department_key: Mapped[str] = mapped_column(SortKeyString, server_default="")
     status_key: Mapped[str] = mapped_column(SortKeyString, server_default="")
+    # Measured by the SLA clock for the reports (desk.services.sla), in business seconds: how long the ticket
+    # was paused (Pending) or closed so far, how long its first reply and its resolution took with those pauses
+    # left out, and whether each met its target (None: no target).
+    paused_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
+    first_response_seconds: Mapped[int | None]
+    first_response_met: Mapped[bool | None]
+    resolution_seconds: Mapped[int | None]
+    resolution_met: Mapped[bool | None]
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
@@ -389,7 +400,10 @@ class ThreadEntry(Base):
     """A user message, agent reply or internal note. Insert-only but for edits, which keep the original."""
 
     __tablename__ = "thread_entries"
-    __table_args__ = (Index("ix_thread_entries_ticket", "ticket_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_thread_entries_ticket", "ticket_id", "created_at", "id"),
+        Index("ix_thread_entries_agent", "agent_id", "created_at"),  # reports: an agent's replies and time
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = _fk("tickets.id", ondelete="CASCADE")
     kind: Mapped[str] = mapped_column(String(16))
@@ -427,7 +441,10 @@ class EntryRevision(Base):
 
 class ThreadEvent(Base):
     __tablename__ = "thread_events"
-    __table_args__ = (Index("ix_thread_events_ticket", "ticket_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_thread_events_ticket", "ticket_id", "created_at", "id"),
+        Index("ix_thread_events_kind", "kind", "created_at"),  # reports: resolved, closed, reopened in a period
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = _fk("tickets.id", ondelete="CASCADE")
     kind: Mapped[str] = mapped_column(String(32))
@@ -498,7 +515,10 @@ class TicketLock(Base):
 
 class Feedback(Base):
     __tablename__ = "feedback"
-    __table_args__ = (CheckConstraint("rating BETWEEN 1 AND 5", name="rating"),)
+    __table_args__ = (
+        CheckConstraint("rating BETWEEN 1 AND 5", name="rating"),
+        Index("ix_feedback_created", "created_at"),
+    )
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = _fk("users.id")
     rating: Mapped[int] = mapped_column(SmallInteger)

@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication
 
 from desk.domain.enums import EntryKind, EventKind, OutgoingMail, Queue, Recipients, SortKey, TicketSource
+from desk.domain.reports import Grouping, ReportKind
 from desk.domain.views import EventView
 
 
@@ -160,3 +161,26 @@ def when(moment: datetime | None, *, now: datetime | None = None) -> str:
     if local.year == today.year:
         return local.strftime("%d %b %H:%M").lstrip("0")
     return local.strftime("%d %b %Y").lstrip("0")
+
+
+REPORT_KINDS: dict[ReportKind, str] = {
+    ReportKind.VOLUME: "Volume",
+    ReportKind.RESPONSIVENESS: "Responsiveness",
+    ReportKind.SLA: "SLA compliance",
+    ReportKind.BACKLOG: "Backlog",
+    ReportKind.AGENTS: "Agents",
+    ReportKind.SATISFACTION: "Satisfaction",
+}
+REPORT_GROUPINGS: dict[Grouping, str] = {
+    Grouping.DAY: "Day",
+    Grouping.WEEK: "Week",
+    Grouping.MONTH: "Month",
+    Grouping.DEPARTMENT: "Department",
+    Grouping.TOPIC: "Help topic",
+    Grouping.CHANNEL: "Channel",
+    Grouping.AGENT: "Agent",
+    Grouping.TEAM: "Team",
+    Grouping.ORGANIZATION: "Organization",
+    Grouping.PLAN: "SLA plan",
+    Grouping.AGE: "Age (open now)",
+}

@@ -46,6 +46,7 @@ from desk.ui.queue.export import export_queue
 from desk.ui.queue.model import QueueQuery
 from desk.ui.queue.sidebar import Sidebar
 from desk.ui.queue.widget import QueueWidget
+from desk.ui.reports.window import ReportsWindow
 from desk.ui.signature import SignatureDialog
 from desk.ui.tasks import Context, async_slot
 from desk.ui.ticket.editor import TicketEditor
@@ -510,11 +511,30 @@ class MainWindow(QMainWindow):
         view_menu = menus.addMenu("&View")
         for name in ("refresh", "search", "next_queue", "previous_queue", "show_queue"):
             view_menu.addAction(self.actions_by_name[name])
+        if self._ctx.agent.is_admin or Right.REPORTS_VIEW in self._ctx.agent.rights:
+            view_menu.addSeparator()
+            self.reports_action = view_menu.addAction(icons.icon("saved"), "Reports…", self.show_reports)
         help_menu = menus.addMenu("&Help")
         help_menu.addAction(self.actions_by_name["shortcuts"])
 
     def show_shortcuts(self) -> None:
         ShortcutsDialog(self).open()
+
+    def show_reports(self) -> ReportsWindow:
+        """View › Reports…: the figures of the agent's departments; a figure clicked opens its tickets here."""
+        window = ReportsWindow(self._ctx, self)
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        window.tickets_requested.connect(self.show_tickets)
+        window.show()
+        window.refresh()
+        return window
+
+    def show_tickets(self, title: str, ids: list[int]) -> None:
+        """Listed tickets (those behind a report's figure) as a queue."""
+        self.sidebar.clearSelection()
+        self.raise_()
+        self.activateWindow()
+        self._queue_chosen(title, Criteria(ticket_ids=tuple(ids)), "None of these tickets is yours to see any more.")
 
     def show_api_tokens(self) -> ApiTokensDialog:
         """The agent's own tokens for the JSON API (an administrator handles others' with `desk token`)."""

@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import csv
 import inspect
+import io
 import re
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal, cast
 from urllib.parse import quote
 
@@ -56,8 +58,9 @@ from desk.domain.errors import Invalid, NotFound, PermissionDenied
 from desk.domain.inputs import MAX_CURSOR, MAX_ID, storable, utc_moment
 from desk.domain.permissions import AgentActor
 from desk.domain.queues import Criteria
+from desk.domain.reports import GROUPINGS, Grouping, ReportKind, ReportQuery
 from desk.domain.timespent import MAX_MINUTES
-from desk.services import accounts, api_tokens, calls, entries, lifecycle, queues, reference, tickets
+from desk.services import accounts, api_tokens, calls, entries, lifecycle, queues, reference, reports, tickets
 from desk.services.base import command, within
 from desk.storage.db import Database
 from desk.web.security import MAX_FILES, Unauthenticated, attachment_rules, upload_problem
@@ -859,6 +862,87 @@ def reference_data(db: Db, agent: Agent) -> Reference:
 
 
 # --- administration ---------------------------------------------------------------------------------------------
+
+
+# --- reports --------------------------------------------------------------------------------------------------------
+
+
+class ReportRow(_View):
+    key: str = Field(description="The group: a period's first day, a field's id (empty for none), a channel.")
+    label: str
+    values: list[float | int | None] = Field(description="One per column, in order; durations in business hours.")
+
+
+class ReportComment(_View):
+    ticket_id: int
+    number: str
+    rating: int
+    comment: str
+    created_at: datetime
+
+
+class Report(_View):
+    columns: list[str]
+    column_labels: list[str]
+    rows: list[ReportRow]
+    total: ReportRow | None
+    comments: list[ReportComment]
+
+
+@router.get(
+    "/reports/{kind}",
+    tags=["reports"],
+    summary="Read a report's figures as JSON or CSV",
+    response_model=Report,
+    responses={**_errors(403, 422), 200: {"content": {"text/csv": {}}}},
+)
+def get_report(
+    db: Db,
+    agent: Agent,
+    kind: ReportKind,
+    start: Annotated[date, Query(description="The first day (in `tz`).")],
+    end: Annotated[date, Query(description="The last day, included.")],
+    grouping: Annotated[
+        Grouping | None, Query(description="The rows; the report's first grouping if left out.")
+    ] = None,
+    tz: Annotated[Text, Query(max_length=64, description="The IANA time zone whose days count.")] = "UTC",
+    department_id: Ids = None,
+    topic_id: Ids = None,
+    agent_id: Ids = None,
+    team_id: Ids = None,
+    source: Annotated[list[TicketSource] | None, Query(max_length=MAX_LISTED)] = None,
+    format: Annotated[Literal["json", "csv"], Query(description="CSV: UTF-8 with a byte-order mark.")] = "json",
+) -> Report | Response:
+    """A report as the agent may see it (the reports right; their departments' tickets), for BI tools."""
+    table = reports.report(
+        db,
+        agent,
+        ReportQuery(
+            kind=kind,
+            grouping=grouping or GROUPINGS[kind][0],
+            start=start,
+            end=end,
+            tz=tz,
+            department_ids=tuple(department_id or ()),
+            topic_ids=tuple(topic_id or ()),
+            agent_ids=tuple(agent_id or ()),
+            team_ids=tuple(team_id or ()),
+            sources=tuple(source or ()),
+        ),
+    )
+    if format == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["key", "label", *table.columns])
+        for row in [*table.rows, *([table.total] if table.total else [])]:
+            writer.writerow([row.key, row.label, *("" if v is None else v for v in row.values)])
+        disposition = f'attachment; filename="{kind.value}-report.csv"'
+        return Response(
+            "\ufeff" + out.getvalue(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": disposition},
+        )
+    return Report.model_validate(table)
 
 
 async def _raw_body(request: Request) -> bytes:

@@ -15,6 +15,7 @@ import functools
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import date
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from desk.domain.errors import DeskError, NotFound, PermissionDenied
 from desk.domain.people import OrganizationForm, UserForm
 from desk.domain.permissions import Actor, Perm, Right
 from desk.domain.queues import Criteria
+from desk.domain.reports import Grouping, ReportKind, ReportQuery
 from desk.domain.staff import AgentForm, DepartmentForm, MemberForm, RoleForm, TeamForm
 from desk.domain.ticket_setup import CannedForm, Interval, PriorityForm, ScheduleForm, SlaForm, StatusForm, TopicForm
 from desk.domain.views import TicketView
@@ -45,6 +47,7 @@ from desk.services import (
     portal,
     queues,
     reference,
+    reports,
     staff,
     ticket_setup,
     tickets,
@@ -452,6 +455,13 @@ CASES: dict[str, tuple[Service, Call, set[str]]] = {
         ADMINS,
     ),
     "audit_log": (audit.audit_log, lambda call, w, t: call(), ADMINS),
+    # Only agents with the reports right (here the administrator alone), and never the system: reports are people's.
+    "report": (reports.report, lambda call, w, t: call(_month_volume()), {"admin"}),
+    "report_ticket_ids": (
+        reports.report_ticket_ids,
+        lambda call, w, t: call(_month_volume(), None, "opened"),
+        {"admin"},
+    ),
     "sign_ins": (audit.sign_ins, lambda call, w, t: call(text="alice"), ADMINS),
     "add_user": (
         accounts.add_user,
@@ -459,6 +469,11 @@ CASES: dict[str, tuple[Service, Call, set[str]]] = {
         {"admin", "system"},
     ),
 }
+
+
+def _month_volume() -> ReportQuery:
+    today = date.today()
+    return ReportQuery(ReportKind.VOLUME, Grouping.DAY, today.replace(day=1), today)
 
 
 def actor(world: World, name: str) -> Actor:
@@ -538,6 +553,7 @@ def test_every_service_is_in_the_matrix() -> None:
             api_tokens,
             staff,
             audit,
+            reports,
         )
         for name, value in vars(module).items()
         if callable(value) and getattr(value, "__wrapped__", None) is not None and not name.startswith("_")

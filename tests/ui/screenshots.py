@@ -39,6 +39,7 @@ from desk.domain.enums import EntryKind, InboundState, OutgoingMail, Queue
 from desk.domain.errors import Invalid
 from desk.domain.permissions import AgentActor
 from desk.domain.queues import Criteria
+from desk.domain.reports import Grouping, ReportKind
 from desk.services import accounts, entries, following, lifecycle, mailboxes, portal, queues, settings, staff, tickets
 from desk.services.demo import LONG_THREAD_SUBJECT, build_demo
 from desk.services.mail import intake, sending
@@ -104,7 +105,7 @@ async def shoot_relations(ctx: Context, window: MainWindow, editor: TicketEditor
     dialog.reject()
 
 
-async def shoot(out: Path, url: str, *, only_relations: bool = False) -> None:
+async def shoot(out: Path, url: str, *, only_relations: bool = False, only_reports: bool = False) -> None:
     executor = ThreadPoolExecutor(max_workers=2)
     db = Database(url)
     connection = ConnectionDialog(executor, initial=Remembered())
@@ -175,6 +176,11 @@ async def shoot(out: Path, url: str, *, only_relations: bool = False) -> None:
     window.show()
     await window.start()
     await settle(lambda: not window.queue.model.is_loading)
+    if only_reports:
+        await shoot_reports(window, out)
+        await end_session(window, ctx)
+        executor.shutdown()
+        return
     window.queue.table.selectRow(2)
     await settle()
     save(window, out, "3-queue")
@@ -292,8 +298,33 @@ async def shoot(out: Path, url: str, *, only_relations: bool = False) -> None:
     save(tokens, out, "13-api-tokens-secret")
     tokens.close()
     await shoot_administration(window, out)
+    await shoot_reports(window, out)
     await end_session(window, ctx)
     executor.shutdown()
+
+
+async def shoot_reports(window: MainWindow, out: Path) -> None:
+    """View › Reports…: this year's volume by week and responsiveness by department (light and dark), a figure's
+    tickets as a queue, and the report printed to PDF (paper is light: once)."""
+    reports = window.show_reports()
+    reports.resize(1360, 760)
+
+    async def report(kind: ReportKind, grouping: Grouping, name: str) -> None:
+        reports.kind.setCurrentIndex(reports.kind.findData(kind.value))
+        reports.preset.setCurrentText("This year")
+        reports.grouping.setCurrentIndex(reports.grouping.findData(grouping.value))
+        await settle(lambda: reports.table_data is not None and reports.table_data.query == reports.query())
+        save(reports, out, name)
+
+    await report(ReportKind.VOLUME, Grouping.WEEK, "18-reports-volume-by-week")
+    await report(ReportKind.RESPONSIVENESS, Grouping.DEPARTMENT, "18-reports-responsiveness")
+    if not theme.is_dark():
+        reports.printer().write_pdf(out / "18-report-responsiveness.pdf")
+    reports.open_figure(0, 0)
+    await settle(lambda: window.queue.title_label.text().startswith("Responsiveness"))
+    await settle(lambda: not window.queue.model.is_loading)
+    save(window, out, "18-reports-figure-tickets")
+    reports.close()
 
 
 async def shoot_following(window: MainWindow, db: Database, out: Path) -> None:
@@ -440,6 +471,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("build/screenshots"))
     parser.add_argument("--tickets", type=int, default=120)
     parser.add_argument("--relations", action="store_true", help="only the screens up to merge, link and split")
+    parser.add_argument("--reports", action="store_true", help="only the Reports window's screens")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
@@ -453,7 +485,7 @@ def main() -> None:
         db.dispose()
         app = application()
         with event_loop(app) as loop:
-            loop.run_until_complete(shoot(args.out, url, only_relations=args.relations))
+            loop.run_until_complete(shoot(args.out, url, only_relations=args.relations, only_reports=args.reports))
 
 
 if __name__ == "__main__":

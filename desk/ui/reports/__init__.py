@@ -1,0 +1,1 @@
+"""The Reports window: figures for supervisors, their chart, and printing them."""
