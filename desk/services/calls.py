@@ -116,6 +116,7 @@ EXPOSED: tuple[Callable[..., Any], ...] = (
     people.save_user,
     people.set_banned,
     outbound.outgoing_mail_now,
+    queues.export_page,
     queues.queue_counts,
     queues.queue_ids,
     queues.queue_page,

@@ -56,6 +56,7 @@ from desk.storage.models import (
 
 PAGE_SIZE = 50
 MAX_PAGE = 500
+EXPORT_PAGE = 5000  # an export's page: big, as nobody waits for it on screen, and bounded, so memory stays flat
 MAX_IDS = 100_000
 MAX_SKIP = 10_000_000  # ten times the largest queue Desk is built for
 SEARCH_LIMIT = 1000  # full-text matches taken into a filtered queue
@@ -266,8 +267,43 @@ def queue_page(
     agent = require_agent(actor)
     if not 1 <= limit <= MAX_PAGE:
         raise Invalid(f"A page holds 1 to {MAX_PAGE} tickets.")
+    return _page(session, agent, criteria, sort, descending, cursor, limit, counted=True)
+
+
+@query
+def export_page(
+    session: Session,
+    actor: Actor,
+    criteria: Criteria,
+    *,
+    sort: SortKey = SortKey.UPDATED,
+    descending: bool = True,
+    cursor: str | None = None,
+    limit: int = EXPORT_PAGE,
+) -> QueuePage:
+    """A page of a queue or saved search being exported: `queue_page` in pages of up to EXPORT_PAGE, the total
+    counted for the first page only (after it, -1): an export reads every page, and a filter's count walks every
+    ticket it holds."""
+    agent = require_agent(actor)
+    if not 1 <= limit <= EXPORT_PAGE:
+        raise Invalid(f"An export's page holds 1 to {EXPORT_PAGE:,} tickets.")
+    return _page(session, agent, criteria, sort, descending, cursor, limit, counted=cursor is None)
+
+
+def _page(
+    session: Session,
+    agent: AgentActor,
+    criteria: Criteria,
+    sort: SortKey,
+    descending: bool,
+    cursor: str | None,
+    limit: int,
+    *,
+    counted: bool,
+) -> QueuePage:
+    """The `limit` rows after the cursor, and the total when `counted` (else -1)."""
     found, more, conditions = _walk(session, agent, criteria, sort, descending, cursor, limit, ids_only=False)
-    total = _count(session, agent, criteria, conditions)
+    total = _count(session, agent, criteria, conditions) if counted else -1
     next_cursor = inputs.encode_cursor(found[-1][-1], found[-1][0]) if more and found else None
     return QueuePage(rows=tuple(_queue_row(row) for row in found), total=total, next_cursor=next_cursor)
 

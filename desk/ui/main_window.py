@@ -37,7 +37,7 @@ from desk.ui.admin.password import PasswordDialog
 from desk.ui.admin.window import AdministrationWindow
 from desk.ui.api_tokens import ApiTokensDialog
 from desk.ui.demo_mailbox import DemoMailboxDialog
-from desk.ui.export import Cancelled
+from desk.ui.export import Cancelled, ask_path
 from desk.ui.live import LiveUpdates
 from desk.ui.mail_health import MailHealth
 from desk.ui.offline import ConnectionMonitor, PendingAction
@@ -473,7 +473,7 @@ class MainWindow(QMainWindow):
         menus = self.menuBar()
         file_menu = menus.addMenu("&File")
         file_menu.addAction(self.actions_by_name["new_ticket"])
-        file_menu.addAction(icons.icon("saved"), "Export the list as CSV…", self.ask_export)
+        file_menu.addAction(icons.icon("saved"), "Export the list (CSV or Excel)…", self.ask_export)
         file_menu.addSeparator()
         self.api_tokens_action = file_menu.addAction(icons.icon("key"), "API tokens…", self.show_api_tokens)
         self.demo_mailbox_action = file_menu.addAction(icons.icon("message"), "Demo mailbox…", self.show_demo_mailbox)
@@ -538,17 +538,11 @@ class MainWindow(QMainWindow):
         return self._administration
 
     def ask_export(self) -> QFileDialog | None:
-        """File › Export the list as CSV…: the queue or search the list shows, as it shows it."""
+        """File › Export the list…: the queue or search the list shows, as it shows it, to CSV or XLSX."""
         query = self.queue.model.query
         if query is None:
             return None
-        chooser = QFileDialog(self, "Export the list as CSV", "tickets.csv", "CSV files (*.csv)")
-        chooser.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        chooser.setDefaultSuffix("csv")
-        chooser.fileSelected.connect(lambda path: self.export_list(query, path))
-        chooser.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        chooser.open()
-        return chooser
+        return ask_path(self, "Export the list", "tickets.csv", lambda path: self.export_list(query, path))
 
     @async_slot
     async def export_list(self, query: QueueQuery, path: str) -> None:
