@@ -117,6 +117,7 @@ EXPOSED: tuple[Callable[..., Any], ...] = (
     people.set_banned,
     outbound.outgoing_mail_now,
     queues.export_page,
+    queues.export_search,
     queues.queue_counts,
     queues.queue_ids,
     queues.queue_page,

@@ -209,6 +209,7 @@ CASES: dict[str, tuple[Service, Call, set[str]]] = {
     "leave_feedback": (lifecycle.leave_feedback, lambda call, w, t: call(_closed(w, t).id, 5), {"alice"}),
     "queue_page": (queues.queue_page, lambda call, w, t: call(Criteria(queue=Queue.OPEN)), AGENTS),
     "export_page": (queues.export_page, lambda call, w, t: call(Criteria(queue=Queue.OPEN)), AGENTS),
+    "export_search": (queues.export_search, lambda call, w, t: call("printer"), AGENTS),
     "rows_for_ids": (queues.rows_for_ids, lambda call, w, t: call([t.id]), AGENTS),
     "queue_ids": (queues.queue_ids, lambda call, w, t: call(Criteria(queue=Queue.OPEN)), AGENTS),
     "choices": (reference.choices, lambda call, w, t: call(), AGENTS),

@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import os
 import re
 import tempfile
-from collections.abc import AsyncIterator, Callable, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import openpyxl
@@ -21,7 +24,16 @@ import qasync
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton, QWidget
 
-from desk.ui.export import Cancelled, ExportProgress, Row, export_table, formula_like, rows_in_pages, write_table
+from desk.ui.export import (
+    Cancelled,
+    ExportProgress,
+    Row,
+    _LocalTimes,
+    export_table,
+    formula_like,
+    rows_in_pages,
+    write_table,
+)
 from tests.ui.conftest import run, until
 
 # Text as people type it, with the characters a formula starts with over-represented; no control characters but
@@ -80,6 +92,36 @@ def test_text_is_never_a_formula(texts: list[str], loop: qasync.QEventLoop, tmp_
         assert bool(cell.quotePrefix) == formula_like(text)
         assert sheet.cell(number, 2).value == len(text)
     book.close()
+
+
+@pytest.fixture
+def zone(request: pytest.FixtureRequest) -> Iterator[str]:
+    """This computer's zone set to one with summer time, for the test (and back after)."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = request.param
+    time.tzset()
+    yield request.param
+    if before is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
+
+
+# Paris: summer time; St John's: a half-hour offset with summer time; Lord Howe: summer time of half an hour.
+@pytest.mark.parametrize("zone", ["Europe/Paris", "America/St_Johns", "Australia/Lord_Howe"], indirect=True)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    moments=st.lists(
+        st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2060, 1, 1), timezones=st.just(UTC)),
+        max_size=20,
+    )
+)
+def test_times_are_written_in_this_computers_zone_across_its_changes(zone: str, moments: list[datetime]) -> None:
+    """The export's quick conversion agrees with the system's, summer time and its changes included."""
+    local = _LocalTimes()
+    for moment in moments:
+        assert local(moment) == moment.astimezone().replace(tzinfo=None), zone
 
 
 def test_formula_like_text_is_what_starts_like_one() -> None:

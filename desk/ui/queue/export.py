@@ -3,35 +3,29 @@ list…): read through `queues.export_page` in keyset pages of up to 5,000, writ
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtWidgets import QWidget
 
-from desk.domain.views import QueueRow
 from desk.services import queues
 from desk.ui.export import PageSource, Row, export_table
 from desk.ui.queue.model import QueueQuery
 from desk.ui.tasks import Context
 
+# The columns of desk.domain.views.ExportRow.
 HEADER = ("Number", "Subject", "Requester", "Requester email", "Priority", "Status", "Department", "Assignee",
           "Team", "Due", "Overdue", "Opened", "Updated")  # fmt: skip
-
-
-def cells(row: QueueRow) -> Row:
-    overdue = "yes" if row.overdue else None
-    return (row.number, row.subject, row.requester, row.requester_email, row.priority, row.status, row.department,
-            row.assignee, row.team, row.due, overdue, row.created_at, row.updated_at)  # fmt: skip
 
 
 def ticket_pages(ctx: Context, query: QueueQuery) -> PageSource:
     """The query's tickets a page at a time, as rows of cells (desk.ui.export.PageSource)."""
 
-    async def pages(on_total: Callable[[int], None]) -> AsyncIterator[list[Row]]:
+    async def pages(on_total: Callable[[int], None]) -> AsyncIterator[Sequence[Row]]:
         if query.ranked_search is not None:  # a search shows its best matches: those
-            found = await ctx.call(queues.search_tickets, query.ranked_search, limit=queues.MAX_PAGE)
-            on_total(len(found.rows))
-            yield [cells(row) for row in found.rows]
+            found = await ctx.call(queues.export_search, query.ranked_search)
+            on_total(found.total)
+            yield found.rows
             return
         cursor = None
         while True:
@@ -39,7 +33,7 @@ def ticket_pages(ctx: Context, query: QueueQuery) -> PageSource:
                                   cursor=cursor, limit=queues.EXPORT_PAGE)  # fmt: skip
             if cursor is None:
                 on_total(page.total)
-            yield [cells(row) for row in page.rows]
+            yield page.rows
             if page.next_cursor is None:
                 return
             cursor = page.next_cursor

@@ -17,10 +17,11 @@ from PySide6.QtWidgets import QWidget
 
 from desk.domain.enums import Queue, SortKey
 from desk.domain.queues import Criteria
+from desk.domain.views import QueueRow
 from desk.services import accounts, queues
-from desk.ui.export import CSV_FILTER, XLSX_FILTER, Row, local
+from desk.ui.export import CSV_FILTER, XLSX_FILTER, Row
 from desk.ui.main_window import MainWindow
-from desk.ui.queue.export import HEADER, cells, export_queue
+from desk.ui.queue.export import HEADER, export_queue
 from desk.ui.queue.model import QueueQuery
 from desk.ui.tasks import Context
 from tests.ui.conftest import db_of, run
@@ -40,10 +41,27 @@ def read_xlsx(path: Path) -> list[list[object]]:
         book.close()
 
 
+def cells(row: QueueRow) -> Row:
+    """A queue's row as its export's columns."""
+    return (row.number, row.subject, row.requester, row.requester_email, row.priority, row.status, row.department,
+            row.assignee, row.team, row.due, row.overdue, row.created_at, row.updated_at)  # fmt: skip
+
+
+def local(moment: datetime) -> datetime:
+    return moment.astimezone().replace(tzinfo=None)
+
+
 def as_csv(row: Row) -> list[str]:
-    """A row as the CSV file holds it: times in this computer's zone to the minute, nothing as empty."""
+    """A row as the CSV file holds it: times in this computer's zone to the minute, yes/no, nothing as empty."""
     return [
-        "" if v is None else local(v).strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else str(v) for v in row
+        ""
+        if v is None
+        else local(v).strftime("%Y-%m-%d %H:%M")
+        if isinstance(v, datetime)
+        else ("yes" if v else "no")
+        if isinstance(v, bool)
+        else str(v)
+        for v in row
     ]
 
 
@@ -118,8 +136,8 @@ def test_a_search_exports_its_matches(ctx: Context, loop: qasync.QEventLoop, qtb
     written = run(loop, export_queue(ctx, QueueQuery(Criteria(), ranked_search="payment"), path, parent))
     found = queues.search_tickets(db_of(ctx), ctx.agent, "payment", limit=queues.MAX_PAGE).rows
     assert written == len(found) > 0
-    numbers = [row[0] for row in read_xlsx(path)[1:]]
-    assert numbers == [row.number for row in found]
+    rows = read_xlsx(path)[1:]
+    assert all(same_in_xlsx(got, cells(row)) for got, row in zip(rows, found, strict=True))
 
 
 def test_the_export_page_refuses_what_the_queue_refuses(ctx: Context) -> None:
@@ -129,7 +147,13 @@ def test_the_export_page_refuses_what_the_queue_refuses(ctx: Context) -> None:
     everyone = queues.export_page(db, ctx.agent, Criteria(queue=Queue.OPEN))
     theirs = queues.export_page(db, limited, Criteria(queue=Queue.OPEN))
     assert theirs.total == queues.queue_page(db, limited, Criteria(queue=Queue.OPEN)).total < everyone.total
-    assert {row.department for row in theirs.rows} <= set(limited_departments(ctx, limited.departments))
+    assert {row[HEADER.index("Department")] for row in theirs.rows} <= set(
+        limited_departments(ctx, limited.departments)
+    )
+    searched = queues.export_search(db, limited, "payment").rows
+    assert [row[0] for row in searched] == [
+        row.number for row in queues.search_tickets(db, limited, "payment", limit=queues.MAX_PAGE).rows
+    ]
 
 
 def limited_departments(ctx: Context, ids: frozenset[int]) -> list[str]:
