@@ -143,6 +143,9 @@ def _conditions(session: Session, agent: AgentActor, criteria: Criteria) -> list
     for moment, low, high in (
         (Ticket.created_at, criteria.created_from, criteria.created_to),
         (Ticket.updated_at, criteria.updated_from, criteria.updated_to),
+        (Ticket.due_at, criteria.due_from, criteria.due_to),
+        (Ticket.closed_at, criteria.closed_from, criteria.closed_to),
+        (Ticket.first_responded_at, criteria.responded_from, criteria.responded_to),
     ):
         if low is not None:
             conditions.append(moment >= low)

@@ -15,6 +15,7 @@ import functools
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -34,6 +35,7 @@ from desk.services import (
     audit,
     calls,
     canned,
+    dashboard,
     entries,
     feed,
     following,
@@ -100,6 +102,7 @@ def _unique() -> str:
     return f"new{uuid.uuid4().hex[:12]}"
 
 
+TODAY = (datetime(2026, 3, 2, tzinfo=UTC), datetime(2026, 3, 3, tzinfo=UTC))
 NINE_TO_FIVE = tuple(Interval(day, 9 * 60, 17 * 60) for day in range(5))
 
 
@@ -216,6 +219,7 @@ CASES: dict[str, tuple[Service, Call, set[str]]] = {
     "find_users": (reference.find_users, lambda call, w, t: call("alice"), AGENTS),
     "requester_tickets": (reference.requester_tickets, lambda call, w, t: call(t.requester.id), AGENTS),
     "queue_counts": (queues.queue_counts, lambda call, w, t: call(), AGENTS),
+    "dashboard": (dashboard.dashboard, lambda call, w, t: call(*TODAY), AGENTS),
     "search": (queues.search_tickets, lambda call, w, t: call("printer"), AGENTS),
     "mark_overdue": (lifecycle.mark_overdue, lambda call, w, t: call(), {"admin", "system"}),
     "auto_close": (lifecycle.auto_close, lambda call, w, t: call(), {"admin", "system"}),
@@ -540,6 +544,7 @@ def test_every_service_is_in_the_matrix() -> None:
             api_tokens,
             staff,
             audit,
+            dashboard,
         )
         for name, value in vars(module).items()
         if callable(value) and getattr(value, "__wrapped__", None) is not None and not name.startswith("_")

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QWidget
 from desk.domain.enums import Queue, SortKey
 from desk.domain.queues import Criteria
 from desk.domain.views import QueueRow
-from desk.services import accounts, queues
+from desk.services import queues
 from desk.ui.export import CSV_FILTER, XLSX_FILTER, Row
 from desk.ui.main_window import MainWindow
 from desk.ui.queue.export import HEADER, export_queue
@@ -138,26 +138,6 @@ def test_a_search_exports_its_matches(ctx: Context, loop: qasync.QEventLoop, qtb
     assert written == len(found) > 0
     rows = read_xlsx(path)[1:]
     assert all(same_in_xlsx(got, cells(row)) for got, row in zip(rows, found, strict=True))
-
-
-def test_the_export_page_refuses_what_the_queue_refuses(ctx: Context) -> None:
-    """An export's page sees only what the agent's queue sees (the permission matrix checks who may call it)."""
-    db = db_of(ctx)
-    limited = accounts.agent_by_username(db, "sam")
-    everyone = queues.export_page(db, ctx.agent, Criteria(queue=Queue.OPEN))
-    theirs = queues.export_page(db, limited, Criteria(queue=Queue.OPEN))
-    assert theirs.total == queues.queue_page(db, limited, Criteria(queue=Queue.OPEN)).total < everyone.total
-    assert {row[HEADER.index("Department")] for row in theirs.rows} <= set(
-        limited_departments(ctx, limited.departments)
-    )
-    searched = queues.export_search(db, limited, "payment").rows
-    assert [row[0] for row in searched] == [
-        row.number for row in queues.search_tickets(db, limited, "payment", limit=queues.MAX_PAGE).rows
-    ]
-
-
-def limited_departments(ctx: Context, ids: frozenset[int]) -> list[str]:
-    return [d.name for d in ctx.choices.departments if d.id in ids]
 
 
 def test_the_file_menu_offers_csv_and_excel(ctx: Context, loop: qasync.QEventLoop, qtbot: QtBot) -> None:
