@@ -36,6 +36,7 @@ from desk.ui import icons
 from desk.ui.admin.password import PasswordDialog
 from desk.ui.admin.window import AdministrationWindow
 from desk.ui.api_tokens import ApiTokensDialog
+from desk.ui.dashboard import DashboardDock
 from desk.ui.demo_mailbox import DemoMailboxDialog
 from desk.ui.export import Cancelled, ask_path
 from desk.ui.live import LiveUpdates
@@ -82,6 +83,7 @@ SHORTCUTS: tuple[tuple[str, str, str], ...] = (
     ("next_queue", "Ctrl+PgDown", "Next queue"),
     ("previous_queue", "Ctrl+PgUp", "Previous queue"),
     ("show_queue", "Ctrl+0", "Back to the queue"),
+    ("dashboard", "Ctrl+D", "Show or hide the dashboard"),
     ("print_ticket", "Ctrl+P", "Print the open ticket or save it as PDF"),
     ("close_tab", "Ctrl+W", "Close the ticket tab"),
     ("shortcuts", "F1", "Keyboard shortcuts"),
@@ -143,6 +145,7 @@ class MainWindow(QMainWindow):
         self.search_edit.returnPressed.connect(self.run_search)
         self.actions_by_name = self._make_actions()
         toolbar = QToolBar("Main", movable=False)
+        toolbar.setObjectName("main")  # the window's state (desk.ui.dashboard's dock) is kept by object names
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.addAction(self.actions_by_name["new_ticket"])
         toolbar.addAction(self.actions_by_name["refresh"])
@@ -151,6 +154,10 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(spacer)
         toolbar.addWidget(self.search_edit)
         self.addToolBar(toolbar)
+        self.dashboard = DashboardDock(ctx, self)
+        self.dashboard.panel.figure_chosen.connect(self._figure_chosen)
+        self.dashboard.visibilityChanged.connect(self._dashboard_shown)
+        self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, self.dashboard)
         self._make_menus()
 
         self.connection_label = label(ctx.url_label)
@@ -203,10 +210,17 @@ class MainWindow(QMainWindow):
             self.administration_action.setVisible(True)
 
     async def refresh_counts(self) -> None:
+        """The sidebar's counts, and the dashboard's figures while it is shown (it says its own errors)."""
+        if self.dashboard.isVisible():
+            self._spawn(self.dashboard.panel.refresh())
         try:
             await self.sidebar.refresh_counts()
         except DeskError as error:
             self.statusBar().showMessage(str(error), 10_000)
+
+    def _dashboard_shown(self, shown: bool) -> None:
+        if shown:
+            self._spawn(self.dashboard.panel.refresh())
 
     def _requery(self) -> None:
         """Re-query the queue after others' changes, one at a time: while the previous re-query's first page is
@@ -321,6 +335,11 @@ class MainWindow(QMainWindow):
     def _queue_chosen(self, title: str, criteria: Criteria, empty_text: str) -> None:
         self.tabs.setCurrentWidget(self.queue)
         self.queue.show_query(title, QueueQuery(criteria), empty_text)
+
+    def _figure_chosen(self, title: str, criteria: Criteria, empty_text: str) -> None:
+        """A dashboard figure's tickets, in the queue (no sidebar queue is theirs)."""
+        self.sidebar.clearSelection()
+        self._queue_chosen(title, criteria, empty_text)
 
     def focus_search(self) -> None:
         self.search_edit.setFocus()
@@ -450,6 +469,7 @@ class MainWindow(QMainWindow):
             "next_queue": lambda: self.sidebar.select_by_offset(1),
             "previous_queue": lambda: self.sidebar.select_by_offset(-1),
             "show_queue": lambda: self.tabs.setCurrentWidget(self.queue),
+            "dashboard": lambda: self.dashboard.setVisible(not self.dashboard.isVisible()),
             "print_ticket": on_editor(self.print_ticket),
             "close_tab": lambda: self._close_tab(self.tabs.currentIndex()),
             "shortcuts": self.show_shortcuts,
@@ -508,7 +528,7 @@ class MainWindow(QMainWindow):
         ):
             ticket_menu.addAction(self.actions_by_name[name])
         view_menu = menus.addMenu("&View")
-        for name in ("refresh", "search", "next_queue", "previous_queue", "show_queue"):
+        for name in ("refresh", "search", "next_queue", "previous_queue", "show_queue", "dashboard"):
             view_menu.addAction(self.actions_by_name[name])
         help_menu = menus.addMenu("&Help")
         help_menu.addAction(self.actions_by_name["shortcuts"])
@@ -625,10 +645,14 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1400, 860)
+        state = QSettings().value("window/state")  # where the dashboard is, and whether it is shown
+        if state is not None:
+            self.restoreState(state)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         """Remember the window's place and size, and end everything it runs in the background."""
         QSettings().setValue("window/geometry", self.saveGeometry())
+        QSettings().setValue("window/state", self.saveState())
         self.stop()
         super().closeEvent(event)
         self.closed.emit(self._signing_out)
