@@ -31,6 +31,7 @@ FIGURES: dict[Figure, tuple[str, str, str]] = {
     Figure.RESOLVED_TODAY: ("Resolved today", "resolved today", "Nothing was resolved today."),
     Figure.FIRST_RESPONSE: ("First reply today", "first replied today", "No ticket got its first reply today."),
 }
+MOST_ROWS_SHOWN = 6
 # Figures that call for attention when they are not zero.
 ALERTS = frozenset({Figure.OVERDUE, Figure.DUE_TODAY, Figure.UNASSIGNED})
 
@@ -74,7 +75,7 @@ class DashboardPanel(QWidget):
         self.updated = label("Loading…", "muted")
         self.message = label("", "error", wrap=True)
         self.message.hide()
-        scroll = QScrollArea()
+        self._scroll = scroll = QScrollArea()
         scroll.setWidget(self._grid_box)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -114,7 +115,9 @@ class DashboardPanel(QWidget):
         departments = [(d.name, d.department_id, d.figures) for d in figures.departments]
         rows = [("My tickets", None, figures.mine), *departments]
         for row, (name, department_id, values) in enumerate(rows, start=1):
-            self._grid.addWidget(label(name, None if department_id is not None else "heading"), row, 0)
+            name_label = label(name)
+            name_label.setStyleSheet("font-weight: 600;" if department_id is None else "")
+            self._grid.addWidget(name_label, row, 0)
             for column, figure in enumerate(Figure, start=1):
                 if department_id is None and figure not in MY_FIGURES:
                     dash = label("—", "muted")
@@ -124,10 +127,12 @@ class DashboardPanel(QWidget):
                 button = self._button(name, department_id, figure, values)
                 self.buttons[(department_id, figure)] = button
                 self._grid.addWidget(button, row, column)
-        self._grid.setColumnStretch(0, 1)
-        self._grid.setRowStretch(len(rows) + 1, 1)
+        self._grid.setColumnStretch(len(Figure) + 1, 1)  # the figures stay beside their names
+        self._grid.setColumnMinimumWidth(0, 160)
         if not figures.departments:
             self._grid.addWidget(label("You see no department's tickets.", "muted"), len(rows) + 1, 0, 1, -1)
+        # Every row in sight up to a handful of departments; more scroll.
+        self._scroll.setMinimumHeight(min(self._grid_box.sizeHint().height(), MOST_ROWS_SHOWN * 34 + 30))
         self.updated.setText(f"Today so far · updated {datetime.now():%H:%M}")
         self.shown.emit()
 

@@ -231,11 +231,11 @@ class ExportProgress(QProgressDialog):
     """Rows written of how many, with Cancel; shown once an export takes longer than a moment. Not modal: the agent
     goes on working while a long export runs."""
 
-    def __init__(self, parent: QWidget, noun: str) -> None:
+    def __init__(self, parent: QWidget, noun: str, name: str) -> None:
         super().__init__(f"Exporting {noun}…", "Cancel", 0, 0, parent)
         self._noun = noun
         self._total: int | None = None  # unknown until the source says: a busy bar meanwhile
-        self.setWindowTitle("Export")
+        self.setWindowTitle(f"Exporting to {name}")
         self.setWindowModality(Qt.WindowModality.NonModal)
         self.setAutoClose(False)
         self.setAutoReset(False)
@@ -263,7 +263,7 @@ async def export_table(
 ) -> int:
     """Write a table to `path` with a progress dialog over `parent`; how many rows. Cancelled: Cancelled, and `path`
     is left as it was."""
-    progress = ExportProgress(parent, noun)
+    progress = ExportProgress(parent, noun, Path(path).name)
     try:
         return await write_table(path, header, pages(progress.set_total), progress.keep_going)
     finally:

@@ -170,6 +170,7 @@ def test_the_progress_dialog_counts_and_cancel_removes_the_file(
         export = asyncio.ensure_future(export_table(parent, path, ("Number", "n"), slow_source(100_000), "tickets"))
         dialog = await until(lambda: next((d for d in parent.findChildren(ExportProgress) if d.isVisible()), None))
         assert not dialog.isModal()  # the window goes on working meanwhile
+        assert dialog.windowTitle() == f"Exporting to big.{suffix}"
         await until(lambda: dialog.value() >= 1000)
         assert dialog.labelText().startswith("Exporting tickets: ")
         assert dialog.labelText().endswith(" of 100,000")
