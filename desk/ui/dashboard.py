@@ -108,8 +108,8 @@ class DashboardPanel(QWidget):
             if widget is not None:
                 widget.deleteLater()
         self.buttons.clear()
-        for column, figure in enumerate(Figure, start=1):
-            heading = label(FIGURES[figure][0], "section")
+        headings = [label(FIGURES[figure][0], "section") for figure in Figure]
+        for column, heading in enumerate(headings, start=1):
             heading.setAlignment(Qt.AlignmentFlag.AlignCenter)
             self._grid.addWidget(heading, 0, column)
         departments = [(d.name, d.department_id, d.figures) for d in figures.departments]
@@ -131,8 +131,11 @@ class DashboardPanel(QWidget):
         self._grid.setColumnMinimumWidth(0, 160)
         if not figures.departments:
             self._grid.addWidget(label("You see no department's tickets.", "muted"), len(rows) + 1, 0, 1, -1)
-        # Every row in sight up to a handful of departments; more scroll.
-        self._scroll.setMinimumHeight(min(self._grid_box.sizeHint().height(), MOST_ROWS_SHOWN * 34 + 30))
+        # Every row in sight up to a handful of departments; more scroll. (From the widgets' own sizes: the grid
+        # counts its new widgets only once they are shown.)
+        row_height = max(button.sizeHint().height() for button in self.buttons.values()) if self.buttons else 0
+        shown = min(len(rows), MOST_ROWS_SHOWN)
+        self._scroll.setMinimumHeight(headings[0].sizeHint().height() + shown * row_height + 4)
         self.updated.setText(f"Today so far · updated {datetime.now():%H:%M}")
         self.shown.emit()
 
