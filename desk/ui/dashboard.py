@@ -19,7 +19,7 @@ from desk.domain.errors import DeskError
 from desk.domain.queues import Criteria
 from desk.services import dashboard
 from desk.ui.tasks import Context
-from desk.ui.widgets import label, set_role
+from desk.ui.widgets import label, plain_tip, set_role
 
 # (column heading, what a figure's queue is called, what it shows when empty)
 FIGURES: dict[Figure, tuple[str, str, str]] = {
@@ -149,7 +149,7 @@ class DashboardPanel(QWidget):
             text, tip = f"{count:,}", f"{count:,} ticket(s) {FIGURES[figure][1]}"
         button = QToolButton(autoRaise=True)
         button.setText(text)
-        button.setToolTip(f"{tip} — {scope}. Click to list them.")
+        button.setToolTip(plain_tip(f"{tip} — {scope}. Click to list them."))  # a department's name, as typed
         button.setCursor(Qt.CursorShape.PointingHandCursor)
         set_role(button, "figure-alert" if figure in ALERTS and count else "figure" if count else "figure-none")
         button.clicked.connect(lambda: self._choose(scope, department_id, figure))

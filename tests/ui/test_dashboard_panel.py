@@ -9,13 +9,14 @@ from pytestqt.qtbot import QtBot
 import qasync
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLabel
 
-from desk.domain.dashboard import Figure
+from desk.domain.dashboard import Dashboard, DepartmentFigures, Figure, KeyFigures
 from desk.domain.enums import Queue
 from desk.domain.queues import Criteria
 from desk.services import dashboard, queues, tickets
 from desk.storage.db import Database
-from desk.ui.dashboard import FIGURES, median_text, today
+from desk.ui.dashboard import FIGURES, DashboardPanel, median_text, today
 from desk.ui.queue.model import QueueRole
 from desk.ui.tasks import Context
 from tests.ui.conftest import db_of, make_context, queue_loaded, run, until
@@ -110,3 +111,17 @@ def test_the_median_reads_as_a_duration(minutes: float | None, text: str) -> Non
 
 def test_every_figure_has_its_words() -> None:
     assert set(FIGURES) == set(Figure)
+
+
+def test_a_departments_name_is_shown_as_typed(ctx: Context, qtbot: QtBot) -> None:
+    """A department's name is an administrator's text: shown literally, in the row and the figures' tips."""
+    name = '<b>Sales</b><img src="http://tracker.example/x.png">'
+    panel = DashboardPanel(ctx)
+    qtbot.addWidget(panel)
+    start, end = today()
+    panel.show_figures(Dashboard(start, end, KeyFigures(), (DepartmentFigures(7, name, KeyFigures(open=3)),)))
+    shown = [w for w in panel.findChildren(QLabel) if w.text() == name]
+    assert len(shown) == 1 and shown[0].textFormat() == Qt.TextFormat.PlainText
+    tip = panel.buttons[(7, Figure.OPEN)].toolTip()
+    assert "&lt;img" in tip and "<img" not in tip
+    assert panel.buttons[(7, Figure.OPEN)].text() == "3"
