@@ -43,7 +43,6 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_FILTER = "CSV, UTF-8 for Excel (*.csv)"
 XLSX_FILTER = "Excel workbook (*.xlsx)"
 XLSX_ROWS = 1_048_576  # an XLSX sheet's rows, its header included: more go on a next sheet
-MOMENT_FORMAT = "%Y-%m-%d %H:%M"
 
 
 class Cancelled(Exception):
@@ -62,17 +61,26 @@ class _LocalTimes:
     offset only ever changes on a quarter hour) and added, instead of asking the system for every moment."""
 
     def __init__(self) -> None:
-        self._offsets: dict[datetime, timedelta] = {}
+        self._offsets: dict[int, timedelta] = {}
 
     def __call__(self, moment: datetime) -> datetime:
-        moment = moment.astimezone(UTC) if moment.tzinfo is not UTC else moment
-        quarter = moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
+        utc = moment.astimezone(UTC)
+        return (utc + self._offset(utc)).replace(tzinfo=None)
+
+    def text(self, moment: datetime) -> str:
+        """The local time to the minute, as spreadsheets read it: 2026-03-29 02:30."""
+        utc = moment.astimezone(UTC)
+        return (utc + self._offset(utc)).isoformat(" ", "minutes")[:16]
+
+    def _offset(self, utc: datetime) -> timedelta:
+        quarter = utc.toordinal() * 96 + utc.hour * 4 + utc.minute // 15
         offset = self._offsets.get(quarter)
         if offset is None:
             if len(self._offsets) > 10_000:  # years of quarters: start again rather than grow
                 self._offsets.clear()
-            offset = self._offsets[quarter] = quarter.astimezone().utcoffset() or timedelta()
-        return (moment + offset).replace(tzinfo=None)
+            start = utc.replace(minute=utc.minute - utc.minute % 15, second=0, microsecond=0)
+            offset = self._offsets[quarter] = start.astimezone().utcoffset() or timedelta()
+        return offset
 
 
 local = _LocalTimes()
@@ -82,7 +90,7 @@ def csv_cell(value: Cell) -> str | int | float:
     if isinstance(value, str):
         return "'" + value if formula_like(value) else value
     if isinstance(value, datetime):
-        return local(value).isoformat(" ", "minutes")
+        return local.text(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     return "" if value is None else value
@@ -208,6 +216,8 @@ async def write_table(
     finally:
         if upcoming is not None and not upcoming.done():
             upcoming.cancel()
+        elif upcoming is not None and not upcoming.cancelled():
+            upcoming.exception()  # a page that failed after the export had stopped: nothing to say of it
         writer.shutdown(wait=True)  # a page being written when the export stopped: milliseconds
         if not whole and sink is not None:
             sink.abandon()

@@ -122,6 +122,7 @@ def test_times_are_written_in_this_computers_zone_across_its_changes(zone: str, 
     local = _LocalTimes()
     for moment in moments:
         assert local(moment) == moment.astimezone().replace(tzinfo=None), zone
+        assert local.text(moment) == moment.astimezone().strftime("%Y-%m-%d %H:%M"), zone
 
 
 def test_formula_like_text_is_what_starts_like_one() -> None:
