@@ -51,6 +51,11 @@ def in_queue(queue: Queue, facts: QueueFacts, agent_id: int, team_ids: frozenset
     raise AssertionError(queue)
 
 
+# Criteria's time bounds: each pair is a range [from, to).
+MOMENTS = ("created_from", "created_to", "updated_from", "updated_to", "due_from", "due_to", "closed_from",
+           "closed_to", "responded_from", "responded_to")  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Criteria:
     """A saved search or an ad-hoc filter: every given field must match (lists match any of their values)."""
@@ -69,6 +74,12 @@ class Criteria:
     created_to: datetime | None = None
     updated_from: datetime | None = None
     updated_to: datetime | None = None
+    due_from: datetime | None = None
+    due_to: datetime | None = None
+    closed_from: datetime | None = None  # left the open state (resolved or closed)
+    closed_to: datetime | None = None
+    responded_from: datetime | None = None  # got its first reply
+    responded_to: datetime | None = None
     # Exactly these tickets (the ones behind a report's figure), as far as the other fields and access allow.
     ticket_ids: tuple[int, ...] = ()
 
@@ -79,7 +90,7 @@ class Criteria:
 
     def to_json(self) -> dict[str, Any]:
         data = {k: v for k, v in asdict(self).items() if v not in (None, (), "", False)}
-        for key in ("created_from", "created_to", "updated_from", "updated_to"):
+        for key in MOMENTS:
             if key in data:
                 data[key] = data[key].isoformat()
         return data
@@ -94,7 +105,7 @@ class Criteria:
                 values[key] = tuple(TicketSource(v) for v in value)
             elif key.endswith("_ids"):
                 values[key] = tuple(int(v) for v in value)
-            elif key in ("created_from", "created_to", "updated_from", "updated_to"):
+            elif key in MOMENTS:
                 values[key] = datetime.fromisoformat(value)
             elif key in ("text", "unassigned"):
                 values[key] = value

@@ -206,6 +206,21 @@ class QueuePage:
     next_cursor: str | None
 
 
+# An exported ticket (queues.export_page): number, subject, requester, requester's email, priority, status,
+# department, assignee, team, due (None: no deadline), overdue, opened, updated.
+ExportRow = tuple[str, str, str, str, str, str, str, str | None, str | None, datetime | None, bool, datetime, datetime]
+
+
+@dataclass(frozen=True)
+class ExportPage:
+    """A page of tickets being exported, in the queue's order; `next_cursor` continues it, None at the end. The
+    total is counted for the first page only (-1 after it)."""
+
+    rows: tuple[ExportRow, ...]
+    total: int
+    next_cursor: str | None
+
+
 @dataclass(frozen=True)
 class ChangeView:
     """One committed change from the change feed: which ticket, what kind of change, who made it and when."""

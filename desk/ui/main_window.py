@@ -36,8 +36,9 @@ from desk.ui import icons
 from desk.ui.admin.password import PasswordDialog
 from desk.ui.admin.window import AdministrationWindow
 from desk.ui.api_tokens import ApiTokensDialog
+from desk.ui.dashboard import DashboardDock
 from desk.ui.demo_mailbox import DemoMailboxDialog
-from desk.ui.export import Cancelled
+from desk.ui.export import Cancelled, ask_path
 from desk.ui.live import LiveUpdates
 from desk.ui.mail_health import MailHealth
 from desk.ui.offline import ConnectionMonitor, PendingAction
@@ -83,6 +84,7 @@ SHORTCUTS: tuple[tuple[str, str, str], ...] = (
     ("next_queue", "Ctrl+PgDown", "Next queue"),
     ("previous_queue", "Ctrl+PgUp", "Previous queue"),
     ("show_queue", "Ctrl+0", "Back to the queue"),
+    ("dashboard", "Ctrl+D", "Show or hide the dashboard"),
     ("print_ticket", "Ctrl+P", "Print the open ticket or save it as PDF"),
     ("close_tab", "Ctrl+W", "Close the ticket tab"),
     ("shortcuts", "F1", "Keyboard shortcuts"),
@@ -144,6 +146,7 @@ class MainWindow(QMainWindow):
         self.search_edit.returnPressed.connect(self.run_search)
         self.actions_by_name = self._make_actions()
         toolbar = QToolBar("Main", movable=False)
+        toolbar.setObjectName("main")  # the window's state (desk.ui.dashboard's dock) is kept by object names
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.addAction(self.actions_by_name["new_ticket"])
         toolbar.addAction(self.actions_by_name["refresh"])
@@ -152,6 +155,10 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(spacer)
         toolbar.addWidget(self.search_edit)
         self.addToolBar(toolbar)
+        self.dashboard = DashboardDock(ctx, self)
+        self.dashboard.panel.figure_chosen.connect(self._figure_chosen)
+        self.dashboard.visibilityChanged.connect(self._dashboard_shown)
+        self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, self.dashboard)
         self._make_menus()
 
         self.connection_label = label(ctx.url_label)
@@ -204,10 +211,17 @@ class MainWindow(QMainWindow):
             self.administration_action.setVisible(True)
 
     async def refresh_counts(self) -> None:
+        """The sidebar's counts, and the dashboard's figures while it is shown (it says its own errors)."""
+        if self.dashboard.isVisible():
+            self._spawn(self.dashboard.panel.refresh())
         try:
             await self.sidebar.refresh_counts()
         except DeskError as error:
             self.statusBar().showMessage(str(error), 10_000)
+
+    def _dashboard_shown(self, shown: bool) -> None:
+        if shown:
+            self._spawn(self.dashboard.panel.refresh())
 
     def _requery(self) -> None:
         """Re-query the queue after others' changes, one at a time: while the previous re-query's first page is
@@ -322,6 +336,11 @@ class MainWindow(QMainWindow):
     def _queue_chosen(self, title: str, criteria: Criteria, empty_text: str) -> None:
         self.tabs.setCurrentWidget(self.queue)
         self.queue.show_query(title, QueueQuery(criteria), empty_text)
+
+    def _figure_chosen(self, title: str, criteria: Criteria, empty_text: str) -> None:
+        """A dashboard figure's tickets, in the queue (no sidebar queue is theirs)."""
+        self.sidebar.clearSelection()
+        self._queue_chosen(title, criteria, empty_text)
 
     def focus_search(self) -> None:
         self.search_edit.setFocus()
@@ -451,6 +470,7 @@ class MainWindow(QMainWindow):
             "next_queue": lambda: self.sidebar.select_by_offset(1),
             "previous_queue": lambda: self.sidebar.select_by_offset(-1),
             "show_queue": lambda: self.tabs.setCurrentWidget(self.queue),
+            "dashboard": lambda: self.dashboard.setVisible(not self.dashboard.isVisible()),
             "print_ticket": on_editor(self.print_ticket),
             "close_tab": lambda: self._close_tab(self.tabs.currentIndex()),
             "shortcuts": self.show_shortcuts,
@@ -474,7 +494,7 @@ class MainWindow(QMainWindow):
         menus = self.menuBar()
         file_menu = menus.addMenu("&File")
         file_menu.addAction(self.actions_by_name["new_ticket"])
-        file_menu.addAction(icons.icon("saved"), "Export the list as CSV…", self.ask_export)
+        file_menu.addAction(icons.icon("saved"), "Export the list (CSV or Excel)…", self.ask_export)
         file_menu.addSeparator()
         self.api_tokens_action = file_menu.addAction(icons.icon("key"), "API tokens…", self.show_api_tokens)
         self.demo_mailbox_action = file_menu.addAction(icons.icon("message"), "Demo mailbox…", self.show_demo_mailbox)
@@ -509,7 +529,7 @@ class MainWindow(QMainWindow):
         ):
             ticket_menu.addAction(self.actions_by_name[name])
         view_menu = menus.addMenu("&View")
-        for name in ("refresh", "search", "next_queue", "previous_queue", "show_queue"):
+        for name in ("refresh", "search", "next_queue", "previous_queue", "show_queue", "dashboard"):
             view_menu.addAction(self.actions_by_name[name])
         if self._ctx.agent.is_admin or Right.REPORTS_VIEW in self._ctx.agent.rights:
             view_menu.addSeparator()
@@ -558,17 +578,11 @@ class MainWindow(QMainWindow):
         return self._administration
 
     def ask_export(self) -> QFileDialog | None:
-        """File › Export the list as CSV…: the queue or search the list shows, as it shows it."""
+        """File › Export the list…: the queue or search the list shows, as it shows it, to CSV or XLSX."""
         query = self.queue.model.query
         if query is None:
             return None
-        chooser = QFileDialog(self, "Export the list as CSV", "tickets.csv", "CSV files (*.csv)")
-        chooser.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        chooser.setDefaultSuffix("csv")
-        chooser.fileSelected.connect(lambda path: self.export_list(query, path))
-        chooser.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        chooser.open()
-        return chooser
+        return ask_path(self, "Export the list", "tickets.csv", lambda path: self.export_list(query, path))
 
     @async_slot
     async def export_list(self, query: QueueQuery, path: str) -> None:
@@ -651,10 +665,14 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1400, 860)
+        state = QSettings().value("window/state")  # where the dashboard is, and whether it is shown
+        if state is not None:
+            self.restoreState(state)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         """Remember the window's place and size, and end everything it runs in the background."""
         QSettings().setValue("window/geometry", self.saveGeometry())
+        QSettings().setValue("window/state", self.saveState())
         self.stop()
         super().closeEvent(event)
         self.closed.emit(self._signing_out)

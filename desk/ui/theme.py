@@ -143,6 +143,13 @@ def style_sheet() -> str:
     QPushButton:focus {{ padding: 3px 11px; }}
     QPushButton[role="primary"]:focus {{ border: 2px solid {t("text")}; padding: 3px 12px; }}
     QToolButton:focus {{ border: 2px solid {t("focus")}; border-radius: 4px; }}
+    QToolButton[role="figure"], QToolButton[role="figure-alert"], QToolButton[role="figure-none"] {{
+        font-size: 14pt; font-weight: 600; padding: 1px 10px; min-width: 64px; }}
+    QToolButton[role="figure"] {{ color: {t("text")}; }}
+    QToolButton[role="figure-alert"] {{ color: {t("danger")}; }}
+    QToolButton[role="figure-none"] {{ color: {t("text.muted")}; font-weight: 400; }}
+    QToolButton[role="figure"]:hover, QToolButton[role="figure-alert"]:hover, QToolButton[role="figure-none"]:hover {{
+        background: {t("selection.bg")}; border-radius: 4px; }}
     QTextEdit:focus, QPlainTextEdit:focus, QAbstractItemView:focus, QListView#queueList:focus {{
         border: 2px solid {t("focus")}; }}
     *[invalid="true"] {{ border: 1px solid {t("danger")}; }}

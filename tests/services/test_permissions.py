@@ -15,7 +15,7 @@ import functools
 import re
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -36,6 +36,7 @@ from desk.services import (
     audit,
     calls,
     canned,
+    dashboard,
     entries,
     feed,
     following,
@@ -103,6 +104,7 @@ def _unique() -> str:
     return f"new{uuid.uuid4().hex[:12]}"
 
 
+TODAY = (datetime(2026, 3, 2, tzinfo=UTC), datetime(2026, 3, 3, tzinfo=UTC))
 NINE_TO_FIVE = tuple(Interval(day, 9 * 60, 17 * 60) for day in range(5))
 
 
@@ -211,12 +213,15 @@ CASES: dict[str, tuple[Service, Call, set[str]]] = {
     ),
     "leave_feedback": (lifecycle.leave_feedback, lambda call, w, t: call(_closed(w, t).id, 5), {"alice"}),
     "queue_page": (queues.queue_page, lambda call, w, t: call(Criteria(queue=Queue.OPEN)), AGENTS),
+    "export_page": (queues.export_page, lambda call, w, t: call(Criteria(queue=Queue.OPEN)), AGENTS),
+    "export_search": (queues.export_search, lambda call, w, t: call("printer"), AGENTS),
     "rows_for_ids": (queues.rows_for_ids, lambda call, w, t: call([t.id]), AGENTS),
     "queue_ids": (queues.queue_ids, lambda call, w, t: call(Criteria(queue=Queue.OPEN)), AGENTS),
     "choices": (reference.choices, lambda call, w, t: call(), AGENTS),
     "find_users": (reference.find_users, lambda call, w, t: call("alice"), AGENTS),
     "requester_tickets": (reference.requester_tickets, lambda call, w, t: call(t.requester.id), AGENTS),
     "queue_counts": (queues.queue_counts, lambda call, w, t: call(), AGENTS),
+    "dashboard": (dashboard.dashboard, lambda call, w, t: call(*TODAY), AGENTS),
     "search": (queues.search_tickets, lambda call, w, t: call("printer"), AGENTS),
     "mark_overdue": (lifecycle.mark_overdue, lambda call, w, t: call(), {"admin", "system"}),
     "auto_close": (lifecycle.auto_close, lambda call, w, t: call(), {"admin", "system"}),
@@ -553,6 +558,7 @@ def test_every_service_is_in_the_matrix() -> None:
             api_tokens,
             staff,
             audit,
+            dashboard,
             reports,
         )
         for name, value in vars(module).items()

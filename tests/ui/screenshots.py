@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 from pathlib import Path
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import QMenu, QPlainTextEdit, QWidget
 
 from desk.client.local import LocalServices
 from desk.client.remote import RemoteServices
+from desk.domain.dashboard import Figure
 from desk.domain.enums import EntryKind, InboundState, OutgoingMail, Queue
 from desk.domain.errors import Invalid
 from desk.domain.permissions import AgentActor
@@ -50,6 +52,7 @@ from desk.ui.admin.editors import AgentEditor
 from desk.ui.admin.people_editors import OwnCannedEditor
 from desk.ui.app import application, end_session, event_loop
 from desk.ui.connect import ConnectionDialog, Remembered
+from desk.ui.export import Cancelled, ExportProgress, Row, export_table
 from desk.ui.first_run import FirstAdministratorDialog
 from desk.ui.login import LoginDialog
 from desk.ui.main_window import MainWindow, ShortcutsDialog
@@ -103,6 +106,35 @@ async def shoot_relations(ctx: Context, window: MainWindow, editor: TicketEditor
     await settle(lambda: "will hold" in dialog.preview.text())
     save(dialog, out, "5-merge-dialog")
     dialog.reject()
+
+
+async def shoot_dashboard_and_export(window: MainWindow, out: Path) -> None:
+    """The dashboard dock (and a figure's tickets), then a long export's progress dialog over the window."""
+    panel = window.dashboard.panel
+    await panel.refresh()
+    await settle()
+    save(window.dashboard, out, "19-dashboard")
+    support = next(d for d in panel.figures.departments if d.name == "Support") if panel.figures else None
+    assert support is not None
+    panel.buttons[(support.department_id, Figure.OVERDUE)].click()
+    await settle(lambda: not window.queue.model.is_loading)
+    save(window, out, "19-dashboard-overdue-queue")
+
+    async def pages(on_total: Callable[[int], None]) -> AsyncIterator[list[Row]]:
+        """A million-ticket queue's pages, as they come from a busy server."""
+        on_total(1_000_000)
+        for start in range(0, 1_000_000, 5000):
+            await asyncio.sleep(0.05)
+            yield [(f"{n:06d}", "Card declined", None) for n in range(start, start + 5000)]
+
+    export = asyncio.ensure_future(export_table(window, out / "export.csv", ("Number", "Subject", "Due"), pages,
+                                                noun="tickets"))  # fmt: skip
+    await settle(lambda: any(d.isVisible() and d.value() > 100_000 for d in window.findChildren(ExportProgress)))
+    dialog = next(d for d in window.findChildren(ExportProgress) if d.isVisible())
+    save(dialog, out, "19-export-progress")
+    dialog.cancel()
+    with contextlib.suppress(Cancelled):
+        await export
 
 
 async def shoot(out: Path, url: str, *, only_relations: bool = False, only_reports: bool = False) -> None:
@@ -199,6 +231,7 @@ async def shoot(out: Path, url: str, *, only_relations: bool = False, only_repor
     window.run_search()
     await settle(lambda: not window.queue.model.is_loading)
     save(window, out, "3-search-by-relevance")
+    await shoot_dashboard_and_export(window, out)
 
     ticket = next(r for r in range(window.queue.model.rowCount()) if window.queue.model.ticket_id(r))
     window.open_ticket(window.queue.model.ticket_id(ticket) or 0)

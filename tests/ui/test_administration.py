@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 from typing import TypeVar
 
+import openpyxl
 import pytest
 from pytestqt.qtbot import QtBot
 from shiboken6 import isValid
@@ -18,7 +19,7 @@ from PySide6.QtWidgets import QComboBox, QMessageBox
 
 from desk.domain.canned import TEMPLATES
 from desk.domain.enums import InboundState, Queue
-from desk.domain.errors import PermissionDenied
+from desk.domain.errors import DeskError, PermissionDenied
 from desk.domain.people import UserForm
 from desk.domain.permissions import Right, SystemActor
 from desk.domain.queues import Criteria
@@ -456,6 +457,38 @@ def test_the_audit_log_exports_every_page_as_csv_for_excel(
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows[0][1:3] == ["Who", "Did"] and len(rows) == audit.PAGE + 6
     assert [row[3] for row in rows[1:]] == [f"team Shift «{n}»" for n in reversed(range(audit.PAGE + 5))]
+
+
+def test_the_sign_ins_export_to_excel_keeps_a_typed_formula_as_text(
+    ctx: Context, loop: qasync.QEventLoop, qtbot: QtBot, tmp_path: Path
+) -> None:
+    """Anyone can type a formula as a user name at the sign-in: exported, it stays text."""
+    attack = '=HYPERLINK("http://evil.example","Click")'
+    with pytest.raises(DeskError):
+        accounts.authenticate_agent(db_of(ctx), attack, "wrong password")
+    target = tmp_path / "sign-ins.xlsx"
+
+    async def scenario() -> None:
+        window = opened(ctx, qtbot)
+        window.choose("Audit log")
+        log = window.audit
+        log.kind.setCurrentIndex(log.kind.findText("Sign-ins"))
+        await until(lambda: log.table.rowCount() > 0, what="the sign-ins")
+        written: list[int] = []
+        log.exported.connect(written.append)
+        log.export(str(target))
+        await until(lambda: written, what="the export", timeout=60)
+        assert written == [log.table.rowCount()]
+        window.close()
+
+    run(loop, scenario())
+    book = openpyxl.load_workbook(target)
+    rows = list(book.worksheets[0].iter_rows())
+    assert [cell.value for cell in rows[0]][:3] == ["When", "Who", "Did"]
+    attempt = next(row for row in rows[1:] if row[1].value == attack.lower())  # user names are kept lower-case
+    assert attempt[1].data_type == "s" and attempt[1].quotePrefix  # text, and Excel keeps it text
+    assert attempt[2].value == "refused: no such account"
+    book.close()
 
 
 def test_a_mail_template_is_previewed_on_a_real_ticket_and_saved(

@@ -7,6 +7,7 @@ import csv
 import subprocess
 from pathlib import Path
 
+import openpyxl
 import pytest
 from pytestqt.qtbot import QtBot
 
@@ -115,12 +116,16 @@ def test_another_report_by_period_and_its_csv_and_pdf(
         assert window.table_data is not None and window.table_data.total is not None
         assert any(v for v in window.table_data.total.values)
 
-        window.export_csv(tmp_path / "report.csv")
+        window.export(tmp_path / "report.csv")
         await until(lambda: (tmp_path / "report.csv").exists(), what="the CSV")
         with (tmp_path / "report.csv").open(encoding="utf-8-sig") as file:
             written = list(csv.reader(file))
         assert written[0] == ["Month", *window.table_data.column_labels]
         assert len(written) == len(window.table_data.rows) + 2  # the header and the total
+        window.export(tmp_path / "report.xlsx")
+        await until(lambda: (tmp_path / "report.xlsx").exists(), what="the workbook")
+        sheet = openpyxl.load_workbook(tmp_path / "report.xlsx", read_only=True).worksheets[0]
+        assert [cell.value for cell in next(sheet.iter_rows())] == written[0]
 
         pages = window.printer().write_pdf(tmp_path / "report.pdf")
         assert pages >= 1

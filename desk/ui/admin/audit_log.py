@@ -26,7 +26,7 @@ from desk.domain.errors import DeskError
 from desk.domain.staff import AuditEntry, AuditKind, SignInEntry
 from desk.services import audit
 from desk.ui import icons, theme
-from desk.ui.export import write_csv
+from desk.ui.export import Cancelled, ask_path, export_table
 from desk.ui.labels import when
 from desk.ui.tasks import Context, async_slot
 from desk.ui.widgets import label, plain_tip
@@ -106,10 +106,8 @@ class AuditLog(QWidget):
         layout.addLayout(filters)
         layout.addWidget(self.pages, 1)
         layout.addWidget(self.message)
-        self.export_button = QPushButton("Export CSV…")
-        self.export_button.setToolTip(
-            "Everything the filter shows, every page of it, as a CSV file (UTF-8, for Excel too)"
-        )
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Everything the filter shows, every page of it, as a CSV or Excel file")
         self.export_button.clicked.connect(self.ask_export)
         row = QHBoxLayout()
         row.addWidget(self.more)
@@ -125,18 +123,20 @@ class AuditLog(QWidget):
     async def load_more(self) -> None:
         await self.load_list(more=True)
 
-    async def _page(self, before: int | None) -> Sequence[AuditEntry | SignInEntry]:
-        """A page of what the filter shows, older than the entry `before` (None: the newest)."""
-        kind = self.kind.currentData()
+    async def _page(self, before: int | None, kind: str | None, text: str) -> Sequence[AuditEntry | SignInEntry]:
+        """A page of entries of `kind` (the filter's data) matching `text`, older than the entry `before` (None:
+        the newest)."""
         if kind == SIGN_INS:
-            return await self._ctx.call(audit.sign_ins, text=self.search.text(), before_id=before)
+            return await self._ctx.call(audit.sign_ins, text=text, before_id=before)
         of_kind = AuditKind(kind) if kind else None  # a combo's data comes back as the enum's str
-        return await self._ctx.call(audit.audit_log, kind=of_kind, text=self.search.text(), before_id=before)
+        return await self._ctx.call(audit.audit_log, kind=of_kind, text=text, before_id=before)
 
     async def _all_pages(self) -> AsyncIterator[list[tuple[str, ...]]]:
-        """Every entry the filter shows, a page of table cells at a time."""
+        """Every entry the filter shows now (changing it later does not change the export), a page of table cells
+        at a time."""
+        kind, text = self.kind.currentData(), self.search.text()
         before = None
-        while page := await self._page(before):
+        while page := await self._page(before, kind, text):
             yield [_cells(entry) for entry in page]
             if len(page) < audit.PAGE:
                 return
@@ -145,7 +145,7 @@ class AuditLog(QWidget):
     async def load_list(self, *, more: bool = False) -> None:
         before = self.entries[-1].id if more and self.entries else None
         try:
-            page = await self._page(before)
+            page = await self._page(before, self.kind.currentData(), self.search.text())
         except DeskError as error:
             if isValid(self):
                 self.message.setText(str(error))
@@ -175,20 +175,17 @@ class AuditLog(QWidget):
         self.pages.setCurrentWidget(self.table if entries else self.empty)
 
     def ask_export(self) -> QFileDialog:
-        chooser = QFileDialog(self, "Export the audit log", "audit.csv", "CSV files (*.csv)")
-        chooser.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        chooser.setDefaultSuffix("csv")
-        chooser.fileSelected.connect(self.export)
-        chooser.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        chooser.open()
-        return chooser
+        name = "sign-ins.csv" if self.kind.currentData() == SIGN_INS else "audit.csv"
+        return ask_path(self, "Export the audit log", name, self.export)
 
     @async_slot
     async def export(self, path: str) -> None:
-        """Write every entry the filter shows to `path` as CSV (desk.ui.export)."""
+        """Write every entry the filter shows to `path`, CSV or XLSX (desk.ui.export), with its progress."""
         self.export_button.setEnabled(False)
         try:
-            written = await write_csv(path, COLUMNS, self._all_pages())
+            written = await export_table(self, path, COLUMNS, lambda _on_total: self._all_pages(), noun="entries")
+        except Cancelled:
+            return
         except (DeskError, OSError) as error:
             if isValid(self):
                 self.message.setText(f"The export stopped: {error}")

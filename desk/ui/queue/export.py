@@ -1,75 +1,47 @@
-"""A queue or search as the table shows it (same tickets, same order), written to CSV a page of 500 at a time with
-a progress bar that cancels (File › Export as CSV…; desk.ui.export writes the file)."""
+"""A queue or search as the table shows it (same tickets, same order), exported to CSV or XLSX (File › Export the
+list…): read through `queues.export_page` in keyset pages of up to 5,000, written by desk.ui.export as they arrive."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from datetime import datetime
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
-from shiboken6 import isValid
+from PySide6.QtWidgets import QWidget
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QProgressDialog, QWidget
-
-from desk.domain.views import QueueRow
 from desk.services import queues
-from desk.ui.export import write_csv
+from desk.ui.export import PageSource, Row, export_table
 from desk.ui.queue.model import QueueQuery
 from desk.ui.tasks import Context
 
+# The columns of desk.domain.views.ExportRow.
 HEADER = ("Number", "Subject", "Requester", "Requester email", "Priority", "Status", "Department", "Assignee",
           "Team", "Due", "Overdue", "Opened", "Updated")  # fmt: skip
 
 
-def _moment(moment: datetime | None) -> str:
-    """A time as spreadsheets read it, in this computer's time zone."""
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment is not None else ""
+def ticket_pages(ctx: Context, query: QueueQuery) -> PageSource:
+    """The query's tickets a page at a time, as rows of cells (desk.ui.export.PageSource)."""
 
-
-def cells(row: QueueRow) -> tuple[str, ...]:
-    return (row.number, row.subject, row.requester, row.requester_email, row.priority, row.status, row.department,
-            row.assignee or "", row.team or "", _moment(row.due), "yes" if row.overdue else "",
-            _moment(row.created_at), _moment(row.updated_at))  # fmt: skip
-
-
-async def pages(
-    ctx: Context, query: QueueQuery, on_total: Callable[[int], None]
-) -> AsyncIterator[list[tuple[str, ...]]]:
-    """The query's tickets a page at a time, as rows of cells; `on_total` hears how many there are in all."""
-    if query.ranked_search is not None:  # a search shows its best matches: those
-        found = await ctx.call(queues.search_tickets, query.ranked_search, limit=queues.MAX_PAGE)
-        on_total(len(found.rows))
-        yield [cells(row) for row in found.rows]
-        return
-    cursor = None
-    while True:
-        page = await ctx.call(queues.queue_page, query.criteria, sort=query.sort, descending=query.descending,
-                              cursor=cursor, limit=queues.MAX_PAGE)  # fmt: skip
-        on_total(page.total)
-        yield [cells(row) for row in page.rows]
-        if page.next_cursor is None:
+    async def pages(on_total: Callable[[int], None]) -> AsyncIterator[Sequence[Row]]:
+        if query.ranked_search is not None:  # a search shows its best matches: those
+            found = await ctx.call(queues.export_search, query.ranked_search)
+            on_total(found.total)
+            yield found.rows
             return
-        cursor = page.next_cursor
+        cursor = None
+        while True:
+            page = await ctx.call(queues.export_page, query.criteria, sort=query.sort, descending=query.descending,
+                                  cursor=cursor, limit=queues.EXPORT_PAGE)  # fmt: skip
+            if cursor is None:
+                on_total(page.total)
+            yield page.rows
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    return pages
 
 
 async def export_queue(ctx: Context, query: QueueQuery, path: str | Path, parent: QWidget) -> int:
-    """Write the query's tickets to `path` with a progress dialog; how many. Cancelled: desk.ui.export.Cancelled,
-    and `path` is left as it was."""
-    progress = QProgressDialog("Exporting tickets…", "Cancel", 0, 0, parent)
-    progress.setWindowTitle("Export as CSV")
-    progress.setWindowModality(Qt.WindowModality.WindowModal)
-    progress.setMinimumDuration(300)  # a small queue is written before the dialog would show
-
-    def keep_going(written: int) -> bool:
-        if not isValid(progress):
-            return False
-        progress.setValue(min(written, progress.maximum()))
-        return not progress.wasCanceled()
-
-    try:
-        return await write_csv(path, HEADER, pages(ctx, query, progress.setMaximum), keep_going)
-    finally:
-        if isValid(progress):
-            progress.close()
-            progress.deleteLater()
+    """Write the query's tickets to `path` (CSV, or XLSX for a .xlsx name) with a progress dialog; how many.
+    Cancelled: desk.ui.export.Cancelled, and `path` is left as it was."""
+    return await export_table(parent, path, HEADER, ticket_pages(ctx, query), noun="tickets")

@@ -33,6 +33,7 @@ class ServiceQueueLoader(QObject):
         self.model: QueueModel | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._generation = 0
+        self._stopped = False
 
     def load_first(self, generation: int, query: QueueQuery, limit: int) -> None:
         self._start(generation, self._first(generation, query, limit))
@@ -47,13 +48,18 @@ class ServiceQueueLoader(QObject):
         self._start(generation, self._rows(generation, first, last, list(ids)))
 
     def cancel(self) -> None:
-        """Stop every fetch (the pane is closing): nothing they return is used."""
+        """Stop every fetch, and start none later (the pane is closing: a view painting as it is torn down would
+        otherwise ask for rows once the loop has stopped): nothing they return is used."""
+        self._stopped = True
         for task in self._tasks:
             task.cancel()
 
     # --- private ----------------------------------------------------------------------------------------------
 
     def _start(self, generation: int, work: Coroutine[Any, Any, None]) -> None:
+        if self._stopped:
+            work.close()
+            return
         if generation > self._generation:
             # Latest wins: the threads finish their statement, but nothing they return is used.
             self._generation = generation

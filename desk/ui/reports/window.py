@@ -4,7 +4,7 @@ bar or a figure opens those tickets as a queue in the main window; CSV export, p
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from desk.domain.errors import DeskError
 from desk.domain.reports import GROUPINGS, Grouping, ReportKind, ReportQuery, ReportTable
 from desk.services import reports
 from desk.ui import icons, labels
-from desk.ui.export import write_csv
+from desk.ui.export import Cancelled, ask_path, export_table, rows_in_pages
 from desk.ui.reports.chart import BarChart, figure_text
 from desk.ui.reports.printing import ReportPrinter
 from desk.ui.tasks import Context, async_slot
@@ -126,7 +126,7 @@ class ReportsWindow(QMainWindow):
         self.comments.hide()
         self.status = label("", "muted", wrap=True)
 
-        self.export_button = QPushButton(icons.icon("saved"), labels.tr("Export CSV…"))
+        self.export_button = QPushButton(icons.icon("saved"), labels.tr("Export…"))
         self.print_button = QPushButton(labels.tr("Print…"))
         self.pdf_button = QPushButton(labels.tr("Save as PDF…"))
         self.export_button.clicked.connect(self.ask_export)
@@ -314,23 +314,16 @@ class ReportsWindow(QMainWindow):
         if self.table_data is None:
             return None
         name = f"{self.table_data.query.kind.value}-report.csv"
-        chooser = QFileDialog(self, labels.tr("Export the report as CSV"), name, "CSV files (*.csv)")
-        chooser.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        chooser.setDefaultSuffix("csv")
-        chooser.fileSelected.connect(lambda path: self.export_csv(Path(path)))
-        chooser.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        chooser.open()
-        return chooser
+        return ask_path(self, labels.tr("Export the report"), name, lambda path: self.export(Path(path)))
 
     @async_slot
-    async def export_csv(self, path: Path) -> None:
+    async def export(self, path: Path) -> None:
+        """The report's table (and its total) to CSV or, for a .xlsx name, an Excel workbook."""
         header, rows = self.csv_rows()
-
-        async def pages() -> AsyncIterator[Sequence[Sequence[str]]]:
-            yield rows
-
         try:
-            written = await write_csv(path, header, pages())
+            written = await export_table(self, path, header, rows_in_pages(rows), noun="rows")
+        except Cancelled:
+            return
         except OSError as error:
             self.status.setText(f"The export stopped: {error}")
             return
