@@ -29,6 +29,7 @@ MAX_ACTIONS = 30
 MAX_VALUE = 1000  # characters of a condition's value
 MAX_TEXT = 10_000  # characters of an internal note a rule adds
 NAME_LENGTH = 120
+_ZERO = timedelta(0)
 
 
 class Trigger(enum.StrEnum):
@@ -146,7 +147,7 @@ class RuleForm:
     on_change: bool = False
     enabled: bool = True
 
-    @property
+    @functools.cached_property
     def triggers(self) -> frozenset[Trigger]:
         chosen = ((self.on_new_ticket, Trigger.NEW_TICKET), (self.on_message, Trigger.MESSAGE))
         return frozenset([t for on, t in chosen if on] + ([Trigger.CHANGE] if self.on_change else []))
@@ -216,6 +217,16 @@ class Facts:
     department_id: int | None = None
     status_id: int | None = None
     schedules: Mapping[int, Schedule | None] = field(default_factory=dict)  # None: a schedule since deleted
+
+    @functools.cached_property
+    def within(self) -> dict[int, bool]:
+        """Whether the moment is in each schedule's business hours, as conditions ask (see `in_hours`)."""
+        return {}
+
+    @functools.cached_property
+    def folded(self) -> dict[Field, str]:
+        """The text fields without case, folded once for all the conditions that look at them."""
+        return {f: _text(f, self).casefold() for f in TEXT_FIELDS}
 
     def after(self, action: Action) -> Facts:
         """The facts once the action changed the ticket (the next rules see the change)."""
@@ -309,7 +320,7 @@ def holds(condition: Condition, facts: Facts) -> bool:
     """Whether one condition holds on the facts."""
     field_, op, value = condition.field, condition.op, condition.value
     if field_ in TEXT_FIELDS:
-        return text_holds(op, value, _text(field_, facts))
+        return text_holds(op, value, _text(field_, facts), facts.folded[field_])
     if field_ == Field.BUSINESS_HOURS:
         within = in_hours(facts, int(value))
         return within if op == Op.IS else not within
@@ -318,8 +329,8 @@ def holds(condition: Condition, facts: Facts) -> bool:
     return same if op == Op.IS else not same
 
 
-def text_holds(op: Op, wanted: str, text: str) -> bool:
-    """A text condition, without regard to case."""
+def text_holds(op: Op, wanted: str, text: str, folded: str | None = None) -> bool:
+    """A text condition, without regard to case (`folded`: the text casefolded already)."""
     if op == Op.REGEX:
         try:
             return compiled(wanted).search(text[:MAX_REGEX_TEXT], timeout=REGEX_TIMEOUT) is not None
@@ -327,7 +338,7 @@ def text_holds(op: Op, wanted: str, text: str) -> bool:
             raise RuleProblem(f"The regular expression {wanted!r} took too long and was stopped.") from None
         except regex.error as error:
             raise RuleProblem(f"The regular expression {wanted!r} is not valid: {error}.") from None
-    folded, needle = text.casefold(), wanted.casefold()
+    folded, needle = text.casefold() if folded is None else folded, wanted.casefold()
     if op == Op.IS:
         return folded.strip() == needle.strip()
     if op == Op.IS_NOT:
@@ -343,9 +354,13 @@ def compiled(pattern: str) -> regex.Pattern[str]:
 
 
 def in_hours(facts: Facts, schedule_id: int) -> bool:
+    """Whether the event's moment is within the schedule's business hours (worked out once per schedule)."""
     if schedule_id not in facts.schedules or (schedule := facts.schedules[schedule_id]) is None:
         raise RuleProblem(f"The business hours it looks at (schedule {schedule_id}) no longer exist.")
-    return business_time_between(facts.moment, facts.moment + timedelta(seconds=1), schedule) > timedelta(0)
+    if schedule_id not in facts.within:
+        moment = facts.moment
+        facts.within[schedule_id] = business_time_between(moment, moment + timedelta(seconds=1), schedule) > _ZERO
+    return facts.within[schedule_id]
 
 
 def _text(field_: Field, facts: Facts) -> str:

@@ -79,15 +79,15 @@ def test_the_order_and_a_failing_rule_are_shown(ctx: Context, loop: qasync.QEven
         section, editor = section_of(window, "Rules", RuleEditor)
         await until(lambda: section.list.count() == 2, what="the rules")
         texts = [section.list.item(r).text() for r in range(section.list.count())]
-        assert texts == ["1. First (off)", "⚠ 2. Second"]
+        assert texts == ["1. First (off)", "2. Second — failing"]
         assert "took too long" in section.list.item(1).toolTip()
         section.list.setCurrentRow(1)
         await shows(section, "Second")
         assert editor.failure.isVisible() and "took too long" in editor.failure.text()
         qtbot.mouseClick(editor.up_button, Qt.MouseButton.LeftButton)
-        await until(lambda: section.list.item(0).text() == "⚠ 1. Second", what="moved up")
+        await until(lambda: section.list.item(0).text() == "1. Second — failing", what="moved up")
         assert [r.name for r in rules.list_rules(db, agent)] == ["Second", "First"]
-        assert editor.heading.text() == "Second" and editor.summary.text().startswith("Runs 1. in the order")
+        assert editor.heading.text() == "Second" and editor.summary.text().startswith("Number 1 in the order")
         assert rules.get_rule(db, agent, first.id).position == 1
         window.close()
 

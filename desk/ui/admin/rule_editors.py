@@ -73,7 +73,7 @@ FIELDS = {
     Field.BUSINESS_HOURS: "Received",
 }
 OPS = {Op.IS: "is", Op.IS_NOT: "is not", Op.CONTAINS: "contains", Op.STARTS_WITH: "starts with",
-       Op.REGEX: "matches (regular expression)"}  # fmt: skip
+       Op.REGEX: "matches regex"}  # fmt: skip
 HOURS_OPS = {Op.IS: "within the business hours", Op.IS_NOT: "outside the business hours"}
 CHANNELS = {Channel.MAIL: "Mail", Channel.PORTAL: "Support Center", Channel.API: "API", Channel.AGENT: "An agent"}
 ACTIONS = {
@@ -384,7 +384,7 @@ class RuleEditor(StaffEditor):
         return [
             Row(
                 r.id,
-                f"{'⚠ ' if r.error else ''}{place}. {r.name}{'' if r.enabled else ' (off)'}",
+                f"{place}. {r.name}{'' if r.enabled else ' (off)'}{' — failing' if r.error else ''}",
                 muted=not r.enabled,
                 tip=f"Failed {when(r.failed_at)}: {r.error}" if r.error else "",
             )
@@ -414,7 +414,7 @@ class RuleEditor(StaffEditor):
         form = details.form if details else RuleForm("", actions=())
         self.heading.setText(form.name or "New rule")
         self.summary.setText(
-            f"Runs {details.position + 1}. in the order; changed {when(details.updated_at)}."
+            f"Number {details.position + 1} in the order; changed {when(details.updated_at)}."
             if details
             else "Rules run in order on what arrives; a new rule runs after the others."
         )
