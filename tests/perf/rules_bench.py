@@ -44,27 +44,40 @@ def rule_forms(db: Database, count: int) -> list[RuleForm]:
         priority = session.scalar(select(Priority.id).where(Priority.is_default.is_(True)))
     minute = ScheduleForm("Monday's first minute", "UTC", (Interval(0, 0, 1),))  # "within" it never holds here
     schedule = ticket_setup.save_schedule(db, SYSTEM, None, minute).id
-    shapes = [
-        lambda n: (Condition(Field.SUBJECT, Op.CONTAINS, f"zebra {n}"), Condition(Field.BODY, Op.CONTAINS, f"quokka{n}"),
-                   Condition(Field.SENDER_DOMAIN, Op.IS, f"nowhere{n}.example")),
-        lambda n: (Condition(Field.BODY, Op.REGEX, rf"\border\s*#?{n:03d}\d{{7}}\b"),
-                   Condition(Field.SUBJECT, Op.STARTS_WITH, f"[ticket-{n}]"), Condition(Field.SENDER, Op.IS, f"x{n}@y.example")),
-        lambda n: (Condition(Field.ORGANIZATION, Op.CONTAINS, f"Globex {n}"), Condition(Field.CHANNEL, Op.IS, "api"),
-                   Condition(Field.SUBJECT, Op.REGEX, rf"^(urgent|asap)\s*{n}!+$")),
-        lambda n: (Condition(Field.DEPARTMENT, Op.IS_NOT, str(department)), Condition(Field.PRIORITY, Op.IS_NOT, str(priority)),
-                   Condition(Field.BODY, Op.CONTAINS, f"unsubscribe-{n}")),
-        lambda n: (Condition(Field.BUSINESS_HOURS, Op.IS, str(schedule)), Condition(Field.CHANNEL, Op.IS, "agent"),
-                   Condition(Field.SUBJECT, Op.IS, f"hello {n}")),
-    ]  # fmt: skip
+
+    def conditions(n: int) -> tuple[Condition, ...]:
+        shapes = (
+            (
+                Condition(Field.SUBJECT, Op.CONTAINS, f"zebra {n}"),
+                Condition(Field.BODY, Op.CONTAINS, f"quokka{n}"),
+                Condition(Field.SENDER_DOMAIN, Op.IS, f"nowhere{n}.example"),
+            ),
+            (
+                Condition(Field.BODY, Op.REGEX, rf"\border\s*#?{n:03d}\d{{7}}\b"),
+                Condition(Field.SUBJECT, Op.STARTS_WITH, f"[ticket-{n}]"),
+                Condition(Field.SENDER, Op.IS, f"x{n}@y.example"),
+            ),
+            (
+                Condition(Field.ORGANIZATION, Op.CONTAINS, f"Globex {n}"),
+                Condition(Field.CHANNEL, Op.IS, "api"),
+                Condition(Field.SUBJECT, Op.REGEX, rf"^(urgent|asap)\s*{n}!+$"),
+            ),
+            (
+                Condition(Field.DEPARTMENT, Op.IS_NOT, str(department)),
+                Condition(Field.PRIORITY, Op.IS_NOT, str(priority)),
+                Condition(Field.BODY, Op.CONTAINS, f"unsubscribe-{n}"),
+            ),
+            (
+                Condition(Field.BUSINESS_HOURS, Op.IS, str(schedule)),
+                Condition(Field.CHANNEL, Op.IS, "agent"),
+                Condition(Field.SUBJECT, Op.IS, f"hello {n}"),
+            ),
+        )
+        return shapes[n % len(shapes)]
+
+    note = (Action(ActionKind.NOTE, text="Looked at."),)
     return [
-        RuleForm(
-            f"Rule {n}",
-            shapes[n % len(shapes)](n),
-            (Action(ActionKind.NOTE, text="Looked at."),),
-            match_all=False,
-            on_new_ticket=True,
-            on_message=True,
-        )  # fmt: skip
+        RuleForm(f"Rule {n}", conditions(n), note, match_all=False, on_new_ticket=True, on_message=True)
         for n in range(count)
     ]
 
