@@ -3,17 +3,22 @@ refused fields shown under their row, the order changed, a failing rule marked, 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from pytestqt.qtbot import QtBot
 from sqlalchemy import func, select
 
 import qasync
 from PySide6.QtCore import Qt
 
+from desk.domain.enums import ActorKind, EventKind
 from desk.domain.rules import Action, ActionKind, Condition, Field, Op, RuleForm
 from desk.domain.staff import AuditKind
+from desk.domain.views import EventView
 from desk.services import audit, rules, staff, tickets
 from desk.storage.models import Rule, Ticket
 from desk.ui.admin.rule_editors import ActionRow, ConditionRow, RuleEditor
+from desk.ui.labels import describe
 from desk.ui.tasks import Context
 from tests.ui.conftest import db_of, run, until
 from tests.ui.test_administration import opened, section_of, shows
@@ -87,7 +92,8 @@ def test_the_order_and_a_failing_rule_are_shown(ctx: Context, loop: qasync.QEven
         qtbot.mouseClick(editor.up_button, Qt.MouseButton.LeftButton)
         await until(lambda: section.list.item(0).text() == "1. Second — failing", what="moved up")
         assert [r.name for r in rules.list_rules(db, agent)] == ["Second", "First"]
-        assert editor.heading.text() == "Second" and editor.summary.text().startswith("Number 1 in the order")
+        await until(lambda: editor.summary.text().startswith("Number 1 in the order"), what="shown again")
+        assert editor.heading.text() == "Second"
         assert rules.get_rule(db, agent, first.id).position == 1
         window.close()
 
@@ -148,3 +154,15 @@ def test_the_test_dialog_shows_what_would_happen_and_changes_nothing(
         window.close()
 
     run(loop, scenario())
+
+
+def test_the_thread_names_the_rule_that_acted() -> None:
+    moment = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    changed = EventView(1, EventKind.PRIORITY, ActorKind.SYSTEM, "System", moment,
+                        {"rule": "VIP", "before": {"name": "Normal"}, "after": {"name": "High"}})  # fmt: skip
+    replied = EventView(2, EventKind.RULE, ActorKind.SYSTEM, "System", moment,
+                        {"rule": "Acknowledge", "action": "canned", "detail": "Got it"})  # fmt: skip
+    noted = EventView(3, EventKind.RULE, ActorKind.SYSTEM, "System", moment, {"rule": "VIP", "action": "note"})
+    assert describe(changed) == "Rule “VIP” changed the priority from Normal to High"
+    assert describe(replied) == "Rule “Acknowledge” replied with “Got it”"
+    assert describe(noted) == "Rule “VIP” added an internal note"
