@@ -53,6 +53,7 @@ class EventKind(enum.StrEnum):
     OVERDUE = "overdue"
     FEEDBACK = "feedback"
     MAIL_FAILED = "mail_failed"  # an outgoing mail was given up on: agents must reach the person another way
+    RULE = "rule"  # a rule acted without changing a field: {"rule", "action", "detail"} (desk.domain.rules)
 
 
 # Events that move a ticket to another status; each records {"before": status, "after": status}.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 class DeskError(Exception):
@@ -63,6 +64,20 @@ class Locked(Conflict):
         self.holder_name = holder_name
         self.until = until
         self.can_take_over = can_take_over
+
+
+class Rejected(PermissionDenied):
+    """A rule refused a new ticket (desk.services.rules makes these). What was refused is kept all the same, once
+    the refused transaction is rolled back: see `keep`."""
+
+    @property
+    def reason(self) -> str:
+        """Why it was refused, as the kept record says."""
+        return str(self)
+
+    def keep(self, session: Any, *, copy: bool = True) -> None:
+        """Keep the refused submission in this session (`copy`: a copy of it, where nothing else stores it, as
+        mail intake stores its mail) and ban its sender when the rule says so."""
 
 
 class SchemaMismatch(DeskError):

@@ -143,6 +143,7 @@ class SystemActor:
     """The worker and mail intake acting on their own: allowed everything, recorded as the system."""
 
     name: str = "System"
+    rule: str | None = None  # acting for this rule: every event it records names the rule
 
 
 Actor = AgentActor | UserActor | SystemActor

@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql import ColumnElement
 
 from desk.domain.enums import ActorKind, EventKind
-from desk.domain.errors import Conflict, ConflictInfo, FieldChange, Invalid, NotFound, PermissionDenied
+from desk.domain.errors import Conflict, ConflictInfo, FieldChange, Invalid, NotFound, PermissionDenied, Rejected
 from desk.domain.permissions import Actor, AgentActor, Perm, SystemActor, UserActor
 from desk.storage import changes
 from desk.storage.db import Database, is_retryable
@@ -50,6 +50,10 @@ def command(fn: Callable[Concatenate[Session, P], R]) -> Callable[Concatenate[Da
             try:
                 with db.transaction(write=True) as session:
                     return fn(session, *args, **kwargs)
+            except Rejected as rejected:  # the refused submission is kept, though nothing else of it is
+                with db.transaction(write=True) as session:
+                    rejected.keep(session)
+                raise
             except (DBAPIError, StaleDataError) as error:
                 retry = isinstance(error, StaleDataError) or is_retryable(error)
                 if not retry or attempt == ATTEMPTS - 1:
@@ -218,6 +222,8 @@ def record_event(
     if note is not None and len(note) > MAX_NOTE:
         raise Invalid(f"A note can hold {MAX_NOTE:,} characters; shorten it.", {"note": "Shorten the note."})
     moment = at or now()
+    if isinstance(actor, SystemActor) and actor.rule is not None:
+        data = {**(data or {}), "rule": actor.rule}
     ticket.updated_at = moment
     if session.is_modified(ticket):
         session.flush()  # bumps ticket.version, which the event records for conflict reports

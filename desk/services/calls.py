@@ -51,6 +51,7 @@ from desk.services import (
     queues,
     reference,
     reports,
+    rules,
     staff,
     ticket_setup,
     tickets,
@@ -133,6 +134,12 @@ EXPOSED: tuple[Callable[..., Any], ...] = (
     reference.choices,
     reference.find_users,
     reference.requester_tickets,
+    rules.delete_rule,
+    rules.get_rule,
+    rules.list_rules,
+    rules.move_rule,
+    rules.save_rule,
+    rules.try_rules,
     staff.change_own_password,
     staff.delete_department,
     staff.department_members,
@@ -193,7 +200,7 @@ EXPOSED: tuple[Callable[..., Any], ...] = (
     tickets.transfer,
     worker.status,
 )
-WITHHELD = frozenset({"at"})
+WITHHELD = frozenset({"at", "arrival"})  # `arrival`: the channel is the server's to say (the API's, mail's)
 UNFIT = "The call's arguments do not fit the service."
 NOT_UNDERSTOOD = "The Desk server gave an answer this Desk does not understand."
 PARTS = "Desk-Parts"  # a header: the byte lengths of a body's JSON document and of each file after it
@@ -226,7 +233,7 @@ ADMINISTRATION: tuple[str, ...] = tuple(
         name
         for name in SERVICES
         if name.split(".")[0]
-        in {"audit", "canned", "intake", "mailboxes", "notifications", "people", "staff", "ticket_setup"}
+        in {"audit", "canned", "intake", "mailboxes", "notifications", "people", "rules", "staff", "ticket_setup"}
         and name not in AGENTS_OWN
     )
 )

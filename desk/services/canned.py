@@ -149,7 +149,7 @@ def canned_for_ticket(session: Session, actor: Actor, ticket_id: int) -> tuple[C
     agent = require_agent(actor)
     ticket = load_ticket(session, actor, ticket_id)
     require_perm(actor, ticket, Perm.TICKET_REPLY, "reply to tickets")
-    values = _variables(session, agent, ticket)
+    values = variables(session, ticket, agent.name, agent.id)
     rows = session.scalars(
         select(CannedResponse)
         .where(
@@ -165,25 +165,26 @@ def canned_for_ticket(session: Session, actor: Actor, ticket_id: int) -> tuple[C
     return tuple(CannedText(row.id, row.title, render(row.body, values)) for row in rows)
 
 
-def _variables(session: Session, agent: AgentActor, ticket: Ticket) -> dict[str, Any]:
+def variables(session: Session, ticket: Ticket, agent_name: str, agent_id: int | None) -> dict[str, Any]:
     """CANNED_VARIABLES' values on this ticket: the ones a mail about it is filled with, under the names the
-    canned editor shows, and the calling agent's name and the ticket's due time."""
-    mail = outbound.variables(session, ticket, agent.name, "")
+    canned editor shows, and the answering agent's name (a rule's: whom it signs with) and the ticket's due time
+    (in that agent's time zone, if one answers)."""
+    mail = outbound.variables(session, ticket, agent_name, "")
     values = {
         **mail,
         "user.name": mail["requester.name"],
         "user.email": mail["requester.email"],
-        "agent.name": agent.name,
+        "agent.name": agent_name,
     }
     if ticket.due_at != NO_DUE:
-        values["ticket.due"] = due_text(ticket.due_at, _zone(session, agent, ticket))
+        values["ticket.due"] = due_text(ticket.due_at, _zone(session, agent_id, ticket))
     return {name: values[name] for name in CANNED_VARIABLES if name in values}
 
 
-def _zone(session: Session, agent: AgentActor, ticket: Ticket) -> str:
+def _zone(session: Session, agent_id: int | None, ticket: Ticket) -> str:
     """The time zone a due time is told in: the agent's own (as they read dates), else the one the ticket's SLA
     clock runs in (its business hours'), else UTC; the text names it, so the requester reads it right anyway."""
-    own = session.get(Agent, agent.id)
+    own = session.get(Agent, agent_id) if agent_id is not None else None
     if own is not None and own.timezone:
         return own.timezone
     plan = session.get(SlaPlan, ticket.sla_id) if ticket.sla_id is not None else None

@@ -16,6 +16,7 @@ from desk.domain.enums import CollaboratorRole, EntryKind, EventKind, Recipients
 from desk.domain.errors import Invalid, NotFound, PermissionDenied
 from desk.domain.inputs import storable
 from desk.domain.permissions import Actor, AgentActor, Perm, SystemActor, UserActor
+from desk.domain.rules import Arrival
 from desk.domain.timespent import check_minutes
 from desk.domain.views import AttachmentView, EntryView, TicketView, Upload
 from desk.services import following, reference, richtext, settings, sla
@@ -190,7 +191,8 @@ def _posted_before(session: Session, actor: Actor, ticket: Ticket, client_key: s
     return ticket_view(session, ticket, actor)
 
 
-def _recipients(session: Session, ticket: Ticket, choice: Recipients) -> list[str]:
+def addressees(session: Session, ticket: Ticket, choice: Recipients) -> list[str]:
+    """Whom a reply goes to: the requester, and the people copied (ALL), or no one."""
     if choice == Recipients.NONE:
         return []
     requester = session.get(User, ticket.requester_id)
@@ -260,7 +262,7 @@ def post_reply(
             attachments=attachments,
             at=moment,
             agent_id=agent.id,
-            recipients=_recipients(session, ticket, recipients),
+            recipients=addressees(session, ticket, recipients),
             client_key=client_key,
             minutes=minutes,
         )
@@ -361,12 +363,14 @@ def add_message(
     attachments: Seq[Upload] = (),
     from_user_id: int | None = None,
     unverified: bool = False,
+    arrival: Arrival | None = None,
 ) -> TicketView:
     """A message from the end user (or from the mail intake on their behalf; `unverified`: mail whose From
     address nothing vouched for, shown so in the thread).
 
     It clears "answered", and reopens a resolved or closed ticket whose status allows it. A message to a ticket
-    merged into another goes to that one.
+    merged into another goes to that one. The rules that run on new messages look at it before anyone is told
+    (`arrival`: the channel, which mail intake names; the Support Center's otherwise).
     """
     if isinstance(actor, AgentActor):
         raise PermissionDenied("Agents post replies or internal notes, not user messages.")
@@ -403,6 +407,9 @@ def add_message(
     if status.state != StatusState.OPEN:
         reopen_to = session.get(Status, status.reopen_status_id or settings.get(session, "ticket.default_status_id"))
     _announce(session, actor, ticket, EntryKind.MESSAGE, reopen_to, moment)
+    from desk.services import rules  # the rules act through this module's services
+
+    rules.on_message(session, ticket, arrival or rules.arrival_of(actor), author_id, body, moment)
     outbound.on_message(session, ticket, body)
     return ticket_view(session, ticket, actor)
 

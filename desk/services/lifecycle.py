@@ -108,7 +108,15 @@ def set_status(
     new = status_for_change(session, actor, ticket, status_id)
     check_version(session, ticket, expected_version)
     apply_status(session, actor, ticket, new, now(), note)
+    _changed(session, actor, ticket)
     return ticket_view(session, ticket, actor)
+
+
+def _changed(session: Session, actor: Actor, ticket: Ticket) -> None:
+    """An agent's change of the status: the rules that run on changes look at it."""
+    from desk.services import rules  # the rules act through this module's services
+
+    rules.on_change(session, actor, ticket)
 
 
 def _to_setting(
@@ -118,6 +126,7 @@ def _to_setting(
     new = status_for_change(session, actor, ticket, settings.get(session, key))
     check_version(session, ticket, expected_version)
     apply_status(session, actor, ticket, new, now(), note)
+    _changed(session, actor, ticket)
     return ticket_view(session, ticket, actor)
 
 
@@ -171,6 +180,7 @@ def reopen(
     )
     check_version(session, ticket, expected_version)
     apply_status(session, actor, ticket, new, now(), note)
+    _changed(session, actor, ticket)
     return ticket_view(session, ticket, actor)
 
 

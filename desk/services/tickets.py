@@ -13,6 +13,7 @@ from desk.domain.enums import EntryKind, EventKind, TicketSource
 from desk.domain.errors import Invalid, NotFound, PermissionDenied
 from desk.domain.inputs import one_line, storable, subject_problem
 from desk.domain.permissions import PERM_ACTIONS, Actor, AgentActor, Perm, UserActor
+from desk.domain.rules import Arrival
 from desk.domain.views import TicketView, Upload
 from desk.services import numbering, settings, sla
 from desk.services.accounts import find_or_create_user
@@ -94,10 +95,13 @@ def open_ticket(
     body_html: str | None = None,
     attachments: Seq[Upload] = (),
     at: datetime | None = None,
+    arrival: Arrival | None = None,
 ) -> TicketView:
     """Open a ticket as an end user (their own), an agent (on behalf of a user) or the system (mail intake).
 
-    Help-topic defaults fill what is not given: department, priority, SLA plan and auto-assignment.
+    Help-topic defaults fill what is not given: department, priority, SLA plan and auto-assignment. Then the rules
+    run (`arrival`: the channel, which the API and mail intake name; the others' is the actor's), before anyone is
+    told of the ticket; Rejected when one of them rejects it.
     """
     requester_missing = not isinstance(actor, UserActor) and requester_email is None
     subject, body = _validate_text(subject, body, requester_missing=requester_missing)
@@ -192,8 +196,24 @@ def open_ticket(
         },
         at=moment,
     )
+    route(session, actor, ticket, arrival, body, attachments, moment)
     outbound.on_ticket_opened(session, ticket, by_requester=not isinstance(actor, AgentActor), message=body)
     return ticket_view(session, ticket, actor)
+
+
+def route(
+    session: Session,
+    actor: Actor,
+    ticket: Ticket,
+    arrival: Arrival | None,
+    body: str,
+    attachments: Seq[Upload],
+    moment: datetime,
+) -> None:
+    """Where a new ticket goes before anyone is told of it: the administrators' rules, in their order."""
+    from desk.services import rules  # the rules act through this module's services
+
+    rules.on_new_ticket(session, ticket, arrival or rules.arrival_of(actor), body, attachments, moment)
 
 
 # The rows `open_ticket` looks up, by the same defaults, in one statement; `session.get` then finds them in the
@@ -289,6 +309,9 @@ def _finish(
     note: str | None,
 ) -> TicketView:
     record_event(session, actor, ticket, kind, {"before": before, "after": after}, note=note)
+    from desk.services import rules  # the rules act through this module's services
+
+    rules.on_change(session, actor, ticket)
     if kind == EventKind.ASSIGNED:
         outbound.on_assigned(session, ticket, getattr(actor, "id", None), actor.name)
     elif kind == EventKind.TRANSFERRED:

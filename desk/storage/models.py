@@ -708,6 +708,27 @@ class CannedResponse(Base):
     updated_at: Mapped[datetime]
 
 
+class Rule(Base):
+    """An administrator's rule (desk.domain.rules), run in `position` order on the events it names. `error` and
+    `failed_at`: why it failed last, and since when (cleared when it next runs well or is saved)."""
+
+    __tablename__ = "rules"
+    __table_args__ = (Index("ix_rules_enabled_position", "enabled", "position", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    position: Mapped[int]
+    enabled: Mapped[bool] = mapped_column(default=True)
+    match_all: Mapped[bool] = mapped_column(default=True)
+    on_new_ticket: Mapped[bool] = mapped_column(default=True)
+    on_message: Mapped[bool] = mapped_column(default=False)
+    on_change: Mapped[bool] = mapped_column(default=False)
+    conditions: Mapped[Any] = mapped_column(JSONText())  # [{"field", "op", "value"}]
+    actions: Mapped[Any] = mapped_column(JSONText())  # [{"kind", "target_id", "text"}]
+    error: Mapped[str | None] = mapped_column(Text)
+    failed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
 class AdminAudit(Base):
     """One administrative change: who, when, what (a kind of thing and its name) and each field's before → after."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -105,9 +106,24 @@ def _name(value: Any) -> str:
     return "nobody" if value is None else str(value)
 
 
+# What a rule did that changed no field (desk.domain.rules.ActionKind values; "detail" fills in the {})
+_RULE_DID = {
+    "note": "added an internal note",
+    "canned": "replied with “{}”",
+    "ban": "banned {}",
+    "stop": "stopped the rules after it",
+}
+
+
 def describe(event: EventView) -> str:
-    """One line for a system event in the thread: who did what, from what to what."""
+    """One line for a system event in the thread: who did what, from what to what (a rule's action names the
+    rule as who did it)."""
     data = event.data
+    if data.get("rule"):
+        event = replace(event, actor=f"Rule “{data['rule']}”")
+    if event.kind == EventKind.RULE:
+        did = _RULE_DID.get(str(data.get("action")), str(data.get("action")))
+        return f"{event.actor} {did.format(data.get('detail', ''))}"
     if event.kind in _CHANGED:
         before, after = data.get("before"), data.get("after")
         if event.kind == EventKind.ASSIGNED and before is None:

@@ -59,6 +59,7 @@ from desk.domain.inputs import MAX_CURSOR, MAX_ID, storable, utc_moment
 from desk.domain.permissions import AgentActor
 from desk.domain.queues import Criteria
 from desk.domain.reports import GROUPINGS, Grouping, ReportKind, ReportQuery
+from desk.domain.rules import Arrival, Channel
 from desk.domain.timespent import MAX_MINUTES
 from desk.services import accounts, api_tokens, calls, entries, lifecycle, queues, reference, reports, tickets
 from desk.services.base import command, within
@@ -642,6 +643,7 @@ def open_ticket(db: Db, agent: Agent, new: NewTicket, request: Request, response
             assignee_id=new.assignee_id,
             team_id=new.team_id,
             attachments=_uploads(request, new.attachments),
+            arrival=Arrival(Channel.API),
         )
     response.headers["Location"] = str(request.url_for("get_ticket", ticket_id=view.id))
     return _ticket(view)

@@ -27,6 +27,7 @@ from desk.domain.people import OrganizationForm, UserForm
 from desk.domain.permissions import Actor, Perm, Right
 from desk.domain.queues import Criteria
 from desk.domain.reports import Grouping, ReportKind, ReportQuery
+from desk.domain.rules import Action, ActionKind, RuleForm, RuleSample
 from desk.domain.staff import AgentForm, DepartmentForm, MemberForm, RoleForm, TeamForm
 from desk.domain.ticket_setup import CannedForm, Interval, PriorityForm, ScheduleForm, SlaForm, StatusForm, TopicForm
 from desk.domain.views import TicketView
@@ -49,6 +50,7 @@ from desk.services import (
     queues,
     reference,
     reports,
+    rules,
     staff,
     ticket_setup,
     tickets,
@@ -130,6 +132,10 @@ def _organization(world: World) -> int:
 
 def _canned(world: World) -> int:
     return canned.save_canned(world.db, world.admin, None, CannedForm(_unique(), "Thanks for waiting.")).id
+
+
+def _rule(world: World) -> int:
+    return rules.save_rule(world.db, world.admin, None, RuleForm(_unique(), actions=(Action(ActionKind.STOP),))).id
 
 
 def _spare_agent(world: World) -> int:
@@ -467,6 +473,16 @@ CASES: dict[str, tuple[Service, Call, set[str]]] = {
         lambda call, w, t: call(_month_volume(), None, "opened"),
         {"admin"},
     ),
+    "list_rules": (rules.list_rules, lambda call, w, t: call(), ADMINS),
+    "get_rule": (rules.get_rule, lambda call, w, t: call(_rule(w)), ADMINS),
+    "save_rule": (
+        rules.save_rule,
+        lambda call, w, t: call(None, RuleForm(_unique(), actions=(Action(ActionKind.STOP),))),
+        ADMINS,
+    ),
+    "delete_rule": (rules.delete_rule, lambda call, w, t: call(_rule(w)), ADMINS),
+    "move_rule": (rules.move_rule, lambda call, w, t: call(_rule(w), 0), ADMINS),
+    "try_rules": (rules.try_rules, lambda call, w, t: call(RuleSample(sender="a@b.example", subject="Hi")), ADMINS),
     "sign_ins": (audit.sign_ins, lambda call, w, t: call(text="alice"), ADMINS),
     "add_user": (
         accounts.add_user,
@@ -560,6 +576,7 @@ def test_every_service_is_in_the_matrix() -> None:
             audit,
             dashboard,
             reports,
+            rules,
         )
         for name, value in vars(module).items()
         if callable(value) and getattr(value, "__wrapped__", None) is not None and not name.startswith("_")

@@ -11,9 +11,10 @@ and the merge dialog, a ticket with time spent (a note refused without it where 
 new-ticket dialog with field errors, an empty search, the Following queue and a followed ticket with its followers,
 the keyboard shortcuts, the demo mailbox, the composer when mail is not set up, a ticket that came by mail (the
 demo's sink switched off for it), the API tokens (empty, then with a new token's secret), each section of the
-Administration window, the change-password, signature and own canned responses dialogs, and a long ticket printed
-to PDF; with --relations, only the screens up to the ticket, its linked tickets and the merge dialog. The theme
-comes from DESK_THEME (light / dark); the platform from QT_QPA_PLATFORM (xcb on Xvfb for real rendering).
+Administration window (the rules with a failing one, and their test dialog), the change-password, signature and
+own canned responses dialogs, and a long ticket printed to PDF; with --relations, only the screens up to the ticket,
+its linked tickets and the merge dialog. The theme comes from DESK_THEME (light / dark); the platform from
+QT_QPA_PLATFORM (xcb on Xvfb for real rendering).
 """
 
 from __future__ import annotations
@@ -42,7 +43,20 @@ from desk.domain.errors import Invalid
 from desk.domain.permissions import AgentActor
 from desk.domain.queues import Criteria
 from desk.domain.reports import Grouping, ReportKind
-from desk.services import accounts, entries, following, lifecycle, mailboxes, portal, queues, settings, staff, tickets
+from desk.domain.rules import Action, ActionKind, Condition, Field, Op, RuleForm
+from desk.services import (
+    accounts,
+    entries,
+    following,
+    lifecycle,
+    mailboxes,
+    portal,
+    queues,
+    rules,
+    settings,
+    staff,
+    tickets,
+)
 from desk.services.demo import LONG_THREAD_SUBJECT, build_demo
 from desk.services.mail import intake, sending
 from desk.storage.db import Database
@@ -50,6 +64,7 @@ from desk.storage.models import InboundMessage
 from desk.ui import theme
 from desk.ui.admin.editors import AgentEditor
 from desk.ui.admin.people_editors import OwnCannedEditor
+from desk.ui.admin.rule_editors import RuleEditor
 from desk.ui.app import application, end_session, event_loop
 from desk.ui.connect import ConnectionDialog, Remembered
 from desk.ui.export import Cancelled, ExportProgress, Row, export_table
@@ -330,8 +345,10 @@ async def shoot(out: Path, url: str, *, only_relations: bool = False, only_repor
     await settle(lambda: tokens.secret_panel.isVisible() and tokens.tokens)
     save(tokens, out, "13-api-tokens-secret")
     tokens.close()
+    add_rules(db)
     await shoot_administration(window, out)
     await shoot_reports(window, out)
+    await shoot_rule_test(window, out)
     await end_session(window, ctx)
     executor.shutdown()
 
@@ -497,6 +514,57 @@ def add_mail(db: Database) -> None:
     for mail in sending.due(db)[0]:
         if mail.recipients == ("nora.quinn@example.org",):
             sending.mark_failed(db, mail.id, "SMTPRecipientsRefused: 550 5.1.1 No such user", permanent=True)
+
+
+def add_rules(db: Database) -> None:
+    """Rules for the Rules section: routing, an out-of-hours note, spam rejected, and one whose pattern runs too
+    long on a message (so the list marks it failing)."""
+    admin = accounts.agent_by_username(db, "admin")
+    choices = staff.staff_choices(db, admin)
+    billing = next(d.id for d in choices.departments if d.name == "Billing")
+    high = next(p.id for p in choices.priorities if p.name == "High")
+    hours = choices.schedules[0].id
+    refunds = RuleForm(
+        "Refunds and invoices to Billing",
+        (Condition(Field.SUBJECT, Op.CONTAINS, "refund"), Condition(Field.SUBJECT, Op.REGEX, r"invoice\s*#?\d+")),
+        (Action(ActionKind.DEPARTMENT, billing), Action(ActionKind.PRIORITY, high)),
+        match_all=False,
+        on_message=True,
+    )
+    night = RuleForm(
+        "Out of hours",
+        (Condition(Field.BUSINESS_HOURS, Op.IS_NOT, str(hours)), Condition(Field.CHANNEL, Op.IS, "mail")),
+        (Action(ActionKind.NOTE, text="Arrived out of hours: answer first thing."),),
+    )
+    spam = RuleForm("Spam", (Condition(Field.SENDER_DOMAIN, Op.IS, "bulk-offers.example"),),
+                    (Action(ActionKind.REJECT), Action(ActionKind.BAN)))  # fmt: skip
+    broken = RuleForm("Order numbers", (Condition(Field.BODY, Op.REGEX, r"(x+x+)+y"),), (Action(ActionKind.STOP),))
+    old = RuleForm("Old routing (kept for reference)", actions=(Action(ActionKind.STOP),), enabled=False)
+    for form in (refunds, night, spam, broken, old):
+        rules.save_rule(db, admin, None, form)
+    tickets.open_ticket(db, admin, subject="Export log", body="x" * 5000, requester_email="ops@example.org")
+
+
+async def shoot_rule_test(window: MainWindow, out: Path) -> None:
+    """The rules' test dialog on a pasted message."""
+    admin = window.show_administration()
+    admin.resize(1100, 720)
+    admin.choose("Rules")
+    section = admin.sections["Rules"]
+    await settle(lambda: section.loaded_form is not None)
+    editor = section.editor
+    assert isinstance(editor, RuleEditor)
+    editor.open_test()
+    dialog = editor.dialog
+    assert dialog is not None
+    dialog.sender_edit.setText("kim.lee@example.com")
+    dialog.subject.setText("Refund for invoice #4471")
+    dialog.body.setPlainText("Hello,\n\nI was charged twice for invoice #4471. Please refund one.\n\nKim")
+    dialog.run()
+    await settle(lambda: dialog.results.count() > 0)
+    save(dialog, out, "16-admin-rules-test")
+    dialog.close()
+    admin.close()
 
 
 def main() -> None:

@@ -42,6 +42,7 @@ from desk.domain.errors import (
 from desk.domain.people import OrganizationForm, UserForm
 from desk.domain.permissions import AgentActor, Perm, SystemActor
 from desk.domain.queues import Criteria
+from desk.domain.rules import Action, ActionKind, Condition, Field, Op, RuleForm, RuleSample
 from desk.domain.staff import AgentForm, DepartmentForm, MemberForm, RoleForm, TeamForm
 from desk.domain.ticket_setup import (
     CannedForm,
@@ -70,6 +71,7 @@ from desk.services import (
     people,
     queues,
     reference,
+    rules,
     settings,
     staff,
     ticket_setup,
@@ -183,6 +185,9 @@ def read_cases(world: World, ticket: TicketView, other: TicketView) -> dict[Call
         canned.get_canned: ((canned.save_canned(world.db, world.admin, None, THANKS).id,), {}),
         canned.canned_for_ticket: ((ticket.id,), {}),
         notifications.mail_templates: ((), {}),
+        rules.list_rules: ((), {}),
+        rules.get_rule: ((rules.save_rule(world.db, world.admin, None, NOTE_RULE).id,), {}),
+        rules.try_rules: ((RuleSample(sender="new@x.example", subject="Printer", body="On fire"),), {}),
         notifications.notification_switches: ((), {}),
         notifications.preview_mail_template: (
             ("alert.new_ticket", "New: %{ticket.subject}", "%{message}"),
@@ -194,6 +199,9 @@ def read_cases(world: World, ticket: TicketView, other: TicketView) -> dict[Call
 SUPPORT = MailboxForm("Support", "support@x.example", imap_host="imap.x.example", imap_user="support")
 ACME = OrganizationForm("Acme", ("acme.example",), shares_tickets=True)
 THANKS = CannedForm("Thanks", "Thank you, %{user.name}.")
+NOTE_RULE = RuleForm(
+    "Printers", (Condition(Field.SUBJECT, Op.CONTAINS, "printer"),), (Action(ActionKind.NOTE, text="Toner?"),)
+)
 
 
 BERLIN = ScheduleForm(
@@ -373,6 +381,12 @@ WRITES: dict[Callable[..., Any], Write] = {
     ),
     canned.save_canned: lambda call, w, t: _saved(canned.get_canned)(call(None, CannedForm("Logs", "Send logs")), w),
     canned.delete_canned: _deleted(canned.save_canned, CannedForm("Gone", "x"), canned.get_canned),
+    rules.save_rule: lambda call, w, t: _saved(rules.get_rule)(call(None, replace(NOTE_RULE, name="Scanners")), w),
+    rules.delete_rule: _deleted(rules.save_rule, replace(NOTE_RULE, name="Gone"), rules.get_rule),
+    rules.move_rule: lambda call, w, t: (
+        call(rules.save_rule(w.db, w.admin, None, replace(NOTE_RULE, name=f"Moved {t.id}")).id, 0),
+        rules.list_rules(w.db, w.admin),
+    ),
     ticket_setup.delete_sla: _deleted(ticket_setup.save_sla, SlaForm("Gone", 8), ticket_setup.get_sla),
     ticket_setup.delete_schedule: _deleted(
         ticket_setup.save_schedule, replace(BERLIN, name="Gone"), ticket_setup.get_schedule

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 from desk.domain import mailthread
 from desk.domain.attachments import types_text
 from desk.domain.enums import CollaboratorRole, InboundState, SenderCheck, StatusState, TicketSource
-from desk.domain.errors import DeskError, Invalid, NotFound
+from desk.domain.errors import DeskError, Invalid, NotFound, Rejected
 from desk.domain.permissions import Actor, Right, SystemActor
+from desk.domain.rules import Arrival, Channel
 from desk.domain.views import InboundView
 from desk.services import entries, reference, tickets
 from desk.services.accounts import agent_actor, find_or_create_user, require_right
@@ -135,6 +136,9 @@ def _process(session: Session, inbound_id: int) -> InboundState:
     try:
         with session.begin_nested():  # a refusal leaves nothing of this message behind
             row.ticket_id = _post(session, mail, mailbox)
+    except Rejected as rejected:  # by a rule: the mail is kept, rejected, and no ticket opened
+        rejected.keep(session, copy=False)
+        return _set(row, InboundState.REJECTED, rejected.reason)
     except DeskError as error:
         return _set(row, InboundState.QUARANTINED, str(error))
     return _set(
@@ -197,6 +201,7 @@ def _post(session: Session, mail: ParsedMail, mailbox: Mailbox | None) -> int:
             attachments=mail.attachments,
             from_user_id=user.id,
             unverified=unverified,
+            arrival=Arrival(Channel.MAIL, mailbox.id if mailbox else None),
         )
         return view.id
     view = within(tickets.open_ticket)(
@@ -211,6 +216,7 @@ def _post(session: Session, mail: ParsedMail, mailbox: Mailbox | None) -> int:
         topic_id=mailbox.topic_id if mailbox else None,
         department_id=mailbox.department_id if mailbox and not mailbox.topic_id else None,
         attachments=mail.attachments,
+        arrival=Arrival(Channel.MAIL, mailbox.id if mailbox else None),
     )
     auto_responses = (OutboxMessage.ticket_id == view.id, OutboxMessage.kind == "auto_response")
     if mail.automatic:  # list mail and the like is posted, never answered

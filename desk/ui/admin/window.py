@@ -32,6 +32,7 @@ from desk.ui.admin.mail_editors import MailboxEditor
 from desk.ui.admin.mail_templates import NotificationEditor, TemplateEditor
 from desk.ui.admin.people_editors import CannedEditor, MembersEditor, OrganizationEditor, UserEditor
 from desk.ui.admin.quarantine import Quarantine
+from desk.ui.admin.rule_editors import RuleEditor
 from desk.ui.admin.section import Section
 from desk.ui.admin.ticket_editors import (
     PriorityEditor,
@@ -58,6 +59,7 @@ EDITORS: dict[str, type[StaffEditor]] = {
     "Statuses": StatusEditor,
     "Priorities": PriorityEditor,
     "Canned responses": CannedEditor,
+    "Rules": RuleEditor,
     "Mailboxes": MailboxEditor,
     "Mail templates": TemplateEditor,
     "Notifications": NotificationEditor,
@@ -68,7 +70,7 @@ MANAGER = ("Department members", "Canned responses")
 GROUPS = (
     ("People", ("Agents", "Teams", "Roles", "Department members", "End users", "Organizations")),
     ("Tickets", ("Departments", "Help topics", "SLA plans", "Business hours", "Statuses", "Priorities",
-                 "Canned responses", "Settings")),
+                 "Canned responses", "Rules", "Settings")),
     ("Mail", ("Mailboxes", "Mail templates", "Notifications", "Mail quarantine")),
     ("Records", ("Audit log",)),
 )  # fmt: skip
@@ -86,6 +88,7 @@ SECTION_ICONS = {
     "End users": "user",
     "Organizations": "team",
     "Canned responses": "message",
+    "Rules": "rule",
     "Mailboxes": "inbox",
     "Mail templates": "reply",
     "Notifications": "live",
@@ -159,7 +162,7 @@ class AdministrationWindow(QDialog):
         for editor in editors.values():
             editor.structure_changed.connect(self.refresh_choices)
         for name, editor in editors.items():
-            if isinstance(editor, AgentEditor | UserEditor | DepartmentEditor):
+            if isinstance(editor, AgentEditor | UserEditor | DepartmentEditor | RuleEditor):
                 editor.acted.connect(functools.partial(self._acted, self.sections[name]))
             if isinstance(editor, UserEditor):
                 editor.ticket_requested.connect(self.ticket_requested)
