@@ -14,10 +14,25 @@ CHANNEL = "desk_changes"
 
 
 def record(
-    session: Session, ticket_id: int | None, aspect: str, actor_kind: ActorKind, actor_id: int | None, at: datetime
+    session: Session,
+    ticket_id: int | None,
+    aspect: str,
+    actor_kind: ActorKind,
+    actor_id: int | None,
+    at: datetime,
+    *,
+    agent_id: int | None = None,
 ) -> None:
+    """A change to a ticket, told to whoever may see it; or (`agent_id`) one told to that agent only."""
     session.add(
-        Change(ticket_id=ticket_id, aspect=aspect, actor_kind=actor_kind.value, actor_id=actor_id, created_at=at)
+        Change(
+            ticket_id=ticket_id,
+            aspect=aspect,
+            actor_kind=actor_kind.value,
+            actor_id=actor_id,
+            created_at=at,
+            agent_id=agent_id,
+        )
     )
     if session.get_bind().dialect.name == "postgresql":
         # Delivered to listeners only when this transaction commits, and never if it rolls back.
