@@ -143,6 +143,7 @@ def style_sheet() -> str:
     QPushButton:focus {{ padding: 3px 11px; }}
     QPushButton[role="primary"]:focus {{ border: 2px solid {t("text")}; padding: 3px 12px; }}
     QToolButton:focus {{ border: 2px solid {t("focus")}; border-radius: 4px; }}
+    QToolButton[role="unread"] {{ color: {t("accent")}; font-weight: 600; }}
     QTextEdit:focus, QPlainTextEdit:focus, QAbstractItemView:focus, QListView#queueList:focus {{
         border: 2px solid {t("focus")}; }}
     *[invalid="true"] {{ border: 1px solid {t("danger")}; }}
