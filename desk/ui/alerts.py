@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desk.domain.alerts import AlertChoice, AlertList, AlertView
+from desk.domain.alerts import KINDS, AlertChoice, AlertList, AlertView
 from desk.domain.canned import ABOUT
 from desk.domain.errors import DeskError
 from desk.services import alerts
@@ -83,10 +83,12 @@ class AlertsPopup(QFrame):
         self.list = QListWidget()
         self.list.setAccessibleName("Recent alerts")
         self.list.setWordWrap(True)
+        self.list.setSpacing(3)
         self.list.itemActivated.connect(self._activated)
         self.list.itemClicked.connect(self._activated)
         self.empty = label("No alerts yet. File › My alerts… chooses which you get here.", "empty", wrap=True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._shown: dict[int, AlertView] = {}
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.list, 1)
@@ -96,7 +98,7 @@ class AlertsPopup(QFrame):
     def show_alerts(self, listed: AlertList) -> None:
         self.list.clear()
         for alert in listed.alerts:
-            item = QListWidgetItem(icons.icon("message" if alert.read else "new"), self._line(alert))
+            item = QListWidgetItem(self._line(alert))
             item.setData(ALERT_ID, alert.id)
             item.setData(TICKET_ID, alert.ticket_id)
             item.setToolTip(plain_tip(alert.text))
@@ -142,7 +144,7 @@ class AlertsButton(QToolButton):
         self.popup.opened.connect(self.open_alert)
         self.popup.all_read.connect(self.mark_all_read)
         self.clicked.connect(self.show_popup)
-        self._show_count()
+        self._show(self.listed)
 
     @property
     def loaded(self) -> bool:
@@ -269,10 +271,13 @@ class AlertChoicesDialog(QDialog):
             intro += " This desktop shows no notifications: Desk says new alerts in its status bar."
         self.grid = QGridLayout()
         self.grid.setHorizontalSpacing(18)
+        self.grid.setVerticalSpacing(8)
         self.grid.addWidget(label("Alert", "section"), 0, 0)
         self.grid.addWidget(label("By mail", "section"), 0, 1, Qt.AlignmentFlag.AlignHCenter)
         self.grid.addWidget(label("In Desk", "section"), 0, 2, Qt.AlignmentFlag.AlignHCenter)
         self.grid.setColumnStretch(0, 1)
+        for kind in KINDS:
+            self._add_row(kind)
         self.message = label("", "error", wrap=True)
         self.message.hide()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
@@ -302,19 +307,30 @@ class AlertChoicesDialog(QDialog):
             self.show_choices(chosen)
 
     def show_choices(self, chosen: tuple[AlertChoice, ...]) -> None:
-        for row, choice in enumerate(chosen, start=1):
-            title = label(title_of(choice.kind))
-            if choice.kind in ABOUT:
-                title.setToolTip(ABOUT[choice.kind][1])
-            mail, window = QCheckBox(), QCheckBox()
-            for box, way, checked in ((mail, "by mail", choice.mail), (window, "in Desk", choice.window)):
-                box.setChecked(checked)
-                box.setAccessibleName(f"{title_of(choice.kind)} {way}")
-            self.grid.addWidget(title, row, 0)
-            self.grid.addWidget(mail, row, 1, Qt.AlignmentFlag.AlignHCenter)
-            self.grid.addWidget(window, row, 2, Qt.AlignmentFlag.AlignHCenter)
-            self.boxes[choice.kind] = (mail, window)
+        """Tick each kind's boxes as chosen (a kind this Desk does not know yet, from a newer server, gets a row)."""
+        for choice in chosen:
+            mail, in_desk = self.boxes.get(choice.kind) or self._add_row(choice.kind)
+            mail.setChecked(choice.mail)
+            in_desk.setChecked(choice.window)
+        for mail, in_desk in self.boxes.values():
+            mail.setEnabled(True)
+            in_desk.setEnabled(True)
         self.ok.setEnabled(True)
+
+    def _add_row(self, kind: str) -> tuple[QCheckBox, QCheckBox]:
+        """A kind's row, its boxes off until the agent's choices are loaded."""
+        row = len(self.boxes) + 1
+        title = label(title_of(kind))
+        if kind in ABOUT:
+            title.setToolTip(ABOUT[kind][1])
+        boxes = QCheckBox(), QCheckBox()
+        for box, way, column in ((boxes[0], "by mail", 1), (boxes[1], "in Desk", 2)):
+            box.setAccessibleName(f"{title_of(kind)} {way}")
+            box.setEnabled(False)
+            self.grid.addWidget(box, row, column, Qt.AlignmentFlag.AlignHCenter)
+        self.grid.addWidget(title, row, 0)
+        self.boxes[kind] = boxes
+        return boxes
 
     @async_slot
     async def submit(self) -> None:

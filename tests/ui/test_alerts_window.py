@@ -15,7 +15,7 @@ from desk.domain.alerts import AlertChoice
 from desk.domain.enums import Queue
 from desk.domain.queues import Criteria
 from desk.services import accounts, alerts, entries, queues, tickets
-from desk.ui.alerts import AlertChoicesDialog, tray_text
+from desk.ui.alerts import AlertChoicesDialog, AlertsButton, tray_text
 from desk.ui.main_window import MainWindow
 from desk.ui.tasks import Context
 from tests.services.conftest import SYSTEM
@@ -168,3 +168,20 @@ def test_a_refused_save_says_why_and_keeps_the_dialog(ctx: Context, qtbot: QtBot
         assert dialog.isVisible() and dialog.ok.isEnabled()
 
     run(loop, scenario())
+
+
+def test_the_list_says_so_when_there_are_no_alerts(ctx: Context, qtbot: QtBot) -> None:
+    bell = AlertsButton(ctx)
+    qtbot.addWidget(bell)
+    popup = bell.popup
+    assert popup.empty.isVisibleTo(popup) and not popup.list.isVisibleTo(popup)
+    assert popup.empty.text() == "No alerts yet. File › My alerts… chooses which you get here."
+    assert (bell.text(), popup.heading.text(), popup.mark_all.isEnabled()) == ("", "Alerts", False)
+
+
+def test_the_tray_is_never_handed_markup_from_a_subject() -> None:
+    """Notification servers may read a message as markup (links, images): a subject's markup characters are
+    replaced by look-alikes that mean nothing there."""
+    assert tray_text('Ticket #1: <img src="http://x/y.png"> & <a href="x">') == (
+        'Ticket #1: ‹img src="http://x/y.png"› ＆ ‹a href="x"›'
+    )
