@@ -32,7 +32,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QTextCursor
+from PySide6.QtGui import QGuiApplication, QTextCursor
 from PySide6.QtWidgets import QMenu, QPlainTextEdit, QWidget
 
 from desk.client.local import LocalServices
@@ -323,13 +323,18 @@ async def shoot_following(window: MainWindow, db: Database, out: Path) -> None:
 
 
 async def shoot_alerts(window: MainWindow, ctx: Context, db: Database, out: Path) -> None:
-    """Maria assigns a ticket to the admin while Desk runs: the bell's count and the status bar's line (Xvfb has no
-    notification area, so no tray message to grab), the bell's list of recent alerts, and File › My alerts…"""
+    """Maria assigns a ticket to the admin while Desk runs: the bell's count and the status bar's line (bare Xvfb has
+    no notification area), or the tray's message and the whole screen (one with a tray, e.g. `trayer` started on
+    the Xvfb display first), the bell's list of recent alerts, and File › My alerts…"""
     maria = accounts.agent_by_username(db, "maria")
     row = queues.queue_page(db, maria, Criteria(queue=Queue.UNASSIGNED), limit=3).rows[-1]
     tickets.assign(db, maria, row.id, ctx.agent.id)
     await settle(lambda: (shown := window.alerts.listed.alerts) and shown[0].ticket_id == row.id)
     save(window, out, "19-alert-arrived")
+    if window.notifier.tray is not None:  # a desktop with a notification area (Xvfb with a tray such as trayer)
+        await settle()
+        screen = QGuiApplication.primaryScreen().grabWindow(0)  # the tray's message is a window of its own
+        screen.save(str(out / f"19-alert-tray-{'dark' if theme.is_dark() else 'light'}.png"))
     window.alerts.show_popup()
     await settle()
     save(window.alerts.popup, out, "19-alerts-list")
