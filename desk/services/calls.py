@@ -217,7 +217,7 @@ AGENTS_OWN = frozenset(
         "staff.managed_departments",
         "canned.canned_for_ticket",
         "canned.list_own_canned",
-        # Their own alerts and how they get them (a module of its own: listed for what it is, not to leave it out).
+        # and their alerts and how they get them
         "alerts.my_alerts",
         "alerts.mark_alerts_read",
         "alerts.alert_choices",

@@ -137,6 +137,7 @@ class AlertsButton(QToolButton):
         super().__init__(parent)
         self._ctx = ctx
         self._latest: int | None = None  # the newest alert id seen; None before the first load
+        self._asked = 0  # alerts asked for so far: only the latest answer is shown
         self.listed = AlertList((), 0)
         self.setAccessibleName("Alerts")
         self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -153,8 +154,10 @@ class AlertsButton(QToolButton):
 
     async def refresh(self) -> None:
         """Ask for the agent's alerts; report those newer than any seen before (none at the first load)."""
+        self._asked += 1
+        asked = self._asked
         listed = await self._ctx.call(alerts.my_alerts)
-        if not isValid(self):
+        if not isValid(self) or asked != self._asked:  # a newer answer is on its way (alerts come in bursts)
             return
         fresh = [a for a in listed.alerts if not a.read and self._latest is not None and a.id > self._latest]
         self._latest = max([self._latest or 0, *(a.id for a in listed.alerts)])
@@ -181,6 +184,7 @@ class AlertsButton(QToolButton):
         await self._mark(None)
 
     async def _mark(self, alert_ids: list[int] | None) -> None:
+        self._asked += 1  # what a refresh asked for before is older than what this answers
         try:
             listed = await self._ctx.call(alerts.mark_alerts_read, alert_ids)
         except DeskError as error:
