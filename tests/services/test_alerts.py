@@ -7,12 +7,14 @@ import re
 from datetime import timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from desk.domain.alerts import ASPECT, KINDS, AlertChoice
 from desk.domain.errors import Invalid, PermissionDenied
 from desk.domain.permissions import AgentActor
-from desk.services import alerts, entries, feed, lifecycle, mailboxes, notifications, tickets
+from desk.services import alerts, entries, feed, following, lifecycle, mailboxes, notifications, tickets
 from desk.services.base import now
 from desk.storage.db import Database
 from desk.storage.models import AgentAlert, OutboxMessage
@@ -73,6 +75,29 @@ def test_each_agent_gets_an_alert_the_way_they_chose(mailed: World, mail: bool, 
     # A choice for one kind leaves the others as they were: the new ticket came both ways.
     assert len(shown(db, mailed.limited, "alert.new_ticket")) == 1
     assert "limited@desk.example" in mailed_to(db, ticket.id, "alert.new_ticket")
+
+
+@given(ways=st.lists(st.tuples(st.booleans(), st.booleans()), min_size=3, max_size=3))
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_the_assignee_and_followers_each_hear_of_a_new_message_as_they_chose(
+    mailed: World, ways: list[tuple[bool, bool]]
+) -> None:
+    db = mailed.db
+    agents = {"limited": mailed.limited, "manager": mailed.manager, "admin": mailed.admin}
+    for agent, (mail, window) in zip(agents.values(), ways, strict=True):
+        choose(db, agent, "alert.new_message", mail=mail, window=window)
+    ticket = mailed.open(assignee_id=mailed.limited.id)
+    following.follow(db, mailed.manager, ticket.id)
+    following.follow(db, mailed.admin, ticket.id)
+    entries.add_message(db, SYSTEM, ticket.id, "Any news?", from_user_id=mailed.alice.id)
+    chosen = dict(zip(agents, ways, strict=True))
+    mailed_once = mailed_to(db, ticket.id, "alert.new_message")
+    assert sorted(mailed_once) == sorted(f"{name}@desk.example" for name in agents if chosen[name][0])
+    with db.transaction(write=False) as session:
+        raised = session.scalars(
+            select(AgentAlert.agent_id).where(AgentAlert.ticket_id == ticket.id, AgentAlert.kind == "alert.new_message")
+        )
+        assert set(raised) == {agent.id for name, agent in agents.items() if chosen[name][1]}
 
 
 def test_one_agents_choice_does_not_change_what_the_others_get(mailed: World) -> None:
