@@ -42,7 +42,6 @@ from desk.ui.widgets import label, plain_tip
 
 TRAY_MS = 8000
 ALERT_ID = Qt.ItemDataRole.UserRole
-TICKET_ID = Qt.ItemDataRole.UserRole + 1
 # Notification servers may read a message as markup (the freedesktop spec's body-markup, links and images among
 # it): an alert's text is a ticket's subject, from outside, so it never carries a character markup is made of.
 TRAY_PLAIN = str.maketrans({"<": "‹", ">": "›", "&": "＆"})
@@ -100,7 +99,6 @@ class AlertsPopup(QFrame):
         for alert in listed.alerts:
             item = QListWidgetItem(self._line(alert))
             item.setData(ALERT_ID, alert.id)
-            item.setData(TICKET_ID, alert.ticket_id)
             item.setToolTip(plain_tip(alert.text))
             if not alert.read:
                 font = QFont(self.list.font())
@@ -119,14 +117,17 @@ class AlertsPopup(QFrame):
         return f"{title_of(alert.kind)} · {when(alert.created_at)}\n{alert.text}"
 
     def _activated(self, item: QListWidgetItem) -> None:
-        self.opened.emit(self._shown[item.data(ALERT_ID)])
+        """A click, or Enter (where a click also activates, once only: the list is gone after the first)."""
+        if self.isVisible():
+            self.hide()
+            self.opened.emit(self._shown[item.data(ALERT_ID)])
 
 
 class AlertsButton(QToolButton):
     """The toolbar's bell: how many alerts are unread, and the popup that lists the recent ones.
 
     Signals:
-        ticket_requested: the agent chose an alert (its ticket's id), from the list or the tray's message.
+        ticket_requested: the agent chose an alert in the list (its ticket's id).
         arrived: alerts not seen before, newest first (not those found at the first load): the tray tells of them.
     """
 
@@ -174,7 +175,6 @@ class AlertsButton(QToolButton):
     @async_slot
     async def open_alert(self, alert: AlertView) -> None:
         """Open the alert's ticket, and mark the alert read."""
-        self.popup.hide()
         self.ticket_requested.emit(alert.ticket_id)
         if not alert.read:
             await self._mark([alert.id])
