@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from desk.domain.alerts import ASPECT, KINDS, TEXT_LENGTH, AlertChoice, AlertList, AlertView
@@ -41,12 +41,17 @@ def choices_for(session: Session, agent_ids: Iterable[int], kind: str) -> dict[i
 
 
 def raise_alerts(session: Session, kind: str, ticket: Ticket, agent_ids: Iterable[int], text: str) -> None:
-    """An alert in the window of each of these agents, each told through the change feed."""
+    """An alert in the window of each of these agents, each told through the change feed (one statement each for
+    the alerts and the feed's rows, however many agents: a department's new ticket alerts all of its agents)."""
     moment = now()
-    text = text[:TEXT_LENGTH]
-    for agent_id in dict.fromkeys(agent_ids):
-        session.add(AgentAlert(agent_id=agent_id, kind=kind, ticket_id=ticket.id, text=text, created_at=moment))
-        changes.record(session, None, ASPECT, ActorKind.SYSTEM, None, moment, agent_id=agent_id)
+    told = list(dict.fromkeys(agent_ids))
+    rows = [
+        {"agent_id": agent_id, "kind": kind, "ticket_id": ticket.id, "text": text[:TEXT_LENGTH], "created_at": moment}
+        for agent_id in told
+    ]
+    if rows:
+        session.execute(insert(AgentAlert), rows)
+        changes.tell_agents(session, told, ASPECT, moment)
 
 
 def _list(session: Session, agent: AgentActor, limit: int) -> AlertList:
