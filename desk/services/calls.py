@@ -37,6 +37,7 @@ from desk.domain.errors import (
 from desk.domain.inputs import int_range, storable, utc_moment
 from desk.services import (
     agent_sessions,
+    alerts,
     api_tokens,
     audit,
     canned,
@@ -64,6 +65,10 @@ from desk.services.mail import intake, outbound
 EXPOSED: tuple[Callable[..., Any], ...] = (
     agent_sessions.list_sessions,
     agent_sessions.end_sessions,
+    alerts.alert_choices,
+    alerts.mark_alerts_read,
+    alerts.my_alerts,
+    alerts.save_own_alert_choices,
     api_tokens.create_token,
     api_tokens.list_tokens,
     api_tokens.revoke_token,
@@ -226,6 +231,11 @@ AGENTS_OWN = frozenset(
         "staff.managed_departments",
         "canned.canned_for_ticket",
         "canned.list_own_canned",
+        # and their alerts and how they get them
+        "alerts.my_alerts",
+        "alerts.mark_alerts_read",
+        "alerts.alert_choices",
+        "alerts.save_own_alert_choices",
     }
 )
 ADMINISTRATION: tuple[str, ...] = tuple(

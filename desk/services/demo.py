@@ -37,6 +37,7 @@ from desk.storage.db import Database
 from desk.storage.models import (
     NO_DUE,
     Agent,
+    AgentAlert,
     Base,
     CannedResponse,
     Department,
@@ -1152,7 +1153,7 @@ def _backdate(db: Database, showcase: Showcase) -> None:
     ids = showcase.ids
     with db.transaction() as session:
         connection = session.connection()
-        for name in ("thread_entries", "thread_events", "changes"):
+        for name in ("thread_entries", "thread_events", "changes", "agent_alerts"):
             table = TABLES[name]
             rows = session.execute(select(table.c.id, table.c.created_at).where(table.c.ticket_id.in_(ids))).all()
             moved = [{"row_id": i, "at": clock.map(at)} for i, at in rows if clock.map(at) != at]
@@ -1853,6 +1854,7 @@ def build_demo(db: Database, *, tickets: int = 300, progress: Progress = lambda 
         _bulk(db, refs, rng, bulk, now, progress)
     with db.transaction() as session:  # last: the history above mailed nobody, what the visitor does from now on does
         _mail_sink(session)
+        session.execute(update(AgentAlert).values(read_at=now))  # the history's alerts were seen long ago
     return _summary(db, time.perf_counter() - started)
 
 

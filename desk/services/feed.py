@@ -40,13 +40,14 @@ def latest_change_id(session: Session, actor: Actor) -> int:
 
 @query
 def changes_since(session: Session, actor: Actor, after_id: int, limit: int = 500) -> list[ChangeView]:
-    """Changes with an id above `after_id`, oldest first, to the tickets this agent may see."""
+    """Changes with an id above `after_id`, oldest first, to the tickets this agent may see (and those told to
+    this agent alone: their alerts)."""
     agent = require_agent(actor)
     statement = (
         select(Change, Agent.name, User.name)
         .outerjoin(Agent, and_(Change.actor_kind == ActorKind.AGENT.value, Agent.id == Change.actor_id))
         .outerjoin(User, and_(Change.actor_kind == ActorKind.USER.value, User.id == Change.actor_id))
-        .where(Change.id > after_id)
+        .where(Change.id > after_id, or_(Change.agent_id.is_(None), Change.agent_id == agent.id))
         .order_by(Change.id)
         .limit(max(1, min(limit, MAX_LIMIT)))
     )

@@ -64,12 +64,12 @@ def on_note(session: Session, author: AgentActor, ticket: Ticket, text: str, at:
                 select(Agent).where(Agent.username.in_(candidates), Agent.active.is_(True), Agent.id != author.id)
             )
         }
-    told: list[str] = []
+    told: list[Agent] = []
     for username in mentions.resolve(text, frozenset(agents)):
         agent = agents[username]
         if agent_actor(session, agent).can_see(ticket.department_id, ticket.assignee_id, ticket.team_id):
             _add(session, ticket.id, agent.id, at)
-            told.append(agent.email)
+            told.append(agent)
     outbound.on_mentioned(session, ticket, told, author.name, text)
 
 

@@ -496,6 +496,35 @@ class Follower(Base):
     since: Mapped[datetime]
 
 
+class AgentAlert(Base):
+    """An alert an agent chose to see in the window (desk.services.alerts): the tray tells of it, the bell lists it.
+
+    Its text is rendered when it is raised (the ticket may change since, as a mail already sent does not)."""
+
+    __tablename__ = "agent_alerts"
+    __table_args__ = (
+        Index("ix_agent_alerts_agent", "agent_id", "id"),
+        Index("ix_agent_alerts_unread", "agent_id", "read_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))  # a mail template's kind: "alert.assigned"…
+    ticket_id: Mapped[int] = _fk("tickets.id", ondelete="CASCADE", index=True)
+    text: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]  # None: not read yet
+
+
+class AgentAlertChoice(Base):
+    """How an agent wants one kind of alert: by mail, in the window, both or neither (no row: both)."""
+
+    __tablename__ = "alert_choices"
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), primary_key=True)
+    mail: Mapped[bool] = mapped_column(Boolean)
+    window: Mapped[bool] = mapped_column(Boolean)
+
+
 class TicketLink(Base):
     """A link between two related tickets, stored once with the lower id first."""
 
@@ -574,6 +603,8 @@ class Change(Base):
     actor_kind: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[int | None]
     created_at: Mapped[datetime]
+    # For one agent only (their alerts: desk.services.alerts), with no ticket; None: whoever may see the ticket.
+    agent_id: Mapped[int | None]
 
 
 class SavedSearch(Base):

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desk.domain.alerts import ASPECT as ALERTS_ASPECT
 from desk.domain.enums import ActorKind, EntryKind, OutgoingMail, Queue, SortKey
 from desk.domain.errors import DeskError
 from desk.domain.permissions import Right
@@ -35,6 +36,7 @@ from desk.services import staff
 from desk.ui import icons
 from desk.ui.admin.password import PasswordDialog
 from desk.ui.admin.window import AdministrationWindow
+from desk.ui.alerts import AlertChoicesDialog, AlertsButton, TrayNotifier
 from desk.ui.api_tokens import ApiTokensDialog
 from desk.ui.dashboard import DashboardDock
 from desk.ui.demo_mailbox import DemoMailboxDialog
@@ -154,6 +156,14 @@ class MainWindow(QMainWindow):
         spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy())
         toolbar.addWidget(spacer)
         toolbar.addWidget(self.search_edit)
+        # The agent's alerts: the bell lists them, the tray tells of new ones (desk.ui.alerts).
+        self.alerts = AlertsButton(ctx)
+        self.alerts.ticket_requested.connect(self.open_ticket)
+        self.notifier = TrayNotifier(self)
+        self.alerts.arrived.connect(self.notifier.notify)
+        self.notifier.ticket_requested.connect(self._open_from_elsewhere)
+        self.notifier.unseen.connect(lambda text: self.statusBar().showMessage(text, 10_000))
+        toolbar.addWidget(self.alerts)
         self.addToolBar(toolbar)
         self.dashboard = DashboardDock(ctx, self)
         self.dashboard.panel.figure_chosen.connect(self._figure_chosen)
@@ -197,6 +207,7 @@ class MainWindow(QMainWindow):
         self.sidebar.select_queue(Queue.OPEN)
         self._spawn(self.connection.apply_pending())  # sends kept by an earlier run, while the server was away
         self._spawn(self._offer_administration())
+        self._spawn(self.alerts.refresh())
 
     async def _offer_administration(self) -> None:
         """Offer File › Administration to a department's manager too (their department's members and canned
@@ -241,7 +252,13 @@ class MainWindow(QMainWindow):
             self._spawn(editor.load())
 
     def _live_changed(self, changes: list[ChangeView]) -> None:
-        """Other agents' (and our own) committed changes: counts, queue rows and open tickets follow them."""
+        """Other agents' (and our own) committed changes: counts, queue rows and open tickets follow them; the
+        agent's alerts, told to them alone, the bell."""
+        if any(c.aspect == ALERTS_ASPECT for c in changes):
+            self._spawn(self.alerts.refresh())
+            changes = [c for c in changes if c.aspect != ALERTS_ASPECT]
+            if not changes:
+                return
         me = self._ctx.agent.id
         changed = list(dict.fromkeys(c.ticket_id for c in changes if c.ticket_id is not None))
         # Who changed each ticket last, for the marks; our own changes are shown already and not marked.
@@ -360,7 +377,8 @@ class MainWindow(QMainWindow):
         )
         self.queue.table.setFocus()
 
-    def _open_from_administration(self, ticket_id: int) -> None:
+    def _open_from_elsewhere(self, ticket_id: int) -> None:
+        """A ticket asked for from another window (the administration's) or the tray's alert: here, in front."""
         self.raise_()
         self.activateWindow()
         self.open_ticket(ticket_id)
@@ -507,6 +525,7 @@ class MainWindow(QMainWindow):
         self._manages = False
         file_menu.addAction(icons.icon("note"), "My signature…", self.show_signature)
         file_menu.addAction(icons.icon("message"), "My canned responses…", self.show_own_canned)
+        self.my_alerts_action = file_menu.addAction(icons.icon("bell"), "My alerts…", self.show_alert_choices)
         file_menu.addAction(icons.icon("lock"), "Change password…", self.show_change_password)
         file_menu.addSeparator()
         self.sign_out_action = file_menu.addAction(icons.icon("user"), "Sign out (switch agent)", self.sign_out)
@@ -572,7 +591,7 @@ class MainWindow(QMainWindow):
             return self._administration
         self._administration = AdministrationWindow(self._ctx, self, manages=self._manages)
         self._administration.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self._administration.ticket_requested.connect(self._open_from_administration)
+        self._administration.ticket_requested.connect(self._open_from_elsewhere)
         self._administration.show()
         self._administration.start()
         return self._administration
@@ -617,6 +636,13 @@ class MainWindow(QMainWindow):
         dialog = SignatureDialog(self._ctx, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
+        return dialog
+
+    def show_alert_choices(self) -> AlertChoicesDialog:
+        dialog = AlertChoicesDialog(self._ctx, self, tray=self.notifier.tray is not None)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        dialog.start()
         return dialog
 
     def show_change_password(self) -> PasswordDialog:
@@ -690,6 +716,7 @@ class MainWindow(QMainWindow):
         self._counts_timer.stop()
         self._requery_timer.stop()
         self.live.stop()
+        self.notifier.hide()
         self.mail_health.stop()
         self.queue.stop()
         for task in self._tasks:

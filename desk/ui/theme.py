@@ -150,6 +150,7 @@ def style_sheet() -> str:
     QToolButton[role="figure-none"] {{ color: {t("text.muted")}; font-weight: 400; }}
     QToolButton[role="figure"]:hover, QToolButton[role="figure-alert"]:hover, QToolButton[role="figure-none"]:hover {{
         background: {t("selection.bg")}; border-radius: 4px; }}
+    QToolButton[role="unread"] {{ color: {t("accent")}; font-weight: 600; }}
     QTextEdit:focus, QPlainTextEdit:focus, QAbstractItemView:focus, QListView#queueList:focus {{
         border: 2px solid {t("focus")}; }}
     *[invalid="true"] {{ border: 1px solid {t("danger")}; }}

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from desk.client.remote import RemoteServices
+from desk.domain.alerts import AlertChoice
 from desk.domain.enums import Queue, SenderCheck, StatusState
 from desk.domain.errors import DeskError, NotFound, PermissionDenied
 from desk.domain.people import OrganizationForm, UserForm
@@ -33,6 +34,7 @@ from desk.domain.ticket_setup import CannedForm, Interval, PriorityForm, Schedul
 from desk.domain.views import TicketView
 from desk.services import (
     accounts,
+    alerts,
     api_tokens,
     audit,
     calls,
@@ -460,6 +462,14 @@ CASES: dict[str, tuple[Service, Call, set[str]]] = {
     ),
     "list_own_canned": (canned.list_own_canned, lambda call, w, t: call(), AGENTS),
     "save_own_signature": (staff.save_own_signature, lambda call, w, t: call("Regards"), AGENTS),
+    "my_alerts": (alerts.my_alerts, lambda call, w, t: call(), AGENTS),
+    "mark_alerts_read": (alerts.mark_alerts_read, lambda call, w, t: call(), AGENTS),
+    "alert_choices": (alerts.alert_choices, lambda call, w, t: call(), AGENTS),
+    "save_own_alert_choices": (
+        alerts.save_own_alert_choices,
+        lambda call, w, t: call([AlertChoice("alert.assigned", mail=False)]),
+        AGENTS,
+    ),
     "save_settings": (
         ticket_setup.save_settings,
         lambda call, w, t: call(ticket_setup.get_settings(w.db, w.admin)),
@@ -561,6 +571,7 @@ def test_every_service_is_in_the_matrix() -> None:
     public = {
         f"{module.__name__.rsplit('.', 1)[1]}.{name}"
         for module in (
+            alerts,
             tickets,
             entries,
             following,

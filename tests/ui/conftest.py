@@ -24,7 +24,7 @@ import pytest
 
 import qasync
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from desk.client.local import LocalServices
 from desk.services import accounts, reference
@@ -195,3 +195,16 @@ async def until(condition: Callable[[], Any], timeout: float = 10, what: str = "
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out waiting for {what or condition}")
         await asyncio.sleep(0.01)
+
+
+Shown = list[tuple[str, str]]
+
+
+@pytest.fixture
+def tray(monkeypatch: pytest.MonkeyPatch) -> Shown:
+    """A desktop with a notification area; what the tray was asked to show (title, message), in order."""
+    shown: Shown = []
+    monkeypatch.setattr(QSystemTrayIcon, "isSystemTrayAvailable", staticmethod(lambda: True))
+    monkeypatch.setattr(QSystemTrayIcon, "show", lambda self: None)  # the offscreen platform has no tray to show in
+    monkeypatch.setattr(QSystemTrayIcon, "showMessage", lambda self, title, text, *_: shown.append((title, text)))
+    return shown

@@ -15,6 +15,8 @@ Administration window (the rules with a failing one, and their test dialog), the
 own canned responses dialogs, and a long ticket printed to PDF; with --relations, only the screens up to the ticket,
 its linked tickets and the merge dialog. The theme comes from DESK_THEME (light / dark); the platform from
 QT_QPA_PLATFORM (xcb on Xvfb for real rendering).
+After the Following queue: an alert arriving (the bell's count), the bell's list and File › My alerts…; with
+--alerts, only the screens up to the ticket, then those.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QTextCursor
+from PySide6.QtGui import QGuiApplication, QTextCursor
 from PySide6.QtWidgets import QMenu, QPlainTextEdit, QWidget
 
 from desk.client.local import LocalServices
@@ -152,7 +154,9 @@ async def shoot_dashboard_and_export(window: MainWindow, out: Path) -> None:
         await export
 
 
-async def shoot(out: Path, url: str, *, only_relations: bool = False, only_reports: bool = False) -> None:
+async def shoot(
+    out: Path, url: str, *, only_relations: bool = False, only_reports: bool = False, only_alerts: bool = False
+) -> None:
     executor = ThreadPoolExecutor(max_workers=2)
     db = Database(url)
     connection = ConnectionDialog(executor, initial=Remembered())
@@ -270,6 +274,11 @@ async def shoot(out: Path, url: str, *, only_relations: bool = False, only_repor
     save(window, out, "5-composer-canned")
     picker.close_list()
     body.clear()
+    if only_alerts:
+        await shoot_alerts(window, ctx, db, out)
+        await end_session(window, ctx)
+        executor.shutdown()
+        return
     await shoot_relations(ctx, window, editor, out)
     if only_relations:
         await end_session(window, ctx)
@@ -298,6 +307,7 @@ async def shoot(out: Path, url: str, *, only_relations: bool = False, only_repor
     await settle(lambda: not window.queue.model.is_loading)
     save(window, out, "8-my-tickets")
     await shoot_following(window, db, out)
+    await shoot_alerts(window, ctx, db, out)
 
     dialog = NewTicketDialog(ctx, window)
     dialog.show()
@@ -393,6 +403,29 @@ async def shoot_following(window: MainWindow, db: Database, out: Path) -> None:
     await settle(lambda: (e := window.current_editor()) is not None and e.ticket is not None and e.ticket.following)
     save(window, out, "17-ticket-followers")
     window.tabs.setCurrentWidget(window.queue)
+
+
+async def shoot_alerts(window: MainWindow, ctx: Context, db: Database, out: Path) -> None:
+    """Maria assigns a ticket to the admin while Desk runs: the bell's count and the status bar's line (bare Xvfb has
+    no notification area), or the tray's message and the whole screen (one with a tray, e.g. `trayer` started on
+    the Xvfb display first), the bell's list of recent alerts, and File › My alerts…"""
+    maria = accounts.agent_by_username(db, "maria")
+    row = queues.queue_page(db, maria, Criteria(queue=Queue.UNASSIGNED), limit=3).rows[-1]
+    tickets.assign(db, maria, row.id, ctx.agent.id)
+    await settle(lambda: (shown := window.alerts.listed.alerts) and shown[0].ticket_id == row.id)
+    save(window, out, "19-alert-arrived")
+    if window.notifier.tray is not None:  # a desktop with a notification area (Xvfb with a tray such as trayer)
+        await settle()
+        screen = QGuiApplication.primaryScreen().grabWindow(0)  # the tray's message is a window of its own
+        screen.save(str(out / f"19-alert-tray-{'dark' if theme.is_dark() else 'light'}.png"))
+    window.alerts.show_popup()
+    await settle()
+    save(window.alerts.popup, out, "19-alerts-list")
+    window.alerts.popup.hide()
+    dialog = window.show_alert_choices()
+    await settle(dialog.ok.isEnabled)
+    save(dialog, out, "20-my-alerts")
+    dialog.reject()
 
 
 async def shoot_time_spent(window: MainWindow, ctx: Context, ticket_id: int, out: Path) -> None:
@@ -573,6 +606,7 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=120)
     parser.add_argument("--relations", action="store_true", help="only the screens up to merge, link and split")
     parser.add_argument("--reports", action="store_true", help="only the Reports window's screens")
+    parser.add_argument("--alerts", action="store_true", help="only the screens up to a ticket, then the alerts")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
@@ -586,7 +620,9 @@ def main() -> None:
         db.dispose()
         app = application()
         with event_loop(app) as loop:
-            loop.run_until_complete(shoot(args.out, url, only_relations=args.relations, only_reports=args.reports))
+            loop.run_until_complete(
+                shoot(args.out, url, only_relations=args.relations, only_reports=args.reports, only_alerts=args.alerts)
+            )
 
 
 if __name__ == "__main__":

@@ -32,9 +32,10 @@ from desk.ui.main_window import MainWindow
 from desk.ui.tasks import Context
 from desk.ui.ticket.drafts import DraftStore
 from tests.conftest import Snapshot, build_schema, engine_params, engine_url
-from tests.ui.conftest import run, until
+from tests.ui.conftest import Shown, run, until
 from tests.ui.queue.test_bulk import bulk_close
 from tests.ui.test_agent_window import lifecycle
+from tests.ui.test_alerts_window import alert_arrives
 from tests.ui.test_live import scroll_kept, two_windows
 from tests.ui.test_offline import kept_sends_applied_once
 from tests.ui.test_server_loss import BODY, composing, pending_files, recovered, replies
@@ -96,6 +97,14 @@ def test_a_change_in_one_window_shows_in_the_other(helpdesk: Team, loop: qasync.
 
 def test_scroll_and_selection_survive_a_live_refresh(helpdesk: Team, loop: qasync.QEventLoop, qtbot: QtBot) -> None:
     run(loop, scroll_kept(remote_context(helpdesk, "admin"), remote_context(helpdesk, "admin"), qtbot))
+
+
+def test_a_new_alert_arrives_in_the_tray_and_the_bell(
+    helpdesk: Team, loop: qasync.QEventLoop, qtbot: QtBot, tray: Shown
+) -> None:
+    ctx = remote_context(helpdesk, "admin")
+    run(loop, alert_arrives(ctx, helpdesk.db, qtbot, tray))
+    ctx.close()
 
 
 def test_bulk_close_and_undo(helpdesk: Team, loop: qasync.QEventLoop, qtbot: QtBot) -> None:

@@ -27,6 +27,7 @@ from sqlalchemy import func, select, update
 
 import desk.services
 from desk.client.remote import RemoteServices
+from desk.domain.alerts import AlertChoice
 from desk.domain.enums import EventKind, InboundState, Queue, SortKey, StatusState, TicketSource
 from desk.domain.errors import (
     Conflict,
@@ -58,6 +59,7 @@ from desk.domain.views import AttachmentView, EntryView, EventView, TicketView, 
 from desk.services import (
     accounts,
     agent_sessions,
+    alerts,
     api_tokens,
     audit,
     calls,
@@ -129,6 +131,8 @@ def read_cases(world: World, ticket: TicketView, other: TicketView) -> dict[Call
     attachment = next(a for e in ticket.thread if isinstance(e, EntryView) for a in e.attachments)
     return {
         agent_sessions.list_sessions: ((), {}),
+        alerts.my_alerts: ((), {"limit": 5}),
+        alerts.alert_choices: ((), {}),
         api_tokens.list_tokens: ((), {"agent_id": world.manager.id}),
         entries.attachment_content: ((attachment.id,), {}),
         locks.holder: ((ticket.id,), {}),
@@ -401,6 +405,14 @@ WRITES: dict[Callable[..., Any], Write] = {
         ticket_setup.save_priority, PriorityForm("Gone", 99, "#000000"), ticket_setup.get_priority
     ),
     agent_sessions.end_sessions: _end_sessions,
+    alerts.mark_alerts_read: lambda call, w, t: (
+        call((tickets.assign(w.db, w.manager, t.id, w.admin.id), None)[1]),
+        alerts.my_alerts(w.db, w.admin),
+    ),
+    alerts.save_own_alert_choices: lambda call, w, t: (
+        call([AlertChoice("alert.overdue", mail=False)]),
+        alerts.alert_choices(w.db, w.admin),
+    ),
     api_tokens.create_token: _create_token,
     api_tokens.revoke_token: lambda call, w, t: (
         call(token_id := api_tokens.create_token(w.db, w.admin, name="old", agent_id=w.manager.id).token.id),

@@ -3,7 +3,8 @@
 The services call the `on_*` functions below; each decides whether the notification is switched on (help topic,
 then department, then the global setting), renders its template and queues one outbox row. Nothing is sent here:
 the worker sends the outbox (`desk.services.mail.sending`), so a reply is never lost to an SMTP outage and never
-sent for a transaction that rolled back.
+sent for a transaction that rolled back. Alerts to agents all go through `alert`, which also raises them in the
+agents' windows, as each agent chose (desk.services.alerts).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from desk.domain.errors import Invalid, PermissionDenied
 from desk.domain.inputs import check_limit
 from desk.domain.permissions import Actor, Right, UserActor
 from desk.domain.views import SentMail
-from desk.services import settings
+from desk.services import alerts, settings
 from desk.services.accounts import agent_actor
 from desk.services.base import now, query, require_agent
 from desk.storage.models import (
@@ -297,13 +298,13 @@ def _requester_email(session: Session, ticket: Ticket) -> str | None:
     return requester.email if requester and not requester.banned else None
 
 
-def department_agents(session: Session, department_id: int) -> list[str]:
-    """The addresses of the active agents with access to a department: alerts carry the ticket's text, so only
-    agents who may read the ticket get them."""
+def department_agents(session: Session, department_id: int) -> list[Agent]:
+    """The active agents with access to a department: alerts carry the ticket's text, so only agents who may read
+    the ticket get them."""
     with session.no_autoflush:  # agents are not what a ticket's change writes (see sender_for)
         return list(
             session.scalars(
-                select(Agent.email)
+                select(Agent)
                 .where(
                     Agent.active.is_(True),
                     Agent.id.in_(select(AgentAccess.agent_id).where(AgentAccess.department_id == department_id)),
@@ -321,25 +322,44 @@ def admins(session: Session) -> list[str]:
     ]
 
 
-def _agent_email(session: Session, agent_id: int | None) -> list[str]:
+def _active(session: Session, agent_id: int | None) -> list[Agent]:
     agent = session.get(Agent, agent_id) if agent_id else None
-    return [agent.email] if agent is not None and agent.active else []
+    return [agent] if agent is not None and agent.active else []
+
+
+def _assignee_else_department(session: Session, ticket: Ticket) -> list[Agent]:
+    return _active(session, ticket.assignee_id) or department_agents(session, ticket.department_id)
+
+
+def alert(
+    session: Session, kind: str, ticket: Ticket, agents: Seq[Agent], *, actor_name: str = "System", message: str = ""
+) -> None:
+    """The one way an alert about a ticket reaches agents (each `on_*` below, and any kind added later): nothing
+    when administrators switched the kind off for this ticket (`enabled`); else each agent as they chose
+    (desk.services.alerts): a mail (when there is a mailbox to send from), an alert in their window, both or
+    neither. The caller passes only agents who may see the ticket: an alert carries its text."""
+    recipients = {agent.id: agent for agent in agents}
+    if not recipients or not enabled(session, kind, ticket):
+        return
+    chosen = alerts.choices_for(session, recipients, kind)
+    mailed = [recipients[agent_id].email for agent_id, choice in chosen.items() if choice.mail]
+    queue(session, kind, ticket, mailed, actor_name=actor_name, message=message)
+    if in_window := [agent_id for agent_id, choice in chosen.items() if choice.window]:
+        # The mail's subject (as administrators worded it) is the alert's text, without the number's tag.
+        text = render(template(session, kind)[0], variables(session, ticket, actor_name, message))
+        alerts.raise_alerts(session, kind, ticket, in_window, text)
 
 
 def on_ticket_opened(session: Session, ticket: Ticket, *, by_requester: bool, message: str) -> None:
     """Auto-response to a requester who opened the ticket themselves (by mail or on the web), alert to agents."""
-    if sender_for(session, ticket.department_id) is None:  # no mailbox to send from: mail is off
-        return
     if by_requester and enabled(session, "auto_response", ticket):
         queue(session, "auto_response", ticket, [e for e in [_requester_email(session, ticket)] if e])
-    if enabled(session, "alert.new_ticket", ticket):
-        to = _agent_email(session, ticket.assignee_id) or department_agents(session, ticket.department_id)
-        queue(session, "alert.new_ticket", ticket, to, message=message)
+    alert(session, "alert.new_ticket", ticket, _assignee_else_department(session, ticket), message=message)
 
 
-def followers(session: Session, ticket: Ticket) -> list[str]:
-    """The addresses of the ticket's followers who are active and may still see it (a follower may have lost
-    access since, or the ticket moved to a department they are not in): alerts carry the ticket's text."""
+def followers(session: Session, ticket: Ticket) -> list[Agent]:
+    """The ticket's followers who are active and may still see it (a follower may have lost access since, or the
+    ticket moved to a department they are not in): alerts carry the ticket's text."""
     with session.no_autoflush:  # agents are not what a ticket's change writes (see sender_for)
         agents = session.scalars(
             select(Agent)
@@ -348,7 +368,7 @@ def followers(session: Session, ticket: Ticket) -> list[str]:
             .order_by(Agent.id)
         ).all()
         return [
-            agent.email
+            agent
             for agent in agents
             if agent_actor(session, agent).can_see(ticket.department_id, ticket.assignee_id, ticket.team_id)
         ]
@@ -356,19 +376,13 @@ def followers(session: Session, ticket: Ticket) -> list[str]:
 
 def on_message(session: Session, ticket: Ticket, message: str) -> None:
     """The requester wrote: the assignee (else the department's agents) and the followers, each once."""
-    if sender_for(session, ticket.department_id) is None:  # no mailbox to send from: mail is off
-        return
-    if enabled(session, "alert.new_message", ticket):
-        to = _agent_email(session, ticket.assignee_id) or department_agents(session, ticket.department_id)
-        queue(session, "alert.new_message", ticket, [*to, *followers(session, ticket)], message=message)
+    to = [*_assignee_else_department(session, ticket), *followers(session, ticket)]
+    alert(session, "alert.new_message", ticket, to, message=message)
 
 
-def on_mentioned(session: Session, ticket: Ticket, to: list[str], actor_name: str, message: str) -> None:
+def on_mentioned(session: Session, ticket: Ticket, agents: list[Agent], actor_name: str, message: str) -> None:
     """Agents mentioned in an internal note (the caller has checked that each may see the ticket)."""
-    if not to or sender_for(session, ticket.department_id) is None:  # no one to tell, or mail is off
-        return
-    if enabled(session, "alert.mentioned", ticket):
-        queue(session, "alert.mentioned", ticket, to, actor_name=actor_name, message=message)
+    alert(session, "alert.mentioned", ticket, agents, actor_name=actor_name, message=message)
 
 
 def on_reply(session: Session, ticket: Ticket, entry: ThreadEntry, actor_name: str) -> None:
@@ -386,23 +400,14 @@ def on_reply(session: Session, ticket: Ticket, entry: ThreadEntry, actor_name: s
 
 
 def on_assigned(session: Session, ticket: Ticket, actor_id: int | None, actor_name: str) -> None:
-    if sender_for(session, ticket.department_id) is None:  # no mailbox to send from: mail is off
-        return
-    if ticket.assignee_id is not None and ticket.assignee_id != actor_id and enabled(session, "alert.assigned", ticket):
-        queue(session, "alert.assigned", ticket, _agent_email(session, ticket.assignee_id), actor_name=actor_name)
+    if ticket.assignee_id is not None and ticket.assignee_id != actor_id:
+        alert(session, "alert.assigned", ticket, _active(session, ticket.assignee_id), actor_name=actor_name)
 
 
 def on_transferred(session: Session, ticket: Ticket, actor_id: int | None, actor_name: str) -> None:
-    if sender_for(session, ticket.department_id) is None:  # no mailbox to send from: mail is off
-        return
-    if enabled(session, "alert.transferred", ticket):
-        to = [a for a in department_agents(session, ticket.department_id) if a not in _agent_email(session, actor_id)]
-        queue(session, "alert.transferred", ticket, to, actor_name=actor_name)
+    to = [agent for agent in department_agents(session, ticket.department_id) if agent.id != actor_id]
+    alert(session, "alert.transferred", ticket, to, actor_name=actor_name)
 
 
 def on_overdue(session: Session, ticket: Ticket) -> None:
-    if sender_for(session, ticket.department_id) is None:  # no mailbox to send from: mail is off
-        return
-    if enabled(session, "alert.overdue", ticket):
-        to = _agent_email(session, ticket.assignee_id) or department_agents(session, ticket.department_id)
-        queue(session, "alert.overdue", ticket, to)
+    alert(session, "alert.overdue", ticket, _assignee_else_department(session, ticket))
