@@ -25,6 +25,7 @@ class AuditKind(enum.StrEnum):
     USER = "end user"
     ORGANIZATION = "organization"
     CANNED = "canned response"
+    MACRO = "macro"
     MAILBOX = "mailbox"
     MAIL_TEMPLATE = "mail template"
     NOTIFICATIONS = "notifications"

@@ -44,6 +44,7 @@ from desk.services import (
     following,
     lifecycle,
     locks,
+    macros,
     mailboxes,
     notifications,
     people,
@@ -96,6 +97,13 @@ EXPOSED: tuple[Callable[..., Any], ...] = (
     locks.release,
     locks.renew,
     locks.take_over,
+    macros.apply_macro,
+    macros.delete_macro,
+    macros.get_macro,
+    macros.list_macros,
+    macros.list_own_macros,
+    macros.macros_for_ticket,
+    macros.save_macro,
     mailboxes.get_mailbox_details,
     mailboxes.mailbox_names,
     mailboxes.save_mailbox,
@@ -212,6 +220,9 @@ AGENTS_OWN = frozenset(
         "staff.managed_departments",
         "canned.canned_for_ticket",
         "canned.list_own_canned",
+        "macros.apply_macro",
+        "macros.list_own_macros",
+        "macros.macros_for_ticket",
     }
 )
 ADMINISTRATION: tuple[str, ...] = tuple(
@@ -219,7 +230,7 @@ ADMINISTRATION: tuple[str, ...] = tuple(
         name
         for name in SERVICES
         if name.split(".")[0]
-        in {"audit", "canned", "intake", "mailboxes", "notifications", "people", "staff", "ticket_setup"}
+        in {"audit", "canned", "intake", "macros", "mailboxes", "notifications", "people", "staff", "ticket_setup"}
         and name not in AGENTS_OWN
     )
 )
