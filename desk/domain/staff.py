@@ -136,6 +136,7 @@ class DepartmentForm:
         None  # its tickets' mail is sent from it (None: one that brings mail to it, else the default)
     )
     time_required: bool = False  # agents' replies and notes to its tickets need the time spent
+    tasks_required: bool = False  # its tickets are resolved or closed only when their tasks are done
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,9 @@ from desk.ui.widgets import label, message_box, plain_tip, set_role
 COUNTS_DELAY_MS = 300
 REQUERY_DELAY_MS = 200
 # Changes after which a ticket keeps its place in any queue or search (other changes may move it in or out).
-IN_PLACE_ASPECTS = frozenset({"note", "entry_edited", "linked", "collaborator_added", "collaborator_removed"})
+IN_PLACE_ASPECTS = frozenset(
+    {"note", "entry_edited", "linked", "collaborator_added", "collaborator_removed", "task", "macro"}
+)
 # (Following: "followers" is not among them, as it moves tickets in and out of the Following queue.)
 
 # (action name, shortcut, what it does): one table for the actions and the Help window.
