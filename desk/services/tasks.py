@@ -54,7 +54,7 @@ def save_task(session: Session, actor: Actor, ticket_id: int, task_id: int | Non
     require_perm(actor, ticket, Perm.TICKET_EDIT, "change the ticket's tasks")
     form = _checked(session, form)
     if task_id is None:
-        if session.scalar(select(func.count()).where(TicketTask.ticket_id == ticket.id)) >= MAX_TASKS:
+        if (session.scalar(select(func.count()).where(TicketTask.ticket_id == ticket.id)) or 0) >= MAX_TASKS:
             raise Invalid(f"A ticket holds at most {MAX_TASKS} tasks; delete some that are done.")
         task = TicketTask(ticket_id=ticket.id, created_at=now())
         session.add(task)
