@@ -28,6 +28,7 @@ from desk.services import staff
 from desk.ui import icons
 from desk.ui.admin.audit_log import AuditLog
 from desk.ui.admin.editors import AgentEditor, DepartmentEditor, RoleEditor, StaffEditor, TeamEditor
+from desk.ui.admin.macro_editor import MacroEditor
 from desk.ui.admin.mail_editors import MailboxEditor
 from desk.ui.admin.mail_templates import NotificationEditor, TemplateEditor
 from desk.ui.admin.people_editors import CannedEditor, MembersEditor, OrganizationEditor, UserEditor
@@ -58,17 +59,18 @@ EDITORS: dict[str, type[StaffEditor]] = {
     "Statuses": StatusEditor,
     "Priorities": PriorityEditor,
     "Canned responses": CannedEditor,
+    "Macros": MacroEditor,
     "Mailboxes": MailboxEditor,
     "Mail templates": TemplateEditor,
     "Notifications": NotificationEditor,
     "Settings": SettingsEditor,
 }
 USER_MANAGER = ("End users", "Organizations")
-MANAGER = ("Department members", "Canned responses")
+MANAGER = ("Department members", "Canned responses", "Macros")
 GROUPS = (
     ("People", ("Agents", "Teams", "Roles", "Department members", "End users", "Organizations")),
     ("Tickets", ("Departments", "Help topics", "SLA plans", "Business hours", "Statuses", "Priorities",
-                 "Canned responses", "Settings")),
+                 "Canned responses", "Macros", "Settings")),
     ("Mail", ("Mailboxes", "Mail templates", "Notifications", "Mail quarantine")),
     ("Records", ("Audit log",)),
 )  # fmt: skip
@@ -86,6 +88,7 @@ SECTION_ICONS = {
     "End users": "user",
     "Organizations": "team",
     "Canned responses": "message",
+    "Macros": "saved",
     "Mailboxes": "inbox",
     "Mail templates": "reply",
     "Notifications": "live",
