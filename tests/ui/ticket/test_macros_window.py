@@ -19,6 +19,7 @@ from desk.services import entries, macros, tickets
 from desk.ui.labels import describe
 from desk.ui.main_window import SHORTCUTS
 from desk.ui.tasks import Context
+from desk.ui.ticket.editor import TicketEditor
 from desk.ui.ticket.macro_picker import MacroPicker
 from desk.ui.ticket.tasks_panel import TaskDialog
 from tests.ui.conftest import POPUP, db_of, make_context, run, until
@@ -44,8 +45,15 @@ def add_macros(ctx: Context) -> None:
     macros.save_macro(db, ctx.agent, None, MacroForm("Close as duplicate", duplicate))
 
 
-def thread_lines(editor: object) -> list[str]:
-    thread = editor.ticket.thread  # type: ignore[attr-defined]
+def new_dialog(editor: TicketEditor, before: object) -> TaskDialog | None:
+    """The task dialog the editor opened since `before` was its last."""
+    dialog = editor.dialog
+    return dialog if dialog is not before and isinstance(dialog, TaskDialog) else None
+
+
+def thread_lines(editor: TicketEditor) -> list[str]:
+    """The ticket's thread as the window says it: each event's line, each entry's text."""
+    thread = editor.ticket.thread if editor.ticket else ()
     return [describe(item) if isinstance(item, EventView) else item.body_text for item in thread]
 
 
@@ -125,14 +133,12 @@ def test_the_checklist_by_keyboard(ctx: Context, qtbot: QtBot, loop: qasync.QEve
             window.activateWindow()  # back from the dialog (the offscreen platform activates no window itself)
             await until(window.isActiveWindow, what="the window active")
             QTest.keyClick(window, Qt.Key.Key_K, CTRL_SHIFT)
-            dialog = await until(
-                lambda b=before: editor.dialog is not b and isinstance(editor.dialog, TaskDialog) and editor.dialog
-            )
+            dialog = await until(lambda: new_dialog(editor, before), what="the dialog")  # noqa: B023  # awaited at once
             dialog.activateWindow()
-            await until(lambda d=dialog: QApplication.focusWidget() is d.text, what="the keyboard in the task's text")
+            await until(lambda: QApplication.focusWidget() is dialog.text, what="the keyboard in the task's text")  # noqa: B023
             qtbot.keyClicks(dialog.text, text)
             qtbot.keyClick(dialog.text, Qt.Key.Key_Return)
-            await until(lambda t=text: editor.ticket is not None and t in [x.text for x in editor.ticket.tasks])
+            await until(lambda: text in [task.text for task in editor.ticket.tasks] if editor.ticket else False)  # noqa: B023
         assert tasks_list.summary.text() == "0 of 2 done"
         window.activateWindow()
         await until(window.isActiveWindow, what="the window active")
@@ -169,7 +175,8 @@ def test_alt_digits_open_the_property_fields_and_alt_shift_arrows_step_through_t
         for number, name in enumerate(("status", "priority", "department", "help_topic", "sla_plan", "assignee"), 1):
             QTest.keyClick(window, Qt.Key(Qt.Key.Key_0 + number), Qt.KeyboardModifier.AltModifier)
             combo = editor.properties.findChild(QComboBox, name)
-            await until(lambda c=combo: c.view().isVisible(), what=f"the {name} list open")
+            assert combo is not None
+            await until(combo.view().isVisible, what=f"the {name} list open")
             assert QApplication.focusWidget() in (combo, combo.view())
             combo.hidePopup()
         assert editor.ticket is not None
