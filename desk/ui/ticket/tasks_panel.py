@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from desk.domain.macros import TaskForm
 from desk.domain.views import Ref, TaskView
-from desk.ui import labels
+from desk.ui import labels, theme
 from desk.ui.widgets import ChoiceBox, hands_off, label, plain_tip, set_role
 
 EMPTY = "No tasks. Add one to keep track of what is left to do."
@@ -33,8 +33,8 @@ EMPTY = "No tasks. Add one to keep track of what is left to do."
 
 def task_line(task: TaskView) -> str:
     """A task as its row shows it: its text, then who is to do it and by when."""
-    details = [task.assignee.name if task.assignee else "", labels.tr("by {date}").format(date=f"{task.due_on:%d %b}")
-               if task.due_on else ""]  # fmt: skip
+    due = labels.tr("by {date}").format(date=f"{task.due_on.day} {task.due_on:%b}") if task.due_on else ""
+    details = [task.assignee.name if task.assignee else "", due]
     return " · ".join([task.text, *(d for d in details if d)])
 
 
@@ -97,6 +97,11 @@ class TaskList(QWidget):
             flags = item.flags() | Qt.ItemFlag.ItemIsUserCheckable
             item.setFlags(flags if may_tick is None else flags & ~Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if task.done_at else Qt.CheckState.Unchecked)
+            if task.done_at:  # done: struck through and muted, what is left to do stands out
+                font = item.font()
+                font.setStrikeOut(True)
+                item.setFont(font)
+                item.setForeground(theme.color("text.muted"))
             done = f"\n{labels.tr('Done by {name}').format(name=task.done_by.name)}" if task.done_by else ""
             item.setToolTip(plain_tip(f"{task.text}{done}"))
             self.list.addItem(item)

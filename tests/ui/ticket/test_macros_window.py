@@ -16,13 +16,15 @@ from desk.domain.enums import EntryKind
 from desk.domain.macros import MacroActions, MacroForm
 from desk.domain.views import EntryView, EventView
 from desk.services import entries, macros, tickets
+from desk.ui.admin.macro_editor import MacroEditor, OwnMacroEditor
 from desk.ui.labels import describe
-from desk.ui.main_window import SHORTCUTS
+from desk.ui.main_window import SHORTCUTS, MainWindow
 from desk.ui.tasks import Context
 from desk.ui.ticket.editor import TicketEditor
 from desk.ui.ticket.macro_picker import MacroPicker
 from desk.ui.ticket.tasks_panel import TaskDialog
 from tests.ui.conftest import POPUP, db_of, make_context, run, until
+from tests.ui.test_administration import opened, section_of
 from tests.ui.ticket.test_keyboard_safety import unassigned_ticket, window_with_ticket
 
 CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
@@ -206,3 +208,67 @@ def test_the_help_lists_every_new_shortcut_from_the_one_table() -> None:
     )
     assert [keys[f"field_{name}"] for name in ("status", "priority", "team")] == ["Alt+1", "Alt+2", "Alt+7"]
     assert len(set(keys.values())) == len(keys), "two actions share a shortcut"
+
+
+def test_an_administrator_writes_a_macro_in_the_administration(
+    ctx: Context, qtbot: QtBot, loop: qasync.QEventLoop
+) -> None:
+    async def scenario() -> None:
+        window = opened(ctx, qtbot)
+        section, editor = section_of(window, "Macros", MacroEditor)
+        await until(section.empty.isVisible, what="the empty list")
+        section.new_button.click()
+        await until(lambda: editor.heading.text() == "New macro")
+        qtbot.keyClicks(editor.name, "Hand over to Level 2")
+        editor.team.setCurrentIndex(editor.team.findText("Level 2"))
+        editor.assignee.setCurrentIndex(editor.assignee.findText("Me (whoever applies it)"))
+        editor.post.setCurrentIndex(2)  # an internal note
+        section.save_button.click()  # without its text: refused beside the field, nothing saved
+        await until(lambda: editor.errors["text"].isVisible(), what="the refusal")
+        assert editor.errors["text"].text() == "Write the reply or note it posts."
+        assert macros.list_macros(db_of(ctx), ctx.agent) == []
+        editor.text.setPlainText("Level 2: over to you on %{ticket.number}.")
+        editor.status.setCurrentIndex(editor.status.findText("On hold"))
+        section.save_button.click()
+        await until(lambda: section.list.count() == 1 and not section.is_dirty(), what="saved and listed")
+        (saved,) = macros.list_macros(db_of(ctx), ctx.agent)
+        actions = macros.get_macro(db_of(ctx), ctx.agent, saved.id).form.actions
+        assert (actions.assign_to_me, actions.post, actions.status_id) == (
+            True,
+            EntryKind.NOTE,
+            status_id(ctx, "On hold"),
+        )
+        assert actions.text == "Level 2: over to you on %{ticket.number}."
+        window.close()
+
+    run(loop, scenario())
+
+
+def test_an_agent_keeps_macros_of_their_own(ctx: Context, qtbot: QtBot, loop: qasync.QEventLoop) -> None:
+    john = make_context(db_of(ctx), "john")
+
+    async def scenario() -> None:
+        window = MainWindow(john)
+        qtbot.addWidget(window)
+        dialog = window.show_own_macros()
+        section = dialog.section
+        await until(lambda: section.empty.isVisible(), what="the empty list")
+        section.new_button.click()
+        editor = section.editor
+        assert isinstance(editor, OwnMacroEditor) and not editor.department.isVisible()
+        await until(lambda: editor.heading.text() == "New macro", what="a new macro's form")
+        qtbot.keyClicks(editor.name, "Take it and follow")
+        editor.assignee.setCurrentIndex(editor.assignee.findText("Me (whoever applies it)"))
+        editor.follow.setCurrentIndex(1)
+        section.save_button.click()
+        await until(lambda: section.list.count() == 1 and not section.is_dirty(), what="saved and listed")
+        ticket_id = unassigned_ticket(john)
+        (offered,) = macros.macros_for_ticket(db_of(ctx), john.agent, ticket_id)
+        assert (offered.name, offered.personal) == ("Take it and follow", True)
+        view = macros.apply_macro(db_of(ctx), john.agent, ticket_id, offered.id)
+        assert view.assignee is not None and view.assignee.id == john.agent.id and view.following
+        assert macros.list_macros(db_of(ctx), ctx.agent) == []  # John's alone
+        dialog.close()
+
+    run(loop, scenario())
+    john.close()
