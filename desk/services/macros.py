@@ -11,6 +11,7 @@ whole macro is, and the ticket is left as it was.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -132,7 +133,7 @@ def _checked(session: Session, actions: MacroActions) -> MacroActions:
         errors["assignee_id"] = "Assign to the agent applying it, or to someone chosen, not both."
     if errors:
         raise Invalid(" ".join(errors.values()), errors)
-    checked = MacroActions(**{**actions.__dict__, "text": text})
+    checked = replace(actions, text=text)
     if checked.is_empty():
         raise Invalid("The macro changes nothing: choose at least one change, or a reply or note to post.")
     for model, value, field, what in (
@@ -175,7 +176,7 @@ def _offered(session: Session, agent: AgentActor, ticket: Ticket) -> Any:
 
 
 def _filled(actions: MacroActions, values: dict[str, Any]) -> MacroActions:
-    return MacroActions(**{**actions.__dict__, "text": render(actions.text, values)}) if actions.text else actions
+    return replace(actions, text=render(actions.text, values)) if actions.text else actions
 
 
 @query

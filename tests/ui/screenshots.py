@@ -167,6 +167,10 @@ async def shoot_macros_and_tasks(ctx: Context, window: MainWindow, editor: Ticke
     save(dialog, out, "19-task-dialog")
     dialog.reject()
     await ctx.call(staff.save_department, ticket.department.id, form)
+    own = window.show_own_macros()
+    await settle(lambda: own.section.loaded_form is not None)
+    save(own, out, "19-my-macros")
+    own.close()
 
 
 async def shoot(out: Path, url: str, *, only_relations: bool = False) -> None:
