@@ -605,6 +605,7 @@ class MainWindow(QMainWindow):
 
     def show_own_macros(self) -> OwnCannedDialog:
         dialog = OwnCannedDialog(self._ctx, self, OwnMacroEditor(self._ctx), "My macros")
+        dialog.resize(900, 760)  # a macro's form is a long one: all of it in sight
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         dialog.start()

@@ -27,7 +27,7 @@ class OwnCannedDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(title or "My canned responses")
-        self.resize(900, max(560, self.sizeHint().height()))  # a macro's form is the taller
+        self.resize(900, 560)
         self.section = Section(editor or OwnCannedEditor(ctx))
         layout = QVBoxLayout(self)
         layout.addWidget(self.section)
