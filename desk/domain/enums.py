@@ -54,6 +54,8 @@ class EventKind(enum.StrEnum):
     FEEDBACK = "feedback"
     MAIL_FAILED = "mail_failed"  # an outgoing mail was given up on: agents must reach the person another way
     RULE = "rule"  # a rule acted without changing a field: {"rule", "action", "detail"} (desk.domain.rules)
+    MACRO = "macro"  # an agent applied a macro: {"name": …}; each of its changes has its own event after it
+    TASK = "task"  # a task of the checklist added, changed, done, to do again or deleted: {"action", "text", …}
 
 
 # Events that move a ticket to another status; each records {"before": status, "after": status}.

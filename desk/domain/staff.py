@@ -25,6 +25,7 @@ class AuditKind(enum.StrEnum):
     USER = "end user"
     ORGANIZATION = "organization"
     CANNED = "canned response"
+    MACRO = "macro"
     RULE = "rule"
     MAILBOX = "mailbox"
     MAIL_TEMPLATE = "mail template"
@@ -136,6 +137,7 @@ class DepartmentForm:
         None  # its tickets' mail is sent from it (None: one that brings mail to it, else the default)
     )
     time_required: bool = False  # agents' replies and notes to its tickets need the time spent
+    tasks_required: bool = False  # its tickets are resolved or closed only when their tasks are done
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from desk.domain.enums import (
@@ -124,6 +124,18 @@ class LinkedTicket:
 
 
 @dataclass(frozen=True)
+class TaskView:
+    """One item of a ticket's checklist (agents' views only)."""
+
+    id: int
+    text: str
+    assignee: Ref | None
+    due_on: date | None
+    done_at: datetime | None  # None: still to do
+    done_by: Ref | None
+
+
+@dataclass(frozen=True)
 class TicketView:
     """One ticket as a screen shows it, with its thread as the actor may see it."""
 
@@ -159,6 +171,8 @@ class TicketView:
     thread: tuple[ThreadItem, ...] = ()
     time_spent: int = 0  # the minutes entered with its replies and notes, in total (0 for end users)
     time_required: bool = False  # agents' replies and notes need the time spent (shown to agents only)
+    tasks: tuple[TaskView, ...] = ()  # its checklist, in the order added (agents' views only)
+    tasks_required: bool = False  # its department refuses to resolve or close it before every task is done
 
     @property
     def linked(self) -> tuple[str, ...]:

@@ -46,6 +46,7 @@ from desk.services import (
     following,
     lifecycle,
     locks,
+    macros,
     mailboxes,
     notifications,
     people,
@@ -54,6 +55,7 @@ from desk.services import (
     reports,
     rules,
     staff,
+    tasks,
     ticket_setup,
     tickets,
     worker,
@@ -105,6 +107,13 @@ EXPOSED: tuple[Callable[..., Any], ...] = (
     locks.release,
     locks.renew,
     locks.take_over,
+    macros.apply_macro,
+    macros.delete_macro,
+    macros.get_macro,
+    macros.list_macros,
+    macros.list_own_macros,
+    macros.macros_for_ticket,
+    macros.save_macro,
     mailboxes.get_mailbox_details,
     mailboxes.mailbox_names,
     mailboxes.save_mailbox,
@@ -169,6 +178,9 @@ EXPOSED: tuple[Callable[..., Any], ...] = (
     staff.set_agent_active,
     staff.set_members,
     staff.staff_choices,
+    tasks.delete_task,
+    tasks.save_task,
+    tasks.set_task_done,
     ticket_setup.delete_priority,
     ticket_setup.delete_schedule,
     ticket_setup.delete_sla,
@@ -236,6 +248,9 @@ AGENTS_OWN = frozenset(
         "alerts.mark_alerts_read",
         "alerts.alert_choices",
         "alerts.save_own_alert_choices",
+        "macros.apply_macro",
+        "macros.list_own_macros",
+        "macros.macros_for_ticket",
     }
 )
 ADMINISTRATION: tuple[str, ...] = tuple(
@@ -243,7 +258,18 @@ ADMINISTRATION: tuple[str, ...] = tuple(
         name
         for name in SERVICES
         if name.split(".")[0]
-        in {"audit", "canned", "intake", "mailboxes", "notifications", "people", "rules", "staff", "ticket_setup"}
+        in {
+            "audit",
+            "canned",
+            "intake",
+            "macros",
+            "mailboxes",
+            "notifications",
+            "people",
+            "rules",
+            "staff",
+            "ticket_setup",
+        }
         and name not in AGENTS_OWN
     )
 )

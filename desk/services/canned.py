@@ -10,16 +10,26 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from desk.domain.canned import CANNED_VARIABLES, due_text, render
-from desk.domain.errors import Invalid, NotFound, PermissionDenied
+from desk.domain.errors import Invalid
 from desk.domain.inputs import is_one_line
-from desk.domain.permissions import Actor, AgentActor, Perm
+from desk.domain.permissions import Actor, Perm
 from desk.domain.staff import AuditAction, AuditKind
 from desk.domain.ticket_setup import CannedDetails, CannedForm, CannedText
 from desk.domain.views import Ref
 from desk.services import audit, sla
 from desk.services.audit import Shown
 from desk.services.base import command, load_ticket, now, query, require_agent, require_perm
-from desk.services.editing import audit_save, get_row, known, managed, names_of, require_manager, to_save
+from desk.services.editing import (
+    audit_save,
+    get_row,
+    known,
+    names_of,
+    own_listing,
+    owner_for_save,
+    require_editable,
+    shared_listing,
+    to_save,
+)
 from desk.services.mail import outbound
 from desk.storage.models import NO_DUE, Agent, CannedResponse, Department, SlaPlan, Ticket
 
@@ -28,15 +38,6 @@ MAX_BODY = 20_000  # characters: a reply, not a manual
 
 def _form(row: CannedResponse) -> CannedForm:
     return CannedForm(row.title, row.body, row.department_id, row.active, personal=row.agent_id is not None)
-
-
-def _may_edit(session: Session, actor: Actor, row: CannedResponse) -> None:
-    """An agent's own response is theirs alone (not even an administrator's to read); any other, its department's
-    manager's or the administrators'."""
-    if row.agent_id is None:
-        require_manager(session, actor, row.department_id)
-    elif not isinstance(actor, AgentActor) or row.agent_id != actor.id:
-        raise NotFound(f"There is no canned response with id {row.id}.")
 
 
 def _shown(session: Session, form: CannedForm) -> dict[str, Shown]:
@@ -53,33 +54,20 @@ def _shown(session: Session, form: CannedForm) -> dict[str, Shown]:
 def list_canned(session: Session, actor: Actor) -> list[Ref]:
     """The canned responses the actor may edit (an administrator: all; a department's manager: their
     department's), by title, with the department after it ("Refund — Billing")."""
-    departments = managed(session, actor)
-    if departments is not None and not departments:
-        raise PermissionDenied("Only administrators and department managers can do this.")
-    statement = (
-        select(CannedResponse.id, CannedResponse.title, Department.name)
-        .outerjoin(Department, Department.id == CannedResponse.department_id)
-        .order_by(CannedResponse.title, CannedResponse.id)
-    )
-    if departments is not None:
-        statement = statement.where(CannedResponse.department_id.in_(departments))
-    rows = session.execute(statement.where(CannedResponse.agent_id.is_(None)))
-    return [Ref(i, f"{title} — {department}" if department else title) for i, title, department in rows]
+    return shared_listing(session, actor, CannedResponse, CannedResponse.title)
 
 
 @query
 def list_own_canned(session: Session, actor: Actor) -> list[Ref]:
     """The calling agent's own canned responses, by title."""
-    agent = require_agent(actor)
-    statement = select(CannedResponse.id, CannedResponse.title).where(CannedResponse.agent_id == agent.id)
-    return [Ref(i, title) for i, title in session.execute(statement.order_by(CannedResponse.title, CannedResponse.id))]
+    return own_listing(session, actor, CannedResponse, CannedResponse.title)
 
 
 @query
 def get_canned(session: Session, actor: Actor, canned_id: int) -> CannedDetails:
     """A canned response to edit: its title, text, department and whether it is offered."""
     row = get_row(session, CannedResponse, canned_id)
-    _may_edit(session, actor, row)
+    require_editable(session, actor, row, "canned response")
     return CannedDetails(row.id, _form(row), row.updated_at)
 
 
@@ -89,16 +77,10 @@ def save_canned(session: Session, actor: Actor, canned_id: int | None, form: Can
     department it is for (none: every department). A department's manager keeps their department's; every agent
     keeps their own (`personal`: for them alone, in every department)."""
     if form.personal:
-        owner: int | None = require_agent(actor).id
         form = CannedForm(form.title, form.body, None, form.active, personal=True)
-    else:
-        owner = None
-        require_manager(session, actor, form.department_id)
-    if canned_id is not None:
-        existing = get_row(session, CannedResponse, canned_id)
-        _may_edit(session, actor, existing)
-        if existing.agent_id != owner:
-            raise Invalid("A shared canned response cannot become someone's own, nor the other way round.")
+    owner = owner_for_save(
+        session, actor, CannedResponse, canned_id, form.personal, form.department_id, "canned response"
+    )
     title, body = form.title.strip(), form.body.strip()
     errors = {}
     if not title or not is_one_line(title) or len(title) > 120:
@@ -130,7 +112,7 @@ def save_canned(session: Session, actor: Actor, canned_id: int | None, form: Can
 def delete_canned(session: Session, actor: Actor, canned_id: int) -> None:
     """Delete a canned response (agents no longer offered it)."""
     row = get_row(session, CannedResponse, canned_id)
-    _may_edit(session, actor, row)
+    require_editable(session, actor, row, "canned response")
     session.delete(row)
     if row.agent_id is None:
         audit.record(session, actor, AuditAction.DELETED, AuditKind.CANNED, canned_id, row.title)

@@ -44,6 +44,58 @@ def require_manager(session: Session, actor: Actor, department_id: int | None) -
         raise PermissionDenied("Only administrators and the department's manager can do this.")
 
 
+# --- rows shared by every department, kept for one, or an agent's own (canned responses, macros) ----------------
+
+
+def require_editable(session: Session, actor: Actor, row: Any, what: str) -> None:
+    """An agent's own row is theirs alone (not even an administrator's to read); any other, its department's
+    manager's or the administrators'."""
+    if row.agent_id is None:
+        require_manager(session, actor, row.department_id)
+    elif not isinstance(actor, AgentActor) or row.agent_id != actor.id:
+        raise NotFound(f"There is no {what} with id {row.id}.")
+
+
+def owner_for_save(
+    session: Session, actor: Actor, model: Any, row_id: int | None, personal: bool, department_id: int | None, what: str
+) -> int | None:
+    """Who a row is saved as: the saving agent (`personal`), else nobody (shared, its department's manager's or the
+    administrators'); checks the actor may save it, and that a row changed stays shared or someone's own."""
+    owner = require_agent(actor).id if personal else None
+    if owner is None:
+        require_manager(session, actor, department_id)
+    if row_id is not None:
+        existing = get_row(session, model, row_id)
+        require_editable(session, actor, existing, what)
+        if existing.agent_id != owner:
+            raise Invalid(f"A shared {what} cannot become someone's own, nor the other way round.")
+    return owner
+
+
+def shared_listing(session: Session, actor: Actor, model: Any, title: Any) -> list[Ref]:
+    """The shared rows the actor may edit (an administrator: all; a department's manager: their department's), by
+    title, with the department after it ("Refund — Billing")."""
+    departments = managed(session, actor)
+    if departments is not None and not departments:
+        raise PermissionDenied("Only administrators and department managers can do this.")
+    statement = (
+        select(model.id, title, Department.name)
+        .outerjoin(Department, Department.id == model.department_id)
+        .order_by(title, model.id)
+    )
+    if departments is not None:
+        statement = statement.where(model.department_id.in_(departments))
+    rows = session.execute(statement.where(model.agent_id.is_(None)))
+    return [Ref(i, f"{name} — {department}" if department else name) for i, name, department in rows]
+
+
+def own_listing(session: Session, actor: Actor, model: Any, title: Any) -> list[Ref]:
+    """The calling agent's own rows, by title."""
+    agent = require_agent(actor)
+    statement = select(model.id, title).where(model.agent_id == agent.id)
+    return [Ref(i, name) for i, name in session.execute(statement.order_by(title, model.id))]
+
+
 def count(session: Session, model: Any, *where: Any) -> int:
     """How many rows of the model match: what uses a row, or how big a list is."""
     return session.scalar(select(func.count()).select_from(model).where(*where)) or 0

@@ -14,7 +14,7 @@ from desk.domain.errors import Invalid, PermissionDenied
 from desk.domain.inputs import one_line, subject_problem
 from desk.domain.permissions import PERM_ACTIONS, Actor, Perm, SystemActor, UserActor, status_change
 from desk.domain.views import FeedbackView, TicketView
-from desk.services import numbering, settings, sla
+from desk.services import numbering, settings, sla, tasks
 from desk.services.accounts import find_or_create_user
 from desk.services.base import (
     MAX_NOTE,
@@ -56,6 +56,7 @@ def status_for_change(session: Session, actor: Actor, ticket: Ticket, status_id:
     new = _status(session, status_id)
     old = _status(session, ticket.status_id)
     require_perm(actor, ticket, *status_change(StatusState(old.state), StatusState(new.state)))
+    tasks.require_done(session, ticket, old, new)
     return new
 
 

@@ -539,6 +539,7 @@ def _department_details(session: Session, department: Department) -> DepartmentD
         signature=department.signature,
         mailbox_id=department.mailbox_id,
         time_required=department.time_required,
+        tasks_required=department.tasks_required,
     )
     mine = Ticket.department_id == department.id
     total = count(session, Ticket, mine)
@@ -555,6 +556,7 @@ def _shown_department(session: Session, form: DepartmentForm) -> dict[str, Shown
         "signature": _length(form.signature),
         "sends from": names_of(session, Mailbox, [form.mailbox_id]).get(form.mailbox_id or 0),
         "time spent required": "yes" if form.time_required else "no",
+        "tasks done before closing": "yes" if form.tasks_required else "no",
     }
 
 
@@ -578,7 +580,8 @@ def save_department(
 ) -> DepartmentDetails:
     """Create or change a department: name, public (offered in the Support Center) or private, manager, default
     SLA plan, business-hours schedule, signature, the mailbox its mail is sent from, and whether agents must enter
-    the time spent with each reply and note."""
+    the time spent with each reply and note, and whether its tickets are resolved or closed only when their tasks are
+    done."""
     require_admin(actor)
     name = unique_name(session, Department, form.name, department_id, "department")
     known(session, Agent, [form.manager_id], "manager", "agent")
@@ -593,7 +596,7 @@ def save_department(
     department.name, department.public, department.manager_id = name, form.public, form.manager_id
     department.sla_id, department.schedule_id = form.sla_id, form.schedule_id
     department.signature, department.mailbox_id = signature, form.mailbox_id
-    department.time_required = form.time_required
+    department.time_required, department.tasks_required = form.time_required, form.tasks_required
     session.flush()
     after = _shown_department(session, form)
     audit_save(session, actor, department_id, AuditKind.DEPARTMENT, department.id, name, before, after)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from desk.domain.attachments import safe_content_type, safe_name
 from desk.domain.enums import PUBLIC_EVENTS, ActorKind, CollaboratorRole, EntryKind, EventKind, StatusState
@@ -24,6 +24,7 @@ from desk.domain.views import (
     PriorityView,
     Ref,
     StatusView,
+    TaskView,
     ThreadItem,
     TicketView,
 )
@@ -44,6 +45,7 @@ from desk.storage.models import (
     ThreadEvent,
     Ticket,
     TicketLink,
+    TicketTask,
     User,
 )
 
@@ -129,6 +131,7 @@ _merged = Ticket.__table__.alias("merged")
 _parent_topic = HelpTopic.__table__.alias("parent_topic")
 _collaborator = select(Collaborator.__table__.c.ticket_id).where(Collaborator.__table__.c.ticket_id == _tickets.id)
 _follower = select(Follower.__table__.c.ticket_id).where(Follower.__table__.c.ticket_id == _tickets.id)
+_task = select(TicketTask.__table__.c.ticket_id).where(TicketTask.__table__.c.ticket_id == _tickets.id)
 _links = TicketLink.__table__.c
 _link = select(_links.ticket_id).where(or_(_links.ticket_id == _tickets.id, _links.linked_id == _tickets.id))
 
@@ -173,6 +176,8 @@ _HEADER_COLUMNS = (
     exists(_follower),
     _departments.time_required,
     _time_spent,
+    exists(_task),
+    _departments.tasks_required,
 )
 
 
@@ -264,6 +269,29 @@ _LINKED = (
     )
     .order_by(_tickets.number)
 )
+_task_assignee, _task_doer = aliased(Agent, name="task_assignee"), aliased(Agent, name="task_doer")
+_TASKS = (
+    select(
+        TicketTask.id,
+        TicketTask.text,
+        _task_assignee.id,
+        _task_assignee.name,
+        TicketTask.due_on,
+        TicketTask.done_at,
+        _task_doer.id,
+        _task_doer.name,
+    )
+    .outerjoin(_task_assignee, _task_assignee.id == TicketTask.assignee_id)
+    .outerjoin(_task_doer, _task_doer.id == TicketTask.done_by_id)
+    .where(TicketTask.ticket_id == bindparam("ticket_id"))
+    .order_by(TicketTask.id)
+)
+
+
+def _ref(ref_id: int | None, name: str | None) -> Ref | None:
+    return Ref(ref_id, name or "") if ref_id is not None else None
+
+
 _FOLLOWERS = (
     select(_agents.id, _agents.name)
     .join(Follower.__table__, Follower.__table__.c.agent_id == _agents.id)
@@ -350,7 +378,7 @@ def ticket_view(
     (topic_id, topic, parent_id, parent, grandparent_id) = header[7:12]
     (priority_id, priority, level, colour, status_id, status, state, pauses_sla) = header[12:20]
     (sla_id, sla, assignee_id, assignee, team_id, team, merged_into, has_collaborators, has_links) = header[20:29]
-    has_followers, time_required, time_spent = header[29:32]
+    has_followers, time_required, time_spent, has_tasks, tasks_required = header[29:34]
     params = {"ticket_id": ticket.id}
     collaborators: tuple[CollaboratorView, ...] = ()
     links: tuple[LinkedTicket, ...] = ()
@@ -367,6 +395,12 @@ def ticket_view(
     followers: tuple[Ref, ...] = ()
     if has_followers and isinstance(actor, AgentActor):  # the agents' own business: not for end users
         followers = tuple(Ref(i, name) for i, name in session.execute(_FOLLOWERS, params))
+    tasks: tuple[TaskView, ...] = ()
+    if has_tasks and isinstance(actor, AgentActor):  # the agents' own work: not for end users
+        tasks = tuple(
+            TaskView(i, text, _ref(assignee_id, assignee), due_on, done_at, _ref(done_by_id, done_by))
+            for i, text, assignee_id, assignee, due_on, done_at, done_by_id, done_by in session.execute(_TASKS, params)
+        )
     topic_ref = None
     if topic_id is not None:
         names = [topic] if parent_id is None else [topic, parent]
@@ -404,4 +438,6 @@ def ticket_view(
         thread=thread(session, ticket.id, actor) if with_thread else (),
         time_spent=0 if isinstance(actor, UserActor) else int(time_spent),
         time_required=bool(time_required) and not isinstance(actor, UserActor),
+        tasks=tasks,
+        tasks_required=bool(tasks_required) and not isinstance(actor, UserActor),
     )

@@ -201,6 +201,8 @@ class Department(Base):
     mail_notifications: Mapped[dict[str, Any] | None]
     # Agents' replies and notes to its tickets are refused without the time spent (never mail or end users').
     time_required: Mapped[bool] = mapped_column(default=False)
+    # Its tickets are not resolved or closed while a task of their checklist is still to do.
+    tasks_required: Mapped[bool] = mapped_column(default=False)
 
 
 class AgentAccess(Base):
@@ -525,6 +527,20 @@ class AgentAlertChoice(Base):
     window: Mapped[bool] = mapped_column(Boolean)
 
 
+class TicketTask(Base):
+    """One item of a ticket's checklist: something to do, by whom and when, ticked off when done."""
+
+    __tablename__ = "ticket_tasks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = _fk("tickets.id", ondelete="CASCADE", index=True)
+    text: Mapped[str] = mapped_column(String(500))
+    assignee_id: Mapped[int | None] = _fk("agents.id", nullable=True, ondelete="SET NULL")
+    due_on: Mapped[date | None] = mapped_column(Date)
+    done_at: Mapped[datetime | None]
+    done_by_id: Mapped[int | None] = _fk("agents.id", nullable=True, ondelete="SET NULL")
+    created_at: Mapped[datetime]
+
+
 class TicketLink(Base):
     """A link between two related tickets, stored once with the lower id first."""
 
@@ -757,6 +773,21 @@ class Rule(Base):
     actions: Mapped[Any] = mapped_column(JSONText())  # [{"kind", "target_id", "text"}]
     error: Mapped[str | None] = mapped_column(Text)
     failed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class Macro(Base):
+    """A set of changes an agent applies to a ticket in one action: shared by every department, one department's,
+    or one agent's own. `actions` is desk.domain.macros.MacroActions as JSON: the rows it names are checked when it
+    is applied, so a status or team deleted since makes it refuse with a message rather than block the deletion."""
+
+    __tablename__ = "macros"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    department_id: Mapped[int | None] = _fk("departments.id", nullable=True, ondelete="CASCADE", index=True)
+    agent_id: Mapped[int | None] = _fk("agents.id", nullable=True, ondelete="CASCADE", index=True)  # theirs alone
+    active: Mapped[bool] = mapped_column(default=True)
+    actions: Mapped[dict[str, Any]]
     updated_at: Mapped[datetime]
 
 

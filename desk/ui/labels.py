@@ -100,6 +100,9 @@ _CHANGED: dict[EventKind, str] = {
 }
 
 
+_TASK_DONE = {"added": "added", "changed": "changed", "done": "ticked off", "undone": "reopened", "deleted": "deleted"}
+
+
 def _name(value: Any) -> str:
     if isinstance(value, dict):
         return str(value.get("name", "—"))
@@ -160,6 +163,10 @@ def describe(event: EventView) -> str:
         return f"{event.actor} removed collaborator {data.get('email')}"
     if event.kind == EventKind.FEEDBACK:
         return f"{event.actor} rated the help {data.get('rating')} of 5"
+    if event.kind == EventKind.MACRO:
+        return f"{event.actor} applied the macro “{data.get('name', '')}”"
+    if event.kind == EventKind.TASK:
+        return f"{event.actor} {_TASK_DONE.get(data.get('action', ''), 'changed')} the task “{data.get('text', '')}”"
     if event.kind == EventKind.MAIL_FAILED:
         to = ", ".join(data.get("to", [])) or "its recipients"
         return f"Mail “{data.get('subject', '')}” could not be sent to {to}: {data.get('error', 'unknown error')}"

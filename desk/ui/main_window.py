@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -34,6 +35,7 @@ from desk.domain.textsearch import parse_query
 from desk.domain.views import ChangeView, TicketView
 from desk.services import staff
 from desk.ui import icons
+from desk.ui.admin.macro_editor import OwnMacroEditor
 from desk.ui.admin.password import PasswordDialog
 from desk.ui.admin.window import AdministrationWindow
 from desk.ui.alerts import AlertChoicesDialog, AlertsButton, TrayNotifier
@@ -62,8 +64,21 @@ from desk.ui.widgets import label, message_box, plain_tip, set_role
 COUNTS_DELAY_MS = 300
 REQUERY_DELAY_MS = 200
 # Changes after which a ticket keeps its place in any queue or search (other changes may move it in or out).
-IN_PLACE_ASPECTS = frozenset({"note", "entry_edited", "linked", "collaborator_added", "collaborator_removed"})
+IN_PLACE_ASPECTS = frozenset(
+    {"note", "entry_edited", "linked", "collaborator_added", "collaborator_removed", "task", "macro"}
+)
 # (Following: "followers" is not among them, as it moves tickets in and out of the Following queue.)
+
+# The properties a shortcut focuses (Alt+1…), in the panel's order: (the field's object name, in words).
+FIELD_KEYS = (
+    ("status", "status"),
+    ("priority", "priority"),
+    ("department", "department"),
+    ("help_topic", "help topic"),
+    ("sla_plan", "SLA plan"),
+    ("assignee", "assignee"),
+    ("team", "team"),
+)
 
 # (action name, shortcut, what it does): one table for the actions and the Help window.
 SHORTCUTS: tuple[tuple[str, str, str], ...] = (
@@ -79,6 +94,11 @@ SHORTCUTS: tuple[tuple[str, str, str], ...] = (
     ("merge", "Ctrl+Shift+M", "Merge other tickets with the open one…"),
     ("link", "Ctrl+Shift+L", "Link the open ticket to another…"),
     ("split", "Ctrl+Shift+S", "Split entries of the open ticket into a new one…"),
+    ("macro", "Ctrl+Shift+A", "Apply a macro to the open ticket…"),
+    ("add_task", "Ctrl+Shift+K", "Add a task to the open ticket's checklist…"),
+    *((f"field_{name}", f"Alt+{number}", f"Change the {title}") for number, (name, title) in enumerate(FIELD_KEYS, 1)),
+    ("next_message", "Alt+Shift+Down", "Next message in the thread"),
+    ("previous_message", "Alt+Shift+Up", "Previous message in the thread"),
     ("search", "Ctrl+F", "Search all tickets"),
     ("next_ticket", "Alt+Down", "Next ticket in the queue"),
     ("previous_ticket", "Alt+Up", "Previous ticket in the queue"),
@@ -481,6 +501,14 @@ class MainWindow(QMainWindow):
             "merge": on_editor(lambda e: e.merge_tickets()),
             "link": on_editor(lambda e: e.link_ticket()),
             "split": on_editor(lambda e: e.split_ticket()),
+            "macro": on_editor(lambda e: e.open_macros()),
+            "add_task": on_editor(lambda e: e.edit_task()),
+            **{
+                f"field_{name}": on_editor(functools.partial(TicketEditor.focus_field, name=name))
+                for name, _ in FIELD_KEYS
+            },
+            "next_message": on_editor(lambda e: e.thread_view.step_message(1)),
+            "previous_message": on_editor(lambda e: e.thread_view.step_message(-1)),
             "search": self.focus_search,
             "next_ticket": lambda: self._step_ticket(1),
             "previous_ticket": lambda: self._step_ticket(-1),
@@ -526,6 +554,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(icons.icon("note"), "My signature…", self.show_signature)
         file_menu.addAction(icons.icon("message"), "My canned responses…", self.show_own_canned)
         self.my_alerts_action = file_menu.addAction(icons.icon("bell"), "My alerts…", self.show_alert_choices)
+        file_menu.addAction(icons.icon("saved"), "My macros…", self.show_own_macros)
         file_menu.addAction(icons.icon("lock"), "Change password…", self.show_change_password)
         file_menu.addSeparator()
         self.sign_out_action = file_menu.addAction(icons.icon("user"), "Sign out (switch agent)", self.sign_out)
@@ -541,6 +570,8 @@ class MainWindow(QMainWindow):
             "merge",
             "link",
             "split",
+            "macro",
+            "add_task",
             "next_ticket",
             "previous_ticket",
             "print_ticket",
@@ -623,6 +654,14 @@ class MainWindow(QMainWindow):
         dialog = PrintTicketDialog(editor.ticket, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
+        return dialog
+
+    def show_own_macros(self) -> OwnCannedDialog:
+        dialog = OwnCannedDialog(self._ctx, self, OwnMacroEditor(self._ctx), "My macros")
+        dialog.resize(900, 760)  # a macro's form is a long one: all of it in sight
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        dialog.start()
         return dialog
 
     def show_own_canned(self) -> OwnCannedDialog:

@@ -1,5 +1,5 @@
-"""The agent's own canned responses (File › My canned responses…): the administration's list and editor, for the
-responses only they see and insert."""
+"""The agent's own canned responses (File › My canned responses…) and macros (File › My macros…): the
+administration's list and editor, for what only they see and use."""
 
 from __future__ import annotations
 
@@ -8,24 +8,27 @@ from shiboken6 import isValid
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDialog, QVBoxLayout, QWidget
 
+from desk.ui.admin.editors import StaffEditor
 from desk.ui.admin.people_editors import OwnCannedEditor
 from desk.ui.admin.section import Section
 from desk.ui.tasks import Context, async_slot
 
 
 class OwnCannedDialog(QDialog):
-    """A list of the agent's own responses and the editor of the chosen one; closing asks before unsaved changes
-    go.
+    """A list of the agent's own responses (or, given their editor, macros) and the editor of the chosen one;
+    closing asks before unsaved changes go.
 
     Attributes:
         section: the list and editor.
     """
 
-    def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, ctx: Context, parent: QWidget | None = None, editor: StaffEditor | None = None, title: str = ""
+    ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("My canned responses")
+        self.setWindowTitle(title or "My canned responses")
         self.resize(900, 560)
-        self.section = Section(OwnCannedEditor(ctx))
+        self.section = Section(editor or OwnCannedEditor(ctx))
         layout = QVBoxLayout(self)
         layout.addWidget(self.section)
 

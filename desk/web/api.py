@@ -56,12 +56,25 @@ from desk.domain.enums import (
 )
 from desk.domain.errors import Invalid, NotFound, PermissionDenied
 from desk.domain.inputs import MAX_CURSOR, MAX_ID, storable, utc_moment
+from desk.domain.macros import TaskForm
 from desk.domain.permissions import AgentActor
 from desk.domain.queues import Criteria
 from desk.domain.reports import GROUPINGS, Grouping, ReportKind, ReportQuery
 from desk.domain.rules import Arrival, Channel
 from desk.domain.timespent import MAX_MINUTES
-from desk.services import accounts, api_tokens, calls, entries, lifecycle, queues, reference, reports, tickets
+from desk.services import (
+    accounts,
+    api_tokens,
+    calls,
+    entries,
+    lifecycle,
+    macros,
+    queues,
+    reference,
+    reports,
+    tasks,
+    tickets,
+)
 from desk.services.base import command, within
 from desk.storage.db import Database
 from desk.web.security import MAX_FILES, Unauthenticated, attachment_rules, upload_problem
@@ -265,6 +278,42 @@ class Event(_View):
     note: str | None
 
 
+class Task(_View):
+    """An item of the ticket's checklist; `done_at` null while it is still to do."""
+
+    id: int
+    text: str
+    assignee: Ref | None
+    due_on: date | None
+    done_at: datetime | None
+    done_by: Ref | None
+
+
+class MacroActions(_View):
+    """What a macro does; a field null (or false, or empty) leaves that part of the ticket be."""
+
+    topic_id: int | None
+    priority_id: int | None
+    sla_id: int | None
+    team_id: int | None
+    assign_to_me: bool = Field(description="Assigns the ticket to the agent applying it.")
+    assignee_id: int | None
+    follow: bool | None = Field(description="true: the agent follows the ticket; false: stops following it.")
+    post: EntryKind | None = Field(description="`reply` or `note`: posts `text` as such.")
+    text: str = Field(description="The reply or note as it would be posted on this ticket (variables filled in).")
+    status_id: int | None
+    department_id: int | None = Field(description="Transfers the ticket there, last.")
+
+
+class Macro(_View):
+    """A macro offered on a ticket: shared, its department's, or the token agent's own (`personal`)."""
+
+    id: int
+    name: str
+    actions: MacroActions
+    personal: bool
+
+
 class Collaborator(_View):
     user: Person
     role: CollaboratorRole
@@ -304,6 +353,8 @@ class Ticket(_View):
     thread: list[Entry | Event]
     time_spent: int = Field(description="The minutes entered with its replies and notes, in total.")
     time_required: bool = Field(description="Its department refuses replies and notes without `minutes`.")
+    tasks: list[Task] = Field(description="Its checklist, in the order the tasks were added.")
+    tasks_required: bool = Field(description="Its department refuses to resolve or close it while a task is to do.")
 
 
 class QueueRow(_View):
@@ -426,6 +477,28 @@ class TicketChanges(_Request):
     department_id: Id | None = Field(None, description="Transfers the ticket to this department (applied last).")
     note: Text | None = Field(None, description="A comment recorded with each change.")
     expected_version: Version | None = None
+
+
+class MacroApplied(_Request):
+    expected_version: Version | None = None
+    minutes: Annotated[int, Field(ge=1, le=MAX_MINUTES)] | None = Field(
+        default=None, description="The time spent, posted with the macro's reply or note (see `time_required`)."
+    )
+
+
+class NewTask(_Request):
+    text: Annotated[Text, Field(max_length=500)] = Field(description="What is to be done, on one line.")
+    assignee_id: Id | None = Field(None, description="The agent who is to do it.")
+    due_on: date | None = Field(None, description="By when, as a date (YYYY-MM-DD).")
+
+
+class TaskChanges(_Request):
+    """Fields to change; those left out stay as they are (null removes the assignee or the due date)."""
+
+    text: Annotated[Text, Field(max_length=500)] | None = None
+    assignee_id: Id | None = None
+    due_on: date | None = None
+    done: bool | None = Field(None, description="true ticks the task off; false makes it to do again.")
 
 
 class StatusChange(_Request):
@@ -814,6 +887,99 @@ def split_ticket(
         view = lifecycle.split(db, agent, ticket_id, split.entry_ids, subject=split.subject, note=split.note)
     response.headers["Location"] = str(request.url_for("get_ticket", ticket_id=view.id))
     return _ticket(view)
+
+
+@router.get(
+    "/tickets/{ticket_id}/macros", tags=["macros"], summary="List the macros for a ticket", responses=_errors(404)
+)
+def ticket_macros(db: Db, agent: Agent, ticket_id: TicketId) -> list[Macro]:
+    """The active macros the token's agent may apply on this ticket, by name, their reply or note filled in."""
+    return [Macro.model_validate(choice) for choice in macros.macros_for_ticket(db, agent, ticket_id)]
+
+
+@router.post(
+    "/tickets/{ticket_id}/macros/{macro_id}",
+    tags=["macros"],
+    summary="Apply a macro",
+    responses=_errors(400, 403, 404, 409),
+)
+def apply_macro(
+    db: Db,
+    agent: Agent,
+    ticket_id: TicketId,
+    macro_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    applied: Annotated[MacroApplied | None, Body()] = None,
+) -> Ticket:
+    """Each of the macro's changes is the desktop app's action for it, with its permission and its event, in one
+    transaction: if one is refused (403, 409, 422), none is applied."""
+    applied = applied or MacroApplied()
+    with _ticket_fields():
+        view = macros.apply_macro(
+            db, agent, ticket_id, macro_id, expected_version=applied.expected_version, minutes=applied.minutes
+        )
+    return _ticket(view)
+
+
+TaskId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+@router.post(
+    "/tickets/{ticket_id}/tasks",
+    tags=["tasks"],
+    summary="Add a task to the checklist",
+    status_code=201,
+    responses=_errors(400, 403, 404),
+)
+def add_task(db: Db, agent: Agent, ticket_id: TicketId, new: NewTask) -> Ticket:
+    form = TaskForm(new.text, new.assignee_id, new.due_on)
+    return _ticket(tasks.save_task(db, agent, ticket_id, None, form))
+
+
+@router.patch(
+    "/tickets/{ticket_id}/tasks/{task_id}",
+    tags=["tasks"],
+    summary="Change or tick off a task",
+    responses=_errors(400, 403, 404),
+)
+def change_task(db: Db, agent: Agent, ticket_id: TicketId, task_id: TaskId, changes: TaskChanges) -> Ticket:
+    """The fields given change in one transaction: the text, assignee and due date (ticket.edit), then `done`
+    (ticking off needs the right to reply)."""
+    given = changes.model_fields_set
+    if not given:
+        raise Invalid("Give at least one field to change.")
+    if "text" in given and changes.text is None:
+        raise Invalid("A task's text cannot be removed, only changed.", {"text": "Give the text."})
+    return _ticket(_change_task(db, agent, ticket_id, task_id, changes, frozenset(given)))
+
+
+@command
+def _change_task(
+    session: Session, agent: AgentActor, ticket_id: int, task_id: int, changes: TaskChanges, given: frozenset[str]
+) -> views.TicketView:
+    view = within(tickets.get_ticket)(session, agent, ticket_id)
+    task = next((task for task in view.tasks if task.id == task_id), None)
+    if task is None:
+        raise NotFound(f"Ticket {view.number} has no task with id {task_id}.")
+    if given & {"text", "assignee_id", "due_on"}:
+        form = TaskForm(
+            changes.text if changes.text is not None else task.text,
+            changes.assignee_id if "assignee_id" in given else task.assignee.id if task.assignee else None,
+            changes.due_on if "due_on" in given else task.due_on,
+        )
+        view = within(tasks.save_task)(session, agent, ticket_id, task_id, form)
+    if changes.done is not None:
+        view = within(tasks.set_task_done)(session, agent, ticket_id, task_id, changes.done)
+    return view
+
+
+@router.delete(
+    "/tickets/{ticket_id}/tasks/{task_id}",
+    tags=["tasks"],
+    summary="Delete a task",
+    responses=_errors(400, 403, 404),
+)
+def delete_task(db: Db, agent: Agent, ticket_id: TicketId, task_id: TaskId) -> Ticket:
+    return _ticket(tasks.delete_task(db, agent, ticket_id, task_id))
 
 
 # --- users and reference data ---------------------------------------------------------------------------------------

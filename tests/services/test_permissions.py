@@ -24,6 +24,7 @@ from desk.client.remote import RemoteServices
 from desk.domain.alerts import AlertChoice
 from desk.domain.enums import Queue, SenderCheck, StatusState
 from desk.domain.errors import DeskError, NotFound, PermissionDenied
+from desk.domain.macros import MacroActions, MacroForm, TaskForm
 from desk.domain.people import OrganizationForm, UserForm
 from desk.domain.permissions import Actor, Perm, Right
 from desk.domain.queues import Criteria
@@ -45,6 +46,7 @@ from desk.services import (
     following,
     lifecycle,
     locks,
+    macros,
     mailboxes,
     notifications,
     people,
@@ -54,6 +56,7 @@ from desk.services import (
     reports,
     rules,
     staff,
+    tasks,
     ticket_setup,
     tickets,
 )
@@ -138,6 +141,16 @@ def _canned(world: World) -> int:
 
 def _rule(world: World) -> int:
     return rules.save_rule(world.db, world.admin, None, RuleForm(_unique(), actions=(Action(ActionKind.STOP),))).id
+
+
+def _macro(world: World) -> int:
+    """A shared macro that raises the priority: ticket.edit, which the limited agent lacks."""
+    form = MacroForm(_unique(), MacroActions(priority_id=world.priorities["High"], follow=True))
+    return macros.save_macro(world.db, world.admin, None, form).id
+
+
+def _task(world: World, ticket: TicketView) -> int:
+    return tasks.save_task(world.db, world.admin, ticket.id, None, TaskForm("Replace the toner")).tasks[-1].id
 
 
 def _spare_agent(world: World) -> int:
@@ -461,6 +474,20 @@ CASES: dict[str, tuple[Service, Call, set[str]]] = {
         ADMINS,
     ),
     "list_own_canned": (canned.list_own_canned, lambda call, w, t: call(), AGENTS),
+    "save_task": (tasks.save_task, lambda call, w, t: call(t.id, None, TaskForm("Call back")), {"admin", "manager"}),
+    "set_task_done": (
+        tasks.set_task_done,
+        lambda call, w, t: call(t.id, _task(w, t), True),
+        {"admin", "manager", "limited"},
+    ),
+    "delete_task": (tasks.delete_task, lambda call, w, t: call(t.id, _task(w, t)), {"admin", "manager"}),
+    "list_macros": (macros.list_macros, lambda call, w, t: call(), ADMINS),
+    "list_own_macros": (macros.list_own_macros, lambda call, w, t: call(), AGENTS),
+    "get_macro": (macros.get_macro, lambda call, w, t: call(_macro(w)), ADMINS),
+    "save_macro": (macros.save_macro, lambda call, w, t: call(None, MacroForm("M", MacroActions(follow=True))), ADMINS),
+    "delete_macro": (macros.delete_macro, lambda call, w, t: call(_macro(w)), ADMINS),
+    "macros_for_ticket": (macros.macros_for_ticket, lambda call, w, t: call(t.id), {"admin", "manager", "limited"}),
+    "apply_macro": (macros.apply_macro, lambda call, w, t: call(t.id, _macro(w)), {"admin", "manager"}),
     "save_own_signature": (staff.save_own_signature, lambda call, w, t: call("Regards"), AGENTS),
     "my_alerts": (alerts.my_alerts, lambda call, w, t: call(), AGENTS),
     "mark_alerts_read": (alerts.mark_alerts_read, lambda call, w, t: call(), AGENTS),
@@ -524,6 +551,8 @@ SETS_UP_STATE_FIRST = (
     "claim",
     "unlink",
     "remove_collaborator",
+    "set_task_done",
+    "delete_task",
 )
 
 
@@ -576,6 +605,8 @@ def test_every_service_is_in_the_matrix() -> None:
             entries,
             following,
             lifecycle,
+            macros,
+            tasks,
             queues,
             accounts,
             reference,

@@ -30,6 +30,7 @@ import os
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -42,6 +43,7 @@ from desk.client.remote import RemoteServices
 from desk.domain.dashboard import Figure
 from desk.domain.enums import EntryKind, InboundState, OutgoingMail, Queue
 from desk.domain.errors import Invalid
+from desk.domain.macros import MacroActions, MacroForm, TaskForm
 from desk.domain.permissions import AgentActor
 from desk.domain.queues import Criteria
 from desk.domain.reports import Grouping, ReportKind
@@ -51,6 +53,7 @@ from desk.services import (
     entries,
     following,
     lifecycle,
+    macros,
     mailboxes,
     portal,
     queues,
@@ -59,6 +62,7 @@ from desk.services import (
     staff,
     tickets,
 )
+from desk.services import tasks as task_service
 from desk.services.demo import LONG_THREAD_SUBJECT, build_demo
 from desk.services.mail import intake, sending
 from desk.storage.db import Database
@@ -152,6 +156,60 @@ async def shoot_dashboard_and_export(window: MainWindow, out: Path) -> None:
     dialog.cancel()
     with contextlib.suppress(Cancelled):
         await export
+
+
+async def shoot_macros_and_tasks(ctx: Context, window: MainWindow, editor: TicketEditor, out: Path) -> None:
+    """The macro picker (Ctrl+Shift+A) over the ticket, the ticket after one (its events in the thread), and the
+    ticket's checklist in a department that wants it done before closing, with the task dialog."""
+    ticket = editor.ticket
+    assert ticket is not None
+    statuses = {s.name: s.id for s in ctx.choices.statuses}
+    high = next(p.id for p in ctx.choices.priorities if p.name == "High")
+    level2 = next((t.id for t in ctx.choices.teams if t.name == "Level 2"), None)
+    logs = MacroActions(
+        priority_id=high,
+        post=EntryKind.REPLY,
+        text="Dear %{user.name},\n\nto find the cause, please send us the app's log file (Settings › Help › Send "
+        "logs) with ticket %{ticket.number} in the subject.\n\n%{agent.name}",
+        status_id=statuses["Pending"],
+    )
+    for macro in (
+        MacroForm("Ask for logs → Pending", logs),
+        MacroForm("Close as duplicate", MacroActions(post=EntryKind.NOTE, text="Duplicate.",
+                                                     status_id=statuses["Closed"])),
+        MacroForm("Escalate to Level 2", MacroActions(team_id=level2, follow=True, post=EntryKind.NOTE,
+                                                      text="Escalated: needs Level 2."), personal=True),
+    ):  # fmt: skip
+        await ctx.call(macros.save_macro, None, macro)
+    picker = editor.open_macros()
+    assert picker is not None
+    await settle(lambda: picker.list.count() == 3)
+    save(picker, out, "19-macro-picker")
+    picker.apply()  # Enter: the highlighted one, "Ask for logs → Pending"
+    await settle(lambda: editor.ticket is not None and editor.ticket.status.name == "Pending")
+    save(window, out, "19-macro-applied")
+    for text, who in (("Check the card processor's log", ctx.agent.id), ("Call the customer back", None),
+                      ("Refund the double charge", None)):  # fmt: skip
+        await ctx.call(task_service.save_task, ticket.id, None, TaskForm(text, who, date(2026, 12, 9)))
+    done = (await ctx.call(tickets.get_ticket, ticket.id)).tasks[0].id
+    await ctx.call(task_service.set_task_done, ticket.id, done, True)
+    form = (await ctx.call(staff.get_department, ticket.department.id)).form
+    await ctx.call(staff.save_department, ticket.department.id, dataclasses.replace(form, tasks_required=True))
+    await editor.load()
+    await settle(lambda: editor.properties.tasks.list.count() == 3)
+    save(window, out, "19-ticket-tasks")
+    dialog = editor.edit_task()
+    assert dialog is not None
+    dialog.text.setText("Send the customer the new card's PIN letter")
+    dialog.has_due.setChecked(True)
+    await settle()
+    save(dialog, out, "19-task-dialog")
+    dialog.reject()
+    await ctx.call(staff.save_department, ticket.department.id, form)
+    own = window.show_own_macros()
+    await settle(lambda: own.section.loaded_form is not None)
+    save(own, out, "19-my-macros")
+    own.close()
 
 
 async def shoot(
@@ -280,6 +338,7 @@ async def shoot(
         executor.shutdown()
         return
     await shoot_relations(ctx, window, editor, out)
+    await shoot_macros_and_tasks(ctx, window, editor, out)
     if only_relations:
         await end_session(window, ctx)
         executor.shutdown()

@@ -379,7 +379,7 @@ def test_a_department_manager_gives_an_agent_a_role_in_their_department(
         window = main.show_administration()
         qtbot.addWidget(window)
         assert [window.sidebar.item(r).text() for r in range(window.sidebar.count())] == [
-            "PEOPLE", "Department members", "TICKETS", "Canned responses"
+            "PEOPLE", "Department members", "TICKETS", "Canned responses", "Macros"
         ]  # fmt: skip
         members = window.sections["Department members"]
         editor = members.editor

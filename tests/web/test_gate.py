@@ -28,7 +28,7 @@ from sqlalchemy import func, select, update
 import desk.services
 from desk.client.remote import RemoteServices
 from desk.domain.alerts import AlertChoice
-from desk.domain.enums import EventKind, InboundState, Queue, SortKey, StatusState, TicketSource
+from desk.domain.enums import EntryKind, EventKind, InboundState, Queue, SortKey, StatusState, TicketSource
 from desk.domain.errors import (
     Conflict,
     DatabaseUnavailable,
@@ -40,6 +40,7 @@ from desk.domain.errors import (
     ServerUnreachable,
     SignedOut,
 )
+from desk.domain.macros import MacroActions, MacroForm, TaskForm
 from desk.domain.people import OrganizationForm, UserForm
 from desk.domain.permissions import AgentActor, Perm, SystemActor
 from desk.domain.queues import Criteria
@@ -68,6 +69,7 @@ from desk.services import (
     following,
     lifecycle,
     locks,
+    macros,
     mailboxes,
     notifications,
     people,
@@ -76,6 +78,7 @@ from desk.services import (
     rules,
     settings,
     staff,
+    tasks,
     ticket_setup,
     tickets,
     worker,
@@ -188,6 +191,10 @@ def read_cases(world: World, ticket: TicketView, other: TicketView) -> dict[Call
         mailboxes.try_mailbox: ((MailboxForm("Nowhere", "nowhere@x.example"),), {}),
         canned.get_canned: ((canned.save_canned(world.db, world.admin, None, THANKS).id,), {}),
         canned.canned_for_ticket: ((ticket.id,), {}),
+        macros.list_macros: ((), {}),
+        macros.list_own_macros: ((), {}),
+        macros.get_macro: ((macros.save_macro(world.db, world.admin, None, ESCALATE).id,), {}),
+        macros.macros_for_ticket: ((ticket.id,), {}),
         notifications.mail_templates: ((), {}),
         rules.list_rules: ((), {}),
         rules.get_rule: ((rules.save_rule(world.db, world.admin, None, NOTE_RULE).id,), {}),
@@ -206,6 +213,7 @@ THANKS = CannedForm("Thanks", "Thank you, %{user.name}.")
 NOTE_RULE = RuleForm(
     "Printers", (Condition(Field.SUBJECT, Op.CONTAINS, "printer"),), (Action(ActionKind.NOTE, text="Toner?"),)
 )
+ESCALATE = MacroForm("Escalate", MacroActions(assign_to_me=True, post=EntryKind.NOTE, text="On %{ticket.number}"))
 
 
 BERLIN = ScheduleForm(
@@ -422,6 +430,18 @@ WRITES: dict[Callable[..., Any], Write] = {
         call(t.id, "Checked the logs", attachments=[upload()], minutes=15), w
     ),
     entries.post_reply: lambda call, w, t: _then_ticket(call(t.id, "Try again", client_key=str(uuid.uuid4())), w),
+    macros.save_macro: lambda call, w, t: _saved(macros.get_macro)(call(None, ESCALATE), w),
+    macros.delete_macro: _deleted(macros.save_macro, ESCALATE, macros.get_macro),
+    macros.apply_macro: lambda call, w, t: _then_ticket(
+        call(t.id, macros.save_macro(w.db, w.admin, None, ESCALATE).id, expected_version=t.version, minutes=5), w
+    ),
+    tasks.save_task: lambda call, w, t: _then_ticket(call(t.id, None, TaskForm("Call back", w.limited.id)), w),
+    tasks.set_task_done: lambda call, w, t: _then_ticket(
+        call(t.id, tasks.save_task(w.db, w.admin, t.id, None, TaskForm("Call back")).tasks[0].id, True), w
+    ),
+    tasks.delete_task: lambda call, w, t: _then_ticket(
+        call(t.id, tasks.save_task(w.db, w.admin, t.id, None, TaskForm("Call back")).tasks[0].id), w
+    ),
     following.follow: lambda call, w, t: _then_ticket(call(t.id), w),
     following.unfollow: lambda call, w, t: _then_ticket(call(following.follow(w.db, w.admin, t.id).id), w),
     lifecycle.add_collaborator: lambda call, w, t: _then_ticket(call(t.id, "carol@example.com", name="Carol"), w),

@@ -442,12 +442,17 @@ class DepartmentEditor(StructureEditor):
             "time_required", "", QCheckBox("Time spent must be entered with each reply and note")
         )
         self.time_required.setToolTip("Mail an agent answers is taken without it.")
+        self.tasks_required = self.field(
+            "tasks_required", "", QCheckBox("Tickets are resolved or closed only when their tasks are done")
+        )
+        self.tasks_required.setToolTip("Until then, Resolve, Close and closing statuses are refused, saying why.")
         self.signature = self.field("signature", "Signature:", QPlainTextEdit())
         self.signature.setFixedHeight(80)
         self.signature.setToolTip("Agents may sign a reply with it instead of their own.")
         self.name.textChanged.connect(self.edited)
         self.public.toggled.connect(self.edited)
         self.time_required.toggled.connect(self.edited)
+        self.tasks_required.toggled.connect(self.edited)
         self.signature.textChanged.connect(self.edited)
         for box in (self.manager, self.sla, self.schedule, self.mailbox):
             box.currentIndexChanged.connect(self.edited)
@@ -510,6 +515,7 @@ class DepartmentEditor(StructureEditor):
         self.schedule.set_value(form.schedule_id)
         self.mailbox.set_value(form.mailbox_id)
         self.time_required.setChecked(form.time_required)
+        self.tasks_required.setChecked(form.tasks_required)
         self.signature.setPlainText(form.signature or "")
 
     def form(self) -> DepartmentForm:
@@ -522,4 +528,5 @@ class DepartmentEditor(StructureEditor):
             signature=self.signature.toPlainText() or None,
             mailbox_id=self.mailbox.value(),
             time_required=self.time_required.isChecked(),
+            tasks_required=self.tasks_required.isChecked(),
         )

@@ -28,6 +28,7 @@ from desk.services import staff
 from desk.ui import icons
 from desk.ui.admin.audit_log import AuditLog
 from desk.ui.admin.editors import AgentEditor, DepartmentEditor, RoleEditor, StaffEditor, TeamEditor
+from desk.ui.admin.macro_editor import MacroEditor
 from desk.ui.admin.mail_editors import MailboxEditor
 from desk.ui.admin.mail_templates import NotificationEditor, TemplateEditor
 from desk.ui.admin.people_editors import CannedEditor, MembersEditor, OrganizationEditor, UserEditor
@@ -59,6 +60,7 @@ EDITORS: dict[str, type[StaffEditor]] = {
     "Statuses": StatusEditor,
     "Priorities": PriorityEditor,
     "Canned responses": CannedEditor,
+    "Macros": MacroEditor,
     "Rules": RuleEditor,
     "Mailboxes": MailboxEditor,
     "Mail templates": TemplateEditor,
@@ -66,11 +68,11 @@ EDITORS: dict[str, type[StaffEditor]] = {
     "Settings": SettingsEditor,
 }
 USER_MANAGER = ("End users", "Organizations")
-MANAGER = ("Department members", "Canned responses")
+MANAGER = ("Department members", "Canned responses", "Macros")
 GROUPS = (
     ("People", ("Agents", "Teams", "Roles", "Department members", "End users", "Organizations")),
     ("Tickets", ("Departments", "Help topics", "SLA plans", "Business hours", "Statuses", "Priorities",
-                 "Canned responses", "Rules", "Settings")),
+                 "Canned responses", "Macros", "Rules", "Settings")),
     ("Mail", ("Mailboxes", "Mail templates", "Notifications", "Mail quarantine")),
     ("Records", ("Audit log",)),
 )  # fmt: skip
@@ -88,6 +90,7 @@ SECTION_ICONS = {
     "End users": "user",
     "Organizations": "team",
     "Canned responses": "message",
+    "Macros": "saved",
     "Rules": "rule",
     "Mailboxes": "inbox",
     "Mail templates": "reply",

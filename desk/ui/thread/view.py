@@ -47,6 +47,7 @@ EXTERNAL_SCHEMES = frozenset({"http", "https", "mailto"})
 ICON_SIZE = 16
 NEWEST_ANCHOR = "newest"
 SHOWN_FROM_ANCHOR = "shown-from"  # the item that was first before the earlier ones were shown
+ENTRY_ANCHOR = "entry-"  # and the entry's index in the thread: where stepping through the messages scrolls to
 EARLIER_SCHEME = "earlier"  # the link that shows a long thread's earlier items
 # A long thread opens on its newest items, the rest behind one link: Qt lays out the whole document before it can
 # scroll to the end, ~50 ms per 1,000 items on every open.
@@ -101,6 +102,7 @@ class ThreadView(QTextBrowser):
         self.confirmation: QMessageBox | None = None  # the open "this link goes elsewhere" question
         self.document().setDocumentMargin(12)
         self._items: Sequence[ThreadItem] = ()
+        self.message_index: int | None = None  # the entry last stepped to (Alt+Shift+Up/Down), in the thread
         self._all_shown = False  # the agent asked for the earlier items: later refreshes keep them
         self.setObjectName("threadView")
         self.setAccessibleName(labels.tr("Ticket thread"))
@@ -113,8 +115,24 @@ class ThreadView(QTextBrowser):
     def set_thread(self, items: Sequence[ThreadItem]) -> None:
         """Show these entries and events (oldest first) and scroll to the newest; of a long thread, the newest
         SHOWN_AT_FIRST items and a link that shows the earlier ones."""
+        if items[:1] != self._items[:1]:  # another ticket: stepping starts from its newest entry again
+            self.message_index = None
         self._items = items
         self._show()
+
+    def step_message(self, step: int) -> int | None:
+        """Scroll to the next (1) or previous (-1) message, reply or note from the one last stepped to (from the
+        newest at first), showing the earlier items when it is among them; its index in the thread, None if none."""
+        entries = [index for index, item in enumerate(self._items) if isinstance(item, EntryView)]
+        if not entries:
+            return None
+        at = entries.index(self.message_index) if self.message_index in entries else len(entries) - 1
+        target = entries[min(max(at + step, 0), len(entries) - 1)]
+        if target < self.hidden_count:
+            self.show_earlier()
+        self.message_index = target
+        self.scrollToAnchor(f"{ENTRY_ANCHOR}{target}")
+        return target
 
     def show_earlier(self) -> None:
         """Show the whole thread, keeping in view the item that was the first one shown."""
@@ -290,6 +308,7 @@ def render(items: Sequence[ThreadItem], hidden: int = 0, anchored: int | None = 
                 _event_html(item, anchor, alarm_colour if alarm else event_colour, "overdue" if alarm else "event")
             )
         else:
+            anchor += f'<a name="{ENTRY_ANCHOR}{index + hidden}"></a>'
             parts.append(_entry_html(item, anchor, kind_colours[item.kind], muted, alarm_colour))
     return "".join(parts)
 

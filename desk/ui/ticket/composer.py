@@ -689,20 +689,31 @@ class ComposerWidget(QWidget):
         self._error.setText(message)
         self._error.setVisible(bool(message))
 
+    def typed_minutes(self) -> int | None:
+        """The time spent typed beside Attach, for a macro's reply or note; Invalid when it is not a time (a missing
+        one the service refuses where the department requires it, saying so)."""
+        return self._parsed(self._time.text())
+
+    def clear_time(self) -> None:
+        self._time.clear()
+
     def _minutes(self, typed: str) -> int | None:
         """The time spent typed beside Attach; Invalid (the text stays) when it is not a time, or when it is missing
         and the ticket's department requires it (the services check both again)."""
-        try:
-            minutes = parse_minutes(typed)
-        except ValueError as error:
-            problem = labels.tr("The time spent {problem}.").format(problem=error)
-            raise Invalid(problem, {"minutes": problem}) from error
+        minutes = self._parsed(typed)
         if minutes is None and self._time_required:
             problem = labels.tr(
                 "This ticket's department asks for the time spent with each reply and note: enter it in Time."
             )
             raise Invalid(problem, {"minutes": labels.tr("Enter the minutes you spent on it.")})
         return minutes
+
+    def _parsed(self, typed: str) -> int | None:
+        try:
+            return parse_minutes(typed)
+        except ValueError as error:
+            problem = labels.tr("The time spent {problem}.").format(problem=error)
+            raise Invalid(problem, {"minutes": problem}) from error
 
     def _refuse(self, message: str) -> None:
         self._show_error(message)

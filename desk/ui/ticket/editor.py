@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from shiboken6 import isValid
+
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QMenu, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QDialog, QHBoxLayout, QMenu, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from desk.domain.enums import EntryKind, StatusState
 from desk.domain.errors import Conflict, DeskError
+from desk.domain.macros import MacroChoice, TaskForm
 from desk.domain.permissions import PERM_ACTIONS, Perm
-from desk.domain.views import TicketView
-from desk.services import following, lifecycle, reference, tickets
-from desk.ui import icons
+from desk.domain.views import TaskView, TicketView
+from desk.services import following, lifecycle, macros, reference, tasks, tickets
+from desk.ui import icons, labels
 from desk.ui.tasks import Context, async_slot
 from desk.ui.thread.view import ThreadView, open_attachment
 from desk.ui.ticket.composer import ComposerWidget
+from desk.ui.ticket.macro_picker import MacroPicker
 from desk.ui.ticket.properties import Change, PropertiesPanel, allow, refusal
 from desk.ui.ticket.relations import LinkDialog, MergeDialog, RelationDialog, SplitDialog
+from desk.ui.ticket.tasks_panel import TaskDialog
 from desk.ui.widgets import hands_off, is_text_input, label, plain_tip
 
 FOLLOW_TIPS = {  # whether the agent follows the ticket → what the button does
@@ -93,6 +99,16 @@ class TicketEditor(QWidget):
         relations.addAction("Split entries into a new ticket…", self.split_ticket)
         self.relations_button.setMenu(relations)
         hands_off(self.relations_button)
+        # Macros (issue 17): the ticket's macros in the button's menu, one click each; Ctrl+Shift+A opens the picker.
+        self.macros_button = QPushButton(icons.icon("saved"), "Macros")
+        self.macros_button.setObjectName("macros")
+        self.macros_button.setToolTip(
+            "Apply a macro: several changes, a reply or note and a status at once (Ctrl+Shift+A)"
+        )
+        self.macros_menu = QMenu(self.macros_button)
+        self.macros_menu.aboutToShow.connect(self._fill_macros_menu)
+        self.macros_button.setMenu(self.macros_menu)
+        hands_off(self.macros_button)
 
         self.thread_view = ThreadView()
         self.thread_view.attachment_activated.connect(self._open_attachment)
@@ -106,6 +122,9 @@ class TicketEditor(QWidget):
         self.properties.ticket_requested.connect(self.open_requested)
         self.properties.link_requested.connect(self.link_ticket)
         self.properties.unlink_requested.connect(self._unlink)
+        self.properties.tasks.ticked.connect(self._tick_task)
+        self.properties.tasks.delete_requested.connect(self._delete_task)
+        self.properties.tasks.edit_requested.connect(self.edit_task)
 
         title = QVBoxLayout()
         title.setSpacing(2)
@@ -130,6 +149,7 @@ class TicketEditor(QWidget):
         ):
             header.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
         header.addWidget(self.relations_button, 0, Qt.AlignmentFlag.AlignTop)
+        header.addWidget(self.macros_button, 0, Qt.AlignmentFlag.AlignTop)
         work = QSplitter(Qt.Orientation.Vertical)
         work.addWidget(self.thread_view)
         work.addWidget(self.composer)
@@ -266,6 +286,18 @@ class TicketEditor(QWidget):
             return
         await self._apply(service)
 
+    def focus_field(self, name: str) -> None:
+        """Put the keyboard on a property (Alt+1…: status, priority…) with its list open, so that the next keys
+        choose the value; a field the agent may not change says why instead."""
+        combo = self.properties.findChild(QComboBox, name)
+        if combo is None or self.ticket is None:
+            return
+        if not combo.isEnabled():
+            self._say(combo.toolTip())
+            return
+        combo.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        combo.showPopup()
+
     def start_reply(self, kind: EntryKind) -> None:
         self.composer.set_mode(kind)
         self.composer.focus_editor()
@@ -346,6 +378,112 @@ class TicketEditor(QWidget):
         self.show_ticket(fresh)
         self.settle_focus()
         self.ticket_changed.emit(fresh)
+
+    # --- tasks (issue 17) -------------------------------------------------------------------------------------
+
+    def edit_task(self, task: TaskView | None = None) -> TaskDialog | None:
+        """Add a task to the checklist (Ctrl+Shift+K), or change one, in a small dialog."""
+        if self.ticket is None:
+            return None
+        if reason := refusal(self._ctx.agent, self.ticket, (Perm.TICKET_EDIT, "change the ticket's tasks")):
+            self._say(reason)
+            return None
+        dialog = TaskDialog(self._ctx.choices.agents, task, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.saved.connect(functools.partial(self._save_task, task.id if task else None))
+        self.dialog = dialog
+        dialog.open()
+        return dialog
+
+    @async_slot
+    async def _save_task(self, task_id: int | None, form: TaskForm) -> None:
+        await self._personal(tasks.save_task, task_id, form)
+
+    @async_slot
+    async def _tick_task(self, task_id: int, done: bool) -> None:
+        await self._personal(tasks.set_task_done, task_id, done)
+
+    @async_slot
+    async def _delete_task(self, task_id: int) -> None:
+        await self._personal(tasks.delete_task, task_id)
+
+    # --- macros (issue 17) -------------------------------------------------------------------------------------
+
+    def open_macros(self) -> MacroPicker | None:
+        """The macro picker (Ctrl+Shift+A): type to filter, Enter applies."""
+        if self.ticket is None:
+            return None
+        picker = MacroPicker(self._ctx.choices, self)
+        picker.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        picker.chosen.connect(self.apply_macro)
+        self.dialog = picker
+        picker.open()
+        self._fetch_macros(picker.set_macros, picker.show_error)
+        return picker
+
+    def _fill_macros_menu(self) -> None:
+        """The menu lists the ticket's macros as they are when it opens (fetched then: administrators change them)."""
+        menu = self.macros_menu
+        menu.clear()
+        menu.addAction("Choose a macro… (Ctrl+Shift+A)", self.open_macros)
+        menu.addSeparator()
+        loading = menu.addAction(labels.tr("Loading macros…"))
+        loading.setEnabled(False)
+
+        def listed(found: Sequence[MacroChoice]) -> None:
+            if not isValid(menu):
+                return
+            menu.removeAction(loading)
+            for macro in found:
+                menu.addAction(macro.name, functools.partial(self.apply_macro, macro))
+            if not found:
+                menu.addAction(labels.tr("No macros for this ticket")).setEnabled(False)
+
+        def failed(message: str) -> None:
+            if isValid(menu):
+                loading.setText(message)
+
+        self._fetch_macros(listed, failed)
+
+    @async_slot
+    async def _fetch_macros(self, then: Callable[[Sequence[MacroChoice]], None], failed: Callable[[str], None]) -> None:
+        try:
+            found = await self._ctx.call(macros.macros_for_ticket, self.ticket_id)
+        except DeskError as error:
+            if not self.closed:
+                failed(str(error))
+            return
+        if not self.closed:
+            then(found)
+
+    @async_slot
+    async def apply_macro(self, macro: MacroChoice) -> None:
+        """Apply a macro with the version on screen (and the time typed beside Attach, when it posts a reply or
+        note); refused whole, it says why and changes nothing."""
+        async with self._applying:
+            if self.ticket is None:
+                return
+            try:
+                minutes = self.composer.typed_minutes() if macro.actions.post is not None else None
+                fresh = await self._ctx.call(
+                    macros.apply_macro, self.ticket_id, macro.id, expected_version=self.ticket.version, minutes=minutes
+                )
+            except DeskError as error:
+                if self.closed:
+                    return
+                self._say(str(error))
+                if isinstance(error, Conflict):
+                    await self._load_or_say()
+                self.settle_focus()
+                return
+            if self.closed:
+                return
+            if minutes is not None:
+                self.composer.clear_time()
+            self.banner.hide()
+            self.show_ticket(fresh)
+            self.settle_focus()
+            self.ticket_changed.emit(fresh)
 
     # --- merge, link, split (issue 17) ------------------------------------------------------------------------
 

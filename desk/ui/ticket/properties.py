@@ -27,6 +27,7 @@ from desk.domain.timespent import format_minutes
 from desk.domain.views import Choices, QueueRow, Ref, TicketView
 from desk.services import lifecycle, tickets
 from desk.ui.labels import SOURCES, when
+from desk.ui.ticket.tasks_panel import TaskList
 from desk.ui.widgets import ChoiceBox, hands_off, label, plain_tip, set_role, ticket_item
 
 NONE_ID = 0  # the "none" entry of an optional field's combo
@@ -194,6 +195,9 @@ class PropertiesPanel(QFrame):
         layout.addWidget(label("Due", "section"))
         layout.addWidget(self.due)
         layout.addWidget(self.time_spent)
+        layout.addWidget(label("Tasks", "section"))
+        self.tasks = TaskList()
+        layout.addWidget(self.tasks)
         layout.addWidget(label("Requester", "section"))
         layout.addWidget(self.requester)
         layout.addWidget(self.source)
@@ -221,6 +225,12 @@ class PropertiesPanel(QFrame):
         select_id(self.assignee, ticket.assignee.id if ticket.assignee else None)
         select_id(self.team, ticket.team.id if ticket.team else None)
         self._allow(ticket)
+        self.tasks.show_tasks(
+            ticket.tasks,
+            ticket.tasks_required,
+            refusal(self._agent, ticket, (Perm.TICKET_EDIT, "change the ticket's tasks")),
+            refusal(self._agent, ticket, (Perm.TICKET_REPLY, "tick off the ticket's tasks")),
+        )
         lines = []
         if ticket.first_response_due and ticket.first_responded_at is None:
             lines.append(f"First response by {when(ticket.first_response_due)}")
