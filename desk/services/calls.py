@@ -73,6 +73,7 @@ EXPOSED: tuple[Callable[..., Any], ...] = (
     canned.list_own_canned,
     canned.save_canned,
     entries.attachment_content,
+    entries.pictures,
     entries.post_note,
     entries.post_reply,
     following.follow,

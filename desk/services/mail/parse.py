@@ -23,7 +23,7 @@ from email.utils import getaddresses
 import charset_normalizer
 
 from desk.domain import mailthread
-from desk.domain.attachments import AttachmentRules, safe_name
+from desk.domain.attachments import AttachmentRules, content_id, safe_name
 from desk.domain.inputs import NAME_LENGTH, one_line
 from desk.domain.views import Upload
 from desk.services.richtext import sanitize_html
@@ -357,7 +357,8 @@ def _attach(
     if len(data) > rules.max_bytes:
         skipped.append(Skipped(name=name, size=len(data)))
         return
-    attachments.append(Upload(name=name, data=data, content_type=part.get_content_type()))
+    cid = content_id(str(part.get("Content-ID", "")))
+    attachments.append(Upload(name=name, data=data, content_type=part.get_content_type(), content_id=cid))
 
 
 def _text_of(part: Message) -> str:
