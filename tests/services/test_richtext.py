@@ -105,7 +105,8 @@ def test_no_output_of_the_policy_names_a_resource(elements: list[tuple[str, list
 def test_formatting_and_links_survive() -> None:
     html = '<h1>Hi</h1><p><b>bold</b> <a href="https://ok.example/x">docs</a> <img src="/dev/zero" alt="logo"></p>'
     assert sanitize_html(html) == (
-        '<h1>Hi</h1><p><b>bold</b> <a href="https://ok.example/x" rel="noopener noreferrer">docs</a> <img alt="logo"></p>'
+        '<h1>Hi</h1><p><b>bold</b> <a href="https://ok.example/x" rel="noopener noreferrer">docs</a>'
+        ' <img alt="logo"></p>'
     )
     assert sanitize_html("  ") is None and sanitize_html('<img src="/dev/zero" width="9">') is None
 
