@@ -29,7 +29,7 @@ def png(width: int = 40, height: int = 20, rgb: tuple[int, int, int] = (220, 30,
 
 
 def mail_with_picture(picture: bytes, content_id: str = "chart@example.com") -> bytes:
-    """A mail as Thunderbird or Outlook sends a pasted picture: multipart/related around the HTML and the image."""
+    """A mail as Thunderbird sends a pasted picture: the HTML version in a multipart/related with the picture."""
     message = EmailMessage()
     message["From"] = "Alice Archer <alice@example.com>"
     message["To"] = SUPPORT
@@ -37,7 +37,9 @@ def mail_with_picture(picture: bytes, content_id: str = "chart@example.com") -> 
     message["Message-ID"] = make_msgid(domain="example.com")
     message.set_content("This is what I see:\n[chart]\n")
     message.add_alternative(f'<p>This is what I see:</p><p><img src="cid:{content_id}" alt="chart"></p>', "html")
-    message.get_payload()[1].add_related(picture, "image", "png", cid=f"<{content_id}>", filename="chart.png")
+    html = message.get_body(("html",))
+    assert html is not None
+    html.add_related(picture, "image", "png", cid=f"<{content_id}>", filename="chart.png")
     return message.as_bytes()
 
 
