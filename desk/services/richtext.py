@@ -57,14 +57,7 @@ def sanitize_html(markup: str | None) -> str | None:
     """HTML made safe to store and show; None when nothing readable is left."""
     if not markup or not markup.strip():
         return None
-    cleaned = nh3.clean(
-        markup,
-        tags=set(TAGS),
-        attributes=ATTRIBUTES,
-        attribute_filter=_allowed_address,
-        url_schemes=set(LINK_SCHEMES | {PICTURE_SCHEME}),
-    )
-    cleaned = _EMPTY_PICTURE.sub("", cleaned)
+    cleaned = _clean(markup, _allowed_address)
     return cleaned if cleaned.strip() else None
 
 
@@ -75,19 +68,24 @@ def resolve_pictures(markup: str, source: Callable[[str], str | None]) -> str:
     The same policy again, with only the pictures' sources changed: nothing else can come in this way.
     """
 
-    def point(_tag: str, attribute: str, value: str) -> str | None:
+    def point(tag: str, attribute: str, value: str) -> str | None:
         if attribute != "src":
-            return _allowed_address(_tag, attribute, value)
+            return _allowed_address(tag, attribute, value)
         found = _picture_id(value)
         return source(found) if found else None
 
-    return nh3.clean(
+    return _clean(markup, point)
+
+
+def _clean(markup: str, attribute_filter: Callable[[str, str, str], str | None]) -> str:
+    cleaned = nh3.clean(
         markup,
         tags=set(TAGS),
         attributes=ATTRIBUTES,
-        attribute_filter=point,
+        attribute_filter=attribute_filter,
         url_schemes=set(LINK_SCHEMES | {PICTURE_SCHEME}),
     )
+    return _EMPTY_PICTURE.sub("", cleaned)
 
 
 class _LinkTexts(HTMLParser):
