@@ -31,7 +31,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QTextCursor
-from PySide6.QtWidgets import QMenu, QPlainTextEdit, QWidget
+from PySide6.QtWidgets import QMenu, QTextEdit, QWidget
 
 from desk.client.local import LocalServices
 from desk.client.remote import RemoteServices
@@ -204,7 +204,7 @@ async def shoot(out: Path, url: str, *, only_relations: bool = False) -> None:
     await settle()
     save(window, out, "5-ticket-note")
     editor.start_reply(EntryKind.REPLY)
-    body = editor.composer.findChild(QPlainTextEdit, "composerBody")
+    body = editor.composer.findChild(QTextEdit, "composerBody")
     picker = window.findChild(CannedPicker)
     assert body is not None and picker is not None
     body.setPlainText("Hello,\n\n")
@@ -327,7 +327,7 @@ async def shoot_time_spent(window: MainWindow, ctx: Context, ticket_id: int, out
     editor = window.current_editor()
     assert editor is not None
     editor.start_reply(EntryKind.NOTE)
-    body = editor.composer.findChild(QPlainTextEdit, "composerBody")
+    body = editor.composer.findChild(QTextEdit, "composerBody")
     assert body is not None
     body.setPlainText("Customer confirmed the payment went through.")
     await editor.composer.send()  # refused: no time given, the text stays

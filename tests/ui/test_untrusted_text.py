@@ -278,15 +278,18 @@ def test_sanitised_html_asks_the_thread_view_for_nothing_but_icons(qtbot: QtBot,
 
 
 def test_pasted_html_becomes_plain_text_in_every_editor(hostile: tuple[Context, int], qtbot: QtBot) -> None:
-    """The composer and the new-ticket dialog edit plain text: pasted HTML gives its text, never an image."""
+    """The new-ticket dialog and the composer in plain text edit plain text: pasted HTML gives its text, never an
+    image (the composer in rich text: test_pasted_html_in_rich_text_comes_in_under_the_policy)."""
     ctx, _ticket_id = hostile
     composer = ComposerWidget(ctx)
     qtbot.addWidget(composer)
     dialog = NewTicketDialog(ctx)
     qtbot.addWidget(dialog)
     plain = [*composer.findChildren(QPlainTextEdit), *dialog.findChildren(QPlainTextEdit)]
-    assert plain and not [*composer.findChildren(QTextEdit), *dialog.findChildren(QTextEdit)]
-    editors = [editor for editor in plain if not editor.isReadOnly()]
+    rich = [*composer.findChildren(QTextEdit), *dialog.findChildren(QTextEdit)]
+    assert plain and [editor.objectName() for editor in rich] == ["composerBody"]
+    assert not composer.is_rich() and not rich[0].acceptRichText()
+    editors = [editor for editor in plain if not editor.isReadOnly()] + rich
     # The one that is not edited shows the canned response about to be inserted, as plain text too.
     assert [viewer.objectName() for viewer in plain if viewer.isReadOnly()] == ["cannedPreview"]
     for editor in editors:
@@ -297,3 +300,30 @@ def test_pasted_html_becomes_plain_text_in_every_editor(hostile: tuple[Context, 
         QApplication.clipboard().setMimeData(data)
         editor.paste()
         assert editor.toPlainText() == "Hello <b>there</b>"
+
+
+def test_pasted_html_in_rich_text_comes_in_under_the_policy(hostile: tuple[Context, int], qtbot: QtBot) -> None:
+    """Rich text keeps pasted formatting and links, under the one HTML policy: no picture but its own is asked
+    for, and none of the pasted sources is ever read."""
+    ctx, _ticket_id = hostile
+    composer = ComposerWidget(ctx)
+    qtbot.addWidget(composer)
+    composer.show()
+    composer.set_rich(True)
+    body = composer.findChild(QTextEdit, "composerBody")
+    asked: list[str] = []
+    original = body.loadResource
+    body.loadResource = lambda kind, name: asked.append(QUrl(name).toString()) or original(kind, name)  # type: ignore[method-assign]
+    data = QMimeData()
+    data.setHtml(
+        '<p>Hello <b>there</b> <a href="https://ok.example/x">docs</a><img src="/dev/zero">'
+        '<img src="//host/share/x.png"><img src="cid:someone@else"><span style="background:url(/dev/zero)">!</span></p>'
+    )
+    QApplication.clipboard().setMimeData(data)
+    body.setFocus()
+    body.paste()
+    body.grab()
+    assert body.toPlainText() == "Hello there docs!"
+    assert asked == [], asked
+    sent = composer.findChild(QTextEdit, "composerBody").document()
+    assert "/dev/zero" not in sent.toHtml() and "//host" not in sent.toHtml()

@@ -259,10 +259,10 @@ class ThreadView(QTextBrowser):
         url = QUrl(name)
         if type == QTextDocument.ResourceType.ImageResource.value:
             if url.scheme() == ICON_SCHEME:
-                return self._images.get(url.path(), _NO_IMAGE)
+                return self._images.get(url.path(), NO_IMAGE)
             if url.scheme() == PICTURE_SCHEME and url.path().isdigit():
-                return self._pictures.get(int(url.path()), _NO_IMAGE)
-            return _NO_IMAGE
+                return self._pictures.get(int(url.path()), NO_IMAGE)
+            return NO_IMAGE
         return QByteArray()
 
 
@@ -272,7 +272,7 @@ def _transparent_pixel() -> QImage:
     return image
 
 
-_NO_IMAGE = _transparent_pixel()
+NO_IMAGE = _transparent_pixel()
 
 
 def _picture_url(attachment_id: int) -> QUrl:
