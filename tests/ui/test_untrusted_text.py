@@ -163,8 +163,8 @@ def assert_plain_everywhere(root: QWidget) -> str:
     for listing in root.findChildren(QListWidget):
         for i in range(listing.count()):
             shown += [listing.item(i).text(), shown_tip(listing.item(i).toolTip())]
-    for editor in root.findChildren(QTextEdit):  # only the thread view, read-only; composers are plain-text edits
-        assert isinstance(editor, ThreadView) and editor.isReadOnly()
+    for editor in root.findChildren(QTextEdit):  # the thread view, read-only, and the agent's own composer
+        assert (isinstance(editor, ThreadView) and editor.isReadOnly()) or editor.objectName() == "composerBody"
         shown.append(editor.toPlainText())
     return "\n".join(shown)
 
