@@ -170,7 +170,12 @@ def build(session: Session, row: OutboxMessage, mailbox: Mailbox) -> EmailMessag
             if html_part is not None and content_id and f"cid:{escape(content_id)}" in (row.body_html or ""):
                 # A picture the HTML shows in place: a part of the HTML's multipart/related, by its Content-ID.
                 html_part.add_related(
-                    data, maintype=maintype, subtype=subtype, cid=f"<{content_id}>", filename=attachment.name
+                    data,
+                    maintype=maintype,
+                    subtype=subtype,
+                    cid=f"<{content_id}>",
+                    disposition="inline",
+                    filename=attachment.name,
                 )
             else:
                 message.add_attachment(data, maintype=maintype, subtype=subtype, filename=attachment.name)

@@ -19,7 +19,9 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, QUrl
 from PySide6.QtGui import (
     QFont,
     QImage,
+    QImageWriter,
     QKeySequence,
+    QShortcut,
     QTextBlock,
     QTextCharFormat,
     QTextCursor,
@@ -58,7 +60,7 @@ def picture_png(image: QImage) -> bytes:
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, b"PNG")
+    QImageWriter(buffer, QByteArray(b"png")).write(image)
     return bytes(data.data())
 
 
@@ -216,11 +218,13 @@ class FormatBar(QWidget):
         button.setCheckable(True)
         button.setAutoRaise(True)
         button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the focus stays in the text being formatted
-        shortcut = QKeySequence(keys).toString(QKeySequence.SequenceFormat.NativeText)
         button.setAccessibleName(what)
-        button.setToolTip(f"{what} ({shortcut})")
-        button.setShortcut(QKeySequence(keys))
+        button.setToolTip(f"{what} ({QKeySequence(keys).toString(QKeySequence.SequenceFormat.NativeText)})")
         button.clicked.connect(run)
+        # On the editor, not the window: each open ticket has its composer, and only the one typed in formats.
+        shortcut = QShortcut(QKeySequence(keys), self._editor)
+        shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+        shortcut.activated.connect(run)
         return button
 
     def _toggle_bold(self) -> None:
