@@ -161,6 +161,10 @@ class ThreadView(QTextBrowser):
             self.scrollToAnchor(anchor)
             QTimer.singleShot(0, self, lambda: self.scrollToAnchor(anchor))
 
+    def shown_pictures(self) -> tuple[int, ...]:
+        """The attachment ids of the pictures fetched and shown in place."""
+        return tuple(self._pictures)
+
     def add_pictures(self, pictures: Sequence[tuple[int, bytes]]) -> None:
         """Show these fetched pictures (attachment id, content) where the thread refers to them. A picture Qt
         cannot decode, or too many pixels to decode, stays an empty place."""
