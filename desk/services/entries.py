@@ -478,8 +478,14 @@ def attachment_content(session: Session, actor: Actor, attachment_id: int) -> tu
         raise NotFound(f"Attachment {attachment_id} does not exist.")
     blob = session.get(Blob, attachment.sha256)
     assert blob is not None
-    a = attachment
-    view = attachment_view(a.id, a.name, a.content_type, a.size, a.sha256, a.content_id)
+    view = attachment_view(
+        attachment.id,
+        attachment.name,
+        attachment.content_type,
+        attachment.size,
+        attachment.sha256,
+        attachment.content_id,
+    )
     return view, blob.data
 
 
