@@ -363,7 +363,7 @@ async def shoot_pictures(window: MainWindow, db: Database, out: Path) -> None:
     message = EmailMessage()
     message["From"] = "Nora Quinn <nora.quinn@example.org>"
     message["To"] = "service@lumenbank.example"
-    message["Subject"] = "Card payment declined"
+    message["Subject"] = "Error screen when paying by card"
     message["Message-ID"] = "<screenshot-picture@example.org>"
     message.set_content("Hello,\n\nthis is what I see when I pay:\n[error]\n\nNora")
     message.add_alternative(
@@ -374,12 +374,11 @@ async def shoot_pictures(window: MainWindow, db: Database, out: Path) -> None:
     html = message.get_body(("html",))
     assert html is not None
     html.add_related(picture_png(error_screen()), "image", "png", cid="<error@example.org>", filename="error.png")
-    inbound = intake.store(db, None, None, message.as_bytes())
-    intake.process(db, inbound or 0)
-    window.search_edit.setText("Card payment declined")
-    window.run_search()
-    await settle(lambda: not window.queue.model.is_loading)
-    window.open_ticket(window.queue.model.ticket_id(0) or 0)
+    inbound = intake.store(db, None, None, message.as_bytes()) or 0
+    intake.process(db, inbound)
+    with db.transaction(write=False) as session:
+        ticket_id = session.get_one(InboundMessage, inbound).ticket_id
+    window.open_ticket(ticket_id or 0)
     await settle(lambda: (e := window.current_editor()) is not None and bool(e.thread_view.shown_pictures()))
     editor = window.current_editor()
     assert editor is not None
@@ -395,6 +394,7 @@ async def shoot_pictures(window: MainWindow, db: Database, out: Path) -> None:
         '<p>More in our <a href="https://help.lumenbank.example/cards">card help</a>.</p>'
     )
     body.moveCursor(QTextCursor.MoveOperation.End)
+    body.textCursor().insertBlock()
     limit = QImage(260, 90, QImage.Format.Format_RGB32)
     limit.fill(QColor("#e8f1e8"))
     data = QMimeData()

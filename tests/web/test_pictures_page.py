@@ -94,3 +94,23 @@ def test_any_html_reaches_the_page_with_only_its_own_pictures_as_sources(
         assert name not in {"srcset", "background", "style", "cite", "poster", "data", "lowsrc", "dynsrc"}, name
         if name == "src":
             assert tag == "img" and value in ("/attachments/11/picture", "/attachments/12/picture"), value
+
+
+def test_an_agent_s_rich_reply_reads_in_the_support_center_as_written(site: TestClient, world: World) -> None:  # noqa: F811
+    ticket = world.open(body="Payment declined")
+    reply = entries.post_reply(
+        world.db,
+        world.manager,
+        ticket.id,
+        "Hello Anna:\n• Restart\n[picture]",
+        body_html='<p>Hello <b>Anna</b>:</p><ul><li>Restart</li></ul><p><img src="cid:1f@desk" alt="picture"></p>',
+        attachments=[Upload("picture-1.png", "image/png", SCREEN, content_id="1f@desk")],
+    )
+    [picture] = reply.thread[-1].attachments  # type: ignore[union-attr]
+    sign_in(site, "alice@example.com", "alice-password")
+    page = site.get(f"/tickets/{ticket.id}").text
+    assert (
+        '<p>Hello <b>Anna</b>:</p><ul><li>Restart</li></ul>'
+        f'<p><img src="/attachments/{picture.id}/picture" alt="picture"></p>'
+    ) in page
+    assert site.get(f"/attachments/{picture.id}/picture").content == SCREEN
