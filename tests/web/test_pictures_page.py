@@ -110,7 +110,7 @@ def test_an_agent_s_rich_reply_reads_in_the_support_center_as_written(site: Test
     sign_in(site, "alice@example.com", "alice-password")
     page = site.get(f"/tickets/{ticket.id}").text
     assert (
-        '<p>Hello <b>Anna</b>:</p><ul><li>Restart</li></ul>'
+        "<p>Hello <b>Anna</b>:</p><ul><li>Restart</li></ul>"
         f'<p><img src="/attachments/{picture.id}/picture" alt="picture"></p>'
     ) in page
     assert site.get(f"/attachments/{picture.id}/picture").content == SCREEN
