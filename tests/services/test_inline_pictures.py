@@ -6,6 +6,9 @@ from __future__ import annotations
 import struct
 import zlib
 from email.message import EmailMessage
+from email.mime.image import MIMEImage
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import make_msgid
 
 import pytest
@@ -100,3 +103,30 @@ def test_only_the_ticket_s_shown_pictures_are_handed_out_and_no_note_s_to_its_re
         entries.pictures(world.db, world.bob, ticket.id, asked)
     with pytest.raises(Invalid, match="at most 100"):
         entries.pictures(world.db, world.manager, ticket.id, tuple(range(1, 102)))
+
+
+def test_outlook_s_layout_keeps_the_picture_s_content_id_too(mail_world: World) -> None:  # noqa: F811
+    """Outlook and Apple Mail wrap the other way round: multipart/related around the alternative and the picture."""
+    picture = png()
+    message = MIMEMultipart("related")
+    message["From"] = "Alice Archer <alice@example.com>"
+    message["To"] = SUPPORT
+    message["Subject"] = "Error on screen"
+    message["Message-ID"] = make_msgid(domain="example.com")
+    versions = MIMEMultipart("alternative")
+    versions.attach(MIMEText("See:\n"))
+    versions.attach(MIMEText('<p>See:</p><img src="cid:image001.png@01DA2B3C.4D5E6F70">', "html"))
+    message.attach(versions)
+    image = MIMEImage(picture, "png")
+    image["Content-ID"] = "<image001.png@01DA2B3C.4D5E6F70>"
+    message.attach(image)
+    _state, ticket_id = deliver(mail_world, message.as_bytes())
+    assert ticket_id is not None
+    entry = only_entry(tickets.get_ticket(mail_world.db, mail_world.manager, ticket_id))
+    [attachment] = entry.attachments
+    assert attachment.content_id == "image001.png@01DA2B3C.4D5E6F70"
+    assert entry.body_text == "See:" and entry.body_html is not None
+    assert '<img src="cid:image001.png@01DA2B3C.4D5E6F70">' in entry.body_html
+    assert entries.pictures(mail_world.db, mail_world.manager, ticket_id, (attachment.id,)) == (
+        (attachment.id, picture),
+    )
