@@ -4,7 +4,9 @@ config file's other tables (the directory sign-in's [directory])."""
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,22 @@ def data_dir() -> Path:
     )
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Replace the file atomically (temp file, fsync, rename): a crash mid-write leaves the previous content,
+    never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            json.dump(data, file, ensure_ascii=False, indent=1)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
 
 
 def default_sqlite_url() -> str:

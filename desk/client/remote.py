@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import json
 import socket
 import ssl
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx2
 
+from desk import config
 from desk.client.tls import not_an_address, server_address
 from desk.domain.errors import SESSION_ENDED, DatabaseUnavailable, DeskError, ServerUnreachable, SignedOut
 from desk.domain.permissions import AgentActor
@@ -120,14 +123,31 @@ class RemoteServices:
             raise
 
     def sign_out(self) -> None:
-        """End the session on the server (quietly when the server is away: the secret is forgotten here anyway).
+        """End the session on the server. When the server is away (or its database is), the secret is forgotten
+        here anyway and only its SHA-256 is kept, so the next sign-in to this server ends it (end_unended_sessions).
         Briefly: Desk waits for it while the window closes."""
         secret, self.secret = self.secret, None
-        if secret is not None:
-            try:
-                self._client.delete("/session", headers={"Authorization": f"Bearer {secret}"}, timeout=5.0)
-            except httpx2.TransportError:
-                pass
+        if secret is None:
+            return
+        try:
+            response = self._client.delete("/session", headers={"Authorization": f"Bearer {secret}"}, timeout=5.0)
+        except httpx2.TransportError:
+            response = None
+        if response is None or response.status_code == 503:
+            unended = _unended()
+            unended[self.url] = [*unended.get(self.url, ()), hashlib.sha256(secret.encode()).hexdigest()][-100:]
+            config.write_json(_unended_file(), unended)
+
+    def end_unended_sessions(self) -> None:
+        """End this server's sessions that a sign-out could not reach (see sign_out); kept for later when the server
+        is away again."""
+        unended = _unended()
+        digests = unended.get(self.url)
+        if not digests:
+            return
+        self._send("POST", "/session/end", json.dumps({"digests": digests}).encode(), authorized=False, answered=204)
+        del unended[self.url]
+        config.write_json(_unended_file(), unended)
 
     def hello(self) -> dict[str, str]:
         """The server's version and whether its database answers; ServerUnreachable / DatabaseUnavailable, or a
@@ -205,14 +225,15 @@ class RemoteServices:
         *,
         headers: Mapping[str, str] = MappingProxyType({}),
         authorized: bool = True,
+        answered: int = 200,
     ) -> httpx2.Response:
-        """The server's answer when it is 200 OK; its error raised otherwise."""
+        """The server's answer when it is `answered` (200 OK); its error raised otherwise."""
         headers = {"Content-Type": "application/json", **headers, **(self._headers() if authorized else {})}
         try:
             response = self._client.request(method, path, content=content, headers=headers)
         except httpx2.TransportError as error:
             raise ServerUnreachable(UNREACHABLE.format(url=self.url)) from error
-        if response.status_code != 200:
+        if response.status_code != answered:
             raise self._error(response.status_code, response.content)
         return response
 
@@ -224,6 +245,19 @@ class RemoteServices:
         from desk.services import calls  # see call()
 
         return calls.decode_error(content)
+
+
+def _unended_file() -> Path:
+    return config.data_dir() / "unended-sessions.json"
+
+
+def _unended() -> dict[str, list[str]]:
+    """Per server address, the SHA-256s of sessions this machine could not sign out of."""
+    try:
+        found = json.loads(_unended_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def _message(content: bytes) -> str | None:

@@ -156,6 +156,19 @@ def sign_out(session: Session, secret: str) -> None:
     )
 
 
+@command
+def end_by_digest(session: Session, digests: list[str]) -> None:
+    """End the sessions whose secrets have these SHA-256s: a Desk that quit while the server was away keeps only
+    the digest of its session (never the secret) and ends it so when the server is back. Knowing a digest lets one
+    end that session and nothing more."""
+    if digests:
+        session.execute(
+            update(AgentSession)
+            .where(AgentSession.secret_hash.in_(digests), AgentSession.ended_at.is_(None))
+            .values(ended_at=now())
+        )
+
+
 def _for_agent(actor: Actor, agent_id: int | None) -> int:
     """Whose sessions the actor handles: their own, or anyone's for an administrator (and the system)."""
     if isinstance(actor, SystemActor):

@@ -29,7 +29,7 @@ from desk.domain.errors import DatabaseUnavailable, DeskError, ServerUnreachable
 from desk.domain.views import TicketView
 from desk.services import entries
 from desk.ui.tasks import Context, run
-from desk.ui.ticket.drafts import Draft, DraftStore, read_uploads, write_json
+from desk.ui.ticket.drafts import Draft, DraftStore, read_uploads
 from desk.ui.ticket.rich import picture_uploads
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ class PendingStore:
         return self._folder if self._folder is not None else config.data_dir() / "pending"
 
     def add(self, action: PendingAction) -> None:
-        write_json(self.folder / f"{action.client_key}.json", action.to_json())
+        config.write_json(self.folder / f"{action.client_key}.json", action.to_json())
 
     def remove(self, client_key: str) -> None:
         (self.folder / f"{client_key}.json").unlink(missing_ok=True)

@@ -181,6 +181,8 @@ async def _log_in(
     remote = services if isinstance(services, RemoteServices) else None
     try:
         new = await run(executor, services.needs_administrator)
+        if remote is not None:
+            await run(executor, remote.end_unended_sessions)
     except DeskError as error:  # the server or database went away meanwhile: the login dialog says so
         new, message = False, str(error)
     if new:

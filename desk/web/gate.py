@@ -20,11 +20,11 @@ import hmac
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, StringConstraints, TypeAdapter, ValidationError
 from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 
@@ -197,6 +197,22 @@ async def session_agent(request: Request) -> Response:
 async def sign_out(request: Request) -> Response:
     secret = _secret(request)
     return await _guarded(lambda: agent_sessions.sign_out(_db(request), secret), lambda _: Response(status_code=204))
+
+
+class EndedSessions(BaseModel):
+    digests: list[Annotated[str, StringConstraints(pattern="^[0-9a-f]{64}$")]] = Field(max_length=100)
+
+
+@router.post("/session/end")
+async def end_sessions(request: Request) -> Response:
+    """End sessions a Desk could not sign out of while this server was away, by their secrets' SHA-256s."""
+    try:
+        form = EndedSessions.model_validate_json(await request.body())
+    except ValidationError:
+        return answer(Invalid("Give up to 100 session digests (64 hexadecimal digits each)."))
+    return await _guarded(
+        lambda: agent_sessions.end_by_digest(_db(request), form.digests), lambda _: Response(status_code=204)
+    )
 
 
 # --- calls --------------------------------------------------------------------------------------------------------

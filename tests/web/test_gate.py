@@ -869,3 +869,44 @@ def test_a_database_down_is_told_apart_from_a_server_gone(network_db: Database, 
     finally:
         server.stop()
         proxy.stop()
+
+
+def test_a_sign_out_the_server_missed_ends_the_session_at_the_next_sign_in(
+    network_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DESK_DATA_DIR", str(tmp_path / "data"))
+    proxy = TcpProxy(network_db.engine.url.render_as_string(hide_password=False))
+    proxy.start()
+    server = DeskServer(proxy.url, tmp_path / "serve.log")
+
+    def open_sessions() -> set[str]:
+        with network_db.transaction() as session:
+            rows = session.scalars(select(AgentSession.secret_hash).where(AgentSession.ended_at.is_(None)))
+            return set(rows)
+
+    try:
+        server.start()
+        database_down, _ = signed_in(server.url, network_db, "manager")
+        server_gone, _ = signed_in(server.url, network_db, "manager")
+        secrets = [database_down.secret, server_gone.secret]
+        assert all(secrets)
+        proxy.stop()
+        database_down.sign_out()  # answered 503: the server could not end it
+        server.stop()
+        server_gone.sign_out()  # no answer at all
+        assert database_down.secret is None and server_gone.secret is None
+        kept = (tmp_path / "data" / "unended-sessions.json").read_text()
+        assert not any(secret in kept for secret in secrets if secret)  # the secrets themselves are gone
+        proxy.start()
+        assert {api_tokens.digest(s) for s in secrets if s} <= open_sessions()
+
+        server.start()
+        desk = RemoteServices(server.url)
+        desk.end_unended_sessions()  # what the sign-in window does once the server answers
+        assert not {api_tokens.digest(s) for s in secrets if s} & open_sessions()
+        assert server.url not in (tmp_path / "data" / "unended-sessions.json").read_text()
+        desk.end_unended_sessions()  # nothing left: nothing sent
+        desk.close()
+    finally:
+        server.stop()
+        proxy.stop()

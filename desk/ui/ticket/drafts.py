@@ -12,8 +12,6 @@ import binascii
 import json
 import logging
 import mimetypes
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,22 +99,6 @@ def _pictures(data: Any) -> dict[str, bytes]:
     return pictures
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Replace the file atomically (temp file, fsync, rename): a crash mid-write leaves the previous content,
-    never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump(data, file, ensure_ascii=False, indent=1)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 class DraftStore:
     """Drafts as files `<agent_id>-<ticket_id>.json` in one folder (by default `data_dir()/drafts`)."""
 
@@ -151,7 +133,7 @@ class DraftStore:
         if draft.is_empty():
             self.delete(agent_id, ticket_id)
             return
-        write_json(self.path(agent_id, ticket_id), draft.to_json())
+        config.write_json(self.path(agent_id, ticket_id), draft.to_json())
 
     def delete(self, agent_id: int, ticket_id: int) -> None:
         self.path(agent_id, ticket_id).unlink(missing_ok=True)
