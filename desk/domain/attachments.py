@@ -103,6 +103,27 @@ def may_open(name: str) -> bool:
     return extension(name) in OPENABLE
 
 
+# Pictures shown in place (a mail's `cid:` picture, a reply's pasted one): raster types every reader decodes
+# without running anything (no SVG), and at most this big, in bytes and in pixels, to be decoded at all.
+PICTURES = frozenset({"png", "jpg", "jpeg", "gif", "webp"})
+PICTURE_MAX_BYTES = 5 * 1024 * 1024
+PICTURE_MAX_PIXELS = 25_000_000
+CONTENT_ID_LENGTH = 255
+
+
+def picture_type(name: str, size: int) -> str | None:
+    """The content type to show a file of this name and size in place by, None when it is not shown in place."""
+    ext = extension(name)
+    return OPENABLE[ext] if ext in PICTURES and size <= PICTURE_MAX_BYTES else None
+
+
+def content_id(value: str) -> str | None:
+    """A Content-ID as stored and matched: "<a@b>" from a header and "a@b" from a `cid:` address (its %-escapes
+    decoded first) are both "a@b"; None when nothing usable is left."""
+    found = value.strip().removeprefix("<").removesuffix(">").strip()
+    return found if found and len(found) <= CONTENT_ID_LENGTH and found.isprintable() else None
+
+
 def why_not_open(name: str) -> str | None:
     """Why a file is only saved, in words for the agent; None when it may be opened."""
     if may_open(name):

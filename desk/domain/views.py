@@ -58,6 +58,7 @@ class AttachmentView:
     content_type: str
     size: int
     sha256: str
+    content_id: str | None = None  # the entry's HTML shows it in place, as `cid:` this
 
 
 def format_size(size: int) -> str:
@@ -76,6 +77,7 @@ class Upload:
     name: str
     content_type: str
     data: bytes
+    content_id: str | None = None  # the HTML of its entry shows it in place (desk.services.richtext)
 
 
 @dataclass(frozen=True)

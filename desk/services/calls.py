@@ -84,6 +84,7 @@ EXPOSED: tuple[Callable[..., Any], ...] = (
     canned.save_canned,
     dashboard.dashboard,
     entries.attachment_content,
+    entries.pictures,
     entries.post_note,
     entries.post_reply,
     following.follow,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from desk.domain.attachments import safe_content_type, safe_name
+from desk.domain.attachments import content_id, picture_type, safe_content_type, safe_name
 from desk.domain.enums import CollaboratorRole, EntryKind, EventKind, Recipients, StatusState
 from desk.domain.errors import Invalid, NotFound, PermissionDenied
 from desk.domain.inputs import storable
@@ -77,6 +77,7 @@ def store_attachments(session: Session, entry: ThreadEntry, uploads: Seq[Upload]
                 name=name,
                 content_type=safe_content_type(upload.content_type),
                 size=len(upload.data),
+                content_id=content_id(upload.content_id) if upload.content_id else None,
             )
         )
 
@@ -484,5 +485,45 @@ def attachment_content(session: Session, actor: Actor, attachment_id: int) -> tu
         raise NotFound(f"Attachment {attachment_id} does not exist.")
     blob = session.get(Blob, attachment.sha256)
     assert blob is not None
-    view = attachment_view(attachment.id, attachment.name, attachment.content_type, attachment.size, attachment.sha256)
+    view = attachment_view(
+        attachment.id,
+        attachment.name,
+        attachment.content_type,
+        attachment.size,
+        attachment.sha256,
+        attachment.content_id,
+    )
     return view, blob.data
+
+
+MAX_PICTURES = 100  # at one call: the pictures shown in place in one thread
+
+
+@query
+def pictures(
+    session: Session, actor: Actor, ticket_id: int, attachment_ids: tuple[int, ...]
+) -> tuple[tuple[int, bytes], ...]:
+    """The content of those of the ticket's attachments that its thread shows in place (`cid:` pictures of a type
+    and size shown in place: desk.domain.attachments.picture_type), for a reader that cannot fetch each one by
+    address (the agent's window); any other id is left out, as is an end user's look at an internal note."""
+    if len(attachment_ids) > MAX_PICTURES:
+        raise Invalid(f"Ask for at most {MAX_PICTURES} pictures at a time.")
+    load_ticket(session, actor, ticket_id)
+    statement = (
+        select(Attachment.id, Attachment.name, Attachment.size, Blob.data)
+        .join(ThreadEntry, ThreadEntry.id == Attachment.entry_id)
+        .join(Blob, Blob.sha256 == Attachment.sha256)
+        .where(
+            ThreadEntry.ticket_id == ticket_id,
+            Attachment.id.in_(attachment_ids),
+            Attachment.content_id.is_not(None),
+        )
+        .order_by(Attachment.id)
+    )
+    if isinstance(actor, UserActor):
+        statement = statement.where(ThreadEntry.kind != EntryKind.NOTE.value)
+    return tuple(
+        (attachment_id, data)
+        for attachment_id, name, size, data in session.execute(statement)
+        if picture_type(name, size) is not None
+    )

@@ -50,10 +50,14 @@ from desk.storage.models import (
 )
 
 
-def attachment_view(attachment_id: int, name: str, content_type: str, size: int, sha256: str) -> AttachmentView:
+def attachment_view(
+    attachment_id: int, name: str, content_type: str, size: int, sha256: str, content_id: str | None = None
+) -> AttachmentView:
     """A stored attachment as everyone sees and saves it: its name and type made safe again on the way out, so
     files stored before names were made safe on entry are shown, downloaded and mailed under a safe name too."""
-    return AttachmentView(attachment_id, safe_name(name, content_type), safe_content_type(content_type), size, sha256)
+    return AttachmentView(
+        attachment_id, safe_name(name, content_type), safe_content_type(content_type), size, sha256, content_id
+    )
 
 
 def person(session: Session, user: User) -> PersonView:
@@ -234,7 +238,7 @@ def _entries_statement(public_only: bool) -> Any:
         _thread_statement(
             ThreadEntry, "body_text", "body_html", "recipients", "edited_at", "sender_unverified", "minutes"
         )
-        .add_columns(*(attachments.c[name] for name in ("id", "name", "content_type", "size", "sha256")))
+        .add_columns(*(attachments.c[name] for name in ("id", "name", "content_type", "size", "sha256", "content_id")))
         .outerjoin(attachments, attachments.c.entry_id == entries.c.id)
         .order_by(entries.c.id, attachments.c.id)
     )
@@ -322,7 +326,7 @@ def thread(session: Session, ticket_id: int, actor: Actor) -> tuple[ThreadItem, 
         if found is None:
             found = entries[row[0]] = (row, [])
         if row[13] is not None:
-            found[1].append(attachment_view(*row[13:18]))
+            found[1].append(attachment_view(*row[13:19]))
     for entry, attachments in entries.values():
         entry_id, kind, agent_id, agent, user_id, user, created_at, text, html, recipients, edited_at = entry[:11]
         author_kind, author = _author(agent_id, agent, user_id, user)

@@ -476,6 +476,7 @@ class Attachment(Base):
     name: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(127))
     size: Mapped[int]
+    content_id: Mapped[str | None] = mapped_column(String(255))  # shown in place by the entry's `cid:` pictures
 
 
 class Collaborator(Base):

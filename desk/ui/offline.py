@@ -30,6 +30,7 @@ from desk.domain.views import TicketView
 from desk.services import entries
 from desk.ui.tasks import Context, run
 from desk.ui.ticket.drafts import Draft, DraftStore, read_uploads
+from desk.ui.ticket.rich import picture_uploads
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class PendingAction:
         ticket_id: the ticket it answers.
         kind: "reply" or "note".
         body: the text as it is to be posted (a reply's signature included).
+        body_html: its rich text, None for plain text (its pictures are the draft's).
         recipients: who a reply goes to (Recipients value).
         status_id: the status to set with it, or None.
         attachments: paths of the files to attach, read again when it is applied.
@@ -82,6 +84,7 @@ class PendingAction:
     expected_version: int | None = None
     minutes: int | None = None
     draft: dict[str, Any] = field(default_factory=dict)
+    body_html: str | None = None
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     order: int = field(default_factory=time.time_ns)
 
@@ -142,11 +145,14 @@ class PendingStore:
 async def apply_action(ctx: Context, action: PendingAction) -> TicketView:
     """Send one kept action now (raises ServerUnreachable while the server is still away)."""
     uploads = await asyncio.to_thread(read_uploads, [Path(path) for path in action.attachments])
+    if action.body_html:
+        uploads += picture_uploads(action.saved_draft().pictures, action.body_html)
     if action.kind == EntryKind.REPLY.value:
         return await ctx.call(
             entries.post_reply,
             action.ticket_id,
             action.body,
+            body_html=action.body_html,
             recipients=Recipients(action.recipients),
             status_id=action.status_id,
             attachments=uploads,
@@ -158,6 +164,7 @@ async def apply_action(ctx: Context, action: PendingAction) -> TicketView:
         entries.post_note,
         action.ticket_id,
         action.body,
+        body_html=action.body_html,
         status_id=action.status_id,
         attachments=uploads,
         expected_version=action.expected_version,

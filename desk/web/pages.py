@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import AfterValidator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from desk.domain.attachments import AttachmentRules
+from desk.domain.attachments import AttachmentRules, picture_type
 from desk.domain.enums import ActorKind, EntryKind, StatusState
 from desk.domain.errors import Invalid, PermissionDenied
 from desk.domain.inputs import MAX_ID
@@ -27,7 +27,7 @@ from desk.domain.views import EntryView, Upload, format_size
 from desk.services import entries, lifecycle, portal, tickets
 from desk.services.base import now
 from desk.services.mail import outbound
-from desk.services.richtext import show_link_targets
+from desk.services.richtext import resolve_pictures, show_link_targets
 from desk.storage.db import Database
 from desk.web.security import (
     CSRF_FIELD,
@@ -54,7 +54,21 @@ templates = Environment(
     lstrip_blocks=True,
 )
 templates.filters["size"] = format_size
-templates.filters["show_link_targets"] = show_link_targets
+
+
+def entry_html(entry: EntryView) -> str:
+    """An entry's sanitised HTML as the page shows it: each `cid:` picture from the entry's own stored attachment
+    (its address below, checked like any download), every other picture without a source, and the real target
+    beside each link whose text poses as another address."""
+    pictures = {
+        attachment.content_id: f"/attachments/{attachment.id}/picture"
+        for attachment in entry.attachments
+        if attachment.content_id and picture_type(attachment.name, attachment.size)
+    }
+    return show_link_targets(resolve_pictures(entry.body_html or "", pictures.get))
+
+
+templates.filters["entry_html"] = entry_html
 # Form text without NUL characters, which PostgreSQL refuses to store and no person types.
 Text = Annotated[str, Form(), AfterValidator(lambda text: text.replace("\x00", ""))]
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -528,6 +542,17 @@ def attachment(request: Request, attachment_id: Id) -> Response:
         media_type="application/octet-stream",
         headers={"Content-Disposition": disposition, "Cache-Control": "private, no-store"},
     )
+
+
+@router.get("/attachments/{attachment_id}/picture")
+def picture(request: Request, attachment_id: Id) -> Response:
+    """An attachment shown in place by its entry (`cid:`): only a raster picture within the size limit, under its
+    own picture type; anything else is not found here (it stays a download)."""
+    view, data = entries.attachment_content(_db(request), _require_user(request), attachment_id)
+    media_type = picture_type(view.name, view.size) if view.content_id else None
+    if media_type is None:
+        raise StarletteHTTPException(404)
+    return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
 
 
 # --- the demo --------------------------------------------------------------------------------------------------

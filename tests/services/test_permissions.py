@@ -628,6 +628,7 @@ def test_every_service_is_in_the_matrix() -> None:
         "tickets.find_ticket",
         "entries.entry_revisions",
         "entries.attachment_content",
+        "entries.pictures",  # tests/services/test_inline_pictures.py
         "queues.save_search",
         "queues.saved_searches",
         "queues.delete_saved_search",

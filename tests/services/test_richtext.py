@@ -1,4 +1,5 @@
-"""One HTML policy for every channel: nothing in stored or shown HTML can make a reader load a resource.
+"""One HTML policy for every channel: nothing in stored or shown HTML can make a reader load a resource by itself
+(a `cid:` picture is shown only as its reader resolves it: tests/ui/thread/test_thread_pictures.py).
 
 The policy is checked on generated markup full of the ways HTML names a resource, then through every channel
 that stores HTML (a ticket opened with HTML, replies and notes, edits, mail, rows stored under an older policy).
@@ -15,7 +16,7 @@ from sqlalchemy import select, update
 from desk.domain.views import EntryView
 from desk.services import entries, tickets
 from desk.services.mail import intake
-from desk.services.richtext import TAGS, sanitize_html, show_link_targets
+from desk.services.richtext import TAGS, resolve_pictures, sanitize_html, show_link_targets
 from desk.storage.models import ThreadEntry
 from tests.services.conftest import World
 from tests.services.test_mail import SUPPORT, mail_world  # noqa: F401  # the fixture
@@ -37,8 +38,10 @@ ATTRIBUTES = [
     "src", "srcset", "href", "background", "style", "cite", "poster", "data", "lowsrc", "dynsrc", "xlink:href",
     "action", "formaction", "longdesc", "usemap", "content", "width", "title", "alt",
 ]  # fmt: skip
-# What may name an address in the policy's output: a link's target, and it must be absolute web or mail.
+# What may name an address in the policy's output: a link's target, and it must be absolute web or mail; a
+# picture's source, and it must be a Content-ID.
 LINK_PREFIXES = ("http:", "https:", "mailto:")
+PICTURE_PREFIX = "cid:"
 
 attribute = st.tuples(
     st.sampled_from(ATTRIBUTES),
@@ -77,9 +80,13 @@ def assert_loads_nothing(html: str | None) -> None:
     if html is None:
         return
     seen = found(html)
-    assert seen.tags <= TAGS and "img" not in seen.tags, seen.tags
+    assert seen.tags <= TAGS, seen.tags
     for tag, name, value in seen.attributes:
-        assert name not in {"src", "srcset", "background", "style", "cite", "poster", "data", "lowsrc", "dynsrc"}
+        assert name not in {"srcset", "background", "style", "cite", "poster", "data", "lowsrc", "dynsrc"}
+        if tag == "img":
+            assert name not in ("width", "height", "usemap", "longdesc"), name
+        if name == "src":
+            assert tag == "img" and value.startswith(PICTURE_PREFIX) and len(value) > len(PICTURE_PREFIX), value
         if name == "href":
             assert tag == "a" and value.strip().lower().startswith(LINK_PREFIXES), value
 
@@ -98,9 +105,38 @@ def test_no_output_of_the_policy_names_a_resource(elements: list[tuple[str, list
 def test_formatting_and_links_survive() -> None:
     html = '<h1>Hi</h1><p><b>bold</b> <a href="https://ok.example/x">docs</a> <img src="/dev/zero" alt="logo"></p>'
     assert sanitize_html(html) == (
-        '<h1>Hi</h1><p><b>bold</b> <a href="https://ok.example/x" rel="noopener noreferrer">docs</a> </p>'
+        '<h1>Hi</h1><p><b>bold</b> <a href="https://ok.example/x" rel="noopener noreferrer">docs</a>'
+        ' <img alt="logo"></p>'
     )
-    assert sanitize_html("  ") is None and sanitize_html('<img src="/dev/zero">') is None
+    assert sanitize_html("  ") is None and sanitize_html('<img src="/dev/zero" width="9">') is None
+
+
+def test_a_picture_keeps_only_its_content_id() -> None:
+    html = '<p><img src="CID:%3Cimage001.png@01DA%3E" width="9000" alt="chart" style="x"><img src="cid:"></p>'
+    assert sanitize_html(html) == '<p><img src="cid:image001.png@01DA" alt="chart"></p>'
+
+
+def test_resolving_pictures_changes_only_their_sources() -> None:
+    html = sanitize_html('<p><img src="cid:a@x" alt="a"><img src="cid:b@x"><a href="/close">x</a></p>')
+    assert html is not None
+    resolved = resolve_pictures(html, {"a@x": "/attachments/7/picture"}.get)
+    assert resolved == '<p><img src="/attachments/7/picture" alt="a"><a rel="noopener noreferrer">x</a></p>'
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(element, min_size=1, max_size=6))
+def test_resolved_pictures_come_only_from_the_source_given(
+    elements: list[tuple[str, list[tuple[str, str]], str]],
+) -> None:
+    cleaned = sanitize_html(markup(elements))
+    if cleaned is None:
+        return
+    resolved = resolve_pictures(cleaned, lambda content_id: f"/attachments/{len(content_id)}/picture")
+    for tag, name, value in found(resolved).attributes:
+        if name == "src":
+            assert tag == "img" and value.startswith("/attachments/") and value.endswith("/picture"), value
+        else:
+            assert name not in {"srcset", "background", "style", "cite", "poster", "data", "lowsrc", "dynsrc"}
 
 
 def test_a_disguised_link_gets_its_real_host_beside_it() -> None:

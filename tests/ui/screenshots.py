@@ -34,9 +34,9 @@ from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QGuiApplication, QTextCursor
-from PySide6.QtWidgets import QMenu, QPlainTextEdit, QWidget
+from PySide6.QtCore import QMimeData, QSettings, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QTextCursor
+from PySide6.QtWidgets import QMenu, QTextEdit, QWidget
 
 from desk.client.local import LocalServices
 from desk.client.remote import RemoteServices
@@ -86,6 +86,7 @@ from desk.ui.ticket.editor import TicketEditor
 from desk.ui.ticket.new_ticket import NewTicketDialog
 from desk.ui.ticket.printing import save_pdf
 from desk.ui.ticket.relations import MergeDialog
+from desk.ui.ticket.rich import picture_png
 from tests.conftest import build_schema
 
 
@@ -320,7 +321,7 @@ async def shoot(
     await settle()
     save(window, out, "5-ticket-note")
     editor.start_reply(EntryKind.REPLY)
-    body = editor.composer.findChild(QPlainTextEdit, "composerBody")
+    body = editor.composer.findChild(QTextEdit, "composerBody")
     picker = window.findChild(CannedPicker)
     assert body is not None and picker is not None
     body.setPlainText("Hello,\n\n")
@@ -339,6 +340,7 @@ async def shoot(
         return
     await shoot_relations(ctx, window, editor, out)
     await shoot_macros_and_tasks(ctx, window, editor, out)
+    await shoot_pictures(window, db, out)
     if only_relations:
         await end_session(window, ctx)
         executor.shutdown()
@@ -500,7 +502,7 @@ async def shoot_time_spent(window: MainWindow, ctx: Context, ticket_id: int, out
     editor = window.current_editor()
     assert editor is not None
     editor.start_reply(EntryKind.NOTE)
-    body = editor.composer.findChild(QPlainTextEdit, "composerBody")
+    body = editor.composer.findChild(QTextEdit, "composerBody")
     assert body is not None
     body.setPlainText("Customer confirmed the payment went through.")
     await editor.composer.send()  # refused: no time given, the text stays
@@ -508,6 +510,73 @@ async def shoot_time_spent(window: MainWindow, ctx: Context, ticket_id: int, out
     save(window, out, "16-time-spent-required")
     body.clear()
     await ctx.call(staff.save_department, department, form)
+
+
+def error_screen() -> QImage:
+    """A picture such as a user pastes into a mail: a screenshot of an error message."""
+    image = QImage(420, 150, QImage.Format.Format_RGB32)
+    image.fill(QColor("#f3f3f3"))
+    painter = QPainter(image)
+    painter.fillRect(0, 0, 420, 30, QColor("#2b579a"))
+    painter.setPen(QColor("white"))
+    painter.drawText(12, 20, "Lumen Online Banking")
+    painter.fillRect(20, 50, 36, 36, QColor("#c42b1c"))
+    painter.setPen(QColor("black"))
+    painter.drawText(72, 64, "Payment could not be completed.")
+    painter.drawText(72, 84, "Error 0x80070057: card declined by issuer.")
+    painter.drawRect(320, 110, 80, 26)
+    painter.drawText(348, 128, "OK")
+    painter.end()
+    return image
+
+
+async def shoot_pictures(window: MainWindow, db: Database, out: Path) -> None:
+    """A mail with a screenshot pasted in it, shown in place in the thread, and a rich reply being written with a
+    bold word, a list, a link and a picture of its own."""
+    message = EmailMessage()
+    message["From"] = "Nora Quinn <nora.quinn@example.org>"
+    message["To"] = "service@lumenbank.example"
+    message["Subject"] = "Error screen when paying by card"
+    message["Message-ID"] = "<screenshot-picture@example.org>"
+    message.set_content("Hello,\n\nthis is what I see when I pay:\n[error]\n\nNora")
+    message.add_alternative(
+        "<p>Hello,</p><p>this is what I see when I pay:</p>"
+        '<p><img src="cid:error@example.org" alt="the error"></p><p>Nora</p>',
+        "html",
+    )
+    html = message.get_body(("html",))
+    assert html is not None
+    html.add_related(picture_png(error_screen()), "image", "png", cid="<error@example.org>", filename="error.png")
+    inbound = intake.store(db, None, None, message.as_bytes()) or 0
+    intake.process(db, inbound)
+    with db.transaction(write=False) as session:
+        ticket_id = session.get_one(InboundMessage, inbound).ticket_id
+    window.open_ticket(ticket_id or 0)
+    await settle(lambda: (e := window.current_editor()) is not None and bool(e.thread_view.shown_pictures()))
+    editor = window.current_editor()
+    assert editor is not None
+    save(window, out, "19-thread-inline-picture")
+    composer = editor.composer
+    editor.start_reply(EntryKind.REPLY)
+    composer.set_rich(True)
+    body = composer.findChild(QTextEdit, "composerBody")
+    assert body is not None
+    body.setHtml(
+        "<p>Hello <b>Nora</b>, thank you for the screenshot. Please try this:</p>"
+        "<ul><li>Check the card's daily limit in the app</li><li>Pay again after 10 minutes</li></ul>"
+        '<p>More in our <a href="https://help.lumenbank.example/cards">card help</a>.</p>'
+    )
+    body.moveCursor(QTextCursor.MoveOperation.End)
+    body.textCursor().insertBlock()
+    limit = QImage(260, 90, QImage.Format.Format_RGB32)
+    limit.fill(QColor("#e8f1e8"))
+    data = QMimeData()
+    data.setImageData(limit)
+    body.insertFromMimeData(data)
+    await settle()
+    save(window, out, "20-rich-reply-composer")
+    body.clear()
+    composer.set_rich(False)
 
 
 def _shown(page: QWidget | None) -> bool:

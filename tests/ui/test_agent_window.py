@@ -10,7 +10,7 @@ from pytestqt.qtbot import QtBot
 import qasync
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QComboBox, QInputDialog, QPlainTextEdit, QPushButton
+from PySide6.QtWidgets import QApplication, QComboBox, QInputDialog, QPushButton, QTextEdit
 
 from desk.domain.enums import Queue
 from desk.domain.views import TicketView
@@ -115,7 +115,7 @@ async def lifecycle(url: str, qtbot: QtBot) -> None:
     assert panel.assignee.currentText() == ctx.agent.name
     assert not editor.claim_button.isVisible()
 
-    body = editor.composer.findChild(QPlainTextEdit)
+    body = editor.composer.findChild(QTextEdit, "composerBody")
     QTest.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     QTest.keyClicks(body, "Checked the logs: the card was blocked by fraud rules.")
     send = next(b for b in editor.composer.findChildren(QPushButton) if b.text() == "Add note")

@@ -16,7 +16,7 @@ from pytestqt.qtbot import QtBot
 import qasync
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QPlainTextEdit
+from PySide6.QtWidgets import QTextEdit
 
 from desk.services import tickets
 from desk.services.demo import build_demo
@@ -83,7 +83,7 @@ async def two_windows(admin_ctx: Context, john_ctx: Context, expected: str, qtbo
     john.open_ticket(ticket_id)
     john_editor = await until(john.current_editor, what="john's ticket tab")
     await until(lambda: john_editor.ticket is not None, what="john's ticket")
-    body = john_editor.composer.findChild(QPlainTextEdit)
+    body = john_editor.composer.findChild(QTextEdit, "composerBody")
     assert body is not None
     QTest.keyClicks(body, "Half-written answer that must survive")
     john.tabs.setCurrentWidget(john.queue)  # John looks at the queue again; the ticket tab stays open

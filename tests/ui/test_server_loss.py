@@ -23,7 +23,7 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import create_engine, func, select, text
 
 import qasync
-from PySide6.QtWidgets import QLabel, QPlainTextEdit, QPushButton
+from PySide6.QtWidgets import QLabel, QPushButton, QTextEdit
 
 from desk.domain.permissions import Right, SystemActor
 from desk.domain.views import EntryView
@@ -156,7 +156,7 @@ class Composing:
 
     window: MainWindow
     editor: TicketEditor
-    body: QPlainTextEdit
+    body: QTextEdit
     send: QPushButton
     banner: QLabel
 
@@ -169,7 +169,7 @@ async def composing(ctx: Context, ticket_id: int, qtbot: QtBot) -> Composing:
     window.open_ticket(ticket_id)
     editor: TicketEditor = await until(window.current_editor, what="the ticket tab")
     await until(lambda: editor.ticket is not None, what="the ticket to load")
-    body = editor.composer.findChild(QPlainTextEdit, "composerBody")
+    body = editor.composer.findChild(QTextEdit, "composerBody")
     send = editor.composer.findChild(QPushButton, "composerSend")
     banner = editor.composer.findChild(QLabel, "composerOffline")
     assert body is not None and send is not None and banner is not None

@@ -163,8 +163,8 @@ def assert_plain_everywhere(root: QWidget) -> str:
     for listing in root.findChildren(QListWidget):
         for i in range(listing.count()):
             shown += [listing.item(i).text(), shown_tip(listing.item(i).toolTip())]
-    for editor in root.findChildren(QTextEdit):  # only the thread view, read-only; composers are plain-text edits
-        assert isinstance(editor, ThreadView) and editor.isReadOnly()
+    for editor in root.findChildren(QTextEdit):  # the thread view, read-only, and the agent's own composer
+        assert (isinstance(editor, ThreadView) and editor.isReadOnly()) or editor.objectName() == "composerBody"
         shown.append(editor.toPlainText())
     return "\n".join(shown)
 
@@ -278,15 +278,18 @@ def test_sanitised_html_asks_the_thread_view_for_nothing_but_icons(qtbot: QtBot,
 
 
 def test_pasted_html_becomes_plain_text_in_every_editor(hostile: tuple[Context, int], qtbot: QtBot) -> None:
-    """The composer and the new-ticket dialog edit plain text: pasted HTML gives its text, never an image."""
+    """The new-ticket dialog and the composer in plain text edit plain text: pasted HTML gives its text, never an
+    image (the composer in rich text: test_pasted_html_in_rich_text_comes_in_under_the_policy)."""
     ctx, _ticket_id = hostile
     composer = ComposerWidget(ctx)
     qtbot.addWidget(composer)
     dialog = NewTicketDialog(ctx)
     qtbot.addWidget(dialog)
     plain = [*composer.findChildren(QPlainTextEdit), *dialog.findChildren(QPlainTextEdit)]
-    assert plain and not [*composer.findChildren(QTextEdit), *dialog.findChildren(QTextEdit)]
-    editors = [editor for editor in plain if not editor.isReadOnly()]
+    rich = [*composer.findChildren(QTextEdit), *dialog.findChildren(QTextEdit)]
+    assert plain and [editor.objectName() for editor in rich] == ["composerBody"]
+    assert not composer.is_rich() and not rich[0].acceptRichText()
+    editors = [editor for editor in plain if not editor.isReadOnly()] + rich
     # The one that is not edited shows the canned response about to be inserted, as plain text too.
     assert [viewer.objectName() for viewer in plain if viewer.isReadOnly()] == ["cannedPreview"]
     for editor in editors:
@@ -297,3 +300,36 @@ def test_pasted_html_becomes_plain_text_in_every_editor(hostile: tuple[Context, 
         QApplication.clipboard().setMimeData(data)
         editor.paste()
         assert editor.toPlainText() == "Hello <b>there</b>"
+
+
+def test_pasted_html_in_rich_text_comes_in_under_the_policy(hostile: tuple[Context, int], qtbot: QtBot) -> None:
+    """Rich text keeps pasted formatting and links, under the one HTML policy: no picture but its own is asked
+    for, and none of the pasted sources is ever read."""
+    ctx, _ticket_id = hostile
+    composer = ComposerWidget(ctx)
+    qtbot.addWidget(composer)
+    composer.show()
+    composer.set_rich(True)
+    body = composer.findChild(QTextEdit, "composerBody")
+    assert body is not None
+    asked: list[str] = []
+    original = body.loadResource
+
+    def spy(kind: int, name: QUrl | str) -> object:
+        asked.append(QUrl(name).toString())
+        return original(kind, name)
+
+    body.loadResource = spy  # type: ignore[method-assign]  # records what the document asks for
+    data = QMimeData()
+    data.setHtml(
+        '<p>Hello <b>there</b> <a href="https://ok.example/x">docs</a><img src="/dev/zero">'
+        '<img src="//host/share/x.png"><img src="cid:someone@else"><span style="background:url(/dev/zero)">!</span></p>'
+    )
+    QApplication.clipboard().setMimeData(data)
+    body.setFocus()
+    body.paste()
+    body.grab()
+    assert body.toPlainText() == "Hello there docs!"
+    assert asked == [], asked
+    kept = body.document().toHtml()
+    assert "/dev/zero" not in kept and "//host" not in kept and "someone@else" not in kept

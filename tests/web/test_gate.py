@@ -92,6 +92,7 @@ from desk.storage.models import Agent, AgentSession, Base, LoginAudit
 from desk.web import gate
 from tests.conftest import build_schema, engine_params, engine_url
 from tests.services.conftest import World, count, quarantined_message
+from tests.services.test_inline_pictures import png
 from tests.web.serving import DeskServer, TcpProxy, desk_serve, signed_in
 from tests.web.test_gate_fuzz import Sessions, check_answer, misframed, shaped, tickets_to_find, typed
 
@@ -138,6 +139,10 @@ def read_cases(world: World, ticket: TicketView, other: TicketView) -> dict[Call
         alerts.alert_choices: ((), {}),
         api_tokens.list_tokens: ((), {"agent_id": world.manager.id}),
         entries.attachment_content: ((attachment.id,), {}),
+        entries.pictures: (
+            (ticket.id, tuple(a.id for e in ticket.thread if isinstance(e, EntryView) for a in e.attachments)),
+            {},
+        ),
         locks.holder: ((ticket.id,), {}),
         outbound.demo_mailbox: ((), {"limit": 5}),
         outbound.outgoing_mail_now: ((), {}),
@@ -483,7 +488,10 @@ def test_every_listed_service_answers_as_in_process(world: World, admin: tuple[R
     remote, agent = admin
     with world.db.transaction() as session:
         settings.put(session, "mail.demo_sink", True)
-    ticket = world.open(subject="Printer on fire", assignee_id=world.manager.id, attachments=[upload("log.bin")])
+    screen = Upload("screen.png", "image/png", png(), content_id="screen@x")  # a picture its HTML shows in place
+    ticket = world.open(
+        subject="Printer on fire", assignee_id=world.manager.id, attachments=[upload("log.bin"), screen]
+    )
     other = world.open(subject="Printer out of paper")
     entries.post_note(world.db, world.manager, ticket.id, "Smoke seen")
     locks.acquire(world.db, world.manager, ticket.id)

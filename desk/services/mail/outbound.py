@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence as Seq
 from datetime import datetime
+from html import escape
 from typing import Any
 
 from sqlalchemy import select
@@ -25,7 +26,7 @@ from desk.domain.errors import Invalid, PermissionDenied
 from desk.domain.inputs import check_limit
 from desk.domain.permissions import Actor, Right, UserActor
 from desk.domain.views import SentMail
-from desk.services import alerts, settings
+from desk.services import alerts, richtext, settings
 from desk.services.accounts import agent_actor
 from desk.services.base import now, query, require_agent
 from desk.storage.models import (
@@ -239,6 +240,12 @@ def queue(
         return None
     values = variables(session, ticket, actor_name, message)
     subject, body = compose(kind, ticket.number, template(session, kind), values)
+    body_html = None
+    if entry is not None and entry.body_html:  # a rich reply: the template around the entry's own HTML
+        marker = secrets.token_hex(8)
+        _subject, skeleton = compose(kind, ticket.number, template(session, kind), {**values, "message": marker})
+        written = "<br>\n".join(escape(line) for line in skeleton.split("\n"))
+        body_html = richtext.sanitize_html(f"<div>{written.replace(marker, entry.body_html)}</div>")
     # Only a reply or an auto-response continues the conversation (an alert to agents starts its own).
     threaded = kind in THREADED
     in_reply_to, references = _thread_ids(session, ticket.id) if threaded else (None, [])
@@ -250,7 +257,7 @@ def queue(
         recipients={"to": recipients, "cc": list(cc), "bcc": list(bcc)},
         subject=subject,
         body_text=body,
-        body_html=None,
+        body_html=body_html,
         message_id=mailthread.make_message_id(
             mail_secret(session), ticket.id, secrets.token_hex(6), _domain(mailbox.address)
         ),

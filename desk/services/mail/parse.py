@@ -23,7 +23,7 @@ from email.utils import getaddresses
 import charset_normalizer
 
 from desk.domain import mailthread
-from desk.domain.attachments import AttachmentRules, safe_name
+from desk.domain.attachments import AttachmentRules, content_id, safe_name
 from desk.domain.inputs import NAME_LENGTH, one_line
 from desk.domain.views import Upload
 from desk.services.richtext import sanitize_html
@@ -295,12 +295,16 @@ def _walk(
     if part.is_multipart() and content_type != "message/rfc822":  # a forwarded mail is kept whole, as a file
         subparts = [sub for sub in part.get_payload() if isinstance(sub, Message)]
         if part.get_content_subtype() == "alternative":
-            # One version of the body: the first plain text and the last (richest) HTML; anything else walked.
+            # One version of the body: the first plain text and the last (richest) HTML, which may come with its
+            # pictures (multipart/related: the HTML first, then the parts it shows); anything else walked.
             plain = [_text_of(sub) for sub in subparts if sub.get_content_type() == "text/plain"][:1]
-            rich = [_text_of(sub) for sub in subparts if sub.get_content_type() == "text/html"][-1:]
+            versions = [(sub, html_part) for sub in subparts if (html_part := _html_of(sub)) is not None]
+            rich = [_text_of(html_part) for _sub, html_part in versions[-1:]]
             if plain or rich:
                 bodies.append(_Body(plain[0] if plain else None, rich[0] if rich else None))
-            subparts = [sub for sub in subparts if sub.get_content_type() not in ("text/plain", "text/html")]
+            pictures = [picture for sub, _html in versions[-1:] for picture in _parts(sub)[1:]]
+            others = [sub for sub in subparts if sub.get_content_type() != "text/plain" and _html_of(sub) is None]
+            subparts = pictures + others
         for sub in subparts:
             _walk(sub, bodies, attachments, skipped, rules)
         return
@@ -310,6 +314,22 @@ def _walk(
         bodies.append(_Body(text, None) if content_type == "text/plain" else _Body(None, text))
     else:
         _attach(part, filename, attachments, skipped, rules)
+
+
+def _parts(part: Message) -> list[Message]:
+    payload = part.get_payload() if part.is_multipart() else []
+    return [sub for sub in payload if isinstance(sub, Message)]
+
+
+def _html_of(part: Message) -> Message | None:
+    """The HTML of an alternative: a text/html part, or the first part of a multipart/related that starts with one
+    (the rest being the pictures it shows)."""
+    if part.get_content_type() == "text/html":
+        return part
+    if part.get_content_type() == "multipart/related":
+        inner = _parts(part)
+        return inner[0] if inner and inner[0].get_content_type() == "text/html" else None
+    return None
 
 
 def _join(bodies: list[_Body]) -> tuple[str, str | None]:
@@ -357,7 +377,8 @@ def _attach(
     if len(data) > rules.max_bytes:
         skipped.append(Skipped(name=name, size=len(data)))
         return
-    attachments.append(Upload(name=name, data=data, content_type=part.get_content_type()))
+    cid = content_id(str(part.get("Content-ID", "")))
+    attachments.append(Upload(name=name, data=data, content_type=part.get_content_type(), content_id=cid))
 
 
 def _text_of(part: Message) -> str:

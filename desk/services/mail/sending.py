@@ -17,6 +17,7 @@ from datetime import timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
+from html import escape
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -149,17 +150,35 @@ def build(session: Session, row: OutboxMessage, mailbox: Mailbox) -> EmailMessag
     if row.entry_id is not None:
         files = session.execute(
             select(
-                Attachment.id, Attachment.name, Attachment.content_type, Attachment.size, Attachment.sha256, Blob.data
+                Attachment.id,
+                Attachment.name,
+                Attachment.content_type,
+                Attachment.size,
+                Attachment.sha256,
+                Attachment.content_id,
+                Blob.data,
             )
             .join(Blob, Blob.sha256 == Attachment.sha256)
             .where(Attachment.entry_id == row.entry_id)
             .order_by(Attachment.id)
         ).all()
-        for attachment_id, name, content_type, size, sha256, data in files:
+        html_part = message.get_body(("html",)) if row.body_html else None
+        for attachment_id, name, content_type, size, sha256, content_id, data in files:
             # Made safe again: names stored before they were made safe on entry.
-            attachment = attachment_view(attachment_id, name, content_type, size, sha256)
+            attachment = attachment_view(attachment_id, name, content_type, size, sha256, content_id)
             maintype, _, subtype = attachment.content_type.partition("/")
-            message.add_attachment(data, maintype=maintype, subtype=subtype, filename=attachment.name)
+            if html_part is not None and content_id and f"cid:{escape(content_id)}" in (row.body_html or ""):
+                # A picture the HTML shows in place: a part of the HTML's multipart/related, by its Content-ID.
+                html_part.add_related(
+                    data,
+                    maintype=maintype,
+                    subtype=subtype,
+                    cid=f"<{content_id}>",
+                    disposition="inline",
+                    filename=attachment.name,
+                )
+            else:
+                message.add_attachment(data, maintype=maintype, subtype=subtype, filename=attachment.name)
     return message
 
 

@@ -5,9 +5,11 @@ the agent can select and copy across entries. Each entry is a one-cell table who
 from its kind's theme tokens, headed by the kind's label and icon, so colour is never the only cue. System events
 are one muted line.
 
-Nothing remote is ever loaded: the services keep no image source in stored HTML (desk.services.richtext), and
-`loadResource` serves our own `icon:` images and an empty image for anything else, never letting Qt read a file
-or an address itself. Links open in the system browser only when clicked, and show where they go on hover; a link
+Nothing remote is ever loaded: the services keep no image source in stored HTML but a `cid:` picture
+(desk.services.richtext), which each entry points at its own stored attachment (`cid:ATTACHMENT_ID`, or no
+source at all); `loadResource` serves our own `icon:` images, those pictures once the owner has fetched them
+(`pictures_wanted`, `add_pictures`), and an empty image for anything else, never letting Qt read a file or an
+address itself. Links open in the system browser only when clicked, and show where they go on hover; a link
 whose text poses as another address (desk.domain.links) asks first, naming its real target. Attachment links
 (`attachment:ID`) go to the owner through `attachment_activated`, usually to `open_attachment`: a click opens a
 file whose type is safe to open (`desk.domain.attachments.may_open`) and saves any other, and the link's context
@@ -25,23 +27,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import qasync
-from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QColor, QContextMenuEvent, QDesktopServices, QImage, QTextDocument
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QColor, QContextMenuEvent, QDesktopServices, QImage, QImageReader, QTextDocument
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QTextBrowser, QWidget
 
-from desk.domain.attachments import may_open, why_not_open
+from desk.domain.attachments import PICTURE_MAX_PIXELS, may_open, picture_type, why_not_open
 from desk.domain.enums import EntryKind, EventKind
 from desk.domain.errors import DeskError
 from desk.domain.links import disguised_target
 from desk.domain.timespent import format_minutes
 from desk.domain.views import AttachmentView, EntryView, EventView, ThreadItem, format_size
-from desk.services import entries
+from desk.services import entries, richtext
 from desk.ui import icons, labels, theme
 from desk.ui.downloads import write_downloaded
 from desk.ui.tasks import Context
 from desk.ui.widgets import message_box, plain_tip
 
 ICON_SCHEME = "icon"
+PICTURE_SCHEME = richtext.PICTURE_SCHEME  # `cid:ATTACHMENT_ID`: a stored attachment of a shown entry
+PICTURE_WIDTH = 640  # a picture shown in place is at most this wide (scaled down, never up)
 ATTACHMENT_SCHEME = "attachment"
 EXTERNAL_SCHEMES = frozenset({"http", "https", "mailto"})
 ICON_SIZE = 16
@@ -85,15 +89,20 @@ class ThreadView(QTextBrowser):
     Signals:
         attachment_activated(int, bool): the agent asked for an attachment; carries its id and whether to save it
             (True) rather than open it.
+        pictures_wanted(list): the shown entries have `cid:` pictures not yet fetched; carries their attachment
+            ids, for the owner to fetch and hand to `add_pictures`.
     """
 
     attachment_activated = Signal(int, bool)
+    pictures_wanted = Signal(list)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._images: dict[str, QImage] = {}
         self._images_dark: bool | None = None
         self._attachments: dict[int, AttachmentView] = {}
+        self._pictures: dict[int, QImage] = {}  # attachment id -> decoded picture (an attachment never changes)
+        self._asked: set[int] = set()  # pictures asked for, so a refresh does not ask again
         # Links are ours to route: attachments to the owner, web and mail links to the system, the rest nowhere.
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
@@ -145,10 +154,23 @@ class ThreadView(QTextBrowser):
         self._ensure_images()
         self._attachments = {a.id: a for item in items if isinstance(item, EntryView) for a in item.attachments}
         self.setHtml(render(items[hidden:], hidden, anchored=scroll_to))
-        # setHtml clears the document's resources; register the icons again so layout finds them without a load.
+        # setHtml clears the document's resources; register the icons (and the pictures fetched) again so layout
+        # finds them without a load.
         document = self.document()
         for name, image in self._images.items():
             document.addResource(QTextDocument.ResourceType.ImageResource, QUrl(f"{ICON_SCHEME}:{name}"), image)
+        for attachment_id, picture in self._pictures.items():
+            document.addResource(QTextDocument.ResourceType.ImageResource, _picture_url(attachment_id), picture)
+        wanted = [
+            attachment.id
+            for item in items[hidden:]
+            if isinstance(item, EntryView)
+            for attachment in _pictures_of(item).values()
+            if attachment.id not in self._pictures and attachment.id not in self._asked
+        ]
+        if wanted:
+            self._asked.update(wanted)
+            self.pictures_wanted.emit(wanted)
         if items:
             # Scroll to the start of the newest item (QTextEdit defers this until shown if it is hidden), and again
             # once queued events are handled: the scroll bar appearing narrows the page, and the relayout that
@@ -156,6 +178,21 @@ class ThreadView(QTextBrowser):
             anchor = NEWEST_ANCHOR if scroll_to is None else SHOWN_FROM_ANCHOR
             self.scrollToAnchor(anchor)
             QTimer.singleShot(0, self, lambda: self.scrollToAnchor(anchor))
+
+    def shown_pictures(self) -> tuple[int, ...]:
+        """The attachment ids of the pictures fetched and shown in place."""
+        return tuple(self._pictures)
+
+    def add_pictures(self, pictures: Sequence[tuple[int, bytes]]) -> None:
+        """Show these fetched pictures (attachment id, content) where the thread refers to them. A picture Qt
+        cannot decode, or too many pixels to decode, stays an empty place."""
+        document = self.document()
+        for attachment_id, data in pictures:
+            picture = _decode(data)
+            if picture is not None:
+                self._pictures[attachment_id] = picture
+                document.addResource(QTextDocument.ResourceType.ImageResource, _picture_url(attachment_id), picture)
+        document.markContentsDirty(0, document.characterCount())
 
     def _ensure_images(self) -> None:
         """Render the icons in the current theme's colours, again only when the theme changed."""
@@ -243,7 +280,11 @@ class ThreadView(QTextBrowser):
         Never None: Qt would then read the name as a file itself (and a null image too: it retries QImage.load)."""
         url = QUrl(name)
         if type == QTextDocument.ResourceType.ImageResource.value:
-            return self._images.get(url.path(), _NO_IMAGE) if url.scheme() == ICON_SCHEME else _NO_IMAGE
+            if url.scheme() == ICON_SCHEME:
+                return self._images.get(url.path(), NO_IMAGE)
+            if url.scheme() == PICTURE_SCHEME and url.path().isdigit():
+                return self._pictures.get(int(url.path()), NO_IMAGE)
+            return NO_IMAGE
         return QByteArray()
 
 
@@ -253,7 +294,36 @@ def _transparent_pixel() -> QImage:
     return image
 
 
-_NO_IMAGE = _transparent_pixel()
+NO_IMAGE = _transparent_pixel()
+
+
+def _picture_url(attachment_id: int) -> QUrl:
+    return QUrl(f"{PICTURE_SCHEME}:{attachment_id}")
+
+
+def _pictures_of(entry: EntryView) -> dict[str, AttachmentView]:
+    """The entry's attachments its HTML may show in place, by Content-ID."""
+    return {
+        attachment.content_id: attachment
+        for attachment in entry.attachments
+        if attachment.content_id and picture_type(attachment.name, attachment.size)
+    }
+
+
+def _decode(data: bytes) -> QImage | None:
+    """A picture from a stranger decoded, no wider than PICTURE_WIDTH; None when it cannot be, or has more pixels
+    than PICTURE_MAX_PIXELS (a few bytes can claim a huge picture)."""
+    buffer = QBuffer()
+    buffer.setData(QByteArray(data))
+    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+    reader = QImageReader(buffer)
+    size = reader.size()
+    if not size.isValid() or size.width() * size.height() > PICTURE_MAX_PIXELS:
+        return None
+    if size.width() > PICTURE_WIDTH:
+        reader.setScaledSize(QSize(PICTURE_WIDTH, max(1, size.height() * PICTURE_WIDTH // size.width())))
+    picture = reader.read()
+    return None if picture.isNull() else picture
 
 
 def _link_texts(document: QTextDocument, url: QUrl) -> list[str]:
@@ -366,7 +436,15 @@ def _recipients(recipients: Sequence[str]) -> str:
 
 def _body(entry: EntryView) -> str:
     if entry.body_html:
-        return entry.body_html  # sanitised by the services (desk.services.richtext) when stored and when read
+        # Sanitised by the services (desk.services.richtext) when stored and when read; its pictures pointed at
+        # the entry's own attachments.
+        pictures = _pictures_of(entry)
+
+        def source(content_id: str) -> str | None:
+            found = pictures.get(content_id)
+            return _picture_url(found.id).toString() if found else None
+
+        return richtext.resolve_pictures(entry.body_html, source)
     return f'<span style="white-space: pre-wrap;">{_linked(entry.body_text.strip(chr(10)))}</span>'
 
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPlainTextEdit,
     QStackedWidget,
+    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -54,7 +55,7 @@ class CannedPicker(QFrame):
 
     wanted = Signal()
 
-    def __init__(self, editor: QPlainTextEdit) -> None:
+    def __init__(self, editor: QPlainTextEdit | QTextEdit) -> None:
         super().__init__(editor)
         self.setObjectName("cannedPicker")
         # Drawn over the thread: the accent's border tells it from the entries under it.

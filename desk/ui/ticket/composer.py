@@ -9,6 +9,7 @@ ticket and called `set_ticket` with the fresh version.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import uuid
 from collections.abc import Iterable
@@ -18,8 +19,18 @@ from pathlib import Path
 from shiboken6 import isValid
 
 import qasync
-from PySide6.QtCore import QMimeData, Qt, QTimer, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QFocusEvent, QHideEvent, QKeySequence, QPalette, QShortcut
+from PySide6.QtCore import QByteArray, QMimeData, QSettings, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import (
+    QDragEnterEvent,
+    QDropEvent,
+    QFocusEvent,
+    QHideEvent,
+    QImage,
+    QKeySequence,
+    QPalette,
+    QShortcut,
+    QTextDocument,
+)
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -27,25 +38,28 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLineEdit,
-    QPlainTextEdit,
     QPushButton,
+    QTextEdit,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from desk.domain.attachments import type_allowed
+from desk.domain.attachments import PICTURES, extension, type_allowed
 from desk.domain.enums import EntryKind, OutgoingMail, Recipients, StatusState
 from desk.domain.errors import DeskError, Invalid, ServerUnreachable
 from desk.domain.timespent import parse_minutes
-from desk.domain.views import TicketView, format_size
+from desk.domain.views import TicketView, Upload, format_size
 from desk.services import canned, entries
+from desk.services.richtext import PICTURE_SCHEME, resolve_pictures, sanitize_html
 from desk.ui import icons, labels, theme
 from desk.ui.offline import PendingAction
 from desk.ui.tasks import Context, async_slot
+from desk.ui.thread.view import NO_IMAGE
 from desk.ui.ticket.canned_picker import CannedPicker
 from desk.ui.ticket.drafts import Draft, DraftStore, read_uploads
 from desk.ui.ticket.lock import ReplyLock, until_text
+from desk.ui.ticket.rich import FormatBar, document_html, document_text, insert_picture, picture_uploads
 from desk.ui.widgets import ChoiceBox, hands_off, label, plain_tip
 
 log = logging.getLogger(__name__)
@@ -59,6 +73,7 @@ _MODE_TEXT: dict[EntryKind, tuple[str, str]] = {  # send button, placeholder
     EntryKind.NOTE: ("Add note", "Write an internal note; only agents see it…"),
 }
 _SIGNATURES = {"mine": "My signature", "department": "Department's signature", "none": "No signature"}
+RICH_KEY = "composer/rich_text/{agent_id}"  # QSettings: whether this agent's replies start as rich text
 
 
 def local_files(mime: QMimeData) -> list[Path]:
@@ -68,31 +83,79 @@ def local_files(mime: QMimeData) -> list[Path]:
     return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
 
 
-class _BodyEdit(QPlainTextEdit):
-    """The body editor. Files dropped or pasted onto it are attached instead of pasted as their paths.
+class _BodyEdit(QTextEdit):
+    """The body editor, plain or rich (`setAcceptRichText`). Files dropped or pasted onto it are attached instead
+    of pasted as their paths; in rich text a picture (pasted, or a picture file dropped) goes in place instead, and
+    pasted HTML comes in under the one HTML policy.
+
+    It never loads a resource itself: only its own pictures (`pictures`, by Content-ID) are shown.
 
     Signals:
         files_dropped(list): local file paths (Path) dropped or pasted.
+        picture_refused(str): why a pasted or dropped picture was not put in.
         focus_lost(): the editor lost keyboard focus.
     """
 
     files_dropped = Signal(list)
+    picture_refused = Signal(str)
     focus_lost = Signal()
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.pictures: dict[str, bytes] = {}
+        self.setAcceptRichText(False)
+
+    def set_pictures(self, pictures: dict[str, bytes]) -> None:
+        """Take these pictures (a restored draft's) before its HTML is set, so it finds them."""
+        self.pictures = dict(pictures)
+        for content_id, data in self.pictures.items():
+            url = QUrl(f"{PICTURE_SCHEME}:{content_id}")
+            self.document().addResource(QTextDocument.ResourceType.ImageResource, url, QImage.fromData(data))
+
+    def _insert_picture(self, image: QImage) -> None:
+        problem = insert_picture(self, self.pictures, image) if not image.isNull() else None
+        if problem:
+            self.picture_refused.emit(problem)
+
     def canInsertFromMimeData(self, source: QMimeData) -> bool:  # noqa: N802
-        """Override QPlainTextEdit.canInsertFromMimeData: accept files too."""
-        return bool(local_files(source)) or super().canInsertFromMimeData(source)
+        """Override QTextEdit.canInsertFromMimeData: accept files too, and pictures in rich text."""
+        rich_picture = self.acceptRichText() and source.hasImage()
+        return bool(local_files(source)) or rich_picture or super().canInsertFromMimeData(source)
 
     def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: N802
-        """Override QPlainTextEdit.insertFromMimeData: files become attachments."""
+        """Override QTextEdit.insertFromMimeData: files become attachments (pictures in rich text go in place),
+        a picture is put in place in rich text, HTML comes in sanitised, anything else as plain text."""
         files = local_files(source)
+        rich = self.acceptRichText()
         if files:
-            self.files_dropped.emit(files)
+            in_place = [path for path in files if rich and extension(path.name) in PICTURES]
+            for path in in_place:
+                self._insert_picture(QImage(str(path)))
+            if others := [path for path in files if path not in in_place]:
+                self.files_dropped.emit(others)
+        elif rich and source.hasImage():
+            self._insert_picture(QImage(source.imageData()))
+        elif rich and source.hasHtml():
+            # Under the one policy, keeping only pictures of this reply (copied within it).
+            own = resolve_pictures(sanitize_html(source.html()) or "", self._own_picture)
+            self.textCursor().insertHtml(own)
         else:
-            super().insertFromMimeData(source)
+            self.insertPlainText(source.text())
+
+    def _own_picture(self, content_id: str) -> str | None:
+        return f"{PICTURE_SCHEME}:{content_id}" if content_id in self.pictures else None
+
+    def loadResource(self, type: int, name: QUrl | str) -> object:  # noqa: N802
+        """Override QTextEdit.loadResource: our pictures, and an empty resource for anything else (pasted HTML
+        naming a file or an address): never None, which would make Qt read the name as a file itself."""
+        url = QUrl(name)
+        if type != QTextDocument.ResourceType.ImageResource.value:
+            return QByteArray()
+        data = self.pictures.get(url.path()) if url.scheme() == PICTURE_SCHEME else None
+        return QImage.fromData(data) if data else NO_IMAGE
 
     def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802
-        """Override QPlainTextEdit.focusOutEvent: tell the composer, which writes the draft."""
+        """Override QTextEdit.focusOutEvent: tell the composer, which writes the draft."""
         super().focusOutEvent(event)
         self.focus_lost.emit()
 
@@ -296,7 +359,17 @@ class ComposerWidget(QWidget):
             status_id=status_id if isinstance(status_id, int) else None,
             attachments=tuple(str(path) for path in self._attachments),
             time=self._time.text(),
+            html=self._body.toHtml() if self.is_rich() else "",
+            pictures=dict(self._body.pictures) if self.is_rich() else {},
         )
+
+    def is_rich(self) -> bool:
+        return self._body.acceptRichText()
+
+    def set_rich(self, rich: bool) -> None:
+        """Write rich text (the formatting bar shown, pictures in place) or plain text; going plain keeps the words
+        (lists as "• " and "1. " lines, links with their addresses), not the formatting nor the pictures."""
+        self._rich.setChecked(rich)  # toggled applies it
 
     def save_draft(self) -> None:
         """Write the draft now (the debounce timer and focus-out call this); a disk error is shown, not raised."""
@@ -325,18 +398,20 @@ class ComposerWidget(QWidget):
         self._set_sending(True)
         # One key per press of Send: however often this send is tried again, it is posted once (issue 5).
         client_key = str(uuid.uuid4())
-        body = self._with_signature(draft.body) if draft.mode == EntryKind.REPLY else draft.body
+        signature = self._signatures.get(self._signature.currentData(), "") if draft.mode == EntryKind.REPLY else ""
+        body, body_html, pictures = self._message(signature)
         monitor = self._ctx.connection
         try:
             minutes = self._minutes(draft.time)  # refused before anything is sent or kept for later
             if monitor is not None and not monitor.online:
                 raise ServerUnreachable  # known to be away: keep it at once rather than wait for a timeout
-            uploads = await asyncio.to_thread(read_uploads, list(self._attachments))
+            uploads = await asyncio.to_thread(read_uploads, list(self._attachments)) + pictures
             if draft.mode == EntryKind.REPLY:
                 ticket = await self._ctx.call(
                     entries.post_reply,
                     ticket_id,
                     body,
+                    body_html=body_html,
                     recipients=draft.recipients,
                     status_id=draft.status_id,
                     attachments=uploads,
@@ -349,6 +424,7 @@ class ComposerWidget(QWidget):
                     entries.post_note,
                     ticket_id,
                     body,
+                    body_html=body_html,
                     status_id=draft.status_id,
                     attachments=uploads,
                     expected_version=self._version,
@@ -366,6 +442,7 @@ class ComposerWidget(QWidget):
                 ticket_id=ticket_id,
                 kind=draft.mode.value,
                 body=body,
+                body_html=body_html,
                 recipients=draft.recipients.value,
                 status_id=draft.status_id,
                 attachments=draft.attachments,
@@ -456,6 +533,17 @@ class ComposerWidget(QWidget):
             f' QToolButton[mode="true"]:focus {{ border: 2px solid {t("focus")}; padding: 2px 9px; }}'
         )
         self._modes.idToggled.connect(self._on_mode_toggled)
+        self._rich = QToolButton()
+        self._rich.setObjectName("composerRich")
+        self._rich.setText(labels.tr("Rich text"))
+        self._rich.setCheckable(True)
+        self._rich.setProperty("mode", True)
+        self._rich.setToolTip(
+            labels.tr("Bold, lists, links and pictures; off: plain text (this choice is kept for your next replies)")
+        )
+        self._rich.toggled.connect(self._on_rich_toggled)
+        top.addSpacing(12)
+        top.addWidget(self._rich)
         top.addStretch(1)
         self._recipients = ChoiceBox()
         self._recipients.setObjectName("composerRecipients")
@@ -474,7 +562,12 @@ class ComposerWidget(QWidget):
         self._body.setMinimumHeight(90)
         self._body.textChanged.connect(self._changed)
         self._body.files_dropped.connect(self.add_files)
+        self._body.picture_refused.connect(self._show_error)
         self._body.focus_lost.connect(self._on_focus_lost)
+        self._format = FormatBar(self._body)
+        self._format.setObjectName("composerFormat")
+        self._format.hide()
+        layout.addWidget(self._format)
         self._canned = CannedPicker(self._body)
         self._canned.wanted.connect(self._offer_canned)
         layout.addWidget(self._body, 1)
@@ -582,9 +675,9 @@ class ComposerWidget(QWidget):
         # and once styled, the frame and its focus cue must be styled too.
         t = theme.hex_of
         self._body.setStyleSheet(
-            f"QPlainTextEdit {{ background: {t('surface.bg' if reply else 'thread.note.bg')};"
+            f"QTextEdit {{ background: {t('surface.bg' if reply else 'thread.note.bg')};"
             f" border: 1px solid {t('border')}; border-radius: 4px; padding: 2px; }}"
-            f" QPlainTextEdit:focus {{ border-color: {t('accent')}; }}"
+            f" QTextEdit:focus {{ border-color: {t('accent')}; }}"
         )
 
     def _restore(self, draft: Draft) -> None:
@@ -592,7 +685,12 @@ class ComposerWidget(QWidget):
         self._restoring = True
         try:
             self.set_mode(draft.mode)
-            self._body.setPlainText(draft.body)
+            self._apply_rich(bool(draft.html) or self._rich_by_default())
+            if draft.html:
+                self._body.set_pictures(dict(draft.pictures))
+                self._body.setHtml(draft.html)
+            else:
+                self._body.setPlainText(draft.body)
             self._recipients.setCurrentIndex(max(self._recipients.findData(draft.recipients.value), 0))
             self._status.setCurrentIndex(max(self._status.findData(draft.status_id), 0))
             self._time.setText(draft.time)
@@ -636,11 +734,34 @@ class ComposerWidget(QWidget):
         self._signature.blockSignals(False)
         self._signature.setVisible(self.mode() == EntryKind.REPLY and self._signature.count() > 1)
 
-    def _with_signature(self, body: str) -> str:
-        signature = self._signatures.get(self._signature.currentData(), "")
-        if not signature or body.rstrip().endswith(signature):
-            return body
-        return f"{body.rstrip()}\n\n{signature}"
+    def _message(self, signature: str) -> tuple[str, str | None, list[Upload]]:
+        """What is sent: the text, the HTML (None in plain text) and the pictures it shows, the signature under
+        both unless the agent already typed it."""
+        document = self._body.document()
+        pictures = self._body.pictures
+        text = document_text(document, pictures) if self.is_rich() else self._body.toPlainText()
+        signed = bool(signature) and not text.rstrip().endswith(signature)
+        if signed:
+            text = f"{text.rstrip()}\n\n{signature}"
+        if not self.is_rich():
+            return text, None, []
+        markup = document_html(document, pictures)
+        if signed:
+            markup += "<p>" + html.escape(signature).replace("\n", "<br>") + "</p>"
+        return text, markup, picture_uploads(pictures, markup)
+
+    def _rich_by_default(self) -> bool:
+        return bool(QSettings().value(RICH_KEY.format(agent_id=self._ctx.agent.id), False, type=bool))
+
+    def _apply_rich(self, rich: bool) -> None:
+        """Rich or plain editing, without converting the text (the caller sets it)."""
+        self._rich.blockSignals(True)
+        self._rich.setChecked(rich)
+        self._rich.blockSignals(False)
+        self._body.setAcceptRichText(rich)
+        self._format.setVisible(rich)
+        if not rich:
+            self._body.pictures = {}
 
     def _forget_stale_canned(self) -> None:
         """Canned responses are filled in from the ticket as it is: another ticket or version asks for them again
@@ -657,6 +778,8 @@ class ComposerWidget(QWidget):
         if busy:
             self._canned.close_list()
         self._attach.setEnabled(not busy)
+        self._rich.setEnabled(not busy)
+        self._format.setEnabled(not busy)
         for button in self._modes.buttons():
             button.setEnabled(not busy)
         self._update_send()
@@ -727,6 +850,16 @@ class ComposerWidget(QWidget):
             self._draft_timer.start()  # restarts: the draft is written once typing pauses
             if self._body.toPlainText().strip():
                 self._reply_lock.typing()  # the agent is writing: take or renew the ticket's lock
+
+    def _on_rich_toggled(self, rich: bool) -> None:
+        if not rich:  # the words stay, as the mail's text part would have them
+            text = document_text(self._body.document(), self._body.pictures)
+            self._apply_rich(False)
+            self._body.setPlainText(text)
+        else:
+            self._apply_rich(True)
+        QSettings().setValue(RICH_KEY.format(agent_id=self._ctx.agent.id), rich)
+        self._changed()
 
     def _on_mode_toggled(self, index: int, checked: bool) -> None:
         if checked:

@@ -7,6 +7,8 @@ are the agent's unfinished words, not shared state, and must survive the databas
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import mimetypes
@@ -35,6 +37,8 @@ class Draft:
         status_id: the "and set status to" choice; None keeps the status.
         attachments: paths of the files attached so far (the files stay where they are).
         time: the time spent as typed ("15", "1h 30"), read when it is sent.
+        html: the rich text as the editor keeps it (its own `toHtml`), "" for plain text.
+        pictures: the rich text's pasted pictures by Content-ID (PNG), which `html` shows as `cid:` images.
         extra: anything else a form needs to keep (the new-ticket form's subject, requester...), JSON-serialisable.
     """
 
@@ -45,6 +49,8 @@ class Draft:
     attachments: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
     time: str = ""
+    html: str = ""
+    pictures: Mapping[str, bytes] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
         """Nothing worth keeping: no text, no files, nothing in `extra`."""
@@ -59,6 +65,8 @@ class Draft:
             "attachments": list(self.attachments),
             "extra": dict(self.extra),
             "time": self.time,
+            "html": self.html,
+            "pictures": {name: base64.b64encode(data).decode("ascii") for name, data in self.pictures.items()},
         }
 
     @classmethod
@@ -75,7 +83,20 @@ class Draft:
             attachments=tuple(str(path) for path in data.get("attachments", ())),
             extra=dict(data.get("extra") or {}),
             time=str(data.get("time") or ""),
+            html=str(data.get("html") or ""),
+            pictures=_pictures(data.get("pictures")),
         )
+
+
+def _pictures(data: Any) -> dict[str, bytes]:
+    """The pictures of a saved draft; one that cannot be read is left out, the rest (and the text) kept."""
+    pictures = {}
+    for name, encoded in (data or {}).items() if isinstance(data, dict) else ():
+        try:
+            pictures[str(name)] = base64.b64decode(str(encoded), validate=True)
+        except (binascii.Error, ValueError):
+            log.warning("Ignoring an unreadable picture of a draft")
+    return pictures
 
 
 class DraftStore:

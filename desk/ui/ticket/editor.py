@@ -17,7 +17,7 @@ from desk.domain.errors import Conflict, DeskError
 from desk.domain.macros import MacroChoice, TaskForm
 from desk.domain.permissions import PERM_ACTIONS, Perm
 from desk.domain.views import TaskView, TicketView
-from desk.services import following, lifecycle, macros, reference, tasks, tickets
+from desk.services import entries, following, lifecycle, macros, reference, tasks, tickets
 from desk.ui import icons, labels
 from desk.ui.tasks import Context, async_slot
 from desk.ui.thread.view import ThreadView, open_attachment
@@ -112,6 +112,7 @@ class TicketEditor(QWidget):
 
         self.thread_view = ThreadView()
         self.thread_view.attachment_activated.connect(self._open_attachment)
+        self.thread_view.pictures_wanted.connect(self._fetch_pictures)
         self.composer = ComposerWidget(ctx)
         self.composer.sent.connect(self._sent)
         self.composer.failed.connect(self._composer_failed)
@@ -561,6 +562,18 @@ class TicketEditor(QWidget):
     @async_slot
     async def _open_attachment(self, attachment_id: int, save: bool) -> None:
         await open_attachment(self._ctx, self, attachment_id, save=save)
+
+    @async_slot
+    async def _fetch_pictures(self, attachment_ids: list[int]) -> None:
+        """The thread's `cid:` pictures, fetched after it is shown: a picture that cannot be had stays empty."""
+        for start in range(0, len(attachment_ids), entries.MAX_PICTURES):
+            try:
+                found = await self._ctx.call(
+                    entries.pictures, self.ticket_id, tuple(attachment_ids[start : start + entries.MAX_PICTURES])
+                )
+            except DeskError:
+                return
+            self.thread_view.add_pictures(found)
 
     def _say(self, message: str) -> None:
         self.banner.setText(message)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QPlainTextEdit,
     QPushButton,
+    QTextEdit,
     QToolButton,
     QWidget,
 )
@@ -70,7 +71,7 @@ class Screen:
         self.failures: list[str] = []
         composer.sent.connect(self.sent.append)
         composer.failed.connect(self.failures.append)
-        self.body = self._find(composer, QPlainTextEdit, "composerBody")
+        self.body = self._find(composer, QTextEdit, "composerBody")
         self.send = self._find(composer, QPushButton, "composerSend")
         self.error = self._find(composer, QLabel, "composerError")
         self.recipients = self._find(composer, QComboBox, "composerRecipients")

@@ -10,7 +10,7 @@ from pytestqt.qtbot import QtBot
 
 import qasync
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QLabel, QPlainTextEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QTextEdit, QWidget
 
 from desk.domain.enums import Queue
 from desk.domain.queues import Criteria
@@ -46,8 +46,8 @@ def composer_for(context: Context, ticket: TicketView, qtbot: QtBot) -> Composer
     return widget
 
 
-def body(composer: ComposerWidget) -> QPlainTextEdit:
-    found = composer.findChild(QPlainTextEdit, "composerBody")
+def body(composer: ComposerWidget) -> QTextEdit:
+    found = composer.findChild(QTextEdit, "composerBody")
     assert found is not None
     return found
 
