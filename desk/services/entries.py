@@ -34,7 +34,7 @@ from desk.services.base import (
 )
 from desk.services.lifecycle import apply_status, status_for_change
 from desk.services.mail import outbound
-from desk.services.views import attachment_view, entry_author, ticket_view
+from desk.services.views import attachment_view, entry_author, ticket_view, with_view
 from desk.storage import changes, search
 from desk.storage.models import (
     Attachment,
@@ -350,8 +350,7 @@ def _note(
     return ticket_view(session, ticket, actor)
 
 
-@command
-def add_message(
+def new_message(
     session: Session,
     actor: Actor,
     ticket_id: int,
@@ -361,7 +360,7 @@ def add_message(
     attachments: Seq[Upload] = (),
     from_user_id: int | None = None,
     unverified: bool = False,
-) -> TicketView:
+) -> Ticket:
     """A message from the end user (or from the mail intake on their behalf; `unverified`: mail whose From
     address nothing vouched for, shown so in the thread).
 
@@ -404,7 +403,10 @@ def add_message(
         reopen_to = session.get(Status, status.reopen_status_id or settings.get(session, "ticket.default_status_id"))
     _announce(session, actor, ticket, EntryKind.MESSAGE, reopen_to, moment)
     outbound.on_message(session, ticket, body)
-    return ticket_view(session, ticket, actor)
+    return ticket
+
+
+add_message = command(with_view(new_message, "add_message"))
 
 
 @command

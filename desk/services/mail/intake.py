@@ -27,7 +27,7 @@ from desk.domain.permissions import Actor, Right, SystemActor
 from desk.domain.views import InboundView
 from desk.services import entries, reference, tickets
 from desk.services.accounts import agent_actor, find_or_create_user, require_right
-from desk.services.base import command, now, query, within
+from desk.services.base import command, now, query
 from desk.services.mail.outbound import mail_secret
 from desk.services.mail.parse import (
     ParsedMail,
@@ -252,7 +252,7 @@ def _post(session: Session, mail: ParsedMail, mailbox: Mailbox | None) -> int:
         # Someone not on the ticket who answers in its thread is posted, but not given access to the ticket: an
         # agent adds them as a collaborator when they belong (the thread may have reached a mailing list).
         user = find_or_create_user(session, mail.sender, mail.sender_name)
-        view = within(entries.add_message)(
+        return entries.new_message(
             session,
             SystemActor(),
             ticket.id,
@@ -261,9 +261,8 @@ def _post(session: Session, mail: ParsedMail, mailbox: Mailbox | None) -> int:
             attachments=mail.attachments,
             from_user_id=user.id,
             unverified=unverified,
-        )
-        return view.id
-    view = within(tickets.open_ticket)(
+        ).id
+    ticket_id = tickets.new_ticket(
         session,
         SystemActor(),
         subject=mail.subject[:255],
@@ -275,8 +274,8 @@ def _post(session: Session, mail: ParsedMail, mailbox: Mailbox | None) -> int:
         topic_id=mailbox.topic_id if mailbox else None,
         department_id=mailbox.department_id if mailbox and not mailbox.topic_id else None,
         attachments=mail.attachments,
-    )
-    auto_responses = (OutboxMessage.ticket_id == view.id, OutboxMessage.kind == "auto_response")
+    ).id
+    auto_responses = (OutboxMessage.ticket_id == ticket_id, OutboxMessage.kind == "auto_response")
     if mail.automatic:  # list mail and the like is posted, never answered
         session.execute(delete(OutboxMessage).where(*auto_responses))
     else:  # the auto-response answers the mail that opened the ticket: the requester's client shows them together
@@ -285,8 +284,8 @@ def _post(session: Session, mail: ParsedMail, mailbox: Mailbox | None) -> int:
             .where(*auto_responses)
             .values(in_reply_to=mail.message_id, reference_ids=mail.message_id)
         )
-    _copy_cc(session, view.id, mail, mailbox)
-    return view.id
+    _copy_cc(session, ticket_id, mail, mailbox)
+    return ticket_id
 
 
 def sender_verified(mail: ParsedMail, mailbox: Mailbox | None) -> bool:
