@@ -2,7 +2,9 @@
 
 Any number of workers may run (a spare on a second machine): each job is held by one worker at a time through a
 lease row in the database, renewed every few seconds while its worker lives. A worker that dies stops renewing,
-and another takes the job over once the lease has expired (LEASE seconds, well within a minute).
+and another takes the job over once the lease has expired (LEASE seconds, well within a minute). Threading fetched
+mail (mail.process) is the exception: every worker runs it at once, each claiming its own batch of messages, so a
+backlog goes as fast as the workers together go.
 """
 
 from __future__ import annotations

@@ -379,9 +379,9 @@ def _copy_cc(session: Session, ticket_id: int, mail: ParsedMail, mailbox: Mailbo
 def process_pending(db: Database, keep_alive: Callable[[], None] = lambda: None) -> dict[InboundState, int]:
     """Thread every stored message not yet processed, oldest first, PER_TRANSACTION at a time; counts by outcome.
 
-    Any number of workers may run this at once (see `_claim`). A batch the database refuses is done again one
-    message at a time, and a message that still fails is quarantined with the error: one bad message never holds
-    up the ones behind it. Returns when nothing is left that no other worker holds.
+    Any number of workers may run this at once (see `_process_batch`). A batch the database refuses is done again
+    one message at a time, and a message that still fails is quarantined with the error: one bad message never
+    holds up the ones behind it. Returns when nothing is left that no other worker holds.
     """
     outcome: dict[InboundState, int] = {}
     while True:
