@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from desk.domain.enums import InboundState
-from desk.services.mail import intake
+from desk.services.mail import intake, outbound
 from desk.storage.db import Database
 from desk.storage.models import InboundMessage, ThreadEntry, Ticket
 
@@ -30,7 +30,7 @@ WORKER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from desk.services.mail import intake
+    from desk.services.mail import intake, outbound
     from desk.storage.db import Database
 
     url, pause, go = sys.argv[1], float(sys.argv[2]), Path(sys.argv[3])
@@ -59,9 +59,8 @@ def conversation_mail(conversation: int, round_: int) -> bytes:
     message["To"] = "support@desk.example"
     message["Subject"] = f"Request {conversation}" if round_ == 0 else f"Re: Request {conversation}"
     message["Message-ID"] = f"<c{conversation}.r{round_}@example.com>"
-    if round_:
+    if round_:  # only the message answered: threaded only once that one is
         message["In-Reply-To"] = f"<c{conversation}.r{round_ - 1}@example.com>"
-        message["References"] = " ".join(f"<c{conversation}.r{r}@example.com>" for r in range(round_))
     message.set_content(f"Conversation {conversation}, message {round_}.")
     return message.as_bytes()
 
@@ -69,6 +68,8 @@ def conversation_mail(conversation: int, round_: int) -> bytes:
 def store_conversations(db: Database) -> None:
     """The requests first, then every first answer, then every second: a batch of answers is claimed while the
     batch of what they answer may still be in another worker's hands."""
+    with db.transaction() as session:  # made before: the workers' first batches do not queue behind its making
+        outbound.mail_secret(session)
     for round_ in range(ROUNDS):
         for conversation in range(CONVERSATIONS):
             assert intake.store(db, None, None, conversation_mail(conversation, round_)) is not None
