@@ -35,7 +35,7 @@ from desk.services.base import (
 )
 from desk.services.lifecycle import apply_status, status_for_change
 from desk.services.mail import outbound
-from desk.services.views import attachment_view, entry_author, ticket_view
+from desk.services.views import attachment_view, entry_author, ticket_view, with_view
 from desk.storage import changes, search
 from desk.storage.models import (
     Attachment,
@@ -353,8 +353,7 @@ def _note(
     return ticket_view(session, ticket, actor)
 
 
-@command
-def add_message(
+def new_message(
     session: Session,
     actor: Actor,
     ticket_id: int,
@@ -365,7 +364,7 @@ def add_message(
     from_user_id: int | None = None,
     unverified: bool = False,
     arrival: Arrival | None = None,
-) -> TicketView:
+) -> Ticket:
     """A message from the end user (or from the mail intake on their behalf; `unverified`: mail whose From
     address nothing vouched for, shown so in the thread).
 
@@ -412,7 +411,10 @@ def add_message(
 
     rules.on_message(session, ticket, arrival or rules.arrival_of(actor), author_id, body, moment)
     outbound.on_message(session, ticket, body)
-    return ticket_view(session, ticket, actor)
+    return ticket
+
+
+add_message = command(with_view(new_message, "add_message"))
 
 
 @command

@@ -31,7 +31,7 @@ from desk.services.base import (
 )
 from desk.services.entries import add_entry
 from desk.services.mail import outbound
-from desk.services.views import TICKET_WITH_HEADER, ticket_view, topic_name
+from desk.services.views import TICKET_WITH_HEADER, ticket_view, topic_name, with_view
 from desk.storage import search
 from desk.storage.models import (
     Agent,
@@ -75,8 +75,7 @@ def _validate_text(subject: str, body: str, *, requester_missing: bool) -> tuple
     return subject, body
 
 
-@command
-def open_ticket(
+def new_ticket(
     session: Session,
     actor: Actor,
     *,
@@ -96,7 +95,7 @@ def open_ticket(
     attachments: Seq[Upload] = (),
     at: datetime | None = None,
     arrival: Arrival | None = None,
-) -> TicketView:
+) -> Ticket:
     """Open a ticket as an end user (their own), an agent (on behalf of a user) or the system (mail intake).
 
     Help-topic defaults fill what is not given: department, priority, SLA plan and auto-assignment. Then the rules
@@ -130,9 +129,7 @@ def open_ticket(
         raise PermissionDenied(actor.cannot(PERM_ACTIONS[Perm.TICKET_CREATE], department.id, department.name))
     chosen_priority = priority_id or (topic.priority_id if topic else None)
     priority = (
-        get_row(session, Priority, chosen_priority, "priority")
-        if chosen_priority
-        else session.scalar(select(Priority).where(Priority.is_default.is_(True)))
+        get_row(session, Priority, chosen_priority, "priority") if chosen_priority else _default_priority(session)
     )
     if priority is None:
         raise Invalid("No default priority is configured; an administrator must mark one as default.")
@@ -198,7 +195,10 @@ def open_ticket(
     )
     route(session, actor, ticket, arrival, body, attachments, moment)
     outbound.on_ticket_opened(session, ticket, by_requester=not isinstance(actor, AgentActor), message=body)
-    return ticket_view(session, ticket, actor)
+    return ticket
+
+
+open_ticket = command(with_view(new_ticket, "open_ticket"))
 
 
 def route(
@@ -262,21 +262,30 @@ def _preload(
     assignee_id: int | None,
     team_id: int | None,
 ) -> None:
-    # Kept referenced for the transaction: the identity map holds its objects weakly.
-    session.info["desk.preloaded"] = session.execute(
-        _PRELOAD,
-        {
-            "topic_id": topic_id,
-            "department_id": department_id,
-            "default_department_id": settings.get(session, "ticket.default_department_id"),
-            "priority_id": priority_id,
-            "sla_id": sla_id,
-            "default_sla_id": settings.get(session, "ticket.default_sla_id"),
-            "status_id": settings.get(session, "ticket.default_status_id"),
-            "assignee_id": assignee_id,
-            "team_id": team_id,
-        },
-    ).all()
+    given = {
+        "topic_id": topic_id,
+        "department_id": department_id,
+        "default_department_id": settings.get(session, "ticket.default_department_id"),
+        "priority_id": priority_id,
+        "sla_id": sla_id,
+        "default_sla_id": settings.get(session, "ticket.default_sla_id"),
+        "status_id": settings.get(session, "ticket.default_status_id"),
+        "assignee_id": assignee_id,
+        "team_id": team_id,
+    }
+    # Kept referenced for the transaction (the identity map holds its objects weakly), and read once per inputs:
+    # mail intake opens many tickets in one transaction.
+    preloaded = session.info.setdefault("desk.preloaded", {})
+    if (key := tuple(given.values())) not in preloaded:
+        preloaded[key] = session.execute(_PRELOAD, given).all()
+
+
+def _default_priority(session: Session) -> Priority | None:
+    """Read once per transaction, like the settings (mail intake opens many tickets in one)."""
+    if "desk.default_priority" not in session.info:
+        session.info["desk.default_priority"] = session.scalar(select(Priority).where(Priority.is_default.is_(True)))
+    priority: Priority | None = session.info["desk.default_priority"]
+    return priority
 
 
 def _active_agent(session: Session, agent_id: int) -> Agent:

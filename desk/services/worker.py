@@ -2,7 +2,9 @@
 
 Any number of workers may run (a spare on a second machine): each job is held by one worker at a time through a
 lease row in the database, renewed every few seconds while its worker lives. A worker that dies stops renewing,
-and another takes the job over once the lease has expired (LEASE seconds, well within a minute).
+and another takes the job over once the lease has expired (LEASE seconds, well within a minute). Threading fetched
+mail (mail.process) is the exception: every worker runs it at once, each claiming its own batch of messages, so a
+backlog goes as fast as the workers together go.
 """
 
 from __future__ import annotations
@@ -101,6 +103,14 @@ def _fetch_all(db: Database, context: ssl.SSLContext, keep_alive: Callable[[], N
     return summary
 
 
+def _process_all(db: Database, keep_alive: Callable[[], None]) -> str:
+    """Thread what another worker's fetch stored: every worker helps with a backlog (intake.process_pending)."""
+    from desk.services.mail import intake
+
+    outcome = intake.process_pending(db, keep_alive)
+    return "; ".join(f"{n} {state.value}" for state, n in sorted(outcome.items())) or "nothing new"
+
+
 class JobFailed(DeskError):
     """A job that did part of its work; the message says what failed (and each mailbox's row records its own)."""
 
@@ -111,6 +121,7 @@ class Job:
     every: float  # seconds
     run: Callable[[Callable[[], None]], str]
     next_at: float = 0.0
+    shared: bool = False  # run by every worker at once, no lease (its work is claimed row by row)
 
 
 class Worker:
@@ -145,6 +156,7 @@ class Worker:
         self.jobs = [
             Job("mail.fetch", fetch_every, lambda alive: _fetch_all(db, context, alive)),
             Job("mail.send", send_every, send_mail),
+            Job("mail.process", TICK, lambda alive: _process_all(db, alive), shared=True),
             Job("tickets.overdue", 60, lambda _: f"{len(lifecycle.mark_overdue(db, SystemActor()))} marked overdue"),
             Job("tickets.autoclose", 600, lambda _: f"{len(lifecycle.auto_close(db, SystemActor()))} closed"),
         ]
@@ -153,7 +165,7 @@ class Worker:
         """Renew this worker's leases and run the jobs it holds whose time has come; what each did."""
         done = {}
         for job in self.jobs:
-            if not hold(self.db, job.name, self.holder):
+            if not job.shared and not hold(self.db, job.name, self.holder):
                 job.next_at = 0.0  # when it is ours again, run at once: the other worker may have died mid-way
                 continue
             if self._clock() < job.next_at:
@@ -169,7 +181,7 @@ class Worker:
         def keep_alive() -> None:
             if self._clock() - last_renewal[0] >= TICK:
                 last_renewal[0] = self._clock()
-                if not hold(self.db, job.name, self.holder):
+                if not job.shared and not hold(self.db, job.name, self.holder):
                     raise LeaseLost(job.name)
 
         try:

@@ -1,7 +1,7 @@
 """Benchmark of the mail channel against real servers: IMAP intake from Dovecot, outbox sending to aiosmtpd.
 
     uv run python -m tests.perf.mail_bench [--messages 3000] [--engines sqlite,postgresql,mariadb]
-                                           [--small 500] [--runs 3] [--statements]
+                                           [--small 500] [--runs 3] [--statements] [--processors 1]
 
 N generated messages (plain text, HTML alternatives, small attachments, ~500 senders; ~30 % replies threaded by
 In-Reply-To, References or the subject's ticket tag, a few with people in Cc) are appended to a private Dovecot
@@ -9,6 +9,8 @@ In-Reply-To, References or the subject's ticket tag, a few with people in Cc) ar
 
   (a) fetch + store   `fetching.fetch_mailbox`: IMAP FETCH over TLS, `intake.store` of each raw message, \\Seen
   (b) process         `intake.process_pending`: each stored message threaded into a new ticket or an existing one
+                      (`--processors N`: in N threads at once on PostgreSQL and MariaDB, as N workers would;
+                      ticket numbers are then drawn in another order, so some subject tags name no ticket)
   (c) worker          (a) then (b), as `desk worker`'s mail.fetch job runs them: N / (time a + time b)
   send                `sending.send_due` in a loop until nothing is due, through `SmtpTransport` (STARTTLS + AUTH)
                       to an aiosmtpd server in this process (tests.mail.smtp), which only records what it receives
@@ -40,6 +42,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -52,6 +55,7 @@ from alembic import command
 from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
 
+from desk.domain.enums import InboundState
 from desk.domain.numbers import random_number
 from desk.services import accounts, numbering, settings
 from desk.services.mail import fetching, intake, sending
@@ -422,7 +426,17 @@ def fresh_database(engine_name: str, url: str) -> Database:
     return db
 
 
-def run_once(engine_name: str, url: str, imap: ImapServer, user: str, mailer: Mailer, smtp_port: int) -> Run:
+def process_all(db: Database, processors: int) -> dict[InboundState, int]:
+    """`intake.process_pending` in `processors` threads at once, as that many workers would run it."""
+    with ThreadPoolExecutor(processors) as pool:
+        outcomes = list(pool.map(lambda _: intake.process_pending(db), range(processors)))
+    return {state: sum(outcome.get(state, 0) for outcome in outcomes) for state in InboundState if any(
+        state in outcome for outcome in outcomes)}  # fmt: skip
+
+
+def run_once(
+    engine_name: str, url: str, imap: ImapServer, user: str, mailer: Mailer, smtp_port: int, processors: int = 1
+) -> Run:
     reset_seen(imap, user)
     db = fresh_database(engine_name, url)
     try:
@@ -434,7 +448,7 @@ def run_once(engine_name: str, url: str, imap: ImapServer, user: str, mailer: Ma
         meter = Meter(db)
         stored = fetching.fetch_mailbox(db, box.id, context=context)
         fetch = meter.take(stored)
-        outcome = intake.process_pending(db)
+        outcome = process_all(db, processors if engine_name != "sqlite" else 1)
         process = meter.take(stored)
         transport = sending.SmtpTransport(context=context)
         sent = failed = 0
@@ -602,6 +616,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--statements", action="store_true", help="list the statements of each phase by shape (the N-message run)"
     )
+    parser.add_argument(
+        "--processors", type=int, default=1, help="processing workers at once on PostgreSQL and MariaDB (default 1)"
+    )
     args = parser.parse_args(argv)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     unknown = [e for e in engines if e not in ENGINES]
@@ -649,7 +666,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{engine_name}: {version}  ({url})", flush=True)
                 plan = [(args.small, n + 1) for n in range(args.runs)] + [(args.messages, 1)]
                 for size, number in plan:
-                    run = run_once(engine_name, url, imap, users[size], mailer, port)
+                    run = run_once(engine_name, url, imap, users[size], mailer, port, args.processors)
                     results.setdefault((engine_name, size), []).append(run)
                     label = f"{size:,} msgs" + (f" run {number}" if size == args.small and args.runs else "")
                     print(f"  {label:<16} {describe(run)}", flush=True)

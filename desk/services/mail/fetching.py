@@ -202,8 +202,7 @@ def _fetch(db: Database, account: ImapAccount, context: ssl.SSLContext, keep_ali
         for start in range(0, len(uids), CHUNK):
             keep_alive()
             chunk = _fetch_chunk(imap, uids[start : start + CHUNK])
-            for uid, raw in chunk:
-                stored += intake.store(db, account.mailbox_id, uid, raw) is not None
+            stored += sum(found is not None for found in intake.store_many(db, account.mailbox_id, chunk))
             whole = [uid for uid, raw in chunk if intake.fits(db, raw)]
             too_big = [uid for uid, raw in chunk if not intake.fits(db, raw)]
             if whole:

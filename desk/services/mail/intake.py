@@ -9,10 +9,13 @@ and retry a message once the cause is fixed.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
+from collections.abc import Sequence as Seq
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,9 +28,18 @@ from desk.domain.rules import Arrival, Channel
 from desk.domain.views import InboundView
 from desk.services import entries, reference, tickets
 from desk.services.accounts import agent_actor, find_or_create_user, require_right
-from desk.services.base import command, now, query, within
+from desk.services.base import command, now, query
 from desk.services.mail.outbound import mail_secret
-from desk.services.mail.parse import ParsedMail, Unparseable, header_text, message_id_of, parse, read_headers, sender_of
+from desk.services.mail.parse import (
+    ParsedMail,
+    Unparseable,
+    conversation_of,
+    header_text,
+    message_id_of,
+    parse,
+    read_headers,
+    sender_of,
+)
 from desk.storage.db import Database
 from desk.storage.models import (
     Agent,
@@ -40,8 +52,9 @@ from desk.storage.models import (
     User,
 )
 
-BATCH = 200
-PER_TRANSACTION = 5  # short enough that agents' writes on SQLite wait no longer than ~0.1 s
+PER_TRANSACTION = 20  # messages threaded per transaction: on SQLite agents' writes wait no longer than ~0.1 s
+WAIT = 0.05  # seconds before claiming again messages that wait for another worker's batch
+FLUSH_BYTES = 8 << 20  # stored messages sent to the database together, at most (one statement may carry them)
 
 log = logging.getLogger("desk.mail")
 
@@ -52,98 +65,154 @@ def store(db: Database, mailbox_id: int | None, uid: int | None, raw: bytes) -> 
     A message bigger than the database takes in one value (see `fits`) keeps only its headers here, quarantined
     with the reason; the fetcher then leaves the message itself on the mail server.
     """
-    return _store(db, mailbox_id, uid, raw, fits(db, raw))
+    return store_many(db, mailbox_id, [(uid, raw)])[0]
+
+
+def store_many(db: Database, mailbox_id: int | None, messages: Seq[tuple[int | None, bytes]]) -> list[int | None]:
+    """`store` for a fetched chunk in one transaction: each message's id, None for one stored already."""
+    return _store(db, [_stored(mailbox_id, uid, raw, fits(db, raw)) for uid, raw in messages])
 
 
 def fits(db: Database, raw: bytes) -> bool:
     return len(raw) <= db.max_value_bytes
 
 
-@command
-def _store(session: Session, mailbox_id: int | None, uid: int | None, raw: bytes, whole: bool) -> int | None:
-    message_id = message_id_of(raw)
-    if session.scalar(select(InboundMessage.id).where(InboundMessage.message_id == message_id)) is not None:
-        return None
-    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0][:65536]
-    row = InboundMessage(
-        mailbox_id=mailbox_id,
-        uid=uid,
-        message_id=message_id,
-        raw=raw if whole else head,
-        size=len(raw),
-        received_at=now(),
-        state=InboundState.NEW.value if whole else InboundState.QUARANTINED.value,
-        reason=None
+def _stored(mailbox_id: int | None, uid: int | None, raw: bytes, whole: bool) -> dict[str, Any]:
+    """The row of a fetched message (its headers read here, before the transaction)."""
+    return {
+        "mailbox_id": mailbox_id,
+        "uid": uid,
+        "message_id": message_id_of(raw),
+        "raw": raw if whole else raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0][:65536],
+        "size": len(raw),
+        "state": InboundState.NEW.value if whole else InboundState.QUARANTINED.value,
+        "reason": None
         if whole
         else (
             f"The message is {len(raw):,} bytes, more than the database accepts in one value; it was left on the "
             "mail server (marked seen). Raise the server's max_allowed_packet (MariaDB) and retry, or forward it "
             "without the large attachments."
         ),
-    )
+    }
+
+
+@command
+def _store(session: Session, rows: list[dict[str, Any]]) -> list[int | None]:
+    wanted = [row["message_id"] for row in rows]
+    known = set(session.scalars(select(InboundMessage.message_id).where(InboundMessage.message_id.in_(wanted))))
+    moment = now()
+    fresh: dict[int, dict[str, Any]] = {}  # position in `rows` -> the row to add
+    for position, row in enumerate(rows):
+        if row["message_id"] not in known:
+            known.add(row["message_id"])
+            fresh[position] = row
     try:
-        with session.begin_nested():  # the same message stored by a concurrent fetch of another mailbox
-            session.add(row)
-    except IntegrityError:
-        return None
-    return row.id
+        with session.begin_nested():  # together: one statement per few megabytes
+            added = {position: InboundMessage(**row, received_at=moment) for position, row in fresh.items()}
+            size = 0
+            for message in added.values():
+                session.add(message)
+                size += message.size
+                if size > FLUSH_BYTES:
+                    session.flush()
+                    size = 0
+    except IntegrityError:  # one of them stored meanwhile by a concurrent fetch of another mailbox: one at a time
+        added = {}
+        for position, row in fresh.items():
+            try:
+                with session.begin_nested():
+                    message = InboundMessage(**row, received_at=moment)
+                    session.add(message)
+            except IntegrityError:
+                continue
+            added[position] = message
+    return [added[position].id if position in added else None for position in range(len(rows))]
 
 
 @command
 def process(session: Session, inbound_id: int) -> InboundState:
     """Thread one stored message. Locked while it is processed, so two workers never post it twice."""
-    return _process(session, inbound_id)
+    row = session.execute(
+        select(InboundMessage.state, InboundMessage.mailbox_id, InboundMessage.raw)
+        .where(InboundMessage.id == inbound_id)
+        .with_for_update()
+    ).one_or_none()
+    if row is None or row.state != InboundState.NEW.value:
+        return InboundState(row.state) if row else InboundState.DONE
+    return _thread(session, inbound_id, row.mailbox_id, _read(session, row.raw))
 
 
-@command
-def _process_many(session: Session, inbound_ids: list[int]) -> list[InboundState]:
-    """Several messages in one transaction: its lookups (settings, mailboxes, senders) and its commit are shared."""
-    return [_process(session, inbound_id) for inbound_id in inbound_ids]
+@dataclass(frozen=True)
+class _Read:
+    """A stored message as read before it is threaded: parsed, or why it cannot be."""
+
+    mail: ParsedMail | None
+    problem: str | None = None
+
+    @property
+    def conversation(self) -> frozenset[str]:
+        return self.mail.conversation if self.mail is not None else frozenset()
+
+
+def _read(session: Session, raw: bytes) -> _Read:
+    ours, rules = _our_addresses(session), reference.rules(session)
+    try:
+        domains = tuple({address.rpartition("@")[2] for address in ours.mailboxes})
+        return _Read(parse(raw, max_attachment=rules.max_bytes, attachment_types=rules.types, our_domains=domains))
+    except Unparseable as error:
+        return _Read(None, str(error))
+    except Exception as error:  # a parser bug on one strange message must not stop the fetch: keep it aside
+        return _Read(None, f"The message could not be read ({type(error).__name__}: {error}).")
+
+
+def _thread(session: Session, inbound_id: int, mailbox_id: int | None, read: _Read) -> InboundState:
+    """Post one claimed message, and record what became of it on its row (one statement)."""
+    ticket_id, (state, reason) = None, _outcome(session, read)
+    if state is InboundState.DONE:
+        assert read.mail is not None
+        try:
+            with session.begin_nested():  # a refusal leaves nothing of this message behind
+                mailbox = session.get(Mailbox, mailbox_id) if mailbox_id else None
+                ticket_id = _post(session, read.mail, mailbox)
+        except Rejected as rejected:  # by a rule: the mail is kept, rejected, and no ticket opened
+            rejected.keep(session, copy=False)
+            state, reason = InboundState.REJECTED, rejected.reason
+        except DeskError as error:
+            state, reason = InboundState.QUARANTINED, str(error)
+    session.execute(
+        update(InboundMessage)
+        .where(InboundMessage.id == inbound_id)
+        .values(
+            state=state.value,
+            reason=reason,
+            ticket_id=ticket_id,
+            attempts=InboundMessage.attempts + 1,
+            processed_at=now(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return state
+
+
+def _outcome(session: Session, read: _Read) -> tuple[InboundState, str | None]:
+    """What becomes of a message before it is posted: DONE means post it (with the reason to record)."""
+    mail = read.mail
+    if mail is None:
+        return InboundState.QUARANTINED, read.problem
+    if mail.sender in _our_addresses(session).mailboxes or (
+        mail.automatic and mail.automatic not in mailthread.POSTED_QUIETLY
+    ):
+        return InboundState.IGNORED, f"Not answered: {mail.automatic or 'sent by one of our mailboxes'}."
+    if session.scalar(select(User.banned).where(User.email == mail.sender)):
+        return InboundState.REJECTED, f"{mail.sender} is banned."
+    return InboundState.DONE, f"Posted without automatic answers: {mail.automatic}." if mail.automatic else None
 
 
 @command
 def _quarantine(session: Session, inbound_id: int, reason: str) -> None:
     row = session.get(InboundMessage, inbound_id, with_for_update=True)
     if row is not None and row.state == InboundState.NEW.value:
-        _set(row, InboundState.QUARANTINED, reason)
-
-
-def _process(session: Session, inbound_id: int) -> InboundState:
-    row = session.get(InboundMessage, inbound_id, with_for_update=True)
-    if row is None or row.state != InboundState.NEW.value:
-        return InboundState(row.state) if row else InboundState.DONE
-    row.attempts += 1
-    row.processed_at = now()
-    mailbox = session.get(Mailbox, row.mailbox_id) if row.mailbox_id else None
-    ours = _our_addresses(session)
-    rules = reference.rules(session)
-    try:
-        mail = parse(
-            row.raw,
-            max_attachment=rules.max_bytes,
-            attachment_types=rules.types,
-            our_domains=tuple({address.rpartition("@")[2] for address in ours.mailboxes}),
-        )
-    except Unparseable as error:
-        return _set(row, InboundState.QUARANTINED, str(error))
-    except Exception as error:  # a parser bug on one strange message must not stop the fetch: keep it aside
-        return _set(row, InboundState.QUARANTINED, f"The message could not be read ({type(error).__name__}: {error}).")
-    if mail.sender in ours.mailboxes or (mail.automatic and mail.automatic not in mailthread.POSTED_QUIETLY):
-        return _set(row, InboundState.IGNORED, f"Not answered: {mail.automatic or 'sent by one of our mailboxes'}.")
-    banned = session.scalar(select(User.banned).where(User.email == mail.sender))
-    if banned:
-        return _set(row, InboundState.REJECTED, f"{mail.sender} is banned.")
-    try:
-        with session.begin_nested():  # a refusal leaves nothing of this message behind
-            row.ticket_id = _post(session, mail, mailbox)
-    except Rejected as rejected:  # by a rule: the mail is kept, rejected, and no ticket opened
-        rejected.keep(session, copy=False)
-        return _set(row, InboundState.REJECTED, rejected.reason)
-    except DeskError as error:
-        return _set(row, InboundState.QUARANTINED, str(error))
-    return _set(
-        row, InboundState.DONE, f"Posted without automatic answers: {mail.automatic}." if mail.automatic else None
-    )
+        row.state, row.reason = InboundState.QUARANTINED.value, reason
 
 
 @dataclass(frozen=True)
@@ -161,11 +230,6 @@ def _our_addresses(session: Session) -> _Ours:
             {email: active for email, active in session.execute(select(Agent.email, Agent.active))},
         )
     return ours
-
-
-def _set(row: InboundMessage, state: InboundState, reason: str | None) -> InboundState:
-    row.state, row.reason = state.value, reason
-    return state
 
 
 def _post(session: Session, mail: ParsedMail, mailbox: Mailbox | None) -> int:
@@ -192,7 +256,7 @@ def _post(session: Session, mail: ParsedMail, mailbox: Mailbox | None) -> int:
         # Someone not on the ticket who answers in its thread is posted, but not given access to the ticket: an
         # agent adds them as a collaborator when they belong (the thread may have reached a mailing list).
         user = find_or_create_user(session, mail.sender, mail.sender_name)
-        view = within(entries.add_message)(
+        return entries.new_message(
             session,
             SystemActor(),
             ticket.id,
@@ -202,9 +266,8 @@ def _post(session: Session, mail: ParsedMail, mailbox: Mailbox | None) -> int:
             from_user_id=user.id,
             unverified=unverified,
             arrival=Arrival(Channel.MAIL, mailbox.id if mailbox else None),
-        )
-        return view.id
-    view = within(tickets.open_ticket)(
+        ).id
+    ticket_id = tickets.new_ticket(
         session,
         SystemActor(),
         subject=mail.subject[:255],
@@ -217,8 +280,8 @@ def _post(session: Session, mail: ParsedMail, mailbox: Mailbox | None) -> int:
         department_id=mailbox.department_id if mailbox and not mailbox.topic_id else None,
         attachments=mail.attachments,
         arrival=Arrival(Channel.MAIL, mailbox.id if mailbox else None),
-    )
-    auto_responses = (OutboxMessage.ticket_id == view.id, OutboxMessage.kind == "auto_response")
+    ).id
+    auto_responses = (OutboxMessage.ticket_id == ticket_id, OutboxMessage.kind == "auto_response")
     if mail.automatic:  # list mail and the like is posted, never answered
         session.execute(delete(OutboxMessage).where(*auto_responses))
     else:  # the auto-response answers the mail that opened the ticket: the requester's client shows them together
@@ -227,8 +290,8 @@ def _post(session: Session, mail: ParsedMail, mailbox: Mailbox | None) -> int:
             .where(*auto_responses)
             .values(in_reply_to=mail.message_id, reference_ids=mail.message_id)
         )
-    _copy_cc(session, view.id, mail, mailbox)
-    return view.id
+    _copy_cc(session, ticket_id, mail, mailbox)
+    return ticket_id
 
 
 def sender_verified(mail: ParsedMail, mailbox: Mailbox | None) -> bool:
@@ -320,31 +383,83 @@ def _copy_cc(session: Session, ticket_id: int, mail: ParsedMail, mailbox: Mailbo
 
 
 def process_pending(db: Database, keep_alive: Callable[[], None] = lambda: None) -> dict[InboundState, int]:
-    """Thread every stored message not yet processed, oldest first, a few per transaction; counts by outcome.
+    """Thread every stored message not yet processed, oldest first, PER_TRANSACTION at a time; counts by outcome.
 
-    A batch the database refuses is done again one message at a time, and a message that still fails is
-    quarantined with the error: one bad message never holds up the ones behind it.
+    Any number of workers may run this at once (see `_process_batch`). A batch the database refuses is done again
+    one message at a time, and a message that still fails is quarantined with the error: one bad message never
+    holds up the ones behind it. Returns when nothing is left that no other worker holds.
     """
     outcome: dict[InboundState, int] = {}
     while True:
-        with db.transaction(write=False) as session:
-            ids = session.scalars(
-                select(InboundMessage.id)
-                .where(InboundMessage.state == InboundState.NEW.value)
-                .order_by(InboundMessage.id)
-                .limit(BATCH)
-            ).all()
-        if not ids:
+        keep_alive()
+        claimed: list[int] = []
+        try:
+            states = _process_batch(db, _read_ahead(db), claimed)
+        except Exception:  # found out message by message below
+            states = [_process_alone(db, inbound_id) for inbound_id in claimed]
+        if not claimed:  # none left that no other worker holds
             return outcome
-        for start in range(0, len(ids), PER_TRANSACTION):
-            keep_alive()
-            chunk = list(ids[start : start + PER_TRANSACTION])
-            try:
-                states = _process_many(db, chunk)
-            except Exception:  # found out message by message below
-                states = [_process_alone(db, inbound_id) for inbound_id in chunk]
-            for state in states:
-                outcome[state] = outcome.get(state, 0) + 1
+        if not states:  # all of them wait for earlier ones of their conversations, in other workers' hands
+            time.sleep(WAIT)
+        for state in states:
+            outcome[state] = outcome.get(state, 0) + 1
+
+
+def _read_ahead(db: Database) -> dict[int, _Read]:
+    """On SQLite, the next batch parsed before its write transaction (which holds the one write lock agents wait
+    for). Servers parse in the transaction instead, after claiming and before writing: the claim holds no one up,
+    and two workers never parse the same messages."""
+    if db.dialect != "sqlite":
+        return {}
+    with db.transaction(write=False) as session:
+        rows = session.execute(_oldest_new().with_only_columns(InboundMessage.id, InboundMessage.raw)).all()
+        return {inbound_id: _read(session, raw) for inbound_id, raw in rows}
+
+
+def _oldest_new() -> Select[int, int | None]:
+    return (
+        select(InboundMessage.id, InboundMessage.mailbox_id)
+        .where(InboundMessage.state == InboundState.NEW.value)
+        .order_by(InboundMessage.id)
+        .limit(PER_TRANSACTION)
+    )
+
+
+@command
+def _process_batch(session: Session, ready: dict[int, _Read], claimed: list[int]) -> list[InboundState]:
+    """Claim the oldest new messages no other worker holds and thread them in order; `claimed` says which.
+
+    Several workers at once (PostgreSQL, MariaDB): each claims its batch with FOR UPDATE SKIP LOCKED, so no
+    message is taken twice, and a worker that dies lets go of its batch as its transaction ends (nothing of it
+    was written). Order within a conversation: a message waits (is left new, for a later batch) while an earlier
+    message that may belong to its conversation (`ParsedMail.conversation`) is held by another worker, or waits
+    itself. SQLite has one writer: workers take turns, and each batch sees every earlier one done.
+    """
+    rows = session.execute(_oldest_new().with_for_update(skip_locked=True)).all()
+    claimed[:] = [inbound_id for inbound_id, _ in rows]
+    if not rows:
+        return []
+    unread = [inbound_id for inbound_id in claimed if inbound_id not in ready]
+    reads = dict(ready)
+    if unread:
+        raws = session.execute(select(InboundMessage.id, InboundMessage.raw).where(InboundMessage.id.in_(unread)))
+        reads.update({inbound_id: _read(session, raw) for inbound_id, raw in raws})
+    held = session.execute(  # earlier messages other workers are threading now
+        select(InboundMessage.id, InboundMessage.raw).where(
+            InboundMessage.state == InboundState.NEW.value,
+            InboundMessage.id < claimed[-1],
+            InboundMessage.id.not_in(claimed),
+        )
+    ).all()
+    waiting: dict[int, frozenset[str]] = {inbound_id: conversation_of(raw) for inbound_id, raw in held}
+    states = []
+    for inbound_id, mailbox_id in rows:
+        read = reads[inbound_id]
+        if any(read.conversation & keys for earlier, keys in waiting.items() if earlier < inbound_id):
+            waiting[inbound_id] = read.conversation
+            continue
+        states.append(_thread(session, inbound_id, mailbox_id, read))
+    return states
 
 
 def _process_alone(db: Database, inbound_id: int) -> InboundState:

@@ -307,18 +307,21 @@ def _requester_email(session: Session, ticket: Ticket) -> str | None:
 
 def department_agents(session: Session, department_id: int) -> list[Agent]:
     """The active agents with access to a department: alerts carry the ticket's text, so only agents who may read
-    the ticket get them."""
-    with session.no_autoflush:  # agents are not what a ticket's change writes (see sender_for)
-        return list(
-            session.scalars(
-                select(Agent)
-                .where(
-                    Agent.active.is_(True),
-                    Agent.id.in_(select(AgentAccess.agent_id).where(AgentAccess.department_id == department_id)),
+    the ticket get them. Looked up once per department and transaction, like `sender_for`."""
+    cache = session.info.setdefault("desk.department_agents", {})
+    if department_id not in cache:
+        with session.no_autoflush:  # agents are not what a ticket's change writes (see sender_for)
+            cache[department_id] = list(
+                session.scalars(
+                    select(Agent)
+                    .where(
+                        Agent.active.is_(True),
+                        Agent.id.in_(select(AgentAccess.agent_id).where(AgentAccess.department_id == department_id)),
+                    )
+                    .order_by(Agent.id)
                 )
-                .order_by(Agent.id)
             )
-        )
+    return list(cache[department_id])
 
 
 def admins(session: Session) -> list[str]:

@@ -14,6 +14,7 @@ import hashlib
 import html
 import re
 from collections.abc import Collection
+from collections.abc import Sequence as Seq
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import Message
@@ -58,6 +59,28 @@ class ParsedMail:
     skipped: tuple[Skipped, ...] = field(default=())  # attachments too big or of types not accepted, named in the entry
     automatic: str | None = None  # why no one must answer it (desk.domain.mailthread.automatic_reason)
     authentication: tuple[str, ...] = ()  # the Authentication-Results headers, as they came (RFC 8601)
+
+    @property
+    def conversation(self) -> frozenset[str]:
+        return _conversation(self.message_id, self.sender, self.in_reply_to, self.references)
+
+
+def conversation_of(raw: bytes) -> frozenset[str]:
+    """What ties a message to others of its conversation, from its headers alone (see `ParsedMail.conversation`)."""
+    headers = read_headers(raw[:65536])
+    return _conversation(
+        _message_id(headers, raw),
+        sender_of(headers)[1],
+        mailthread.message_ids(header_text(headers, "In-Reply-To")),
+        mailthread.message_ids(header_text(headers, "References")),
+    )
+
+
+def _conversation(message_id: str, sender: str, in_reply_to: Seq[str], references: Seq[str]) -> frozenset[str]:
+    """Its Message-ID, the ones it answers and its sender: two messages that share any of them may belong to one
+    conversation, so they are threaded in the order they arrived (more than one conversation shares a sender:
+    that costs order where none was needed, never the reverse)."""
+    return frozenset({message_id, *in_reply_to, *references, *([sender] if sender else [])})
 
 
 def message_id_of(raw: bytes) -> str:

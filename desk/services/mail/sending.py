@@ -236,6 +236,14 @@ def due(db: Database, limit: int = BATCH) -> tuple[list[Outgoing], MissingPasswo
 @command
 def mark_sent(session: Session, outbox_id: int, refused: dict[str, str] | None = None) -> None:
     """Sent; recipients the server refused while accepting the others are shown on the ticket."""
+    if not refused:  # the usual case, in one statement
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == outbox_id)
+            .values(state=OutboxState.SENT.value, sent_at=now(), attempts=OutboxMessage.attempts + 1, last_error=None)
+            .execution_options(synchronize_session=False)
+        )
+        return
     row = session.get(OutboxMessage, outbox_id, with_for_update=True)
     if row is None:
         return
