@@ -147,5 +147,7 @@ def test_two_workers_at_once_post_each_message_once_in_conversation_order(db: Da
         assert child.returncode == 0
         shares.append(int(output.strip().splitlines()[-1].split()[1]))
 
-    assert sum(shares) == CONVERSATIONS * ROUNDS and all(shares), shares  # both worked, nothing counted twice
+    # Nothing counted twice. How the backlog is shared is up to the scheduler (on a loaded machine, or with SQLite's
+    # one writer, one worker may take it all): what is promised is each message once, each conversation in order.
+    assert sum(shares) == CONVERSATIONS * ROUNDS, shares
     every_conversation_whole_and_in_order(db)
