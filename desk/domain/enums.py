@@ -53,6 +53,8 @@ class EventKind(enum.StrEnum):
     OVERDUE = "overdue"
     FEEDBACK = "feedback"
     MAIL_FAILED = "mail_failed"  # an outgoing mail was given up on: agents must reach the person another way
+    PENDING = "pending"  # set Pending until {"until": iso}; back to Open by itself then (desk.services.pending)
+    ESCALATED = "escalated"  # a due time near or reached: {"stage", "deadline", "due", "to": [names]}
 
 
 # Events that move a ticket to another status; each records {"before": status, "after": status}.
@@ -64,6 +66,21 @@ STATUS_EVENTS = frozenset(
 PUBLIC_EVENTS = frozenset(
     {EventKind.CREATED, EventKind.RESOLVED, EventKind.CLOSED, EventKind.REOPENED, EventKind.ARCHIVED, EventKind.MERGED}
 )
+
+
+class AssignMode(enum.StrEnum):
+    """How a department or team gives its new unassigned tickets an agent (desk.services.assignment)."""
+
+    OFF = "off"
+    ROUND_ROBIN = "round_robin"  # each eligible agent in turn, by id
+    LEAST_OPEN = "least_open"  # the eligible agent with the fewest open tickets
+
+
+class EscalationStage(enum.StrEnum):
+    """When an escalation fires: the department's minutes before a due time, or at it."""
+
+    SOON = "soon"
+    DUE = "due"
 
 
 class ActorKind(enum.StrEnum):

@@ -14,7 +14,7 @@ from desk.domain.errors import Invalid, NotFound, PermissionDenied
 from desk.domain.inputs import one_line, storable, subject_problem
 from desk.domain.permissions import PERM_ACTIONS, Actor, AgentActor, Perm, UserActor
 from desk.domain.views import TicketView, Upload
-from desk.services import numbering, settings, sla
+from desk.services import assignment, numbering, settings, sla
 from desk.services.accounts import find_or_create_user
 from desk.services.base import (
     check_version,
@@ -193,6 +193,7 @@ def open_ticket(
         at=moment,
     )
     outbound.on_ticket_opened(session, ticket, by_requester=not isinstance(actor, AgentActor), message=body)
+    assignment.auto_assign(session, ticket)
     return ticket_view(session, ticket, actor)
 
 
@@ -293,6 +294,8 @@ def _finish(
         outbound.on_assigned(session, ticket, getattr(actor, "id", None), actor.name)
     elif kind == EventKind.TRANSFERRED:
         outbound.on_transferred(session, ticket, getattr(actor, "id", None), actor.name)
+    if kind in (EventKind.TRANSFERRED, EventKind.TEAM_ASSIGNED):  # arrived unassigned in a department or team
+        assignment.auto_assign(session, ticket)
     return ticket_view(session, ticket, actor)
 
 

@@ -7,7 +7,16 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication
 
-from desk.domain.enums import EntryKind, EventKind, OutgoingMail, Queue, Recipients, SortKey, TicketSource
+from desk.domain.enums import (
+    AssignMode,
+    EntryKind,
+    EventKind,
+    OutgoingMail,
+    Queue,
+    Recipients,
+    SortKey,
+    TicketSource,
+)
 from desk.domain.views import EventView
 
 
@@ -104,11 +113,31 @@ def _name(value: Any) -> str:
     return "nobody" if value is None else str(value)
 
 
+_HOW: dict[str, str] = {
+    AssignMode.ROUND_ROBIN: "by round-robin",
+    AssignMode.LEAST_OPEN: "as the agent with fewest open tickets",
+}
+
+
+def _auto_assignment(data: dict[str, Any]) -> str:
+    """How auto-assignment chose: "(by round-robin in department Support, as Ann is away)"."""
+    pool = data.get("pool") or {}
+    how = _HOW.get(str(data.get("how")), "automatically")
+    text = f"{how} in {pool.get('kind', 'department')} {pool.get('name', '')}"
+    if data.get("in_hours"):
+        text += " among agents in working hours"
+    if data.get("reason") == "away":
+        text += f", as {_name(data.get('before'))} is away"
+    return f"({text.strip()})"
+
+
 def describe(event: EventView) -> str:
     """One line for a system event in the thread: who did what, from what to what."""
     data = event.data
     if event.kind in _CHANGED:
         before, after = data.get("before"), data.get("after")
+        if event.kind == EventKind.ASSIGNED and "how" in data:
+            return f"{event.actor} assigned the ticket to {_name(after)} {_auto_assignment(data)}"
         if event.kind == EventKind.ASSIGNED and before is None:
             return f"{event.actor} assigned the ticket to {_name(after)}"
         return f"{event.actor} {_CHANGED[event.kind]} from {_name(before)} to {_name(after)}"
