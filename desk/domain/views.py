@@ -159,6 +159,7 @@ class TicketView:
     thread: tuple[ThreadItem, ...] = ()
     time_spent: int = 0  # the minutes entered with its replies and notes, in total (0 for end users)
     time_required: bool = False  # agents' replies and notes need the time spent (shown to agents only)
+    pending_until: datetime | None = None  # in an on-hold status until then, then back to Open by itself
 
     @property
     def linked(self) -> tuple[str, ...]:
@@ -195,6 +196,7 @@ class QueueRow:
     answered: bool
     created_at: datetime
     updated_at: datetime
+    pending_until: datetime | None = None  # see TicketView
 
 
 @dataclass(frozen=True)

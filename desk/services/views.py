@@ -404,4 +404,5 @@ def ticket_view(
         thread=thread(session, ticket.id, actor) if with_thread else (),
         time_spent=0 if isinstance(actor, UserActor) else int(time_spent),
         time_required=bool(time_required) and not isinstance(actor, UserActor),
+        pending_until=ticket.pending_until,
     )

@@ -131,6 +131,29 @@ def _auto_assignment(data: dict[str, Any]) -> str:
     return f"({text.strip()})"
 
 
+def _moment(iso: Any) -> str:
+    return when(datetime.fromisoformat(iso)) if isinstance(iso, str) else "—"
+
+
+_DEADLINES = {"first_response": "first response", "resolution": "resolution"}
+
+
+def _escalation(data: dict[str, Any]) -> str:
+    """An escalation: "escalated: resolution due at 14:00 — told Ann, Bob; priority raised to High"."""
+    deadline = _DEADLINES.get(str(data.get("deadline")), "a deadline")
+    at = _moment(data.get("due"))
+    text = (
+        f"reminded: {deadline} due at {at}" if data.get("stage") == "soon" else f"escalated: {deadline} was due at {at}"
+    )
+    told = ", ".join(data.get("to") or [])
+    parts = [f"told {told}" if told else "no one to tell"]
+    if data.get("priority"):
+        parts.append(f"priority raised to {data['priority']}")
+    if data.get("department"):
+        parts.append(f"transferred to {data['department']}")
+    return f"{text} — {'; '.join(parts)}"
+
+
 def describe(event: EventView) -> str:
     """One line for a system event in the thread: who did what, from what to what."""
     data = event.data
@@ -172,6 +195,10 @@ def describe(event: EventView) -> str:
         return f"{event.actor} removed collaborator {data.get('email')}"
     if event.kind == EventKind.FEEDBACK:
         return f"{event.actor} rated the help {data.get('rating')} of 5"
+    if event.kind == EventKind.PENDING:
+        return f"{event.actor} set the ticket {data.get('status', 'pending')} until {_moment(data.get('until'))}"
+    if event.kind == EventKind.ESCALATED:
+        return f"{event.actor} {_escalation(data)}"
     if event.kind == EventKind.MAIL_FAILED:
         to = ", ".join(data.get("to", [])) or "its recipients"
         return f"Mail “{data.get('subject', '')}” could not be sent to {to}: {data.get('error', 'unknown error')}"

@@ -183,13 +183,13 @@ def test_away_agents_tickets_go_to_another_only_where_the_department_says(world:
     with world.db.transaction() as session:
         row = session.get_one(Agent, world.limited.id)
         row.away_from, row.away_until = today, today + timedelta(days=7)
-    assert assignment.reassign_away(world.db) == []  # Support does not re-assign
+    assert assignment.reassign_away(world.db, SYSTEM) == []  # Support does not re-assign
     set_department(world, world.support, reassign_away=True)
-    assert assignment.reassign_away(world.db) == [mine.id]
+    assert assignment.reassign_away(world.db, SYSTEM) == [mine.id]
     assert assignee(world.db, mine.id) == "manager"
     event = assignment_events(world.db, mine.id)[-1]
     assert (event["reason"], event["before"]) == ("away", {"id": world.limited.id, "name": "Limited Agent"})
-    assert assignment.reassign_away(world.db) == []  # done once
+    assert assignment.reassign_away(world.db, SYSTEM) == []  # done once
 
 
 def test_away_days_are_read_in_the_agents_own_time_zone() -> None:
