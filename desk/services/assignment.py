@@ -27,10 +27,10 @@ from sqlalchemy.orm import Session
 
 from desk.domain import sla as sla_clock
 from desk.domain.enums import AssignMode, EventKind, StatusState
-from desk.domain.errors import PermissionDenied
 from desk.domain.permissions import Actor, Perm, SystemActor
 from desk.services import sla
 from desk.services.base import command, now, record_event
+from desk.services.lifecycle import require_system
 from desk.services.mail import outbound
 from desk.storage.models import (
     Agent,
@@ -193,8 +193,7 @@ def reassign_away(session: Session, actor: Actor, at: datetime | None = None) ->
     """The worker's job: give the open tickets of agents away today, in departments that re-assign them, to
     another agent of their team or department; the ids of the tickets given. A ticket no one else may take
     stays with its agent (and is looked at again on the next run)."""
-    if not isinstance(actor, SystemActor):
-        raise PermissionDenied("Only the worker re-assigns the tickets of agents who are away.")
+    require_system(actor)
     moment = at or now()
     latest_today = moment.astimezone(UTC).date() + timedelta(days=1)  # zones ahead of UTC are a day on at most
     away = [

@@ -456,7 +456,7 @@ def mark_overdue(session: Session, actor: Actor, at: datetime | None = None) -> 
     grace that are due within it. The plans' thresholds are computed here, one per distinct grace, so no engine's
     date arithmetic is needed; a plan's grace changed since a ticket was opened counts from the next pass.
     """
-    _require_system(actor)
+    require_system(actor)
     moment = at or now()
     graces: dict[int, list[int]] = {}  # minutes -> the plans with that grace
     for plan_id, minutes in session.execute(select(SlaPlan.id, SlaPlan.grace_minutes).where(SlaPlan.grace_minutes > 0)):
@@ -491,7 +491,7 @@ def mark_overdue(session: Session, actor: Actor, at: datetime | None = None) -> 
 @command
 def return_pending(session: Session, actor: Actor, at: datetime | None = None) -> list[int]:
     """Turn tickets whose pending date has come back to the default open status; returns their ids."""
-    _require_system(actor)
+    require_system(actor)
     moment = at or now()
     reopened = _status(session, settings.get(session, "ticket.default_status_id"))
     tickets = session.scalars(
@@ -508,7 +508,7 @@ def return_pending(session: Session, actor: Actor, at: datetime | None = None) -
 @command
 def auto_close(session: Session, actor: Actor, at: datetime | None = None) -> list[int]:
     """Close tickets resolved more than the configured number of days ago; returns their ids."""
-    _require_system(actor)
+    require_system(actor)
     moment = at or now()
     days = int(settings.get(session, "ticket.autoclose_days"))
     resolved = _status(session, settings.get(session, "ticket.resolved_status_id"))
@@ -524,7 +524,8 @@ def auto_close(session: Session, actor: Actor, at: datetime | None = None) -> li
     return [ticket.id for ticket in tickets]
 
 
-def _require_system(actor: Actor) -> None:
+def require_system(actor: Actor) -> None:
+    """The worker's jobs: the worker itself, or an administrator running one by hand."""
     if isinstance(actor, SystemActor):
         return
     agent = require_agent(actor)

@@ -406,3 +406,12 @@ def on_overdue(session: Session, ticket: Ticket) -> None:
     if enabled(session, "alert.overdue", ticket):
         to = _agent_email(session, ticket.assignee_id) or department_agents(session, ticket.department_id)
         queue(session, "alert.overdue", ticket, to)
+
+
+def on_escalation(session: Session, ticket: Ticket, kind: str, to: list[str], message: str) -> None:
+    """A due time near (alert.due_soon) or reached (alert.escalated): to the agents the escalation names, else
+    the department's."""
+    if sender_for(session, ticket.department_id) is None:  # no mailbox to send from: mail is off
+        return
+    if enabled(session, kind, ticket):
+        queue(session, kind, ticket, to or department_agents(session, ticket.department_id), message=message)
