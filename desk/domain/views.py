@@ -258,6 +258,7 @@ class Choices:
     attachment_types: tuple[str, ...]  # extensions a file may have (desk.domain.attachments); empty: any type
     outgoing_mail: OutgoingMail  # whether replies are mailed (the composer says so); as at sign-in
     department_signatures: tuple[DepartmentSignature, ...] = ()  # a reply may be signed with its department's
+    waiting_statuses: tuple[int, ...] = ()  # open statuses on hold (Pending…): a ticket waits in one until a date
 
 
 @dataclass(frozen=True)
