@@ -113,6 +113,13 @@ def _name(value: Any) -> str:
     return "nobody" if value is None else str(value)
 
 
+# How a department or team auto-assigns, as its editor offers it.
+ASSIGN_MODES: dict[AssignMode, str] = {
+    AssignMode.OFF: "Off: agents take tickets themselves",
+    AssignMode.ROUND_ROBIN: "Round-robin: each agent in turn",
+    AssignMode.LEAST_OPEN: "Fewest open tickets",
+}
+
 _HOW: dict[str, str] = {
     AssignMode.ROUND_ROBIN: "by round-robin",
     AssignMode.LEAST_OPEN: "as the agent with fewest open tickets",
