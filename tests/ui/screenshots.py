@@ -445,18 +445,21 @@ async def shoot_assignment(window: MainWindow, ctx: Context, out: Path) -> None:
     save(admin, out, "18-admin-team-assignment")
     admin.close()
     await ctx.call(staff.save_department, support, form)
-    row = (await ctx.call(queues.queue_page, Criteria(queue=Queue.OPEN), limit=1)).rows[0]
+    row = (await ctx.call(queues.queue_page, Criteria(queue=Queue.UNASSIGNED))).rows[-1]
     pending = next(s.id for s in ctx.choices.statuses if s.name == "Pending")
     until = datetime.now(UTC).replace(hour=14, minute=30, second=0, microsecond=0) + timedelta(days=3)
     await ctx.call(lifecycle.set_status, row.id, pending, until)
-    window.tabs.setCurrentWidget(window.queue)
-    window.queue.refresh()
-    await settle(lambda: not window.queue.model.is_loading)
     window.open_ticket(row.id)
-    await settle(lambda: (e := window.current_editor()) is not None and e.ticket is not None and e.ticket.pending_until)
+    await settle(lambda: (e := window.current_editor()) is not None and e.ticket is not None)
+    shown = window.current_editor()
+    assert shown is not None
+    await shown.load()  # its tab may have been open since before
+    await settle(lambda: shown.ticket is not None and shown.ticket.pending_until is not None)
     save(window, out, "18-ticket-pending-until")
     window.tabs.setCurrentWidget(window.queue)
-    await settle()
+    window.search_edit.clear()
+    window.sidebar.select_queue(Queue.ON_HOLD)
+    await settle(lambda: not window.queue.model.is_loading and window.queue.model.rowCount() > 0)
     save(window, out, "18-queue-pending-until")
 
 
