@@ -15,9 +15,10 @@ from desk.domain.permissions import SystemActor
 from desk.domain.staff import TeamForm
 from desk.domain.views import TicketView
 from desk.services import entries, escalation, lifecycle, mailboxes, notifications, staff, tickets
-from desk.services.base import within
+from desk.services.base import now, within
+from desk.services.worker import Worker
 from desk.storage.db import Database
-from desk.storage.models import ThreadEvent
+from desk.storage.models import ThreadEvent, Ticket
 from tests.services.conftest import World, events
 from tests.services.test_assignment import set_department
 from tests.services.test_following import alerts
@@ -160,6 +161,24 @@ def test_two_workers_never_fire_one_escalation_twice(escalating: World) -> None:
     for ticket in urgent_ones:
         assert [e["stage"] for e in escalations(escalating.db, ticket.id)] == ["due"]
         assert len(alerts(escalating.db, ticket.id, "alert.escalated")) == 1
+
+
+def test_the_worker_escalates_under_its_lease_and_a_second_worker_does_not(escalating: World) -> None:
+    db = escalating.db
+    ticket = urgent(escalating)
+    with db.transaction() as session:  # its first response was due a minute ago
+        row = session.get_one(Ticket, ticket.id)
+        row.first_response_due = row.due_at = now() - timedelta(minutes=1)
+    first, second = (Worker(db, transport=lambda *_: None, holder=name) for name in ("first", "second"))
+    try:
+        assert first.run_due()["tickets.escalate"] == "1 escalated"
+        assert "tickets.escalate" not in second.run_due()  # the first holds the job
+    finally:
+        first.stop()
+        second.stop()
+    assert [e["stage"] for e in escalations(db, ticket.id)] == ["due"]
+    addresses = ["limited@desk.example", "admin@desk.example", "manager@desk.example"]
+    assert alerts(db, ticket.id, "alert.escalated") == [addresses]  # queued, for the next send
 
 
 def test_the_settings_are_checked(escalating: World) -> None:
