@@ -52,16 +52,21 @@ def assignee(db: Database, ticket_id: int) -> str | None:
         return session.get_one(Agent, agent_id).username if agent_id else None
 
 
-def assignment_events(db: Database, ticket_id: int) -> list[dict[str, object]]:
+def event_data(db: Database, ticket_id: int, kind: str) -> list[dict[str, Any]]:
+    """What each event of this kind in the ticket's thread records, in order."""
     with db.transaction(write=False) as session:
         return [
             e.data
             for e in session.scalars(
                 select(ThreadEvent)
-                .where(ThreadEvent.ticket_id == ticket_id, ThreadEvent.kind == "assigned")
+                .where(ThreadEvent.ticket_id == ticket_id, ThreadEvent.kind == kind)
                 .order_by(ThreadEvent.id)
             )
         ]
+
+
+def assignment_events(db: Database, ticket_id: int) -> list[dict[str, Any]]:
+    return event_data(db, ticket_id, "assigned")
 
 
 def test_round_robin_gives_each_eligible_agent_a_ticket_in_turn_and_says_so(world: World) -> None:
@@ -75,7 +80,7 @@ def test_round_robin_gives_each_eligible_agent_a_ticket_in_turn_and_says_so(worl
     assert event == [
         {
             "before": None,
-            "after": {"id": event[0]["after"]["id"], "name": "Ann"},  # type: ignore[index]
+            "after": {"id": event[0]["after"]["id"], "name": "Ann"},
             "how": "round_robin",
             "pool": {"kind": "department", "name": "Support"},
             "in_hours": False,

@@ -6,9 +6,9 @@ import dataclasses
 import threading
 import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from desk.domain.errors import Invalid, PermissionDenied
 from desk.domain.permissions import SystemActor
@@ -18,9 +18,9 @@ from desk.services import entries, escalation, lifecycle, mailboxes, notificatio
 from desk.services.base import now, within
 from desk.services.worker import Worker
 from desk.storage.db import Database
-from desk.storage.models import ThreadEvent, Ticket
+from desk.storage.models import Ticket
 from tests.services.conftest import World, events
-from tests.services.test_assignment import set_department
+from tests.services.test_assignment import event_data, set_department
 from tests.services.test_following import alerts
 
 SYSTEM = SystemActor()
@@ -40,16 +40,8 @@ def urgent(world: World) -> TicketView:
     return world.open(sla_id=world.sla_fast, assignee_id=world.limited.id, team_id=world.level2)
 
 
-def escalations(db: Database, ticket_id: int) -> list[dict[str, object]]:
-    with db.transaction(write=False) as session:
-        return [
-            e.data
-            for e in session.scalars(
-                select(ThreadEvent)
-                .where(ThreadEvent.ticket_id == ticket_id, ThreadEvent.kind == "escalated")
-                .order_by(ThreadEvent.id)
-            )
-        ]
+def escalations(db: Database, ticket_id: int) -> list[dict[str, Any]]:
+    return event_data(db, ticket_id, "escalated")
 
 
 def test_a_reminder_before_the_due_time_and_an_escalation_at_it_each_once(escalating: World) -> None:
