@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from desk.domain import sla as sla_clock
@@ -77,18 +77,30 @@ def pool_of(session: Session, ticket: Ticket) -> Pool | None:
     return None
 
 
+# Built once (a pick runs them on the connection, without the ORM's handling of rows they do not need).
+_AGENTS = select(Agent.id, Agent.timezone, Agent.away_from, Agent.away_until).where(Agent.active.is_(True))
+_CANDIDATES = {
+    Department: _AGENTS.join(AgentAccess, AgentAccess.agent_id == Agent.id)
+    .join(RolePermission, RolePermission.role_id == AgentAccess.role_id)
+    .where(AgentAccess.department_id == bindparam("pool"), RolePermission.permission == Perm.TICKET_REPLY.value)
+    .order_by(Agent.id),
+    Team: _AGENTS.join(TeamMember, TeamMember.agent_id == Agent.id)
+    .where(TeamMember.team_id == bindparam("pool"))
+    .order_by(Agent.id),
+}
+_POOLS: tuple[type[Department] | type[Team], ...] = (Department, Team)
+_LAST = {m: select(m.assign_last_id).where(m.id == bindparam("pool")).with_for_update() for m in _POOLS}
+_TURN = {m: update(m).where(m.id == bindparam("pool")) for m in _POOLS}
+_OPEN_COUNTS = (
+    select(TicketTally.assignee_id, func.sum(TicketTally.count))
+    .join(Status, Status.id == TicketTally.status_id)
+    .where(Status.state == StatusState.OPEN.value, TicketTally.assignee_id.in_(bindparam("ids", expanding=True)))
+    .group_by(TicketTally.assignee_id)
+)
+
+
 def _candidates(session: Session, pool: Pool) -> list[Candidate]:
-    columns = select(Agent.id, Agent.timezone, Agent.away_from, Agent.away_until).where(Agent.active.is_(True))
-    if pool.model is Team:
-        query = columns.join(TeamMember, TeamMember.agent_id == Agent.id).where(TeamMember.team_id == pool.id)
-    else:
-        query = (
-            columns.join(AgentAccess, AgentAccess.agent_id == Agent.id)
-            .join(RolePermission, RolePermission.role_id == AgentAccess.role_id)
-            .where(AgentAccess.department_id == pool.id, RolePermission.permission == Perm.TICKET_REPLY.value)
-        )
-    with session.no_autoflush:
-        return [Candidate(*row) for row in session.execute(query.order_by(Agent.id))]
+    return [Candidate(*row) for row in session.connection().execute(_CANDIDATES[pool.model], {"pool": pool.id})]
 
 
 def _zone(name: str | None) -> ZoneInfo:
@@ -126,25 +138,16 @@ def eligible(session: Session, ticket: Ticket, pool: Pool, moment: datetime) -> 
 
 def _round_robin(session: Session, pool: Pool, ids: Seq[int]) -> int:
     """The agent after the one given the last ticket, under a lock on the pool's row until the commit."""
-    model = pool.model
-    last = session.execute(select(model.assign_last_id).where(model.id == pool.id).with_for_update()).scalar()
+    connection = session.connection()
+    last = connection.execute(_LAST[pool.model], {"pool": pool.id}).scalar()
     chosen = next((i for i in ids if last is None or i > last), ids[0])
-    turn = update(model).where(model.id == pool.id).values(assign_last_id=chosen)
-    session.execute(turn.execution_options(synchronize_session=False))
+    connection.execute(_TURN[pool.model].values(assign_last_id=chosen), {"pool": pool.id})
     return chosen
 
 
 def _least_open(session: Session, ids: Seq[int]) -> int:
     """The agent with the fewest open tickets (the lowest id among equals), from the tallies."""
-    with session.no_autoflush:
-        counts = dict(
-            session.execute(
-                select(TicketTally.assignee_id, func.sum(TicketTally.count))
-                .join(Status, Status.id == TicketTally.status_id)
-                .where(Status.state == StatusState.OPEN.value, TicketTally.assignee_id.in_(ids))
-                .group_by(TicketTally.assignee_id)
-            ).all()
-        )
+    counts: dict[int, int] = dict(session.connection().execute(_OPEN_COUNTS, {"ids": list(ids)}).all())
     return min(ids, key=lambda i: (counts.get(i, 0), i))
 
 
