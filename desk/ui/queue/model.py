@@ -103,7 +103,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("Priority", lambda r: r.priority, SortKey.PRIORITY, width=90),
     Column("Assignee", lambda r: r.assignee or (f"Team {r.team}" if r.team else "—"), SortKey.ASSIGNEE, width=130),
     Column("Department", lambda r: r.department, SortKey.DEPARTMENT, width=115),
-    Column("Status", _status, SortKey.STATUS, width=95),
+    Column("Status", _status, SortKey.STATUS, width=170),  # "Pending until 10 Dec 14:30"
     Column("Due", _due, SortKey.DUE, width=140),
 )
 PRIORITY_COLUMN = 4
