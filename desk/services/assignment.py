@@ -91,10 +91,12 @@ _CANDIDATES = {
 _POOLS: tuple[type[Department] | type[Team], ...] = (Department, Team)
 _LAST = {m: select(m.assign_last_id).where(m.id == bindparam("pool")).with_for_update() for m in _POOLS}
 _TURN = {m: update(m).where(m.id == bindparam("pool")) for m in _POOLS}
+# Every assignee's open tickets: a few hundred tally rows, one plan for any pool (an IN list of its agents was
+# planned anew on each call by PostgreSQL).
 _OPEN_COUNTS = (
     select(TicketTally.assignee_id, func.sum(TicketTally.count))
     .join(Status, Status.id == TicketTally.status_id)
-    .where(Status.state == StatusState.OPEN.value, TicketTally.assignee_id.in_(bindparam("ids", expanding=True)))
+    .where(Status.state == StatusState.OPEN.value, TicketTally.assignee_id != 0)
     .group_by(TicketTally.assignee_id)
 )
 
@@ -147,7 +149,7 @@ def _round_robin(session: Session, pool: Pool, ids: Seq[int]) -> int:
 
 def _least_open(session: Session, ids: Seq[int]) -> int:
     """The agent with the fewest open tickets (the lowest id among equals), from the tallies."""
-    counts: dict[int, int] = dict(session.connection().execute(_OPEN_COUNTS, {"ids": list(ids)}).all())
+    counts: dict[int, int] = dict(session.connection().execute(_OPEN_COUNTS).all())
     return min(ids, key=lambda i: (counts.get(i, 0), i))
 
 
