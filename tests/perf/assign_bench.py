@@ -9,7 +9,7 @@ Support, gives them the demo's open tickets in turn (so each has a few hundred a
 the tallies. Then per mode (round-robin; fewest open tickets; each also only in working hours) it times `pick`
 (choosing the agent: the candidates, their away days and hours, the round-robin row lock or the tallies) and the
 whole `auto_assign` (the pick, the assignment, its event, change-feed row and alert), each in its own savepoint.
-Prints the median, the 95th percentile and the fastest, in milliseconds.
+Prints the median, the 95th percentile and the fastest, in milliseconds (every pick before any whole assignment).
 """
 
 from __future__ import annotations
@@ -112,24 +112,32 @@ def measure(name: str, url: str, count: int) -> None:
             ).one()
             session.execute(update(Ticket).where(Ticket.id == target).values(assignee_id=None, team_id=None))
         print(f"{name}: {total:,} tickets ({opened:,} open), {agents} active agents, {AGENTS} of them in Support")
-        for mode in (AssignMode.ROUND_ROBIN, AssignMode.LEAST_OPEN):
-            for in_hours in (False, True):
+        modes = (AssignMode.LEAST_OPEN, AssignMode.ROUND_ROBIN)
+        variants = [(mode, in_hours) for mode in modes for in_hours in (False, True)]
+        # Reads before writes: each run is rolled back to its savepoint, but on PostgreSQL a savepoint that wrote
+        # (round-robin's turn, an assignment) is a subtransaction, and past 64 of them in one transaction every row
+        # this transaction wrote (the agents, the tallies) is checked against pg_subtrans: a cost of the rolled-back
+        # measurement, not of a pick, which runs in a transaction of its own.
+        for whole in (False, True):
+            for mode, in_hours in variants:
                 with db.transaction() as session:
                     department = session.get_one(Department, support)
                     department.assign_mode, department.assign_in_hours = mode.value, in_hours
-                    pool = assignment.Pool(Department, support, "Support", mode, in_hours)
+                pool = assignment.Pool(Department, support, "Support", mode, in_hours)
                 label = f"{mode.value}{' in working hours' if in_hours else ''}"
 
                 def pick(session: Session, pool: assignment.Pool = pool) -> object:
                     return assignment.pick(session, session.get_one(Ticket, target), pool, now())
 
-                def whole(session: Session) -> object:
+                def assign(session: Session) -> object:
                     chosen = assignment.auto_assign(session, session.get_one(Ticket, target))
                     session.flush()
                     return chosen
 
-                _report(f"pick, {label}", _time(db, pick))
-                _report(f"auto_assign (with its event), {label}", _time(db, whole))
+                if whole:
+                    _report(f"auto_assign (with its event), {label}", _time(db, assign))
+                else:
+                    _report(f"pick, {label}", _time(db, pick))
 
 
 def main() -> None:
