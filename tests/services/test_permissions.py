@@ -31,10 +31,12 @@ from desk.domain.views import TicketView
 from desk.services import (
     accounts,
     api_tokens,
+    assignment,
     audit,
     calls,
     canned,
     entries,
+    escalation,
     feed,
     following,
     lifecycle,
@@ -217,6 +219,9 @@ CASES: dict[str, tuple[Service, Call, set[str]]] = {
     "search": (queues.search_tickets, lambda call, w, t: call("printer"), AGENTS),
     "mark_overdue": (lifecycle.mark_overdue, lambda call, w, t: call(), {"admin", "system"}),
     "auto_close": (lifecycle.auto_close, lambda call, w, t: call(), {"admin", "system"}),
+    "return_pending": (lifecycle.return_pending, lambda call, w, t: call(), {"admin", "system"}),
+    "escalate": (escalation.escalate, lambda call, w, t: call(), {"admin", "system"}),
+    "reassign_away": (assignment.reassign_away, lambda call, w, t: call(), {"admin", "system"}),
     "add_agent": (
         accounts.add_agent,
         lambda call, w, t: call(
@@ -538,6 +543,8 @@ def test_every_service_is_in_the_matrix() -> None:
             api_tokens,
             staff,
             audit,
+            assignment,
+            escalation,
         )
         for name, value in vars(module).items()
         if callable(value) and getattr(value, "__wrapped__", None) is not None and not name.startswith("_")
