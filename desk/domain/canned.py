@@ -80,6 +80,15 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Ticket #%{ticket.number} is overdue: %{ticket.subject}",
         "Ticket #%{ticket.number} (%{ticket.subject}) from %{requester.name} is past its due time.",
     ),
+    "alert.due_soon": (
+        "Ticket #%{ticket.number} is due soon: %{ticket.subject}",
+        "Ticket #%{ticket.number} (%{ticket.subject}) from %{requester.name} in %{department.name}: %{message}.",
+    ),
+    "alert.escalated": (
+        "Ticket #%{ticket.number} escalated: %{ticket.subject}",
+        "Ticket #%{ticket.number} (%{ticket.subject}) from %{requester.name} in %{department.name} is escalated: "
+        "%{message}.",
+    ),
     "alert.mailbox_failing": (
         "Mailbox %{mailbox.address} cannot be fetched",
         "Desk has failed %{mailbox.failures} times in a row to fetch %{mailbox.address}:\n\n%{mailbox.error}\n\n"
@@ -147,6 +156,18 @@ ABOUT: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "Overdue alert",
         "To the assignee, else the department's agents, when a ticket is past due.",
         _TICKET,
+    ),
+    "alert.due_soon": (
+        "Due soon reminder",
+        "To the assignee, the team lead and the department manager (else the department's agents), the department's "
+        "escalation minutes before a ticket's due time: %{message} says which deadline and when.",
+        (*_TICKET, "message"),
+    ),
+    "alert.escalated": (
+        "Escalation alert",
+        "To the assignee, the team lead and the department manager (else the department's agents), when a ticket "
+        "reaches its due time in a department that escalates: %{message} says which deadline and what was done.",
+        (*_TICKET, "message"),
     ),
     "alert.mailbox_failing": (
         "Mailbox failing alert",

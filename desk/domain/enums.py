@@ -56,6 +56,8 @@ class EventKind(enum.StrEnum):
     RULE = "rule"  # a rule acted without changing a field: {"rule", "action", "detail"} (desk.domain.rules)
     MACRO = "macro"  # an agent applied a macro: {"name": …}; each of its changes has its own event after it
     TASK = "task"  # a task of the checklist added, changed, done, to do again or deleted: {"action", "text", …}
+    PENDING = "pending"  # set Pending until {"until": iso}; back to Open by itself then (desk.services.pending)
+    ESCALATED = "escalated"  # a due time near or reached: {"stage", "deadline", "due", "to": [names]}
 
 
 # Events that move a ticket to another status; each records {"before": status, "after": status}.
@@ -67,6 +69,21 @@ STATUS_EVENTS = frozenset(
 PUBLIC_EVENTS = frozenset(
     {EventKind.CREATED, EventKind.RESOLVED, EventKind.CLOSED, EventKind.REOPENED, EventKind.ARCHIVED, EventKind.MERGED}
 )
+
+
+class AssignMode(enum.StrEnum):
+    """How a department or team gives its new unassigned tickets an agent (desk.services.assignment)."""
+
+    OFF = "off"
+    ROUND_ROBIN = "round_robin"  # each eligible agent in turn, by id
+    LEAST_OPEN = "least_open"  # the eligible agent with the fewest open tickets
+
+
+class EscalationStage(enum.StrEnum):
+    """When an escalation fires: the department's minutes before a due time, or at it."""
+
+    SOON = "soon"
+    DUE = "due"
 
 
 class ActorKind(enum.StrEnum):

@@ -7,6 +7,7 @@ import enum
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from desk.domain.enums import AssignMode
 from desk.domain.permissions import Perm, Right
 from desk.domain.views import Ref
 
@@ -103,6 +104,8 @@ class TeamForm:
     name: str
     lead_id: int | None = None
     members: tuple[int, ...] = ()
+    assign_mode: AssignMode = AssignMode.OFF  # its tickets without an agent get one of its members
+    assign_in_hours: bool = False  # only members in the ticket's department's business hours
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,12 @@ class DepartmentForm:
     )
     time_required: bool = False  # agents' replies and notes to its tickets need the time spent
     tasks_required: bool = False  # its tickets are resolved or closed only when their tasks are done
+    assign_mode: AssignMode = AssignMode.OFF  # its new unassigned tickets get an agent (desk.services.assignment)
+    assign_in_hours: bool = False  # only agents in its business hours, in their own time zone
+    reassign_away: bool = False  # an agent's open tickets go to another on the days they are away
+    escalate_minutes: int | None = None  # None: no escalations; else alert this long before a due time and at it
+    escalate_priority_id: int | None = None  # at a due time, raise the priority to this
+    escalate_to_id: int | None = None  # at a due time, transfer the ticket to this department
 
 
 @dataclass(frozen=True)

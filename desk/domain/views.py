@@ -175,6 +175,7 @@ class TicketView:
     time_required: bool = False  # agents' replies and notes need the time spent (shown to agents only)
     tasks: tuple[TaskView, ...] = ()  # its checklist, in the order added (agents' views only)
     tasks_required: bool = False  # its department refuses to resolve or close it before every task is done
+    pending_until: datetime | None = None  # in an on-hold status until then, then back to Open by itself
 
     @property
     def linked(self) -> tuple[str, ...]:
@@ -211,6 +212,7 @@ class QueueRow:
     answered: bool
     created_at: datetime
     updated_at: datetime
+    pending_until: datetime | None = None  # see TicketView
 
 
 @dataclass(frozen=True)
@@ -287,6 +289,7 @@ class Choices:
     attachment_types: tuple[str, ...]  # extensions a file may have (desk.domain.attachments); empty: any type
     outgoing_mail: OutgoingMail  # whether replies are mailed (the composer says so); as at sign-in
     department_signatures: tuple[DepartmentSignature, ...] = ()  # a reply may be signed with its department's
+    waiting_statuses: tuple[int, ...] = ()  # open statuses on hold (Pending…): a ticket waits in one until a date
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,7 @@ def apply_status(
     if old.id == new.id:
         return
     ticket.status_id, ticket.state = new.id, new.state
+    ticket.pending_until = None  # a date goes with the waiting status it was set with (`set_status`)
     sla.on_status_change(session, ticket, old, new, at)
     if new.state != StatusState.OPEN:
         ticket.closed_at = ticket.closed_at if old.state != StatusState.OPEN else at
@@ -95,20 +96,33 @@ def _status_event(old: Status, new: Status, resolved_id: int) -> EventKind:
     return EventKind.CLOSED if old.state == StatusState.OPEN or old.id == resolved_id else EventKind.STATUS
 
 
+MAX_PENDING = timedelta(days=366)
+
+
 @command
 def set_status(
     session: Session,
     actor: Actor,
     ticket_id: int,
     status_id: int,
+    until: datetime | None = None,
     *,
     note: str | None = None,
     expected_version: int | None = None,
 ) -> TicketView:
+    """Move the ticket to a status; with `until`, a waiting one (an open status on hold, such as Pending) that
+    the worker turns back to Open at that time (`return_pending`)."""
     ticket = load_ticket(session, actor, ticket_id)
     new = status_for_change(session, actor, ticket, status_id)
     check_version(session, ticket, expected_version)
-    apply_status(session, actor, ticket, new, now(), note)
+    moment = now()
+    if until is not None:
+        _check_until(new, until, moment)
+    apply_status(session, actor, ticket, new, moment, note)
+    if until is not None and ticket.pending_until != until:
+        ticket.pending_until = until
+        data = {"until": until.isoformat(), "status": new.name}
+        record_event(session, actor, ticket, EventKind.PENDING, data, at=moment)
     _changed(session, actor, ticket)
     return ticket_view(session, ticket, actor)
 
@@ -118,6 +132,21 @@ def _changed(session: Session, actor: Actor, ticket: Ticket) -> None:
     from desk.services import rules  # the rules act through this module's services
 
     rules.on_change(session, actor, ticket)
+
+
+def _check_until(status: Status, until: datetime, moment: datetime) -> None:
+    if status.state != StatusState.OPEN or not status.on_hold:
+        raise Invalid(
+            f"Only a waiting status (one on hold, such as Pending) ends at a date; {status.name} does not.",
+            {"until": "Choose a waiting status, or no date."},
+        )
+    if until.tzinfo is None:
+        raise Invalid("The date needs its time zone.", {"until": "Give the time with its time zone."})
+    if not moment < until <= moment + MAX_PENDING:
+        raise Invalid(
+            "The ticket can wait until a time in the coming year, not in the past.",
+            {"until": "Choose a later date, within a year."},
+        )
 
 
 def _to_setting(
@@ -438,7 +467,7 @@ def mark_overdue(session: Session, actor: Actor, at: datetime | None = None) -> 
     grace that are due within it. The plans' thresholds are computed here, one per distinct grace, so no engine's
     date arithmetic is needed; a plan's grace changed since a ticket was opened counts from the next pass.
     """
-    _require_system(actor)
+    require_system(actor)
     moment = at or now()
     graces: dict[int, list[int]] = {}  # minutes -> the plans with that grace
     for plan_id, minutes in session.execute(select(SlaPlan.id, SlaPlan.grace_minutes).where(SlaPlan.grace_minutes > 0)):
@@ -471,9 +500,26 @@ def mark_overdue(session: Session, actor: Actor, at: datetime | None = None) -> 
 
 
 @command
+def return_pending(session: Session, actor: Actor, at: datetime | None = None) -> list[int]:
+    """Turn tickets whose pending date has come back to the default open status; returns their ids."""
+    require_system(actor)
+    moment = at or now()
+    reopened = _status(session, settings.get(session, "ticket.default_status_id"))
+    tickets = session.scalars(
+        select(Ticket).where(Ticket.pending_until <= moment).order_by(Ticket.pending_until, Ticket.id).limit(_BATCH)
+    ).all()
+    for ticket in tickets:
+        until = ticket.pending_until
+        assert until is not None  # selected by it
+        ticket.pending_until = None  # also should an administrator have made the default status a waiting one
+        apply_status(session, actor, ticket, reopened, moment, f"It was waiting until {until:%Y-%m-%d %H:%M} UTC.")
+    return [ticket.id for ticket in tickets]
+
+
+@command
 def auto_close(session: Session, actor: Actor, at: datetime | None = None) -> list[int]:
     """Close tickets resolved more than the configured number of days ago; returns their ids."""
-    _require_system(actor)
+    require_system(actor)
     moment = at or now()
     days = int(settings.get(session, "ticket.autoclose_days"))
     resolved = _status(session, settings.get(session, "ticket.resolved_status_id"))
@@ -489,7 +535,8 @@ def auto_close(session: Session, actor: Actor, at: datetime | None = None) -> li
     return [ticket.id for ticket in tickets]
 
 
-def _require_system(actor: Actor) -> None:
+def require_system(actor: Actor) -> None:
+    """The worker's jobs: the worker itself, or an administrator running one by hand."""
     if isinstance(actor, SystemActor):
         return
     agent = require_agent(actor)

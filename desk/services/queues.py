@@ -185,6 +185,7 @@ _ROW_COLUMNS = (
     Team.name,
     Department.name,
     Status.name,
+    Ticket.pending_until,
 )
 
 
@@ -222,7 +223,7 @@ def _with_row_joins(statement: AnySelect) -> AnySelect:
 def _rows_statement(array: bool, shape: Shape) -> AnySelect:
     """Queue rows by id, of the tickets an agent of this shape may see (with `_agent_params`).
 
-    Built once: constructing an 18-column, 7-table select costs more than running it on SQLite. PostgreSQL takes
+    Built once: constructing an 19-column, 7-table select costs more than running it on SQLite. PostgreSQL takes
     the ids as one array (`array`): with an IN list of as many parameters it planned each call anew (~2 ms) and
     chose a hash join over every user."""
     ids = bindparam("ids", type_=postgresql.ARRAY(Integer)) if array else bindparam("ids", expanding=True)
@@ -253,6 +254,7 @@ def _queue_row(row: Any) -> QueueRow:
         answered=answered,
         created_at=created,
         updated_at=updated,
+        pending_until=row[18],
     )
 
 

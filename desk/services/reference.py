@@ -6,6 +6,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from desk.domain.attachments import AttachmentRules
+from desk.domain.enums import StatusState
 from desk.domain.errors import NotFound
 from desk.domain.inputs import check_limit, literal
 from desk.domain.permissions import Actor
@@ -47,8 +48,9 @@ def choices(session: Session, actor: Actor) -> Choices:
     names = topic_names(topics)
     me = session.get(Agent, agent.id)
     departments = list(session.scalars(select(Department).order_by(Department.name)))
+    statuses = list(session.scalars(select(Status).order_by(Status.sort, Status.id)))
     return Choices(
-        statuses=tuple(status_view(s) for s in session.scalars(select(Status).order_by(Status.sort, Status.id))),
+        statuses=tuple(status_view(s) for s in statuses),
         priorities=tuple(priority_view(p) for p in session.scalars(select(Priority).order_by(Priority.level))),
         departments=tuple(Ref(id=d.id, name=d.name) for d in departments),
         topics=tuple(
@@ -71,6 +73,7 @@ def choices(session: Session, actor: Actor) -> Choices:
             for d in departments
             if d.signature and (agent.is_admin or d.id in agent.departments)
         ),
+        waiting_statuses=tuple(s.id for s in statuses if s.state == StatusState.OPEN and s.on_hold),
     )
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from desk.domain import sla
-from desk.domain.enums import StatusState
+from desk.domain.enums import AssignMode, StatusState
 from desk.domain.errors import Invalid, PermissionDenied
 from desk.domain.inputs import check_search, literal
 from desk.domain.permissions import PERM_ACTIONS, RIGHT_ACTIONS, Actor, AgentActor, Perm, Right
@@ -408,7 +408,13 @@ def _team_details(session: Session, team: Team) -> TeamDetails:
         .where(TeamMember.team_id == team.id)
         .order_by(Agent.name)
     )
-    form = TeamForm(name=team.name, lead_id=team.lead_id, members=tuple(members))
+    form = TeamForm(
+        name=team.name,
+        lead_id=team.lead_id,
+        members=tuple(members),
+        assign_mode=AssignMode(team.assign_mode),
+        assign_in_hours=team.assign_in_hours,
+    )
     return TeamDetails(id=team.id, form=form, open_tickets=_open_tickets(session, Ticket.team_id == team.id))
 
 
@@ -418,7 +424,12 @@ def _shown_team(session: Session, form: TeamForm) -> dict[str, Shown]:
         "name": form.name,
         "lead": agents.get(form.lead_id) if form.lead_id else None,
         "members": ", ".join(sorted(agents[m] for m in form.members if m in agents)) or None,
+        **_shown_assignment(form.assign_mode, form.assign_in_hours),
     }
+
+
+def _shown_assignment(mode: AssignMode, in_hours: bool) -> dict[str, Shown]:
+    return {"auto-assignment": mode.value.replace("_", " "), "only in working hours": "yes" if in_hours else "no"}
 
 
 @query
@@ -442,9 +453,10 @@ def save_team(session: Session, actor: Actor, team_id: int | None, form: TeamFor
     name = unique_name(session, Team, form.name, team_id, "team")
     members = set(form.members) | ({form.lead_id} if form.lead_id else set())
     known(session, Agent, members, "members", "agent")
-    form = TeamForm(name=name, lead_id=form.lead_id, members=tuple(sorted(members)))
+    form = TeamForm(**{**vars(form), "name": name, "members": tuple(sorted(members))})
     team, before = to_save(session, Team, team_id, lambda t: _shown_team(session, _team_details(session, t).form))
     team.name, team.lead_id = name, form.lead_id
+    team.assign_mode, team.assign_in_hours = AssignMode(form.assign_mode).value, form.assign_in_hours
     session.flush()
     _set_members(session, TeamMember.team_id == team.id, {(team.id, m) for m in members})
     audit_save(session, actor, team_id, AuditKind.TEAM, team.id, name, before, _shown_team(session, form))
@@ -529,6 +541,9 @@ def delete_role(session: Session, actor: Actor, role_id: int) -> None:
 # --- departments --------------------------------------------------------------------------------------------------
 
 
+MAX_ESCALATE_MINUTES = 7 * 24 * 60  # a week before a due time at most
+
+
 def _department_details(session: Session, department: Department) -> DepartmentDetails:
     form = DepartmentForm(
         name=department.name,
@@ -540,6 +555,12 @@ def _department_details(session: Session, department: Department) -> DepartmentD
         mailbox_id=department.mailbox_id,
         time_required=department.time_required,
         tasks_required=department.tasks_required,
+        assign_mode=AssignMode(department.assign_mode),
+        assign_in_hours=department.assign_in_hours,
+        reassign_away=department.reassign_away,
+        escalate_minutes=department.escalate_minutes,
+        escalate_priority_id=department.escalate_priority_id,
+        escalate_to_id=department.escalate_to_id,
     )
     mine = Ticket.department_id == department.id
     total = count(session, Ticket, mine)
@@ -557,6 +578,13 @@ def _shown_department(session: Session, form: DepartmentForm) -> dict[str, Shown
         "sends from": names_of(session, Mailbox, [form.mailbox_id]).get(form.mailbox_id or 0),
         "time spent required": "yes" if form.time_required else "no",
         "tasks done before closing": "yes" if form.tasks_required else "no",
+        **_shown_assignment(form.assign_mode, form.assign_in_hours),
+        "re-assign when away": "yes" if form.reassign_away else "no",
+        "escalate": None if form.escalate_minutes is None else f"{form.escalate_minutes} minutes before due and at it",
+        "escalate to priority": names_of(session, Priority, [form.escalate_priority_id]).get(
+            form.escalate_priority_id or 0
+        ),
+        "escalate to department": names_of(session, Department, [form.escalate_to_id]).get(form.escalate_to_id or 0),
     }
 
 
@@ -588,6 +616,18 @@ def save_department(
     known(session, SlaPlan, [form.sla_id], "sla", "SLA plan")
     known(session, Schedule, [form.schedule_id], "schedule", "schedule")
     known(session, Mailbox, [form.mailbox_id], "mailbox_id", "mailbox")
+    known(session, Priority, [form.escalate_priority_id], "escalate_priority_id", "priority")
+    known(session, Department, [form.escalate_to_id], "escalate_to_id", "department")
+    if form.escalate_minutes is not None and not 0 <= form.escalate_minutes <= MAX_ESCALATE_MINUTES:
+        raise Invalid(
+            f"Escalate from 0 to {MAX_ESCALATE_MINUTES:,} minutes before a due time.",
+            {"escalate_minutes": f"Enter 0 to {MAX_ESCALATE_MINUTES:,} minutes."},
+        )
+    if department_id is not None and form.escalate_to_id == department_id:
+        raise Invalid(
+            "A department cannot escalate its tickets to itself.",
+            {"escalate_to_id": "Choose another department, or none."},
+        )
     signature = _signature(form.signature)
     form = DepartmentForm(**{**vars(form), "name": name, "signature": signature})
     department, before = to_save(
@@ -597,6 +637,9 @@ def save_department(
     department.sla_id, department.schedule_id = form.sla_id, form.schedule_id
     department.signature, department.mailbox_id = signature, form.mailbox_id
     department.time_required, department.tasks_required = form.time_required, form.tasks_required
+    department.assign_mode, department.assign_in_hours = AssignMode(form.assign_mode).value, form.assign_in_hours
+    department.reassign_away, department.escalate_minutes = form.reassign_away, form.escalate_minutes
+    department.escalate_priority_id, department.escalate_to_id = form.escalate_priority_id, form.escalate_to_id
     session.flush()
     after = _shown_department(session, form)
     audit_save(session, actor, department_id, AuditKind.DEPARTMENT, department.id, name, before, after)

@@ -15,7 +15,7 @@ from desk.domain.inputs import one_line, storable, subject_problem
 from desk.domain.permissions import PERM_ACTIONS, Actor, AgentActor, Perm, UserActor
 from desk.domain.rules import Arrival
 from desk.domain.views import TicketView, Upload
-from desk.services import numbering, settings, sla
+from desk.services import assignment, numbering, settings, sla
 from desk.services.accounts import find_or_create_user
 from desk.services.base import (
     check_version,
@@ -214,6 +214,7 @@ def route(
     from desk.services import rules  # the rules act through this module's services
 
     rules.on_new_ticket(session, ticket, arrival or rules.arrival_of(actor), body, attachments, moment)
+    assignment.auto_assign(session, ticket)  # after the rules: one of them may have assigned it
 
 
 # The rows `open_ticket` looks up, by the same defaults, in one statement; `session.get` then finds them in the
@@ -325,6 +326,8 @@ def _finish(
         outbound.on_assigned(session, ticket, getattr(actor, "id", None), actor.name)
     elif kind == EventKind.TRANSFERRED:
         outbound.on_transferred(session, ticket, getattr(actor, "id", None), actor.name)
+    if kind in (EventKind.TRANSFERRED, EventKind.TEAM_ASSIGNED):  # arrived unassigned in a department or team
+        assignment.auto_assign(session, ticket)
     return ticket_view(session, ticket, actor)
 
 

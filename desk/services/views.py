@@ -461,4 +461,5 @@ def ticket_view(
         time_required=bool(time_required) and not isinstance(actor, UserActor),
         tasks=tasks,
         tasks_required=bool(tasks_required) and not isinstance(actor, UserActor),
+        pending_until=ticket.pending_until,
     )

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from desk.domain.enums import InboundState, OutboxState
 from desk.domain.errors import DeskError
 from desk.domain.permissions import Actor, Right, SystemActor
-from desk.services import lifecycle
+from desk.services import assignment, escalation, lifecycle
 from desk.services.accounts import require_right
 from desk.services.base import LeaseLost, command, now, query
 from desk.services.mailboxes import sender_check_problem
@@ -159,6 +159,9 @@ class Worker:
             Job("mail.process", TICK, lambda alive: _process_all(db, alive), shared=True),
             Job("tickets.overdue", 60, lambda _: f"{len(lifecycle.mark_overdue(db, SystemActor()))} marked overdue"),
             Job("tickets.autoclose", 600, lambda _: f"{len(lifecycle.auto_close(db, SystemActor()))} closed"),
+            Job("tickets.pending", 60, lambda _: f"{len(lifecycle.return_pending(db, SystemActor()))} back to open"),
+            Job("tickets.escalate", 60, lambda _: f"{len(escalation.escalate(db, SystemActor()))} escalated"),
+            Job("tickets.away", 600, lambda _: f"{len(assignment.reassign_away(db, SystemActor()))} re-assigned"),
         ]
 
     def run_due(self) -> dict[str, str]:

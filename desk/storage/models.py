@@ -203,6 +203,18 @@ class Department(Base):
     time_required: Mapped[bool] = mapped_column(default=False)
     # Its tickets are not resolved or closed while a task of their checklist is still to do.
     tasks_required: Mapped[bool] = mapped_column(default=False)
+    # Auto-assignment of its new unassigned tickets (desk.services.assignment): a desk.domain.enums.AssignMode,
+    # only to agents in the business hours (its schedule, in each agent's own time zone), whom round-robin gave
+    # the last one, and whether an agent's open tickets here go to another when they go away.
+    assign_mode: Mapped[str] = mapped_column(String(16), default="off")
+    assign_in_hours: Mapped[bool] = mapped_column(default=False)
+    assign_last_id: Mapped[int | None]
+    reassign_away: Mapped[bool] = mapped_column(default=False)
+    # Escalations (desk.services.escalation): None off; else alert this many minutes before a due time and at
+    # it, and at it raise the priority to / transfer to these (None: leave it).
+    escalate_minutes: Mapped[int | None]
+    escalate_priority_id: Mapped[int | None] = _fk("priorities.id", nullable=True, ondelete="SET NULL")
+    escalate_to_id: Mapped[int | None] = _fk("departments.id", nullable=True, ondelete="SET NULL")
 
 
 class AgentAccess(Base):
@@ -219,6 +231,10 @@ class Team(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     lead_id: Mapped[int | None] = _fk("agents.id", nullable=True)
+    # Auto-assignment among its members, as in Department (working hours: the ticket's department's schedule).
+    assign_mode: Mapped[str] = mapped_column(String(16), default="off")
+    assign_in_hours: Mapped[bool] = mapped_column(default=False)
+    assign_last_id: Mapped[int | None]
 
 
 class TeamMember(Base):
@@ -348,6 +364,7 @@ class Ticket(Base):
         Index("ix_tickets_created", "created_at"),  # reports: opened, closed and first answered in a period
         Index("ix_tickets_closed", "closed_at"),
         Index("ix_tickets_first_responded", "first_responded_at"),
+        Index("ix_tickets_pending_until", "pending_until"),
         *(Index(f"ix_tickets_state_{key}", "state", key, "id") for key in SORT_KEY_COLUMNS),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -378,6 +395,7 @@ class Ticket(Base):
     last_message_at: Mapped[datetime | None]
     last_response_at: Mapped[datetime | None]
     merged_into_id: Mapped[int | None] = _fk("tickets.id", nullable=True, index=True)
+    pending_until: Mapped[datetime | None]  # set with a Pending status: back to Open by itself then
     version: Mapped[int] = mapped_column(Integer)
     # desk.domain.queues.text_sort_key of the subject and of the requester's, assignee's, department's and
     # status's names ("" for no assignee)
@@ -539,6 +557,16 @@ class TicketTask(Base):
     due_on: Mapped[date | None] = mapped_column(Date)
     done_at: Mapped[datetime | None]
     done_by_id: Mapped[int | None] = _fk("agents.id", nullable=True, ondelete="SET NULL")
+    created_at: Mapped[datetime]
+
+
+class Escalation(Base):
+    """An escalation that fired: one per ticket, stage and due time, so that no two workers fire it twice."""
+
+    __tablename__ = "escalations"
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(8), primary_key=True)  # desk.domain.enums.EscalationStage
+    due_at: Mapped[datetime] = mapped_column(primary_key=True)
     created_at: Mapped[datetime]
 
 

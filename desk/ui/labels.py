@@ -8,7 +8,16 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication
 
-from desk.domain.enums import EntryKind, EventKind, OutgoingMail, Queue, Recipients, SortKey, TicketSource
+from desk.domain.enums import (
+    AssignMode,
+    EntryKind,
+    EventKind,
+    OutgoingMail,
+    Queue,
+    Recipients,
+    SortKey,
+    TicketSource,
+)
 from desk.domain.reports import Grouping, ReportKind
 from desk.domain.views import EventView
 
@@ -118,6 +127,54 @@ _RULE_DID = {
 }
 
 
+# How a department or team auto-assigns, as its editor offers it.
+ASSIGN_MODES: dict[AssignMode, str] = {
+    AssignMode.OFF: "Off: agents take tickets themselves",
+    AssignMode.ROUND_ROBIN: "Round-robin: each agent in turn",
+    AssignMode.LEAST_OPEN: "Fewest open tickets",
+}
+
+_HOW: dict[str, str] = {
+    AssignMode.ROUND_ROBIN: "by round-robin",
+    AssignMode.LEAST_OPEN: "as the agent with fewest open tickets",
+}
+
+
+def _auto_assignment(data: dict[str, Any]) -> str:
+    """How auto-assignment chose: "(by round-robin in department Support, as Ann is away)"."""
+    pool = data.get("pool") or {}
+    how = _HOW.get(str(data.get("how")), "automatically")
+    text = f"{how} in {pool.get('kind', 'department')} {pool.get('name', '')}"
+    if data.get("in_hours"):
+        text += " among agents in working hours"
+    if data.get("reason") == "away":
+        text += f", as {_name(data.get('before'))} is away"
+    return f"({text.strip()})"
+
+
+def _moment(iso: Any) -> str:
+    return when(datetime.fromisoformat(iso)) if isinstance(iso, str) else "—"
+
+
+_DEADLINES = {"first_response": "first response", "resolution": "resolution"}
+
+
+def _escalation(data: dict[str, Any]) -> str:
+    """An escalation: "escalated: resolution due at 14:00 — told Ann, Bob; priority raised to High"."""
+    deadline = _DEADLINES.get(str(data.get("deadline")), "a deadline")
+    at = _moment(data.get("due"))
+    text = (
+        f"reminded: {deadline} due at {at}" if data.get("stage") == "soon" else f"escalated: {deadline} was due at {at}"
+    )
+    told = ", ".join(data.get("to") or [])
+    parts = [f"told {told}" if told else "no one to tell"]
+    if data.get("priority"):
+        parts.append(f"priority raised to {data['priority']}")
+    if data.get("department"):
+        parts.append(f"transferred to {data['department']}")
+    return f"{text} — {'; '.join(parts)}"
+
+
 def describe(event: EventView) -> str:
     """One line for a system event in the thread: who did what, from what to what (a rule's action names the
     rule as who did it)."""
@@ -129,6 +186,8 @@ def describe(event: EventView) -> str:
         return f"{event.actor} {did.format(data.get('detail', ''))}"
     if event.kind in _CHANGED:
         before, after = data.get("before"), data.get("after")
+        if event.kind == EventKind.ASSIGNED and "how" in data:
+            return f"{event.actor} assigned the ticket to {_name(after)} {_auto_assignment(data)}"
         if event.kind == EventKind.ASSIGNED and before is None:
             return f"{event.actor} assigned the ticket to {_name(after)}"
         return f"{event.actor} {_CHANGED[event.kind]} from {_name(before)} to {_name(after)}"
@@ -167,6 +226,10 @@ def describe(event: EventView) -> str:
         return f"{event.actor} applied the macro “{data.get('name', '')}”"
     if event.kind == EventKind.TASK:
         return f"{event.actor} {_TASK_DONE.get(data.get('action', ''), 'changed')} the task “{data.get('text', '')}”"
+    if event.kind == EventKind.PENDING:
+        return f"{event.actor} set the ticket {data.get('status', 'pending')} until {_moment(data.get('until'))}"
+    if event.kind == EventKind.ESCALATED:
+        return f"{event.actor} {_escalation(data)}"
     if event.kind == EventKind.MAIL_FAILED:
         to = ", ".join(data.get("to", [])) or "its recipients"
         return f"Mail “{data.get('subject', '')}” could not be sent to {to}: {data.get('error', 'unknown error')}"

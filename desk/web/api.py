@@ -355,6 +355,7 @@ class Ticket(_View):
     time_required: bool = Field(description="Its department refuses replies and notes without `minutes`.")
     tasks: list[Task] = Field(description="Its checklist, in the order the tasks were added.")
     tasks_required: bool = Field(description="Its department refuses to resolve or close it while a task is to do.")
+    pending_until: datetime | None = Field(None, description="Waiting until then; back to Open by itself at that time.")
 
 
 class QueueRow(_View):
@@ -376,6 +377,7 @@ class QueueRow(_View):
     answered: bool
     created_at: datetime
     updated_at: datetime
+    pending_until: datetime | None = None
 
 
 class TicketPage(BaseModel):
@@ -474,6 +476,9 @@ class TicketChanges(_Request):
         None, description="An active agent; null releases the ticket (unassigns its agent and its team)."
     )
     status_id: Id | None = None
+    pending_until: Moment | None = Field(
+        None, description="With `status_id` of a waiting status (Pending): back to Open by itself at this time."
+    )
     department_id: Id | None = Field(None, description="Transfers the ticket to this department (applied last).")
     note: Text | None = Field(None, description="A comment recorded with each change.")
     expected_version: Version | None = None
@@ -740,6 +745,8 @@ def change_ticket(db: Db, agent: Agent, ticket_id: TicketId, changes: TicketChan
     for name in ("priority_id", "status_id", "department_id"):
         if name in given and getattr(changes, name) is None:
             raise Invalid(f"{name} cannot be removed, only changed.", {name: "Give an id."})
+    if changes.pending_until is not None and changes.status_id is None:
+        raise Invalid("pending_until goes with a status_id.", {"status_id": "Give the waiting status."})
     with _ticket_fields():
         return _ticket(_apply_changes(db, agent, ticket_id, changes, frozenset(given)))
 
@@ -750,14 +757,14 @@ def _apply_changes(
 ) -> views.TicketView:
     """The services' actions for the given fields in one transaction (services.base.within): all or nothing."""
     released = "assignee_id" in given and changes.assignee_id is None
-    steps: list[tuple[bool, Callable[..., views.TicketView], tuple[int | None, ...]]] = [
+    steps: list[tuple[bool, Callable[..., views.TicketView], tuple[int | datetime | None, ...]]] = [
         ("topic_id" in given, tickets.set_topic, (changes.topic_id,)),
         ("sla_id" in given, tickets.set_sla, (changes.sla_id,)),
         (changes.priority_id is not None, tickets.set_priority, (changes.priority_id,)),
         (released, tickets.release, ()),
         ("team_id" in given, tickets.assign_team, (changes.team_id,)),
         (changes.assignee_id is not None, tickets.assign, (changes.assignee_id,)),
-        (changes.status_id is not None, lifecycle.set_status, (changes.status_id,)),
+        (changes.status_id is not None, lifecycle.set_status, (changes.status_id, changes.pending_until)),
         (changes.department_id is not None, tickets.transfer, (changes.department_id,)),
     ]
     view: views.TicketView | None = None

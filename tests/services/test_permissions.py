@@ -37,11 +37,13 @@ from desk.services import (
     accounts,
     alerts,
     api_tokens,
+    assignment,
     audit,
     calls,
     canned,
     dashboard,
     entries,
+    escalation,
     feed,
     following,
     lifecycle,
@@ -246,6 +248,9 @@ CASES: dict[str, tuple[Service, Call, set[str]]] = {
     "search": (queues.search_tickets, lambda call, w, t: call("printer"), AGENTS),
     "mark_overdue": (lifecycle.mark_overdue, lambda call, w, t: call(), {"admin", "system"}),
     "auto_close": (lifecycle.auto_close, lambda call, w, t: call(), {"admin", "system"}),
+    "return_pending": (lifecycle.return_pending, lambda call, w, t: call(), {"admin", "system"}),
+    "escalate": (escalation.escalate, lambda call, w, t: call(), {"admin", "system"}),
+    "reassign_away": (assignment.reassign_away, lambda call, w, t: call(), {"admin", "system"}),
     "add_agent": (
         accounts.add_agent,
         lambda call, w, t: call(
@@ -616,7 +621,9 @@ def test_every_service_is_in_the_matrix() -> None:
             api_tokens,
             staff,
             audit,
+            assignment,
             dashboard,
+            escalation,
             reports,
             rules,
         )

@@ -30,7 +30,7 @@ import os
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -41,7 +41,7 @@ from PySide6.QtWidgets import QMenu, QTextEdit, QWidget
 from desk.client.local import LocalServices
 from desk.client.remote import RemoteServices
 from desk.domain.dashboard import Figure
-from desk.domain.enums import EntryKind, InboundState, OutgoingMail, Queue
+from desk.domain.enums import AssignMode, EntryKind, InboundState, OutgoingMail, Queue
 from desk.domain.errors import Invalid
 from desk.domain.macros import MacroActions, MacroForm, TaskForm
 from desk.domain.permissions import AgentActor
@@ -68,13 +68,14 @@ from desk.services.mail import intake, sending
 from desk.storage.db import Database
 from desk.storage.models import InboundMessage
 from desk.ui import theme
-from desk.ui.admin.editors import AgentEditor
+from desk.ui.admin.editors import AgentEditor, DepartmentEditor, TeamEditor
 from desk.ui.admin.people_editors import OwnCannedEditor
 from desk.ui.admin.rule_editors import RuleEditor
 from desk.ui.app import application, end_session, event_loop
 from desk.ui.connect import ConnectionDialog, Remembered
 from desk.ui.export import Cancelled, ExportProgress, Row, export_table
 from desk.ui.first_run import FirstAdministratorDialog
+from desk.ui.labels import ASSIGN_MODES
 from desk.ui.login import LoginDialog
 from desk.ui.main_window import MainWindow, ShortcutsDialog
 from desk.ui.queue.model import SUBJECT_COLUMN
@@ -420,6 +421,7 @@ async def shoot(
     await shoot_administration(window, out)
     await shoot_reports(window, out)
     await shoot_rule_test(window, out)
+    await shoot_assignment(window, ctx, out)
     await end_session(window, ctx)
     executor.shutdown()
 
@@ -647,6 +649,59 @@ async def shoot_administration(window: MainWindow, out: Path) -> None:
     await settle(lambda: own.section.list.count() > 0)
     save(own, out, "17-my-canned")
     own.close()
+
+
+async def shoot_assignment(window: MainWindow, ctx: Context, out: Path) -> None:
+    """Support auto-assigning round-robin and escalating, a team assigning by fewest open tickets, and a ticket
+    Pending until a date in its properties and in the queue (issue 16)."""
+    support = next(d.id for d in ctx.choices.departments if d.name == "Support")
+    form = (await ctx.call(staff.get_department, support)).form
+    high = next(p.id for p in ctx.choices.priorities if p.name == "High")
+    await ctx.call(staff.save_department, support, dataclasses.replace(
+        form, assign_mode=AssignMode.ROUND_ROBIN, assign_in_hours=True, reassign_away=True, escalate_minutes=30,
+        escalate_priority_id=high,
+    ))  # fmt: skip
+    admin = window.show_administration()
+    admin.resize(1100, 720)
+    admin.choose("Departments")
+    departments = admin.sections["Departments"]
+    await settle(lambda: departments.list.count() > 0 and departments.loaded_form is not None)
+    departments.list.setCurrentRow(
+        next(r for r in range(departments.list.count()) if departments.list.item(r).text() == "Support")
+    )
+    editor = departments.editor
+    assert isinstance(editor, DepartmentEditor)
+    await settle(lambda: editor.heading.text() == "Support" and editor.escalate.value() == 30)
+    departments.scroller.ensureWidgetVisible(editor.escalate_to)
+    await settle()
+    save(admin, out, "18-admin-department-assignment")
+    admin.choose("Teams")
+    teams = admin.sections["Teams"]
+    await settle(lambda: teams.list.count() > 0 and teams.loaded_form is not None)
+    team_editor = teams.editor
+    assert isinstance(team_editor, TeamEditor)
+    team_editor.assign_mode.setCurrentIndex(team_editor.assign_mode.findText(ASSIGN_MODES[AssignMode.LEAST_OPEN]))
+    await teams.store()
+    await settle(lambda: not teams.is_dirty())
+    save(admin, out, "18-admin-team-assignment")
+    admin.close()
+    await ctx.call(staff.save_department, support, form)
+    row = (await ctx.call(queues.queue_page, Criteria(queue=Queue.UNASSIGNED))).rows[-1]
+    pending = next(s.id for s in ctx.choices.statuses if s.name == "Pending")
+    until = datetime.now(UTC).replace(hour=14, minute=30, second=0, microsecond=0) + timedelta(days=3)
+    await ctx.call(lifecycle.set_status, row.id, pending, until)
+    window.open_ticket(row.id)
+    await settle(lambda: (e := window.current_editor()) is not None and e.ticket is not None)
+    shown = window.current_editor()
+    assert shown is not None
+    await shown.load()  # its tab may have been open since before
+    await settle(lambda: shown.ticket is not None and shown.ticket.pending_until is not None)
+    save(window, out, "18-ticket-pending-until")
+    window.tabs.setCurrentWidget(window.queue)
+    window.search_edit.clear()
+    window.sidebar.select_queue(Queue.ON_HOLD)
+    await settle(lambda: not window.queue.model.is_loading and window.queue.model.rowCount() > 0)
+    save(window, out, "18-queue-pending-until")
 
 
 MAIL_SUBJECT = "Statement PDF will not open"

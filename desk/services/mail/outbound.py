@@ -421,3 +421,9 @@ def on_transferred(session: Session, ticket: Ticket, actor_id: int | None, actor
 
 def on_overdue(session: Session, ticket: Ticket) -> None:
     alert(session, "alert.overdue", ticket, _assignee_else_department(session, ticket))
+
+
+def on_escalation(session: Session, ticket: Ticket, kind: str, agents: Seq[Agent], message: str) -> None:
+    """A due time near (alert.due_soon) or reached (alert.escalated): to the agents the escalation names, else
+    the department's."""
+    alert(session, kind, ticket, agents or department_agents(session, ticket.department_id), message=message)

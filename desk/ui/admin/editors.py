@@ -23,10 +23,12 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from desk.domain.enums import AssignMode
 from desk.domain.errors import DeskError
 from desk.domain.permissions import PERM_ACTIONS, RIGHT_ACTIONS, Right
 from desk.domain.sla import time_zones
@@ -45,7 +47,7 @@ from desk.domain.staff import (
 )
 from desk.domain.views import Ref
 from desk.services import staff
-from desk.ui.admin.fields import RefChecklist, RefChoice
+from desk.ui.admin.fields import AssignModeChoice, RefChecklist, RefChoice
 from desk.ui.admin.password import PasswordDialog
 from desk.ui.admin.section import Editor, Row
 from desk.ui.labels import when
@@ -340,9 +342,20 @@ class TeamEditor(StructureEditor):
         self.name = self.field("name", "Name:", line_edit(120))
         self.lead = self.field("lead", "Lead:", RefChoice("No lead"))
         self.members = self.field("members", "Members:", RefChecklist())
+        self.assign_mode = self.field("assign_mode", "Auto-assignment:", AssignModeChoice())
+        self.assign_mode.setToolTip("Its tickets without an agent get one of its members (away ones passed over).")
+        self.assign_in_hours = self.field(
+            "assign_in_hours", "", QCheckBox("Only members in working hours (the ticket's department's)")
+        )
         self.name.textChanged.connect(self.edited)
         self.lead.currentIndexChanged.connect(self.edited)
         self.members.ticked.connect(self.edited)
+        self.assign_mode.currentIndexChanged.connect(self._assign_mode_changed)
+        self.assign_in_hours.toggled.connect(self.edited)
+
+    def _assign_mode_changed(self) -> None:
+        self.assign_in_hours.setEnabled(self.assign_mode.value() != AssignMode.OFF)
+        self.edited.emit()
 
     def set_choices(self, choices: StaffChoices) -> None:
         self.lead.set_refs(choices.agents)
@@ -359,6 +372,9 @@ class TeamEditor(StructureEditor):
         self.name.setText(form.name)
         self.lead.set_value(form.lead_id)
         self.members.set_values(form.members)
+        self.assign_mode.set_value(form.assign_mode)
+        self.assign_in_hours.setChecked(form.assign_in_hours)
+        self.assign_in_hours.setEnabled(form.assign_mode != AssignMode.OFF)
 
     def form(self) -> TeamForm:
         lead = self.lead.value()
@@ -366,6 +382,8 @@ class TeamEditor(StructureEditor):
             name=self.name.text(),
             lead_id=lead,
             members=tuple(sorted({*self.members.values(), *([lead] if lead else [])})),
+            assign_mode=self.assign_mode.value(),
+            assign_in_hours=self.assign_in_hours.isChecked(),
         )
 
 
@@ -449,13 +467,49 @@ class DepartmentEditor(StructureEditor):
         self.signature = self.field("signature", "Signature:", QPlainTextEdit())
         self.signature.setFixedHeight(80)
         self.signature.setToolTip("Agents may sign a reply with it instead of their own.")
+        self.layout_.addRow(label("Auto-assignment", "section"))
+        self.assign_mode = self.field("assign_mode", "New tickets:", AssignModeChoice())
+        self.assign_mode.setToolTip(
+            "A ticket that arrives without an agent (new, or transferred here) gets an active agent whose role here "
+            "lets them reply, who is not away. A team with auto-assignment of its own goes first."
+        )
+        self.assign_in_hours = self.field(
+            "assign_in_hours", "", QCheckBox("Only agents in working hours (its business hours, in their time zone)")
+        )
+        self.reassign_away = self.field(
+            "reassign_away", "", QCheckBox("Give an agent's open tickets to another on the days they are away")
+        )
+        self.layout_.addRow(label("Escalation", "section"))
+        self.escalate = self.field("escalate_minutes", "Alert:", QSpinBox())
+        self.escalate.setRange(-1, staff.MAX_ESCALATE_MINUTES)
+        self.escalate.setSpecialValueText("Never")
+        self.escalate.setSuffix(" minutes before a due time, and at it")
+        self.escalate.setToolTip("The assignee, the team lead and the manager (else the department's agents) are told.")
+        self.escalate_priority = self.field("escalate_priority_id", "At due, priority:", RefChoice("Keep it"))
+        self.escalate_to = self.field("escalate_to_id", "At due, move to:", RefChoice("Keep it in this department"))
+        self.escalate_priority.setToolTip("Raised to this at the due time (never lowered).")
+        self.escalate_priority.setAccessibleName("At the due time raise the priority to")
+        self.escalate_to.setAccessibleName("At the due time transfer to")
         self.name.textChanged.connect(self.edited)
         self.public.toggled.connect(self.edited)
         self.time_required.toggled.connect(self.edited)
         self.tasks_required.toggled.connect(self.edited)
         self.signature.textChanged.connect(self.edited)
-        for box in (self.manager, self.sla, self.schedule, self.mailbox):
+        for box in (self.manager, self.sla, self.schedule, self.mailbox, self.escalate_priority, self.escalate_to):
             box.currentIndexChanged.connect(self.edited)
+        for check in (self.assign_in_hours, self.reassign_away):
+            check.toggled.connect(self.edited)
+        self.assign_mode.currentIndexChanged.connect(self._assignment_changed)
+        self.escalate.valueChanged.connect(self._assignment_changed)
+
+    def _assignment_changed(self) -> None:
+        """What only means something with auto-assignment or escalation on is offered only then."""
+        assigning = self.assign_mode.value() != AssignMode.OFF
+        for check in (self.assign_in_hours, self.reassign_away):
+            check.setEnabled(assigning)
+        for box in (self.escalate_priority, self.escalate_to):
+            box.setEnabled(self.escalate.value() >= 0)
+        self.edited.emit()
 
     def set_choices(self, choices: StaffChoices) -> None:
         self.manager.set_refs(choices.agents)
@@ -463,6 +517,8 @@ class DepartmentEditor(StructureEditor):
         self.schedule.set_refs(choices.schedules)
         self.mailbox.set_refs(choices.mailboxes)
         self.move_to.set_refs(choices.departments)
+        self.escalate_priority.set_refs(choices.priorities)
+        self.escalate_to.set_refs(choices.departments)
 
     def _move_chosen(self, index: int) -> None:
         target = self.move_to.itemData(index)
@@ -517,6 +573,13 @@ class DepartmentEditor(StructureEditor):
         self.time_required.setChecked(form.time_required)
         self.tasks_required.setChecked(form.tasks_required)
         self.signature.setPlainText(form.signature or "")
+        self.assign_mode.set_value(form.assign_mode)
+        self.assign_in_hours.setChecked(form.assign_in_hours)
+        self.reassign_away.setChecked(form.reassign_away)
+        self.escalate.setValue(-1 if form.escalate_minutes is None else form.escalate_minutes)
+        self.escalate_priority.set_value(form.escalate_priority_id)
+        self.escalate_to.set_value(form.escalate_to_id)
+        self._assignment_changed()
 
     def form(self) -> DepartmentForm:
         return DepartmentForm(
@@ -529,4 +592,10 @@ class DepartmentEditor(StructureEditor):
             mailbox_id=self.mailbox.value(),
             time_required=self.time_required.isChecked(),
             tasks_required=self.tasks_required.isChecked(),
+            assign_mode=self.assign_mode.value(),
+            assign_in_hours=self.assign_in_hours.isChecked(),
+            reassign_away=self.reassign_away.isChecked(),
+            escalate_minutes=None if self.escalate.value() < 0 else self.escalate.value(),
+            escalate_priority_id=self.escalate_priority.value(),
+            escalate_to_id=self.escalate_to.value(),
         )

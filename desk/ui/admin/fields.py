@@ -1,4 +1,5 @@
-"""Form fields the administration editors share: a choice among named rows, and a checklist of them."""
+"""Form fields the administration editors share: a choice among named rows, a checklist of them, and how a
+department or team auto-assigns."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from collections.abc import Iterable, Sequence
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QListWidget, QListWidgetItem
 
+from desk.domain.enums import AssignMode
 from desk.domain.views import Ref
+from desk.ui.labels import ASSIGN_MODES
 
 LIST_ROWS = 6  # a checklist's height in rows before it scrolls
 
@@ -85,3 +88,19 @@ class RefChecklist(QListWidget):
             ticked = int(item.data(Qt.ItemDataRole.UserRole)) in wanted
             item.setCheckState(Qt.CheckState.Checked if ticked else Qt.CheckState.Unchecked)
         self.blockSignals(False)
+
+
+class AssignModeChoice(QComboBox):
+    """Off, round-robin or fewest open tickets (desk.services.assignment)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        for mode, text in ASSIGN_MODES.items():
+            self.addItem(text, mode.value)
+        self.setAccessibleName("Auto-assignment")
+
+    def value(self) -> AssignMode:
+        return AssignMode(self.currentData())
+
+    def set_value(self, mode: AssignMode) -> None:
+        self.setCurrentIndex(max(self.findData(mode.value), 0))

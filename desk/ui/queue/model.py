@@ -91,6 +91,10 @@ def _due(row: QueueRow) -> str:
     return f"Overdue {when(row.due)}" if row.overdue else when(row.due)
 
 
+def _status(row: QueueRow) -> str:
+    return f"{row.status} until {when(row.pending_until)}" if row.pending_until else row.status
+
+
 COLUMNS: tuple[Column, ...] = (
     Column("Number", lambda r: r.number, SortKey.NUMBER, width=90),
     Column("Last update", lambda r: when(r.updated_at), SortKey.UPDATED, width=110),
@@ -99,7 +103,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("Priority", lambda r: r.priority, SortKey.PRIORITY, width=90),
     Column("Assignee", lambda r: r.assignee or (f"Team {r.team}" if r.team else "—"), SortKey.ASSIGNEE, width=130),
     Column("Department", lambda r: r.department, SortKey.DEPARTMENT, width=115),
-    Column("Status", lambda r: r.status, SortKey.STATUS, width=85),
+    Column("Status", _status, SortKey.STATUS, width=170),  # "Pending until 10 Dec 14:30"
     Column("Due", _due, SortKey.DUE, width=140),
 )
 PRIORITY_COLUMN = 4

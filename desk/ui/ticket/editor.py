@@ -348,10 +348,9 @@ class TicketEditor(QWidget):
 
     @async_slot
     async def _change_requested(self, service: Change, value: Any) -> None:
-        if service is tickets.release:
-            await self._apply(service)
-        else:
-            await self._apply(service, value)
+        """A field's new value, or the arguments of a change that takes several (a status with its date)."""
+        args = () if service is tickets.release else value if isinstance(value, tuple) else (value,)
+        await self._apply(service, *args)
 
     @async_slot
     async def _add_collaborator(self, email: str) -> None:

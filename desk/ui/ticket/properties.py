@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QDate, QDateTime, Qt, QTime, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
+    QDateTimeEdit,
     QFormLayout,
     QFrame,
     QHBoxLayout,
@@ -84,7 +86,8 @@ class PropertiesPanel(QFrame):
     """Status, priority, department, topic, SLA, assignee, team and collaborators, each applied when changed.
 
     Signals:
-        change_requested: (service function, value): the editor applies it with the note and the ticket's version.
+        change_requested: (service function, value or a tuple of arguments): the editor applies it with the note
+            and the ticket's version.
         collaborator_added: an email address to add as CC.
         collaborator_removed: a collaborator's user id.
         ticket_requested: another ticket (the requester's, or a linked one), by id, to open.
@@ -125,6 +128,17 @@ class PropertiesPanel(QFrame):
         self.team = ChoiceBox()
         fill(self.team, choices.teams, "— no team —")
         self.note = QLineEdit(placeholderText="Note for the next change (optional)")
+        # A waiting status until a date: Pending (a status that stops the SLA clock) before others on hold.
+        paused = {status.id for status in choices.statuses if status.pauses_sla}
+        self._waiting = sorted(choices.waiting_statuses, key=lambda i: i not in paused)
+        self.until = QDateTimeEdit()
+        self.until.setObjectName("pending_until")
+        self.until.setAccessibleName("Pending until")
+        self.until.setCalendarPopup(True)
+        self.until.setDisplayFormat("d MMM yyyy HH:mm")
+        self.wait_button = QPushButton("Wait")
+        self.wait_button.setObjectName("wait")
+        self.wait_button.clicked.connect(self._wait)
         self._fields: list[tuple[str, QComboBox, Change]] = [
             ("Status", self.status, lifecycle.set_status),
             ("Priority", self.priority, tickets.set_priority),
@@ -144,6 +158,11 @@ class PropertiesPanel(QFrame):
             combo.setAccessibleName(title)
             combo.activated.connect(lambda _i, c=combo, s=service: self._picked(c, s))
             form.addRow(label(title), combo)
+        waiting = QHBoxLayout()
+        waiting.addWidget(self.until, 1)
+        waiting.addWidget(self.wait_button)
+        form.insertRow(1, label("Until"), waiting)  # under the status
+        form.setRowVisible(1, bool(self._waiting))
         form.addRow("", self.note)
 
         self.due = label(wrap=True)
@@ -238,6 +257,9 @@ class PropertiesPanel(QFrame):
             lines.append(f"Resolution by {when(ticket.resolution_due)}")
         if ticket.overdue:
             lines.insert(0, "⚠ Overdue")
+        if ticket.pending_until:
+            lines.insert(0, f"{ticket.status.name} until {when(ticket.pending_until)}, then back to Open")
+        self._show_until(ticket)
         self.due.setText("\n".join(lines) or "No due time (no SLA plan, or paused)")
         set_role(self.due, "error" if ticket.overdue else None)
         self.time_spent.setText(
@@ -278,6 +300,29 @@ class PropertiesPanel(QFrame):
             item.setToolTip(plain_tip(link.subject or f"Ticket {link.number} is outside your departments."))
             self.linked.addItem(item)
 
+    def _show_until(self, ticket: TicketView) -> None:
+        """The ticket's date, else tomorrow at 9:00 (a usual "wait for their answer"), local time either way."""
+        if ticket.pending_until is not None:
+            moment = QDateTime.fromSecsSinceEpoch(int(ticket.pending_until.timestamp()))
+        else:
+            moment = QDateTime(QDate.currentDate().addDays(1), QTime(9, 0))
+        self.until.setDateTime(moment)
+        waiting = ticket.status.id in self._waiting
+        self.wait_button.setText("Change date" if waiting and ticket.pending_until else "Wait")
+        if self._waiting:
+            name = self.status.itemText(self.status.findData(self._waiting_status(ticket)))
+            self.wait_button.setToolTip(f"Set the ticket {name} until this time; it returns to Open by itself then.")
+
+    def _waiting_status(self, ticket: TicketView) -> int:
+        """The status a ticket waits in: its own when it is a waiting one, else the first (Pending)."""
+        return ticket.status.id if ticket.status.id in self._waiting else self._waiting[0]
+
+    def _wait(self) -> None:
+        if self._ticket is None or not self._waiting:
+            return
+        until = datetime.fromtimestamp(self.until.dateTime().toSecsSinceEpoch(), UTC)
+        self.change_requested.emit(lifecycle.set_status, (self._waiting_status(self._ticket), until))
+
     def _allow(self, ticket: TicketView) -> None:
         """Disable what the agent's role does not allow on this ticket, each with a tooltip that says why."""
         for title, combo, _service in self._fields:
@@ -296,6 +341,9 @@ class PropertiesPanel(QFrame):
             item.setToolTip(plain_tip(reason or ""))
         chosen = [reason for reason in reasons if reason is not None]
         allow(self.status, chosen[0] if chosen and len(chosen) == len(reasons) else None, "Status")
+        waiting = refusal(self._agent, ticket, status_change(ticket.status.state, StatusState.OPEN))
+        allow(self.until, waiting, "When the ticket returns to Open by itself")
+        self.wait_button.setEnabled(waiting is None)
         people = refusal(self._agent, ticket, FIELD_PERMS["collaborators"])
         for widget in (self.collaborator_email, self.remove_collaborator):
             allow(widget, people)
