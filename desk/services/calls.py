@@ -54,7 +54,7 @@ from desk.services import (
     tickets,
     worker,
 )
-from desk.services.mail import intake, outbound
+from desk.services.mail import intake, oauth, outbound
 
 # Every service an agent's window uses, and nothing an agent's window does not. `at` (when a ticket was opened)
 # is for imports and the demo: through the server a ticket opens now.
@@ -105,6 +105,10 @@ EXPOSED: tuple[Callable[..., Any], ...] = (
     notifications.preview_mail_template,
     notifications.save_mail_template,
     notifications.set_notifications,
+    oauth.complete_consent,
+    oauth.consent_url,
+    oauth.finish_device_consent,
+    oauth.start_device_consent,
     outbound.demo_mailbox,
     people.delete_organization,
     people.get_end_user,
@@ -219,7 +223,7 @@ ADMINISTRATION: tuple[str, ...] = tuple(
         name
         for name in SERVICES
         if name.split(".")[0]
-        in {"audit", "canned", "intake", "mailboxes", "notifications", "people", "staff", "ticket_setup"}
+        in {"audit", "canned", "intake", "mailboxes", "notifications", "oauth", "people", "staff", "ticket_setup"}
         and name not in AGENTS_OWN
     )
 )

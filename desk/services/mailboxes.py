@@ -22,7 +22,7 @@ from desk.services.audit import differences
 from desk.services.base import command, query
 from desk.services.editing import get_row
 from desk.services.mail import oauth
-from desk.services.mail.secrets import conceal, reveal
+from desk.services.mail.secrets import MissingPassword, conceal, reveal
 from desk.storage.db import Database
 from desk.storage.models import Department, HelpTopic, Mailbox
 
@@ -434,14 +434,26 @@ def try_mailbox(
     if errors := _form_errors(form):
         raise Invalid("The mailbox cannot be tried: " + " ".join(errors.values()), errors)
     stored_imap, stored_smtp = _stored_passwords(db, actor, mailbox_id)
+    if form.oauth_provider:  # the saved mailbox's sign-in (its access token) stands in for both passwords
+        if mailbox_id is None:
+            raise Invalid("Save the mailbox and sign in with its provider, then test it.")
+        try:
+            stored_imap = stored_smtp = oauth.access_token(db, mailbox_id)
+        except MissingPassword as error:
+            return MailboxTest(
+                str(error) if form.imap_host else None, False, str(error) if form.smtp_host else None, False
+            )
+    oauth_mailbox = mailbox_id if form.oauth_provider else None
     imap = smtp = None
     imap_ok = smtp_ok = False
     if form.imap_host:
-        password = imap_password if imap_password is not None else stored_imap
+        password = imap_password if imap_password is not None and not oauth_mailbox else stored_imap
         imap_ok, imap = probe.try_imap(_host(form.imap_host) or "", form.imap_port, form.imap_security,
-                                       form.imap_user or "", password or "", form.folder)  # fmt: skip
+                                       form.imap_user or "", password or "", form.folder,
+                                       oauth=oauth_mailbox is not None)  # fmt: skip
     if form.smtp_host:
-        password = smtp_password if smtp_password is not None else stored_smtp
+        password = smtp_password if smtp_password is not None and not oauth_mailbox else stored_smtp
         smtp_ok, smtp = probe.try_smtp(_host(form.smtp_host) or "", form.smtp_port, form.smtp_security,
-                                       form.smtp_user, password)  # fmt: skip
+                                       form.smtp_user or (form.address if oauth_mailbox else None), password,
+                                       oauth_mailbox=oauth_mailbox)  # fmt: skip
     return MailboxTest(imap=imap, imap_ok=imap_ok, smtp=smtp, smtp_ok=smtp_ok)

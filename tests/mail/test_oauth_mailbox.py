@@ -104,7 +104,9 @@ def desk(db: Database, tmp_path: Path, oauth_provider: OAuthProvider) -> Iterato
         imap.close()
 
 
-def test_a_mailbox_signed_in_in_the_browser_fetches_and_sends_with_oauth2(desk: OAuthDesk) -> None:
+def test_a_mailbox_signed_in_in_the_browser_fetches_and_sends_with_oauth2(
+    desk: OAuthDesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
     desk.alice_mails("Before consent")
     desk.run_worker()  # no consent yet: nothing fetched, the mailbox says why
     assert "sign in again" in (desk.mailbox().last_error or "")
@@ -116,6 +118,12 @@ def test_a_mailbox_signed_in_in_the_browser_fetches_and_sends_with_oauth2(desk: 
     assert stored.startswith("desk:1:")  # sealed: no token is readable in the database
     assert all(token not in stored for token in (*desk.provider.state.access, *desk.provider.state.refresh))
 
+    form = details.form
+    monkeypatch.setenv("SSL_CERT_FILE", str(desk.imap.cafile))  # the test servers' authority, as a system's
+    tried = mailboxes.try_mailbox(desk.db, desk.admin, form, mailbox_id=desk.mailbox_id)  # "Test connection"
+    assert tried.imap_ok and tried.smtp_ok, tried
+    assert "logged in to 127.0.0.1 as desk" in (tried.imap or "")
+
     desk.run_worker()
     ticket_ids = _tickets(desk)
     assert len(ticket_ids) == 1
@@ -124,7 +132,7 @@ def test_a_mailbox_signed_in_in_the_browser_fetches_and_sends_with_oauth2(desk: 
     entries.post_reply(desk.db, desk.admin, ticket_ids[0], "Have you tried turning it off and on again?")
     desk.run_worker()
     assert desk.mailer.oauth_logins and set(desk.mailer.oauth_logins) == {"desk"}
-    assert any("turning it off" in message.get_body().get_content() for message in desk.mailer.to(ALICE))
+    assert any("turning it off" in _text(message) for message in desk.mailer.to(ALICE))
 
     # The access token lapses: the worker refreshes it (the provider rotates the refresh token) and goes on.
     desk.provider.expire()
@@ -162,13 +170,13 @@ def test_consent_withdrawn_is_told_to_administrators_at_once_and_mail_waits(desk
         assert [row.recipients["to"] for row in alerts] == [["ada@desk.example"]]
         reply = next(row for row in outbox if row.kind == "reply")
         assert reply.state == OutboxState.PENDING.value and reply.attempts == 0  # waits, nothing counted
-    assert not [m for m in desk.mailer.to(ALICE) if "We are on it" in m.get_body().get_content()]
+    assert not [m for m in desk.mailer.to(ALICE) if "We are on it" in _text(m)]
 
     desk.consent_in_browser()  # an administrator signs in again: the reply goes
     with desk.db.transaction() as session:  # ten minutes later, its claim has lapsed
         session.execute(update(OutboxMessage).values(next_attempt_at=now()))
     desk.run_worker()
-    assert [m for m in desk.mailer.to(ALICE) if "We are on it" in m.get_body().get_content()]
+    assert [m for m in desk.mailer.to(ALICE) if "We are on it" in _text(m)]
     assert desk.mailbox().last_error is None and not desk.mailbox().alerted
 
 
@@ -230,3 +238,9 @@ def _tickets(desk: OAuthDesk) -> list[int]:
 
 def _refreshes(desk: OAuthDesk) -> int:
     return sum(form.get("grant_type") == "refresh_token" for form in desk.provider.state.token_requests)
+
+
+def _text(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())
