@@ -223,7 +223,7 @@ ADMINISTRATION: tuple[str, ...] = tuple(
         name
         for name in SERVICES
         if name.split(".")[0]
-        in {"audit", "canned", "intake", "mailboxes", "notifications", "oauth", "people", "staff", "ticket_setup"}
+        in {"audit", "canned", "intake", "mailboxes", "notifications", "people", "staff", "ticket_setup"}
         and name not in AGENTS_OWN
     )
 )

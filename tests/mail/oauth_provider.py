@@ -21,7 +21,14 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx2
 import pytest
+
+from desk.domain.oauth import pkce_pair
+from desk.domain.permissions import Actor
+from desk.services import mailboxes
+from desk.services.mail import oauth
+from desk.storage.db import Database
 
 CLIENT_ID = "desk-test-client"
 
@@ -184,3 +191,40 @@ def oauth_provider() -> Iterator[OAuthProvider]:
         yield provider
     finally:
         provider.close()
+
+
+_SHARED: list[OAuthProvider] = []
+REDIRECT = "http://127.0.0.1:53682/"
+
+
+def shared_provider() -> OAuthProvider:
+    """One provider for the whole test run, for tables of cases that take no fixtures (the permission matrix, the
+    gate's cases); its thread ends with the process."""
+    if not _SHARED:
+        _SHARED.append(OAuthProvider("desk"))
+    return _SHARED[0]
+
+
+def oauth_mailbox(db: Database, admin: Actor) -> int:
+    """A new mailbox that signs in with the shared provider (not signed in yet)."""
+    name = f"oauth-{secrets.token_hex(6)}"
+    form = mailboxes.MailboxForm(
+        name=name, address=f"{name}@desk.example", imap_host="127.0.0.1", imap_user="desk", oauth_provider="openid",
+        oauth_client_id=CLIENT_ID, oauth_issuer=shared_provider().url,
+    )  # fmt: skip
+    return mailboxes.save_mailbox(db, admin, None, form).id
+
+
+def browser_code(db: Database, admin: Actor, mailbox_id: int) -> tuple[str, str]:
+    """What the administrator's browser brings back for the mailbox: (code, PKCE verifier)."""
+    verifier, challenge = pkce_pair()
+    url = oauth.consent_url(db, admin, mailbox_id, REDIRECT, challenge, "state")
+    location = httpx2.get(url, follow_redirects=False, trust_env=False).headers["location"]
+    return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))["code"], verifier
+
+
+def approved_device(db: Database, admin: Actor, mailbox_id: int) -> str:
+    """A device code the administrator has approved on another device."""
+    device = oauth.start_device_consent(db, admin, mailbox_id)
+    shared_provider().approve_device(device.user_code)
+    return device.device_code

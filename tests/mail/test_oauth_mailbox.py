@@ -30,14 +30,13 @@ from desk.storage.db import Database
 from desk.storage.models import Mailbox, OutboxMessage, Ticket
 from tests.mail import smtp
 from tests.mail.dovecot import ImapServer, dovecot_binary, free_ports, start_dovecot
-from tests.mail.oauth_provider import CLIENT_ID, OAuthProvider, oauth_provider
+from tests.mail.oauth_provider import CLIENT_ID, REDIRECT, OAuthProvider, oauth_provider
 from tests.mail.smtp import Mailer
 
 __all__ = ["oauth_provider"]
 
 SUPPORT = "support@desk.example"
 ALICE = "alice@example.com"
-REDIRECT = "http://127.0.0.1:53682/"
 
 
 @dataclass
