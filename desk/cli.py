@@ -15,6 +15,7 @@ from desk.domain.canned import NOTIFICATIONS
 from desk.domain.enums import InboundState, Queue, SenderCheck, SortKey
 from desk.domain.errors import DeskError, Invalid
 from desk.domain.inputs import MAX_ID, storable
+from desk.domain.oauth import PROVIDERS
 from desk.domain.permissions import Right
 
 
@@ -147,6 +148,15 @@ def parser() -> argparse.ArgumentParser:
             help="the receiving server's name as its Authentication-Results headers begin (authserv-id); "
             "headers naming any other server are ignored",
         )
+    mauth = mailbox.add_parser(
+        "authorize", help="sign a mailbox in with OAuth2 (Microsoft 365, Google…) by a device code, without a browser"
+    )
+    mauth.add_argument("address")
+    mauth.add_argument("--provider", choices=list(PROVIDERS), help="switch the mailbox to this provider first")
+    mauth.add_argument("--client-id", help="the application (client) id registered with the provider")
+    mauth.add_argument("--issuer", help="Microsoft: the tenant (organizations, your domain or its id); other: address")
+    mauth.add_argument("--client-secret", action="store_true", help="ask for the client secret the provider gave")
+    mauth.set_defaults(run="mailbox_authorize")
     mailbox.add_parser("list", help="list mailboxes").set_defaults(run="mailbox_list")
 
     mail = sub.add_parser("mail", help="the mail channel's state").add_subparsers(dest="mail_command", required=True)
@@ -166,7 +176,7 @@ def parser() -> argparse.ArgumentParser:
     notify.add_argument("--department", help="for this department only")
     notify.add_argument("--topic", help="for this help topic only (over its department)")
     notify.set_defaults(run="mail_notify")
-    for command in (madd, medit, mailbox.choices["list"], mail.choices["status"], quarantine, notify):
+    for command in (madd, medit, mauth, mailbox.choices["list"], mail.choices["status"], quarantine, notify):
         command.add_argument("--agent", default="admin", help="act as this administrator")
 
     directory_commands = sub.add_parser(

@@ -12,7 +12,9 @@ import argparse
 import getpass
 import json
 import sys
+import time
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime
 
 from desk import __version__
@@ -36,6 +38,7 @@ from desk.services import (
     tickets,
 )
 from desk.services.directory import Outcome
+from desk.services.mail import oauth
 from desk.services.setup import upgrade_database
 from desk.storage.db import (
     Database,
@@ -337,6 +340,33 @@ def cmd_mailbox_edit(args: argparse.Namespace) -> int:
             db, agent, args.address, SenderCheck(args.sender_check or SenderCheck.REQUIRED), args.auth_server
         )
         print(f"Mailbox {view.address}: {_sender_check_text(view)}.")
+    return 0
+
+
+def cmd_mailbox_authorize(args: argparse.Namespace) -> int:
+    db = _db(args)
+    agent = accounts.agent_by_username(db, args.agent)
+    mailbox_id = mailboxes.get_mailbox(db, agent, args.address).id
+    if args.provider or args.client_id or args.issuer or args.client_secret:
+        form = mailboxes.get_mailbox_details(db, agent, mailbox_id).form
+        changed = replace(
+            form,
+            oauth_provider=args.provider or form.oauth_provider,
+            oauth_client_id=args.client_id or form.oauth_client_id,
+            oauth_issuer=args.issuer or form.oauth_issuer,
+        )
+        secret = getpass.getpass("Client secret: ") if args.client_secret else None
+        mailboxes.save_mailbox(db, agent, mailbox_id, changed, oauth_client_secret=secret)
+    device = oauth.start_device_consent(db, agent, mailbox_id)
+    print(f"Open {device.verification_uri} on any device, enter the code {device.user_code} and sign in as the "
+          f"mailbox's account; Desk waits up to {device.expires_in // 60} minutes.", flush=True)  # fmt: skip
+    deadline = time.monotonic() + device.expires_in
+    while not oauth.finish_device_consent(db, agent, mailbox_id, device.device_code):
+        if time.monotonic() > deadline:
+            print("The code expired before anyone signed in: run the command again.", file=sys.stderr)
+            return 1
+        time.sleep(device.interval)
+    print(f"Mailbox {args.address} is signed in: the worker fetches and sends with OAuth2 from now on.")
     return 0
 
 

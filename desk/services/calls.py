@@ -60,7 +60,7 @@ from desk.services import (
     tickets,
     worker,
 )
-from desk.services.mail import intake, outbound
+from desk.services.mail import intake, oauth, outbound
 
 # Every service an agent's window uses, and nothing an agent's window does not. `at` (when a ticket was opened)
 # is for imports and the demo: through the server a ticket opens now.
@@ -124,6 +124,10 @@ EXPOSED: tuple[Callable[..., Any], ...] = (
     notifications.preview_mail_template,
     notifications.save_mail_template,
     notifications.set_notifications,
+    oauth.complete_consent,
+    oauth.consent_url,
+    oauth.finish_device_consent,
+    oauth.start_device_consent,
     outbound.demo_mailbox,
     people.delete_organization,
     people.get_end_user,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from desk.domain.enums import SenderCheck
 from desk.domain.errors import Invalid, NotFound
 from desk.domain.inputs import is_one_line
+from desk.domain.oauth import PROVIDERS, issuer_problem
 from desk.domain.permissions import Actor, Right
 from desk.domain.staff import AuditAction, AuditKind
 from desk.domain.views import Ref
@@ -20,7 +21,8 @@ from desk.services.accounts import normalize_email, require_right
 from desk.services.audit import differences
 from desk.services.base import command, query
 from desk.services.editing import get_row
-from desk.services.mail.secrets import conceal, reveal
+from desk.services.mail import oauth
+from desk.services.mail.secrets import MissingPassword, conceal, reveal
 from desk.storage.db import Database
 from desk.storage.models import Department, HelpTopic, Mailbox
 
@@ -65,6 +67,9 @@ class MailboxForm:
     sender_check: SenderCheck = SenderCheck.REQUIRED
     auth_server: str | None = None
     active: bool = True
+    oauth_provider: str | None = None  # desk.domain.oauth.PROVIDERS: signs in with OAuth2 instead of passwords
+    oauth_client_id: str | None = None
+    oauth_issuer: str | None = None  # Microsoft's tenant, or another OpenID provider's address
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,7 @@ class MailboxDetails:
     form: MailboxForm
     imap_password_set: bool
     smtp_password_set: bool
+    oauth_signed_in: bool  # an administrator gave the OAuth2 provider's consent and Desk holds its tokens
     last_success_at: datetime | None
     last_error: str | None
     failures: int  # fetches that failed in a row
@@ -156,6 +162,7 @@ def _form_errors(form: MailboxForm) -> dict[str, str]:
         errors["move_to"] = "Name the folder fetched mail is moved to."
     if form.imap_host and not form.imap_user:
         errors["imap_user"] = "Enter the IMAP user name."
+    errors.update(_oauth_errors(form))
     for field, port in (("imap_port", form.imap_port), ("smtp_port", form.smtp_port)):
         if port is not None and not 1 <= port <= 65535:
             errors[field] = "Give a port from 1 to 65535, or none for the usual one."
@@ -168,6 +175,22 @@ def _form_errors(form: MailboxForm) -> dict[str, str]:
     return errors
 
 
+def _oauth_errors(form: MailboxForm) -> dict[str, str]:
+    if form.oauth_provider is None:
+        return {}
+    if form.oauth_provider not in PROVIDERS:
+        return {"oauth_provider": f"Choose one of {', '.join(p.title for p in PROVIDERS.values())}."}
+    errors = {}
+    if not (form.oauth_client_id or "").strip() or not is_one_line(form.oauth_client_id or ""):
+        errors["oauth_client_id"] = "Enter the application (client) id registered with the provider."
+    issuer = (form.oauth_issuer or "").strip()
+    if form.oauth_provider == "openid" and (problem := issuer_problem(issuer)):
+        errors["oauth_issuer"] = problem
+    elif form.oauth_provider == "microsoft" and issuer and not re.fullmatch(r"[\w.-]{1,100}", issuer):
+        errors["oauth_issuer"] = "Enter the tenant: organizations, your domain (example.com) or the tenant id."
+    return errors
+
+
 def _save(
     session: Session,
     actor: Actor,
@@ -175,6 +198,7 @@ def _save(
     form: MailboxForm,
     imap_password: str | None,
     smtp_password: str | None,
+    oauth_client_secret: str | None = None,
 ) -> Mailbox:
     """Create or change the mailbox; a password None keeps the stored one (a new mailbox: none), "" removes it."""
     require_right(actor, Right.ADMIN)
@@ -218,6 +242,14 @@ def _save(
         mailbox.imap_secret = conceal("imap", imap_password or None)
     if smtp_password is not None or mailbox_id is None:
         mailbox.smtp_secret = conceal("smtp", smtp_password or None)
+    client = (
+        form.oauth_provider,
+        (form.oauth_client_id or "").strip() or None,
+        (form.oauth_issuer or "").strip() or None,
+    )
+    new_client = client != (mailbox.oauth_provider, mailbox.oauth_client_id, mailbox.oauth_issuer)
+    mailbox.oauth_provider, mailbox.oauth_client_id, mailbox.oauth_issuer = client
+    oauth.seal_client_secret(mailbox, oauth_client_secret if mailbox.oauth_provider else "", forget_tokens=new_client)
     session.flush()
     changes = differences(before, _shown(mailbox))
     if imap_password is not None and mailbox_id is not None:
@@ -243,6 +275,7 @@ def _shown(mailbox: Mailbox) -> dict[str, str | None]:
         "after fetch": view.after_fetch,
         "sender check": view.sender_check.value,
         "active": "yes" if mailbox.active else "no",
+        "OAuth2": f"{mailbox.oauth_provider} {mailbox.oauth_client_id}" if mailbox.oauth_provider else None,
     }
 
 
@@ -251,7 +284,8 @@ def _form(mailbox: Mailbox) -> MailboxForm:
         mailbox.name, mailbox.address, mailbox.department_id, mailbox.topic_id, mailbox.imap_host, mailbox.imap_port,
         mailbox.imap_security, mailbox.imap_user, mailbox.folder, mailbox.after_fetch, mailbox.move_to,
         mailbox.smtp_host, mailbox.smtp_port, mailbox.smtp_security, mailbox.smtp_user,
-        SenderCheck(mailbox.sender_check), mailbox.auth_server, mailbox.active,
+        SenderCheck(mailbox.sender_check), mailbox.auth_server, mailbox.active, mailbox.oauth_provider,
+        mailbox.oauth_client_id, mailbox.oauth_issuer,
     )  # fmt: skip
 
 
@@ -261,6 +295,7 @@ def _details(mailbox: Mailbox) -> MailboxDetails:
         form=_form(mailbox),
         imap_password_set=mailbox.imap_secret is not None,
         smtp_password_set=mailbox.smtp_secret is not None,
+        oauth_signed_in=oauth.signed_in(mailbox),
         last_success_at=mailbox.last_success_at,
         last_error=mailbox.last_error,
         failures=mailbox.failures,
@@ -291,9 +326,11 @@ def save_mailbox(
     *,
     imap_password: str | None = None,
     smtp_password: str | None = None,
+    oauth_client_secret: str | None = None,
 ) -> MailboxDetails:
-    """Create or change a mailbox; a password left out (None) keeps the stored one, an empty one removes it."""
-    return _details(_save(session, actor, mailbox_id, form, imap_password, smtp_password))
+    """Create or change a mailbox; a password or client secret left out (None) keeps the stored one, an empty one
+    removes it. A new OAuth2 provider, client or issuer forgets the tokens: an administrator signs in again."""
+    return _details(_save(session, actor, mailbox_id, form, imap_password, smtp_password, oauth_client_secret))
 
 
 @command
@@ -397,14 +434,26 @@ def try_mailbox(
     if errors := _form_errors(form):
         raise Invalid("The mailbox cannot be tried: " + " ".join(errors.values()), errors)
     stored_imap, stored_smtp = _stored_passwords(db, actor, mailbox_id)
+    if form.oauth_provider:  # the saved mailbox's sign-in (its access token) stands in for both passwords
+        if mailbox_id is None:
+            raise Invalid("Save the mailbox and sign in with its provider, then test it.")
+        try:
+            stored_imap = stored_smtp = oauth.access_token(db, mailbox_id)
+        except MissingPassword as error:
+            return MailboxTest(
+                str(error) if form.imap_host else None, False, str(error) if form.smtp_host else None, False
+            )
+    oauth_mailbox = mailbox_id if form.oauth_provider else None
     imap = smtp = None
     imap_ok = smtp_ok = False
     if form.imap_host:
-        password = imap_password if imap_password is not None else stored_imap
+        password = imap_password if imap_password is not None and not oauth_mailbox else stored_imap
         imap_ok, imap = probe.try_imap(_host(form.imap_host) or "", form.imap_port, form.imap_security,
-                                       form.imap_user or "", password or "", form.folder)  # fmt: skip
+                                       form.imap_user or "", password or "", form.folder,
+                                       oauth=oauth_mailbox is not None)  # fmt: skip
     if form.smtp_host:
-        password = smtp_password if smtp_password is not None else stored_smtp
+        password = smtp_password if smtp_password is not None and not oauth_mailbox else stored_smtp
         smtp_ok, smtp = probe.try_smtp(_host(form.smtp_host) or "", form.smtp_port, form.smtp_security,
-                                       form.smtp_user, password)  # fmt: skip
+                                       form.smtp_user or (form.address if oauth_mailbox else None), password,
+                                       oauth_mailbox=oauth_mailbox)  # fmt: skip
     return MailboxTest(imap=imap, imap_ok=imap_ok, smtp=smtp, smtp_ok=smtp_ok)

@@ -696,6 +696,12 @@ class Mailbox(Base):
     alerted: Mapped[bool] = mapped_column(default=False)  # administrators were mailed about this failure streak
     sender_check: Mapped[str] = mapped_column(String(8), default="required")  # desk.domain.enums.SenderCheck
     auth_server: Mapped[str | None] = mapped_column(String(255))  # the authserv-id of the receiving server
+    # OAuth2 instead of passwords (desk.domain.oauth): provider key, client id, issuer (tenant or address); the
+    # client secret and the tokens sealed together as JSON (desk.services.mail.oauth).
+    oauth_provider: Mapped[str | None] = mapped_column(String(16))
+    oauth_client_id: Mapped[str | None] = mapped_column(String(255))
+    oauth_issuer: Mapped[str | None] = mapped_column(String(255))
+    oauth_secret: Mapped[str | None] = mapped_column(Text)
 
 
 class InboundMessage(Base):

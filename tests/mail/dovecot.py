@@ -224,8 +224,10 @@ class ImapServer:
         return sorted(found, key=lambda message: message[0])
 
 
-def start_dovecot(tmp: Path, users: dict[str, str] | None = None) -> ImapServer:
-    """Configure and start a private Dovecot; config, certificates and log go to `tmp`."""
+def start_dovecot(tmp: Path, users: dict[str, str] | None = None, *, oauth_provider: str | None = None) -> ImapServer:
+    """Configure and start a private Dovecot; config, certificates and log go to `tmp`. With `oauth_provider` (an
+    OAuth2 provider's address, tests/mail/oauth_provider.py) it takes XOAUTH2 and OAUTHBEARER too, checking each
+    access token with that provider's introspection endpoint (Dovecot's oauth2 passdb)."""
     binary = dovecot_binary()
     if binary is None:
         raise RuntimeError(INSTALL_HINT)
@@ -243,7 +245,7 @@ def start_dovecot(tmp: Path, users: dict[str, str] | None = None) -> ImapServer:
     cafile, cert, key = make_certificates(tmp)
     port, tls_port = free_ports(2)
     config = tmp / "dovecot.conf"
-    config.write_text(_config(tmp, run_dir, passwd_dir, cert, key, port, tls_port, mail_owner))
+    config.write_text(_config(tmp, run_dir, passwd_dir, cert, key, port, tls_port, mail_owner, oauth_provider))
     daemon = _Daemon(binary, config, tmp / "dovecot.log", tmp / "dovecot.stderr", run_dir, passwd_dir)
     server = ImapServer(HOST, port, tls_port, cafile, users, daemon)
     try:
@@ -272,10 +274,28 @@ def imap_server(tmp_path: Path) -> Iterator[ImapServer]:
 
 
 def _config(
-    tmp: Path, run_dir: Path, passwd_dir: Path, cert: Path, key: Path, port: int, tls_port: int, owner: tuple[int, int]
+    tmp: Path,
+    run_dir: Path,
+    passwd_dir: Path,
+    cert: Path,
+    key: Path,
+    port: int,
+    tls_port: int,
+    owner: tuple[int, int],
+    oauth_provider: str | None,
 ) -> str:
     """A complete dovecot.conf: nothing from /etc/dovecot is read, so the system setup cannot interfere."""
     uid, gid = owner
+    mechanisms, oauth_passdb = "plain login", ""
+    if oauth_provider is not None:
+        (run_dir / "oauth2.conf.ext").write_text(
+            f"introspection_mode = post\nintrospection_url = {oauth_provider}/introspect\nforce_introspection = yes\n"
+            "username_attribute = username\nactive_attribute = active\nactive_value = true\n"
+        )
+        mechanisms += " xoauth2 oauthbearer"
+        oauth_passdb = (
+            f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {run_dir}/oauth2.conf.ext\n}}"
+        )
     if os.geteuid() == 0:
         accounts = ""  # Debian's dovecot/dovenull users run the auth and login processes, `nobody` the mail ones
         first_valid = "first_valid_uid = 1\nfirst_valid_gid = 1"
@@ -304,7 +324,7 @@ ssl_key = <{key}
 # repeated failures from one IP by 4-15 s (anvil's auth penalty, not lifted by login_trusted_networks); moving
 # the anvil socket the auth process looks for turns it off silently. Dovecot 2.3.19 still answers a failure
 # after ~0.5 s (its failure queue's timer); auth_failure_delay = 0 removes that only from 2.3.20 on.
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 disable_plaintext_auth = no
 auth_failure_delay = 0
 service anvil {{
@@ -312,6 +332,7 @@ service anvil {{
     path = anvil-auth-penalty-disabled
   }}
 }}
+{oauth_passdb}
 # One passwd-file per user: Dovecot checks a cached file for changes at most once a second, a new one at once.
 passdb {{
   driver = passwd-file

@@ -62,8 +62,10 @@ from desk.services import (
     ticket_setup,
     tickets,
 )
+from desk.services.mail import oauth
 from desk.services.mailboxes import MailboxForm
 from desk.storage.models import Change, ThreadEntry
+from tests.mail.oauth_provider import REDIRECT, approved_device, browser_code, oauth_mailbox
 from tests.services.conftest import SYSTEM, World, count, events
 from tests.web.serving import signed_in
 
@@ -449,6 +451,22 @@ CASES: dict[str, tuple[Service, Call, set[str]]] = {
     "try_mailbox": (
         mailboxes.try_mailbox,
         lambda call, w, t: call(MailboxForm(name="T", address="t@x.example")),
+        ADMINS,
+    ),
+    "consent_url": (
+        oauth.consent_url,
+        lambda call, w, t: call(oauth_mailbox(w.db, w.admin), REDIRECT, "challenge", "state"),
+        ADMINS,
+    ),
+    "complete_consent": (
+        oauth.complete_consent,
+        lambda call, w, t: call(box := oauth_mailbox(w.db, w.admin), *browser_code(w.db, w.admin, box), REDIRECT),
+        ADMINS,
+    ),
+    "start_device_consent": (oauth.start_device_consent, lambda call, w, t: call(oauth_mailbox(w.db, w.admin)), ADMINS),
+    "finish_device_consent": (
+        oauth.finish_device_consent,
+        lambda call, w, t: call(box := oauth_mailbox(w.db, w.admin), approved_device(w.db, w.admin, box)),
         ADMINS,
     ),
     "set_sender_check": (

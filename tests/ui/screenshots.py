@@ -69,6 +69,7 @@ from desk.storage.db import Database
 from desk.storage.models import InboundMessage
 from desk.ui import theme
 from desk.ui.admin.editors import AgentEditor, DepartmentEditor, TeamEditor
+from desk.ui.admin.mail_editors import MailboxEditor
 from desk.ui.admin.people_editors import OwnCannedEditor
 from desk.ui.admin.rule_editors import RuleEditor
 from desk.ui.app import application, end_session, event_loop
@@ -621,6 +622,16 @@ async def shoot_administration(window: MainWindow, out: Path) -> None:
         if preview is not None:
             await settle(getattr(preview, "text", None) or preview.toPlainText)
         save(admin, out, f"16-admin-{name.lower().replace(' ', '-')}")
+    admin.choose("Mailboxes")
+    boxes = admin.sections["Mailboxes"]
+    box_editor = boxes.editor
+    assert isinstance(box_editor, MailboxEditor)
+    box_editor.oauth_provider.setCurrentIndex(box_editor.oauth_provider.findText("Microsoft 365"))
+    box_editor.oauth_client_id.setText("3f2a9c1e-5b7d-4e0a-9c61-2d8e4f7a1b30")
+    box_editor.oauth_issuer.setText("lumenbank.example")
+    await settle()
+    save(admin, out, "16-admin-mailbox-oauth")
+    boxes.revert()
     admin.close()
     dialog = window.show_change_password()
     dialog.current.setText("wrong")

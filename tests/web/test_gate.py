@@ -84,13 +84,14 @@ from desk.services import (
     worker,
 )
 from desk.services.base import now
-from desk.services.mail import intake, outbound
+from desk.services.mail import intake, oauth, outbound
 from desk.services.mailboxes import MailboxForm
 from desk.services.setup import install_defaults
 from desk.storage.db import Database
 from desk.storage.models import Agent, AgentSession, Base, LoginAudit
 from desk.web import gate
 from tests.conftest import build_schema, engine_params, engine_url
+from tests.mail.oauth_provider import REDIRECT, approved_device, browser_code, oauth_mailbox, shared_provider
 from tests.services.conftest import World, count, quarantined_message
 from tests.services.test_inline_pictures import png
 from tests.web.serving import DeskServer, TcpProxy, desk_serve, signed_in
@@ -194,6 +195,7 @@ def read_cases(world: World, ticket: TicketView, other: TicketView) -> dict[Call
         intake.raw_message: ((quarantined_message(world),), {}),
         mailboxes.get_mailbox_details: ((mailboxes.save_mailbox(world.db, world.admin, None, SUPPORT).id,), {}),
         mailboxes.try_mailbox: ((MailboxForm("Nowhere", "nowhere@x.example"),), {}),
+        oauth.consent_url: ((oauth_mailbox(world.db, world.admin), REDIRECT, "challenge", "state"), {}),
         canned.get_canned: ((canned.save_canned(world.db, world.admin, None, THANKS).id,), {}),
         canned.canned_for_ticket: ((ticket.id,), {}),
         macros.list_macros: ((), {}),
@@ -416,6 +418,21 @@ WRITES: dict[Callable[..., Any], Write] = {
     ),
     ticket_setup.delete_priority: _deleted(
         ticket_setup.save_priority, PriorityForm("Gone", 99, "#000000"), ticket_setup.get_priority
+    ),
+    oauth.complete_consent: lambda call, w, t: (
+        (
+            call(box := oauth_mailbox(w.db, w.admin), *browser_code(w.db, w.admin, box), REDIRECT),
+            mailboxes.get_mailbox_details(w.db, w.admin, box).oauth_signed_in,
+        )[1],
+        True,
+    ),
+    oauth.start_device_consent: lambda call, w, t: (
+        call(oauth_mailbox(w.db, w.admin)).verification_uri,
+        f"{shared_provider().url}/device-login",
+    ),
+    oauth.finish_device_consent: lambda call, w, t: (
+        call(box := oauth_mailbox(w.db, w.admin), approved_device(w.db, w.admin, box)),
+        mailboxes.get_mailbox_details(w.db, w.admin, box).oauth_signed_in,
     ),
     agent_sessions.end_sessions: _end_sessions,
     alerts.mark_alerts_read: lambda call, w, t: (

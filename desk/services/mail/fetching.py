@@ -12,15 +12,16 @@ import imaplib
 import re
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from desk.domain.oauth import xoauth2
 from desk.services import settings
 from desk.services.base import LeaseLost, command, now
-from desk.services.mail import intake, outbound
+from desk.services.mail import intake, oauth, outbound
 from desk.services.mail.secrets import MissingPassword, reveal
 from desk.storage.db import Database
 from desk.storage.models import Mailbox
@@ -43,6 +44,7 @@ class ImapAccount:
     move_to: str | None
     uidvalidity: int | None
     last_uid: int
+    oauth: bool = False  # `password` is an OAuth2 access token (XOAUTH2)
 
 
 class FetchError(Exception):
@@ -66,6 +68,7 @@ def _account(mailbox: Mailbox) -> ImapAccount:
         move_to=mailbox.move_to,
         uidvalidity=mailbox.uidvalidity,
         last_uid=mailbox.last_uid,
+        oauth=mailbox.oauth_provider is not None,
     )
 
 
@@ -76,7 +79,12 @@ def connect(account: ImapAccount, context: ssl.SSLContext, *, timeout: float = T
         imap = imaplib.IMAP4(account.host, account.port, timeout=timeout)
         if account.security == "starttls":
             imap.starttls(ssl_context=context)
-    imap.login(account.user, account.password)
+    if account.oauth:  # a failure's JSON challenge is answered empty, as SASL wants; the server then says NO
+        imap.authenticate(
+            "XOAUTH2", lambda challenge: b"" if challenge else xoauth2(account.user, account.password).encode()
+        )
+    else:
+        imap.login(account.user, account.password)
     return imap
 
 
@@ -136,8 +144,9 @@ def _advance(session: Session, mailbox_id: int, uidvalidity: int, last_uid: int)
 
 
 @command
-def _record(session: Session, mailbox_id: int, error: str | None) -> None:
-    """The fetch's outcome on the mailbox; the administrators are mailed once per failure streak."""
+def _record(session: Session, mailbox_id: int, error: str | None, *, alert_now: bool = False) -> None:
+    """The fetch's outcome on the mailbox; the administrators are mailed once per failure streak (at once for a
+    failure no retry mends, such as an OAuth2 consent withdrawn)."""
     mailbox = session.get(Mailbox, mailbox_id, with_for_update=True)
     if mailbox is None:
         return
@@ -147,7 +156,8 @@ def _record(session: Session, mailbox_id: int, error: str | None) -> None:
         return
     mailbox.last_error = error[:2000]
     mailbox.failures += 1
-    if mailbox.failures >= int(settings.get(session, "mail.alert_after_failures")) and not mailbox.alerted:
+    due = alert_now or mailbox.failures >= int(settings.get(session, "mail.alert_after_failures"))
+    if due and not mailbox.alerted:
         mailbox.alerted = True
         variables = {"mailbox.address": mailbox.address, "mailbox.failures": mailbox.failures, "mailbox.error": error}
         outbound.queue_for_addresses(session, "alert.mailbox_failing", mailbox, outbound.admins(session), variables)
@@ -169,6 +179,12 @@ def fetch_mailbox(
             account = _account(mailbox)
         except (FetchError, MissingPassword) as error:
             _record(db, mailbox_id, str(error))
+            raise
+    if account.oauth:
+        try:
+            account = replace(account, password=oauth.access_token(db, mailbox_id))
+        except MissingPassword as error:
+            _record(db, mailbox_id, str(error), alert_now=isinstance(error, oauth.ConsentWithdrawn))
             raise
     try:
         stored = _fetch(db, account, context or ssl.create_default_context(), keep_alive)

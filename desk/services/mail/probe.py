@@ -36,10 +36,13 @@ def _why(error: BaseException, host: str, port: int) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def try_imap(host: str, port: int | None, security: str, user: str, password: str, folder: str) -> tuple[bool, str]:
-    """Log in, open the folder, log out; whether it worked, and what happened."""
+def try_imap(
+    host: str, port: int | None, security: str, user: str, password: str, folder: str, *, oauth: bool = False
+) -> tuple[bool, str]:
+    """Log in (`password` an OAuth2 access token when `oauth`), open the folder, log out; whether it worked, and
+    what happened."""
     port = port or (993 if security == "tls" else 143)
-    account = ImapAccount(0, "", host, port, security, user, password, folder, "seen", None, None, 0)
+    account = ImapAccount(0, "", host, port, security, user, password, folder, "seen", None, None, 0, oauth)
     try:
         imap = connect(account, ssl.create_default_context(), timeout=TIMEOUT)
         try:
@@ -53,13 +56,22 @@ def try_imap(host: str, port: int | None, security: str, user: str, password: st
         return False, f"IMAP: {_why(error, host, port)}."
 
 
-def try_smtp(host: str, port: int | None, security: str, user: str | None, password: str | None) -> tuple[bool, str]:
-    """Connect, log in when a user is given, quit; whether it worked, and what happened."""
+def try_smtp(
+    host: str,
+    port: int | None,
+    security: str,
+    user: str | None,
+    password: str | None,
+    *,
+    oauth_mailbox: int | None = None,
+) -> tuple[bool, str]:
+    """Connect, log in when a user is given (with OAuth2 for `oauth_mailbox`: `password` is its access token), quit;
+    whether it worked, and what happened."""
     port = port or {"tls": 465, "starttls": 587}.get(security, 25)
     transport = SmtpTransport(timeout=TIMEOUT)
     try:
         transport.open(SmtpAccount(host=host, port=port, security=security, user=user, password=password,
-                                   address="", name=""))  # fmt: skip
+                                   address="", name="", oauth_mailbox=oauth_mailbox))  # fmt: skip
     except (OSError, smtplib.SMTPException, ssl.SSLError) as error:
         return False, f"SMTP: {_why(error, host, port)}."
     finally:

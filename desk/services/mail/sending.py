@@ -12,7 +12,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -25,8 +25,10 @@ from sqlalchemy.orm import Session
 from desk.domain import mailthread
 from desk.domain.enums import EventKind, OutboxState
 from desk.domain.inputs import one_line
+from desk.domain.oauth import xoauth2
 from desk.domain.permissions import SystemActor
 from desk.services.base import command, now, record_event
+from desk.services.mail import oauth
 from desk.services.mail.secrets import MissingPassword, reveal
 from desk.services.views import attachment_view
 from desk.storage.db import Database
@@ -46,6 +48,7 @@ class SmtpAccount:
     password: str | None
     address: str
     name: str
+    oauth_mailbox: int | None = None  # signs in with OAuth2: `password` is then the mailbox's access token
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,12 @@ class SmtpTransport:
             connection = smtplib.SMTP(account.host, account.port, timeout=self._timeout)
             if account.security == "starttls":
                 connection.starttls(context=self._context)
-        if account.user:
+        if account.oauth_mailbox is not None:
+            connection.ehlo_or_helo_if_needed()
+            user = account.user or account.address
+            initial = xoauth2(user, account.password or "")
+            connection.auth("XOAUTH2", lambda challenge=None: "" if challenge else initial)
+        elif account.user:
             connection.login(account.user, account.password or "")
         return connection
 
@@ -117,9 +125,10 @@ def account_of(mailbox: Mailbox) -> SmtpAccount:
         port=mailbox.smtp_port or default_port,
         security=security,
         user=mailbox.smtp_user,
-        password=reveal(mailbox, "smtp"),
+        password=None if mailbox.oauth_provider else reveal(mailbox, "smtp"),
         address=mailbox.address,
         name=mailbox.name,
+        oauth_mailbox=mailbox.id if mailbox.oauth_provider else None,
     )
 
 
@@ -284,6 +293,31 @@ def is_permanent(error: Exception) -> bool:
     return False
 
 
+def _with_tokens(
+    db: Database, mails: list[Outgoing], unreadable: MissingPassword | None
+) -> tuple[list[Outgoing], MissingPassword | None]:
+    """The mails with their OAuth2 mailboxes' access tokens (refreshed here, outside any transaction); a mailbox
+    whose token cannot be had keeps its mail waiting, as for a password that cannot be decrypted."""
+    tokens: dict[int, str | MissingPassword] = {}
+    ready = []
+    for mail in mails:
+        mailbox_id = mail.account.oauth_mailbox
+        if mailbox_id is None:
+            ready.append(mail)
+            continue
+        if mailbox_id not in tokens:
+            try:
+                tokens[mailbox_id] = oauth.access_token(db, mailbox_id)
+            except MissingPassword as error:
+                tokens[mailbox_id] = error
+        token = tokens[mailbox_id]
+        if isinstance(token, MissingPassword):
+            unreadable = token
+        else:
+            ready.append(replace(mail, account=replace(mail.account, password=token)))
+    return ready, unreadable
+
+
 def send_due(
     db: Database, transport: Transport, *, limit: int = BATCH, keep_alive: Callable[[], None] = lambda: None
 ) -> tuple[int, int]:
@@ -291,6 +325,7 @@ def send_due(
     that cannot be decrypted is raised once the others are sent, for the worker to report."""
     sent = failed = 0
     mails, unreadable = due(db, limit)
+    mails, unreadable = _with_tokens(db, mails, unreadable)
     for mail in mails:
         keep_alive()
         try:

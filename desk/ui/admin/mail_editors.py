@@ -8,16 +8,18 @@ from dataclasses import dataclass
 
 from shiboken6 import isValid
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLineEdit, QPushButton, QSpinBox, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QWidget
 
 from desk.domain.enums import SenderCheck
 from desk.domain.errors import DeskError
+from desk.domain.oauth import PROVIDERS
 from desk.domain.staff import StaffChoices
 from desk.services import mailboxes
 from desk.services.mailboxes import MailboxDetails, MailboxForm
 from desk.ui import theme
 from desk.ui.admin.editors import StaffEditor, line_edit
 from desk.ui.admin.fields import RefChoice
+from desk.ui.admin.oauth_sign_in import BrowserReturn, sign_in_in_browser
 from desk.ui.admin.section import Row
 from desk.ui.labels import when
 from desk.ui.tasks import Context, async_slot
@@ -39,6 +41,7 @@ class MailboxEdit:
     form: MailboxForm
     imap_password: str | None
     smtp_password: str | None
+    oauth_client_secret: str | None = None
 
 
 def _choice(pairs: Sequence[tuple[str, object]]) -> QComboBox:
@@ -71,6 +74,25 @@ class MailboxEditor(StaffEditor):
         self.department = self.field("department_id", "New tickets go to:", RefChoice("The default department"))
         self.topic = self.field("topic_id", "With the help topic:", RefChoice("None"))
         self.active = self.field("active", "", QCheckBox("Active: fetched and sent through"))
+        self.layout_.addRow(label("Signing in", "section"))
+        providers = [("Passwords (below)", ""), *((p.title, p.key) for p in PROVIDERS.values())]
+        self.oauth_provider = self.field("oauth_provider", "Sign in with:", _choice(providers))
+        self.oauth_client_id = self.field("oauth_client_id", "Application (client) id:", line_edit(255))
+        self.oauth_client_id.setPlaceholderText("as registered with the provider for Desk")
+        self.oauth_issuer = self.field("oauth_issuer", "Tenant:", line_edit(255))
+        self.oauth_client_secret = self.field("oauth_client_secret", "Client secret:", _password())
+        self.oauth_client_secret.setPlaceholderText("only if the provider gave one for Desk")
+        self.oauth_button = QPushButton("Sign in in the browser…")
+        self.oauth_button.clicked.connect(self.sign_in)
+        self.oauth_state = label("", "muted", wrap=True)
+        sign_in = QHBoxLayout()
+        sign_in.setContentsMargins(0, 0, 0, 0)
+        sign_in.addWidget(self.oauth_button)
+        sign_in.addWidget(self.oauth_state, 1)
+        self.oauth_row = QWidget()
+        self.oauth_row.setLayout(sign_in)
+        self.layout_.addRow("", self.oauth_row)
+        self.listener: BrowserReturn | None = None
         self.layout_.addRow(label("Incoming mail (IMAP)", "section"))
         self.imap_host = self.field("imap_host", "Server:", line_edit(254))
         self.imap_port = self.field("imap_port", "Port:", _port())
@@ -106,11 +128,13 @@ class MailboxEditor(StaffEditor):
         self.layout_.addRow("", self.imap_result)
         self.layout_.addRow("", self.smtp_result)
         for edit in (self.name, self.address, self.imap_host, self.imap_user, self.imap_password, self.folder,
-                     self.move_to, self.smtp_host, self.smtp_user, self.smtp_password, self.auth_server):  # fmt: skip
+                     self.move_to, self.smtp_host, self.smtp_user, self.smtp_password, self.auth_server,
+                     self.oauth_client_id, self.oauth_issuer, self.oauth_client_secret):  # fmt: skip
             edit.textChanged.connect(self.edited)
         for box in (self.department, self.topic, self.imap_security, self.after_fetch, self.smtp_security,
-                    self.sender_check):  # fmt: skip
+                    self.sender_check, self.oauth_provider):  # fmt: skip
             box.currentIndexChanged.connect(self.edited)
+        self.oauth_provider.currentIndexChanged.connect(self._provider_chosen)
         for spin in (self.imap_port, self.smtp_port):
             spin.valueChanged.connect(self.edited)
         self.active.toggled.connect(self.edited)
@@ -136,9 +160,11 @@ class MailboxEditor(StaffEditor):
             edit.form,
             imap_password=edit.imap_password,
             smtp_password=edit.smtp_password,
+            oauth_client_secret=edit.oauth_client_secret,
         )
         self.imap_password.clear()
         self.smtp_password.clear()
+        self.oauth_client_secret.clear()
         self.structure_changed.emit()  # departments offer it to send from
         return saved
 
@@ -150,8 +176,11 @@ class MailboxEditor(StaffEditor):
         for edit, value in ((self.name, form.name), (self.address, form.address), (self.imap_host, form.imap_host),
                             (self.imap_user, form.imap_user), (self.folder, form.folder), (self.move_to, form.move_to),
                             (self.smtp_host, form.smtp_host), (self.smtp_user, form.smtp_user),
-                            (self.auth_server, form.auth_server)):  # fmt: skip
+                            (self.auth_server, form.auth_server), (self.oauth_client_id, form.oauth_client_id),
+                            (self.oauth_issuer, form.oauth_issuer)):  # fmt: skip
             edit.setText(value or "")
+        self.oauth_provider.setCurrentIndex(max(self.oauth_provider.findData(form.oauth_provider or ""), 0))
+        self.oauth_client_secret.clear()
         self.department.set_value(form.department_id)
         self.topic.set_value(form.topic_id)
         self.active.setChecked(form.active)
@@ -167,6 +196,67 @@ class MailboxEditor(StaffEditor):
             edit.setPlaceholderText(STORED if stored else "")
         self.imap_result.setText("")
         self.smtp_result.setText("")
+        self._provider_chosen()
+
+    def _provider_chosen(self) -> None:
+        """Show what the chosen way of signing in needs: a provider's fields, or the passwords."""
+        provider = PROVIDERS.get(str(self.oauth_provider.currentData() or ""))
+        for widget in (self.oauth_client_id, self.oauth_client_secret, self.oauth_row):
+            self.layout_.setRowVisible(widget, provider is not None)
+        self.layout_.setRowVisible(self.oauth_issuer, provider is not None and bool(provider.issuer_hint))
+        for widget in (self.imap_password, self.smtp_password):
+            self.layout_.setRowVisible(widget, provider is None)
+        if provider is None:
+            return
+        issuer_label = self.layout_.labelForField(self.oauth_issuer)
+        if isinstance(issuer_label, QLabel):
+            issuer_label.setText("Tenant:" if provider.key == "microsoft" else "Provider address:")
+        self.oauth_issuer.setPlaceholderText(provider.issuer_hint)
+        presets = ((self.imap_host, self.imap_port, self.imap_security, provider.imap),
+                   (self.smtp_host, self.smtp_port, self.smtp_security, provider.smtp))  # fmt: skip
+        for host, port, security, preset in presets:
+            if preset is not None and not host.text().strip():
+                host.setText(preset[0])
+                port.setValue(preset[1])
+                security.setCurrentIndex(max(security.findData(preset[2]), 0))
+        saved = self.details.form if self.details else None
+        signed_in = self.details is not None and self.details.oauth_signed_in
+        typed = (provider.key, self.oauth_client_id.text().strip() or None, self.oauth_issuer.text().strip() or None)
+        same = saved is not None and (saved.oauth_provider, saved.oauth_client_id, saved.oauth_issuer) == typed
+        self.oauth_button.setEnabled(same and self.listener is None)
+        if not same:
+            self.oauth_state.setText("Save first, then sign in.")
+        else:
+            self.oauth_state.setText(f"Signed in: Desk fetches and sends with {provider.title}." if signed_in
+                                     else "Not signed in yet: sign in as the mailbox's account.")  # fmt: skip
+
+    @async_slot
+    async def sign_in(self) -> None:
+        if self.listener is not None:  # the button reads Cancel while the browser is out
+            self.listener.cancel()
+            return
+        if self.details is None:
+            return
+        mailbox_id = self.details.id
+        self.listener = BrowserReturn()
+        self.oauth_button.setText("Cancel")
+        self.oauth_state.setText("Sign in in the browser window Desk opened…")
+        try:
+            await sign_in_in_browser(self.ctx, mailbox_id, self.listener)
+            details = await self.ctx.call(mailboxes.get_mailbox_details, mailbox_id)
+        except DeskError as error:
+            if isValid(self):
+                self.failed.emit(str(error))
+            return
+        finally:
+            if isValid(self):
+                self.listener = None
+                self.oauth_button.setText("Sign in in the browser…")
+                self._provider_chosen()
+        if isValid(self) and self.details is not None and self.details.id == mailbox_id:
+            self.details = details
+            self.summary.setText(_mailbox_summary(details))
+            self._provider_chosen()
 
     def form(self) -> MailboxEdit:
         form = MailboxForm(
@@ -188,8 +278,16 @@ class MailboxEditor(StaffEditor):
             sender_check=SenderCheck(self.sender_check.currentData()),
             auth_server=self.auth_server.text().strip() or None,
             active=self.active.isChecked(),
+            oauth_provider=str(self.oauth_provider.currentData() or "") or None,
+            oauth_client_id=self.oauth_client_id.text().strip() or None,
+            oauth_issuer=self.oauth_issuer.text().strip() or None,
         )
-        return MailboxEdit(form, self.imap_password.text() or None, self.smtp_password.text() or None)
+        return MailboxEdit(
+            form,
+            self.imap_password.text() or None,
+            self.smtp_password.text() or None,
+            self.oauth_client_secret.text() or None,
+        )
 
     @async_slot
     async def test(self) -> None:
