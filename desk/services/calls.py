@@ -35,6 +35,7 @@ from desk.domain.errors import (
     SignedOut,
 )
 from desk.domain.inputs import int_range, storable, utc_moment
+from desk.domain.views import TicketView
 from desk.services import (
     agent_sessions,
     alerts,
@@ -495,6 +496,8 @@ def signature(service: Callable[..., Any]) -> Signature:
         raise KeyError(name_of(service))
     function = inspect.unwrap(service)
     hints = typing.get_type_hints(function)
+    if hasattr(service, "answers_view"):  # a change that answers the ticket, served with its view (views.with_view)
+        hints["return"] = TicketView
     fields: dict[str, Any] = {}
     parameters = inspect.signature(function)
     for position, parameter in enumerate(parameters.parameters.values()):

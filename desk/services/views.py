@@ -385,6 +385,7 @@ def with_view(
         return ticket_view(session, change(session, actor, *args, **kwargs), actor)
 
     service.__name__ = service.__qualname__ = name
+    service.answers_view = True  # type: ignore[attr-defined]  # its signature, unwrapped, is the change's
     return service
 
 

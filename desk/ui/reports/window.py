@@ -238,8 +238,12 @@ class ReportsWindow(QMainWindow):
                 if value:
                     item.setToolTip(labels.tr("Click to open these tickets"))
                 self.table.setItem(r, c, item)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)  # no empty band beside narrow tables
+        columns = self.table.horizontalHeader()
+        columns.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # The names take the spare width, so each figure stays beside its heading (a stretched last column put
+        # the last figures far from the others), and no empty band is left beside a narrow table.
+        columns.setStretchLastSection(False)
+        columns.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         if self._charted_kind != table.query.kind:  # durations chart their median, other reports their first column
             self._charted_kind = table.query.kind
             self._charted = 1 if table.query.kind == ReportKind.RESPONSIVENESS else 0
