@@ -230,7 +230,9 @@ def test_admin_calls_an_administration_service_with_json_as_a_named_agent(
     code, out, _ = admin("staff.save_department", json.dumps({"department_id": None, "form": sales}), "--agent", "root")
     department = json.loads(out)
     unset = {"manager_id": None, "sla_id": None, "schedule_id": None, "signature": None, "mailbox_id": None,
-             "time_required": False, "tasks_required": False}  # fmt: skip
+             "time_required": False, "tasks_required": False,
+             "assign_mode": "off", "assign_in_hours": False, "reassign_away": False, "escalate_minutes": None,
+             "escalate_priority_id": None, "escalate_to_id": None}  # fmt: skip
     assert code == 0 and department["form"] == {**sales, **unset}
     assert admin("staff.get_department", f'{{"department_id": {department["id"]}}}', "--agent", "root")[1] == out
     # The arguments from standard input, e.g. a file a script wrote

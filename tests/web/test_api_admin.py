@@ -114,7 +114,9 @@ def test_an_administrators_token_sets_up_a_department_with_a_role_an_agent_and_a
     sla = value("ticket_setup.save_sla", {"sla_id": None, "form": gold})
     assert sla == {"id": sla["id"], "form": gold, "open_tickets": 0}
     sales = {"name": "Sales", "public": False, "manager_id": None, "sla_id": sla["id"], "schedule_id": None,
-             "signature": None, "mailbox_id": None, "time_required": False, "tasks_required": False}  # fmt: skip
+             "signature": None, "mailbox_id": None, "time_required": False, "tasks_required": False,
+             "assign_mode": "off", "assign_in_hours": False, "reassign_away": False, "escalate_minutes": None,
+             "escalate_priority_id": None, "escalate_to_id": None}  # fmt: skip
     department = value("staff.save_department", {"department_id": None, "form": {"name": "Sales", "public": False,
                                                                                  "sla_id": sla["id"]}})  # fmt: skip
     assert department["form"] == sales

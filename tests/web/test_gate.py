@@ -44,6 +44,7 @@ from desk.domain.macros import MacroActions, MacroForm, TaskForm
 from desk.domain.people import OrganizationForm, UserForm
 from desk.domain.permissions import AgentActor, Perm, SystemActor
 from desk.domain.queues import Criteria
+from desk.domain.reports import Grouping, ReportKind, ReportQuery
 from desk.domain.rules import Action, ActionKind, Condition, Field, Op, RuleForm, RuleSample
 from desk.domain.staff import AgentForm, DepartmentForm, MemberForm, RoleForm, TeamForm
 from desk.domain.ticket_setup import (
@@ -65,6 +66,7 @@ from desk.services import (
     audit,
     calls,
     canned,
+    dashboard,
     entries,
     following,
     lifecycle,
@@ -75,6 +77,7 @@ from desk.services import (
     people,
     queues,
     reference,
+    reports,
     rules,
     settings,
     staff,
@@ -98,6 +101,9 @@ from tests.web.serving import DeskServer, TcpProxy, desk_serve, signed_in
 from tests.web.test_gate_fuzz import Sessions, check_answer, misframed, shaped, tickets_to_find, typed
 
 GATE = "/desk/v1"
+
+
+MONTH = ReportQuery(ReportKind.VOLUME, Grouping.DAY, date(2026, 12, 1), date(2026, 12, 7))  # a report, read both ways
 
 
 @pytest.fixture
@@ -196,6 +202,11 @@ def read_cases(world: World, ticket: TicketView, other: TicketView) -> dict[Call
         mailboxes.get_mailbox_details: ((mailboxes.save_mailbox(world.db, world.admin, None, SUPPORT).id,), {}),
         mailboxes.try_mailbox: ((MailboxForm("Nowhere", "nowhere@x.example"),), {}),
         oauth.consent_url: ((oauth_mailbox(world.db, world.admin), REDIRECT, "challenge", "state"), {}),
+        reports.report: ((MONTH,), {}),
+        reports.report_ticket_ids: ((MONTH, None, "opened"), {}),
+        queues.export_page: ((Criteria(queue=Queue.OPEN),), {}),
+        queues.export_search: (("printer",), {}),
+        dashboard.dashboard: ((datetime(2026, 3, 2, tzinfo=UTC), datetime(2026, 3, 3, tzinfo=UTC)), {}),
         canned.get_canned: ((canned.save_canned(world.db, world.admin, None, THANKS).id,), {}),
         canned.canned_for_ticket: ((ticket.id,), {}),
         macros.list_macros: ((), {}),

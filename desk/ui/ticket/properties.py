@@ -162,7 +162,8 @@ class PropertiesPanel(QFrame):
         waiting.addWidget(self.until, 1)
         waiting.addWidget(self.wait_button)
         form.insertRow(1, label("Until"), waiting)  # under the status
-        form.setRowVisible(1, bool(self._waiting))
+        if not self._waiting:  # only ever hidden here: shown before the form is on a widget, they would be windows
+            form.setRowVisible(1, False)
         form.addRow("", self.note)
 
         self.due = label(wrap=True)

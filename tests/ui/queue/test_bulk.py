@@ -61,7 +61,7 @@ async def bulk_close(ctx: Context, db: Database, qtbot: QtBot) -> None:
     assert not any(b.isEnabled() for b in widget.bulk_buttons)
 
     # A colleague changes one of them meanwhile: the undo leaves that one alone, and says so.
-    changed_since = chosen[3]
+    changed_since = next(i for i in chosen if before[i].department.id in maria.departments)  # one she works on
     maria_sees = tickets.get_ticket(db, maria, changed_since)
     urgent = next(p.id for p in ctx.choices.priorities if p.id != maria_sees.priority.id)
     tickets.set_priority(db, maria, changed_since, urgent)
